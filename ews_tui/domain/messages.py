@@ -1,0 +1,32 @@
+"""Translatable messages of the pure core.
+
+The domain never translates: it marks English msgids with :func:`N_` and returns
+:class:`Message` values (a msgid template plus its parameters). The edge (CLI, screen)
+renders them with the session's gettext, so the same violation reads in each user's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def N_(msgid: str) -> str:
+    """Mark a string for extraction; translate later, where the language is known."""
+    return msgid
+
+
+@dataclass(frozen=True)
+class Message:
+    """A msgid with ``{name}`` placeholders and the values that fill them."""
+
+    msgid: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, gettext: Callable[[str], str] | None = None) -> str:
+        template = gettext(self.msgid) if gettext else self.msgid
+        return template.format(**self.params)
+
+    def __str__(self) -> str:
+        return self.render()

@@ -1,0 +1,123 @@
+"""Random installations either validate or give messages, never another exception."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ews_tui.domain.edits import (
+    InstallationError,
+    delete_device,
+    delete_gateway,
+    delete_group,
+    new_installation,
+    save_device,
+    save_gateway,
+    save_group,
+    set_eq_device,
+    set_gateway_enabled,
+)
+from ews_tui.domain.installation import (
+    Advanced,
+    Circuit,
+    Device,
+    Gateway,
+    GenericRegister,
+    Installation,
+    Zone,
+)
+from ews_tui.domain.rules import RuleContext, Violation, licence_usage, validate
+
+MODELS = ["0 146 68", "4 120 81", "0 046 73", "GAS", "4 149 20", "4 149 30", "DPX3 250",
+          "0 590 32", "0 590 14", "0 261 36", "GENERIC", "", "NOPE"]
+
+devices = st.builds(
+    Device,
+    id=st.just(0),
+    gateway_id=st.integers(0, 3),
+    model=st.sampled_from(MODELS),
+    address=st.integers(-1, 250),
+    name=st.sampled_from(["", "A", "B", "a", "Main"]),
+    interface=st.none() | st.integers(0, 30),
+    concentrator=st.none() | st.sampled_from(["0 046 87", "4 120 81", "0 146 68"]),
+    position=st.none() | st.integers(0, 7),
+    side=st.none() | st.integers(0, 3),
+    phase=st.none() | st.sampled_from(["L1", "L4"]),
+    supply=st.none() | st.sampled_from(["upstream", "downstream", "up"]),
+    circuit_id=st.none() | st.integers(1, 12),
+    zone_ids=st.lists(st.integers(1, 4), max_size=6).map(tuple),
+    generic=st.none() | st.builds(GenericRegister, st.integers(2, 5), st.integers(-1, 0x10000),
+                                  st.integers(0, 5), st.floats(allow_nan=True)),
+    advanced=st.builds(Advanced, st.booleans(), st.booleans(),
+                       st.lists(st.tuples(st.sampled_from(["in1", "out2", "in9"]),
+                                          st.text(max_size=40)), max_size=2).map(tuple)),
+    enabled=st.booleans(),
+)
+operations = st.lists(st.one_of(
+    st.tuples(st.just("device"), devices),
+    st.tuples(st.just("gateway"), st.builds(Gateway, st.just(0), st.sampled_from(["", "G", "g"]),
+                                            st.sampled_from(["10.0.0.1", "10.0.0.999", "",
+                                                             "127.0.0.1"]),
+                                            st.integers(0, 70000))),
+    st.tuples(st.just("zone"), st.builds(Zone, st.just(0), st.sampled_from(["", "Z", "z"]))),
+    st.tuples(st.just("circuit"), st.builds(Circuit, st.just(0), st.text(max_size=3))),
+    st.tuples(st.just("delete_device"), st.integers(1, 6)),
+    st.tuples(st.just("delete_gateway"), st.integers(1, 3)),
+    st.tuples(st.just("delete_zone"), st.integers(1, 3)),
+    st.tuples(st.just("eq"), st.tuples(st.integers(1, 3), st.integers(1, 6))),
+    st.tuples(st.just("off"), st.integers(1, 3)),
+), max_size=25)
+
+
+def apply(inst: Installation, op: tuple, ctx: RuleContext) -> Installation:
+    kind, arg = op
+    if kind == "device":
+        return save_device(inst, arg, ctx)
+    if kind == "gateway":
+        return save_gateway(inst, arg, ctx)
+    if kind in ("zone", "circuit"):
+        return save_group(inst, arg, ctx)
+    if kind == "delete_device":
+        return delete_device(inst, arg, ctx)
+    if kind == "delete_gateway":
+        return delete_gateway(inst, arg, ctx)
+    if kind == "delete_zone":
+        return delete_group(inst, "zones", arg, ctx)
+    if kind == "eq":
+        return set_eq_device(inst, arg[0], arg[1], ctx)
+    return set_gateway_enabled(inst, arg, False, ctx)
+
+
+@settings(max_examples=250, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(ops=operations, licence=st.sampled_from([10, 32]))
+def test_random_edits_are_applied_or_refused_with_messages(
+    ctx: RuleContext, ops: list, licence: int
+) -> None:
+    ctx = RuleContext(ctx.catalog, licence)
+    inst = new_installation()
+    for op in ops:
+        try:
+            new = apply(inst, op, ctx)
+        except InstallationError as refused:
+            assert refused.violations
+            for violation in refused.violations:
+                assert isinstance(violation, Violation)
+                assert str(violation).count(": ") >= 1
+            continue
+        assert validate(new, ctx) == [], "an accepted edit must leave a valid installation"
+        assert new.revision == inst.revision + 1
+        inst = new
+    assert licence_usage(inst, ctx) <= licence
+
+
+def test_validate_reports_every_violation_of_a_hand_made_installation(ctx: RuleContext) -> None:
+    inst = Installation(
+        gateways=(Gateway(1, "Local", "10.0.0.1"), Gateway(2, "Local", "10.0.0.2")),
+        devices=(Device(1, 5, "0 146 68", 3, name="x"),),
+    )
+    assert [str(v) for v in validate(inst, ctx)] == [
+        "gateways[0].ip: the Local gateway's IP address is fixed at 127.0.0.1",
+        "gateways[-1].devices[0].gateway: gateway #5 does not exist",
+        'gateways[1].name: the name "Local" is already used by another gateway',
+    ]

@@ -1,0 +1,129 @@
+"""The typed events carried by the Hub: frozen values, no behaviour, no asyncio.
+
+Producers (pollers, jobs, the runtime) build them and publish them; consumers (recorder,
+alarm engine, UI sessions) match on their class. Subscribing to a base class receives its
+subclasses, so ``Event`` is "everything".
+
+An event is handed over on publish: a producer must not mutate anything it put inside one
+(``Sample.values`` in particular) afterwards, since every subscriber sees the same object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DeviceState(StrEnum):
+    """A device's state as the manual shows it next to its name."""
+
+    ON = "on"
+    OFF = "off"
+    COMM_ERROR = "comm_error"
+    CONFIG_ERROR = "config_error"
+
+
+class GatewayState(StrEnum):
+    """A gateway's state as the manual shows it on its selection button."""
+
+    ON = "on"
+    OFF = "off"
+    COMM_ERROR = "comm_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base class of every event the Hub carries."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample(Event):
+    """One device's decoded quantities from one poll.
+
+    ``values`` maps a quantity key of the catalog to its value; ``None`` means the
+    quantity is missing in this poll (never a stale number). ``ts`` is Unix seconds.
+    """
+
+    device_id: int
+    ts: float
+    values: Mapping[str, float | str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStateChanged(Event):
+    """A device went on, off, silent, or is misconfigured; ``detail`` says why."""
+
+    device_id: int
+    state: DeviceState
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", DeviceState(self.state))
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayStateChanged(Event):
+    """A gateway went on, off or silent; ``detail`` says why."""
+
+    gateway_id: int
+    state: GatewayState
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", GatewayState(self.state))
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationChanged(Event):
+    """The installation in the store was saved; readers reload at ``revision``."""
+
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanged(Event):
+    """A section of the box settings (``"rs485"``, ``"smtp"``, ...) was saved."""
+
+    section: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress(Event):
+    """Progress of a long job (export, connector push, EN 50160 week).
+
+    ``total`` is ``None`` while the amount of work is unknown.
+    """
+
+    job: str
+    done: int
+    total: int | None = None
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.done < 0:
+            raise ValueError(f"Progress({self.job!r}).done: {self.done} is negative")
+        if self.total is not None and self.total < 0:
+            raise ValueError(f"Progress({self.job!r}).total: {self.total} is negative")
+
+    @property
+    def fraction(self) -> float | None:
+        """Share of the work done, in [0, 1]; ``None`` when the total is unknown."""
+        if self.total is None:
+            return None
+        if self.total == 0:
+            return 1.0
+        return min(self.done / self.total, 1.0)
+
+    @property
+    def finished(self) -> bool:
+        """True once ``done`` reached a known ``total``."""
+        return self.total is not None and self.done >= self.total
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed(Event):
+    """A task owned by the runtime ended with an exception (it is also logged)."""
+
+    task: str
+    error: str

@@ -1,0 +1,179 @@
+"""The Runtime owns every service and every background task of the one asyncio loop.
+
+Services start in the order they were added and stop in reverse order. Tasks made with
+:meth:`Runtime.spawn` belong to the runtime: one that crashes is logged with its name and
+published as :class:`~ews_tui.domain.events.TaskFailed`; all are cancelled and awaited on
+stop, after the services (a service may need its tasks while it stops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from ews_tui.domain.events import TaskFailed
+from ews_tui.hub import Hub
+
+logger = logging.getLogger(__name__)
+
+S = TypeVar("S")
+T = TypeVar("T")
+
+
+@runtime_checkable
+class Service(Protocol):
+    """Anything the runtime starts and stops.
+
+    ``start`` returns once the service is up (long-running work goes in ``runtime.spawn``
+    tasks); a ``start`` that raises cleans up after itself, it is not stopped. ``stop`` is
+    awaited with the runtime's ``stop_timeout`` and cancelled past it.
+    """
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Runtime:
+    """Holds ``config`` (the box configuration), the ``hub`` and the services.
+
+    States: new -> running -> stopped (``start`` once; ``stop`` any number of times).
+    """
+
+    def __init__(self, config: Any, hub: Hub | None = None, *, stop_timeout: float = 10.0) -> None:
+        self.config = config
+        self.hub = hub if hub is not None else Hub()
+        self.stop_timeout = stop_timeout
+        self._services: list[Service] = []
+        self._started: list[Service] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._state = "new"
+        self._stopped = asyncio.Event()
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return tuple(self._services)
+
+    @property
+    def tasks(self) -> frozenset[asyncio.Task[Any]]:
+        return frozenset(self._tasks)
+
+    def add(self, service: S) -> S:
+        """Register ``service`` to start after those already added. Returns it."""
+        if self._state != "new":
+            raise RuntimeError(f"Runtime.add({service!r}): runtime is already {self._state}")
+        if not isinstance(service, Service):
+            raise TypeError(f"Runtime.add({service!r}): needs name, async start() and stop()")
+        if any(s.name == service.name for s in self._services):
+            raise ValueError(f"Runtime.add: a service named {service.name!r} is already added")
+        self._services.append(service)
+        return service
+
+    def service(self, name: str) -> Service:
+        """The service called ``name``; ``LookupError`` if none."""
+        for s in self._services:
+            if s.name == name:
+                return s
+        raise LookupError(f"no service named {name!r}")
+
+    def get(self, kind: type[T]) -> T:
+        """The one service that is an instance of ``kind``; ``LookupError`` if not exactly one."""
+        found = [s for s in self._services if isinstance(s, kind)]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} services of type {kind.__name__}, expected one")
+        return found[0]
+
+    async def start(self) -> None:
+        """Start the services in order; on failure stop those started and re-raise."""
+        if self._state != "new":
+            raise RuntimeError(f"Runtime.start: runtime is already {self._state}")
+        self._state = "starting"
+        try:
+            for s in self._services:
+                logger.info("starting service %s", s.name)
+                await s.start()
+                self._started.append(s)
+        except BaseException:
+            logger.error("service %s failed to start; stopping the others", s.name)
+            await self.stop()
+            raise
+        self._state = "running"
+
+    async def stop(self) -> None:
+        """Stop started services in reverse order, then cancel and await the tasks.
+
+        Idempotent; a concurrent call waits for the first one to finish.
+        """
+        if self._state in ("stopping", "stopped"):
+            await self._stopped.wait()
+            return
+        self._state = "stopping"
+        try:
+            while self._started:
+                await self._stop_one(self._started.pop())
+            await self._cancel_tasks()
+        finally:
+            self._state = "stopped"
+            self._stopped.set()
+
+    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
+        """Run ``coro`` as a task the runtime owns (cancelled and awaited on stop)."""
+        if self._state in ("stopping", "stopped"):
+            coro.close()
+            raise RuntimeError(f"Runtime.spawn({name!r}): runtime is {self._state}")
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _stop_one(self, service: Service) -> None:
+        logger.info("stopping service %s", service.name)
+        try:
+            await asyncio.wait_for(service.stop(), self.stop_timeout)
+        except TimeoutError:
+            logger.error("service %s did not stop within %.1f s", service.name, self.stop_timeout)
+        except Exception:
+            logger.exception("service %s failed to stop", service.name)
+
+    async def _cancel_tasks(self) -> None:
+        tasks = set(self._tasks)
+        if not tasks:
+            return
+        for task in tasks:
+            task.cancel()
+        _, pending = await asyncio.wait(tasks, timeout=self.stop_timeout)
+        for task in pending:
+            logger.error(
+                "task %s ignored cancellation for %.1f s", task.get_name(), self.stop_timeout
+            )
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        logger.error("task %s crashed", task.get_name(), exc_info=exc)
+        self.hub.publish(TaskFailed(task.get_name(), f"{type(exc).__name__}: {exc}"))

@@ -1,0 +1,288 @@
+"""Parsing and checking of catalog files (built-in and user model files).
+
+Turns parsed TOML documents into the frozen values of :mod:`ews_tui.domain.catalog`; every
+error names the file and the place (``user.toml: maps[0].quantities[3].unit: ...``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ews_tui.domain.catalog import (
+    _ADDRESSING,
+    _BYTE_ORDER,
+    _ENERGY,
+    _POLL,
+    _PROVENANCE,
+    _WORD_ORDER,
+    REGISTER_WORDS,
+    Catalog,
+    Family,
+    Model,
+    Quantity,
+    RegisterMap,
+    known_unit,
+    normalize_ref,
+)
+from ews_tui.domain.errors import CatalogError
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool):
+        raise CatalogError(f"{where}: expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value, 0)
+        except ValueError:
+            pass
+    raise CatalogError(f"{where}: expected an integer or a 0x... string, got {value!r}")
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise CatalogError(f"{where}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(f"{where}: expected a non-empty text, got {value!r}")
+    return value
+
+
+def _choice(value: Any, allowed: Iterable[str], where: str) -> Any:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise CatalogError(f"{where}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _known_keys(table: Any, allowed: set[str], where: str) -> None:
+    if not isinstance(table, Mapping):
+        raise CatalogError(f"{where}: expected a table, got {table!r}")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise CatalogError(f"{where}: unknown key {unknown[0]!r}")
+
+
+_QUANTITY_KEYS = {"id", "unit", "register", "type", "scale", "fc", "poll", "missing", "states"}
+_MAP_KEYS = {f for f in RegisterMap.__dataclass_fields__}
+_MODEL_KEYS = {f for f in Model.__dataclass_fields__} | {"refs"}
+_FAMILY_KEYS = {"id", "name", "order"}
+_MODEL_BOOLS = (
+    "supply_direction",
+    "thd",
+    "harmonics",
+    "alarm_exclusion",
+    "labels",
+    "generic",
+    "breaker",
+    "charger",
+)
+_MODEL_COUNTS = ("inputs", "outputs", "pulse_inputs")
+
+
+def _parse_quantity(raw: Mapping[str, Any], where: str) -> Quantity:
+    _known_keys(raw, _QUANTITY_KEYS, where)
+    qid = raw.get("id")
+    if not isinstance(qid, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", qid):
+        raise CatalogError(f"{where}.id: {qid!r} is not a snake_case quantity id")
+    unit = raw.get("unit", "")
+    expected = known_unit(qid)
+    if expected is not None and unit != expected:
+        raise CatalogError(f"{where}.unit: {qid} is in {expected or 'no unit'!r}, not {unit!r}")
+    rtype = _choice(raw.get("type", "u16"), REGISTER_WORDS, f"{where}.type")
+    register = _int(raw.get("register"), f"{where}.register")
+    if not 0 <= register <= 0x10000 - REGISTER_WORDS[rtype]:
+        raise CatalogError(f"{where}.register: {register:#x} is outside 0..0xFFFF")
+    fc = _int(raw.get("fc", 3), f"{where}.fc")
+    if fc not in (3, 4):
+        raise CatalogError(f"{where}.fc: function code {fc} is not 3 or 4")
+    scale = _number(raw.get("scale", 1.0), f"{where}.scale")
+    if scale == 0:
+        raise CatalogError(f"{where}.scale: must not be 0")
+    states = raw.get("states", {})
+    if not isinstance(states, Mapping):
+        raise CatalogError(f"{where}.states: expected a table of raw value = state id")
+    if states and rtype.startswith("float"):
+        raise CatalogError(f"{where}.states: a state quantity needs an integer type")
+    missing = raw.get("missing", ())
+    if not isinstance(missing, list | tuple):
+        raise CatalogError(f"{where}.missing: expected a list of raw values")
+    return Quantity(
+        id=qid,
+        unit=unit,
+        register=register,
+        type=rtype,
+        scale=scale,
+        fc=fc,
+        poll=_choice(raw.get("poll", "fast"), _POLL, f"{where}.poll"),
+        missing=tuple(_int(v, f"{where}.missing[{i}]") for i, v in enumerate(missing)),
+        states={
+            _int(k, f"{where}.states"): _text(v, f"{where}.states.{k}") for k, v in states.items()
+        },
+    )
+
+
+def _check_layout(
+    quantities: tuple[Quantity, ...], unreadable: list[tuple[int, int, int]], where: str
+) -> None:
+    """No two quantities share a register, and none sits in an unreadable range."""
+    owner: dict[tuple[int, int], str] = {}
+    for i, q in enumerate(quantities):
+        if q.id in {o for o in owner.values()}:
+            raise CatalogError(f"{where}.quantities[{i}].id: {q.id!r} appears twice")
+        for reg in range(q.register, q.register + q.words):
+            other = owner.setdefault((q.fc, reg), q.id)
+            if other != q.id:
+                raise CatalogError(
+                    f"{where}.quantities[{i}]: {q.id!r} overlaps {other!r} at register {reg:#x}"
+                )
+            for fc, first, last in unreadable:
+                if fc == q.fc and first <= reg <= last:
+                    raise CatalogError(
+                        f"{where}.quantities[{i}]: {q.id!r} is in the "
+                        f"unreadable range {first:#x}..{last:#x}"
+                    )
+
+
+def _parse_map(raw: Mapping[str, Any], where: str) -> RegisterMap:
+    _known_keys(raw, _MAP_KEYS, where)
+    map_id = raw.get("id")
+    if not isinstance(map_id, str) or not map_id:
+        raise CatalogError(f"{where}.id: a register map needs an id")
+    quantities = tuple(
+        _parse_quantity(q, f"{where}.quantities[{i}]")
+        for i, q in enumerate(raw.get("quantities", ()))
+    )
+    unreadable = []
+    for i, span in enumerate(raw.get("unreadable", ())):
+        if not isinstance(span, list | tuple) or len(span) != 3:
+            raise CatalogError(f"{where}.unreadable[{i}]: expected [fc, first, last]")
+        fc, first, last = (_int(v, f"{where}.unreadable[{i}]") for v in span)
+        if fc not in (3, 4) or not 0 <= first <= last <= 0xFFFF:
+            raise CatalogError(f"{where}.unreadable[{i}]: {span!r} is not [3|4, first, last]")
+        unreadable.append((fc, first, last))
+    _check_layout(quantities, unreadable, where)
+    max_registers = _int(raw.get("max_registers", 125), f"{where}.max_registers")
+    if not 1 <= max_registers <= 125:
+        raise CatalogError(f"{where}.max_registers: {max_registers} is outside 1..125")
+    side_offset = _int(raw.get("side_offset", 0), f"{where}.side_offset")
+    turnaround = _number(raw.get("turnaround_ms", 5.0), f"{where}.turnaround_ms")
+    if side_offset < 0 or turnaround < 0:
+        raise CatalogError(f"{where}: side_offset and turnaround_ms must not be negative")
+    return RegisterMap(
+        id=map_id,
+        provenance=_choice(raw.get("provenance"), _PROVENANCE, f"{where}.provenance"),
+        word_order=_choice(raw.get("word_order", "high_first"), _WORD_ORDER, f"{where}.word_order"),
+        byte_order=_choice(raw.get("byte_order", "big"), _BYTE_ORDER, f"{where}.byte_order"),
+        turnaround_ms=turnaround,
+        quantities=quantities,
+        unreadable=tuple(unreadable),
+        source=str(raw.get("source", "")),
+        side_offset=side_offset,
+        max_registers=max_registers,
+    )
+
+
+def _model_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    common = {k: v for k, v in raw.items() if k not in ("refs", "ref")}
+    for key in ("name", "family", "provenance"):
+        if not isinstance(common.get(key), str):
+            raise CatalogError(f"{where}.{key}: required")
+    _choice(common["provenance"], _PROVENANCE, f"{where}.provenance")
+    _choice(common.get("addressing", "modbus"), _ADDRESSING, f"{where}.addressing")
+    _choice(common.get("energy", "electricity"), _ENERGY, f"{where}.energy")
+    for key in _MODEL_BOOLS:
+        if not isinstance(common.get(key, False), bool):
+            raise CatalogError(f"{where}.{key}: expected true or false")
+    for key in _MODEL_COUNTS:
+        if _int(common.get(key, 0), f"{where}.{key}") < 0:
+            raise CatalogError(f"{where}.{key}: must not be negative")
+    if "phases" in common and common["phases"] not in (1, 3):
+        raise CatalogError(f"{where}.phases: {common['phases']!r} is not 1 or 3")
+    if common.get("sides", 1) not in (1, 2):
+        raise CatalogError(f"{where}.sides: {common['sides']!r} is not 1 or 2")
+    if "map" in common:
+        _text(common["map"], f"{where}.map")
+    aliases = common.get("aliases", [])
+    if not isinstance(aliases, list | tuple):
+        raise CatalogError(f"{where}.aliases: expected a list of texts")
+    common["aliases"] = tuple(_text(a, f"{where}.aliases[{i}]") for i, a in enumerate(aliases))
+    return common
+
+
+def _parse_models(raw: Mapping[str, Any], where: str) -> list[Model]:
+    """One ``[[models]]`` entry; ``refs = [...]`` expands to one model per reference."""
+    _known_keys(raw, _MODEL_KEYS, where)
+    refs = raw.get("refs") or [raw.get("ref")]
+    if not isinstance(refs, list | tuple):
+        raise CatalogError(f"{where}.refs: expected a list of references")
+    common = _model_fields(raw, where)
+    models = []
+    for ref in refs:
+        if not isinstance(ref, str) or not ref.strip():
+            raise CatalogError(f"{where}.ref: required")
+        models.append(Model(ref=ref.strip(), **common))
+    return models
+
+
+def parse_documents(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> Catalog:
+    """Build a catalog from parsed TOML documents, given as ``(name, document)`` pairs.
+
+    The same format serves the built-in files and user model files; a user file may use the
+    built-in families and maps (check the merged catalog with :func:`check_catalog`).
+    """
+    families: list[Family] = []
+    maps: dict[str, RegisterMap] = {}
+    models: list[Model] = []
+    refs: dict[str, str] = {}
+    for name, doc in documents:
+        _known_keys(doc, {"families", "maps", "models"}, name)
+        for i, fam in enumerate(doc.get("families", ())):
+            where = f"{name}: families[{i}]"
+            _known_keys(fam, _FAMILY_KEYS, where)
+            families.append(
+                Family(
+                    id=_text(fam.get("id"), f"{where}.id"),
+                    name=_text(fam.get("name"), f"{where}.name"),
+                    order=_int(fam.get("order", 0), f"{where}.order"),
+                )
+            )
+        for i, raw in enumerate(doc.get("maps", ())):
+            reg_map = _parse_map(raw, f"{name}: maps[{i}]")
+            if reg_map.id in maps:
+                raise CatalogError(f"{name}: maps[{i}].id: {reg_map.id!r} is defined twice")
+            maps[reg_map.id] = reg_map
+        for i, raw in enumerate(doc.get("models", ())):
+            where = f"{name}: models[{i}]"
+            for model in _parse_models(raw, where):
+                for key in (model.ref, *model.aliases):
+                    seen = refs.get(normalize_ref(key))
+                    if seen is not None:
+                        raise CatalogError(f"{where}: reference {key!r} already in {seen}")
+                    refs[normalize_ref(key)] = where
+                models.append(model)
+    return Catalog(
+        families=tuple(sorted(families, key=lambda f: f.order)), models=tuple(models), maps=maps
+    )
+
+
+def check_references(catalog: Catalog) -> None:
+    """Raise CatalogError when a model names a family or a map that does not exist."""
+    family_ids = {f.id for f in catalog.families}
+    for model in catalog.models:
+        if model.family not in family_ids:
+            raise CatalogError(f"model {model.ref}: unknown family {model.family!r}")
+        if model.map is not None and model.map not in catalog.maps:
+            raise CatalogError(f"model {model.ref}: unknown register map {model.map!r}")
+        reg_map = catalog.maps.get(model.map) if model.map else None
+        if model.sides == 2 and reg_map is not None and not reg_map.side_offset:
+            raise CatalogError(
+                f"model {model.ref}: two sides but map {model.map!r} has no side_offset"
+            )

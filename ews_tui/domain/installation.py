@@ -18,6 +18,7 @@ Supply = Literal["upstream", "downstream"]
 Phase = Literal["L1", "L2", "L3"]
 PHASES: tuple[str, ...] = ("L1", "L2", "L3")
 SUPPLIES: tuple[str, ...] = ("upstream", "downstream")
+KINDS: tuple[str, ...] = ("gateways", "devices", "circuits", "zones", "switchboards")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,16 @@ class Installation:
     zones: tuple[Zone, ...] = ()
     switchboards: tuple[Switchboard, ...] = ()
     revision: int = 0
+    # Highest id ever given, per kind: a deleted object's id is never given again, so its
+    # history (samples, consumption) can never be taken over by a new object.
+    last_ids: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        marks = dict(self.last_ids)
+        for kind in KINDS:
+            highest = max((item.id for item in getattr(self, kind)), default=0)
+            marks[kind] = max(marks.get(kind, 0), highest)
+        object.__setattr__(self, "last_ids", tuple(sorted(marks.items())))
 
     # ------------------------------------------------------------------ lookups
     def gateway(self, gateway_id: int) -> Gateway | None:
@@ -170,8 +181,8 @@ class Installation:
         return device.enabled and gateway is not None and gateway.enabled
 
     def next_id(self, kind: str) -> int:
-        items = getattr(self, kind)
-        return max((item.id for item in items), default=0) + 1
+        """A fresh id for a new gateway/device/circuit/zone/switchboard (never reused)."""
+        return dict(self.last_ids)[kind] + 1
 
     def with_(self, **changes: object) -> Installation:
         return replace(self, **changes)  # type: ignore[arg-type]

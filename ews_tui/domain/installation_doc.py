@@ -210,10 +210,23 @@ def from_document(
                 replace(g, eq_device_id=target.id) if g.id == gw_id else g for g in gateways
             ]
     gateways.sort(key=lambda g: g.id != LOCAL_GATEWAY_ID)
-    inst = normalize(replace(inst, gateways=tuple(gateways), devices=tuple(devices)), ctx)
-    if reader.problems:
-        return inst, reader.problems
-    return inst, validate(inst, ctx)
+    inst = normalize(
+        replace(
+            inst,
+            gateways=tuple(gateways),
+            devices=tuple(devices),
+            last_ids=previous.last_ids if previous else (),
+        ),
+        ctx,
+    )
+    # Shape problems first; then the rules, except on a field that already has a problem.
+    shaped = {p.place for p in reader.problems}
+    rules = [
+        v
+        for v in validate(inst, ctx)
+        if not any(v.place == s or v.place.startswith(s + ".") for s in shaped)
+    ]
+    return inst, reader.problems + rules
 
 
 def _kept_id(previous: Installation | None, kind: str, name: str, taken: list[Any]) -> int:
@@ -255,6 +268,9 @@ def _read_device(
     addressing = model.addressing if model else "modbus"
     raw_address = reader.typed(table, "address", place, (int, str), None)
     parsed = parse_address(raw_address, addressing) if raw_address is not None else None
+    if parsed is None and model is None and isinstance(raw_address, str):
+        # The model is missing or unknown (reported there): read "2-1" without judging it.
+        parsed = parse_address(raw_address.split("-")[0])
     if raw_address is None:
         reader.problem(f"{place}.address", N_("the Modbus address is required"))
         parsed = ParsedAddress(0)

@@ -1,0 +1,62 @@
+"""What the offline commands share: the config file, the store and the installation service."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from ews_tui.cli.errors import UserError
+from ews_tui.config import Config, ConfigError, load_config
+from ews_tui.hub import Hub
+from ews_tui.services.installation import InstallationService
+from ews_tui.store.db import StoreError, open_database
+from ews_tui.store.installation_repo import InstallationRepo
+from ews_tui.store.user_models import catalog_and_problems
+
+DEFAULT_CONFIG = Path("/etc/ews/config.toml")
+DATABASE_FILE = "ews.sqlite"
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="F",
+        help=f"box settings file (default: $EWS_CONFIG or {DEFAULT_CONFIG})",
+    )
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    if args.config is not None:
+        return Path(args.config)
+    return Path(os.environ.get("EWS_CONFIG", DEFAULT_CONFIG))
+
+
+def read_config(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        raise UserError(f"{path}: " + "; ".join(str(p) for p in error.problems)) from None
+
+
+@asynccontextmanager
+async def open_installation(config: Config) -> AsyncIterator[InstallationService]:
+    """The installation service over the box's database, closed on exit."""
+    catalog, problems = catalog_and_problems(config.data_dir)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    try:
+        db = await open_database(config.data_dir / DATABASE_FILE)
+    except StoreError as error:
+        raise UserError(str(error)) from None
+    try:
+        service = InstallationService(InstallationRepo(db), Hub(), catalog, config.licence)
+        await service.start()
+        yield service
+    finally:
+        await db.close()

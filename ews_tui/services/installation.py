@@ -1,0 +1,78 @@
+"""The installation service: the one place where the installation changes.
+
+UI sessions and the CLI ask it for edits; it applies the domain edit, stores the result in
+one transaction and publishes :class:`InstallationChanged`. Edits are serialised by a lock,
+so two sessions never overwrite each other's change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ews_tui.domain.catalog import Catalog
+from ews_tui.domain.edits import InstallationError
+from ews_tui.domain.events import InstallationChanged
+from ews_tui.domain.installation import Installation
+from ews_tui.domain.installation_doc import from_document, to_document
+from ews_tui.domain.rules import RuleContext
+from ews_tui.hub import Hub
+from ews_tui.store.installation_repo import InstallationRepo
+
+log = logging.getLogger(__name__)
+
+
+class InstallationService:
+    name = "installation"
+
+    def __init__(self, repo: InstallationRepo, hub: Hub, catalog: Catalog, licence: int) -> None:
+        self._repo = repo
+        self._hub = hub
+        self.context = RuleContext(catalog=catalog, licence=licence)
+        self._lock = asyncio.Lock()
+        self._current: Installation | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.context.catalog
+
+    @property
+    def current(self) -> Installation:
+        if self._current is None:
+            raise RuntimeError("the installation service is not started")
+        return self._current
+
+    async def start(self) -> None:
+        self._current = await self._repo.load()
+
+    async def stop(self) -> None:
+        return None
+
+    async def apply(self, edit: Callable[..., Installation], *args: Any) -> Installation:
+        """Apply ``edit(current, *args, context)``, store it, announce it.
+
+        Raises InstallationError (nothing stored) when the edit breaks a rule.
+        """
+        async with self._lock:
+            new = edit(self.current, *args, self.context)
+            await self._repo.save(new)
+            self._current = new
+        log.info("installation revision %d saved (%s)", new.revision, edit.__name__)
+        self._hub.publish(InstallationChanged(revision=new.revision))
+        return new
+
+    async def import_document(self, doc: Mapping[str, Any]) -> Installation:
+        """Replace the whole installation with a document: all of it, or nothing."""
+        async with self._lock:
+            inst, problems = from_document(doc, self.context, previous=self._current)
+            if problems:
+                raise InstallationError(problems)
+            await self._repo.replace(inst)
+            self._current = await self._repo.load()
+        self._hub.publish(InstallationChanged(revision=self.current.revision))
+        return self.current
+
+    def export_document(self) -> dict[str, Any]:
+        return to_document(self.current)

@@ -48,8 +48,15 @@ def test_new_box_has_local_and_presets() -> None:
     inst = new_installation()
     assert [(g.name, g.ip) for g in inst.gateways] == [("Local", "127.0.0.1")]
     presets = [c.preset for c in inst.circuits]
-    assert presets == ["heating", "cooling", "hot_water", "lighting", "sockets", "ventilation",
-                       "others"]
+    assert presets == [
+        "heating",
+        "cooling",
+        "hot_water",
+        "lighting",
+        "sockets",
+        "ventilation",
+        "others",
+    ]
 
 
 def test_local_ip_is_fixed_and_local_cannot_be_deleted(ctx: RuleContext) -> None:
@@ -120,7 +127,8 @@ def test_address_range_and_uniqueness_per_gateway(ctx: RuleContext) -> None:
         "gateways[0].devices[0].address: Modbus address 0 is not between 1 and 247"
     ]
     assert refused(save_device, inst, Device(0, 1, "0 146 68", 248), ctx)[0].endswith(
-        "Modbus address 248 is not between 1 and 247")
+        "Modbus address 248 is not between 1 and 247"
+    )
     inst = save_device(inst, Device(0, 1, "0 146 68", 7, name="Main"), ctx)
     assert refused(save_device, inst, Device(0, 1, "0 146 68", 7, name="Other"), ctx) == [
         'gateways[0].devices[1].address: address 7 is already used by "Main"'
@@ -159,12 +167,14 @@ def test_ems_cx3_remote_addressing_and_supply(ctx: RuleContext) -> None:
     assert device.address_text() == "2-1"
     assert device.supply == "upstream"  # the manual's default
     assert refused(save_device, inst, Device(0, 1, "4 149 20", 10, interface=1), ctx)[0].endswith(
-        "EMS CX3 device address 0 is not between 1 and 9")
+        "EMS CX3 device address 0 is not between 1 and 9"
+    )
     assert refused(save_device, inst, Device(0, 1, "0 146 68", 12, interface=1), ctx)[0].endswith(
-        "the device-interface form is only for EMS CX3 modules")
-    assert refused(save_device, inst, Device(0, 1, "4 149 20", 13, interface=1,
-                                             supply="sideways"), ctx)[0].endswith(
-        "the supply direction must be upstream or downstream")
+        "the device-interface form is only for EMS CX3 modules"
+    )
+    assert refused(
+        save_device, inst, Device(0, 1, "4 149 20", 13, interface=1, supply="sideways"), ctx
+    )[0].endswith("the supply direction must be upstream or downstream")
     assert refused(save_device, inst, Device(0, 1, "0 146 68", 3, supply="upstream"), ctx) == [
         "gateways[0].devices[1].supply: model 0 146 68 has no supply direction setting"
     ]
@@ -179,12 +189,18 @@ def test_pulse_meters_share_their_concentrator(ctx: RuleContext) -> None:
     inst = save_device(inst, Device(0, 1, "0 046 73", 5, concentrator="0 046 87", position=1), ctx)
     assert inst.devices[0].name == "5-1"
     inst = save_device(inst, Device(0, 1, "GAS", 5, concentrator="0 046 87", position=2), ctx)
-    assert refused(save_device, inst, Device(0, 1, "0 046 73", 5, concentrator="0 046 87",
-                                             position=2, name="dup"), ctx) == [
-        'gateways[0].devices[2].position: position 2 of address 5 is already used by "5-2"'
-    ]
-    assert refused(save_device, inst, Device(0, 1, "0 046 73", 5, concentrator="0 046 87",
-                                             position=6, name="far"), ctx) == [
+    assert refused(
+        save_device,
+        inst,
+        Device(0, 1, "0 046 73", 5, concentrator="0 046 87", position=2, name="dup"),
+        ctx,
+    ) == ['gateways[0].devices[2].position: position 2 of address 5 is already used by "5-2"']
+    assert refused(
+        save_device,
+        inst,
+        Device(0, 1, "0 046 73", 5, concentrator="0 046 87", position=6, name="far"),
+        ctx,
+    ) == [
         "gateways[0].devices[2].position: position 6 is not between 1 and 5 on "
         "concentrator 0 046 87"
     ]
@@ -192,9 +208,12 @@ def test_pulse_meters_share_their_concentrator(ctx: RuleContext) -> None:
         "gateways[0].devices[2].concentrator: a pulse meter needs the model of its concentrator",
         "gateways[0].devices[2].position: a pulse meter needs its position on the concentrator",
     ]
-    assert refused(save_device, inst, Device(0, 1, "0 046 73", 6, concentrator="0 146 68",
-                                             position=1, name="bad"), ctx)[0].endswith(
-        '"0 146 68" is not a pulse concentrator')
+    assert refused(
+        save_device,
+        inst,
+        Device(0, 1, "0 046 73", 6, concentrator="0 146 68", position=1, name="bad"),
+        ctx,
+    )[0].endswith('"0 146 68" is not a pulse concentrator')
     # A meter on the concentrator's address clashes with its pulse meters.
     assert refused(save_device, inst, Device(0, 1, "0 146 68", 5, name="m"), ctx) == [
         "gateways[0].devices[2].address: address 5 is already used by the pulse meters of a "
@@ -214,10 +233,12 @@ def test_energy_meter_is_the_concentrator_of_its_pulse_input(ctx: RuleContext) -
 def test_gas_meter_circuit_is_automatic(ctx: RuleContext) -> None:
     inst = new_installation()
     heating = inst.circuits[0].id
-    assert refused(save_device, inst, Device(0, 1, "GAS", 5, concentrator="0 046 87", position=1,
-                                             circuit_id=heating), ctx) == [
-        "gateways[0].devices[0].circuit: gas and water meters get their circuit automatically"
-    ]
+    assert refused(
+        save_device,
+        inst,
+        Device(0, 1, "GAS", 5, concentrator="0 046 87", position=1, circuit_id=heating),
+        ctx,
+    ) == ["gateways[0].devices[0].circuit: gas and water meters get their circuit automatically"]
 
 
 def test_two_sided_charger(ctx: RuleContext) -> None:
@@ -227,10 +248,9 @@ def test_two_sided_charger(ctx: RuleContext) -> None:
     ]
     inst = save_device(inst, Device(0, 1, "0 590 32", 4, side=1, phase="L1", name="A"), ctx)
     inst = save_device(inst, Device(0, 1, "0 590 32", 4, side=2, phase="L2", name="B"), ctx)
-    assert refused(save_device, inst, Device(0, 1, "0 590 32", 4, side=2, phase="L3",
-                                             name="C"), ctx) == [
-        'gateways[0].devices[2].side: side 2 of address 4 is already "B"'
-    ]
+    assert refused(
+        save_device, inst, Device(0, 1, "0 590 32", 4, side=2, phase="L3", name="C"), ctx
+    ) == ['gateways[0].devices[2].side: side 2 of address 4 is already "B"']
     assert refused(save_device, inst, Device(0, 1, "0 590 32", 5, side=1, name="D"), ctx) == [
         "gateways[0].devices[2].phase: a single-phase charging station needs its phase "
         "(L1, L2 or L3)"
@@ -246,7 +266,8 @@ def test_two_sided_charger(ctx: RuleContext) -> None:
 def test_generic_meter_fields(ctx: RuleContext) -> None:
     inst = new_installation()
     assert refused(save_device, inst, Device(0, 1, "GENERIC", 2), ctx)[0].endswith(
-        "needs its function code, register, words and multiplier")
+        "needs its function code, register, words and multiplier"
+    )
     bad = GenericRegister(fc=6, register=0x1_0000, words=3, multiplier=0)
     assert refused(save_device, inst, Device(0, 1, "GENERIC", 2, generic=bad), ctx) == [
         "gateways[0].devices[0].generic.fc: function code 6 is not 3 or 4",
@@ -257,14 +278,16 @@ def test_generic_meter_fields(ctx: RuleContext) -> None:
     good = GenericRegister(fc=4, register=0x0156, words=2, multiplier=0.001)
     assert save_device(inst, Device(0, 1, "GENERIC", 2, generic=good), ctx).devices[0].generic
     assert refused(save_device, inst, Device(0, 1, "0 146 68", 2, generic=good), ctx)[0].endswith(
-        "only the generic Modbus meter has register settings")
+        "only the generic Modbus meter has register settings"
+    )
 
 
 def test_advanced_options(ctx: RuleContext) -> None:
     inst = new_installation()
     no_alarms = Advanced(exclude_from_alarms=True)
-    assert refused(save_device, inst, Device(0, 1, "0 146 68", 2, advanced=no_alarms), ctx)[0] \
-        .endswith('"exclude from alarms" is only for EMS CX3, DPX3 and DMX3 devices')
+    assert refused(save_device, inst, Device(0, 1, "0 146 68", 2, advanced=no_alarms), ctx)[
+        0
+    ].endswith('"exclude from alarms" is only for EMS CX3, DPX3 and DMX3 devices')
     ok = save_device(inst, Device(0, 1, "DPX3 250", 2, advanced=no_alarms), ctx)
     assert ok.devices[0].advanced.exclude_from_alarms
     totals = Advanced(exclude_from_totals=True)
@@ -272,10 +295,12 @@ def test_advanced_options(ctx: RuleContext) -> None:
     labels = Advanced(labels=(("in1", "Door"), ("out2", "Fan")))
     io = save_device(inst, Device(0, 1, "0 261 36", 4, advanced=labels), ctx)
     assert io.devices[0].advanced.label("in1") == "Door"
-    assert refused(save_device, inst, Device(0, 1, "0 261 36", 4, advanced=Advanced(
-        labels=(("out3", "x"),))), ctx) == [
-        "gateways[0].devices[0].advanced.labels.out3: model 0 261 36 has no out3"
-    ]
+    assert refused(
+        save_device,
+        inst,
+        Device(0, 1, "0 261 36", 4, advanced=Advanced(labels=(("out3", "x"),))),
+        ctx,
+    ) == ["gateways[0].devices[0].advanced.labels.out3: model 0 261 36 has no out3"]
     assert refused(save_device, inst, Device(0, 1, "0 146 68", 4, advanced=labels), ctx) == [
         "gateways[0].devices[0].advanced.labels: model 0 146 68 has no inputs or outputs to label"
     ]
@@ -289,8 +314,11 @@ def test_zones_per_device_and_circuits(ctx: RuleContext) -> None:
     assert refused(save_device, inst, Device(0, 1, "0 146 68", 2, zone_ids=zone_ids), ctx) == [
         "gateways[0].devices[0].zones: a device belongs to at most 5 zones"
     ]
-    inst = save_device(inst, Device(0, 1, "0 146 68", 2, zone_ids=zone_ids[:5],
-                                    circuit_id=inst.circuits[3].id), ctx)
+    inst = save_device(
+        inst,
+        Device(0, 1, "0 146 68", 2, zone_ids=zone_ids[:5], circuit_id=inst.circuits[3].id),
+        ctx,
+    )
     # Deleting a zone takes it off the devices; deleting a circuit puts them back in Others.
     inst = delete_group(inst, "zones", zone_ids[0], ctx)
     assert inst.devices[0].zone_ids == zone_ids[1:5]
@@ -354,10 +382,8 @@ def test_licence_counts_addresses_and_pulse_meters(ctx: RuleContext) -> None:
     inst = new_installation()
     for address in range(1, 9):
         inst = save_device(inst, Device(0, 1, "0 146 68", address), ten)
-    inst = save_device(inst, Device(0, 1, "0 046 73", 20, concentrator="0 046 87", position=1),
-                       ten)
-    inst = save_device(inst, Device(0, 1, "0 046 73", 20, concentrator="0 046 87", position=2),
-                       ten)
+    inst = save_device(inst, Device(0, 1, "0 046 73", 20, concentrator="0 046 87", position=1), ten)
+    inst = save_device(inst, Device(0, 1, "0 046 73", 20, concentrator="0 046 87", position=2), ten)
     assert refused(save_device, inst, Device(0, 1, "0 146 68", 9), ten) == [
         "devices: 11 Modbus addresses and pulse meters are configured; the licence allows 10"
     ]

@@ -28,20 +28,39 @@ def rich(ctx: RuleContext) -> Installation:
     inst = save_group(inst, Zone(0, "Floor 1"), ctx)
     inst = save_group(inst, Zone(0, "Floor 2", "east wing"), ctx)
     inst = save_group(inst, Circuit(0, "Kitchen"), ctx)
-    inst = save_gateway(inst, Gateway(0, "GW2", "192.168.1.20", port=5020, description="roof",
-                                      switchboard_id=1), ctx)
+    inst = save_gateway(
+        inst,
+        Gateway(0, "GW2", "192.168.1.20", port=5020, description="roof", switchboard_id=1),
+        ctx,
+    )
     zones = tuple(z.id for z in inst.zones)
-    inst = save_device(inst, Device(0, 1, "0 146 68", 5, name="Main", zone_ids=zones,
-                                    circuit_id=inst.circuits[-1].id,
-                                    advanced=Advanced(exclude_from_totals=True)), ctx)
+    inst = save_device(
+        inst,
+        Device(
+            0,
+            1,
+            "0 146 68",
+            5,
+            name="Main",
+            zone_ids=zones,
+            circuit_id=inst.circuits[-1].id,
+            advanced=Advanced(exclude_from_totals=True),
+        ),
+        ctx,
+    )
     inst = save_device(inst, Device(0, 1, "4 149 20", 21, interface=2, supply="downstream"), ctx)
-    inst = save_device(inst, Device(0, 1, "0 046 73", 30, concentrator="0 046 87", position=3),
-                       ctx)
+    inst = save_device(inst, Device(0, 1, "0 046 73", 30, concentrator="0 046 87", position=3), ctx)
     inst = save_device(inst, Device(0, 2, "0 590 32", 4, side=2, phase="L3", enabled=False), ctx)
-    inst = save_device(inst, Device(0, 2, "GENERIC", 9, generic=GenericRegister(4, 0x156, 2, 0.01)),
-                       ctx)
-    inst = save_device(inst, Device(0, 2, "0 261 36", 10, advanced=Advanced(
-        labels=(("in1", "Door"), ("out1", "Siren")))), ctx)
+    inst = save_device(
+        inst, Device(0, 2, "GENERIC", 9, generic=GenericRegister(4, 0x156, 2, 0.01)), ctx
+    )
+    inst = save_device(
+        inst,
+        Device(
+            0, 2, "0 261 36", 10, advanced=Advanced(labels=(("in1", "Door"), ("out1", "Siren")))
+        ),
+        ctx,
+    )
     inst = save_gateway(inst, replace(inst.local, eq_device_id=inst.devices[0].id), ctx)
     inst = save_group(inst, replace(inst.circuits[0], active=False), ctx)
     return inst
@@ -71,8 +90,11 @@ def test_import_keeps_ids_of_objects_with_the_same_name(ctx: RuleContext) -> Non
 
 
 def test_local_is_added_when_the_file_omits_it(ctx: RuleContext) -> None:
-    doc = {"gateways": [{"name": "GW", "ip": "10.0.0.2", "devices": [
-        {"model": "014668", "address": 3}]}]}
+    doc = {
+        "gateways": [
+            {"name": "GW", "ip": "10.0.0.2", "devices": [{"model": "014668", "address": 3}]}
+        ]
+    }
     inst, problems = from_document(doc, ctx)
     assert problems == []
     assert [g.name for g in inst.gateways] == ["Local", "GW"]
@@ -82,12 +104,17 @@ def test_local_is_added_when_the_file_omits_it(ctx: RuleContext) -> None:
 def test_every_problem_has_its_place(ctx: RuleContext) -> None:
     doc = {
         "gateways": [
-            {"name": "Local", "ip": "127.0.0.1", "colour": "red", "devices": [
-                {"model": "0 146 68", "address": 5, "name": "A"},
-                {"model": "0 146 68", "address": "x", "name": "B"},
-                {"model": "0 146 68", "address": 6, "name": 7},
-                {"model": "0 146 68", "address": 8, "zones": ["Nowhere"], "circuit": "Garage"},
-            ]},
+            {
+                "name": "Local",
+                "ip": "127.0.0.1",
+                "colour": "red",
+                "devices": [
+                    {"model": "0 146 68", "address": 5, "name": "A"},
+                    {"model": "0 146 68", "address": "x", "name": "B"},
+                    {"model": "0 146 68", "address": 6, "name": 7},
+                    {"model": "0 146 68", "address": 8, "zones": ["Nowhere"], "circuit": "Garage"},
+                ],
+            },
             {"name": "GW", "ip": "10.0.0.2", "switchboard": "Nope", "eq_device": "Ghost"},
         ],
         "zones": "not a list",
@@ -106,9 +133,20 @@ def test_every_problem_has_its_place(ctx: RuleContext) -> None:
 
 
 def test_rule_violations_come_with_places(ctx: RuleContext) -> None:
-    doc = {"gateways": [{"ip": "10.0.0.2", "name": "A", "devices": [
-        {"model": "0 146 68", "address": 1}, {"model": "0 146 68", "address": 1, "name": "x"},
-        {"model": "0 146 68", "address": 1, "name": "y"}, {"model": "", "address": 4}]}]}
+    doc = {
+        "gateways": [
+            {
+                "ip": "10.0.0.2",
+                "name": "A",
+                "devices": [
+                    {"model": "0 146 68", "address": 1},
+                    {"model": "0 146 68", "address": 1, "name": "x"},
+                    {"model": "0 146 68", "address": 1, "name": "y"},
+                    {"model": "", "address": 4},
+                ],
+            }
+        ]
+    }
     _, problems = from_document(doc, ctx)
     assert [str(p) for p in problems] == [
         "gateways[1].devices[3].model: the model is missing (Configuration error)",
@@ -127,35 +165,88 @@ def test_parse_address_forms() -> None:
 
 # -------------------------------------------------------------------- hypothesis
 
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.text(max_size=6),
-                     st.floats(allow_nan=True), st.sampled_from(["0 146 68", "GAS", "0 046 87",
-                                                                  "0 590 32", "GENERIC", "4 149 20",
-                                                                  "L1", "upstream", "2-1", "5-3"]))
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 300),
+    st.text(max_size=6),
+    st.floats(allow_nan=True),
+    st.sampled_from(
+        [
+            "0 146 68",
+            "GAS",
+            "0 046 87",
+            "0 590 32",
+            "GENERIC",
+            "4 149 20",
+            "L1",
+            "upstream",
+            "2-1",
+            "5-3",
+        ]
+    ),
+)
 _device = st.dictionaries(
-    st.sampled_from(["name", "model", "address", "concentrator", "position", "side", "phase",
-                     "supply", "circuit", "zones", "enabled", "generic", "advanced", "junk"]),
-    st.one_of(_scalars, st.lists(_scalars, max_size=3),
-              st.dictionaries(st.sampled_from(["fc", "register", "words", "multiplier", "labels",
-                                               "exclude_from_totals", "in1"]), _scalars,
-                              max_size=3)),
+    st.sampled_from(
+        [
+            "name",
+            "model",
+            "address",
+            "concentrator",
+            "position",
+            "side",
+            "phase",
+            "supply",
+            "circuit",
+            "zones",
+            "enabled",
+            "generic",
+            "advanced",
+            "junk",
+        ]
+    ),
+    st.one_of(
+        _scalars,
+        st.lists(_scalars, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                ["fc", "register", "words", "multiplier", "labels", "exclude_from_totals", "in1"]
+            ),
+            _scalars,
+            max_size=3,
+        ),
+    ),
     max_size=8,
 )
 _gateway = st.fixed_dictionaries(
     {"devices": st.lists(_device, max_size=4)},
-    optional={"name": _scalars, "ip": st.sampled_from(["127.0.0.1", "10.0.0.2", "10.0.0.300", ""]),
-              "port": _scalars, "enabled": _scalars, "eq_device": _scalars,
-              "switchboard": _scalars},
+    optional={
+        "name": _scalars,
+        "ip": st.sampled_from(["127.0.0.1", "10.0.0.2", "10.0.0.300", ""]),
+        "port": _scalars,
+        "enabled": _scalars,
+        "eq_device": _scalars,
+        "switchboard": _scalars,
+    },
 )
 _document = st.fixed_dictionaries(
     {"gateways": st.lists(_gateway, max_size=3)},
-    optional={"zones": st.lists(st.dictionaries(st.sampled_from(["name", "active"]), _scalars),
-                                max_size=2),
-              "circuits": st.lists(st.dictionaries(st.sampled_from(["name", "preset", "active"]),
-                                                   _scalars), max_size=2)},
+    optional={
+        "zones": st.lists(
+            st.dictionaries(st.sampled_from(["name", "active"]), _scalars), max_size=2
+        ),
+        "circuits": st.lists(
+            st.dictionaries(st.sampled_from(["name", "preset", "active"]), _scalars), max_size=2
+        ),
+    },
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(doc=_document)
 def test_random_documents_give_an_installation_or_messages(ctx: RuleContext, doc: dict) -> None:
     inst, problems = from_document(doc, ctx)

@@ -28,8 +28,21 @@ from ews_tui.domain.installation import (
 )
 from ews_tui.domain.rules import RuleContext, Violation, licence_usage, validate
 
-MODELS = ["0 146 68", "4 120 81", "0 046 73", "GAS", "4 149 20", "4 149 30", "DPX3 250",
-          "0 590 32", "0 590 14", "0 261 36", "GENERIC", "", "NOPE"]
+MODELS = [
+    "0 146 68",
+    "4 120 81",
+    "0 046 73",
+    "GAS",
+    "4 149 20",
+    "4 149 30",
+    "DPX3 250",
+    "0 590 32",
+    "0 590 14",
+    "0 261 36",
+    "GENERIC",
+    "",
+    "NOPE",
+]
 
 devices = st.builds(
     Device,
@@ -46,27 +59,47 @@ devices = st.builds(
     supply=st.none() | st.sampled_from(["upstream", "downstream", "up"]),
     circuit_id=st.none() | st.integers(1, 12),
     zone_ids=st.lists(st.integers(1, 4), max_size=6).map(tuple),
-    generic=st.none() | st.builds(GenericRegister, st.integers(2, 5), st.integers(-1, 0x10000),
-                                  st.integers(0, 5), st.floats(allow_nan=True)),
-    advanced=st.builds(Advanced, st.booleans(), st.booleans(),
-                       st.lists(st.tuples(st.sampled_from(["in1", "out2", "in9"]),
-                                          st.text(max_size=40)), max_size=2).map(tuple)),
+    generic=st.none()
+    | st.builds(
+        GenericRegister,
+        st.integers(2, 5),
+        st.integers(-1, 0x10000),
+        st.integers(0, 5),
+        st.floats(allow_nan=True),
+    ),
+    advanced=st.builds(
+        Advanced,
+        st.booleans(),
+        st.booleans(),
+        st.lists(
+            st.tuples(st.sampled_from(["in1", "out2", "in9"]), st.text(max_size=40)), max_size=2
+        ).map(tuple),
+    ),
     enabled=st.booleans(),
 )
-operations = st.lists(st.one_of(
-    st.tuples(st.just("device"), devices),
-    st.tuples(st.just("gateway"), st.builds(Gateway, st.just(0), st.sampled_from(["", "G", "g"]),
-                                            st.sampled_from(["10.0.0.1", "10.0.0.999", "",
-                                                             "127.0.0.1"]),
-                                            st.integers(0, 70000))),
-    st.tuples(st.just("zone"), st.builds(Zone, st.just(0), st.sampled_from(["", "Z", "z"]))),
-    st.tuples(st.just("circuit"), st.builds(Circuit, st.just(0), st.text(max_size=3))),
-    st.tuples(st.just("delete_device"), st.integers(1, 6)),
-    st.tuples(st.just("delete_gateway"), st.integers(1, 3)),
-    st.tuples(st.just("delete_zone"), st.integers(1, 3)),
-    st.tuples(st.just("eq"), st.tuples(st.integers(1, 3), st.integers(1, 6))),
-    st.tuples(st.just("off"), st.integers(1, 3)),
-), max_size=25)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("device"), devices),
+        st.tuples(
+            st.just("gateway"),
+            st.builds(
+                Gateway,
+                st.just(0),
+                st.sampled_from(["", "G", "g"]),
+                st.sampled_from(["10.0.0.1", "10.0.0.999", "", "127.0.0.1"]),
+                st.integers(0, 70000),
+            ),
+        ),
+        st.tuples(st.just("zone"), st.builds(Zone, st.just(0), st.sampled_from(["", "Z", "z"]))),
+        st.tuples(st.just("circuit"), st.builds(Circuit, st.just(0), st.text(max_size=3))),
+        st.tuples(st.just("delete_device"), st.integers(1, 6)),
+        st.tuples(st.just("delete_gateway"), st.integers(1, 3)),
+        st.tuples(st.just("delete_zone"), st.integers(1, 3)),
+        st.tuples(st.just("eq"), st.tuples(st.integers(1, 3), st.integers(1, 6))),
+        st.tuples(st.just("off"), st.integers(1, 3)),
+    ),
+    max_size=25,
+)
 
 
 def apply(inst: Installation, op: tuple, ctx: RuleContext) -> Installation:
@@ -88,8 +121,11 @@ def apply(inst: Installation, op: tuple, ctx: RuleContext) -> Installation:
     return set_gateway_enabled(inst, arg, False, ctx)
 
 
-@settings(max_examples=250, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(ops=operations, licence=st.sampled_from([10, 32]))
 def test_random_edits_are_applied_or_refused_with_messages(
     ctx: RuleContext, ops: list, licence: int

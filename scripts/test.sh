@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up (see setup.sh) and run every check: ruff, the import-layer contracts, the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/lint-imports
+.venv/bin/python -m pytest "$@"

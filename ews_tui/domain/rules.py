@@ -81,6 +81,9 @@ def gateway_place(inst: Installation, gateway_id: int) -> str:
 
 
 def device_place(inst: Installation, device: Device) -> str:
+    if inst.gateway(device.gateway_id) is None:
+        index = next((i for i, d in enumerate(inst.devices) if d.id == device.id), -1)
+        return f"devices[{index}]"
     siblings = inst.devices_of(device.gateway_id)
     index = next((i for i, d in enumerate(siblings) if d.id == device.id), -1)
     return f"{gateway_place(inst, device.gateway_id)}.devices[{index}]"

@@ -154,6 +154,6 @@ def test_validate_reports_every_violation_of_a_hand_made_installation(ctx: RuleC
     )
     assert [str(v) for v in validate(inst, ctx)] == [
         "gateways[0].ip: the Local gateway's IP address is fixed at 127.0.0.1",
-        "gateways[-1].devices[0].gateway: gateway #5 does not exist",
+        "devices[0].gateway: gateway #5 does not exist",
         'gateways[1].name: the name "Local" is already used by another gateway',
     ]

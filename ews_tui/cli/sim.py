@@ -1,0 +1,229 @@
+"""``ews sim``: the device simulator alone (TCP gateways, an RTU bus on a serial port or pty).
+
+``ews sim --tcp 127.0.0.1:1502 --device 1=0 146 68 --device 2=SDM630``
+``ews sim --site demo --rtu pty --tcp 127.0.0.1:15021 --tcp 127.0.0.1:15022 --wire-time``
+
+With ``--site``, the site's Local devices are served on ``--rtu`` and each IP gateway's
+devices on the successive ``--tcp`` endpoints (a gateway without one is served on the
+address of the site file). ``--rtu pty`` makes a pty pair and prints the path to connect to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import tomllib
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+from ews_tui.cli.errors import UserError
+from ews_tui.domain.catalog import builtin_catalog
+from ews_tui.domain.installation import Installation
+from ews_tui.domain.installation_doc import from_document
+from ews_tui.domain.rules import RuleContext
+from ews_tui.i18n import _
+from ews_tui.modbus.serial_line import PARITIES, LineSettings
+from ews_tui.modbus.sim_device import DeviceSpec, SimError, parse_device, parse_fault
+from ews_tui.modbus.sim_server import PtyPair, SimulatedBus, describe, open_pty_pair, site_devices
+
+
+class UsageError(Exception):
+    """A bad argument: one line on stderr and exit status 2."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "sim",
+        help="simulate devices over Modbus TCP and RTU",
+        description="Serve catalog devices with realistic values over Modbus TCP and RTU, "
+        "with optional wire-time emulation and fault injection. Stops on Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument(
+        "--tcp",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="serve a Modbus TCP gateway there (repeatable; port 0: a free port)",
+    )
+    parser.add_argument(
+        "--rtu", metavar="DEVICE", help="serve Modbus RTU on this serial port; 'pty': a new pty"
+    )
+    parser.add_argument("--baud", type=int, default=19200, help="RTU baud rate (19200)")
+    parser.add_argument("--parity", default="E", help="RTU parity N, E or O (E)")
+    parser.add_argument("--stopbits", type=int, default=1, help="RTU stop bits 1 or 2 (1)")
+    parser.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="ADDR=REF",
+        help="serve the catalog model REF at ADDR (repeatable); "
+        "ADDR=GENERIC:FC:REGHEX:WORDS:MULT for a generic meter",
+    )
+    parser.add_argument("--site", metavar="NAME|FILE", help="serve a site: 'demo' or a TOML file")
+    parser.add_argument(
+        "--wire-time",
+        action="store_true",
+        help="delay each answer by its time on an RS485 wire at the baud rate, plus turnaround",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="ADDR=KIND",
+        help="inject a fault: silent, crc, exception or slow:MS (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated values (0)")
+    parser.set_defaults(run=run)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    tcp: tuple[tuple[str, int], ...]
+    devices: tuple[DeviceSpec, ...]
+    faults: tuple[tuple[int, str], ...]
+    settings: LineSettings | None
+
+
+def _parse(args: argparse.Namespace) -> _Plan:
+    tcp = tuple(_endpoint(text) for text in args.tcp)
+    parity = PARITIES.get(args.parity.upper() if len(args.parity) == 1 else args.parity.lower())
+    if parity is None:
+        raise UsageError(_('--parity "{value}" is not N, E or O').format(value=args.parity))
+    if args.stopbits not in (1, 2):
+        raise UsageError(_("--stopbits {value} is not 1 or 2").format(value=args.stopbits))
+    if args.baud <= 0:
+        raise UsageError(_("--baud {value} is not a baud rate").format(value=args.baud))
+    settings = LineSettings(args.rtu, args.baud, parity, args.stopbits) if args.rtu else None
+    if not tcp and settings is None and not args.site:
+        raise UsageError(_("nothing to serve on: give --tcp HOST:PORT, --rtu DEVICE or --site"))
+    if args.site and args.device:
+        raise UsageError(_("--device and --site do not go together"))
+    if not args.site and not args.device:
+        raise UsageError(_("no device: give --device ADDR=REF or --site demo"))
+    try:
+        devices = tuple(parse_device(text) for text in args.device)
+    except SimError as error:
+        raise UsageError(f"--device {error}") from None
+    faults = []
+    for text in args.fault:
+        address, sep, kind = text.partition("=")
+        if not sep or not address.strip().isdigit():
+            raise UsageError(_('--fault "{value}" is not ADDR=KIND').format(value=text))
+        try:
+            parse_fault(kind)
+        except SimError as error:
+            raise UsageError(f"--fault {error}") from None
+        faults.append((int(address), kind))
+    return _Plan(tcp, devices, tuple(faults), settings)
+
+
+def _endpoint(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(_('--tcp "{value}" is not HOST:PORT').format(value=text))
+    return host.strip("[]"), int(port)
+
+
+def load_site(name: str) -> Installation:
+    """The site ``name`` (a site of the package, as ``demo``, or a TOML file), validated."""
+    builtin = resources.files("ews_tui") / "data" / "sites" / f"{name}.toml"
+    try:
+        text = builtin.read_text(encoding="utf-8") if builtin.is_file() else Path(name).read_text()
+        doc = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise UserError(_("site {name}: {error}").format(name=name, error=error)) from None
+    inst, violations = from_document(doc, RuleContext(builtin_catalog()))
+    if violations:
+        raise UserError(_("site {name}: {error}").format(name=name, error=violations[0].render(_)))
+    return inst
+
+
+async def serve_site(
+    bus: SimulatedBus,
+    inst: Installation,
+    tcp: tuple[tuple[str, int], ...] = (),
+    rtu: str | int | None = None,
+    settings: LineSettings | None = None,
+    wire_time: bool = False,
+) -> Installation:
+    """Serve ``inst``: Local on ``rtu``, each IP gateway on the next of ``tcp`` (else on its
+    own address). The installation comes back with each gateway's port as served."""
+    specs = site_devices(inst, bus.catalog)
+    gateways = []
+    remaining = list(tcp)
+    for gw in inst.gateways:
+        if gw.is_local:
+            if rtu is not None and specs.get(gw.id):
+                await bus.serve_rtu(
+                    rtu, settings or LineSettings(str(rtu)), specs[gw.id], wire_time=wire_time
+                )
+            gateways.append(gw)
+            continue
+        host, port = remaining.pop(0) if remaining else (gw.ip, gw.port)
+        endpoint = await bus.serve_tcp(host, port, specs.get(gw.id, ()), wire_time=wire_time)
+        gateways.append(replace(gw, port=endpoint.port or gw.port))
+    return inst.with_(gateways=tuple(gateways))
+
+
+async def run(args: argparse.Namespace) -> int:
+    try:
+        plan = _parse(args)
+    except UsageError as error:
+        print(f"ews sim: {error}", file=sys.stderr)
+        return 2
+    inst = load_site(args.site) if args.site else None
+    pair: PtyPair | None = None
+    if args.rtu == "pty":
+        pair = open_pty_pair()
+    rtu: str | int | None = pair.server_fd if pair else args.rtu
+    try:
+        async with SimulatedBus(seed=args.seed) as bus:
+            try:
+                if inst is not None:
+                    await serve_site(bus, inst, plan.tcp, rtu, plan.settings, args.wire_time)
+                else:
+                    for host, port in plan.tcp:
+                        await bus.serve_tcp(host, port, plan.devices, wire_time=args.wire_time)
+                    if rtu is not None and plan.settings is not None:
+                        await bus.serve_rtu(
+                            rtu, plan.settings, plan.devices, wire_time=args.wire_time
+                        )
+                for address, kind in plan.faults:
+                    bus.set_fault(address, parse_fault(kind))
+            except (SimError, OSError) as error:
+                raise UserError(str(error)) from None
+            for endpoint, line in zip(bus.endpoints, describe(bus.endpoints), strict=True):
+                if pair is not None and endpoint.rtu:
+                    line = f"rtu {pair.path}: " + line.split(": ", 1)[1]
+                print(_("ews sim: serving {what}").format(what=line), file=sys.stderr, flush=True)
+            if inst is not None and rtu is None and inst.devices_of(inst.local.id):
+                note = _("ews sim: the site's Local devices are not served (no --rtu)")
+                print(note, file=sys.stderr, flush=True)
+            if pair is not None:
+                print(
+                    _("ews sim: connect to {path}").format(path=pair.path),
+                    file=sys.stderr,
+                    flush=True,
+                )
+            await _until_stopped()
+    finally:
+        if pair is not None:
+            pair.close()
+    return 0
+
+
+async def _until_stopped() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,189 @@
+"""One device on a bus: its register map, what it taught us, and its reads decoded to values.
+
+:func:`device_map` finds the :class:`RegisterMap` of an installation device: its model's map
+(side 2 of a two-sided charger shifted by the map's ``side_offset``), the generic map built
+from the user's register, or, for a pulse meter, the one ``input<N>_index`` of its
+concentrator's map renamed to the meter's own quantity. A :class:`DeviceReader` holds that
+map and the device's :class:`PlanState`, executes a plan through a read function and decodes
+the words; an exception 02 to a merged read splits it and re-plans in the same call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, replace
+
+from ews_tui.domain.catalog import Catalog, Model, RegisterMap, generic_map
+from ews_tui.domain.errors import CatalogError, DomainError
+from ews_tui.domain.installation import Device
+from ews_tui.domain.messages import N_, Message
+from ews_tui.modbus.codec import CodecError, decode
+from ews_tui.modbus.planner import BusParams, PlanState, PollClass, Read, ReadPlan
+from ews_tui.modbus.transport import ExceptionCode, Failure, ReadResult
+
+log = logging.getLogger(__name__)
+
+ILLEGAL_DATA_ADDRESS = 2
+PULSE_ELECTRICITY_ID = "ea_import"  # a pulse electricity meter's index, in kWh
+PULSE_INDEX_ID = "index"  # a gas or water pulse meter's index, in m3
+
+Values = Mapping[str, float | str | None]
+ReadFn = Callable[[int, int, int, int], Awaitable[ReadResult]]  # (fc, address, start, count)
+
+
+class DeviceMapError(DomainError):
+    """The device cannot be read: unknown model, no map, bad generic register..."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.render())
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DeviceTarget:
+    """What a bus poller needs to read one device."""
+
+    device_id: int
+    address: int
+    reg_map: RegisterMap
+    model: str = ""
+    provenance: str = "assumed"
+
+
+def _error(msgid: str, **params: object) -> DeviceMapError:
+    return DeviceMapError(Message(msgid, params))
+
+
+def pulse_map(
+    concentrator_map: RegisterMap, position: int, meter: Model, concentrator: str = ""
+) -> RegisterMap:
+    """The map of a pulse meter wired to input ``position`` of a concentrator."""
+    source = concentrator_map.quantity(f"input{position}_index")
+    if source is None:
+        raise _error(
+            N_("concentrator {concentrator} has no input {position}"),
+            concentrator=concentrator or concentrator_map.id,
+            position=position,
+        )
+    electricity = meter.energy == "electricity"
+    qid = PULSE_ELECTRICITY_ID if electricity else PULSE_INDEX_ID
+    quantity = replace(source, id=qid, unit=meter.index_unit)
+    return replace(
+        concentrator_map,
+        id=f"{concentrator_map.id}#input{position}",
+        quantities=(quantity,),
+    )
+
+
+def device_map(device: Device, catalog: Catalog) -> tuple[Model | None, RegisterMap]:
+    """The model (None for a generic register) and the register map to read ``device``."""
+    model = catalog.find(device.model) if device.model else None
+    if device.generic is not None and (model is None or model.generic):
+        g = device.generic
+        try:
+            return model, generic_map(g.fc, g.register, g.words, g.multiplier)
+        except CatalogError as exc:
+            raise _error(N_("device {device}: {error}"), device=device.id, error=str(exc)) from None
+    if model is None:
+        raise _error(N_('unknown model "{model}"'), model=device.model)
+    if model.addressing == "pulse":
+        concentrator = catalog.find(device.concentrator or "")
+        reg_map = catalog.register_map(concentrator) if concentrator else None
+        if reg_map is None or device.position is None:
+            raise _error(
+                N_("pulse meter {device}: no concentrator map for {concentrator!r}"),
+                device=device.id,
+                concentrator=device.concentrator or "",
+            )
+        return model, pulse_map(reg_map, device.position, model, device.concentrator or "")
+    reg_map = catalog.register_map(model)
+    if reg_map is None:
+        raise _error(N_('model "{model}" has no register map'), model=model.ref)
+    if device.side and device.side > 1:
+        reg_map = reg_map.for_side(device.side)
+    return model, reg_map
+
+
+def device_target(device: Device, catalog: Catalog) -> DeviceTarget:
+    """The poll target of an installation device (raises DeviceMapError)."""
+    model, reg_map = device_map(device, catalog)
+    return DeviceTarget(
+        device_id=device.id,
+        address=device.address,
+        reg_map=reg_map,
+        model=model.ref if model else "generic",
+        provenance=reg_map.provenance,
+    )
+
+
+def bus_for_map(bus: BusParams, reg_map: RegisterMap) -> BusParams:
+    """The bus parameters with the device's own read-size limit."""
+    if reg_map.max_registers < bus.max_registers:
+        return replace(bus, max_registers=reg_map.max_registers)
+    return bus
+
+
+class DeviceReader:
+    """Plans, reads and decodes one device; owned by its bus poller."""
+
+    def __init__(self, target: DeviceTarget, bus: BusParams) -> None:
+        self.target = target
+        self.reg_map = target.reg_map
+        self.state = PlanState(target.reg_map, bus_for_map(bus, target.reg_map))
+        self._classes = {q.poll for q in target.reg_map.quantities}
+
+    @property
+    def address(self) -> int:
+        return self.target.address
+
+    def has_class(self, poll: PollClass) -> bool:
+        return poll in self._classes
+
+    def plan(self, classes: Collection[PollClass]) -> ReadPlan:
+        """The plan for the due classes: one merged plan when fast and slow are both due."""
+        wanted = {c for c in classes if c in self._classes}
+        if len(wanted) == 1:
+            return self.state.plan(poll=next(iter(wanted)))
+        return self.state.plan()
+
+    async def read(
+        self, read_fn: ReadFn, classes: Collection[PollClass] = ("fast", "slow")
+    ) -> Values | Failure:
+        """Read the due classes; the decoded values (None when missing) or the failure."""
+        plan = self.plan(classes)
+        values: dict[str, float | str | None] = {}
+        done: set[str] = set()
+        while True:
+            pending = [r for r in plan.reads if not done.issuperset(r.quantities)]
+            if not pending:
+                break
+            read = pending[0]
+            result = await read_fn(read.fc, self.address, read.start, read.count)
+            if isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS:
+                log.info(
+                    "device %d refused %s (exception 02): re-planning", self.target.device_id, read
+                )
+                plan = self.state.split_read(plan, read)
+                continue
+            if isinstance(result, Failure):
+                return result
+            values.update(self._decode(read, result))
+            done.update(read.quantities)
+        if plan.wanted and len(plan.unavailable) == len(plan.wanted):
+            return ExceptionCode(self.address, ILLEGAL_DATA_ADDRESS)
+        return {qid: values.get(qid) for qid in plan.wanted}
+
+    def _decode(self, read: Read, words: tuple[int, ...]) -> dict[str, float | str | None]:
+        out: dict[str, float | str | None] = {}
+        for qid in read.quantities:
+            q = self.reg_map.quantity(qid)
+            if q is None:
+                continue
+            offset = q.register - read.start
+            try:
+                out[qid] = decode(q, words[offset : offset + q.words], self.reg_map)
+            except CodecError as exc:
+                log.warning("device %d: %s: %s", self.target.device_id, qid, exc)
+                out[qid] = None
+        return out

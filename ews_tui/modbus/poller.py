@@ -1,0 +1,386 @@
+"""The bus poller: the one owner of a bus, reading its devices on schedule.
+
+One asyncio task per bus. It alone sends on its transport, one transaction at a time;
+other readers (the UI's Test button, the Modbus TCP gateway server) queue a job that the
+task runs between two device polls. Each pass it polls every device whose fast or slow
+interval is due (both merged into one plan when both are due) and publishes a
+:class:`Sample`; it never sleeps while a device is due, so a saturated bus cycles at wire
+speed.
+
+States: a device that fails gets ``retries`` more attempts, then goes Communication error
+(an all-missing Sample marks its values as gone) and is retried with exponential backoff
+while the others keep their schedule. Any I/O error on the bus itself (unplugged adapter,
+TCP reset) closes the transport, marks the gateway and its devices Communication error and
+reconnects with backoff; nothing stops for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ews_tui.domain.events import (
+    DeviceState,
+    DeviceStateChanged,
+    GatewayState,
+    GatewayStateChanged,
+    Sample,
+)
+from ews_tui.hub import Hub
+from ews_tui.modbus.device_reader import DeviceReader, DeviceTarget, Values
+from ews_tui.modbus.planner import BusParams, PollClass
+from ews_tui.modbus.transport import (
+    BusTransport,
+    Disconnected,
+    Failure,
+    FrameError,
+    NoAnswer,
+    ReadResult,
+    TcpEndpoint,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Job = Callable[[BusTransport], Awaitable[T]]
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    fast_s: float = 1.0
+    slow_s: float = 60.0
+    retries: int = 1
+    backoff_start_s: float = 1.0
+    backoff_max_s: float = 30.0
+    reconnect_start_s: float = 0.2
+    reconnect_max_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class PollerStats:
+    cycles: int
+    transactions: int
+    last_cycle_s: float
+
+
+class _Slot:
+    """One device's schedule and state, touched only by the poller task."""
+
+    def __init__(self, target: DeviceTarget, bus: BusParams, now: float) -> None:
+        self.target = target
+        self.reader = DeviceReader(target, bus)
+        self.next_fast = now
+        self.next_slow = now
+        self.state: DeviceState | None = None
+        self.retry_at = 0.0
+        self.backoff_s = 0.0
+
+    def due(self, now: float) -> tuple[PollClass, ...]:
+        if self.state is DeviceState.COMM_ERROR:
+            return ("fast", "slow") if now >= self.retry_at else ()
+        classes: list[PollClass] = []
+        if self.reader.has_class("fast") and now >= self.next_fast:
+            classes.append("fast")
+        if self.reader.has_class("slow") and now >= self.next_slow:
+            classes.append("slow")
+        return tuple(classes)
+
+    def next_time(self) -> float:
+        if self.state is DeviceState.COMM_ERROR:
+            return self.retry_at
+        times = []
+        if self.reader.has_class("fast"):
+            times.append(self.next_fast)
+        if self.reader.has_class("slow"):
+            times.append(self.next_slow)
+        return min(times, default=float("inf"))
+
+
+class BusPoller:
+    """Polls the devices of one bus (the Local RS485 line or one IP gateway)."""
+
+    def __init__(
+        self,
+        gateway_id: int,
+        transport: BusTransport,
+        hub: Hub,
+        targets: Iterable[DeviceTarget] = (),
+        *,
+        bus: BusParams | None = None,
+        settings: PollSettings | None = None,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.transport = transport
+        self.hub = hub
+        self.bus = bus or BusParams()
+        self.settings = settings or PollSettings()
+        self._loop_time = time.monotonic
+        self._slots: dict[int, _Slot] = {}
+        self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any]]] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._gateway_state: GatewayState | None = None
+        self._cycles = 0
+        self._transactions = 0
+        self._last_cycle_s = 0.0
+        self._silent_polls = 0  # device polls in a row that got no valid answer
+        self._stopping = False
+        self.set_targets(targets)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def name(self) -> str:
+        return f"poller-{self.gateway_id}"
+
+    @property
+    def stats(self) -> PollerStats:
+        return PollerStats(self._cycles, self._transactions, self._last_cycle_s)
+
+    def device_state(self, device_id: int) -> DeviceState | None:
+        slot = self._slots.get(device_id)
+        return slot.state if slot else None
+
+    def set_targets(self, targets: Iterable[DeviceTarget]) -> None:
+        """Poll these devices from now on; unchanged devices keep their state and plans."""
+        now = self._loop_time()
+        slots: dict[int, _Slot] = {}
+        for target in targets:
+            old = self._slots.get(target.device_id)
+            slots[target.device_id] = (
+                old if old is not None and old.target == target else _Slot(target, self.bus, now)
+            )
+        self._slots = slots
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        self._stopping = True
+        self._wake.set()
+        while task is not None and not task.done():
+            # pymodbus awaits with asyncio.wait_for, which on Python 3.11 can swallow a
+            # cancellation; the flag ends the loop at its next step in that case.
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.error("bus %s: poller failed", self.transport.name, exc_info=task.exception())
+        while not self._jobs.empty():
+            _, future = self._jobs.get_nowait()
+            if not future.done():
+                future.set_result(Disconnected(self.transport.name, "poller stopped"))
+        await self.transport.close()
+
+    async def submit(self, job: Job[T]) -> T:
+        """Run ``job(transport)`` on the poller task between two device polls.
+
+        When the bus is not connected the job is answered with :class:`Disconnected`
+        without running (for jobs that return a :data:`ReadResult`).
+        """
+        if self._task is None:
+            return Disconnected(self.transport.name, "poller stopped")  # type: ignore[return-value]
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._jobs.put((job, future))
+        self._wake.set()
+        return await future
+
+    async def read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
+        """One raw read queued between device polls."""
+
+        async def job(transport: BusTransport) -> ReadResult:
+            return await transport.read(fc, address, start, count)
+
+        return await self.submit(job)
+
+    async def read_device(self, target: DeviceTarget) -> Values | Failure:
+        """Read every quantity of ``target`` once (the Test button; any device, saved or not)."""
+        reader = DeviceReader(target, self.bus)
+        return await self.submit(lambda transport: reader.read(transport.read))
+
+    # ------------------------------------------------------------------ the task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._connect_and_poll()
+            except Exception:  # a bug must not end polling for good: log, pause, go on
+                log.exception("bus %s: poller error; restarting it", self.transport.name)
+                await self.transport.close()
+                self._bus_down(Disconnected(self.transport.name, "internal error"))
+                await self._idle(self._loop_time() + self.settings.reconnect_max_s)
+
+    async def _connect_and_poll(self) -> None:
+        delay = self.settings.reconnect_start_s
+        while not self._stopping:
+            failure = await self.transport.connect()
+            if failure is not None:
+                if self._stopping:
+                    break
+                log.warning("bus %s: %s; retry in %.1f s", self.transport.name, failure, delay)
+                self._bus_down(failure)
+                await self._idle(self._loop_time() + delay, answer_jobs_with=failure)
+                delay = min(delay * 2, self.settings.reconnect_max_s)
+                continue
+            delay = self.settings.reconnect_start_s
+            self._silent_polls = 0
+            self._set_gateway(GatewayState.ON, "")
+            for slot in self._slots.values():
+                if slot.state is DeviceState.COMM_ERROR:
+                    slot.retry_at = 0.0  # try them now, the bus is back
+            lost = await self._poll_while_connected()
+            await self.transport.close()
+            if not self._stopping:
+                self._bus_down(lost)
+        await self.transport.close()
+
+    async def _poll_while_connected(self) -> Disconnected:
+        while not self._stopping:
+            started = self._loop_time()
+            polled = 0
+            for slot in list(self._slots.values()):
+                if self._stopping:
+                    break
+                lost = await self._run_jobs()
+                if lost is not None:
+                    return lost
+                if self._slots.get(slot.target.device_id) is not slot:
+                    continue  # removed by set_targets meanwhile
+                classes = slot.due(self._loop_time())
+                if not classes:
+                    continue
+                outcome = await self._poll(slot, classes)
+                polled += 1
+                if isinstance(outcome, Disconnected):
+                    return outcome
+                if self._half_open():
+                    return Disconnected(self.transport.name, "no device answers: reconnecting")
+            lost = await self._run_jobs()
+            if lost is not None:
+                return lost
+            if polled:
+                self._cycles += 1
+                self._last_cycle_s = self._loop_time() - started
+                continue
+            wake_at = min((s.next_time() for s in self._slots.values()), default=float("inf"))
+            await self._idle(wake_at)
+        return Disconnected(self.transport.name, "poller stopped")
+
+    def _half_open(self) -> bool:
+        """A TCP connection on which nothing answered for a while may be dead on the far
+        side (a gateway restarted behind a NAT, a half-open socket): reconnect it."""
+        if not isinstance(self.transport.endpoint, TcpEndpoint):
+            return False
+        return self._silent_polls >= max(2, len(self._slots) + 1)
+
+    async def _idle(self, until: float, answer_jobs_with: Failure | None = None) -> None:
+        """Wait until ``until`` or a job; answer jobs meanwhile when the bus is down."""
+        while not self._stopping:
+            if answer_jobs_with is not None:
+                self._fail_jobs(answer_jobs_with)
+            elif not self._jobs.empty():
+                return
+            timeout = until - self._loop_time()
+            if timeout <= 0:
+                return
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(min(timeout, 3600.0)):
+                    await self._wake.wait()
+            except TimeoutError:
+                return
+            if answer_jobs_with is None:
+                return
+
+    async def _run_jobs(self) -> Disconnected | None:
+        while not self._jobs.empty():
+            job, future = self._jobs.get_nowait()
+            if future.done():
+                continue
+            try:
+                result = await job(self.transport)
+            except Exception as exc:  # a job's bug must not kill the bus
+                future.set_exception(exc)
+                continue
+            except BaseException:  # cancelled while running: the poller is stopping
+                if not future.done():
+                    future.set_result(Disconnected(self.transport.name, "poller stopped"))
+                raise
+            if not future.done():
+                future.set_result(result)
+            if isinstance(result, Disconnected):
+                return result
+            if not self.transport.connected:
+                return Disconnected(self.transport.name, "connection lost")
+        return None
+
+    def _fail_jobs(self, failure: Failure) -> None:
+        while not self._jobs.empty():
+            _, future = self._jobs.get_nowait()
+            if not future.done():
+                future.set_result(failure)
+
+    async def _counted_read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
+        self._transactions += 1
+        return await self.transport.read(fc, address, start, count)
+
+    async def _poll(self, slot: _Slot, classes: tuple[PollClass, ...]) -> Values | Failure:
+        started = self._loop_time()
+        attempts = 1 if slot.state is DeviceState.COMM_ERROR else 1 + self.settings.retries
+        outcome: Values | Failure = Disconnected(self.transport.name)
+        for _ in range(attempts):
+            outcome = await slot.reader.read(self._counted_read, classes)
+            if not isinstance(outcome, Failure):
+                break
+            if isinstance(outcome, Disconnected):
+                return outcome
+        if isinstance(outcome, Failure):
+            if isinstance(outcome, NoAnswer | FrameError):
+                self._silent_polls += 1
+            self._device_failed(slot, outcome)
+            return outcome
+        self._silent_polls = 0
+        if "fast" in classes:
+            slot.next_fast = started + self.settings.fast_s
+        if "slow" in classes:
+            slot.next_slow = started + self.settings.slow_s
+        slot.backoff_s = 0.0
+        self._set_device(slot, DeviceState.ON, "")
+        self.hub.publish(Sample(slot.target.device_id, time.time(), outcome))
+        return outcome
+
+    def _device_failed(self, slot: _Slot, failure: Failure) -> None:
+        start = self.settings.backoff_start_s
+        slot.backoff_s = min(
+            slot.backoff_s * 2 if slot.backoff_s else start, self.settings.backoff_max_s
+        )
+        slot.retry_at = self._loop_time() + slot.backoff_s
+        log.info("device %d: %s; retry in %.1f s", slot.target.device_id, failure, slot.backoff_s)
+        self._set_device(slot, DeviceState.COMM_ERROR, str(failure))
+
+    def _bus_down(self, failure: Failure) -> None:
+        self._set_gateway(GatewayState.COMM_ERROR, str(failure))
+        for slot in self._slots.values():
+            slot.retry_at = 0.0
+            self._set_device(slot, DeviceState.COMM_ERROR, str(failure))
+
+    def _set_device(self, slot: _Slot, state: DeviceState, detail: str) -> None:
+        if slot.state is state:
+            return
+        slot.state = state
+        device_id = slot.target.device_id
+        self.hub.publish(DeviceStateChanged(device_id, state, detail))
+        if state is DeviceState.COMM_ERROR:
+            missing = dict.fromkeys(slot.reader.plan(("fast", "slow")).wanted)
+            self.hub.publish(Sample(device_id, time.time(), missing))
+
+    def _set_gateway(self, state: GatewayState, detail: str) -> None:
+        if self._gateway_state is not state:
+            self._gateway_state = state
+            self.hub.publish(GatewayStateChanged(self.gateway_id, state, detail))

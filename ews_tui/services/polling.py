@@ -1,0 +1,272 @@
+"""The polling service: one bus poller per bus of the installation, kept in step with it.
+
+The Local gateway is the box's RS485 port (Modbus RTU, settings from ``config.rs485``);
+every other enabled gateway is a Modbus TCP connection to its ip:port. On
+:class:`InstallationChanged` or :class:`SettingsChanged` the service rebuilds only the
+pollers whose bus changed; a poller whose devices changed gets its new list in place and
+keeps its connection. Everything that reads a device goes through the owning poller:
+:meth:`PollingService.test_device` (the UI's Test button) and :meth:`PollingService.read_for`
+(the Modbus TCP gateway server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ews_tui.domain.catalog import Catalog
+from ews_tui.domain.events import (
+    DeviceState,
+    DeviceStateChanged,
+    GatewayState,
+    GatewayStateChanged,
+    InstallationChanged,
+    SettingsChanged,
+)
+from ews_tui.domain.installation import Device, Gateway, Installation
+from ews_tui.domain.messages import N_, Message
+from ews_tui.hub import Hub
+from ews_tui.modbus.device_reader import DeviceMapError, DeviceTarget, device_target
+from ews_tui.modbus.planner import BusParams
+from ews_tui.modbus.poller import BusPoller, PollSettings
+from ews_tui.modbus.transport import (
+    BusTransport,
+    Endpoint,
+    ExceptionCode,
+    Failure,
+    RtuEndpoint,
+    TcpEndpoint,
+)
+
+log = logging.getLogger(__name__)
+
+GATEWAY_PATH_UNAVAILABLE = 0x0A
+GATEWAY_TARGET_FAILED = 0x0B
+TCP_MARGIN_S = 0.1  # a gateway answers after its RS485 line, plus the network
+TEST_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """What the Test button shows: the values read, or why there are none."""
+
+    __test__ = False  # not a pytest test class
+
+    device_id: int
+    values: Mapping[str, float | str | None] | None = None
+    error: Message | None = None
+    model: str = ""
+    provenance: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class BusSpec:
+    """What makes a bus: a poller is rebuilt only when this changes."""
+
+    gateway_id: int
+    endpoint: Endpoint
+    bus: BusParams
+
+
+class PollingService:
+    name = "polling"
+
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        config: Callable[[], Any],
+        installation: Callable[[], Installation],
+        catalog: Callable[[], Catalog],
+        settings: PollSettings | None = None,
+    ) -> None:
+        self._hub = hub
+        self._config = config
+        self._installation = installation
+        self._catalog = catalog
+        self.settings = settings or PollSettings()
+        self._pollers: dict[int, BusPoller] = {}
+        self._specs: dict[int, BusSpec] = {}
+        self._quiet: dict[tuple[str, int], str] = {}  # OFF / CONFIG_ERROR already published
+        self._listener: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        subscription = self._hub.subscribe(
+            InstallationChanged, SettingsChanged, lossless=True, name=self.name
+        )
+        await self.reload()
+        self._listener = asyncio.get_running_loop().create_task(
+            self._listen(subscription), name="polling-listener"
+        )
+
+    async def stop(self) -> None:
+        task, self._listener = self._listener, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        async with self._lock:
+            for gateway_id in list(self._pollers):
+                await self._drop(gateway_id, publish=False)
+
+    async def _listen(self, subscription: Any) -> None:
+        with subscription:
+            async for _event in subscription:
+                try:
+                    await self.reload()
+                except Exception:
+                    log.exception("polling: reload after a change failed")
+
+    @property
+    def pollers(self) -> Mapping[int, BusPoller]:
+        return dict(self._pollers)
+
+    # ------------------------------------------------------------------ rebuild
+
+    async def reload(self) -> None:
+        """Bring the pollers in step with the installation and the settings."""
+        async with self._lock:
+            inst = self._installation()
+            catalog = self._catalog()
+            wanted: dict[int, BusSpec] = {}
+            for gateway in inst.gateways:
+                spec = self._spec(gateway)
+                if spec is None:
+                    self._publish_quiet("gateway", gateway.id, GatewayState.OFF)
+                    for device in inst.devices_of(gateway.id):
+                        self._publish_quiet("device", device.id, DeviceState.OFF)
+                else:
+                    wanted[gateway.id] = spec
+            for gateway_id in [g for g in self._pollers if g not in wanted]:
+                await self._drop(gateway_id, publish=True)
+            for gateway_id, spec in wanted.items():
+                targets = self._targets(inst, gateway_id, catalog)
+                poller = self._pollers.get(gateway_id)
+                if poller is not None and self._specs[gateway_id] == spec:
+                    poller.set_targets(targets)
+                    continue
+                if poller is not None:
+                    await self._drop(gateway_id, publish=False)
+                self._quiet.pop(("gateway", gateway_id), None)
+                poller = BusPoller(
+                    gateway_id,
+                    BusTransport(spec.endpoint),
+                    self._hub,
+                    targets,
+                    bus=spec.bus,
+                    settings=self.settings,
+                )
+                self._pollers[gateway_id] = poller
+                self._specs[gateway_id] = spec
+                await poller.start()
+                log.info("polling gateway %d on %s", gateway_id, spec.endpoint)
+
+    def _spec(self, gateway: Gateway) -> BusSpec | None:
+        if not gateway.enabled:
+            return None
+        rs485 = self._config().rs485
+        if gateway.is_local:
+            if not rs485.enabled:
+                return None
+            parity = getattr(rs485.parity, "letter", str(rs485.parity))
+            endpoint: Endpoint = RtuEndpoint(
+                rs485.port, rs485.baudrate, parity, rs485.stopbits, rs485.timeout_ms / 1000
+            )
+            return BusSpec(
+                gateway.id, endpoint, BusParams.rtu(rs485.baudrate, parity, rs485.stopbits)
+            )
+        endpoint = TcpEndpoint(gateway.ip, gateway.port, rs485.timeout_ms / 1000 + TCP_MARGIN_S)
+        return BusSpec(gateway.id, endpoint, BusParams(transport="tcp"))
+
+    def _targets(self, inst: Installation, gateway_id: int, catalog: Catalog) -> list[DeviceTarget]:
+        targets = []
+        for device in inst.devices_of(gateway_id):
+            if not inst.device_enabled(device):
+                self._publish_quiet("device", device.id, DeviceState.OFF)
+                continue
+            try:
+                targets.append(device_target(device, catalog))
+            except DeviceMapError as exc:
+                self._publish_quiet("device", device.id, DeviceState.CONFIG_ERROR, str(exc))
+                continue
+            self._quiet.pop(("device", device.id), None)
+        return targets
+
+    async def _drop(self, gateway_id: int, *, publish: bool) -> None:
+        poller = self._pollers.pop(gateway_id)
+        self._specs.pop(gateway_id, None)
+        await poller.stop()
+        if publish:
+            inst = self._installation()
+            self._publish_quiet("gateway", gateway_id, GatewayState.OFF)
+            for device in inst.devices_of(gateway_id):
+                self._publish_quiet("device", device.id, DeviceState.OFF)
+
+    def _publish_quiet(
+        self, kind: str, item_id: int, state: DeviceState | GatewayState, detail: str = ""
+    ) -> None:
+        """Publish an OFF / CONFIG_ERROR state once (not again on every reload)."""
+        key = (kind, item_id)
+        if self._quiet.get(key) == f"{state}:{detail}":
+            return
+        self._quiet[key] = f"{state}:{detail}"
+        if kind == "gateway":
+            self._hub.publish(GatewayStateChanged(item_id, GatewayState(state), detail))
+        else:
+            self._hub.publish(DeviceStateChanged(item_id, DeviceState(state), detail))
+
+    # ------------------------------------------------------------------ reads for others
+
+    async def test_device(self, device: Device) -> TestResult:
+        """One read of every quantity of ``device`` (saved or not) through its bus poller."""
+        poller = self._pollers.get(device.gateway_id)
+        if poller is None:
+            msg = Message(
+                N_("gateway {gateway} is not polled (off or unknown)"),
+                {"gateway": device.gateway_id},
+            )
+            return TestResult(device.id, error=msg)
+        try:
+            target = device_target(device, self._catalog())
+        except DeviceMapError as exc:
+            return TestResult(device.id, error=exc.message)
+        try:
+            async with asyncio.timeout(TEST_TIMEOUT_S):
+                outcome = await poller.read_device(target)
+        except TimeoutError:
+            msg = Message(N_("no answer from address {address}"), {"address": device.address})
+            return TestResult(
+                device.id, error=msg, model=target.model, provenance=target.provenance
+            )
+        if isinstance(outcome, Failure):
+            return TestResult(
+                device.id, error=outcome.message, model=target.model, provenance=target.provenance
+            )
+        return TestResult(
+            device.id, values=outcome, model=target.model, provenance=target.provenance
+        )
+
+    async def read_for(
+        self, gateway_id: int, fc: int, address: int, start: int, count: int
+    ) -> list[int] | int:
+        """A raw read for the Modbus TCP gateway server: the words, or an exception code."""
+        poller = self._pollers.get(gateway_id)
+        if poller is None:
+            return GATEWAY_PATH_UNAVAILABLE
+        result = await poller.read(fc, address, start, count)
+        if isinstance(result, ExceptionCode):
+            return result.code
+        if isinstance(result, Failure):
+            return GATEWAY_TARGET_FAILED
+        return list(result)

@@ -1,0 +1,320 @@
+"""Bus pollers against the device simulator: schedules, faults, recovery, shared-bus jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ews_tui.domain.catalog import Catalog, Family, Model, Quantity, RegisterMap, builtin_catalog
+from ews_tui.domain.events import (
+    DeviceState,
+    DeviceStateChanged,
+    Event,
+    GatewayState,
+    GatewayStateChanged,
+    Sample,
+)
+from ews_tui.hub import Hub, Subscription
+from ews_tui.modbus.device_reader import DeviceTarget
+from ews_tui.modbus.planner import BusParams
+from ews_tui.modbus.poller import BusPoller, PollSettings
+from ews_tui.modbus.serial_line import LineSettings
+from ews_tui.modbus.sim_server import DeviceSpec, Fault, SimulatedBus, open_pty_pair
+from ews_tui.modbus.transport import BusTransport, NoAnswer, RtuEndpoint, TcpEndpoint
+
+CATALOG = builtin_catalog()
+EMDX3 = CATALOG.maps["emdx3_common"]
+SDM630 = CATALOG.maps["eastron_sdm630"]
+TIMEOUT_S = 0.1
+FAST = PollSettings(
+    fast_s=0.05,
+    slow_s=0.3,
+    retries=1,
+    backoff_start_s=0.05,
+    backoff_max_s=0.2,
+    reconnect_start_s=0.05,
+    reconnect_max_s=0.2,
+)
+WAIT_S = 5.0
+
+
+def target(device_id: int, address: int, reg_map: RegisterMap = EMDX3) -> DeviceTarget:
+    return DeviceTarget(device_id, address, reg_map, "test", reg_map.provenance)
+
+
+async def next_event(sub: Subscription, match: Callable[[Event], bool], timeout: float = WAIT_S):
+    """The first event ``match`` accepts (others are skipped), or fail after ``timeout``."""
+
+    async def find() -> Event:
+        async for event in sub:
+            if match(event):
+                return event
+        raise AssertionError("subscription closed")
+
+    try:
+        async with asyncio.timeout(timeout):
+            return await find()
+    except TimeoutError:
+        raise AssertionError(f"no matching event within {timeout} s") from None
+
+
+async def all_of(sub: Subscription, *matches: Callable[[Event], bool]) -> None:
+    """Wait until each of ``matches`` has accepted an event, in any order."""
+    left = list(matches)
+    while left:
+        event = await next_event(sub, lambda e, wanted=tuple(left): any(m(e) for m in wanted))
+        left = [m for m in left if not m(event)]
+
+
+def state_is(device_id: int, state: DeviceState) -> Callable[[Event], bool]:
+    return lambda e: (
+        isinstance(e, DeviceStateChanged)
+        and (e.device_id, e.state)
+        == (
+            device_id,
+            state,
+        )
+    )
+
+
+def gateway_is(gateway_id: int, state: GatewayState) -> Callable[[Event], bool]:
+    return lambda e: (
+        isinstance(e, GatewayStateChanged)
+        and (e.gateway_id, e.state)
+        == (
+            gateway_id,
+            state,
+        )
+    )
+
+
+def sample_of(device_id: int) -> Callable[[Event], bool]:
+    return lambda e: isinstance(e, Sample) and e.device_id == device_id
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimulatedBus]:
+    async with SimulatedBus() as bus:
+        yield bus
+
+
+@pytest.fixture
+def hub() -> Hub:
+    return Hub()
+
+
+@pytest.fixture
+def events(hub: Hub) -> Subscription:
+    return hub.subscribe(lossless=True, name="test")
+
+
+def tcp_poller(hub: Hub, port: int, targets: list[DeviceTarget], gateway_id: int = 2) -> BusPoller:
+    transport = BusTransport(TcpEndpoint("127.0.0.1", port, TIMEOUT_S))
+    return BusPoller(gateway_id, transport, hub, targets, bus=BusParams(transport="tcp"),
+                     settings=FAST)  # fmt: skip
+
+
+async def test_tcp_devices_are_sampled_with_every_value(sim, hub, events) -> None:
+    endpoint = await sim.serve_tcp(
+        "127.0.0.1", 0, [DeviceSpec(5, "0 146 68"), DeviceSpec(6, "0 146 68")]
+    )
+    poller = tcp_poller(hub, endpoint.port, [target(1, 5), target(2, 6)])
+    await poller.start()
+    try:
+        await next_event(events, gateway_is(2, GatewayState.ON))
+        sample = await next_event(events, sample_of(1))
+        assert set(sample.values) == {q.id for q in EMDX3.quantities}  # fast and slow merged
+        assert sample.values["v1"] == pytest.approx(endpoint.values(5)["v1"], abs=1.0)
+        await next_event(events, sample_of(2))
+        fast = await next_event(events, sample_of(1))  # slow not due again yet
+        assert "ea_import" not in fast.values and "v1" in fast.values
+        assert poller.device_state(1) is DeviceState.ON
+        assert poller.stats.transactions > 0
+    finally:
+        await poller.stop()
+
+
+async def test_rtu_on_a_pty_with_even_parity(sim, hub, events) -> None:
+    pair = open_pty_pair()
+    await sim.serve_rtu(pair.server_fd, LineSettings("pty"), [DeviceSpec(7, "SDM630")])
+    transport = BusTransport(RtuEndpoint(pair.path, 19200, "E", 1, TIMEOUT_S))
+    poller = BusPoller(1, transport, hub, [target(3, 7, SDM630)], bus=BusParams.rtu(),
+                       settings=FAST)  # fmt: skip
+    await poller.start()
+    try:
+        sample = await next_event(events, sample_of(3))
+        assert sample.values["v1"] is not None and 200 < sample.values["v1"] < 260
+    finally:
+        await poller.stop()
+        pair.close()
+
+
+async def test_dead_device_costs_others_no_more_than_its_timeout(sim, hub, events) -> None:
+    endpoint = await sim.serve_tcp(
+        "127.0.0.1", 0, [DeviceSpec(5, "0 146 68"), DeviceSpec(6, "0 146 68")]
+    )
+    endpoint.set_fault(6, Fault("silent"))
+    poller = tcp_poller(hub, endpoint.port, [target(1, 5), target(2, 6)])
+    await poller.start()
+    try:
+        gone = await next_event(events, state_is(2, DeviceState.COMM_ERROR))
+        assert gone.detail == "no answer from address 6"
+        missing = await next_event(events, sample_of(2))
+        assert set(missing.values.values()) == {None}  # missing, never the last value
+        times = []
+        for _ in range(8):
+            await next_event(events, sample_of(1))
+            times.append(time.monotonic())
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # fast interval, plus at most one attempt (one timeout) at the dead device
+        assert max(gaps) < FAST.fast_s + TIMEOUT_S + 0.1
+        assert poller.device_state(1) is DeviceState.ON
+    finally:
+        await poller.stop()
+
+
+@pytest.mark.parametrize("fault", ["silent", "crc", "exception", "slow"])
+async def test_each_fault_then_recovery(sim, hub, events, fault) -> None:
+    endpoint = await sim.serve_tcp(
+        "127.0.0.1", 0, [DeviceSpec(5, "0 146 68"), DeviceSpec(6, "0 146 68")]
+    )
+    poller = tcp_poller(hub, endpoint.port, [target(1, 5), target(2, 6)])
+    if fault == "slow":
+        # A late answer holds the line behind the gateway (the simulator queues requests
+        # like a gateway does): a retry would pile a second late answer on the others.
+        poller.settings = replace(FAST, retries=0)
+    await poller.start()
+    try:
+        await next_event(events, state_is(2, DeviceState.ON))
+        endpoint.set_fault(6, Fault(fault, 1.5 * TIMEOUT_S * 1000 if fault == "slow" else 0.0))
+        await next_event(events, state_is(2, DeviceState.COMM_ERROR))
+        await next_event(events, sample_of(1))  # the other device stays on schedule
+        assert poller.device_state(1) is DeviceState.ON
+        endpoint.set_fault(6, None)
+        await next_event(events, state_is(2, DeviceState.ON))
+        assert (await next_event(events, sample_of(2))).values["v1"] is not None
+    finally:
+        await poller.stop()
+
+
+async def test_tcp_gateway_killed_and_restarted(sim, hub, events) -> None:
+    endpoint = await sim.serve_tcp("127.0.0.1", 0, [DeviceSpec(5, "0 146 68")])
+    port = endpoint.port
+    poller = tcp_poller(hub, port, [target(1, 5)])
+    await poller.start()
+    try:
+        await next_event(events, state_is(1, DeviceState.ON))
+        await endpoint.close()
+        await all_of(
+            events, gateway_is(2, GatewayState.COMM_ERROR), state_is(1, DeviceState.COMM_ERROR)
+        )
+        await sim.serve_tcp("127.0.0.1", port, [DeviceSpec(5, "0 146 68")])
+        await all_of(events, gateway_is(2, GatewayState.ON), state_is(1, DeviceState.ON))
+    finally:
+        await poller.stop()
+
+
+async def test_dead_gateway_only_affects_its_own_poller(sim, hub, events) -> None:
+    endpoint = await sim.serve_tcp("127.0.0.1", 0, [DeviceSpec(5, "0 146 68")])
+    spare = await sim.serve_tcp("127.0.0.1", 0, [])
+    dead_port = spare.port
+    await spare.close()
+    alive = tcp_poller(hub, endpoint.port, [target(1, 5)], gateway_id=2)
+    dead = tcp_poller(hub, dead_port, [target(2, 5)], gateway_id=3)
+    await dead.start()
+    await alive.start()
+    try:
+        await next_event(events, gateway_is(3, GatewayState.COMM_ERROR))
+        started = time.monotonic()
+        for _ in range(5):
+            await next_event(events, sample_of(1))
+        assert time.monotonic() - started < 5 * FAST.fast_s + 0.5
+        assert dead.device_state(2) is DeviceState.COMM_ERROR
+    finally:
+        await alive.stop()
+        await dead.stop()
+
+
+async def test_serial_port_unplugged_and_replugged(sim, hub, events, tmp_path: Path) -> None:
+    link = tmp_path / "ttyUSB0"  # the port name stays, as udev gives it back
+    pair = open_pty_pair()
+    os.symlink(pair.path, link)
+    served = await sim.serve_rtu(pair.server_fd, LineSettings("pty"), [DeviceSpec(7, "SDM630")])
+    transport = BusTransport(RtuEndpoint(str(link), 19200, "E", 1, TIMEOUT_S))
+    poller = BusPoller(1, transport, hub, [target(3, 7, SDM630)], bus=BusParams.rtu(),
+                       settings=FAST)  # fmt: skip
+    await poller.start()
+    try:
+        await next_event(events, state_is(3, DeviceState.ON))
+        await served.close()
+        pair.close()  # unplugged
+        await all_of(
+            events, gateway_is(1, GatewayState.COMM_ERROR), state_is(3, DeviceState.COMM_ERROR)
+        )
+        pair = open_pty_pair()
+        os.unlink(link)
+        os.symlink(pair.path, link)  # plugged back
+        await sim.serve_rtu(pair.server_fd, LineSettings("pty"), [DeviceSpec(7, "SDM630")])
+        await all_of(events, gateway_is(1, GatewayState.ON), state_is(3, DeviceState.ON))
+    finally:
+        await poller.stop()
+        pair.close()
+
+
+async def test_exception_02_on_merged_read_splits_and_reads_all(hub, events) -> None:
+    # The device refuses 0x12..0x1F; our copy of its map does not say so, so the planner
+    # merges v1 and i1 into one read the device answers with exception 02.
+    quantities = (
+        Quantity("v1", "V", 0x10, "u32", 0.01),
+        Quantity("i1", "A", 0x20, "u32", 0.001),
+    )
+    served = RegisterMap("holey", "assumed", quantities=quantities, unreadable=((3, 0x12, 0x1F),))
+    model = Model("HOLEY 1", "Holey meter", "test", "assumed", map="holey", phases=3)
+    catalog = Catalog((Family("test", "Test"),), (model,), {"holey": served})
+    async with SimulatedBus(catalog) as sim:
+        endpoint = await sim.serve_tcp("127.0.0.1", 0, [DeviceSpec(5, "HOLEY 1")])
+        ours = replace(served, unreadable=())
+        poller = tcp_poller(hub, endpoint.port, [target(1, 5, ours)])
+        await poller.start()
+        try:
+            sample = await next_event(events, sample_of(1))
+            assert sample.values["v1"] is not None and sample.values["i1"] is not None
+            assert poller.device_state(1) is DeviceState.ON
+        finally:
+            await poller.stop()
+    assert not any(state_is(1, DeviceState.COMM_ERROR)(e) for e in _drain(events))
+
+
+def _drain(sub: Subscription) -> list[Event]:
+    out = []
+    while len(sub):
+        out.append(sub.get_nowait())
+    return out
+
+
+async def test_jobs_share_the_bus_between_polls(sim, hub, events) -> None:
+    endpoint = await sim.serve_tcp(
+        "127.0.0.1", 0, [DeviceSpec(5, "0 146 68"), DeviceSpec(8, "SDM630")]
+    )
+    poller = tcp_poller(hub, endpoint.port, [target(1, 5)])
+    await poller.start()
+    try:
+        await next_event(events, state_is(1, DeviceState.ON))
+        words = await poller.read(3, 5, 0xC558, 2)
+        assert isinstance(words, tuple) and len(words) == 2
+        # a device the poller does not poll (the Test button on an unsaved device)
+        values = await poller.read_device(target(99, 8, SDM630))
+        assert isinstance(values, dict) and values["v1"] is not None
+        endpoint.set_fault(8, Fault("silent"))
+        assert await poller.read_device(target(99, 8, SDM630)) == NoAnswer(8)
+        assert poller.device_state(99) is None  # a test read is not polling
+    finally:
+        await poller.stop()
+    assert isinstance(await poller.read(3, 5, 0xC558, 2), object)  # stopped: answered, no hang

@@ -8,10 +8,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ews_tui.cli import config_check, install, probe, sim
+from ews_tui.cli import config_check, demo, install, probe, sim
 from ews_tui.cli.errors import UserError
 
-COMMANDS = (config_check, install, sim, probe)
+COMMANDS = (demo, config_check, install, sim, probe)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,59 @@
+"""The whole box in one Runtime: what ``ews serve`` and ``ews demo`` run.
+
+Store, installation, settings, authentication, live values, the bus pollers and the
+optional Modbus TCP server, started in order and stopped in reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from ews_tui.config import Config, load_config
+from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
+from ews_tui.runtime import Runtime
+from ews_tui.services.auth import AuthService
+from ews_tui.services.installation import InstallationService
+from ews_tui.services.live import LiveValues
+from ews_tui.services.modbus_server import ModbusServerService
+from ews_tui.services.polling import PollingService
+from ews_tui.services.settings import SettingsService
+from ews_tui.store.db import open_database
+from ews_tui.store.installation_repo import InstallationRepo
+from ews_tui.store.user_models import catalog_for
+from ews_tui.store.users_repo import UsersRepo
+
+DATABASE_FILE = "ews.sqlite"
+
+
+@asynccontextmanager
+async def running_box(
+    config_path: Path, config: Config | None = None, *, scrypt: ScryptParams = DEFAULT_SCRYPT
+) -> AsyncIterator[Runtime]:
+    """A started Runtime for the box whose settings are ``config_path``; stopped on exit."""
+    config = config if config is not None else load_config(config_path)
+    async with AsyncExitStack() as stack:
+        db = await open_database(config.data_dir / DATABASE_FILE)
+        stack.push_async_callback(db.close)
+        rt = Runtime(config)
+        installation = rt.add(
+            InstallationService(
+                InstallationRepo(db), rt.hub, catalog_for(config.data_dir), config.licence
+            )
+        )
+        settings = rt.add(SettingsService(config_path, rt.hub, config))
+        rt.add(AuthService(UsersRepo(db), params=scrypt))
+        rt.add(LiveValues(rt.hub))
+        polling = rt.add(
+            PollingService(
+                rt.hub,
+                config=lambda: settings.config,
+                installation=lambda: installation.current,
+                catalog=lambda: installation.catalog,
+            )
+        )
+        rt.add(ModbusServerService(rt.hub, lambda: settings.config, polling))
+        await rt.start()
+        stack.push_async_callback(rt.stop)
+        yield rt

@@ -126,7 +126,26 @@ CREATE INDEX gateways_eq_device ON gateways (eq_device_id);
 CREATE INDEX device_zones_zone ON device_zones (zone_id);
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "the installation's tables", _V1_INSTALLATION),)
+# The roles' PIN and PUK as scrypt hashes (``scrypt$n$r$p$salt$hash``), and the box's count of
+# failed logins in a row (one row), so a lockout survives a restart.
+_V2_AUTH = """
+CREATE TABLE auth_roles (
+    role        TEXT PRIMARY KEY,
+    pin_hash    TEXT NOT NULL,
+    puk_hash    TEXT NOT NULL,
+    must_change INTEGER NOT NULL DEFAULT 1 CHECK (must_change IN (0, 1))
+);
+CREATE TABLE auth_failures (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0)
+);
+INSERT INTO auth_failures (id, failures) VALUES (1, 0);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the installation's tables", _V1_INSTALLATION),
+    Migration(2, "the roles' PIN and PUK", _V2_AUTH),
+)
 
 
 _NEWER = N_("database version {found} is newer than this ews ({known}): upgrade ews")

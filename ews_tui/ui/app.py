@@ -2,55 +2,200 @@
 
 A screen is opened by name: ``app.open_screen("gateways")`` imports
 ``ews_tui.ui.screens.gateways`` and pushes its ``SCREEN`` class. No registry to edit when
-a screen is added; the home menu lists names.
+a screen is added; the home menu (:mod:`ews_tui.ui.menu`) lists names. A menu screen whose
+module is not there yet opens the "coming" screen instead; a role never opens a menu screen
+outside its sections.
+
+Construction touches no global state: the session's language is set when the app starts
+running, in the app's own task (``on_load``), so every task of this app (and only of this
+app) reads it; several apps in one loop each keep their language. The stack is always
+``[default, login]`` before login and ``[default, home, ...]`` after.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.screen import Screen
+from textual.signal import Signal
 
-from ews_tui.i18n import _, set_language
-from ews_tui.ui.session import Session
+from ews_tui.i18n import N_, _, change_language, set_language
+from ews_tui.ui.menu import MenuEntry, entry_for_screen, may_open
+from ews_tui.ui.palette import ScreensProvider
+from ews_tui.ui.session import Role, Session
+from ews_tui.ui.widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).parent / "styles"
+SCREENS_PACKAGE = "ews_tui.ui.screens"
+ANSI_THEME = "ansi-dark"
 
 
 class EwsApp(App[None]):
     """One session's UI: given the runtime (through the session) and the session's facts."""
 
     TITLE = "ews-tui"
-    CSS_PATH = [STYLES / "app.tcss"]
-    BINDINGS = [
-        Binding("escape", "back", _("Back"), show=True),
-        Binding("ctrl+q", "quit", _("Quit"), show=False),
+    CSS_PATH: ClassVar[list[Path]] = [STYLES / "app.tcss"]
+    COMMANDS: ClassVar[set[Any]] = {ScreensProvider}
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-too-narrow"),
+        (MIN_WIDTH, "-wide-enough"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-too-short"),
+        (MIN_HEIGHT, "-tall-enough"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", N_("Back")),
+        Binding("f1", "help", N_("Help"), key_display="F1"),
+        Binding("question_mark", "help", N_("Help"), show=False),
+        Binding("ctrl+p", "command_palette", N_("Commands"), show=False, priority=True),
+        Binding("ctrl+q", "quit", N_("Quit"), show=False, priority=True),
     ]
 
-    def __init__(self, session: Session, *, start_screen: str | None = None,
-                 **kwargs: Any) -> None:
-        set_language(session.language)
+    def __init__(self, session: Session, *, start_screen: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session = session
         self._start_screen = start_screen
+        self.language_changed_signal: Signal[str] = Signal(self, "language-changed")
+        self.theme = ANSI_THEME if wants_ansi(session) else _theme_of(session)
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def on_load(self) -> None:
+        # The app's own task: every widget, timer and worker task copies this context.
+        set_language(self.session.language)
 
     def on_mount(self) -> None:
-        self.open_screen(self._start_screen or "login")
+        self.screen_change_signal.subscribe(self, _add_too_small)
+        _add_too_small(self.screen)
+        start = self._start_screen
+        if self.session.role is None or start in (None, "login"):
+            self.session.role = None  # on the login screen nobody is logged in
+            self.open_screen("login")
+            return
+        self.open_screen("home")
+        if start != "home":
+            self.open_screen(start)
 
-    def screen_class(self, name: str) -> type[Screen[Any]]:
-        module = importlib.import_module(f"ews_tui.ui.screens.{name}")
+    # -- screens ----------------------------------------------------------------------------
+
+    def screen_class(self, name: str) -> type[Screen[Any]] | None:
+        """The ``SCREEN`` of module ``ews_tui.ui.screens.<name>``; None if there is none."""
+        module_name = f"{SCREENS_PACKAGE}.{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            log.info("screen %s is not there yet: showing 'coming'", name)
+            return None
         return module.SCREEN
 
     def open_screen(self, name: str, **params: Any) -> None:
         """Push the screen called ``name`` (module ``ews_tui.ui.screens.<name>``)."""
-        self.push_screen(self.screen_class(name)(**params))
+        if not may_open(self.session.role, name):
+            log.warning("role %s may not open %s", self.session.role, name)
+            self.notify(_("Your role cannot open this screen."), severity="error")
+            return
+        try:
+            screen_class = self.screen_class(name)
+        except Exception:
+            log.exception("screen %s failed to load", name)
+            self.notify(_("This screen failed to load: see the log."), severity="error")
+            screen_class = None
+        if screen_class is None:
+            entry = entry_for_screen(name)
+            self.open_screen("coming", title=entry.label if entry else name)
+            return
+        self.push_screen(screen_class(**params))
+
+    def open_entry(self, entry: MenuEntry) -> None:
+        """Open a home menu entry (its screen, or "coming")."""
+        if entry.screen is None:
+            self.open_screen("coming", title=entry.label)
+        else:
+            self.open_screen(entry.screen)
+
+    def login_as(self, role: Role) -> None:
+        """The session is now ``role``: show its home."""
+        log.info("session %s logged in as %s", self.session.origin, role.value)
+        self.session.role = role
+        self._restart_with("home")
+
+    def logout(self) -> None:
+        log.info("session %s logged out", self.session.origin)
+        self.session.role = None
+        self._restart_with("login")
+
+    def go_home(self) -> None:
+        if self.session.role is not None:
+            self._restart_with("home")
+
+    def _restart_with(self, name: str) -> None:
+        screen_class = self.screen_class(name)
+        assert screen_class is not None, name
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if len(self.screen_stack) == 2:
+            self.switch_screen(screen_class())
+        else:
+            self.push_screen(screen_class())
+
+    # -- language ---------------------------------------------------------------------------
+
+    def change_language(self, code: str) -> None:
+        """Switch this session (all its tasks) to ``code``; other sessions keep theirs."""
+        change_language(code)
+        self.session.language = code
+        self.language_changed_signal.publish(code)
+        self.refresh_bindings()
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return len(self.screen_stack) > 2
+        return True
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 2:
             self.pop_screen()
+
+    def action_help(self) -> None:
+        if type(self.screen).__module__ != f"{SCREENS_PACKAGE}.help":
+            self.open_screen("help")
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(placeholder=_("Search for a screen…"), id="--command-palette")
+            )
+
+
+def wants_ansi(session: Session) -> bool:
+    """The 16-colour theme: a 16-colour terminal (Linux VT, serial), NO_COLOR, or config."""
+    env = session.extra.get("env", os.environ)
+    return session.colors == 16 or "NO_COLOR" in env or _configured_theme(session) == "ansi"
+
+
+def _configured_theme(session: Session) -> str:
+    ui = getattr(getattr(session.runtime, "config", None), "ui", None)
+    return str(getattr(ui, "theme", "auto"))
+
+
+def _theme_of(session: Session) -> str:
+    return "textual-light" if _configured_theme(session) == "light" else "textual-dark"
+
+
+def _add_too_small(screen: Screen[Any]) -> None:
+    """Give ``screen`` its "please enlarge" notice (shown by app.tcss below 80x24)."""
+    if not screen.query(TooSmall):
+        screen.mount(TooSmall(classes="too-small"))

@@ -1,0 +1,444 @@
+"""The devices of one gateway and the device form (manual §7.16.1.3 to §7.16.1.5).
+
+Left: the registered devices (address as the manual writes it, name, breaker symbol for
+protection devices, state), with a search by name. Right: the device's parameters, whose
+fields follow its family and model. Keys: a Add, s Save, t Test, d Delete, o ON/OFF,
+v Advanced, / Search, Esc back (from a field: back to the list first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ews_tui.domain.catalog import known_unit
+from ews_tui.domain.edits import (
+    InstallationError,
+    delete_device,
+    save_device,
+    set_device_enabled,
+)
+from ews_tui.domain.events import (
+    DeviceState,
+    DeviceStateChanged,
+    Event,
+    GatewayStateChanged,
+    InstallationChanged,
+    Sample,
+)
+from ews_tui.domain.installation import Advanced, Device, Installation
+from ews_tui.i18n import N_, _
+from ews_tui.services.installation import InstallationService
+from ews_tui.ui.screens.confirm import ConfirmScreen
+from ews_tui.ui.widgets.device_form import DeviceForm
+from ews_tui.ui.widgets.state_symbol import STATE_NAMES, breaker_glyph, state_glyph
+
+log = logging.getLogger(__name__)
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+TEST_TIMEOUT = 90.0  # a safety net: the polling service has its own, shorter, timeout
+SHOWN_VALUES = 6
+
+
+def polling_service(session: Any) -> Any | None:
+    """The runtime's PollingService, or None when this runtime polls nothing."""
+    try:
+        from ews_tui.services.polling import PollingService
+    except ImportError:
+        return None
+    try:
+        return session.service(PollingService)
+    except LookupError:
+        return None
+
+
+def live_board(session: Any) -> Any | None:
+    """A copy of the live states and values now (LiveValues service), or None without it."""
+    try:
+        from ews_tui.services.live import LiveValues
+    except ImportError:
+        return None
+    try:
+        return session.service(LiveValues).snapshot()
+    except LookupError:
+        return None
+
+
+def answer_error(answer: object) -> str | None:
+    """The error of a test answer (a TestResult's ``error`` Message), translated; or None."""
+    error = getattr(answer, "error", None)
+    if error is None:
+        return None
+    return error.render(_) if hasattr(error, "render") else str(error)
+
+
+def format_answer(answer: object) -> str:
+    """A few live values of a test answer: ``v1 230.1 V · i1 5.2 A ...``."""
+    values = getattr(answer, "values", answer)
+    if isinstance(answer, Mapping) and isinstance(answer.get("quantities"), Mapping):
+        values = answer["quantities"]
+    if not isinstance(values, Mapping):
+        return str(answer)
+    parts = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        unit = known_unit(str(key)) or ""
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        parts.append(f"{key} {shown} {unit}".strip())
+        if len(parts) == SHOWN_VALUES:
+            break
+    return " · ".join(parts) if parts else _("the device answered, with no values")
+
+
+class DevicesScreen(Screen[None]):
+    """The devices of gateway ``gateway_id``."""
+
+    CSS_PATH = STYLES / "devices.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", N_("Add")),
+        Binding("s", "save", N_("Save")),
+        Binding("ctrl+s", "save", N_("Save"), show=False, priority=True),
+        Binding("t", "test", N_("Test")),
+        Binding("d", "delete", N_("Delete")),
+        Binding("o", "toggle", N_("ON/OFF")),
+        Binding("v", "advanced", N_("Advanced")),
+        Binding("slash", "search", N_("Search")),
+        Binding("escape", "leave", N_("Back")),
+    ]
+
+    def __init__(self, gateway_id: int) -> None:
+        super().__init__()
+        self.gateway_id = gateway_id
+        self.states: dict[int, DeviceState] = {}
+        self.breakers: dict[int, str] = {}
+        self._subscription: Any = None
+
+    # ------------------------------------------------------------------ access
+    @property
+    def service(self) -> InstallationService:
+        return self.app.session.service(InstallationService)  # type: ignore[attr-defined]
+
+    @property
+    def inst(self) -> Installation:
+        return self.service.current
+
+    @property
+    def form(self) -> DeviceForm:
+        return self.query_one(DeviceForm)
+
+    @property
+    def plain(self) -> bool:
+        return getattr(self.app, "session", None) is not None and self.app.session.colors == 16  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        gateway = self.inst.gateway(self.gateway_id)
+        title = f"{gateway.name} ({gateway.ip})" if gateway else f"#{self.gateway_id}"
+        yield Static(_("Devices of gateway {gateway}").format(gateway=title), id="devices-title")
+        with Horizontal(id="devices-body"):
+            with Vertical(id="devices-side"):
+                yield Input(placeholder=_("Search by name (/)"), id="device-search", compact=True)
+                yield OptionList(id="device-list")
+            with Vertical(id="device-pane"):
+                yield Static("", id="device-state")
+                yield self._new_form(self._first_device())
+                yield Static("", id="device-status")
+        yield Footer(compact=True)
+
+    def _first_device(self) -> Device:
+        devices = self.inst.devices_of(self.gateway_id)
+        return devices[0] if devices else self.blank()
+
+    def blank(self) -> Device:
+        return Device(id=0, gateway_id=self.gateway_id, model="", address=0)
+
+    def _new_form(self, device: Device) -> DeviceForm:
+        return DeviceForm(self.inst, self.service.context, device, id="device-form")
+
+    def show_device(self, device: Device, *, other_side: bool = False) -> None:
+        """Put ``device`` in the form (a blank one to add)."""
+        form = self.form
+        if self.focused is not None and form in self.focused.ancestors:
+            self.query_one("#device-list").focus()
+        form.load(self.inst, device, other_side=other_side)
+        self._show_state(device)
+
+    def on_mount(self) -> None:
+        self.fill_list(select=self._first_device().id)
+        self._show_state(self._first_device())
+        hub = self.app.session.hub  # type: ignore[attr-defined]
+        self._subscription = hub.subscribe(
+            DeviceStateChanged,
+            GatewayStateChanged,
+            Sample,
+            InstallationChanged,
+            maxsize=512,
+            name=f"ui-devices-{self.gateway_id}",
+        )
+        self._seed_states()
+        self.run_worker(self._follow(), name="devices-hub", group="hub")
+        self.query_one("#device-list").focus()
+
+    def _seed_states(self) -> None:
+        """States and breaker positions known before this screen opened."""
+        board = live_board(self.app.session)  # type: ignore[attr-defined]
+        if board is None:
+            return
+        for device in self.inst.devices_of(self.gateway_id):
+            live = board.device(device.id)
+            if live.state is not None:
+                self.states[device.id] = live.state
+            if isinstance(breaker := live.value("breaker"), str):
+                self.breakers[device.id] = breaker
+        self.fill_list()
+
+    def on_unmount(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+
+    # ------------------------------------------------------------------ list
+    def state_of(self, device: Device) -> DeviceState:
+        if not self.inst.device_enabled(device):
+            return DeviceState.OFF
+        if self.service.catalog.find(device.model) is None:
+            return DeviceState.CONFIG_ERROR
+        return self.states.get(device.id, DeviceState.ON)
+
+    def _row(self, device: Device) -> Text:
+        model = self.service.catalog.find(device.model)
+        breaker = self.breakers.get(device.id) if model is not None and model.breaker else None
+        return Text.assemble(
+            f"{device.address_text():<6} {device.display_name()[:20]:<20} ",
+            breaker_glyph(breaker, plain=self.plain),
+            " ",
+            state_glyph(self.state_of(device), plain=self.plain),
+        )
+
+    def fill_list(self, select: int | None = None) -> None:
+        listing = self.query_one("#device-list", OptionList)
+        if select is None and listing.highlighted_option is not None:
+            select = int(listing.highlighted_option.id or 0)
+        needle = self.query_one("#device-search", Input).value.strip().casefold()
+        devices = [
+            d
+            for d in self.inst.devices_of(self.gateway_id)
+            if needle in d.display_name().casefold() or needle in d.address_text().casefold()
+        ]
+        listing.clear_options()
+        listing.add_options([Option(self._row(d), id=str(d.id)) for d in devices])
+        ids = [d.id for d in devices]
+        if select in ids:
+            listing.highlighted = ids.index(select)
+
+    def _selected_id(self) -> int:
+        return self.form.subject.id
+
+    def _show_state(self, device: Device) -> None:
+        text = Text("")
+        if device.id:
+            state = self.state_of(device)
+            text = Text.assemble(
+                _("State: "), state_glyph(state, plain=self.plain), " ", _(STATE_NAMES[str(state)])
+            )
+        self.query_one("#device-state", Static).update(text)
+
+    async def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        device = self.inst.device(int(event.option.id or 0))
+        if device is not None and device.id != self._selected_id():
+            self.show_device(device)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.form.focus_next()  # Enter on a device: into its form
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "device-search":
+            self.fill_list()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "device-search":
+            self.query_one("#device-list").focus()
+
+    # ------------------------------------------------------------------ live state
+    async def _follow(self) -> None:
+        async for event in self._subscription:
+            self.on_hub_event(event)
+
+    def on_hub_event(self, event: Event) -> None:
+        changed = False
+        if isinstance(event, DeviceStateChanged):
+            changed = self.states.get(event.device_id) != event.state
+            self.states[event.device_id] = event.state
+        elif isinstance(event, Sample):
+            breaker = event.values.get("breaker")
+            if isinstance(breaker, str) and self.breakers.get(event.device_id) != breaker:
+                self.breakers[event.device_id] = breaker
+                changed = True
+        elif isinstance(event, GatewayStateChanged | InstallationChanged):
+            changed = True
+        if changed:
+            self.fill_list()
+            self._show_state(self.inst.device(self._selected_id()) or self.blank())
+
+    # ------------------------------------------------------------------ actions
+    def status(self, message: str, *, error: bool = False) -> None:
+        status = self.query_one("#device-status", Static)
+        status.update(message)
+        status.set_class(error, "error")
+
+    async def action_add(self) -> None:
+        self.query_one("#device-list", OptionList).highlighted = None
+        self.show_device(self.blank())
+        self.status(_("New device: choose its family and model."))
+        self.form.query_one("#f-family").focus()
+
+    async def action_save(self) -> None:
+        form = self.form
+        device = form.check(force=True)
+        if device is None:
+            self.status(_("Not saved: correct the fields marked in red."), error=True)
+            return
+        new = device.id == 0
+        new_id = self.inst.next_id("devices") if new else device.id
+        try:
+            await self.service.apply(save_device, device)
+        except InstallationError as error:
+            form.show_violations(error.violations)
+            self.status(_("Not saved: correct the fields marked in red."), error=True)
+            return
+        saved = self.inst.device(new_id)
+        assert saved is not None
+        self.fill_list(select=saved.id)
+        self.show_device(saved)
+        self.status(_('Device "{name}" saved.').format(name=saved.display_name()))
+        if new and self._other_side_free(saved):
+            self.app.push_screen(
+                ConfirmScreen(
+                    _("Set the other side of this charging station?"), yes=N_("Yes"), no=N_("No")
+                ),
+                lambda answer: self._other_side(saved, answer),
+            )
+
+    def _other_side_free(self, device: Device) -> bool:
+        model = self.service.catalog.find(device.model)
+        if model is None or model.sides != 2 or device.side not in (1, 2):
+            return False
+        return not any(
+            d.address == device.address and d.side == 3 - device.side
+            for d in self.inst.devices_of(self.gateway_id)
+        )
+
+    async def _other_side(self, device: Device, answer: bool | None) -> None:
+        if not answer:
+            return
+        template = replace(
+            device,
+            id=0,
+            side=3 - (device.side or 1),
+            name="",
+            phase=None,
+            advanced=Advanced(),
+            enabled=True,
+        )
+        self.query_one("#device-list", OptionList).highlighted = None
+        self.show_device(template, other_side=True)
+        self.status(
+            _("Side {side}: give its name and phase, then save.").format(side=template.side)
+        )
+        self.form.query_one("#f-name").focus()
+
+    def action_test(self) -> None:
+        device, problems = self.form.read()
+        if device is None or problems or not device.model:
+            self.status(_("Test: complete the device's fields first."), error=True)
+            return
+        polling = polling_service(self.app.session)  # type: ignore[attr-defined]
+        if polling is None or not hasattr(polling, "test_device"):
+            self.status(_("Test not available: nothing polls the devices here."), error=True)
+            return
+        self.status(_("Testing {address}...").format(address=device.address_text()))
+        self.run_worker(self._test(polling, device), group="test", exclusive=True)
+
+    async def _test(self, polling: Any, device: Device) -> None:
+        try:
+            answer = await asyncio.wait_for(polling.test_device(device), TEST_TIMEOUT)
+        except Exception as error:  # the device's error is the answer to show
+            log.info("test of device %s failed: %s", device.address_text(), error)
+            self.status(
+                _("Test failed: {error}").format(error=error or type(error).__name__), error=True
+            )
+            return
+        if (error := answer_error(answer)) is not None:
+            self.status(_("Test failed: {error}").format(error=error), error=True)
+            return
+        self.status(_("Test: {values}").format(values=format_answer(answer)))
+
+    def action_delete(self) -> None:
+        device = self.inst.device(self._selected_id())
+        if device is None:
+            self.status(_("Choose a saved device to delete."), error=True)
+            return
+        question = _('Delete device "{name}" ({address})?').format(
+            name=device.display_name(), address=device.address_text()
+        )
+        self.app.push_screen(ConfirmScreen(question), lambda yes: self._delete(device, yes))
+
+    async def _delete(self, device: Device, yes: bool | None) -> None:
+        if not yes:
+            return
+        try:
+            await self.service.apply(delete_device, device.id)
+        except InstallationError as error:
+            self.status(error.violations[0].message.render(_), error=True)
+            return
+        self.fill_list()
+        self.show_device(self._first_device())
+        self.fill_list(select=self._first_device().id)
+        self.status(_('Device "{name}" deleted.').format(name=device.display_name()))
+
+    async def action_toggle(self) -> None:
+        device = self.inst.device(self._selected_id())
+        if device is None:
+            self.status(_("Choose a saved device to switch ON or OFF."), error=True)
+            return
+        try:
+            await self.service.apply(set_device_enabled, device.id, not device.enabled)
+        except InstallationError as error:
+            self.status(error.violations[0].message.render(_), error=True)
+            return
+        self.fill_list()
+        self._show_state(self.inst.device(device.id) or device)
+        self.status(_("Device switched ON.") if not device.enabled else _("Device switched OFF."))
+
+    def action_advanced(self) -> None:
+        if self.inst.device(self._selected_id()) is None:
+            self.status(
+                _("Save the device first: Advanced options belong to a saved device."), error=True
+            )
+            return
+        self.app.open_screen("device_advanced", device_id=self._selected_id())  # type: ignore[attr-defined]
+
+    def action_search(self) -> None:
+        self.query_one("#device-search").focus()
+
+    async def action_leave(self) -> None:
+        focused = self.focused
+        listing = self.query_one("#device-list")
+        if focused is not None and focused is not listing:
+            listing.focus()
+            return
+        await self.app.run_action("back")
+
+
+SCREEN = DevicesScreen

@@ -1,0 +1,438 @@
+"""Gateways (manual §7.16.1, 7.16.1.1, 7.16.1.2, 7.16.1.5 and the EQ device of §7.16.1.4).
+
+Left: the gateways with IP, name and state symbol (On / Off / Communication error). Right:
+the selected gateway's parameters: IP (fixed for Local), port, name, description/place,
+switchboard and EQ device. Keys: a Add, s Save, t Test, d Delete, o ON/OFF, v or Enter
+Devices, Esc back (from a field: back to the list first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from ews_tui.domain.edits import (
+    InstallationError,
+    delete_gateway,
+    save_gateway,
+    set_gateway_enabled,
+)
+from ews_tui.domain.events import Event, GatewayState, GatewayStateChanged, InstallationChanged
+from ews_tui.domain.installation import DEFAULT_TCP_PORT, Gateway, Installation
+from ews_tui.domain.rules import Violation
+from ews_tui.i18n import N_, _
+from ews_tui.services.installation import InstallationService
+from ews_tui.ui.screens.confirm import ConfirmScreen
+from ews_tui.ui.screens.devices import (
+    TEST_TIMEOUT,
+    answer_error,
+    format_answer,
+    live_board,
+    polling_service,
+)
+from ews_tui.ui.widgets.state_symbol import STATE_NAMES, state_glyph
+
+log = logging.getLogger(__name__)
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+
+LABELS: dict[str, str] = {
+    "ip": N_("IP address"),
+    "port": N_("Port"),
+    "name": N_("Name"),
+    "description": N_("Description/Place"),
+    "switchboard": N_("Switchboard"),
+    "eq_device": N_("EQ device"),
+}
+MANDATORY = {"ip", "name"}
+
+
+class GatewaysScreen(Screen[None]):
+    """The gateway list and the selected gateway's parameter form."""
+
+    CSS_PATH = STYLES / "gateways.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", N_("Add")),
+        Binding("s", "save", N_("Save")),
+        Binding("ctrl+s", "save", N_("Save"), show=False, priority=True),
+        Binding("t", "test", N_("Test")),
+        Binding("d", "delete", N_("Delete")),
+        Binding("o", "toggle", N_("ON/OFF")),
+        Binding("v", "devices", N_("Devices")),
+        Binding("escape", "leave", N_("Back")),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.states: dict[int, GatewayState] = {}
+        self.subject: Gateway = Gateway(id=0, name="", ip="")
+        self.problems: dict[str, str] = {}
+        self._subscription: Any = None
+        self._loading = False
+
+    # ------------------------------------------------------------------ access
+    @property
+    def service(self) -> InstallationService:
+        return self.app.session.service(InstallationService)  # type: ignore[attr-defined]
+
+    @property
+    def inst(self) -> Installation:
+        return self.service.current
+
+    @property
+    def plain(self) -> bool:
+        return self.app.session.colors == 16  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Static(_("Gateways and devices"), id="gateways-title")
+        with Horizontal(id="gateways-body"):
+            yield OptionList(id="gateway-list")
+            with Vertical(id="gateway-pane"):
+                yield Static("", id="gateway-state")
+                with VerticalScroll(id="gateway-form"):
+                    yield self._field("ip", Input(compact=True, placeholder="192.168.1.10"))
+                    yield self._field("port", Input(compact=True, restrict=r"\d*"))
+                    yield self._field(
+                        "name", Input(compact=True, placeholder=_("default: the IP address"))
+                    )
+                    yield self._field("description", Input(compact=True))
+                    yield self._field("switchboard", Select([], prompt=_("(none)"), compact=True))
+                    yield self._field("eq_device", Select([], prompt=_("(none)"), compact=True))
+                    yield Static("", id="err-general", classes="error")
+                    yield Static(
+                        _(
+                            "* mandatory. EQ device: a device giving THD or harmonics, "
+                            "for the weekly EN 50160 check. Ctrl+S saves from any "
+                            "field."
+                        ),
+                        id="legend",
+                    )
+                yield Static("", id="gateway-status")
+        yield Footer(compact=True)
+
+    def _field(self, key: str, widget: Widget) -> Vertical:
+        widget.id = f"f-{key}"
+        label = _(LABELS[key]) + (" *" if key in MANDATORY else "")
+        return Vertical(
+            Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
+            Static("", id=f"err-{key}", classes="error"),
+            id=f"field-{key}",
+            classes="field",
+        )
+
+    def on_mount(self) -> None:
+        self.fill_list(select=self.inst.local.id)
+        self.load(self.inst.local)
+        hub = self.app.session.hub  # type: ignore[attr-defined]
+        self._subscription = hub.subscribe(
+            GatewayStateChanged, InstallationChanged, maxsize=64, name="ui-gateways"
+        )
+        if (board := live_board(self.app.session)) is not None:  # type: ignore[attr-defined]
+            for gateway in self.inst.gateways:
+                if (live := board.gateway(gateway.id)) is not None:
+                    self.states[gateway.id] = live.state
+            self.fill_list()
+        self.run_worker(self._follow(), name="gateways-hub", group="hub")
+        self.query_one("#gateway-list").focus()
+
+    def on_unmount(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+
+    def on_screen_resume(self) -> None:
+        """Back from the devices: their names and the EQ candidates may have changed."""
+        self.fill_list()
+        if self.subject.id and (current := self.inst.gateway(self.subject.id)):
+            self.load(current)
+
+    # ------------------------------------------------------------------ list
+    def state_of(self, gateway: Gateway) -> GatewayState:
+        if not gateway.enabled:
+            return GatewayState.OFF
+        return self.states.get(gateway.id, GatewayState.ON)
+
+    def fill_list(self, select: int | None = None) -> None:
+        listing = self.query_one("#gateway-list", OptionList)
+        if select is None and listing.highlighted_option is not None:
+            select = int(listing.highlighted_option.id or 0)
+        listing.clear_options()
+        listing.add_options(
+            [
+                Option(
+                    Text.assemble(
+                        f"{g.ip:<15} {g.name[:13]:<13} ",
+                        state_glyph(self.state_of(g), plain=self.plain),
+                    ),
+                    id=str(g.id),
+                )
+                for g in self.inst.gateways
+            ]
+        )
+        ids = [g.id for g in self.inst.gateways]
+        if select in ids:
+            listing.highlighted = ids.index(select)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        gateway = self.inst.gateway(int(event.option.id or 0))
+        if gateway is not None and gateway.id != self.subject.id:
+            self.load(gateway)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_devices()
+
+    async def _follow(self) -> None:
+        async for event in self._subscription:
+            self.on_hub_event(event)
+
+    def on_hub_event(self, event: Event) -> None:
+        if isinstance(event, GatewayStateChanged):
+            self.states[event.gateway_id] = event.state
+        self.fill_list()
+        self._show_state()
+
+    # ------------------------------------------------------------------ form
+    def load(self, gateway: Gateway) -> None:
+        """Show ``gateway`` (id 0: a new one) in the form."""
+        self.subject = gateway
+        self._loading = True
+        ip = self.query_one("#f-ip", Input)
+        ip.value = gateway.ip
+        ip.disabled = gateway.is_local
+        port = self.query_one("#f-port", Input)
+        port.value = str(gateway.port)
+        port.disabled = gateway.is_local
+        self.query_one("#f-name", Input).value = gateway.name
+        self.query_one("#f-description", Input).value = gateway.description
+        boards = self.query_one("#f-switchboard", Select)
+        boards.set_options(
+            [
+                (s.name, s.id)
+                for s in self.inst.switchboards
+                if s.active or s.id == gateway.switchboard_id
+            ]
+        )
+        boards.value = gateway.switchboard_id or Select.NULL
+        eq = self.query_one("#f-eq_device", Select)
+        eq.set_options(self.eq_candidates(gateway.id))
+        if any(value == gateway.eq_device_id for _label, value in self.eq_candidates(gateway.id)):
+            eq.value = gateway.eq_device_id
+        self._loading = False
+        self._show_state()
+        self.check()
+
+    def eq_candidates(self, gateway_id: int) -> list[tuple[str, int]]:
+        """The gateway's devices able to be its EQ device (THD or harmonics)."""
+        catalog = self.service.catalog
+        return [
+            (f"{d.address_text()} {d.display_name()}", d.id)
+            for d in self.inst.devices_of(gateway_id)
+            if (model := catalog.find(d.model)) is not None and (model.thd or model.harmonics)
+        ]
+
+    def _show_state(self) -> None:
+        gateway = self.inst.gateway(self.subject.id)
+        text = Text(_("New gateway"))
+        if gateway is not None:
+            state = self.state_of(gateway)
+            devices = len(self.inst.devices_of(gateway.id))
+            text = Text.assemble(
+                _("State: "),
+                state_glyph(state, plain=self.plain),
+                " ",
+                _(STATE_NAMES[str(state)]),
+                "  ",
+                _("Devices: {count}").format(count=devices),
+            )
+        self.query_one("#gateway-state", Static).update(text)
+
+    def _choice(self, key: str) -> Any:
+        value = self.query_one(f"#f-{key}", Select).value
+        return None if value == Select.NULL else value
+
+    def read(self) -> tuple[Gateway, dict[str, str]]:
+        problems: dict[str, str] = {}
+        port_text = self.query_one("#f-port", Input).value.strip()
+        port = int(port_text) if port_text.isdigit() else DEFAULT_TCP_PORT
+        if not port_text:
+            problems["port"] = _("the port is required")
+        gateway = replace(
+            self.subject,
+            ip=self.query_one("#f-ip", Input).value.strip(),
+            port=port,
+            name=self.query_one("#f-name", Input).value.strip(),
+            description=self.query_one("#f-description", Input).value.strip(),
+            switchboard_id=self._choice("switchboard"),
+            eq_device_id=self._choice("eq_device"),
+        )
+        return gateway, problems
+
+    def check(self) -> Gateway | None:
+        """Check the form with the domain's rules; show each problem under its field."""
+        gateway, problems = self.read()
+        if not problems:
+            try:
+                save_gateway(self.inst, gateway, self.service.context)
+            except InstallationError as error:
+                problems = self._by_field(error.violations)
+        self.show_problems(problems)
+        return None if problems else gateway
+
+    def _by_field(self, violations: tuple[Violation, ...]) -> dict[str, str]:
+        problems: dict[str, str] = {}
+        for violation in violations:
+            key = violation.field or violation.place.rpartition(".")[2]
+            key = key if key in LABELS else "general"
+            problems.setdefault(key, violation.message.render(_))
+        return problems
+
+    def show_problems(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        for error in self.query(".error").results(Static):
+            message = problems.get((error.id or "").removeprefix("err-"), "")
+            error.update(message)
+            error.display = bool(message)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if not self._loading:
+            self.check()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if not self._loading:
+            self.check()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.focus_next()
+
+    # ------------------------------------------------------------------ actions
+    def status(self, message: str, *, error: bool = False) -> None:
+        status = self.query_one("#gateway-status", Static)
+        status.update(message)
+        status.set_class(error, "error")
+
+    def action_add(self) -> None:
+        self.query_one("#gateway-list", OptionList).highlighted = None
+        self.load(Gateway(id=0, name="", ip=""))
+        self.status(_("New gateway: give its IP address and name, then save."))
+        self.query_one("#f-ip").focus()
+
+    async def action_save(self) -> None:
+        await self.save()
+
+    async def save(self, gateway: Gateway | None = None) -> bool:
+        """Save the form (or ``gateway``); show the refusal under its field."""
+        gateway = gateway or self.check()
+        if gateway is None:
+            self.status(_("Not saved: correct the fields marked in red."), error=True)
+            return False
+        new_id = self.inst.next_id("gateways") if gateway.id == 0 else gateway.id
+        try:
+            await self.service.apply(save_gateway, gateway)
+        except InstallationError as error:
+            self.show_problems(self._by_field(error.violations))
+            self.status(_("Not saved: correct the fields marked in red."), error=True)
+            return False
+        saved = self.inst.gateway(new_id)
+        assert saved is not None
+        self.fill_list(select=saved.id)
+        self.load(saved)
+        self.status(_('Gateway "{name}" saved.').format(name=saved.name))
+        return True
+
+    def action_test(self) -> None:
+        gateway = self.inst.gateway(self.subject.id)
+        if gateway is None:
+            self.status(_("Save the gateway before testing it."), error=True)
+            return
+        polling = polling_service(self.app.session)  # type: ignore[attr-defined]
+        if polling is None or not hasattr(polling, "test_gateway"):
+            self.status(_("Test not available: nothing polls the gateways here."), error=True)
+            return
+        self.status(_("Testing {ip}...").format(ip=gateway.ip))
+        self.run_worker(self._test(polling, gateway), group="test", exclusive=True)
+
+    async def _test(self, polling: Any, gateway: Gateway) -> None:
+        try:
+            answer = await asyncio.wait_for(polling.test_gateway(gateway), TEST_TIMEOUT)
+        except Exception as error:  # the gateway's error is the answer to show
+            log.info("test of gateway %s failed: %s", gateway.ip, error)
+            self.status(
+                _("Test failed: {error}").format(error=error or type(error).__name__), error=True
+            )
+            return
+        if (failure := answer_error(answer)) is not None:
+            self.status(_("Test failed: {error}").format(error=failure), error=True)
+            return
+        shown = format_answer(answer) if answer not in (None, True) else _("it answers")
+        self.status(_("Test: {values}").format(values=shown))
+
+    def action_delete(self) -> None:
+        gateway = self.inst.gateway(self.subject.id)
+        if gateway is None:
+            self.status(_("Choose a saved gateway to delete."), error=True)
+            return
+        try:  # the manual's refusals come before the question
+            delete_gateway(self.inst, gateway.id, self.service.context)
+        except InstallationError as error:
+            self.status(error.violations[0].message.render(_), error=True)
+            return
+        question = _('Delete gateway "{name}" ({ip})?').format(name=gateway.name, ip=gateway.ip)
+        self.app.push_screen(ConfirmScreen(question), lambda yes: self._delete(gateway, yes))
+
+    async def _delete(self, gateway: Gateway, yes: bool | None) -> None:
+        if not yes:
+            return
+        try:
+            await self.service.apply(delete_gateway, gateway.id)
+        except InstallationError as error:
+            self.status(error.violations[0].message.render(_), error=True)
+            return
+        self.fill_list(select=self.inst.local.id)
+        self.load(self.inst.local)
+        self.status(_('Gateway "{name}" deleted.').format(name=gateway.name))
+
+    async def action_toggle(self) -> None:
+        gateway = self.inst.gateway(self.subject.id)
+        if gateway is None:
+            self.status(_("Choose a saved gateway to switch ON or OFF."), error=True)
+            return
+        try:
+            await self.service.apply(set_gateway_enabled, gateway.id, not gateway.enabled)
+        except InstallationError as error:
+            self.status(error.violations[0].message.render(_), error=True)
+            return
+        self.fill_list()
+        self.subject = replace(self.subject, enabled=not gateway.enabled)
+        self._show_state()
+        self.status(
+            _("Gateway switched ON.")
+            if not gateway.enabled
+            else _("Gateway switched OFF: its devices are OFF too.")
+        )
+
+    def action_devices(self) -> None:
+        if self.inst.gateway(self.subject.id) is None:
+            self.status(_("Save the gateway before adding its devices."), error=True)
+            return
+        self.app.open_screen("devices", gateway_id=self.subject.id)  # type: ignore[attr-defined]
+
+    async def action_leave(self) -> None:
+        listing = self.query_one("#gateway-list")
+        if self.focused is not None and self.focused is not listing:
+            listing.focus()
+            return
+        await self.app.run_action("back")
+
+
+SCREEN = GatewaysScreen

@@ -1,0 +1,166 @@
+"""System configuration > Circuits, zones and switchboards (manual §7.16.2).
+
+Three pages (Switchboards, Circuits, Measurement zones), each a list and a form: Add, Save,
+Delete (the intermediate page: Deactivate or Delete; preset circuits only deactivate) and
+Activate. Every change goes through the installation service; a refusal of the domain shows
+under its field (the name) or under the form (too many circuits). The screen follows
+InstallationChanged, so an edit from another session shows here too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Static, TabbedContent, TabPane
+
+from ews_tui.domain.edits import (
+    InstallationError,
+    delete_group,
+    save_group,
+    set_group_active,
+)
+from ews_tui.domain.events import InstallationChanged
+from ews_tui.domain.installation import Circuit, Installation
+from ews_tui.i18n import N_, _
+from ews_tui.services.installation import InstallationService
+from ews_tui.ui.screens.group_remove import GroupRemoveScreen
+from ews_tui.ui.widgets.footer import EwsFooter
+from ews_tui.ui.widgets.group_panel import GroupPanel, group_name
+
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+PAGES = (
+    ("switchboards", N_("Switchboards")),
+    ("circuits", N_("Circuits")),
+    ("zones", N_("Measurement zones")),
+)
+
+
+class GroupsScreen(Screen[None]):
+    CSS_PATH = STYLES / "groups.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", N_("Add")),
+        Binding("s", "save", N_("Save")),
+        Binding("ctrl+s", "save", N_("Save"), show=False, priority=True),
+        Binding("d", "delete", N_("Delete")),
+        Binding("o", "toggle", N_("(De)activate")),
+        Binding("w", "page('switchboards')", N_("Switchboards"), show=False),
+        Binding("c", "page('circuits')", N_("Circuits"), show=False),
+        Binding("z", "page('zones')", N_("Zones"), show=False),
+    ]
+
+    def __init__(self, page: str = "switchboards", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._first_page = page
+
+    @property
+    def service(self) -> InstallationService:
+        return self.app.session.service(InstallationService)  # type: ignore[attr-defined,no-any-return]
+
+    def compose(self) -> ComposeResult:
+        yield Static(_("Circuits, zones and switchboards"), classes="page-title")
+        with TabbedContent(initial=self._first_page, id="group-pages"):
+            for kind, title in PAGES:
+                with TabPane(_(title), id=kind):
+                    yield GroupPanel(kind, id=f"panel-{kind}")
+        yield EwsFooter()
+
+    def on_mount(self) -> None:
+        inst = self.service.current
+        for kind, _title in PAGES:
+            items = getattr(inst, kind)
+            self.panel(kind).show(inst, items[0].id if items else None)
+        self.panel().option_list.focus()
+        self._follow()
+
+    def panel(self, kind: str | None = None) -> GroupPanel:
+        kind = kind or self.query_one("#group-pages", TabbedContent).active or "switchboards"
+        return self.query_one(f"#panel-{kind}", GroupPanel)
+
+    @work(exclusive=True, group="follow")
+    async def _follow(self) -> None:
+        """Show the installation saved by any session."""
+        with self.app.session.hub.subscribe(  # type: ignore[attr-defined]
+            InstallationChanged, maxsize=8, name="groups-screen"
+        ) as changes:
+            async for _event in changes:
+                self._show_all(self.service.current)
+
+    def _show_all(self, inst: Installation, kind: str = "", select_id: int | None = None) -> None:
+        for page, _title in PAGES:
+            self.panel(page).show(inst, select_id if page == kind else None)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_page(self, kind: str) -> None:
+        self.query_one("#group-pages", TabbedContent).active = kind
+        self.panel(kind).option_list.focus()
+
+    def action_add(self) -> None:
+        panel = self.panel()
+        if panel.kind == "circuits":  # the domain says at once whether one more is allowed
+            try:
+                save_group(self.service.current, Circuit(0, "\u2060"), self.service.context)
+            except InstallationError as error:
+                refusals = [v for v in error.violations if v.field != "name"]
+                if refusals:
+                    panel.show_violations(refusals)
+                    return
+        panel.start_new()
+
+    def action_save(self) -> None:
+        self._apply(save_group, self.panel().item())
+
+    def action_toggle(self) -> None:
+        panel = self.panel()
+        if panel.selected is not None:
+            selected = panel.selected
+            self._apply(set_group_active, panel.kind, selected.id, not selected.active)
+
+    def action_delete(self) -> None:
+        panel = self.panel()
+        item = panel.selected
+        if item is None:
+            panel.start_new()  # Delete on a new, unsaved item: forget it
+            return
+        preset = isinstance(item, Circuit) and item.is_preset
+
+        def chosen(choice: str | None) -> None:
+            if choice == "delete":
+                self._apply(delete_group, panel.kind, item.id)
+            elif choice in ("deactivate", "activate"):
+                self._apply(set_group_active, panel.kind, item.id, choice == "activate")
+
+        screen = GroupRemoveScreen(group_name(item), active=item.active, preset=preset)
+        self.app.push_screen(screen, chosen)
+
+    @work(exclusive=True, group="apply")
+    async def _apply(self, edit: Any, *args: Any) -> None:
+        panel = self.panel()
+        before = self.service.current
+        new_id = before.next_id(panel.kind)
+        try:
+            inst = await self.service.apply(edit, *args)
+        except InstallationError as error:
+            panel.show_violations(error.violations)
+            return
+        selected = panel.selected
+        if edit is delete_group:
+            keep = None
+        elif selected is None:
+            keep = new_id
+        else:
+            keep = selected.id
+        if keep is None:
+            items = getattr(inst, panel.kind)
+            keep = items[0].id if items else None
+            panel.selected = None
+        self._show_all(inst, panel.kind, keep)
+        self.notify(_("Saved."), timeout=2)
+
+
+SCREEN = GroupsScreen

@@ -1,0 +1,61 @@
+"""Help: the keys, and what each menu of the session's role does."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from ews_tui.i18n import N_, _
+from ews_tui.ui.menu import sections_for
+from ews_tui.ui.widgets.footer import EwsFooter
+
+if TYPE_CHECKING:
+    from ews_tui.ui.app import EwsApp
+
+# (keys, msgid): keys are the same in every language.
+KEYS: tuple[tuple[str, str], ...] = (
+    ("F1  ?", N_("This help")),
+    ("Esc", N_("Back to the previous screen")),
+    ("Ctrl+P", N_("Command palette: open a screen by its name")),
+    ("Enter", N_("Open the selected entry, or go to the next field")),
+    ("Tab  Shift+Tab", N_("Next or previous field")),
+    ("↑ ↓", N_("Move in a list")),
+    ("L", N_("Log out (home screen)")),
+    ("Ctrl+Q", N_("Quit")),
+)
+LOGIN_HELP = N_(
+    "Log in with your PIN (5 digits), then your PUK (14 digits, spaces allowed). "
+    "After five failed logins, PINs are refused until a PUK is given; the PIN of that "
+    "PUK must then be changed."
+)
+KEY_WIDTH = 16
+
+
+class HelpScreen(Screen[None]):
+    CSS_PATH = "../styles/help.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "app.back", N_("Close"))]
+
+    def compose(self) -> ComposeResult:
+        yield Static(_("Help"), id="title", classes="screen-title")
+        role = cast("EwsApp", self.app).session.role
+        with VerticalScroll(id="help-body"):
+            yield Static(_("Keys"), classes="help-heading")
+            for keys, msgid in KEYS:
+                yield Static(f"{keys:<{KEY_WIDTH}}{_(msgid)}", classes="help-line", markup=False)
+            if role is None:
+                yield Static(_("Login"), classes="help-heading")
+                yield Static(_(LOGIN_HELP), classes="help-line", markup=False)
+            for section in sections_for(role):
+                yield Static(_(section.label), classes="help-heading", markup=False)
+                for entry in section.entries:
+                    text = f"{_(entry.label)}: {_(entry.help)}"
+                    yield Static(text, classes="help-line", markup=False)
+        yield EwsFooter()
+
+
+SCREEN = HelpScreen

@@ -1,0 +1,83 @@
+"""The home screen: the menus of the manual that the session's role may open."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from ews_tui.i18n import N_, _
+from ews_tui.ui.menu import ROLE_NAMES, MenuEntry, sections_for
+from ews_tui.ui.widgets.footer import EwsFooter
+
+if TYPE_CHECKING:
+    from ews_tui.ui.app import EwsApp
+
+
+class HomeScreen(Screen[None]):
+    CSS_PATH = "../styles/home.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "open", N_("Open entry")),
+        Binding("l", "logout", N_("Log out")),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", classes="screen-title")
+        yield OptionList(id="menu")
+        yield EwsFooter()
+
+    def on_mount(self) -> None:
+        self._entries: dict[str, MenuEntry] = {}
+        self.render_menu()
+        signal = getattr(self.app, "language_changed_signal", None)
+        if signal is not None:
+            signal.subscribe(self, lambda _code: self.render_menu())
+
+    @property
+    def app_(self) -> EwsApp:
+        return cast("EwsApp", self.app)
+
+    def render_menu(self) -> None:
+        role = self.app_.session.role
+        title = _("Home")
+        if role is not None:
+            title = f"{title} · {_(ROLE_NAMES[role])}"
+        self.query_one("#title", Static).update(title)
+        menu = self.query_one("#menu", OptionList)
+        highlighted = menu.highlighted
+        menu.clear_options()
+        self._entries.clear()
+        for index, section in enumerate(sections_for(role)):
+            if index:
+                menu.add_option(None)
+            heading = Text(_(section.label).upper(), style="bold")
+            menu.add_option(Option(heading, id=f"section:{section.key}", disabled=True))
+            for entry in section.entries:
+                label = _(entry.label)
+                if entry.screen is None:
+                    label = _("{label} (coming)").format(label=label)
+                menu.add_option(Option(Text(f"  {label}"), id=entry.key))
+                self._entries[entry.key] = entry
+        menu.highlighted = highlighted if highlighted is not None else 1
+        menu.focus()
+
+    @on(OptionList.OptionSelected, "#menu")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        entry = self._entries.get(event.option.id or "")
+        if entry is not None:
+            self.app_.open_entry(entry)
+
+    def action_open(self) -> None:
+        self.query_one("#menu", OptionList).action_select()
+
+    def action_logout(self) -> None:
+        self.app_.logout()
+
+
+SCREEN = HomeScreen

@@ -1,0 +1,267 @@
+"""Consultation > Live measures: the values of one device, updating as samples arrive.
+
+The device list on the left is filtered as one types in the search field (name, address,
+model, gateway). Devices that are OFF (or whose gateway is OFF) are not listed: the manual
+shows no data of a disabled device. On the right, the selected device's communication
+state, its breaker position when it has one, and the values of its model; a missing value,
+or every value of a silent device, shows as "—".
+
+The screen subscribes to the live events first, then copies the LiveValues board (so the
+last values show at once) and applies what its subscription brings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ews_tui.domain.catalog import generic_map
+from ews_tui.domain.events import (
+    DeviceState,
+    GatewayState,
+    GatewayStateChanged,
+    InstallationChanged,
+)
+from ews_tui.domain.installation import Device, Installation
+from ews_tui.i18n import N_, _
+from ews_tui.services.installation import InstallationService
+from ews_tui.services.live import LIVE_EVENTS, LiveBoard, LiveValues
+from ews_tui.ui.widgets.footer import EwsFooter
+from ews_tui.ui.widgets.measure_table import MeasureTable
+from ews_tui.ui.widgets.state_symbol import breaker_text, state_text
+
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+SILENT_GATEWAY = (GatewayState.COMM_ERROR, GatewayState.OFF)
+
+
+def matches(device: Device, inst: Installation, model_name: str, query: str) -> bool:
+    """Whether ``query`` (any case) is in the device's name, address, model or gateway."""
+    if not query:
+        return True
+    gateway = inst.gateway(device.gateway_id)
+    haystack = " ".join(
+        (
+            device.display_name(),
+            device.address_text(),
+            device.model,
+            model_name,
+            gateway.name if gateway else "",
+        )
+    )
+    return query.casefold() in haystack.casefold()
+
+
+class LiveScreen(Screen[None]):
+    CSS_PATH = STYLES / "live.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", N_("Search")),
+        Binding("l", "focus_list", N_("Devices"), show=False),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.board = LiveBoard()
+        self.selected: Device | None = None
+        self._shown: tuple[Device, ...] = ()
+
+    @property
+    def installation(self) -> InstallationService:
+        return self.app.session.service(InstallationService)  # type: ignore[attr-defined,no-any-return]
+
+    def compose(self) -> ComposeResult:
+        yield Static(_("Live measures"), classes="page-title")
+        with Horizontal():
+            with Vertical(id="live-left"):
+                yield Input(placeholder=_("Search…"), id="live-search", compact=True)
+                yield OptionList(id="live-devices")
+            with Vertical(id="live-right"):
+                yield Static("", id="live-device")
+                yield Static("", id="live-comm")
+                yield Static("", id="live-breaker")
+                yield MeasureTable(id="live-values")
+        yield EwsFooter()
+
+    def on_mount(self) -> None:
+        hub = self.app.session.hub  # type: ignore[attr-defined]
+        subscription = hub.subscribe(
+            *LIVE_EVENTS, InstallationChanged, maxsize=1024, name="live-screen"
+        )
+        try:  # subscribed first, then the board: nothing falls between the two
+            self.board = self.app.session.service(LiveValues).snapshot()  # type: ignore[attr-defined]
+        except LookupError:
+            self.board = LiveBoard()
+        self.refresh_devices()
+        self._follow(subscription)
+        self.query_one("#live-search", Input).focus()
+
+    @work(exclusive=True, group="follow")
+    async def _follow(self, subscription: Any) -> None:
+        with subscription:
+            async for event in subscription:
+                if isinstance(event, InstallationChanged):
+                    self.refresh_devices()
+                    continue
+                device_id = getattr(event, "device_id", None)
+                before = self.board.device(device_id).state if device_id is not None else None
+                changed = self.board.apply(event)
+                if changed is not None and self.board.device(changed).state != before:
+                    self._relabel()
+                selected = self.selected
+                if selected is not None and (
+                    changed == selected.id
+                    or (
+                        isinstance(event, GatewayStateChanged)
+                        and event.gateway_id == selected.gateway_id
+                    )
+                ):
+                    self.show_live()
+
+    # ------------------------------------------------------------------ the list
+
+    def visible_devices(self) -> tuple[Device, ...]:
+        inst = self.installation.current
+        catalog = self.installation.catalog
+        query = self.query_one("#live-search", Input).value.strip()
+        shown = []
+        for device in inst.devices:
+            if not inst.device_enabled(device):
+                continue
+            model = catalog.find(device.model)
+            if matches(device, inst, model.name if model else "", query):
+                shown.append(device)
+        return tuple(shown)
+
+    def _label(self, device: Device) -> Text:
+        state = self.board.device(device.id).state
+        mark = state_text(state) if state is not None else Text("·")
+        mark.truncate(1)
+        return Text.assemble(mark, " ", device.display_name())
+
+    def refresh_devices(self) -> None:
+        self._shown = self.visible_devices()
+        options = self.query_one("#live-devices", OptionList)
+        options.clear_options()
+        options.add_options(Option(self._label(d), id=str(d.id)) for d in self._shown)
+        keep = self.selected.id if self.selected else None
+        index = next((i for i, d in enumerate(self._shown) if d.id == keep), None)
+        if index is None and self._shown:
+            index = 0
+        if index is None:
+            self.select(None)
+        else:
+            options.highlighted = index
+            self.select(self._shown[index])
+
+    def _relabel(self) -> None:
+        options = self.query_one("#live-devices", OptionList)
+        for index, device in enumerate(self._shown):
+            options.replace_option_prompt_at_index(index, self._label(device))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "live-search":
+            self.refresh_devices()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_focus_list()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        device = next((d for d in self._shown if str(d.id) == event.option_id), None)
+        if device is not None and device != self.selected:
+            self.select(device)
+
+    def action_search(self) -> None:
+        self.query_one("#live-search", Input).focus()
+
+    def action_focus_list(self) -> None:
+        self.query_one("#live-devices", OptionList).focus()
+
+    # ------------------------------------------------------------------ the values
+
+    def select(self, device: Device | None) -> None:
+        self.selected = device
+        table = self.query_one(MeasureTable)
+        header = self.query_one("#live-device", Static)
+        if device is None:
+            header.update(_("No device to show."))
+            table.set_rows(())
+            self.show_live()
+            return
+        catalog = self.installation.catalog
+        model = catalog.find(device.model)
+        gateway = self.installation.current.gateway(device.gateway_id)
+        header.update(
+            _("{name} — {model} — gateway {gateway}, address {address}").format(
+                name=device.display_name(),
+                model=_(model.name) if model else device.model or "?",
+                gateway=gateway.name if gateway else "?",
+                address=device.address_text(),
+            )
+        )
+        rows: list[tuple[str, str]] = []
+        register_map = None
+        if model is not None and model.generic and device.generic is not None:
+            g = device.generic
+            register_map = generic_map(g.fc, g.register, g.words, g.multiplier)
+        elif model is not None:
+            register_map = catalog.register_map(model)
+        if register_map is not None:
+            rows = [(q.id, q.unit) for q in register_map.quantities]
+        elif model is not None:
+            rows = [(key, model.index_unit) for key in ("ea_import",)]
+        table.set_rows(rows, dict(device.advanced.labels))
+        self.show_live()
+
+    def silent(self) -> bool:
+        """Whether the selected device or its gateway is not answering."""
+        device = self.selected
+        if device is None:
+            return True
+        live = self.board.device(device.id)
+        gateway = self.board.gateway(device.gateway_id)
+        return live.state in (
+            DeviceState.COMM_ERROR,
+            DeviceState.OFF,
+            DeviceState.CONFIG_ERROR,
+        ) or (gateway is not None and gateway.state in SILENT_GATEWAY)
+
+    def show_live(self) -> None:
+        device = self.selected
+        comm = self.query_one("#live-comm", Static)
+        breaker = self.query_one("#live-breaker", Static)
+        table = self.query_one(MeasureTable)
+        if device is None:
+            comm.update("")
+            breaker.update("")
+            return
+        live = self.board.device(device.id)
+        gateway = self.board.gateway(device.gateway_id)
+        silent = self.silent()
+        if gateway is not None and gateway.state in SILENT_GATEWAY:
+            state = Text.assemble(state_text(gateway.state), " ", _("(gateway)"))
+        elif live.state is None:
+            state = Text(_("Waiting for data"))
+        else:
+            state = state_text(live.state)
+        detail = live.detail or (gateway.detail if gateway else "")
+        comm.update(Text.assemble(_("Communication:") + " ", state, f" {detail}" if detail else ""))
+        values = {} if silent else live.values
+        position = values.get("breaker")
+        breaker.update(
+            Text.assemble(_("Breaker:") + " ", breaker_text(str(position)) or "—")
+            if "breaker" in table.rows
+            else ""
+        )
+        table.show_values(values)
+
+
+SCREEN = LiveScreen

@@ -1,0 +1,99 @@
+"""A real box for the groups / settings / live UI tests (imported by their test modules).
+
+``box_runtime`` starts a Runtime with a store on a temp dir, a ``config.toml`` written there,
+and the services these screens use: installation, settings, auth (cheap scrypt) and live
+values. :class:`SnapshotApp` builds the same box inside the app's own loop, for snapshot
+tests (``snap_compare`` is sync and runs the app in a loop of its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from ews_tui.config import apply_changes, default_config, save_config
+from ews_tui.domain.auth import ScryptParams
+from ews_tui.domain.catalog import builtin_catalog
+from ews_tui.domain.installation import Installation
+from ews_tui.runtime import Runtime
+from ews_tui.services.auth import AuthService
+from ews_tui.services.installation import InstallationService
+from ews_tui.services.live import LiveValues
+from ews_tui.services.settings import SettingsService
+from ews_tui.store.db import open_database
+from ews_tui.store.installation_repo import InstallationRepo
+from ews_tui.store.users_repo import UsersRepo
+from ews_tui.ui.app import EwsApp
+from ews_tui.ui.session import Role, Session
+
+CHEAP_SCRYPT = ScryptParams(n=2**4, r=1, p=1)
+# Nothing listens on this loopback UDP port in the tests: SNTP reads "unreachable" at once.
+CLOSED_NTP = {"time.ntp_server": "127.0.0.1"}
+
+
+@asynccontextmanager
+async def box_runtime(
+    tmp_path: Path,
+    changes: dict[str, Any] | None = None,
+    *,
+    ntp_port: int = 9,
+    installation: Callable[[Installation], Installation] | None = None,
+) -> AsyncIterator[Runtime]:
+    """A started Runtime whose settings live in ``tmp_path / "config.toml"``."""
+    path = tmp_path / "config.toml"
+    config = apply_changes(default_config(tmp_path / "data"), changes or CLOSED_NTP, tmp_path)
+    save_config(config, path)
+    async with AsyncExitStack() as stack:
+        db = await open_database(config.data_dir / "ews.sqlite")
+        stack.push_async_callback(db.close)
+        rt = Runtime(config)
+        rt.add(InstallationService(InstallationRepo(db), rt.hub, builtin_catalog(), config.licence))
+        rt.add(SettingsService(path, rt.hub, ntp_port=ntp_port, ntp_timeout=1.0))
+        rt.add(AuthService(UsersRepo(db), params=CHEAP_SCRYPT))
+        rt.add(LiveValues(rt.hub))
+        await rt.start()
+        stack.push_async_callback(rt.stop)
+        yield rt
+
+
+def make_box_app(
+    rt: Runtime, start_screen: str, *, role: Role = Role.SYSTEM, language: str = "en"
+) -> EwsApp:
+    return EwsApp(Session(rt, language=language, role=role), start_screen=start_screen)
+
+
+class SnapshotApp(EwsApp):
+    """An EwsApp that starts its own box in its own loop, then opens ``start_screen``.
+
+    ``prepare`` is awaited with the started runtime before the screen opens (to add
+    groups, publish samples...).
+    """
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        start_screen: str,
+        *,
+        role: Role = Role.SYSTEM,
+        language: str = "en",
+        prepare: Callable[[Runtime], Any] | None = None,
+    ) -> None:
+        self._tmp_path = tmp_path
+        self._prepare = prepare
+        self._stack = AsyncExitStack()
+        placeholder = Runtime(default_config(tmp_path / "data"))
+        super().__init__(
+            Session(placeholder, language=language, role=role), start_screen=start_screen
+        )
+
+    async def on_mount(self) -> None:  # type: ignore[override]
+        # Textual calls each class's on_mount in MRO order: this one first, awaited, then
+        # EwsApp's, which opens the start screen on the started runtime.
+        self.session.runtime = await self._stack.enter_async_context(box_runtime(self._tmp_path))
+        if self._prepare is not None:
+            await self._prepare(self.session.runtime)
+
+    async def on_unmount(self) -> None:
+        await self._stack.aclose()

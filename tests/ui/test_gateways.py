@@ -1,0 +1,261 @@
+"""The gateways screen (manual §7.16.1): add, save, delete, ON/OFF, the refusals, EQ device."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+from textual.widgets import Input, OptionList, Select, Static
+
+from ews_tui.domain.edits import save_device, save_gateway
+from ews_tui.domain.events import GatewayState, GatewayStateChanged
+from ews_tui.domain.installation import Device, Gateway
+from ews_tui.runtime import Runtime
+from ews_tui.services.installation import InstallationService
+from ews_tui.services.live import GatewayLive, LiveValues
+from ews_tui.ui.screens.confirm import ConfirmScreen
+from ews_tui.ui.screens.devices import DevicesScreen
+from ews_tui.ui.screens.gateways import GatewaysScreen
+from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
+
+
+def installation(runtime: Runtime) -> InstallationService:
+    return runtime.get(InstallationService)
+
+
+async def add_gateway(runtime: Runtime, name: str, ip: str) -> Gateway:
+    service = installation(runtime)
+    new_id = service.current.next_id("gateways")
+    await service.apply(save_gateway, Gateway(id=0, name=name, ip=ip))
+    gateway = service.current.gateway(new_id)
+    assert gateway is not None
+    return gateway
+
+
+async def add_device(
+    runtime: Runtime, gateway_id: int, model: str, address: int, name: str = ""
+) -> Device:
+    service = installation(runtime)
+    new_id = service.current.next_id("devices")
+    await service.apply(
+        save_device, Device(id=0, gateway_id=gateway_id, model=model, address=address, name=name)
+    )
+    device = service.current.device(new_id)
+    assert device is not None
+    return device
+
+
+async def publish_and_settle(rt: Runtime, event: GatewayStateChanged) -> None:
+    """Publish, then let the LiveValues task (which has no event of its own) take it."""
+    rt.hub.publish(event)
+    live = rt.get(LiveValues)
+    while live.snapshot().gateway(event.gateway_id) != GatewayLive(
+        event.gateway_id, event.state, event.detail
+    ):
+        await asyncio.sleep(0)
+
+
+def text_of(screen: GatewaysScreen | DevicesScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def highlight(pilot, screen: GatewaysScreen, gateway_id: int) -> None:  # type: ignore[no-untyped-def]
+    ids = [g.id for g in screen.inst.gateways]
+    screen.query_one("#gateway-list", OptionList).highlighted = ids.index(gateway_id)
+    await pilot.pause()
+
+
+async def test_add_save_and_delete_a_gateway_with_the_keyboard(make_app, runtime) -> None:
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GatewaysScreen)
+        await pilot.press("a")
+        assert screen.focused is screen.query_one("#f-ip")
+        await pilot.press(*"192.168.1.20", "enter", "enter", *"Office", "enter", *"Floor 2")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        stored = [g for g in installation(runtime).current.gateways if g.name == "Office"]
+        assert len(stored) == 1
+        office = stored[0]
+        assert (office.ip, office.port, office.description) == ("192.168.1.20", 502, "Floor 2")
+        assert "saved" in text_of(screen, "#gateway-status")
+        listing = screen.query_one("#gateway-list", OptionList)
+        assert "192.168.1.20" in str(listing.get_option_at_index(1).prompt)
+
+        await pilot.press("escape")  # from the form back to the list
+        assert screen.focused is listing
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        assert installation(runtime).current.gateway(office.id) is None
+        assert listing.option_count == 1
+
+
+async def test_cancelled_delete_keeps_the_gateway(make_app, runtime) -> None:
+    office = await add_gateway(runtime, "Office", "192.168.1.20")
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await highlight(pilot, app.screen, office.id)
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert installation(runtime).current.gateway(office.id) is not None
+
+
+async def test_local_cannot_be_deleted_only_switched_off(make_app, runtime) -> None:
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.press("d")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "cannot be deleted, only switched OFF" in text_of(screen, "#gateway-status")
+        assert installation(runtime).current.local.enabled
+        await pilot.press("o")
+        await pilot.pause()
+        assert not installation(runtime).current.local.enabled
+        assert "Off" in text_of(screen, "#gateway-state")
+
+
+async def test_a_gateway_with_devices_cannot_be_deleted(make_app, runtime) -> None:
+    office = await add_gateway(runtime, "Office", "192.168.1.20")
+    await add_device(runtime, office.id, "SDM630", 3)
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await highlight(pilot, screen, office.id)
+        await pilot.press("d")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert 'gateway "Office" still has 1 devices' in text_of(screen, "#gateway-status")
+        assert installation(runtime).current.gateway(office.id) is not None
+
+
+async def test_duplicate_name_and_bad_ip_show_under_their_field_and_block_save(
+    make_app, runtime
+) -> None:
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.press("a")
+        screen.query_one("#f-ip", Input).value = "192.168.1.300"
+        screen.query_one("#f-name", Input).value = "local"
+        await pilot.pause()
+        assert '"192.168.1.300" is not an IPv4 address' in text_of(screen, "#err-ip")
+        assert "already used by another gateway" in text_of(screen, "#err-name")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert len(installation(runtime).current.gateways) == 1
+        assert "Not saved" in text_of(screen, "#gateway-status")
+        screen.query_one("#f-ip", Input).value = "192.168.1.30"
+        screen.query_one("#f-name", Input).value = "Workshop"
+        await pilot.pause()
+        assert not screen.query_one("#err-ip").display
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert [g.name for g in installation(runtime).current.gateways] == ["Local", "Workshop"]
+
+
+async def test_the_local_ip_is_not_editable(make_app, runtime) -> None:
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        ip = screen.query_one("#f-ip", Input)
+        assert ip.disabled and ip.value == "127.0.0.1"
+        screen.query_one("#f-name", Input).value = "RS485 bus"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        local = installation(runtime).current.local
+        assert (local.name, local.ip) == ("RS485 bus", "127.0.0.1")
+        # Even a forged change of the IP is refused by the domain, shown under the field.
+        assert not await screen.save(replace(local, ip="10.0.0.9"))
+        assert "fixed at 127.0.0.1" in text_of(screen, "#err-ip")
+        assert installation(runtime).current.local.ip == "127.0.0.1"
+
+
+async def test_gateway_off_shows_its_devices_off(make_app, runtime) -> None:
+    office = await add_gateway(runtime, "Office", "192.168.1.20")
+    await add_device(runtime, office.id, "SDM630", 3, "Main")
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await highlight(pilot, screen, office.id)
+        await pilot.press("o")
+        await pilot.pause()
+        assert not installation(runtime).current.gateway(office.id).enabled
+        assert "○" in str(
+            screen.query_one("#gateway-list", OptionList).get_option_at_index(1).prompt
+        )
+        await pilot.press("v")
+        await pilot.pause()
+        devices = app.screen
+        assert isinstance(devices, DevicesScreen) and devices.gateway_id == office.id
+        row = str(devices.query_one("#device-list", OptionList).get_option_at_index(0).prompt)
+        assert "Main" in row and "○" in row
+        assert "Off" in text_of(devices, "#device-state")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_eq_device_offers_thd_models_and_refuses_others(make_app, runtime) -> None:
+    office = await add_gateway(runtime, "Office", "192.168.1.20")
+    sdm630 = await add_device(runtime, office.id, "SDM630", 3, "Head")
+    sdm120 = await add_device(runtime, office.id, "SDM120", 4, "Lights")
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await highlight(pilot, screen, office.id)
+        assert [value for _label, value in screen.eq_candidates(office.id)] == [sdm630.id]
+        screen.query_one("#f-eq_device", Select).value = sdm630.id
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert installation(runtime).current.gateway(office.id).eq_device_id == sdm630.id
+        gateway = installation(runtime).current.gateway(office.id)
+        assert not await screen.save(replace(gateway, eq_device_id=sdm120.id))
+        assert "neither THD nor harmonics" in text_of(screen, "#err-eq_device")
+        assert installation(runtime).current.gateway(office.id).eq_device_id == sdm630.id
+
+
+async def test_test_without_a_polling_service_says_not_available(make_app, runtime) -> None:
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        assert "not available" in text_of(app.screen, "#gateway-status")
+
+
+async def test_states_known_before_opening_and_from_events(tmp_path: Path) -> None:
+    async with box_runtime(tmp_path) as rt:
+        office = await add_gateway(rt, "Office", "192.168.1.20")
+        await publish_and_settle(rt, GatewayStateChanged(office.id, GatewayState.COMM_ERROR))
+        app = make_box_app(rt, "gateways")
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.screen
+            listing = screen.query_one("#gateway-list", OptionList)
+            assert "✕" in str(listing.get_option_at_index(1).prompt)
+            rt.hub.publish(GatewayStateChanged(office.id, GatewayState.ON))
+            await pilot.pause()
+            assert "●" in str(listing.get_option_at_index(1).prompt)
+
+
+# ----------------------------------------------------------------------------- snapshots
+
+
+async def _site(rt: Runtime) -> None:
+    office = await add_gateway(rt, "Office", "192.168.1.20")
+    await add_device(rt, office.id, "SDM630", 3, "Head")
+    await publish_and_settle(rt, GatewayStateChanged(office.id, GatewayState.COMM_ERROR))
+
+
+def test_snapshot_gateways_en(snap_compare, tmp_path: Path) -> None:
+    app = SnapshotApp(tmp_path, "gateways", prepare=_site)
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_snapshot_gateways_fr(snap_compare, tmp_path: Path) -> None:
+    app = SnapshotApp(tmp_path, "gateways", language="fr", prepare=_site)
+    assert snap_compare(app, terminal_size=(80, 24))

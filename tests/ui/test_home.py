@@ -1,0 +1,114 @@
+"""The home menus per role, opening entries, and snapshots of login and home."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import OptionList
+
+from ews_tui.runtime import Runtime
+from ews_tui.ui.menu import MENU
+from ews_tui.ui.screens.coming import ComingScreen
+from ews_tui.ui.screens.home import HomeScreen
+from ews_tui.ui.session import Role
+from tests.ui.shell_fixtures import ShellSnapshotApp, make_shell_app, shell_runtime
+
+SIZE = (80, 24)
+SECTION_KEYS = {s.key: {e.key for e in s.entries} for s in MENU}
+
+
+@pytest.fixture
+async def rt(tmp_path: Path) -> AsyncIterator[Runtime]:
+    async with shell_runtime(tmp_path) as runtime:
+        yield runtime
+
+
+def menu_ids(app: object) -> set[str]:
+    menu = app.screen.query_one("#menu", OptionList)  # type: ignore[attr-defined]
+    ids = {menu.get_option_at_index(i).id for i in range(menu.option_count)}
+    return {i for i in ids if i is not None and not i.startswith("section:")}
+
+
+@pytest.mark.parametrize(
+    ("role", "sections"),
+    [
+        (Role.CONSULTATION, {"consultation"}),
+        (Role.SYSTEM, {"consultation", "system"}),
+        (Role.SERVER, {"consultation", "server"}),
+    ],
+)
+async def test_each_role_sees_only_its_menus(rt: Runtime, role: Role, sections: set[str]) -> None:
+    app = make_shell_app(rt, "home", role=role)
+    async with app.run_test(size=SIZE):
+        assert isinstance(app.screen, HomeScreen)
+        assert menu_ids(app) == set().union(*(SECTION_KEYS[s] for s in sections))
+
+
+async def test_a_role_cannot_open_a_screen_of_another_section(rt: Runtime) -> None:
+    app = make_shell_app(rt, "home", role=Role.CONSULTATION)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_screen("gateways")
+        app.open_screen("settings_users")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert len(app.screen_stack) == 2
+
+
+async def test_an_entry_not_there_yet_opens_the_coming_screen(rt: Runtime) -> None:
+    app = make_shell_app(rt, "home", role=Role.SYSTEM)
+    async with app.run_test(size=SIZE) as pilot:
+        menu = app.screen.query_one("#menu", OptionList)
+        await pilot.press("down")  # from Live measures to Consumption
+        assert menu.get_option_at_index(menu.highlighted or 0).id == "consumption"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ComingScreen)
+        assert app.screen.title_msgid == "Consumption"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_a_missing_screen_module_opens_the_coming_screen(rt: Runtime) -> None:
+    app = make_shell_app(rt, "home", role=Role.SERVER)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_screen("no_such_screen")
+        await pilot.pause()
+        assert isinstance(app.screen, ComingScreen)
+
+
+# -- snapshots (80x24) ---------------------------------------------------------------------
+
+
+def test_snapshot_login_en(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(ShellSnapshotApp(tmp_path), terminal_size=SIZE)
+
+
+def test_snapshot_login_fr(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(ShellSnapshotApp(tmp_path, language="fr"), terminal_size=SIZE)
+
+
+def test_snapshot_login_16_colours(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(ShellSnapshotApp(tmp_path, colors=16), terminal_size=SIZE)
+
+
+def test_snapshot_home_en(snap_compare, tmp_path: Path) -> None:
+    app = ShellSnapshotApp(tmp_path, "home", role=Role.SYSTEM)
+    assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_snapshot_home_fr(snap_compare, tmp_path: Path) -> None:
+    app = ShellSnapshotApp(tmp_path, "home", role=Role.SERVER, language="fr")
+    assert snap_compare(app, terminal_size=SIZE)
+
+
+async def test_the_mouse_opens_an_entry(rt: Runtime) -> None:
+    app = make_shell_app(rt, "home", role=Role.CONSULTATION)
+    async with app.run_test(size=SIZE) as pilot:
+        # Inside the menu's padding: the heading on row 1, then Live measures,
+        # Consumption, Costs.
+        assert await pilot.click("#menu", offset=(6, 4))
+        await pilot.pause()
+        assert isinstance(app.screen, ComingScreen) and app.screen.title_msgid == "Costs"

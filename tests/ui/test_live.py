@@ -1,0 +1,171 @@
+"""Live measures: values of the selected device follow the samples published on the Hub;
+missing values and silent devices show "—"; the list filters as one types; OFF devices
+are not listed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import OptionList, Static
+
+from ews_tui.domain.edits import save_device, set_device_enabled
+from ews_tui.domain.events import (
+    DeviceState,
+    DeviceStateChanged,
+    GatewayState,
+    GatewayStateChanged,
+    Sample,
+)
+from ews_tui.domain.installation import Device
+from ews_tui.runtime import Runtime
+from ews_tui.services.installation import InstallationService
+from ews_tui.services.live import LiveValues
+from ews_tui.ui.widgets.measure_table import MeasureTable
+from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
+
+METER = Device(0, 1, "0 146 68", 5, name="Main meter")
+BREAKER = Device(0, 1, "DPX3 250 MU", 6, name="Feeder DPX3")
+VALUES = {"v1": 231.4, "v2": None, "i1": 12.25, "p": 8.4, "pf": 0.93, "ea_import": 123456.7}
+
+
+async def _devices(rt: Runtime) -> None:
+    service = rt.get(InstallationService)
+    await service.apply(save_device, METER)
+    await service.apply(save_device, BREAKER)
+
+
+@pytest.fixture
+async def box(tmp_path: Path) -> AsyncIterator[Runtime]:
+    async with box_runtime(tmp_path) as rt:
+        await _devices(rt)
+        yield rt
+
+
+async def _until(pilot, check: Callable[[], bool]) -> None:  # type: ignore[no-untyped-def]
+    """Let the screen's subscription catch up (each pause runs the pending messages)."""
+    for _ in range(50):
+        if check():
+            return
+        await pilot.pause()
+    assert check()
+
+
+def _table(pilot) -> MeasureTable:  # type: ignore[no-untyped-def]
+    return pilot.app.screen.query_one(MeasureTable)
+
+
+def _text(pilot, selector: str) -> str:  # type: ignore[no-untyped-def]
+    return str(pilot.app.screen.query_one(selector, Static).content)
+
+
+def _listed(pilot) -> list[str]:  # type: ignore[no-untyped-def]
+    options = pilot.app.screen.query_one("#live-devices", OptionList)
+    return [str(options.get_option_at_index(i).prompt)[2:] for i in range(options.option_count)]
+
+
+async def test_values_follow_samples(box: Runtime) -> None:
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = _table(pilot)
+        assert table.value_of("v1") == "—"
+        box.hub.publish(Sample(1, time.time(), VALUES))
+        await _until(pilot, lambda: table.value_of("v1") == "231.4")
+        assert table.value_of("v2") == "—"  # missing in this poll
+        assert table.value_of("u12") == "—"  # not in the sample at all
+        assert (table.value_of("i1"), table.value_of("p")) == ("12.25", "8.400")
+        assert table.value_of("ea_import") == "123,456.7"
+        assert "On" in _text(pilot, "#live-comm")
+        box.hub.publish(Sample(1, time.time(), {**VALUES, "v1": 229.0}))
+        await _until(pilot, lambda: table.value_of("v1") == "229.0")
+
+
+async def test_comm_error_shows_missing_values_and_the_state(box: Runtime) -> None:
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = _table(pilot)
+        box.hub.publish(Sample(1, time.time(), VALUES))
+        await _until(pilot, lambda: table.value_of("v1") == "231.4")
+        box.hub.publish(DeviceStateChanged(1, DeviceState.COMM_ERROR, "no answer"))
+        await _until(pilot, lambda: table.value_of("v1") == "—")
+        assert table.value_of("i1") == "—"
+        assert "Comm. error" in _text(pilot, "#live-comm")
+        assert "no answer" in _text(pilot, "#live-comm")
+
+
+async def test_silent_gateway_hides_the_values(box: Runtime) -> None:
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = _table(pilot)
+        box.hub.publish(Sample(1, time.time(), VALUES))
+        await _until(pilot, lambda: table.value_of("v1") == "231.4")
+        box.hub.publish(GatewayStateChanged(1, GatewayState.COMM_ERROR))
+        await _until(pilot, lambda: table.value_of("v1") == "—")
+        assert "(gateway)" in _text(pilot, "#live-comm")
+
+
+async def test_breaker_state(box: Runtime) -> None:
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "down")  # Enter: to the list; the highlighted one shows
+
+        table = _table(pilot)
+        assert "Feeder DPX3" in _text(pilot, "#live-device")
+        box.hub.publish(Sample(2, time.time(), {"breaker": "tripped", "i1": 0.0}))
+        await _until(pilot, lambda: table.value_of("breaker") == "Tripped")
+        assert "Tripped" in _text(pilot, "#live-breaker")
+
+
+async def test_search_filters_the_list(box: Runtime) -> None:
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert _listed(pilot) == ["Main meter", "Feeder DPX3"]
+        await pilot.press(*"dpx")  # the search field has the focus
+        assert _listed(pilot) == ["Feeder DPX3"]
+        assert "Feeder DPX3" in _text(pilot, "#live-device")
+        await pilot.press(*"zzz")
+        assert _listed(pilot) == []
+        assert _text(pilot, "#live-device") == "No device to show."
+
+
+async def test_off_devices_are_not_listed(box: Runtime) -> None:
+    await box.get(InstallationService).apply(set_device_enabled, 2, False)
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert _listed(pilot) == ["Main meter"]
+        await box.get(InstallationService).apply(set_device_enabled, 2, True)
+        await _until(pilot, lambda: _listed(pilot) == ["Main meter", "Feeder DPX3"])
+
+
+async def _publish_before_opening(rt: Runtime, sample: Sample) -> None:
+    rt.hub.publish(sample)
+    live = rt.get(LiveValues)
+    for _ in range(20):  # one loop turn lets the service's task take the sample
+        if live.device(sample.device_id).ts is not None:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("LiveValues did not take the sample")
+
+
+async def test_opening_shows_the_latest_values_at_once(box: Runtime) -> None:
+    await _publish_before_opening(box, Sample(1, time.time(), VALUES))
+    app = make_box_app(box, "live", language="fr")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert _table(pilot).value_of("v1") == "231,4"
+        assert _table(pilot).value_of("ea_import") == "123\u202f456,7"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_snapshot_live(snap_compare, tmp_path: Path, language: str) -> None:  # type: ignore[no-untyped-def]
+    async def prepare(rt: Runtime) -> None:
+        await _devices(rt)
+        await _publish_before_opening(rt, Sample(1, 0.0, VALUES))
+
+    async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _until(pilot, lambda: _table(pilot).value_of("v1") != "—")
+
+    app = SnapshotApp(tmp_path, "live", language=language, prepare=prepare)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)

@@ -1,0 +1,186 @@
+"""The login flow through the keyboard, on a real store: PIN, PUK, lockout, PIN change."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Label, Select, Static
+
+from ews_tui.domain.auth import Role as AuthRole
+from ews_tui.i18n import translator
+from ews_tui.runtime import Runtime
+from ews_tui.services.auth import AuthService
+from ews_tui.ui.screens.change_pin import ChangePinScreen
+from ews_tui.ui.screens.home import HomeScreen
+from ews_tui.ui.screens.login import LoginScreen
+from ews_tui.ui.session import Role
+from tests.ui.shell_fixtures import SYSTEM_PUK, make_shell_app, shell_runtime
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+async def rt(tmp_path: Path) -> AsyncIterator[Runtime]:
+    async with shell_runtime(tmp_path) as runtime:
+        yield runtime
+
+
+def text(pilot: Pilot[None], selector: str) -> str:
+    return str(pilot.app.screen.query_one(selector, Static).render())
+
+
+async def type_in(pilot: Pilot[None], value: str) -> None:
+    """Type ``value`` key by key into the focused field, then Enter."""
+    await pilot.press(*("space" if c == " " else c for c in value), "enter")
+    await pilot.pause()
+
+
+async def enter(pilot: Pilot[None], value: str) -> None:
+    """Fill the focused field at once (faster than typing), then Enter."""
+    focused = pilot.app.focused
+    assert isinstance(focused, Input)
+    focused.value = value
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_good_login_with_a_default_pin_asks_a_new_pin_first(rt: Runtime) -> None:
+    app = make_shell_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, LoginScreen)
+        assert app.focused is app.screen.query_one("#pin", Input)
+        assert app.screen.query_one("#puk", Input).disabled
+        await type_in(pilot, "88888")
+        assert app.focused is app.screen.query_one("#puk", Input)  # Enter moves to the PUK
+        await type_in(pilot, SYSTEM_PUK)  # with spaces
+        assert isinstance(app.screen, ChangePinScreen) and app.session.role is None
+        await enter(pilot, "24680")
+        await enter(pilot, "24680")
+        assert isinstance(app.screen, HomeScreen)
+        assert app.session.role is Role.SYSTEM
+
+        await pilot.press("l")  # log out
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen) and app.session.role is None
+        await enter(pilot, "24680")
+        await enter(pilot, "00000888800000")  # without spaces; PIN already changed
+        assert isinstance(app.screen, HomeScreen)
+        assert app.session.role is Role.SYSTEM
+        assert len(app.screen_stack) == 2
+
+
+async def test_wrong_pin_and_malformed_codes_show_under_their_field(rt: Runtime) -> None:
+    app = make_shell_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(pilot, "123")
+        assert text(pilot, "#pin-error") == "The PIN is 5 digits."
+        await enter(pilot, "12345")
+        assert text(pilot, "#pin-error") == "Wrong PIN. Attempts left before the lock: 4."
+        assert app.screen.query_one("#pin", Input).value == ""
+        assert app.screen.query_one("#puk", Input).disabled
+        await enter(pilot, "88888")
+        assert text(pilot, "#pin-error") == ""
+        await enter(pilot, "00000 9999 00000")  # another role's PUK
+        assert text(pilot, "#puk-error") == "Wrong PUK. Attempts left before the lock: 3."
+        assert isinstance(app.screen, LoginScreen)
+
+
+async def test_five_failures_lock_and_a_puk_unlocks(rt: Runtime) -> None:
+    app = make_shell_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(5):
+            await enter(pilot, "12345")
+        assert "enter a PUK to unlock" in text(pilot, "#status")
+        assert app.screen.query_one("#pin", Input).disabled
+        assert app.focused is app.screen.query_one("#puk", Input)
+        assert rt.get(AuthService).locked
+
+        await enter(pilot, "11111 11111 1111")
+        assert text(pilot, "#puk-error") == "Wrong PUK."
+        await enter(pilot, SYSTEM_PUK)
+        assert isinstance(app.screen, ChangePinScreen)
+        await enter(pilot, "13579")
+        await enter(pilot, "13579")
+        assert isinstance(app.screen, HomeScreen) and app.session.role is Role.SYSTEM
+    assert not rt.get(AuthService).locked
+
+
+async def test_a_new_login_screen_of_a_locked_box_asks_for_a_puk(rt: Runtime) -> None:
+    auth = rt.get(AuthService)
+    for _ in range(5):
+        await auth.login("12345")
+    app = make_shell_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one("#pin", Input).disabled
+        assert app.focused is app.screen.query_one("#puk", Input)
+
+
+async def test_the_forced_change_refuses_bad_pins_and_esc_gives_up(rt: Runtime) -> None:
+    app = make_shell_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(pilot, "99999")
+        await enter(pilot, "00000 9999 00000")
+        assert isinstance(app.screen, ChangePinScreen)
+        await enter(pilot, "88888")
+        await enter(pilot, "88888")
+        assert text(pilot, "#new-error") == "Choose a PIN other than the default PINs."
+        assert app.focused is app.screen.query_one("#new", Input)
+        await enter(pilot, "24680")
+        await enter(pilot, "24681")
+        assert text(pilot, "#confirm-error") == "The two new PINs differ."
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen) and app.session.role is None
+        assert app.screen.query_one("#pin", Input).value == ""
+        assert app.focused is app.screen.query_one("#pin", Input)
+
+
+async def test_pins_are_stored_hashed(rt: Runtime) -> None:
+    app = make_shell_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        for value in ("77777", "00000 7777 00000", "31415", "31415"):
+            await enter(pilot, value)
+        assert app.session.role is Role.CONSULTATION
+    path = rt.config.data_dir / "ews.sqlite"
+    raw = path.read_bytes() + Path(f"{path}-wal").read_bytes()
+    assert b"31415" not in raw and b"77777" not in raw
+    state = rt.get(AuthService).state
+    assert state.credentials[AuthRole.CONSULTATION].pin.matches("31415")
+    assert not state.credentials[AuthRole.CONSULTATION].must_change
+
+
+async def test_choosing_a_language_on_the_login_screen_changes_the_labels(rt: Runtime) -> None:
+    app = make_shell_app(rt)
+    fr = translator("fr")
+    async with app.run_test(size=SIZE) as pilot:
+        assert str(app.screen.query_one("#language-label", Label).render()) == "Language"
+        await pilot.press("shift+tab")  # from the PIN to the language
+        assert app.focused is app.screen.query_one("#language", Select)
+        await pilot.press("enter", "down", "down", "enter")  # English -> Español -> Français
+        await pilot.pause()
+        assert app.screen.query_one("#language", Select).value == "fr"
+        assert app.session.language == "fr"
+        label = str(app.screen.query_one("#language-label", Label).render())
+        assert label == fr.gettext("Language") == "Langue"
+        assert text(pilot, "#intro") == fr.gettext("Enter your PIN, then your PUK.")
+        await pilot.press("tab")
+        await enter(pilot, "123")
+        assert text(pilot, "#pin-error") == "Le code PIN comporte 5 chiffres."
+
+
+async def test_two_sessions_keep_their_own_language(rt: Runtime) -> None:
+    english, french = make_shell_app(rt), make_shell_app(rt, language="fr")
+    async with english.run_test(size=SIZE) as en_pilot, french.run_test(size=SIZE) as fr_pilot:
+        await enter(en_pilot, "123")
+        await enter(fr_pilot, "123")
+        assert text(en_pilot, "#pin-error") == "The PIN is 5 digits."
+        assert text(fr_pilot, "#pin-error") == "Le code PIN comporte 5 chiffres."
+        french.change_language("de")
+        await fr_pilot.pause()
+        await enter(en_pilot, "")
+        assert text(en_pilot, "#pin-error") == "The PIN is 5 digits."
+        assert str(english.screen.query_one("#pin-label", Label).render()) == "PIN"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from ews_tui.atomic_file import write_atomically
 from ews_tui.config.errors import ConfigError, Problem
 from ews_tui.config.model import Config
 from ews_tui.config.reader import parse_config, to_document
@@ -71,7 +70,7 @@ def save_config(config: Config, path: Path) -> None:
         if kept is not None:
             doc["installation"] = kept
     data = (HEADER + tomli_w.dumps(doc)).encode("utf-8")
-    _write_atomically(path, data)
+    write_atomically(path, data, new_mode=0o600)
     log.info("saved the box settings to %s", path)
 
 
@@ -81,30 +80,3 @@ def _installation_in(path: Path) -> dict[str, Any] | None:
     except ConfigError:
         return None
     return table if isinstance(table, dict) else None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o600
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fchmod(temp.fileno(), mode)
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

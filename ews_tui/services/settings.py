@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import struct
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ews_tui.atomic_file import write_atomically
 from ews_tui.config import (
     Config,
     ConfigError,
@@ -93,21 +92,6 @@ def networkd_text(net: NetworkSettings) -> str:
     if net.gateway is not None:
         lines.append(f"Gateway={net.gateway}")
     return "\n".join(lines) + "\n"
-
-
-def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` through a temp file in its folder, fsync and rename."""
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fchmod(temp.fileno(), mode)
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def apply_network(net: NetworkSettings) -> NetworkResult:

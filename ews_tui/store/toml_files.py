@@ -8,9 +8,7 @@ These are blocking calls on small files; from the event loop, run them with
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import tomllib
 from datetime import datetime
 from importlib import metadata
@@ -19,6 +17,7 @@ from typing import Any
 
 import tomli_w
 
+from ews_tui.atomic_file import write_atomically
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.messages import N_, Message
@@ -111,33 +110,14 @@ def write_installation_toml(path: Path, inst: Installation, now: datetime | None
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """A temp file in the same folder, fsync, then rename over ``path``; keeps its mode.
+    """Write ``text`` atomically (see ews_tui.atomic_file); keeps the file's mode.
 
     Raises FileProblem naming the path when the folder cannot be written.
     """
     try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = NEW_FILE_MODE
+        write_atomically(path, text.encode("utf-8"), new_mode=NEW_FILE_MODE)
     except OSError as error:
         raise _write_problem(path, error) from None
-    try:
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise _write_problem(path, error) from None
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            temp.write(text.encode("utf-8"))
-            temp.flush()
-            os.fchmod(temp.fileno(), mode)
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException as error:
-        Path(temp_name).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise _write_problem(path, error) from None
-        raise
-    _fsync_folder(path.parent)
 
 
 def _write_problem(path: Path, error: OSError) -> FileProblem:
@@ -145,11 +125,3 @@ def _write_problem(path: Path, error: OSError) -> FileProblem:
     return FileProblem(
         str(path), Message(N_("cannot write the file: {reason}"), {"reason": reason})
     )
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,0 +1,36 @@
+"""Writing a file so that a reader sees the old content or the new, never a mix.
+
+A temp file in the same folder, fsync, rename over the target, fsync of the folder. The
+target's permission bits are kept; a new file gets ``new_mode``. On any failure the old
+file is untouched and no temp file is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path: Path, data: bytes, *, new_mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically; OSError on failure (nothing changed)."""
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = new_mode
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fchmod(temp.fileno(), mode)
+            os.fsync(temp.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)

@@ -1,0 +1,175 @@
+"""``ews serve --config F``: the box daemon, everything in one asyncio loop.
+
+The whole runtime (store, installation, settings, pollers, Modbus TCP server...) and the
+front ends enabled in the config (SSH, serial console, kiosk). SIGTERM or SIGINT stops it
+cleanly: the front ends first (each session told, its task awaited), then the runtime
+(samples flushed). Logs go to stderr in plain lines with their level (journald keeps them).
+
+Before anything starts it checks what the box needs and refuses with one line (exit 1)
+when the data dir, the RS485 port (if the Local bus has devices), a tty or a listening
+port cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from ews_tui.cli.box import add_config_option, config_path, open_installation, read_config
+from ews_tui.cli.errors import UserError
+from ews_tui.config import Config, HostPort
+from ews_tui.domain.installation import LOCAL_GATEWAY_ID
+from ews_tui.frontends.console import TtyError, console_front_end, open_tty
+from ews_tui.frontends.kiosk import kiosk_front_end
+from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError
+from ews_tui.runtime import Runtime
+from ews_tui.services.box import running_box
+from ews_tui.store.db import StoreError
+
+log = logging.getLogger("ews_tui.serve")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "serve",
+        help="the box daemon: pollers, jobs, SSH, serial console, kiosk",
+        description="Run the whole box in this process until SIGTERM or SIGINT.",
+    )
+    add_config_option(parser)
+    parser.set_defaults(run=run)
+
+
+async def run(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.INFO)
+    path = config_path(args)
+    config = read_config(path)
+    check_data_dir(config)
+    check_listen_ports(config)
+    check_ttys(config)
+    await check_rs485(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, _stop_on, sig, stop)
+    try:
+        async with running_box(path, config) as rt, front_ends(rt, config) as names:
+            log.info("ews serve: running, front ends: %s", ", ".join(names) or "none")
+            await stop.wait()
+            log.info("ews serve: stopping")
+    except StoreError as error:
+        raise UserError(str(error)) from None
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        # Textual swaps sys.stdout/stderr while an app runs; sessions ending in any order
+        # can leave a stale one behind.
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    log.info("ews serve: stopped")
+    return 0
+
+
+def _stop_on(sig: signal.Signals, stop: asyncio.Event) -> None:
+    log.info("ews serve: %s received", sig.name)
+    stop.set()
+
+
+@asynccontextmanager
+async def front_ends(rt: Runtime, config: Config) -> AsyncIterator[list[str]]:
+    """Start the front ends ``config`` enables; stop them (sessions told) on exit."""
+    fronts: list[Any] = []
+    if config.ssh.enabled:
+        fronts.append(
+            SshFrontEnd(rt, config.ssh, config.ssh_host_key_file, config.ssh_authorized_keys_file)
+        )
+    if config.console.enabled:
+        fronts.append(console_front_end(rt, config))
+    if config.kiosk.enabled:
+        fronts.append(kiosk_front_end(rt, config))
+    async with AsyncExitStack() as stack:
+        for front in fronts:
+            try:
+                await front.start()
+            except (SshSetupError, TtyError) as error:
+                raise UserError(str(error)) from None
+            stack.push_async_callback(front.stop)
+        yield [front.name for front in fronts]
+
+
+# -- what the box needs before it starts ------------------------------------------------------
+
+
+def check_data_dir(config: Config) -> None:
+    data_dir = config.data_dir
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"data_dir {data_dir}: {error.strerror}") from None
+    if not data_dir.is_dir():
+        raise UserError(f"data_dir {data_dir}: not a folder")
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise UserError(f"data_dir {data_dir}: not writable by this user")
+
+
+def check_listen_ports(config: Config) -> None:
+    wanted: list[tuple[str, HostPort]] = []
+    if config.ssh.enabled:
+        wanted.append(("ssh.listen", config.ssh.listen))
+    if config.modbus_tcp_server.enabled:
+        wanted.append(("modbus_tcp_server.listen", config.modbus_tcp_server.listen))
+    for key, where in wanted:
+        problem = listen_problem(where)
+        if problem:
+            raise UserError(f"{key} {where}: {problem}")
+
+
+def listen_problem(where: HostPort) -> str | None:
+    """Why a server could not listen on ``where`` now (None: it could)."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            where.host, where.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+            probe.listen(1)
+    except OSError as error:
+        return str(error.strerror or error).lower()
+    return None
+
+
+def check_ttys(config: Config) -> None:
+    for key, enabled, tty in (
+        ("console.tty", config.console.enabled, config.console.tty),
+        ("kiosk.tty", config.kiosk.enabled, config.kiosk.tty),
+    ):
+        if enabled:
+            try:
+                os.close(open_tty(tty))
+            except TtyError as error:
+                raise UserError(f"{key} {error}") from None
+
+
+async def check_rs485(config: Config) -> None:
+    """The RS485 port must open when the Local bus has devices to poll."""
+    if not config.rs485.enabled:
+        return
+    async with open_installation(config) as service:
+        local = [d for d in service.current.devices_of(LOCAL_GATEWAY_ID) if d.enabled]
+    if not local:
+        return
+    try:
+        os.close(open_tty(config.rs485.port))
+    except TtyError as error:
+        raise UserError(
+            f"rs485.port {error} ({len(local)} devices on the Local bus; "
+            "set rs485.enabled = false to run without it)"
+        ) from None

@@ -1,0 +1,36 @@
+"""``ews ssh hash-password``: the ``password_scrypt`` text of an ``[[ssh.users]]`` entry.
+
+The password is asked twice on a terminal (never echoed), or read as one line from stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from ews_tui.cli.errors import UserError
+from ews_tui.frontends.ssh import hash_password
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("ssh", help="SSH front end helpers")
+    inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    hashing = inner.add_parser(
+        "hash-password",
+        help="print the password_scrypt text of a password for [[ssh.users]]",
+    )
+    hashing.set_defaults(run=run_hash_password)
+
+
+def run_hash_password(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise UserError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UserError("an empty password is refused")
+    print(hash_password(password))
+    return 0

@@ -1,0 +1,259 @@
+"""A Textual driver over a byte stream: one per UI session (an SSH channel, a serial tty).
+
+Textual's own drivers read the process's stdin and write its stderr; a box serving many
+sessions in one loop needs each App to talk to its own stream instead. A
+:class:`TerminalLink` is that stream (``read`` and ``write`` of text, plus size changes);
+:class:`StreamTerminal` runs one App on one link:
+
+    terminal = StreamTerminal(link, TerminalSize(80, 24), colors=16)
+    await terminal.run(app)        # returns when the app exits or the link goes
+
+The driver sends the alternate-screen / hide-cursor / mouse sequences, posts the first
+``Resize``, and reads the link in a task of the app's own context: bytes go through
+Textual's xterm parser (a private module: the Textual major version is pinned and
+tests/frontends/test_driver.py covers it), a size change posts a ``Resize``, the end of the
+stream exits the app. Nothing here touches the process's stdin, stdout or signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from rich.console import ColorSystem
+from textual import constants, events
+from textual._xterm_parser import XTermParser
+from textual.app import App
+from textual.driver import Driver
+from textual.geometry import Size
+from textual.message import Message
+
+log = logging.getLogger(__name__)
+
+ALT_SCREEN_ON = "\x1b[?1049h"
+ALT_SCREEN_OFF = "\x1b[?1049l"
+CURSOR_HIDE = "\x1b[?25l"
+CURSOR_SHOW = "\x1b[?25h"
+MOUSE_ON = "\x1b[?1000h\x1b[?1003h\x1b[?1015h\x1b[?1006h"  # VT200, any event, urxvt, SGR
+MOUSE_OFF = "\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l"
+PASTE_ON = "\x1b[?2004h"
+PASTE_OFF = "\x1b[?2004l"
+WRAP_OFF = "\x1b[?7l"
+WRAP_ON = "\x1b[?7h"
+SYNC_QUERY = "\x1b[?2026$p"  # does the terminal support synchronised output?
+
+Colors = int | str  # 16 / 256 / "truecolor", as Session.colors
+COLOR_SYSTEMS: dict[Colors, ColorSystem] = {
+    16: ColorSystem.STANDARD,
+    256: ColorSystem.EIGHT_BIT,
+    "truecolor": ColorSystem.TRUECOLOR,
+}
+
+
+@dataclass(frozen=True)
+class TerminalSize:
+    columns: int
+    rows: int
+
+
+class TerminalLink(Protocol):
+    """The stream one session's UI runs over."""
+
+    async def read(self) -> str | TerminalSize:
+        """The next text typed, a new size, or "" once the other end is gone."""
+        ...
+
+    def write(self, data: str) -> None:
+        """Send ``data`` (never blocks; a link gone quietly drops it)."""
+        ...
+
+
+def colors_for_terminal(term: str | None, colorterm: str | None = None) -> Colors:
+    """The colour depth a client's ``TERM`` and ``COLORTERM`` announce."""
+    if (colorterm or "").strip().lower() in ("truecolor", "24bit"):
+        return "truecolor"
+    term = (term or "").strip().lower()
+    if term.endswith(("256color", "256colour")):
+        return 256
+    if term.endswith(("direct", "truecolor")):
+        return "truecolor"
+    return 16
+
+
+class StreamTerminal:
+    """Runs Textual Apps on one :class:`TerminalLink` at a known size and colour depth.
+
+    ``idle_timeout`` (seconds, None for never): ``on_idle`` is called once no key came for
+    that long (and again after the next quiet period).
+    """
+
+    def __init__(
+        self,
+        link: TerminalLink,
+        size: TerminalSize,
+        *,
+        colors: Colors = 256,
+        mouse: bool = True,
+        query_terminal: bool = True,
+        idle_timeout: float | None = None,
+        on_idle: Callable[[], None] | None = None,
+    ) -> None:
+        self.link = link
+        self.size = size
+        self.colors = colors
+        self.mouse = mouse
+        self.query_terminal = query_terminal
+        self.idle_timeout = idle_timeout
+        self.on_idle = on_idle
+        self.gone = False  # the other end went (EOF, hang-up)
+        self.last_input = 0.0
+        self._reader: asyncio.Task[None] | None = None
+        self._idle_handle: asyncio.TimerHandle | None = None
+
+    def driver_class(self) -> type[StreamDriver]:
+        """A driver class bound to this terminal (Textual makes the driver itself)."""
+        return type("SessionDriver", (StreamDriver,), {"terminal": self})
+
+    async def run(self, app: App[Any]) -> None:
+        """Run ``app`` here until it exits or the link goes; the link is left open."""
+        app.driver_class = self.driver_class()
+        set_color_depth(app, self.colors)
+        loop = asyncio.get_running_loop()
+        self.last_input = loop.time()
+        if self.idle_timeout:
+            self._idle_handle = loop.call_later(self.idle_timeout, self._check_idle)
+        try:
+            await app.run_async(size=(self.size.columns, self.size.rows), mouse=self.mouse)
+        finally:
+            if self._idle_handle is not None:
+                self._idle_handle.cancel()
+                self._idle_handle = None
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+
+    def touched(self) -> None:
+        self.last_input = asyncio.get_running_loop().time()
+
+    def _check_idle(self) -> None:
+        assert self.idle_timeout
+        loop = asyncio.get_running_loop()
+        quiet = loop.time() - self.last_input
+        if quiet >= self.idle_timeout:
+            self.last_input = loop.time()
+            if self.on_idle is not None:
+                self.on_idle()
+            delay = self.idle_timeout
+        else:
+            delay = self.idle_timeout - quiet
+        self._idle_handle = loop.call_later(delay, self._check_idle)
+
+
+def set_color_depth(app: App[Any], colors: Colors) -> None:
+    """Render ``app`` for a terminal of ``colors``, whatever this process's own TERM says.
+
+    Textual's console guesses from the process's environment, which a daemon does not
+    share with its clients.
+    """
+    app.console._color_system = COLOR_SYSTEMS.get(colors, ColorSystem.STANDARD)
+
+
+class StreamDriver(Driver):
+    """Textual's side of a :class:`StreamTerminal` (made by Textual, one per app run)."""
+
+    terminal: ClassVar[StreamTerminal]
+
+    def __init__(
+        self,
+        app: App[Any],
+        *,
+        debug: bool = False,
+        mouse: bool = True,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        size = size or (self.terminal.size.columns, self.terminal.size.rows)
+        super().__init__(app, debug=debug, mouse=mouse, size=size)
+        self._parser = XTermParser()
+        self._tick: asyncio.TimerHandle | None = None
+        self._input_on = False
+
+    def write(self, data: str) -> None:
+        self.terminal.link.write(data)
+
+    def send_message(self, message: Message) -> None:
+        # The link is read in the app's own loop: no thread hop needed.
+        self._app.post_message(message)
+
+    def start_application_mode(self) -> None:
+        self.write(ALT_SCREEN_ON + CURSOR_HIDE + PASTE_ON + WRAP_OFF)
+        if self._mouse:
+            self.write(MOUSE_ON)
+        if self.terminal.query_terminal:
+            self.write(SYNC_QUERY)
+        self._post_resize()
+        self._input_on = True
+        self.terminal._reader = asyncio.get_running_loop().create_task(
+            self._read_input(), name="terminal-input"
+        )
+
+    def disable_input(self) -> None:
+        self._input_on = False
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+        reader = self.terminal._reader
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+
+    def stop_application_mode(self) -> None:
+        self.disable_input()
+        restore = PASTE_OFF + WRAP_ON
+        if self._mouse:
+            restore += MOUSE_OFF
+        self.write(restore + ALT_SCREEN_OFF + CURSOR_SHOW)
+
+    # -- input ------------------------------------------------------------------------------
+
+    async def _read_input(self) -> None:
+        terminal = self.terminal
+        while self._input_on:
+            try:
+                item = await terminal.link.read()
+            except OSError as error:
+                log.info("terminal link failed: %s", error)
+                item = ""
+            if isinstance(item, TerminalSize):
+                terminal.size = item
+                self._size = (item.columns, item.rows)
+                self._post_resize()
+            elif item:
+                terminal.touched()
+                self._feed(item)
+            else:
+                terminal.gone = True
+                self._app.exit()
+                return
+
+    def _feed(self, text: str) -> None:
+        for event in self._parser.feed(text):
+            self.process_message(event)
+        # A lone ESC is a key only once no sequence follows it in time: ask again then.
+        if self._tick is not None:
+            self._tick.cancel()
+        self._tick = asyncio.get_running_loop().call_later(
+            constants.ESCAPE_DELAY + 0.01, self._on_tick
+        )
+
+    def _on_tick(self) -> None:
+        self._tick = None
+        for event in self._parser.tick():
+            self.process_message(event)
+
+    def _post_resize(self) -> None:
+        assert self._size is not None
+        size = Size(*self._size)
+        self._app.post_message(events.Resize(size, size))

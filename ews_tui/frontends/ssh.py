@@ -1,0 +1,351 @@
+"""The SSH front end: an asyncssh server where each PTY session is a UI of its own.
+
+Every session runs its own App (:class:`~ews_tui.ui.app.EwsApp` by default) in the shared
+loop, through a :class:`~ews_tui.frontends.driver.StreamTerminal` over the channel: drawn
+at the client's size and colour depth, resized on window change, closed when the client
+goes. Its language comes from the client's ``LC_ALL``/``LC_MESSAGES``/``LANG`` when sent,
+else the box's. Everything else is refused with one line: a session without a PTY, a
+command (exec), a subsystem (SFTP), port forwarding, agent and X11 forwarding.
+
+Logins: public keys from ``ssh.authorized_keys`` and/or the ``[[ssh.users]]`` passwords,
+stored as ``scrypt$N$r$p$SALT$HASH`` (hex; :func:`hash_password`, ``ews ssh
+hash-password``). The host key is generated at first start (ed25519, mode 0600).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from ews_tui.config import SshSettings
+from ews_tui.domain.auth import DEFAULT_SCRYPT, SALT_BYTES, HashedSecret, ScryptParams, hash_secret
+from ews_tui.frontends.driver import StreamTerminal, TerminalSize, colors_for_terminal
+from ews_tui.frontends.sessions import AppFactory, default_app, default_language
+from ews_tui.i18n import N_, _, negotiate_language, set_language
+from ews_tui.runtime import Runtime
+from ews_tui.ui.session import Session
+
+log = logging.getLogger(__name__)
+
+NEEDS_PTY = N_("ews-tui: the UI needs a terminal: connect with ssh -t.")
+NO_COMMANDS = N_("ews-tui: commands are not available here: connect without one for the UI.")
+NO_SUBSYSTEMS = N_("ews-tui: {name} is not available here.")
+TOO_MANY = N_("ews-tui: all {count} sessions are in use: try again later.")
+IDLE_LOGOUT = N_("ews-tui: logged out after {minutes} minutes without a key.")
+STOPPING = N_("ews-tui: the server is stopping.")
+NO_FORWARDING = "port forwarding is not available on this server"
+LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+class SshSetupError(Exception):
+    """The SSH front end cannot start: the message names the setting and the reason."""
+
+
+def hash_password(password: str, params: ScryptParams = DEFAULT_SCRYPT) -> str:
+    """The ``password_scrypt`` text of ``password`` for an ``[[ssh.users]]`` entry."""
+    return hash_secret(password, os.urandom(SALT_BYTES), params).encode()
+
+
+def load_host_key(path: Path) -> asyncssh.SSHKey:
+    """The host key at ``path``, generated (ed25519, mode 0600) when missing."""
+    try:
+        return asyncssh.read_private_key(path)
+    except FileNotFoundError:
+        pass
+    except (OSError, asyncssh.KeyImportError) as error:
+        raise SshSetupError(f"ssh.host_key: {path}: {error}") from None
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(key.export_private_key())
+    except OSError as error:
+        raise SshSetupError(f"ssh.host_key: {path}: {error.strerror}") from None
+    log.info("generated the SSH host key %s (%s)", path, key.get_fingerprint())
+    return key
+
+
+@dataclass
+class _Live:
+    """One running UI session, as the front end sees it."""
+
+    app: Any
+    origin: str
+    ending: str | None = None  # the msgid of the line to show when it ends, if any
+
+
+class SshLink:
+    """A :class:`~ews_tui.frontends.driver.TerminalLink` over an SSH session's channel."""
+
+    def __init__(self, process: asyncssh.SSHServerProcess[str]) -> None:
+        self._process = process
+
+    async def read(self) -> str | TerminalSize:
+        while True:
+            try:
+                return await self._process.stdin.read(4096)
+            except asyncssh.TerminalSizeChanged as change:
+                return TerminalSize(change.width, change.height)
+            except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+                continue
+            except (asyncssh.Error, ConnectionError):
+                return ""
+
+    def write(self, data: str) -> None:
+        # A channel closing drops the data: the reader sees its end.
+        with contextlib.suppress(OSError, asyncssh.Error):
+            self._process.stdout.write(data)
+
+
+class _BoxSshServer(asyncssh.SSHServer):
+    """Logins and the requests refused at connection level (one per connection)."""
+
+    def __init__(self, front: SshFrontEnd) -> None:
+        self._front = front
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._front._connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._conn is not None:
+            self._front._connections.discard(self._conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return bool(self._front.passwords)
+
+    async def validate_password(self, username: str, password: str) -> bool:
+        hashed = self._front.passwords.get(username)
+        if hashed is None:
+            log.info("ssh: password login refused for unknown user %r", username)
+            return False
+        ok = await asyncio.to_thread(hashed.matches, password)
+        if not ok:
+            log.info("ssh: wrong password for %r", username)
+        return ok
+
+    def connection_requested(
+        self, dest_host: str, dest_port: int, orig_host: str, orig_port: int
+    ) -> bool:
+        log.info("ssh: refused forwarding to %s:%s", dest_host, dest_port)
+        raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, NO_FORWARDING)
+
+    def server_requested(self, listen_host: str, listen_port: int) -> bool:
+        log.info("ssh: refused remote forwarding from %s:%s", listen_host, listen_port)
+        return False
+
+    def unix_connection_requested(self, dest_path: str) -> bool:
+        raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, NO_FORWARDING)
+
+    def unix_server_requested(self, listen_path: str) -> bool:
+        return False
+
+
+class SshFrontEnd:
+    """The asyncssh server of the box; ``start``/``stop`` like a service."""
+
+    name = "ssh"
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: SshSettings,
+        host_key_file: Path,
+        authorized_keys_file: Path | None,
+        *,
+        make_app: AppFactory = default_app,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.host_key_file = host_key_file
+        self.authorized_keys_file = authorized_keys_file
+        self.make_app = make_app
+        self.passwords: dict[str, HashedSecret] = {}
+        self.sessions: dict[asyncio.Task[Any], _Live] = {}
+        self._connections: set[asyncssh.SSHServerConnection] = set()
+        self._server: asyncssh.SSHAcceptor | None = None
+        self._stopping = False
+
+    @property
+    def connections(self) -> frozenset[asyncssh.SSHServerConnection]:
+        return frozenset(self._connections)
+
+    @property
+    def port(self) -> int:
+        """The port listened on (useful with ``listen = "127.0.0.1:0"``)."""
+        assert self._server is not None, "not started"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        """Listen; raise :class:`SshSetupError` naming the setting that stops it."""
+        self.passwords = _passwords(self.settings)
+        keys = self.authorized_keys_file
+        if keys is not None and not keys.is_file():
+            raise SshSetupError(f"ssh.authorized_keys: {keys}: no such file")
+        if keys is None and not self.passwords:
+            raise SshSetupError(
+                "ssh: neither authorized_keys nor users are set: nobody could log in"
+            )
+        host_key = load_host_key(self.host_key_file)
+        listen = self.settings.listen
+        try:
+            self._server = await asyncssh.create_server(
+                lambda: _BoxSshServer(self),
+                listen.host,
+                listen.port,
+                server_host_keys=[host_key],
+                authorized_client_keys=str(keys) if keys is not None else None,
+                process_factory=self._serve,
+                encoding="utf-8",
+                errors="replace",
+                line_editor=False,
+                agent_forwarding=False,
+                x11_forwarding=False,
+                allow_scp=False,
+                sftp_factory=None,
+                keepalive_interval=60,
+            )
+        except OSError as error:
+            raise SshSetupError(f"ssh.listen {listen}: {error.strerror or error}") from None
+        log.info("ssh: listening on %s:%d", listen.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening, tell every session, await them, close the connections."""
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        for live in self.sessions.values():
+            live.ending = live.ending or STOPPING
+            live.app.exit()
+        tasks = list(self.sessions)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for conn in list(self._connections):
+            conn.close()
+            await conn.wait_closed()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+        log.info("ssh: stopped")
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    async def _serve(self, process: asyncssh.SSHServerProcess[str]) -> None:
+        """One channel's life (asyncssh runs it as a task of its own context copy)."""
+        env = dict(process.env)
+        language = negotiate_language(
+            env[k] for k in LANGUAGE_VARIABLES if env.get(k)
+        ) or default_language(self.runtime)
+        set_language(language)
+        user = process.get_extra_info("username")
+        peer = (process.get_extra_info("peername") or ("?",))[0]
+        origin = f"ssh:{user}@{peer}"
+        refusal = self._refusal(process)
+        if refusal is not None:
+            log.info("ssh: %s refused: %s", origin, refusal)
+            _end(process, refusal, status=1)
+            return
+        await self._run_ui(process, language, env, origin)
+
+    def _refusal(self, process: asyncssh.SSHServerProcess[str]) -> str | None:
+        if process.subsystem is not None:
+            return _(NO_SUBSYSTEMS).format(name=process.subsystem)
+        if process.command is not None:
+            return _(NO_COMMANDS)
+        if process.get_terminal_type() is None:
+            return _(NEEDS_PTY)
+        if self._stopping:
+            return _(STOPPING)
+        if len(self.sessions) >= self.settings.max_sessions:
+            return _(TOO_MANY).format(count=self.settings.max_sessions)
+        return None
+
+    async def _run_ui(
+        self,
+        process: asyncssh.SSHServerProcess[str],
+        language: str,
+        env: Mapping[str, str],
+        origin: str,
+    ) -> None:
+        width, height, _pw, _ph = process.get_terminal_size()
+        term = process.get_terminal_type()
+        colors = colors_for_terminal(term, env.get("COLORTERM"))
+        session = Session(
+            self.runtime, language=language, colors=colors, origin=origin, extra={"env": env}
+        )
+        app = self.make_app(session)
+        live = _Live(app, origin)
+        minutes = self.settings.idle_logout_minutes
+        terminal = StreamTerminal(
+            SshLink(process),
+            TerminalSize(width or 80, height or 24),
+            colors=colors,
+            idle_timeout=minutes * 60 if minutes else None,
+            on_idle=lambda: _idle(live),
+        )
+        task = asyncio.current_task()
+        assert task is not None
+        self.sessions[task] = live
+        log.info(
+            "ssh: session %s opened (%dx%d, %s, %s colours, %s)",
+            origin,
+            width,
+            height,
+            term,
+            colors,
+            language,
+        )
+        try:
+            await terminal.run(app)
+        except Exception:
+            log.exception("ssh: session %s crashed", origin)
+            live.ending = live.ending or STOPPING
+        finally:
+            del self.sessions[task]
+            log.info("ssh: session %s closed", origin)
+        if not terminal.gone:
+            line = _(live.ending).format(minutes=minutes) if live.ending else None
+            _end(process, line, status=0)
+
+
+def _idle(live: _Live) -> None:
+    log.info("ssh: session %s idle: logging out", live.origin)
+    live.ending = IDLE_LOGOUT
+    live.app.exit()
+
+
+def _end(process: asyncssh.SSHServerProcess[str], line: str | None, *, status: int) -> None:
+    try:
+        if line:
+            process.stderr.write(line + "\r\n")
+        process.exit(status)
+    except (OSError, asyncssh.Error):
+        pass  # the client is already gone
+
+
+def _passwords(settings: SshSettings) -> dict[str, HashedSecret]:
+    found: dict[str, HashedSecret] = {}
+    for index, user in enumerate(settings.users):
+        try:
+            found[user.name] = HashedSecret.decode(user.password_scrypt)
+        except ValueError:
+            raise SshSetupError(
+                f"ssh.users[{index}].password_scrypt: not a scrypt$N$r$p$SALT$HASH text "
+                "(make one with: ews ssh hash-password)"
+            ) from None
+    return found

@@ -1,0 +1,105 @@
+"""The Textual driver over a byte stream, on an in-memory link: keys through Textual's
+xterm parser (private: a Textual upgrade that changes it fails here), a lone Esc after its
+delay, resizes, the end of the stream, the idle call and the colour depth."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Input
+
+from ews_tui.frontends.driver import StreamTerminal, TerminalSize, colors_for_terminal
+from tests.frontends.terminal_text import DEADLINE_S
+
+
+class QueueLink:
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[str | TerminalSize] = asyncio.Queue()
+        self.out: list[str] = []
+
+    async def read(self) -> str | TerminalSize:
+        return await self.incoming.get()
+
+    def write(self, data: str) -> None:
+        self.out.append(data)
+
+
+class Probe(App[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "escaped")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: asyncio.Queue[object] = asyncio.Queue()
+
+    def compose(self) -> ComposeResult:
+        yield Input(id="field")
+
+    def on_mount(self) -> None:
+        self.seen.put_nowait("mounted")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.seen.put_nowait(("submitted", event.value))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.seen.put_nowait(("size", tuple(event.size)))
+
+    def action_escaped(self) -> None:
+        self.seen.put_nowait("escape")
+
+
+async def next_seen(app: Probe, wanted: object) -> None:
+    while (got := await asyncio.wait_for(app.seen.get(), DEADLINE_S)) != wanted:
+        pass
+    assert got == wanted
+
+
+async def test_keys_escape_resize_and_end_of_stream() -> None:
+    link = QueueLink()
+    terminal = StreamTerminal(link, TerminalSize(90, 30), colors=16)
+    app = Probe()
+    running = asyncio.create_task(terminal.run(app))
+    await next_seen(app, ("size", (90, 30)))
+    assert "".join(link.out).startswith("\x1b[?1049h\x1b[?25l")
+
+    link.incoming.put_nowait("héllo\r")  # text in one read, UTF-8 included
+    await next_seen(app, ("submitted", "héllo"))
+    link.incoming.put_nowait("\x1b")  # Esc alone: a key once no sequence follows
+    await next_seen(app, "escape")
+    link.incoming.put_nowait(TerminalSize(100, 40))
+    await next_seen(app, ("size", (100, 40)))
+    assert tuple(app.size) == (100, 40)
+
+    written = "".join(link.out)
+    assert "38;2;" not in written and "38;5;" not in written  # 16 colours only
+    link.incoming.put_nowait("")  # the other end went
+    await asyncio.wait_for(running, DEADLINE_S)
+    assert terminal.gone
+    assert "".join(link.out).endswith("\x1b[?1049l\x1b[?25h")
+
+
+async def test_idle_is_called_after_the_quiet_period_only() -> None:
+    idle = asyncio.Event()
+    link = QueueLink()
+    terminal = StreamTerminal(
+        link, TerminalSize(80, 24), idle_timeout=0.3, on_idle=idle.set, mouse=False
+    )
+    app = Probe()
+    running = asyncio.create_task(terminal.run(app))
+    await next_seen(app, "mounted")
+    assert "\x1b[?1000h" not in "".join(link.out)
+    await asyncio.wait_for(idle.wait(), DEADLINE_S)
+    assert asyncio.get_running_loop().time() - terminal.last_input >= 0
+    app.exit()
+    await asyncio.wait_for(running, DEADLINE_S)
+    assert not terminal.gone
+
+
+def test_colors_from_term_and_colorterm() -> None:
+    assert colors_for_terminal("xterm-256color") == 256
+    assert colors_for_terminal("xterm", "truecolor") == "truecolor"
+    assert colors_for_terminal("linux") == 16
+    assert colors_for_terminal(None) == 16

@@ -1,0 +1,75 @@
+"""The kiosk: the dashboard shows the site's live power and communication states, turns its
+pages, and any key leads to the login (configuring needs a PIN); Esc comes back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import ContentSwitcher, Static
+
+from ews_tui.cli.sim import load_site
+from ews_tui.domain.events import DeviceState, DeviceStateChanged, Sample
+from ews_tui.domain.installation_doc import to_document
+from ews_tui.frontends.kiosk import KioskApp, kiosk_app
+from ews_tui.runtime import Runtime
+from ews_tui.services.installation import InstallationService
+from ews_tui.ui.screens.kiosk import KioskScreen
+from ews_tui.ui.screens.login import LoginScreen
+from ews_tui.ui.session import Session
+from tests.ui.box_fixtures import box_runtime
+
+DEADLINE_S = 10.0
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    async with box_runtime(
+        tmp_path, {"kiosk.page_seconds": 1, "time.ntp_server": "127.0.0.1"}
+    ) as rt:
+        await rt.get(InstallationService).import_document(to_document(load_site("demo")))
+        yield rt
+
+
+async def until(pilot: Pilot[None], check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not check():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def text(screen: KioskScreen, widget_id: str) -> str:
+    return str(screen.query_one(f"#{widget_id}", Static).render())
+
+
+async def test_dashboard_power_states_pages_and_login(runtime: Runtime) -> None:
+    inst = runtime.get(InstallationService).current
+    main = next(g.eq_device_id for g in inst.gateways if g.eq_device_id is not None)
+    silent = next(d.id for d in inst.devices if d.id != main)
+    app = kiosk_app(Session(runtime))
+    assert isinstance(app, KioskApp) and app.session.kiosk
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, KioskScreen), "the dashboard")
+        kiosk = app.screen
+        assert isinstance(kiosk, KioskScreen)
+        assert text(kiosk, "power").endswith("—")  # nothing read yet
+        assert text(kiosk, "today").endswith("—") and text(kiosk, "alarms").endswith("—")
+
+        runtime.hub.publish(Sample(main, time.time(), {"p": 12.5}))
+        runtime.hub.publish(DeviceStateChanged(silent, DeviceState.COMM_ERROR, "timeout"))
+        await until(pilot, lambda: "12.5 kW" in text(kiosk, "power"), "the site power")
+        pages = kiosk.query_one("#pages", ContentSwitcher)
+        await until(pilot, lambda: pages.current == "page-comms", "the next page")
+        comms = text(kiosk, "page-comms")
+        assert "Local" in comms and "Devices not answering: 1" in comms
+        assert "Devices answering: 1" in comms
+
+        # Any key: the login (a PIN is needed to configure); Esc: the dashboard again.
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login")
+        assert app.session.role is None
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, KioskScreen), "the dashboard again")

@@ -1,0 +1,117 @@
+"""The OpenSSH ``ssh`` client in a ``tmux`` window of 80x24 logs in with PIN and PUK.
+
+What a technician does: ``ssh -p PORT tech@box``, the login screen at 80x24, PIN 88888 then
+PUK 00000 8888 00000, the forced change of the default PIN, the home menu; Ctrl+Q ends the
+session and ssh exits. The screen is read with ``tmux capture-pane`` until a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from ews_tui.frontends.ssh import SshFrontEnd
+from ews_tui.runtime import Runtime
+from ews_tui.ui.session import Role
+from tests.frontends.ssh_fixtures import ClientKey, make_client_key, ssh_front_end
+from tests.frontends.terminal_text import DEADLINE_S
+from tests.ui.box_fixtures import box_runtime
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("ssh") and shutil.which("tmux")), reason="needs ssh and tmux"
+)
+PIN, PUK, NEW_PIN = "88888", "00000 8888 00000", "24680"
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    async with box_runtime(tmp_path) as rt:
+        yield rt
+
+
+class Tmux:
+    """One tmux server of its own (socket in tmp_path) running one window."""
+
+    def __init__(self, socket: Path) -> None:
+        self.socket = socket
+
+    async def run(self, *args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            "tmux",
+            "-S",
+            str(self.socket),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        return out.decode()
+
+    async def screen(self) -> str:
+        return await self.run("capture-pane", "-p", "-t", "ui")
+
+    async def wait_for(self, text: str) -> str:
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            shown = await self.screen()
+            if text in shown:
+                return shown
+            assert time.monotonic() < deadline, f"{text!r} not on screen:\n{shown}"
+            await asyncio.sleep(0.05)
+
+    async def keys(self, *keys: str) -> None:
+        await self.run("send-keys", "-t", "ui", *keys)
+
+
+async def until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not check():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+def the_app(front: SshFrontEnd) -> object:
+    (live,) = front.sessions.values()
+    return live.app
+
+
+async def test_openssh_client_at_80x24_logs_in_with_pin_and_puk(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    client: ClientKey = make_client_key(tmp_path)
+    tmux = Tmux(tmp_path / "tmux.sock")
+    async with ssh_front_end(runtime, client) as front:
+        ssh = (
+            f"ssh -F /dev/null -p {front.port} -i {client.path} -o IdentitiesOnly=yes "
+            "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "
+            "tech@127.0.0.1; echo SSH-EXIT-$?; sleep 60"
+        )
+        await tmux.run("new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", ssh)
+        try:
+            await tmux.wait_for("Enter your PIN, then your PUK.")
+            app = the_app(front)
+            assert tuple(app.size) == (80, 24)  # type: ignore[attr-defined]
+
+            await tmux.keys(PIN, "Enter")
+            puk = app.screen.query_one("#puk")  # type: ignore[attr-defined]
+            await until(lambda: not puk.disabled, "the PUK field")
+            await tmux.keys(PUK, "Enter")
+            await tmux.wait_for("choose your own PIN")
+            await tmux.keys(NEW_PIN, "Enter")
+            await until(lambda: app.focused.id == "confirm", "the second field")  # type: ignore[attr-defined]
+            await tmux.keys(NEW_PIN, "Enter")
+            shown = await tmux.wait_for("Live measures")
+            assert "Home · System configuration" in shown
+            assert app.session.role is Role.SYSTEM  # type: ignore[attr-defined]
+
+            await tmux.keys("C-q")
+            await tmux.wait_for("SSH-EXIT-0")
+            await until(lambda: not front.sessions, "the session to end")
+        finally:
+            await tmux.run("kill-server")

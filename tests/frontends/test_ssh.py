@@ -1,0 +1,237 @@
+"""The SSH front end with a real asyncssh client: PTY sessions side by side, each with its
+own App, language and size; resizes; refusals of everything that is not a PTY session."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from ews_tui.frontends.ssh import SshFrontEnd
+from ews_tui.runtime import Runtime
+from ews_tui.ui.screens.login import LoginScreen
+from tests.frontends.ssh_fixtures import (
+    ClientKey,
+    connect,
+    make_client_key,
+    ssh_front_end,
+    ui_session,
+)
+from tests.frontends.terminal_text import DEADLINE_S
+from tests.ui.box_fixtures import box_runtime
+
+CTRL_Q = "\x11"
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    async with box_runtime(tmp_path) as rt:
+        yield rt
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> ClientKey:
+    return make_client_key(tmp_path)
+
+
+@pytest.fixture
+async def front(runtime: Runtime, client: ClientKey) -> AsyncIterator[SshFrontEnd]:
+    async with ssh_front_end(runtime, client) as front:
+        yield front
+
+
+async def until(check: Callable[[], bool], what: str) -> None:
+    """Server-side state seen from the test (same loop): poll it with a deadline."""
+    deadline = time.monotonic() + DEADLINE_S
+    while not check():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+def apps_by_language(front: SshFrontEnd) -> dict[str, object]:
+    return {live.app.session.language: live.app for live in front.sessions.values()}
+
+
+async def test_three_sessions_in_three_languages_sizes_and_resizes(
+    front: SshFrontEnd, client: ClientKey
+) -> None:
+    async with (
+        connect(front, client) as conn,
+        ui_session(conn, size=(80, 24), env={"LANG": "fr_FR.UTF-8"}) as fr,
+        ui_session(conn, size=(100, 30), env={"LC_ALL": "de_DE.UTF-8"}) as de,
+        ui_session(conn, size=(120, 40), term_type="xterm") as en,
+    ):
+        await fr.screen.wait_for("Saisissez votre code PIN, puis votre code PUK.")
+        await de.screen.wait_for("Deutsch")  # German has no catalog yet: its name shows
+        await en.screen.wait_for("Enter your PIN, then your PUK.")
+        apps = apps_by_language(front)
+        assert set(apps) == {"fr", "de", "en"}
+        assert [tuple(apps[lang].size) for lang in ("fr", "de", "en")] == [
+            (80, 24),
+            (100, 30),
+            (120, 40),
+        ]
+        assert all(isinstance(app.screen, LoginScreen) for app in apps.values())
+        # TERM=xterm: a 16-colour session; xterm-256color: 256 colours, never truecolor.
+        assert apps["en"].session.colors == 16 and apps["fr"].session.colors == 256
+        assert "38;2;" not in fr.screen.raw and "38;5;" not in en.screen.raw
+
+        # A window change redraws that session at its new size, and only that one.
+        mark = de.screen.mark()
+        de.process.change_terminal_size(90, 28)
+        await until(lambda: tuple(apps["de"].size) == (90, 28), "the new size")
+        await de.screen.wait_for("Deutsch", since=mark)
+        assert tuple(apps["fr"].size) == (80, 24)
+
+        # Typing goes to its own session: the French PIN field gets the digits, not the others.
+        await fr.type("1", "2")
+        pin = apps["fr"].screen.query_one("#pin")
+        await until(lambda: pin.value == "12", "the typed PIN")
+        assert apps["de"].screen.query_one("#pin").value == ""
+
+        # Quitting one session closes its channel and leaves the others running.
+        await fr.type(CTRL_Q)
+        await fr.screen.wait_closed()
+        await until(lambda: set(apps_by_language(front)) == {"de", "en"}, "the session to end")
+        assert fr.screen.raw.endswith("\x1b[?1049l\x1b[?25h")  # the terminal restored
+        await en.type("7")
+        en_pin = apps["en"].screen.query_one("#pin")
+        await until(lambda: en_pin.value == "7", "the other session's key")
+    await until(lambda: not front.sessions, "every session to close with its client")
+
+
+async def test_a_session_without_pty_is_refused_with_one_line(
+    front: SshFrontEnd, client: ClientKey
+) -> None:
+    async with connect(front, client) as conn:
+        result = await conn.run(env={"LANG": "fr_FR.UTF-8"})
+    assert result.exit_status == 1
+    assert result.stderr.count("\n") == 1
+    assert "ssh -t" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"command": "ls", "term_type": "xterm"}, "commands are not available"),
+        ({"command": "ls"}, "commands are not available"),
+        ({"subsystem": "netconf"}, "netconf is not available"),
+    ],
+)
+async def test_commands_and_subsystems_are_refused_with_one_line(
+    front: SshFrontEnd, client: ClientKey, options: dict[str, str], expected: str
+) -> None:
+    async with connect(front, client) as conn:
+        result = await conn.run(**options)
+    assert result.exit_status == 1
+    assert expected in result.stderr and result.stderr.count("\n") == 1
+    assert not front.sessions
+
+
+async def test_sftp_port_and_agent_forwarding_are_refused(
+    front: SshFrontEnd, client: ClientKey, tmp_path: Path
+) -> None:
+    agent = tmp_path / "agent.sock"
+    async with connect(front, client, agent_forwarding=True, agent_path=str(agent)) as conn:
+        # asyncssh refuses the sftp subsystem itself (no SFTP server): "request failed".
+        with pytest.raises(asyncssh.ChannelOpenError, match="Session request failed"):
+            await conn.start_sftp_client()
+        with pytest.raises(asyncssh.ChannelOpenError, match="port forwarding is not available"):
+            await conn.open_connection("127.0.0.1", 9)
+        with pytest.raises(asyncssh.ChannelListenError):
+            await conn.forward_remote_port("127.0.0.1", 0, "127.0.0.1", 9)
+        async with ui_session(conn) as ui:
+            await ui.screen.wait_for("Enter your PIN")
+            assert [c.get_agent_path() for c in front.connections] == [None]
+
+
+async def test_sessions_beyond_max_sessions_are_refused(
+    runtime: Runtime, client: ClientKey
+) -> None:
+    async with (
+        ssh_front_end(runtime, client, max_sessions=1) as front,
+        connect(front, client) as conn,
+        ui_session(conn) as first,
+    ):
+        await first.screen.wait_for("Enter your PIN")
+        result = await conn.run(term_type="xterm")
+        assert result.exit_status == 1
+        assert "all 1 sessions are in use" in result.stderr
+        assert len(front.sessions) == 1
+
+
+async def test_stopping_tells_each_session_and_closes_it(
+    runtime: Runtime, client: ClientKey
+) -> None:
+    async with ssh_front_end(runtime, client) as front, connect(front, client) as conn:
+        async with ui_session(conn) as ui:
+            await ui.screen.wait_for("Enter your PIN")
+            await front.stop()
+            await ui.errors.wait_for("the server is stopping")
+            await ui.screen.wait_closed()
+        assert not front.sessions
+
+
+async def test_password_users_log_in_and_wrong_passwords_do_not(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    from ews_tui.config import HostPort, SshSettings, SshUser
+    from ews_tui.domain.auth import ScryptParams
+    from ews_tui.frontends.ssh import hash_password
+
+    cheap = ScryptParams(n=2**4, r=1, p=1)
+    user = SshUser("installer", hash_password("s3cret", cheap))
+    assert user.password_scrypt.startswith("scrypt$16$1$1$")
+    settings = SshSettings(enabled=True, listen=HostPort("127.0.0.1", 0), users=(user,))
+    front = SshFrontEnd(runtime, settings, tmp_path / "host_key", None)
+    await front.start()
+    try:
+        options = {"known_hosts": None, "agent_path": None, "client_keys": None}
+        with pytest.raises(asyncssh.PermissionDenied):
+            await asyncssh.connect(
+                "127.0.0.1", front.port, username="installer", password="wrong", **options
+            )
+        async with (
+            asyncssh.connect(
+                "127.0.0.1", front.port, username="installer", password="s3cret", **options
+            ) as conn,
+            ui_session(conn) as ui,
+        ):
+            await ui.screen.wait_for("Enter your PIN")
+            (live,) = front.sessions.values()
+            assert live.origin == "ssh:installer@127.0.0.1"
+    finally:
+        await front.stop()
+    assert (tmp_path / "host_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("users", "keys", "message"),
+    [
+        ((), None, "nobody could log in"),
+        ((("x", "plain-text"),), None, r"ssh\.users\[0\]\.password_scrypt: not a scrypt"),
+        ((), "missing_keys", "ssh.authorized_keys: .*missing_keys: no such file"),
+    ],
+)
+async def test_setups_that_cannot_work_are_refused(
+    runtime: Runtime,
+    tmp_path: Path,
+    users: tuple[tuple[str, str], ...],
+    keys: str | None,
+    message: str,
+) -> None:
+    from ews_tui.config import HostPort, SshSettings, SshUser
+    from ews_tui.frontends.ssh import SshSetupError
+
+    settings = SshSettings(
+        enabled=True,
+        listen=HostPort("127.0.0.1", 0),
+        users=tuple(SshUser(name, text) for name, text in users),
+    )
+    front = SshFrontEnd(runtime, settings, tmp_path / "host_key", tmp_path / keys if keys else None)
+    with pytest.raises(SshSetupError, match=message):
+        await front.start()

@@ -617,3 +617,18 @@ def test_any_document_gives_a_config_or_problems(doc: dict[str, Any]) -> None:
         assert problems == []
         written = tomllib.loads(tomli_w.dumps(to_document(config, BASE)))
         assert parse_config(written, BASE) == config
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def test_retention_keeps_measures_three_years_and_energy_forever_by_default() -> None:
+    config = parse_config({}, BASE)
+    assert (config.retention.measures_days, config.retention.energy_days) == (1095, 0)
+    custom = parse_config({"retention": {"measures_days": 30, "energy_days": 3650}}, BASE)
+    assert (custom.retention.measures_days, custom.retention.energy_days) == (30, 3650)
+
+
+def test_retention_refuses_negative_days_naming_the_key() -> None:
+    problems = problems_of({"retention": {"measures_days": -1}})
+    assert len(problems) == 1 and problems[0].startswith("retention.measures_days: ")

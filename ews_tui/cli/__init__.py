@@ -8,10 +8,22 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ews_tui.cli import config_check, demo, install, probe, sim
+from ews_tui.cli import (
+    config_check,
+    demo,
+    export,
+    history,
+    install,
+    probe,
+    report,
+    serve,
+    sim,
+    ssh,
+    tui,
+)
 from ews_tui.cli.errors import UserError
 
-COMMANDS = (demo, config_check, install, sim, probe)
+COMMANDS = (demo, config_check, install, sim, probe, report, export, history, serve, tui, ssh)
 
 
 def build_parser() -> argparse.ArgumentParser:

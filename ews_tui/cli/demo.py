@@ -19,6 +19,7 @@ from pathlib import Path
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.sim import load_site, serve_site
 from ews_tui.config import apply_changes, default_config, save_config
+from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.i18n import LANGUAGES, _
 from ews_tui.modbus.serial_line import LineSettings
@@ -30,6 +31,7 @@ from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 
 CONFIG_FILE = "config.toml"
+DEMO_SSH_USER = "demo"  # also its password: the demo listens on 127.0.0.1 only
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,12 +64,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="no UI: run S seconds, print the live values, exit",
     )
+    parser.add_argument(
+        "--ssh-port",
+        type=int,
+        metavar="N",
+        help=f"serve SSH on 127.0.0.1:N as well (user {DEMO_SSH_USER}, password {DEMO_SSH_USER})",
+    )
     parser.set_defaults(run=run)
 
 
 @asynccontextmanager
-async def demo_box(data_dir: Path, *, wire_time: bool = True) -> AsyncIterator[Runtime]:
-    """The demo site served by simulators and the box polling it, both in this loop."""
+async def demo_box(
+    data_dir: Path, *, wire_time: bool = True, scrypt: ScryptParams = DEFAULT_SCRYPT
+) -> AsyncIterator[Runtime]:
+    """The demo site served by simulators and the box polling it, both in this loop.
+
+    ``scrypt``: the cost of the PIN hashes (tests pass a cheap one).
+    """
     site = load_site("demo")
     pair = open_pty_pair()
     try:
@@ -83,7 +96,7 @@ async def demo_box(data_dir: Path, *, wire_time: bool = True) -> AsyncIterator[R
             config = apply_changes(default_config(data_dir), {"rs485.port": pair.path}, data_dir)
             config_path = data_dir / CONFIG_FILE
             save_config(config, config_path)
-            async with running_box(config_path, config) as rt:
+            async with running_box(config_path, config, scrypt=scrypt) as rt:
                 # The gateways' ports are new each run: (re)import the site as served;
                 # objects keep their ids by name, so a kept --data-dir keeps its history.
                 await rt.get(InstallationService).import_document(to_document(served))
@@ -98,7 +111,10 @@ async def run(args: argparse.Namespace) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"{data_dir}: {error.strerror}") from None
-    async with demo_box(data_dir, wire_time=not args.no_wire_time) as rt:
+    async with (
+        demo_box(data_dir, wire_time=not args.no_wire_time) as rt,
+        _demo_ssh(rt, args.ssh_port),
+    ):
         if args.headless is not None:
             return await _headless(rt, args.headless)
         from ews_tui.ui.app import EwsApp
@@ -110,6 +126,34 @@ async def run(args: argparse.Namespace) -> int:
         await app.run_async()
     print(_("ews demo: data kept in {path}").format(path=data_dir), file=sys.stderr)
     return 0
+
+
+@asynccontextmanager
+async def _demo_ssh(rt: Runtime, port: int | None) -> AsyncIterator[None]:
+    """With ``--ssh-port N``: the SSH front end on 127.0.0.1:N, user and password "demo"."""
+    if port is None:
+        yield
+        return
+    from ews_tui.config import HostPort, SshSettings, SshUser
+    from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError, hash_password
+
+    user = SshUser(DEMO_SSH_USER, hash_password(DEMO_SSH_USER))
+    settings = SshSettings(enabled=True, listen=HostPort("127.0.0.1", port), users=(user,))
+    front = SshFrontEnd(rt, settings, rt.config.ssh_host_key_file, None)
+    try:
+        await front.start()
+    except SshSetupError as error:
+        raise UserError(str(error)) from None
+    print(
+        _("ews demo: SSH on port {port}: ssh -p {port} {user}@127.0.0.1 (password {user})").format(
+            port=front.port, user=DEMO_SSH_USER
+        ),
+        file=sys.stderr,
+    )
+    try:
+        yield
+    finally:
+        await front.stop()
 
 
 async def _headless(rt: Runtime, seconds: float) -> int:

@@ -209,6 +209,14 @@ class UiSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """Days each kind of history is kept in the store; 0 keeps it forever."""
+
+    measures_days: int = field(default=3 * 365, metadata=_r(f.integer(0, 36500)))
+    energy_days: int = field(default=0, metadata=_r(f.integer(0, 36500)))
+
+
+@dataclass(frozen=True)
 class Config:
     """Every box setting. Build with ``load_config``/``parse_config``/``default_config``;
     change with ``apply_changes`` (validated), persist with ``save_config``."""
@@ -231,6 +239,9 @@ class Config:
     kiosk: KioskSettings = field(default_factory=KioskSettings, metadata=_r(f.Table(KioskSettings)))
     smtp: SmtpSettings = field(default_factory=SmtpSettings, metadata=_r(f.Table(SmtpSettings)))
     ui: UiSettings = field(default_factory=UiSettings, metadata=_r(f.Table(UiSettings)))
+    retention: RetentionSettings = field(
+        default_factory=RetentionSettings, metadata=_r(f.Table(RetentionSettings))
+    )
     installation: Mapping[str, Any] | None = field(default=None, metadata=_r(f.RawTable()))
 
     @property

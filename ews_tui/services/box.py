@@ -1,7 +1,7 @@
 """The whole box in one Runtime: what ``ews serve`` and ``ews demo`` run.
 
-Store, installation, settings, authentication, live values, the bus pollers and the
-optional Modbus TCP server, started in order and stopped in reverse.
+Store, installation, settings, authentication, live values, the recorder, the bus pollers
+and the optional Modbus TCP server, started in order and stopped in reverse.
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from ews_tui.config import Config, load_config
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.runtime import Runtime
 from ews_tui.services.auth import AuthService
+from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.services.modbus_server import ModbusServerService
 from ews_tui.services.polling import PollingService
+from ews_tui.services.recorder import Recorder, Retention
 from ews_tui.services.settings import SettingsService
+from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import open_database
 from ews_tui.store.installation_repo import InstallationRepo
 from ews_tui.store.user_models import catalog_for
@@ -45,6 +48,26 @@ async def running_box(
         settings = rt.add(SettingsService(config_path, rt.hub, config))
         rt.add(AuthService(UsersRepo(db), params=scrypt))
         rt.add(LiveValues(rt.hub))
+        # Before the pollers: it subscribes at start and stops after them (nothing is lost).
+        rt.add(
+            Recorder(
+                rt.hub,
+                AggregatesRepo(db),
+                retention=lambda: Retention(
+                    settings.config.retention.measures_days,
+                    settings.config.retention.energy_days,
+                ),
+            )
+        )
+        rt.add(
+            ConsumptionService(
+                db,
+                rt.hub,
+                installation=lambda: installation.current,
+                catalog=lambda: installation.catalog,
+                timezone=lambda: settings.config.time.timezone,
+            )
+        )
         polling = rt.add(
             PollingService(
                 rt.hub,

@@ -17,6 +17,7 @@ import aiosqlite
 
 from ews_tui.domain.messages import N_, Message
 from ews_tui.store.db import Database, StoreError
+from ews_tui.store.energy_schema import V3_ENERGY
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ INSERT INTO auth_failures (id, failures) VALUES (1, 0);
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the installation's tables", _V1_INSTALLATION),
     Migration(2, "the roles' PIN and PUK", _V2_AUTH),
+    Migration(3, "measures, energy and cost rules", V3_ENERGY),
 )
 
 

@@ -1,9 +1,14 @@
-"""A real box for the groups / settings / live UI tests (imported by their test modules).
+"""The box every UI test runs on (imported by the UI test modules and tests/ui/conftest.py).
 
 ``box_runtime`` starts a Runtime with a store on a temp dir, a ``config.toml`` written there,
-and the services these screens use: installation, settings, auth (cheap scrypt) and live
-values. :class:`SnapshotApp` builds the same box inside the app's own loop, for snapshot
-tests (``snap_compare`` is sync and runs the app in a loop of its own).
+and the services of production's :func:`ews_tui.services.box.running_box` that do not
+touch a bus: installation, settings, auth (cheap scrypt), live values and the recorder.
+The screens under test get the same services as in production; the bus pollers and the
+Modbus TCP server are left out so that only what a test publishes on the Hub moves the
+screens (tests/ui/test_demo_flow.py runs the whole box). tests/ui/test_box_fixtures.py
+checks that the two lists stay in step. :class:`SnapshotApp` builds the same box inside the
+app's own loop, for snapshot tests (``snap_compare`` is sync and runs the app in a loop of
+its own).
 """
 
 from __future__ import annotations
@@ -15,53 +20,74 @@ from typing import Any
 
 from ews_tui.config import apply_changes, default_config, save_config
 from ews_tui.domain.auth import ScryptParams
-from ews_tui.domain.catalog import builtin_catalog
-from ews_tui.domain.installation import Installation
 from ews_tui.runtime import Runtime
 from ews_tui.services.auth import AuthService
+from ews_tui.services.box import DATABASE_FILE
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
+from ews_tui.services.recorder import Recorder, Retention
 from ews_tui.services.settings import SettingsService
+from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import open_database
 from ews_tui.store.installation_repo import InstallationRepo
+from ews_tui.store.user_models import catalog_for
 from ews_tui.store.users_repo import UsersRepo
 from ews_tui.ui.app import EwsApp
 from ews_tui.ui.session import Role, Session
 
+# The real cost is covered in tests/services/test_auth.py.
 CHEAP_SCRYPT = ScryptParams(n=2**4, r=1, p=1)
 # Nothing listens on this loopback UDP port in the tests: SNTP reads "unreachable" at once.
 CLOSED_NTP = {"time.ntp_server": "127.0.0.1"}
+CLOSED_NTP_PORT = 9
 
 
 @asynccontextmanager
 async def box_runtime(
-    tmp_path: Path,
-    changes: dict[str, Any] | None = None,
-    *,
-    ntp_port: int = 9,
-    installation: Callable[[Installation], Installation] | None = None,
+    tmp_path: Path, changes: dict[str, Any] | None = None
 ) -> AsyncIterator[Runtime]:
     """A started Runtime whose settings live in ``tmp_path / "config.toml"``."""
     path = tmp_path / "config.toml"
     config = apply_changes(default_config(tmp_path / "data"), changes or CLOSED_NTP, tmp_path)
     save_config(config, path)
     async with AsyncExitStack() as stack:
-        db = await open_database(config.data_dir / "ews.sqlite")
+        db = await open_database(config.data_dir / DATABASE_FILE)
         stack.push_async_callback(db.close)
         rt = Runtime(config)
-        rt.add(InstallationService(InstallationRepo(db), rt.hub, builtin_catalog(), config.licence))
-        rt.add(SettingsService(path, rt.hub, ntp_port=ntp_port, ntp_timeout=1.0))
+        rt.add(
+            InstallationService(
+                InstallationRepo(db), rt.hub, catalog_for(config.data_dir), config.licence
+            )
+        )
+        settings = rt.add(
+            SettingsService(path, rt.hub, config, ntp_port=CLOSED_NTP_PORT, ntp_timeout=1.0)
+        )
         rt.add(AuthService(UsersRepo(db), params=CHEAP_SCRYPT))
         rt.add(LiveValues(rt.hub))
+        rt.add(
+            Recorder(
+                rt.hub,
+                AggregatesRepo(db),
+                retention=lambda: Retention(
+                    settings.config.retention.measures_days,
+                    settings.config.retention.energy_days,
+                ),
+            )
+        )
         await rt.start()
         stack.push_async_callback(rt.stop)
         yield rt
 
 
 def make_box_app(
-    rt: Runtime, start_screen: str, *, role: Role = Role.SYSTEM, language: str = "en"
+    rt: Runtime,
+    start_screen: str | None,
+    *,
+    role: Role | None = Role.SYSTEM,
+    language: str = "en",
+    **session: Any,
 ) -> EwsApp:
-    return EwsApp(Session(rt, language=language, role=role), start_screen=start_screen)
+    return EwsApp(Session(rt, language=language, role=role, **session), start_screen=start_screen)
 
 
 class SnapshotApp(EwsApp):
@@ -74,18 +100,20 @@ class SnapshotApp(EwsApp):
     def __init__(
         self,
         tmp_path: Path,
-        start_screen: str,
+        start_screen: str | None,
         *,
-        role: Role = Role.SYSTEM,
+        role: Role | None = Role.SYSTEM,
         language: str = "en",
         prepare: Callable[[Runtime], Any] | None = None,
+        **session: Any,
     ) -> None:
         self._tmp_path = tmp_path
         self._prepare = prepare
         self._stack = AsyncExitStack()
         placeholder = Runtime(default_config(tmp_path / "data"))
         super().__init__(
-            Session(placeholder, language=language, role=role), start_screen=start_screen
+            Session(placeholder, language=language, role=role, **session),
+            start_screen=start_screen,
         )
 
     async def on_mount(self) -> None:  # type: ignore[override]

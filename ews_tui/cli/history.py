@@ -1,0 +1,181 @@
+"""``ews history seed``: simulated history in the store, through the live recording path.
+
+Samples come from the simulator's physics (:func:`~ews_tui.modbus.sim_values.device_values`),
+one poll every ``--poll`` seconds per device for the last ``--days`` days, keyed as ``ews
+demo`` serves them (so the live counters carry on from the seeded ones), and go through
+:class:`~ews_tui.services.recorder.Recorder` ``ingest``/``flush`` like live samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from ews_tui.cli.box import add_config_option, config_path, open_installation, read_config
+from ews_tui.cli.energy_store import open_energy_store
+from ews_tui.cli.errors import UserError
+from ews_tui.cli.export import ProgressLine
+from ews_tui.cli.sim import load_site
+from ews_tui.domain.catalog import Catalog, Model, RegisterMap
+from ews_tui.domain.errors import DomainError
+from ews_tui.domain.events import Sample
+from ews_tui.domain.installation import Device, Installation
+from ews_tui.domain.installation_doc import to_document
+from ews_tui.domain.periods import SLOT_SECONDS
+from ews_tui.i18n import _
+from ews_tui.modbus.device_reader import PULSE_ELECTRICITY_ID, PULSE_INDEX_ID, device_map
+from ews_tui.modbus.sim_server import site_devices
+from ews_tui.modbus.sim_values import SimDevice, device_values
+from ews_tui.services.recorder import Recorder
+from ews_tui.store.aggregates_repo import AggregatesRepo
+
+
+def _local_offset() -> float:
+    """This machine's UTC offset now: what the simulator uses, so ``ews demo`` carries on."""
+    offset = datetime.now().astimezone().utcoffset()
+    return offset.total_seconds() if offset else 0.0
+
+
+FLUSH_EVERY = 36 * SLOT_SECONDS  # one transaction per 6 hours of simulated time
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("history", help="simulated history for demos and benchmarks")
+    inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    seed = inner.add_parser(
+        "seed",
+        help="fill the store with simulated history up to now",
+        description="Record simulated samples of the installation's devices for the last "
+        "N days, through the same code as live recording. With --site, a store without "
+        "devices first gets that site's installation.",
+    )
+    add_config_option(seed)
+    seed.add_argument("--days", type=float, required=True, metavar="N")
+    seed.add_argument("--site", metavar="NAME|FILE", help="site to install when the store has none")
+    seed.add_argument(
+        "--poll", type=float, default=300.0, metavar="S", help="seconds between polls"
+    )
+    seed.add_argument("--seed", type=int, default=0, help="the simulator's seed")
+    seed.set_defaults(run=run)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where one installation device's values come from in the simulator."""
+
+    device_id: int
+    sim: SimDevice
+    ids: tuple[str, ...]  # the quantity ids the device's map gives
+    pulse_input: str | None = None  # for a pulse meter: the concentrator input to read
+    pulse_id: str = ""
+
+
+def sources(inst: Installation, catalog: Catalog) -> list[_Source]:
+    """The simulated source of every device that can be read, keyed as ``ews demo`` serves."""
+    specs = site_devices(inst, catalog)
+    labels: dict[int, str] = {}
+    served = 0
+    for gw in inst.gateways:
+        if gw.is_local and not specs.get(gw.id):
+            continue
+        labels[gw.id] = f"e{served}"
+        served += 1
+    out = []
+    for device in inst.devices:
+        label = labels.get(device.gateway_id)
+        spec = next(
+            (s for s in specs.get(device.gateway_id, ()) if s.address == device.address), None
+        )
+        if label is None or spec is None:
+            continue
+        try:
+            _model, reg_map = device_map(device, catalog)
+        except DomainError:
+            continue
+        served_model = catalog.find(spec.model) if spec.model else None
+        if served_model is None:
+            continue
+        out.append(_source(device, f"{label}/{spec.address}", served_model, spec.inputs, reg_map))
+    return out
+
+
+def _source(
+    device: Device,
+    key: str,
+    model: Model,
+    inputs: tuple[tuple[int, str], ...],
+    reg_map: RegisterMap,
+) -> _Source:
+    kinds = dict(inputs)
+    sim = SimDevice(
+        key=key,
+        model=model,
+        side=device.side or 1,
+        inputs=tuple(kinds.get(n, "electricity") for n in range(1, model.pulse_inputs + 1)),
+    )
+    ids = tuple(q.id for q in reg_map.quantities)
+    if device.position is not None and device.concentrator:
+        pulse_id = ids[0] if ids else PULSE_ELECTRICITY_ID
+        assert pulse_id in (PULSE_ELECTRICITY_ID, PULSE_INDEX_ID)
+        return _Source(device.id, sim, ids, f"input{device.position}_index", pulse_id)
+    return _Source(device.id, sim, ids)
+
+
+def samples(
+    srcs: list[_Source], start: float, end: float, poll: float, seed: int, offset: float
+) -> Iterator[Sample]:
+    """The samples of every source every ``poll`` seconds in ``[start, end)``."""
+    ts = start
+    while ts < end:
+        cache: dict[tuple[str, int], dict] = {}
+        for src in srcs:
+            key = (src.sim.key, src.sim.side)
+            values = cache.get(key)
+            if values is None:
+                values = cache[key] = device_values(src.sim, ts, seed, utc_offset_s=offset)
+            if src.pulse_input is not None:
+                shown = {src.pulse_id: values.get(src.pulse_input)}
+            else:
+                shown = {qid: values.get(qid) for qid in src.ids}
+            yield Sample(src.device_id, ts, shown)
+        ts += poll
+
+
+async def run(args: argparse.Namespace) -> int:
+    if not 0 < args.days <= 3660 or not 1 <= args.poll <= SLOT_SECONDS:
+        raise UserError(_("--days must be in (0, 3660] and --poll in [1, 600]"))
+    config = read_config(config_path(args))
+    async with open_installation(config) as service:
+        if args.site and not service.current.devices:
+            await service.import_document(to_document(load_site(args.site)))
+        inst, catalog = service.current, service.catalog
+    if not inst.devices:
+        raise UserError(_("the installation has no devices: give --site demo"))
+    srcs = sources(inst, catalog)
+    end = time.time() // SLOT_SECONDS * SLOT_SECONDS
+    start = end - args.days * 86400
+    async with open_energy_store(config) as store:
+        recorder = Recorder(None, AggregatesRepo(store.db))
+        await recorder.load()
+        progress = ProgressLine(_("seeding"), int(end - start), sys.stderr)
+        next_flush = start + FLUSH_EVERY
+        count = 0
+        for sample in samples(srcs, start, end, args.poll, args.seed, _local_offset()):
+            if sample.ts >= next_flush:
+                await recorder.flush(int(sample.ts // SLOT_SECONDS))
+                progress.update(int(sample.ts - start))
+                next_flush += FLUSH_EVERY
+            recorder.ingest(sample)
+            count += 1
+        await recorder.flush()
+        progress.done()
+    print(
+        _("{samples} samples of {devices} devices recorded over {days} days").format(
+            samples=count, devices=len(srcs), days=args.days
+        )
+    )
+    return 0

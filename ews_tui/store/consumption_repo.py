@@ -1,0 +1,380 @@
+"""Consumption and cost tables from the store: what the report command and screens show.
+
+:meth:`ConsumptionRepo.table` answers "energy (and cost) per period, grouped by X":
+
+1. the periods of the step in the box's zone, cut into segments at UTC offset changes and
+   at the dates a tariff starts (:func:`~ews_tui.domain.periods.segments`);
+2. one SQL query sums the hourly rollups per segment, device and price class — the class
+   of a row is a letter picked from the segment's 168-letter map by the local hour of the
+   week, so time bands cost one ``substr`` and the answer is a few rows per segment;
+3. gaps lying whole inside a period are added to it (priced at the mean price over their
+   hours), others leave the period marked missing;
+4. the pure grouping sums devices by key (:func:`~ews_tui.domain.grouping.group`).
+
+:meth:`ConsumptionRepo.table_from_readings` computes the same table from the raw index
+readings with the pure tracker, without rollups: the reference for tests and the baseline of
+``scripts/bench_store.py``; also the path for zones whose offset is not whole hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from ews_tui.domain.catalog import Catalog
+from ews_tui.domain.consumption import MAX_RATE, Break, Output, Span, outputs_of
+from ews_tui.domain.costs import CostSettings, EnergyCosts, PriceClasses, price_classes
+from ews_tui.domain.grouping import UNITS, Amount, By, GroupKey, group, metered_devices
+from ews_tui.domain.installation import Device, Installation
+from ews_tui.domain.periods import (
+    HOUR_SECONDS,
+    SLOT_SECONDS,
+    Period,
+    Segment,
+    Step,
+    hour_of_week,
+    local_midnight,
+    periods,
+    segments,
+)
+from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.db import Database
+
+_MAX_PARAMS = 30000
+
+
+@dataclass(frozen=True)
+class ConsumptionTable:
+    """Rows of amounts by key, one value per period (``None``: no device of it has data)."""
+
+    energy: str
+    unit: str
+    currency: str
+    periods: tuple[Period, ...]
+    rows: dict[GroupKey, list[Amount | None]]
+    kwh_per_m3: Decimal | None = None
+
+    def kwh(self, amount: Amount | None) -> float | None:
+        """The amount in kWh: itself for electricity, the equivalent for gas, else None."""
+        if amount is None:
+            return None
+        if self.energy == "electricity":
+            return amount.value
+        if self.energy == "gas" and self.kwh_per_m3 is not None:
+            return amount.value * float(self.kwh_per_m3)
+        return None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    devices: tuple[Device, ...]
+    periods: tuple[Period, ...]
+    segments: tuple[Segment, ...]
+    classes: tuple[PriceClasses, ...]  # per segment
+    rule_index: dict[int, int | None]  # device id -> index in costs.rules
+    costs: EnergyCosts
+
+
+class ConsumptionRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._aggregates = AggregatesRepo(db)
+
+    def _plan(
+        self,
+        inst: Installation,
+        catalog: Catalog,
+        costs: CostSettings,
+        tz: ZoneInfo,
+        first: date,
+        end: date,
+        step: Step | str,
+        energy: str,
+    ) -> _Plan:
+        page = costs.of(energy)
+        spans = periods(first, end, step, tz)
+        cuts = [local_midnight(d, tz) for d in page.validity_starts()]
+        segs = segments(spans, tz, cuts)
+        cache: dict[date, PriceClasses] = {}
+        classes = []
+        for seg in segs:
+            day = datetime.fromtimestamp(seg.start, tz).date()
+            # Tariffs change at local midnights (the cuts): any day of the segment will do,
+            # and the segment's first one is the one in force.
+            key = max((d for d in page.validity_starts() if d <= day), default=date.min)
+            if key not in cache:
+                cache[key] = price_classes(page.rules, day)
+            classes.append(cache[key])
+        devices = metered_devices(inst, catalog, energy)
+        rule_index: dict[int, int | None] = {}
+        for device in devices:
+            rule = page.rule_for(device)
+            rule_index[device.id] = page.rules.index(rule) if rule is not None else None
+        return _Plan(devices, spans, segs, tuple(classes), rule_index, page)
+
+    async def table(
+        self,
+        inst: Installation,
+        catalog: Catalog,
+        costs: CostSettings,
+        tz: ZoneInfo,
+        first: date,
+        end: date,
+        step: Step | str,
+        by: By | str,
+        energy: str = "electricity",
+    ) -> ConsumptionTable:
+        """Consumption and cost of ``energy`` per period of ``[first, end)``, grouped ``by``."""
+        plan = self._plan(inst, catalog, costs, tz, first, end, step, energy)
+        if not all(seg.hour_aligned for seg in plan.segments):
+            return await self._from_readings(plan, inst, by)
+        amounts = _Amounts(plan)
+        if plan.devices and plan.segments:
+            hours, days = _ranges(plan)
+            for part in _chunks(hours, _MAX_PARAMS // 5 - len(plan.devices)):
+                await self._sum_hours(plan, part, amounts)
+            for part in _chunks(days, _MAX_PARAMS // 4 - len(plan.devices)):
+                await self._sum_days(plan, part, amounts)
+            spans = plan.periods
+            gaps = await self._aggregates.gaps(
+                [d.id for d in plan.devices],
+                spans[0].start // SLOT_SECONDS,
+                spans[-1].end // SLOT_SECONDS,
+            )
+            for device_id, gap in gaps:
+                amounts.add_gap(device_id, gap, counted_missing=True)
+        return _table(plan, inst, by, amounts.result(), energy)
+
+    async def _sum_hours(self, plan: _Plan, part: Sequence[_Range], amounts: _Amounts) -> None:
+        values = ",".join("(?, ?, ?, ?, ?)" for _ in part)
+        params: list[object] = []
+        for index, first, end in part:
+            seg = plan.segments[index]
+            params += [index, first, end, seg.offset // HOUR_SECONDS, plan.classes[index].map]
+        ids = [d.id for d in plan.devices]
+        marks = ",".join("?" * len(ids))
+        sql = (
+            f"WITH seg (i, a, b, off, map) AS (VALUES {values})"
+            " SELECT seg.i, h.device_id,"
+            " substr(seg.map, (h.hour + seg.off + 72) % 168 + 1, 1) AS cls,"
+            " SUM(h.amount), SUM(h.missing)"
+            f" FROM seg JOIN energy_hourly AS h ON h.device_id IN ({marks})"
+            " AND h.hour >= seg.a AND h.hour < seg.b"
+            " GROUP BY seg.i, h.device_id, cls"
+        )
+        for seg_index, device_id, cls, total, missing in await self._db.fetchall(
+            sql, (*params, *ids)
+        ):
+            amounts.add(seg_index, int(device_id), str(cls), float(total), int(missing))
+
+    async def _sum_days(self, plan: _Plan, part: Sequence[_Range], amounts: _Amounts) -> None:
+        """Whole UTC days of segments with one price class (no time band in force)."""
+        values = ",".join("(?, ?, ?)" for _ in part)
+        params: list[object] = [x for item in part for x in item]
+        ids = [d.id for d in plan.devices]
+        marks = ",".join("?" * len(ids))
+        sql = (
+            f"WITH seg (i, a, b) AS (VALUES {values})"
+            " SELECT seg.i, d.device_id, SUM(d.amount), SUM(d.missing)"
+            f" FROM seg JOIN energy_daily AS d ON d.device_id IN ({marks})"
+            " AND d.day >= seg.a AND d.day < seg.b"
+            " GROUP BY seg.i, d.device_id"
+        )
+        for seg_index, device_id, total, missing in await self._db.fetchall(sql, (*params, *ids)):
+            cls = plan.classes[seg_index].map[0]
+            amounts.add(seg_index, int(device_id), cls, float(total), int(missing))
+
+    async def table_from_readings(
+        self,
+        inst: Installation,
+        catalog: Catalog,
+        costs: CostSettings,
+        tz: ZoneInfo,
+        first: date,
+        end: date,
+        step: Step | str,
+        by: By | str,
+        energy: str = "electricity",
+    ) -> ConsumptionTable:
+        """The same table computed from the raw readings only (no rollups)."""
+        plan = self._plan(inst, catalog, costs, tz, first, end, step, energy)
+        return await self._from_readings(plan, inst, by)
+
+    async def _from_readings(
+        self, plan: _Plan, inst: Installation, by: By | str
+    ) -> ConsumptionTable:
+        amounts = _Amounts(plan)
+        if plan.devices and plan.periods:
+            first = plan.periods[0].start // SLOT_SECONDS
+            end = plan.periods[-1].end // SLOT_SECONDS
+            rows = await self._aggregates.readings(first - 1, end, [d.id for d in plan.devices])
+            series: dict[int, list] = {}
+            for device_id, reading in rows:
+                series.setdefault(device_id, []).append(reading)
+            for device_id, readings in series.items():
+                for out in outputs_of(readings, MAX_RATE["electricity"]):
+                    amounts.add_output(device_id, out, first, end)
+        return _table(plan, inst, by, amounts.result(), plan.costs.energy)
+
+
+class _Amounts:
+    """Per (period, device): amount, missing slots and cost, filled from either path."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
+        self.value: dict[tuple[int, int], float] = {}
+        self.missing: dict[tuple[int, int], int] = {}
+        self.cost: dict[tuple[int, int], float | None] = {}
+        self.seen: set[tuple[int, int]] = set()
+        self._seg_starts = [seg.start for seg in plan.segments]
+
+    def _price(self, device_id: int, seg_index: int, cls: str) -> Decimal | None:
+        rule = self.plan.rule_index.get(device_id)
+        if rule is None:
+            return None
+        return self.plan.classes[seg_index].prices[rule].get(cls)
+
+    def _charge(self, key: tuple[int, int], amount: float, price: Decimal | None) -> None:
+        if key in self.cost and self.cost[key] is None:
+            return
+        if price is None:
+            self.cost[key] = None
+        else:
+            self.cost[key] = self.cost.get(key, 0.0) + amount * float(price)  # type: ignore[operator]
+
+    def add(self, seg_index: int, device_id: int, cls: str, amount: float, missing: int) -> None:
+        period = self.plan.segments[seg_index].period
+        key = (period, device_id)
+        self.seen.add(key)
+        self.value[key] = self.value.get(key, 0.0) + amount
+        self.missing[key] = self.missing.get(key, 0) + missing
+        self._charge(key, amount, self._price(device_id, seg_index, cls))
+
+    def _segment_of(self, ts: int) -> int | None:
+        from bisect import bisect_right
+
+        index = bisect_right(self._seg_starts, ts) - 1
+        if index < 0 or ts >= self.plan.segments[index].end:
+            return None
+        return index
+
+    def _slot_price(self, device_id: int, slot: int) -> tuple[int, Decimal | None] | None:
+        ts = slot * SLOT_SECONDS
+        seg_index = self._segment_of(ts)
+        if seg_index is None:
+            return None
+        seg = self.plan.segments[seg_index]
+        cls = self.plan.classes[seg_index].map[hour_of_week(ts, seg.offset)]
+        return seg.period, self._price(device_id, seg_index, cls)
+
+    def add_gap(self, device_id: int, gap: Span, *, counted_missing: bool) -> bool:
+        """A gap whole inside one period counts there, priced at its hours' mean price.
+
+        ``counted_missing``: its slots were counted missing already (the hourly rows).
+        False when the gap is not whole inside one period.
+        """
+        first = self._slot_price(device_id, gap.first)
+        last = self._slot_price(device_id, gap.last)
+        if first is None or last is None or first[0] != last[0]:
+            return False
+        key = (first[0], device_id)
+        self.seen.add(key)
+        self.value[key] = self.value.get(key, 0.0) + gap.amount
+        if counted_missing:
+            self.missing[key] = self.missing.get(key, 0) - gap.slots
+        prices = [self._slot_price(device_id, s) for s in range(gap.first, gap.last + 1)]
+        known = [p[1] for p in prices if p is not None]
+        if any(p is None for p in known) or not known:
+            self._charge(key, gap.amount, None)
+        else:
+            mean = sum(known, Decimal(0)) / len(known)  # type: ignore[arg-type]
+            self._charge(key, gap.amount, mean)
+        return True
+
+    def add_output(self, device_id: int, out: Output, first_slot: int, end_slot: int) -> None:
+        """One tracker output of the readings path (slots outside the range are ignored)."""
+        if out.last < first_slot or out.first >= end_slot:
+            return
+        if isinstance(out, Break) or out.first // 6 != out.last // 6:
+            if isinstance(out, Span) and self.add_gap(device_id, out, counted_missing=False):
+                return
+            for slot in range(max(out.first, first_slot), min(out.last, end_slot - 1) + 1):
+                found = self._slot_price(device_id, slot)
+                if found is not None:
+                    key = (found[0], device_id)
+                    self.seen.add(key)
+                    self.missing[key] = self.missing.get(key, 0) + 1
+            return
+        found = self._slot_price(device_id, out.last)
+        if found is None:
+            return
+        key = (found[0], device_id)
+        self.seen.add(key)
+        self.value[key] = self.value.get(key, 0.0) + out.amount
+        self._charge(key, out.amount, found[1])
+
+    def result(self) -> dict[tuple[int, int], Amount]:
+        out: dict[tuple[int, int], Amount] = {}
+        for index in range(len(self.plan.periods)):
+            for device in self.plan.devices:
+                key = (index, device.id)
+                if key not in self.seen:
+                    out[key] = Amount(0.0, True, None)
+                    continue
+                priced = self.plan.rule_index.get(device.id) is not None
+                cost = self.cost.get(key, 0.0 if priced else None)
+                out[key] = Amount(self.value.get(key, 0.0), self.missing.get(key, 0) > 0, cost)
+        return out
+
+
+_Range = tuple[int, int, int]  # (segment index, first, end): hours or days
+
+
+def _ranges(plan: _Plan) -> tuple[list[_Range], list[_Range]]:
+    """Each segment as hour ranges and whole UTC days; days only where one price class
+    holds for every hour (no time band in force), since days lose the hour of the week."""
+    hours: list[_Range] = []
+    days: list[_Range] = []
+    for index, seg in enumerate(plan.segments):
+        a, b = seg.start // HOUR_SECONDS, seg.end // HOUR_SECONDS
+        d0, d1 = -(-a // 24), b // 24
+        uniform = len(set(plan.classes[index].map)) == 1
+        if not uniform or d1 <= d0:
+            hours.append((index, a, b))
+            continue
+        days.append((index, d0, d1))
+        if a < d0 * 24:
+            hours.append((index, a, d0 * 24))
+        if d1 * 24 < b:
+            hours.append((index, d1 * 24, b))
+    return hours, days
+
+
+def _chunks(items: Sequence[_Range], size: int) -> list[Sequence[_Range]]:
+    size = max(1, size)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _table(
+    plan: _Plan,
+    inst: Installation,
+    by: By | str,
+    amounts: dict[tuple[int, int], Amount],
+    energy: str,
+) -> ConsumptionTable:
+    rows = group(amounts, plan.devices, inst, by, len(plan.periods))
+    return ConsumptionTable(
+        energy=energy,
+        unit=UNITS[energy],
+        currency=plan.costs.currency,
+        periods=plan.periods,
+        rows=dict(sorted(rows.items(), key=lambda kv: _order(kv[0]))),
+        kwh_per_m3=plan.costs.kwh_per_m3,
+    )
+
+
+def _order(key: GroupKey) -> tuple[int, int, str]:
+    return (key.id is None, key.id or 0, key.name)

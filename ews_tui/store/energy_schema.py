@@ -1,0 +1,98 @@
+"""Migration 3: measures, energy readings, hourly rollups and cost rules.
+
+- ``quantities``: a small id per quantity name, so a measure row stores two bytes, not a name.
+- ``measures``: one row per 10-minute slot (UTC) and device, every quantity's count, mean,
+  min and max packed in one blob (see :mod:`ews_tui.store.aggregates_repo`); keyed by slot
+  first so each batch appends (full pages); ``measure_layouts`` names a device's list of
+  quantity ids once, so a row does not repeat it.
+- ``energy_readings``: the last energy index of each device in each slot (kWh or m3).
+- ``energy_hourly``: consumption per device and UTC hour, kept up to date at write time, with
+  the count of the hour's slots whose consumption is unknown.
+- ``energy_daily``: the same per UTC day (hour // 24): a year table reads days, and hours
+  only at the edges of its periods (local midnights are not UTC midnights).
+- ``energy_gaps``: an amount known only over several hours (readings missing in between),
+  kept whole; a period holding the whole gap counts it, others show missing data.
+- ``cost_*``: the cost pages of manual §7.16.3 (see :mod:`ews_tui.store.cost_rules_repo`).
+
+History tables carry no foreign key to ``devices``: a device's history outlives the device,
+and its id is never given again.
+"""
+
+from __future__ import annotations
+
+V3_ENERGY = """
+CREATE TABLE quantities (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE measure_layouts (
+    id   INTEGER PRIMARY KEY,
+    qids BLOB NOT NULL UNIQUE
+);
+CREATE TABLE measures (
+    slot      INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    data      BLOB NOT NULL,
+    PRIMARY KEY (slot, device_id)
+) WITHOUT ROWID;
+CREATE TABLE energy_readings (
+    device_id INTEGER NOT NULL,
+    slot      INTEGER NOT NULL,
+    value     REAL NOT NULL,
+    PRIMARY KEY (device_id, slot)
+) WITHOUT ROWID;
+CREATE TABLE energy_hourly (
+    device_id INTEGER NOT NULL,
+    hour      INTEGER NOT NULL,
+    amount    REAL NOT NULL DEFAULT 0,
+    missing   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, hour)
+) WITHOUT ROWID;
+CREATE TABLE energy_daily (
+    device_id INTEGER NOT NULL,
+    day       INTEGER NOT NULL,
+    amount    REAL NOT NULL DEFAULT 0,
+    missing   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, day)
+) WITHOUT ROWID;
+CREATE TABLE energy_gaps (
+    device_id  INTEGER NOT NULL,
+    first_slot INTEGER NOT NULL,
+    last_slot  INTEGER NOT NULL,
+    amount     REAL NOT NULL CHECK (amount >= 0),
+    PRIMARY KEY (device_id, first_slot)
+) WITHOUT ROWID;
+CREATE TABLE cost_energies (
+    energy     TEXT PRIMARY KEY CHECK (energy IN ('electricity', 'gas', 'water')),
+    currency   TEXT NOT NULL,
+    kwh_per_m3 TEXT
+);
+CREATE TABLE cost_rules (
+    id     INTEGER PRIMARY KEY,
+    energy TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    name   TEXT NOT NULL
+);
+CREATE TABLE cost_rule_targets (
+    rule_id   INTEGER NOT NULL REFERENCES cost_rules (id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL CHECK (kind IN ('circuit', 'zone')),
+    target_id INTEGER NOT NULL,
+    PRIMARY KEY (rule_id, kind, target_id)
+);
+CREATE TABLE cost_tariffs (
+    id         INTEGER PRIMARY KEY,
+    rule_id    INTEGER NOT NULL REFERENCES cost_rules (id) ON DELETE CASCADE,
+    valid_from TEXT NOT NULL,
+    base       TEXT NOT NULL,
+    UNIQUE (rule_id, valid_from)
+);
+CREATE TABLE cost_bands (
+    tariff_id  INTEGER NOT NULL REFERENCES cost_tariffs (id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    days       INTEGER NOT NULL,
+    start_hour INTEGER NOT NULL,
+    end_hour   INTEGER NOT NULL,
+    price      TEXT NOT NULL,
+    PRIMARY KEY (tariff_id, seq)
+);
+"""

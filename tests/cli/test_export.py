@@ -1,0 +1,63 @@
+"""``ews export csv``: the four folders, daily files with header, offsets, decimal points."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+from tests.cli.conftest import Run
+
+
+def test_export_writes_daily_files_per_folder(ews: Run, box_config: Path, tmp_path: Path) -> None:
+    seed = ews(
+        "history",
+        "seed",
+        "--config",
+        str(box_config),
+        "--days",
+        "1",
+        "--site",
+        "demo",
+        "--poll",
+        "600",
+    )
+    assert seed.returncode == 0, seed.stderr
+    out = tmp_path / "csv"
+    today = date.today()
+    first = (today - timedelta(days=1)).isoformat()
+    done = ews(
+        "export",
+        "csv",
+        "--config",
+        str(box_config),
+        "--out",
+        str(out),
+        "--from",
+        first,
+        "--to",
+        today.isoformat(),
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["energy", "eqcheck", "events", "measures"]
+    assert sorted(p.name for p in (out / "energy").iterdir()) == [f"{first}.csv", f"{today}.csv"]
+    with (out / "energy" / f"{first}.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and rows[0].keys() == {
+        "timestamp",
+        "device_id",
+        "device",
+        "energy",
+        "index",
+        "consumption",
+        "unit",
+    }
+    assert all(r["timestamp"].startswith(first) for r in rows)
+    assert all(r["timestamp"][19] in "+-" for r in rows)  # ISO 8601 with its offset
+    assert all("," not in r["index"] and float(r["index"]) >= 0 for r in rows)
+    assert {r["unit"] for r in rows} == {"kWh", "m3"}
+    measures = (out / "measures" / f"{first}.csv").read_text("utf-8").splitlines()
+    assert measures[0] == "timestamp,device_id,device,quantity,unit,count,mean,min,max"
+    assert len(measures) > 100
+    # Not a terminal: no progress bar on stderr.
+    assert done.stderr == ""

@@ -1,0 +1,74 @@
+"""The recorder's tables: compact measure blobs, readings, hourly rollups, retention."""
+
+from __future__ import annotations
+
+import pytest
+
+from ews_tui.domain.aggregation import QuantityStats, SlotRecord
+from ews_tui.domain.consumption import Reading, Span, rollup
+from ews_tui.store.aggregates_repo import AggregatesRepo, Batch, decode, encode
+from ews_tui.store.db import Database
+
+
+def test_a_blob_keeps_mean_exactly_as_f32_and_min_max_close() -> None:
+    stats = [
+        (1, QuantityStats("v1", 60, 230.5, 228.25, 233.0)),
+        (2, QuantityStats("p", 1, 5.0, 5.0, 5.0)),
+    ]
+    blob = encode(stats)
+    assert len(blob) == 1 + 2 * 12  # counts differ: ids and counts per quantity
+    back = decode(blob, {1: "v1", 2: "p"})
+    assert [b.name for b in back] == ["v1", "p"] and back[0].count == 60
+    assert back[0].mean == pytest.approx(230.5) and back[0].min == pytest.approx(228.25, abs=2e-3)
+    assert back[0].max == pytest.approx(233.0, abs=2e-3)
+
+
+def test_a_layout_and_a_shared_count_make_8_bytes_a_quantity() -> None:
+    stats = [
+        (1, QuantityStats("v1", 60, 230.5, 228.25, 233.0)),
+        (2, QuantityStats("p", 60, 5.0, 4.0, 6.0)),
+    ]
+    blob = encode(stats, layout=9)
+    assert blob[0] == 3 and len(blob) == 5 + 2 * 8
+    back = decode(blob, {1: "v1", 2: "p"}, {9: (1, 2)})
+    assert [(b.name, b.count) for b in back] == [("v1", 60), ("p", 60)]
+    assert back[1].min == pytest.approx(4.0, abs=1e-3) and back[1].max == pytest.approx(
+        6.0, abs=1e-3
+    )
+
+
+def test_a_spread_too_wide_for_half_floats_switches_to_full_floats() -> None:
+    blob = encode([(3, QuantityStats("p", 2, 100_000.0, 0.0, 200_000.0))])
+    assert blob[0] == 2
+    (back,) = decode(blob, {3: "p"})
+    assert (back.min, back.max) == (0.0, 200_000.0)
+
+
+async def test_a_batch_is_written_and_read_back(db: Database) -> None:
+    repo = AggregatesRepo(db)
+    record = SlotRecord(7, 100, (QuantityStats("v1", 2, 231.0, 230.0, 232.0),), 12.5)
+    outs = [Span(100, 100, 0.5), Span(101, 110, 3.0)]
+    batch = Batch([record], [(7, Reading(100, 12.5))], [(7, rollup(outs))])
+    await repo.write(batch)
+    await repo.write(Batch(rollups=[(7, rollup([Span(100, 100, 0.25)]))]))
+    assert await repo.last_readings() == {7: Reading(100, 12.5)}
+    (row,) = await repo.measures(100, 101, [7])
+    assert row[0:2] == (7, 100) and row[2][0].name == "v1"
+    hours = await db.fetchall("SELECT hour, amount, missing FROM energy_hourly ORDER BY hour")
+    assert [tuple(h) for h in hours] == [(16, 0.75, 1), (17, 0.0, 6), (18, 0.0, 3)]
+    assert await repo.gaps([7], 0, 200) == [(7, Span(101, 110, 3.0))]
+    assert await repo.device_ids() == [7]
+    assert (await repo.measures(100, 101))[0][0] == 7
+
+
+async def test_retention_forgets_old_rows_only(db: Database) -> None:
+    repo = AggregatesRepo(db)
+    records = [
+        SlotRecord(1, s, (QuantityStats("f", 1, 50.0, 50.0, 50.0),), float(s)) for s in (10, 20)
+    ]
+    await repo.write(Batch(records, [(1, Reading(r.slot, float(r.slot))) for r in records]))
+    await repo.forget_before(15, None)
+    assert [r[1] for r in await repo.measures(0, 100, [1])] == [20]
+    assert len(await repo.readings(0, 100, [1])) == 2
+    await repo.forget_before(None, 15)
+    assert [r.slot for _d, r in await repo.readings(0, 100, [1])] == [20]

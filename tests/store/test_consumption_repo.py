@@ -1,0 +1,135 @@
+"""Consumption tables from the hourly rollups agree with the raw readings, gaps and DST too."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ews_tui.cli.sim import load_site
+from ews_tui.domain.catalog import builtin_catalog
+from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, TimeBand
+from ews_tui.domain.events import Sample
+from ews_tui.services.recorder import Recorder
+from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.consumption_repo import ConsumptionRepo, ConsumptionTable
+from ews_tui.store.db import Database
+
+PARIS = ZoneInfo("Europe/Paris")
+SITE = load_site("demo")
+CATALOG = builtin_catalog()
+D = Decimal
+COSTS = CostSettings(
+    (
+        EnergyCosts(
+            "electricity",
+            "EUR",
+            (
+                CostRule(
+                    "site",
+                    (
+                        Tariff(
+                            date(2024, 1, 1),
+                            D("0.10"),
+                            (TimeBand(frozenset(range(5)), 8, 20, D("0.20")),),
+                        ),
+                        Tariff(date(2024, 10, 28), D("0.50")),
+                    ),
+                ),
+            ),
+        ),
+    )
+)
+START = datetime(2024, 10, 25, tzinfo=PARIS).timestamp()
+
+
+async def record(
+    db: Database, hours: float, *, skip: tuple[float, float] = (0, 0), reset_at: float | None = None
+) -> None:
+    """Devices 1 and 2 at 2 kW and 3 kW, one sample a minute; device 1 silent in ``skip``
+    (hours from START) and reset to 0 at ``reset_at``."""
+    recorder = Recorder(None, AggregatesRepo(db))
+    await recorder.load()
+    for minute in range(int(hours * 60)):
+        h = minute / 60
+        ts = START + minute * 60
+        if not skip[0] <= h < skip[1]:
+            index = 1000 + 2 * h if reset_at is None or h < reset_at else 2 * (h - reset_at)
+            recorder.ingest(Sample(1, ts, {"ea_import": index, "v1": 230.0}))
+        recorder.ingest(Sample(2, ts, {"ea_import": 5000 + 3 * h}))
+        if minute % 600 == 0:
+            await recorder.flush(int(ts // 600))
+    await recorder.flush()
+
+
+async def both(
+    db: Database, step: str, by: str, first: date, end: date
+) -> tuple[ConsumptionTable, ConsumptionTable]:
+    repo = ConsumptionRepo(db)
+    fast = await repo.table(SITE, CATALOG, COSTS, PARIS, first, end, step, by)
+    slow = await repo.table_from_readings(SITE, CATALOG, COSTS, PARIS, first, end, step, by)
+    return fast, slow
+
+
+def same(a: ConsumptionTable, b: ConsumptionTable) -> None:
+    assert a.rows.keys() == b.rows.keys()
+    for key, values in a.rows.items():
+        for x, y in zip(values, b.rows[key], strict=True):
+            assert (x is None) == (y is None)
+            if x is None or y is None:
+                continue
+            assert x.value == pytest.approx(y.value) and x.missing == y.missing
+            assert (x.cost is None) == (y.cost is None)
+            if x.cost is not None:
+                assert x.cost == pytest.approx(y.cost)
+
+
+async def test_days_across_the_autumn_dst_change_with_tariffs(db: Database) -> None:
+    await record(db, 97)  # four days, one of 25 hours
+    fast, slow = await both(db, "day", "device", date(2024, 10, 25), date(2024, 10, 29))
+    same(fast, slow)
+    meter = next(v for k, v in fast.rows.items() if k.id == 1)
+    assert [p.hours for p in fast.periods] == [24, 24, 25, 24]
+    # Saturday and the 25-hour Sunday are whole days at 2 kW; the first day lacks its first slot.
+    assert meter[1].value == pytest.approx(48.0) and meter[2].value == pytest.approx(50.0)
+    assert meter[1].cost == pytest.approx(4.8)  # weekend: base price only
+    assert meter[3].cost == pytest.approx(24.0)  # Monday 28th: the new tariff, 0.50 flat
+    friday = meter[0]
+    assert friday.cost == pytest.approx((24 - 12 - 1 / 6) * 2 * 0.1 + 12 * 2 * 0.2)
+
+
+async def test_a_gap_counts_in_the_day_that_holds_it_and_is_missing_in_its_hours(
+    db: Database,
+) -> None:
+    await record(db, 48, skip=(30.05, 33.5))
+    fast, slow = await both(db, "day", "device", date(2024, 10, 25), date(2024, 10, 27))
+    same(fast, slow)
+    meter = next(v for k, v in fast.rows.items() if k.id == 1)
+    assert meter[1].value == pytest.approx(48.0) and not meter[1].missing
+    hours, slow_hours = await both(db, "hour", "device", date(2024, 10, 26), date(2024, 10, 27))
+    same(hours, slow_hours)
+    hourly = next(v for k, v in hours.rows.items() if k.id == 1)
+    assert [a.missing for a in hourly[6:10]] == [True, True, True, True]
+    assert hourly[6].value < 2.0 and hourly[12].value == pytest.approx(2.0)
+
+
+async def test_a_reset_is_missing_never_negative(db: Database) -> None:
+    await record(db, 24, reset_at=12.0)
+    fast, slow = await both(db, "hour", "device", date(2024, 10, 25), date(2024, 10, 26))
+    same(fast, slow)
+    same(*await both(db, "day", "circuit", date(2024, 10, 25), date(2024, 10, 26)))
+    meter = next(v for k, v in fast.rows.items() if k.id == 1)
+    assert all(a is not None and a.value >= 0 for a in meter)
+    assert meter[12].missing and not meter[11].missing and not meter[13].missing
+    assert meter[13].value == pytest.approx(2.0) and meter[12].value < 2.0
+
+
+async def test_periods_without_data_are_missing_and_totals_leave_gas_out(db: Database) -> None:
+    await record(db, 3)
+    fast, _slow = await both(db, "day", "total", date(2024, 10, 24), date(2024, 10, 26))
+    ((key, values),) = fast.rows.items()
+    assert key.kind == "total"
+    assert values[0] is not None and values[0].missing and values[0].value == 0
+    assert values[1] is not None and values[1].value == pytest.approx(5 * 3 - 5 / 6, rel=1e-6)

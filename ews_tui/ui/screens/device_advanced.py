@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Input, Label, Static
+from textual.widgets import Checkbox, Input, Label, Static
 
 from ews_tui.domain.edits import InstallationError, save_device
 from ews_tui.domain.installation import Advanced, Device
 from ews_tui.domain.rules import MAX_LABEL
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.widgets.footer import EwsFooter
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 
@@ -107,7 +108,7 @@ class DeviceAdvancedScreen(Screen[None]):
                         )
                     yield Static("", id=f"err-{key}", classes="error")
         yield Static("", id="advanced-status")
-        yield Footer(compact=True)
+        yield EwsFooter(compact=True)
 
     def on_mount(self) -> None:
         self._clear_errors()

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ews_tui.domain.catalog import known_unit
@@ -43,6 +43,7 @@ from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.widgets.device_form import DeviceForm
+from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.state_symbol import STATE_NAMES, breaker_glyph, state_glyph
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ class DevicesScreen(Screen[None]):
                 yield Static("", id="device-state")
                 yield self._new_form(self._first_device())
                 yield Static("", id="device-status")
-        yield Footer(compact=True)
+        yield EwsFooter(compact=True)
 
     def _first_device(self) -> Device:
         devices = self.inst.devices_of(self.gateway_id)

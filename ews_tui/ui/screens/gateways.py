@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, OptionList, Select, Static
+from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from ews_tui.domain.edits import (
@@ -42,6 +42,7 @@ from ews_tui.ui.screens.devices import (
     live_board,
     polling_service,
 )
+from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.state_symbol import STATE_NAMES, state_glyph
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class GatewaysScreen(Screen[None]):
                         id="legend",
                     )
                 yield Static("", id="gateway-status")
-        yield Footer(compact=True)
+        yield EwsFooter(compact=True)
 
     def _field(self, key: str, widget: Widget) -> Vertical:
         widget.id = f"f-{key}"

@@ -43,12 +43,16 @@ def is_pty(port: str) -> bool:
     return os.major(info.st_rdev) in PTY_MAJORS or os.path.realpath(port).startswith("/dev/pts/")
 
 
-def line_settings(port: str, baudrate: int = 19200, parity: str = "E",
-                  stopbits: int = 1) -> LineSettings:
+def line_settings(
+    port: str, baudrate: int = 19200, parity: str = "E", stopbits: int = 1
+) -> LineSettings:
     """Settings to open ``port`` with; parity dropped on a pty (which cannot set it)."""
     settings = LineSettings(port, baudrate, PARITIES.get(parity, parity), stopbits)
     if settings.parity != "N" and is_pty(port):
-        log.info("%s is a pseudo-terminal: parity %s is not applied (ptys refuse it)",
-                 port, settings.parity)
+        log.info(
+            "%s is a pseudo-terminal: parity %s is not applied (ptys refuse it)",
+            port,
+            settings.parity,
+        )
         return replace(settings, parity="N")
     return settings

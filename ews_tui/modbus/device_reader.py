@@ -18,7 +18,7 @@ from ews_tui.domain.catalog import Catalog, Model, RegisterMap, generic_map
 from ews_tui.domain.errors import CatalogError, DomainError
 from ews_tui.domain.installation import Device
 from ews_tui.domain.messages import N_, Message
-from ews_tui.modbus.codec import CodecError, decode
+from ews_tui.modbus.codec import BlockDecoder, CodecError, decode
 from ews_tui.modbus.planner import BusParams, PlanState, PollClass, Read, ReadPlan
 from ews_tui.modbus.transport import ExceptionCode, Failure, ReadResult
 
@@ -132,6 +132,10 @@ class DeviceReader:
         self.reg_map = target.reg_map
         self.state = PlanState(target.reg_map, bus_for_map(bus, target.reg_map))
         self._classes = {q.poll for q in target.reg_map.quantities}
+        self._quantities = {q.id: q for q in target.reg_map.quantities}
+        self._decoders: dict[Read, BlockDecoder | None] = {}
+        # per plan (the planner caches them): its reads' decoders, without hashing a Read
+        self._plan_decoders: dict[int, tuple[ReadPlan, list[BlockDecoder | None]]] = {}
 
     @property
     def address(self) -> int:
@@ -152,32 +156,64 @@ class DeviceReader:
     ) -> Values | Failure:
         """Read the due classes; the decoded values (None when missing) or the failure."""
         plan = self.plan(classes)
-        values: dict[str, float | str | None] = {}
+        values: dict[str, float | str | None] = dict.fromkeys(plan.wanted)
         done: set[str] = set()
-        while True:
-            pending = [r for r in plan.reads if not done.issuperset(r.quantities)]
-            if not pending:
-                break
-            read = pending[0]
+        reads, decoders = plan.reads, self._decoders_of(plan)
+        index = 0
+        while index < len(reads):
+            read = reads[index]
+            index += 1
+            if done and done.issuperset(read.quantities):
+                continue  # fetched before a re-plan
             result = await read_fn(read.fc, self.address, read.start, read.count)
             if isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS:
                 log.info(
                     "device %d refused %s (exception 02): re-planning", self.target.device_id, read
                 )
                 plan = self.state.split_read(plan, read)
+                reads, decoders, index = plan.reads, self._decoders_of(plan), 0
                 continue
             if isinstance(result, Failure):
                 return result
-            values.update(self._decode(read, result))
+            values.update(self._decode(read, result, decoders[index - 1]))
             done.update(read.quantities)
         if plan.wanted and len(plan.unavailable) == len(plan.wanted):
             return ExceptionCode(self.address, ILLEGAL_DATA_ADDRESS)
-        return {qid: values.get(qid) for qid in plan.wanted}
+        return values
 
-    def _decode(self, read: Read, words: tuple[int, ...]) -> dict[str, float | str | None]:
+    def _decoders_of(self, plan: ReadPlan) -> list[BlockDecoder | None]:
+        entry = self._plan_decoders.get(id(plan))
+        if entry is None or entry[0] is not plan:
+            if len(self._plan_decoders) > 8:  # re-plans after exception 02: start afresh
+                self._plan_decoders.clear()
+            entry = (plan, [self._decoder(read) for read in plan.reads])
+            self._plan_decoders[id(plan)] = entry
+        return entry[1]
+
+    def _decoder(self, read: Read) -> BlockDecoder | None:
+        if read not in self._decoders:
+            quantities = [self._quantities[qid] for qid in read.quantities
+                          if qid in self._quantities]  # fmt: skip
+            try:
+                decoder: BlockDecoder | None = BlockDecoder(
+                    quantities, read.start, read.count, self.reg_map
+                )
+            except CodecError:
+                decoder = None  # decoded one by one, each error logged
+            self._decoders[read] = decoder
+        return self._decoders[read]
+
+    def _decode(
+        self, read: Read, words: tuple[int, ...], decoder: BlockDecoder | None
+    ) -> dict[str, float | str | None]:
+        if decoder is not None:
+            try:
+                return decoder(words)
+            except CodecError:
+                pass  # decode one by one below, to log which quantity is wrong
         out: dict[str, float | str | None] = {}
         for qid in read.quantities:
-            q = self.reg_map.quantity(qid)
+            q = self._quantities.get(qid)
             if q is None:
                 continue
             offset = q.register - read.start

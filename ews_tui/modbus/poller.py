@@ -166,8 +166,8 @@ class BusPoller:
         self._stopping = True
         self._wake.set()
         while task is not None and not task.done():
-            # pymodbus awaits with asyncio.wait_for, which on Python 3.11 can swallow a
-            # cancellation; the flag ends the loop at its next step in that case.
+            # A job (any awaitable a caller submitted) may swallow a cancellation; the
+            # flag ends the loop at its next step in that case.
             task.cancel()
             await asyncio.wait({task}, timeout=1.0)
         if task is not None and not task.cancelled() and task.exception() is not None:

@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ews_tui.domain.catalog import Quantity, RegisterMap, builtin_catalog
-from ews_tui.modbus.codec import CodecError, decode, decode_raw, encode, encode_raw
+from ews_tui.modbus.codec import (
+    BlockDecoder,
+    CodecError,
+    decode,
+    decode_raw,
+    encode,
+    encode_raw,
+)
 
 ORDERS = [(w, b) for w in ("high_first", "low_first") for b in ("big", "little")]
 INT_RANGES = {
@@ -190,3 +197,63 @@ def test_every_catalog_quantity_round_trips() -> None:
                 assert decoded == value, (reg_map.id, q.id)
             else:
                 assert decoded == pytest.approx(value, abs=abs(q.scale)), (reg_map.id, q.id)
+
+
+# ------------------------------------------------------------------------------ blocks
+
+
+@st.composite
+def block_reads(draw: st.DrawFn) -> tuple[RegisterMap, list[Quantity], int, list[int]]:
+    """A map in any order, quantities of any type (overlapping or not) at any offset in one
+    read, and the read's words; some quantities get the words they hold as a sentinel."""
+    word_order, byte_order = draw(st.sampled_from(ORDERS))
+    start = draw(st.integers(0, 0xFF00))
+    layout = draw(st.lists(st.tuples(st.sampled_from(sorted(WORDS)), st.integers(0, 24)),
+                           min_size=1, max_size=8))  # fmt: skip
+    count = max(offset + WORDS[rtype] for rtype, offset in layout)
+    words = draw(st.lists(st.integers(0, 0xFFFF), min_size=count, max_size=count))
+    quantities = []
+    for index, (rtype, offset) in enumerate(layout):
+        own = words[offset : offset + WORDS[rtype]]
+        raw = decode_raw(rtype, own, word_order, byte_order)
+        sentinel = rtype in INT_RANGES and draw(st.booleans())
+        states = {int(raw): "on", 0: "off"} if rtype == "u16" and draw(st.booleans()) else {}
+        quantities.append(Quantity(
+            f"q{index}", "", start + offset, rtype,  # type: ignore[arg-type]
+            scale=draw(st.sampled_from([1.0, 0.1, 0.001, 10.0])),
+            missing=(int(raw),) if sentinel else (), states=states,
+        ))  # fmt: skip
+    reg_map = RegisterMap("t", "assumed", word_order, byte_order, quantities=tuple(quantities))
+    return reg_map, quantities, start, words
+
+
+@given(case=block_reads())
+def test_block_decoder_gives_what_decode_gives(case) -> None:
+    reg_map, quantities, start, words = case
+    block = BlockDecoder(quantities, start, len(words), reg_map)(words)
+    for q in quantities:
+        offset = q.register - start
+        assert block[q.id] == decode(q, words[offset : offset + q.words], reg_map), q
+
+
+def test_block_decoder_of_an_emdx3_read() -> None:
+    reg_map = builtin_catalog().maps["emdx3_common"]
+    v1, pf = reg_map.quantity("v1"), reg_map.quantity("pf")
+    assert v1 is not None and pf is not None
+    start = v1.register
+    words = [0] * (pf.register + 2 - start)
+    words[0:2] = encode(v1, 230.12, reg_map)
+    words[pf.register - start :] = encode(pf, None, reg_map)
+    out = BlockDecoder([v1, pf], start, len(words), reg_map)(words)
+    assert out == {"v1": pytest.approx(230.12), "pf": None}
+
+
+def test_block_decoder_refuses_what_does_not_fit() -> None:
+    q = Quantity("v1", "V", 10, "u32")
+    decoder = BlockDecoder([q], 10, 2, PLAIN_MAP)
+    with pytest.raises(CodecError, match="needs 2 registers, got 1"):
+        decoder([1])
+    with pytest.raises(CodecError, match="16-bit"):
+        decoder([1, 0x10000])
+    with pytest.raises(CodecError, match="outside the read"):
+        BlockDecoder([q], 11, 2, PLAIN_MAP)

@@ -127,6 +127,19 @@ async def test_sentinel_reads_as_missing() -> None:
     assert out["v1"] is None
 
 
+async def test_a_word_out_of_range_spoils_only_its_quantity(caplog) -> None:
+    image = Image(EMDX3, dict.fromkeys((q.id for q in EMDX3.quantities), 1.0))
+    _fill_gaps(image, EMDX3)
+    v1 = EMDX3.quantity("v1")
+    assert v1 is not None
+    image.words[(3, v1.register + 1)] = 0x10000  # not a 16-bit word (a buggy read function)
+    out = await DeviceReader(_target(EMDX3), BusParams.rtu()).read(image.read)
+    assert not isinstance(out, ExceptionCode)
+    assert out["v1"] is None
+    assert out["v2"] == pytest.approx(1.0) and out["ea_import"] == pytest.approx(1.0)
+    assert "v1: register value 65536 is not a 16-bit word" in caplog.text
+
+
 def test_device_maps() -> None:
     meter = Device(1, 1, "0 146 68", 5)
     model, reg_map = device_map(meter, CATALOG)

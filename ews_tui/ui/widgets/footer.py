@@ -18,19 +18,26 @@ class EwsFooter(Footer):
     """Use it instead of ``textual.widgets.Footer`` in every screen."""
 
     def compose(self) -> ComposeResult:
-        for widget in super().compose():
-            if isinstance(widget, FooterKey):
-                widget.description = _(widget.description) if widget.description else ""
-                if isinstance(widget.tooltip, str) and widget.tooltip:
-                    widget.tooltip = _(widget.tooltip)
-            yield widget
+        widgets = list(super().compose())
+        keys = [w for w in widgets if isinstance(w, FooterKey)]
+        for widget in keys:
+            widget.description = _(widget.description) if widget.description else ""
+            if isinstance(widget.tooltip, str) and widget.tooltip:
+                widget.tooltip = _(widget.tooltip)
+        self._fit(keys)
+        yield from widgets
 
-    def on_mount(self) -> None:
-        # Textual also runs Footer.on_mount (handlers of every class in the MRO run).
-        signal = getattr(self.app, "language_changed_signal", None)
-        if signal is not None:
-            signal.subscribe(self, self._language_changed)
+    def _fit(self, keys: list[FooterKey]) -> None:
+        """Shorten the longest descriptions ("Sauvegarder" -> "Sauvegar…") until every key
+        fits the terminal's width: a key that does not show cannot be learnt."""
+        width = self.app.size.width - 1  # the bar before the docked palette key
+        extra = 2 if self.compact else 3  # the spaces around a key and its description
 
-    def _language_changed(self, _code: str) -> None:
-        if self.is_attached:
-            self.call_after_refresh(self.recompose)
+        def needed() -> int:
+            return sum(len(k.key_display) + len(k.description) + extra for k in keys)
+
+        while needed() > width:
+            longest = max(keys, key=lambda k: len(k.description), default=None)
+            if longest is None or len(longest.description) <= 4:
+                return
+            longest.description = longest.description.removesuffix("…")[:-1] + "…"

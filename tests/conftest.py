@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pytester", "tests.modbus.sim_fixtures"]
+# The simulator fixtures are imported as tests.modbus.sim_fixtures, from any working folder
+# (a copy of this file elsewhere, as tests/test_conftest.py makes, goes without them).
+_ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+if (_ROOT / "tests" / "modbus" / "sim_fixtures.py").is_file():
+    sys.path.insert(0, str(_ROOT))
+    pytest_plugins.append("tests.modbus.sim_fixtures")
 
 
 @pytest.fixture

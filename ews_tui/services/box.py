@@ -20,7 +20,7 @@ from ews_tui.services.live import LiveValues
 from ews_tui.services.modbus_server import ModbusServerService
 from ews_tui.services.polling import PollingService
 from ews_tui.services.recorder import Recorder, Retention
-from ews_tui.services.settings import SettingsService
+from ews_tui.services.settings import NTP_PORT, SettingsService
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import open_database
 from ews_tui.store.installation_repo import InstallationRepo
@@ -32,9 +32,18 @@ DATABASE_FILE = "ews.sqlite"
 
 @asynccontextmanager
 async def running_box(
-    config_path: Path, config: Config | None = None, *, scrypt: ScryptParams = DEFAULT_SCRYPT
+    config_path: Path,
+    config: Config | None = None,
+    *,
+    scrypt: ScryptParams = DEFAULT_SCRYPT,
+    buses: bool = True,
+    ntp_port: int = NTP_PORT,
 ) -> AsyncIterator[Runtime]:
-    """A started Runtime for the box whose settings are ``config_path``; stopped on exit."""
+    """A started Runtime for the box whose settings are ``config_path``; stopped on exit.
+
+    ``buses=False`` leaves out the pollers and the Modbus TCP server (UI tests that must not
+    reach for a serial port or gateways); everything else is the production box.
+    """
     config = config if config is not None else load_config(config_path)
     async with AsyncExitStack() as stack:
         db = await open_database(config.data_dir / DATABASE_FILE)
@@ -45,7 +54,7 @@ async def running_box(
                 InstallationRepo(db), rt.hub, catalog_for(config.data_dir), config.licence
             )
         )
-        settings = rt.add(SettingsService(config_path, rt.hub, config))
+        settings = rt.add(SettingsService(config_path, rt.hub, config, ntp_port=ntp_port))
         rt.add(AuthService(UsersRepo(db), params=scrypt))
         rt.add(LiveValues(rt.hub))
         # Before the pollers: it subscribes at start and stops after them (nothing is lost).
@@ -68,6 +77,11 @@ async def running_box(
                 timezone=lambda: settings.config.time.timezone,
             )
         )
+        if not buses:
+            await rt.start()
+            stack.push_async_callback(rt.stop)
+            yield rt
+            return
         polling = rt.add(
             PollingService(
                 rt.hub,

@@ -1,14 +1,13 @@
 """The box every UI test runs on (imported by the UI test modules and tests/ui/conftest.py).
 
 ``box_runtime`` starts a Runtime with a store on a temp dir, a ``config.toml`` written there,
-and the services of production's :func:`ews_tui.services.box.running_box` that do not
-touch a bus: installation, settings, auth (cheap scrypt), live values and the recorder.
+and production's own assembly, :func:`ews_tui.services.box.running_box` with ``buses=False``
+(every service but the pollers and the Modbus TCP server; a cheap scrypt).
 The screens under test get the same services as in production; the bus pollers and the
 Modbus TCP server are left out so that only what a test publishes on the Hub moves the
-screens (tests/ui/test_demo_flow.py runs the whole box). tests/ui/test_box_fixtures.py
-checks that the two lists stay in step. :class:`SnapshotApp` builds the same box inside the
-app's own loop, for snapshot tests (``snap_compare`` is sync and runs the app in a loop of
-its own).
+screens (tests/ui/test_demo_flow.py runs the whole box). :class:`SnapshotApp` builds the
+same box inside the app's own loop, for snapshot tests (``snap_compare`` is sync and runs the
+app in a loop of its own).
 """
 
 from __future__ import annotations
@@ -21,17 +20,7 @@ from typing import Any
 from ews_tui.config import apply_changes, default_config, save_config
 from ews_tui.domain.auth import ScryptParams
 from ews_tui.runtime import Runtime
-from ews_tui.services.auth import AuthService
-from ews_tui.services.box import DATABASE_FILE
-from ews_tui.services.installation import InstallationService
-from ews_tui.services.live import LiveValues
-from ews_tui.services.recorder import Recorder, Retention
-from ews_tui.services.settings import SettingsService
-from ews_tui.store.aggregates_repo import AggregatesRepo
-from ews_tui.store.db import open_database
-from ews_tui.store.installation_repo import InstallationRepo
-from ews_tui.store.user_models import catalog_for
-from ews_tui.store.users_repo import UsersRepo
+from ews_tui.services.box import running_box
 from ews_tui.ui.app import EwsApp
 from ews_tui.ui.session import Role, Session
 
@@ -50,32 +39,9 @@ async def box_runtime(
     path = tmp_path / "config.toml"
     config = apply_changes(default_config(tmp_path / "data"), changes or CLOSED_NTP, tmp_path)
     save_config(config, path)
-    async with AsyncExitStack() as stack:
-        db = await open_database(config.data_dir / DATABASE_FILE)
-        stack.push_async_callback(db.close)
-        rt = Runtime(config)
-        rt.add(
-            InstallationService(
-                InstallationRepo(db), rt.hub, catalog_for(config.data_dir), config.licence
-            )
-        )
-        settings = rt.add(
-            SettingsService(path, rt.hub, config, ntp_port=CLOSED_NTP_PORT, ntp_timeout=1.0)
-        )
-        rt.add(AuthService(UsersRepo(db), params=CHEAP_SCRYPT))
-        rt.add(LiveValues(rt.hub))
-        rt.add(
-            Recorder(
-                rt.hub,
-                AggregatesRepo(db),
-                retention=lambda: Retention(
-                    settings.config.retention.measures_days,
-                    settings.config.retention.energy_days,
-                ),
-            )
-        )
-        await rt.start()
-        stack.push_async_callback(rt.stop)
+    async with running_box(
+        path, config, scrypt=CHEAP_SCRYPT, buses=False, ntp_port=CLOSED_NTP_PORT
+    ) as rt:
         yield rt
 
 

@@ -29,7 +29,7 @@ from ews_tui.config import SshSettings
 from ews_tui.domain.auth import DEFAULT_SCRYPT, SALT_BYTES, HashedSecret, ScryptParams, hash_secret
 from ews_tui.frontends.driver import StreamTerminal, TerminalSize, colors_for_terminal
 from ews_tui.frontends.sessions import AppFactory, default_app, default_language
-from ews_tui.i18n import N_, _, negotiate_language, set_language
+from ews_tui.i18n import N_, _, negotiate_language, set_language, translator
 from ews_tui.runtime import Runtime
 from ews_tui.ui.session import Session
 
@@ -136,6 +136,9 @@ class _BoxSshServer(asyncssh.SSHServer):
             log.info("ssh: wrong password for %r", username)
         return ok
 
+    def session_requested(self) -> asyncssh.SSHServerSession[str]:
+        return _BoxProcess(self._front)
+
     def connection_requested(
         self, dest_host: str, dest_port: int, orig_host: str, orig_port: int
     ) -> bool:
@@ -151,6 +154,31 @@ class _BoxSshServer(asyncssh.SSHServer):
 
     def unix_server_requested(self, listen_path: str) -> bool:
         return False
+
+
+class _BoxProcess(asyncssh.SSHServerProcess[str]):
+    """asyncssh's server process, except that an SFTP request gets our one-line refusal
+    too (left to asyncssh, a server without SFTP answers a bare "request failed")."""
+
+    def __init__(self, front: SshFrontEnd) -> None:
+        super().__init__(front._serve, None, 0, False)
+        self._front = front
+
+    def subsystem_requested(self, subsystem: str) -> bool:
+        return True  # every subsystem is refused in words, by _serve or below
+
+    def session_started(self) -> None:
+        chan = self.channel
+        if chan.get_subsystem() != "sftp":
+            super().session_started()
+            return
+        env = chan.get_environment()
+        language = negotiate_language(
+            str(env[k]) for k in LANGUAGE_VARIABLES if env.get(k)
+        ) or default_language(self._front.runtime)
+        log.info("ssh: sftp refused for %s", chan.get_extra_info("username"))
+        chan.write_stderr(translator(language).gettext(NO_SUBSYSTEMS).format(name="SFTP") + "\r\n")
+        chan.exit(1)
 
 
 class SshFrontEnd:
@@ -207,7 +235,6 @@ class SshFrontEnd:
                 listen.port,
                 server_host_keys=[host_key],
                 authorized_client_keys=str(keys) if keys is not None else None,
-                process_factory=self._serve,
                 encoding="utf-8",
                 errors="replace",
                 line_editor=False,

@@ -115,3 +115,43 @@ async def test_openssh_client_at_80x24_logs_in_with_pin_and_puk(
             await until(lambda: not front.sessions, "the session to end")
         finally:
             await tmux.run("kill-server")
+
+
+async def openssh(*args: str) -> tuple[int, str]:
+    """Run an OpenSSH client (no stdin, batch mode) and return its status and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(process.communicate(), DEADLINE_S)
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+@pytest.mark.skipif(not shutil.which("sftp"), reason="needs the OpenSSH sftp client")
+async def test_openssh_sftp_scp_and_forwarding_are_refused_in_words(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    client: ClientKey = make_client_key(tmp_path)
+    source = tmp_path / "data.csv"
+    source.write_text("a,b\n")
+    async with ssh_front_end(runtime, client) as front:
+        options = (
+            "-F", "/dev/null", "-i", str(client.path), "-o", "IdentitiesOnly=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+        )  # fmt: skip
+        status, err = await openssh("sftp", "-P", str(front.port), *options, "tech@127.0.0.1")
+        assert status != 0 and "ews-tui: SFTP is not available here." in err
+        status, err = await openssh(
+            "scp", "-O", "-P", str(front.port), *options, str(source), "tech@127.0.0.1:/tmp/x"
+        )
+        assert status != 0 and "commands are not available" in err
+        status, err = await openssh(
+            "ssh", "-p", str(front.port), *options, "-N", "-o", "ExitOnForwardFailure=yes",
+            "-R", "127.0.0.1:0:127.0.0.1:9", "tech@127.0.0.1",
+        )  # fmt: skip
+        assert status != 0 and "remote port forwarding failed" in err
+        assert not front.sessions

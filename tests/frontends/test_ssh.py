@@ -120,6 +120,7 @@ async def test_a_session_without_pty_is_refused_with_one_line(
         ({"command": "ls", "term_type": "xterm"}, "commands are not available"),
         ({"command": "ls"}, "commands are not available"),
         ({"subsystem": "netconf"}, "netconf is not available"),
+        ({"subsystem": "sftp"}, "SFTP is not available"),
     ],
 )
 async def test_commands_and_subsystems_are_refused_with_one_line(
@@ -137,8 +138,7 @@ async def test_sftp_port_and_agent_forwarding_are_refused(
 ) -> None:
     agent = tmp_path / "agent.sock"
     async with connect(front, client, agent_forwarding=True, agent_path=str(agent)) as conn:
-        # asyncssh refuses the sftp subsystem itself (no SFTP server): "request failed".
-        with pytest.raises(asyncssh.ChannelOpenError, match="Session request failed"):
+        with pytest.raises(asyncssh.sftp.SFTPConnectionLost):
             await conn.start_sftp_client()
         with pytest.raises(asyncssh.ChannelOpenError, match="port forwarding is not available"):
             await conn.open_connection("127.0.0.1", 9)

@@ -176,3 +176,54 @@ def segments(
 def hour_of_week(ts: int, offset: int) -> int:
     """Local hour of the week (0 = Monday 00:00-01:00) of epoch second ``ts`` at ``offset``."""
     return ((ts + offset) // HOUR_SECONDS + _EPOCH_HOUR_OF_WEEK) % HOURS_PER_WEEK
+
+
+# -- what a consumption view shows: one day, week, month or year, and its bars ------------
+
+VIEW_STEPS: tuple[Step, ...] = (Step.DAY, Step.WEEK, Step.MONTH, Step.YEAR)
+# The bars of a view: a day shows its hours, a week and a month their days, a year its months.
+BAR_STEPS: dict[Step, Step] = {
+    Step.DAY: Step.HOUR,
+    Step.WEEK: Step.DAY,
+    Step.MONTH: Step.DAY,
+    Step.YEAR: Step.MONTH,
+}
+
+
+def _view_step(step: Step | str) -> Step:
+    step = Step(step)
+    if step not in BAR_STEPS:
+        raise ValueError(f"a view is a day, week, month or year, not {step.value!r}")
+    return step
+
+
+def view_start(anchor: date, step: Step | str) -> date:
+    """The first local date of the day, week (from Monday), month or year holding ``anchor``."""
+    step = _view_step(step)
+    if step is Step.DAY:
+        return anchor
+    if step is Step.WEEK:
+        return anchor - timedelta(days=anchor.weekday())
+    if step is Step.MONTH:
+        return anchor.replace(day=1)
+    return date(anchor.year, 1, 1)
+
+
+def view_range(anchor: date, step: Step | str) -> tuple[date, date]:
+    """Local dates ``[first, end)`` of the day, week, month or year holding ``anchor``."""
+    first = view_start(anchor, step)
+    return first, _next_boundary(first, _view_step(step))
+
+
+def shift_view(anchor: date, step: Step | str, count: int) -> date:
+    """The first date of the view ``count`` steps after ``anchor``'s (before if negative)."""
+    step = _view_step(step)
+    first = view_start(anchor, step)
+    if step is Step.DAY:
+        return first + timedelta(days=count)
+    if step is Step.WEEK:
+        return first + timedelta(weeks=count)
+    if step is Step.MONTH:
+        months = first.year * 12 + first.month - 1 + count
+        return date(months // 12, months % 12 + 1, 1)
+    return date(first.year + count, 1, 1)

@@ -8,12 +8,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ews_tui.domain.periods import (
+    BAR_STEPS,
+    VIEW_STEPS,
     Step,
     hour_of_week,
     local_midnight,
     periods,
     segments,
+    shift_view,
     slot_of,
+    view_range,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -75,3 +79,45 @@ def test_hour_of_week_counts_from_monday_midnight_local() -> None:
     sunday_late = int(datetime(2024, 1, 7, 23, 10, tzinfo=PARIS).timestamp())
     assert hour_of_week(sunday_late, 3600) == 167
     assert slot_of(599.9) == 0 and slot_of(600) == 1
+
+
+@pytest.mark.parametrize(
+    ("step", "first", "end"),
+    [
+        ("day", date(2025, 1, 15), date(2025, 1, 16)),
+        ("week", date(2025, 1, 13), date(2025, 1, 20)),
+        ("month", date(2025, 1, 1), date(2025, 2, 1)),
+        ("year", date(2025, 1, 1), date(2026, 1, 1)),
+    ],
+)
+def test_a_view_is_the_day_week_month_or_year_holding_its_anchor(
+    step: str, first: date, end: date
+) -> None:
+    assert view_range(date(2025, 1, 15), step) == (first, end)
+
+
+def test_the_bars_of_a_view_are_hours_days_or_months() -> None:
+    assert [BAR_STEPS[s] for s in VIEW_STEPS] == [Step.HOUR, Step.DAY, Step.DAY, Step.MONTH]
+    assert len(periods(*view_range(date(2024, 2, 10), "month"), BAR_STEPS[Step.MONTH], PARIS)) == 29
+    assert len(periods(*view_range(date(2024, 3, 31), "day"), BAR_STEPS[Step.DAY], PARIS)) == 23
+
+
+@pytest.mark.parametrize(
+    ("step", "count", "expected"),
+    [
+        ("day", -1, date(2025, 1, 14)),
+        ("day", 20, date(2025, 2, 4)),
+        ("week", -1, date(2025, 1, 6)),
+        ("week", 1, date(2025, 1, 20)),
+        ("month", -1, date(2024, 12, 1)),
+        ("month", 12, date(2026, 1, 1)),
+        ("year", 1, date(2026, 1, 1)),
+    ],
+)
+def test_previous_and_next_views(step: str, count: int, expected: date) -> None:
+    assert shift_view(date(2025, 1, 15), step, count) == expected
+
+
+def test_an_hour_is_not_a_view() -> None:
+    with pytest.raises(ValueError, match="not 'hour'"):
+        view_range(date(2025, 1, 15), "hour")

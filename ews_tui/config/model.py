@@ -217,6 +217,18 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class CsvSettings:
+    """The CSV folders of the data dir: written each day, pushed by the Connector."""
+
+    enabled: bool = field(default=True, metadata=_r(f.boolean()))
+    folder: Path = field(default=Path("csv"), metadata=_r(f.plain_path(required=True)))
+    # Minutes between rewrites of today's files (0: only whole days, after midnight).
+    refresh_minutes: int = field(default=60, metadata=_r(f.integer(0, 1440)))
+    # Days of files kept in the folder (0: forever); the store keeps its own history.
+    keep_days: int = field(default=400, metadata=_r(f.integer(0, 36500)))
+
+
+@dataclass(frozen=True)
 class Config:
     """Every box setting. Build with ``load_config``/``parse_config``/``default_config``;
     change with ``apply_changes`` (validated), persist with ``save_config``."""
@@ -242,7 +254,13 @@ class Config:
     retention: RetentionSettings = field(
         default_factory=RetentionSettings, metadata=_r(f.Table(RetentionSettings))
     )
+    csv: CsvSettings = field(default_factory=CsvSettings, metadata=_r(f.Table(CsvSettings)))
     installation: Mapping[str, Any] | None = field(default=None, metadata=_r(f.RawTable()))
+
+    @property
+    def csv_folder(self) -> Path:
+        """``csv.folder`` resolved against the data dir."""
+        return self.data_dir / self.csv.folder
 
     @property
     def ssh_host_key_file(self) -> Path:

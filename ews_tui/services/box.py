@@ -1,7 +1,8 @@
 """The whole box in one Runtime: what ``ews serve`` and ``ews demo`` run.
 
-Store, installation, settings, authentication, live values, the recorder, the bus pollers
-and the optional Modbus TCP server, started in order and stopped in reverse.
+Store, installation, settings, authentication, live values, the recorder, consumption, the
+CSV folders, the bus pollers and the optional Modbus TCP server, started in order and
+stopped in reverse.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.runtime import Runtime
 from ews_tui.services.auth import AuthService
 from ews_tui.services.consumption import ConsumptionService
+from ews_tui.services.csv_folders import CsvFolders
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.services.modbus_server import ModbusServerService
@@ -75,6 +77,15 @@ async def running_box(
                 installation=lambda: installation.current,
                 catalog=lambda: installation.catalog,
                 timezone=lambda: settings.config.time.timezone,
+            )
+        )
+        rt.add(
+            CsvFolders(
+                db,
+                rt.hub,
+                config=lambda: settings.config,
+                installation=lambda: installation.current,
+                catalog=lambda: installation.catalog,
             )
         )
         if not buses:

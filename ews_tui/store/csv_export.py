@@ -15,6 +15,7 @@ blank when unknown (a gap or a break): it is never spread nor guessed.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ from ews_tui.domain.grouping import UNITS, energy_of
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.periods import SLOT_SECONDS, local_midnight
 from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.db import Database
 
 FOLDERS = ("energy", "measures", "events", "eqcheck")
 ENERGY_HEADER = ("timestamp", "device_id", "device", "energy", "index", "consumption", "unit")
@@ -103,11 +105,17 @@ class CsvExporter:
         return written
 
     async def _energy_day(self, root: Path, day: date, a: int, b: int, ids: list[int]) -> Path:
-        rows = []
         series: dict[int, list] = {}
         if ids:
             for device_id, reading in await self._repo.readings(a - 1, b, ids):
                 series.setdefault(device_id, []).append(reading)
+        path = root / "energy" / f"{day.isoformat()}.csv"
+        # Formatting a day is CPU work: off the loop, so the pollers keep their beat.
+        await asyncio.to_thread(self._write_energy, path, series, a)
+        return path
+
+    def _write_energy(self, path: Path, series: dict[int, list], a: int) -> None:
+        rows = []
         for device_id, readings in series.items():
             used = {
                 out.last: out.amount
@@ -132,18 +140,25 @@ class CsvExporter:
                     )
                 )
         rows.sort(key=lambda r: (r[0], r[1]))
-        path = root / "energy" / f"{day.isoformat()}.csv"
         write_atomically(path, _csv(ENERGY_HEADER, rows).encode("utf-8"))
-        return path
 
     async def _measures_day(self, root: Path, day: date, a: int, b: int) -> Path:
+        path = root / "measures" / f"{day.isoformat()}.csv"
+        await asyncio.to_thread(self._write_measures, path, await self._repo.measures(a, b))
+        return path
+
+    def _write_measures(self, path: Path, measures: list) -> None:
         rows = []
-        for device_id, slot, stats in await self._repo.measures(a, b):
+        for device_id, slot, stats in measures:
             stamp, name = _stamp(slot, self._tz), self._name(device_id)
             for s in stats:
                 unit = QUANTITY_UNITS.get(s.name, "")
                 mean, lo, hi = _number(s.mean), _number(s.min), _number(s.max)
                 rows.append((stamp, device_id, name, s.name, unit, s.count, mean, lo, hi))
-        path = root / "measures" / f"{day.isoformat()}.csv"
         write_atomically(path, _csv(MEASURES_HEADER, rows).encode("utf-8"))
-        return path
+
+
+async def first_data_slot(db: Database) -> int | None:
+    """The first 10-minute slot with a measure stored, if any (where day files start)."""
+    rows = await db.fetchall("SELECT MIN(slot) FROM measures")
+    return None if not rows or rows[0][0] is None else int(rows[0][0])

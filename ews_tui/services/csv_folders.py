@@ -1,0 +1,216 @@
+"""The CSV folders of the data dir, kept up to date by the box (what the Connector pushes).
+
+One file per local day in each folder (layout: :mod:`ews_tui.store.csv_export`):
+
+- ``energy`` and ``measures``: each day's file is written once the day is over (a little
+  after midnight, when the recorder has stored the last slot), and today's file is rewritten
+  every ``csv.refresh_minutes`` so a push during the day carries the morning;
+- ``events``: a line per device or gateway state change, appended as it happens;
+- ``eqcheck``: reserved for the weekly EN 50160 verdicts.
+
+At start the service catches up: every whole day since the last one written (the file
+``.complete`` in the folder names it), or since the first stored measure on a first start,
+within ``csv.keep_days``. Files older than ``keep_days`` are removed. A write that fails (a
+full or read-only disk) is logged and tried again at the next turn; nothing in the store is
+touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import logging
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ews_tui.config import Config
+from ews_tui.domain.catalog import Catalog
+from ews_tui.domain.events import DeviceStateChanged, GatewayStateChanged
+from ews_tui.domain.installation import Installation
+from ews_tui.domain.periods import SLOT_SECONDS, local_midnight
+from ews_tui.hub import Hub, Subscription, SubscriptionClosed
+from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.csv_export import FOLDERS, CsvExporter, first_data_slot
+from ews_tui.store.db import Database
+
+log = logging.getLogger(__name__)
+
+MARK = ".complete"
+EVENTS_HEADER = ("timestamp", "kind", "id", "name", "state", "detail")
+#: After midnight, wait this long so the recorder has written the day's last slot.
+DAY_GRACE_S = 120.0
+
+
+class CsvFolders:
+    """The daily CSV job and the events log, one task in the loop."""
+
+    name = "csv"
+
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        *,
+        config: Callable[[], Config],
+        installation: Callable[[], Installation],
+        catalog: Callable[[], Catalog],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._repo = AggregatesRepo(db)
+        self._hub = hub
+        self._config = config
+        self._installation = installation
+        self._catalog = catalog
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._events: Subscription | None = None
+        self._events_task: asyncio.Task[None] | None = None
+
+    # --- service ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._events = self._hub.subscribe(
+            DeviceStateChanged, GatewayStateChanged, lossless=True, name="csv-events"
+        )
+        self._events_task = asyncio.create_task(self._log_events(self._events), name="csv-events")
+        self._task = asyncio.create_task(self._run(), name="csv-folders")
+
+    async def stop(self) -> None:
+        for task in (self._task, self._events_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._events is not None:
+            self._events.close()
+
+    # --- the daily files --------------------------------------------------------------
+
+    def _tz(self) -> ZoneInfo:
+        return ZoneInfo(self._config().time.timezone)
+
+    async def write_days(self) -> list[Path]:
+        """Write what is due now: whole days not yet written, today's files, old ones out."""
+        config = self._config()
+        if not config.csv.enabled:
+            return []
+        tz, root = self._tz(), config.csv_folder
+        today = datetime.fromtimestamp(self._clock(), tz).date()
+        # A day is whole once the recorder has had time to store its last slot.
+        settled = datetime.fromtimestamp(self._clock() - DAY_GRACE_S, tz).date()
+        keep = config.csv.keep_days
+        oldest = today - timedelta(days=keep - 1) if keep else None
+        first = await self._first_due(root, tz, settled)
+        if oldest is not None:
+            first = max(first, oldest)
+        exporter = CsvExporter(self._repo, self._installation(), self._catalog(), tz)
+        written: list[Path] = []
+        if first < settled:
+            written += await exporter.export(root, first, settled)
+            _write_mark(root, settled - timedelta(days=1))
+        if config.csv.refresh_minutes and settled < today + timedelta(days=1):
+            written += await exporter.export(root, settled, today + timedelta(days=1))
+        if oldest is not None:
+            _remove_before(root, oldest)
+        return written
+
+    async def _first_due(self, root: Path, tz: ZoneInfo, settled: date) -> date:
+        mark = _read_mark(root)
+        if mark is not None:
+            return mark + timedelta(days=1)
+        slot = await first_data_slot(self._db)
+        if slot is None:
+            return settled
+        return datetime.fromtimestamp(slot * SLOT_SECONDS, tz).date()
+
+    def _next_wake(self) -> float:
+        """Seconds to the next turn: the next day's grace point, or the next refresh."""
+        now = self._clock()
+        tz = self._tz()
+        today = datetime.fromtimestamp(now - DAY_GRACE_S, tz).date()
+        tomorrow = local_midnight(today + timedelta(days=1), tz) + DAY_GRACE_S
+        wait = tomorrow - now
+        refresh = self._config().csv.refresh_minutes * 60
+        if refresh:
+            wait = min(wait, refresh - now % refresh)
+        return max(1.0, wait)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                files = await self.write_days()
+                if files:
+                    log.info("csv: %d files written in %s", len(files), self._config().csv_folder)
+            except OSError as error:
+                log.error("csv: %s: %s", error.filename or "write", error.strerror or error)
+            await asyncio.sleep(self._next_wake())
+
+    # --- the events log ---------------------------------------------------------------
+
+    async def _log_events(self, subscription: Subscription) -> None:
+        while True:
+            try:
+                event = await subscription.get()
+            except SubscriptionClosed:
+                return
+            try:
+                self.append_event(event)
+            except OSError as error:
+                log.error("csv: events: %s", error.strerror or error)
+
+    def append_event(self, event: DeviceStateChanged | GatewayStateChanged) -> Path | None:
+        """Append one state change to today's ``events`` file (header on a new file)."""
+        config = self._config()
+        if not config.csv.enabled:
+            return None
+        tz = self._tz()
+        stamp = datetime.fromtimestamp(self._clock(), tz)
+        inst = self._installation()
+        if isinstance(event, DeviceStateChanged):
+            device = inst.device(event.device_id)
+            kind, ident = "device", event.device_id
+            name = device.display_name() if device is not None else f"#{ident}"
+        else:
+            gateway = inst.gateway(event.gateway_id)
+            kind, ident = "gateway", event.gateway_id
+            name = gateway.name if gateway is not None else f"#{ident}"
+        path = config.csv_folder / "events" / f"{stamp.date().isoformat()}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = io.StringIO()
+        writer = csv.writer(line, lineterminator="\n")
+        if not path.exists():
+            writer.writerow(EVENTS_HEADER)
+        state = str(event.state.value)
+        when = stamp.isoformat(timespec="seconds")
+        writer.writerow((when, kind, ident, name, state, event.detail))
+        with path.open("a", encoding="utf-8", newline="") as stream:
+            stream.write(line.getvalue())
+        return path
+
+
+def _read_mark(root: Path) -> date | None:
+    try:
+        return date.fromisoformat((root / MARK).read_text("utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_mark(root: Path, day: date) -> None:
+    (root / MARK).write_text(day.isoformat() + "\n", "utf-8")
+
+
+def _remove_before(root: Path, oldest: date) -> None:
+    for folder in FOLDERS:
+        for path in (root / folder).glob("*.csv"):
+            try:
+                day = date.fromisoformat(path.stem)
+            except ValueError:
+                continue  # not one of ours: left alone
+            if day < oldest:
+                path.unlink(missing_ok=True)

@@ -21,12 +21,13 @@ from ews_tui.cli.sim import load_site, serve_site
 from ews_tui.config import apply_changes, default_config, save_config
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.domain.installation_doc import to_document
+from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.i18n import LANGUAGES, _
 from ews_tui.modbus.serial_line import LineSettings
 from ews_tui.modbus.sim_rtu import open_pty_pair
 from ews_tui.modbus.sim_server import SimulatedBus
 from ews_tui.runtime import Runtime
-from ews_tui.services.box import running_box
+from ews_tui.services.box import DATABASE_FILE, running_box
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 
@@ -63,6 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         metavar="S",
         help="no UI: run S seconds, print the live values, exit",
+    )
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=365,
+        metavar="N",
+        help="on a new data dir, N days of simulated history: the last two recorded "
+        "before the UI starts, the rest in the background (default 365; 0: none)",
     )
     parser.add_argument(
         "--ssh-port",
@@ -111,7 +120,10 @@ async def run(args: argparse.Namespace) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"{data_dir}: {error.strerror}") from None
+    if not 0 <= args.history_days <= 3660:
+        raise UserError(_("--history-days must be in [0, 3660]"))
     async with (
+        _history(data_dir, args.history_days),
         demo_box(data_dir, wire_time=not args.no_wire_time) as rt,
         _demo_ssh(rt, args.ssh_port),
     ):
@@ -126,6 +138,47 @@ async def run(args: argparse.Namespace) -> int:
         await app.run_async()
     print(_("ews demo: data kept in {path}").format(path=data_dir), file=sys.stderr)
     return 0
+
+
+FIRST_DAYS = 2  # recorded before the box starts: the live recorder goes on from them
+
+
+@asynccontextmanager
+async def _history(data_dir: Path, days: int) -> AsyncIterator[None]:
+    """On a new data dir: the last days of history now, the older ones in a process of its
+    own (the other core), stopped if the demo ends first. A kept data dir keeps its own."""
+    if not days or (data_dir / DATABASE_FILE).exists():
+        yield
+        return
+    from ews_tui.cli.history import seed_history
+
+    config_path = data_dir / CONFIG_FILE
+    config = default_config(data_dir)
+    save_config(config, config_path)
+    first = min(days, FIRST_DAYS)
+    await seed_history(config, first, site="demo")
+    older = days - first
+    if not older:
+        yield
+        return
+    backfill = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "ews_tui.cli", "history", "seed", "--config", str(config_path)),
+        *("--days", str(older), "--backfill", "--poll", str(SLOT_SECONDS)),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        preexec_fn=lambda: os.nice(10),
+    )
+    print(
+        _("ews demo: recording {days} more days of history in the background").format(days=older),
+        file=sys.stderr,
+    )
+    try:
+        yield
+    finally:
+        if backfill.returncode is None:
+            backfill.terminate()  # each batch is one transaction: the store stays whole
+        await backfill.wait()
 
 
 @asynccontextmanager

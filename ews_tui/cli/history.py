@@ -11,15 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TextIO
 
 from ews_tui.cli.box import add_config_option, config_path, open_installation, read_config
 from ews_tui.cli.energy_store import open_energy_store
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.export import ProgressLine
 from ews_tui.cli.sim import load_site
+from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog, Model, RegisterMap
 from ews_tui.domain.errors import DomainError
 from ews_tui.domain.events import Sample
@@ -32,6 +34,7 @@ from ews_tui.modbus.sim_server import site_devices
 from ews_tui.modbus.sim_values import SimDevice, device_values
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.csv_export import first_data_slot
 
 
 def _local_offset() -> float:
@@ -41,6 +44,7 @@ def _local_offset() -> float:
 
 
 FLUSH_EVERY = 36 * SLOT_SECONDS  # one transaction per 6 hours of simulated time
+BACKFILL_CHUNK_S = 7 * 86400
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,6 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--poll", type=float, default=300.0, metavar="S", help="seconds between polls"
     )
     seed.add_argument("--seed", type=int, default=0, help="the simulator's seed")
+    seed.add_argument(
+        "--backfill",
+        action="store_true",
+        help="the N days before the oldest stored index instead, joining it (ews demo "
+        "seeds a year this way in the background)",
+    )
     seed.set_defaults(run=run)
 
 
@@ -149,33 +159,97 @@ async def run(args: argparse.Namespace) -> int:
     if not 0 < args.days <= 3660 or not 1 <= args.poll <= SLOT_SECONDS:
         raise UserError(_("--days must be in (0, 3660] and --poll in [1, 600]"))
     config = read_config(config_path(args))
+    count, devices = await seed_history(
+        config,
+        args.days,
+        site=args.site,
+        poll=args.poll,
+        seed=args.seed,
+        backfill=args.backfill,
+        progress=sys.stderr,
+    )
+    print(
+        _("{samples} samples of {devices} devices recorded over {days} days").format(
+            samples=count, devices=devices, days=args.days
+        )
+    )
+    return 0
+
+
+async def seed_history(
+    config: Config,
+    days: float,
+    *,
+    site: str | None = None,
+    poll: float = 300.0,
+    seed: int = 0,
+    backfill: bool = False,
+    progress: TextIO | None = None,
+) -> tuple[int, int]:
+    """Record ``days`` of simulated samples; the number of samples and of devices.
+
+    Up to now, going on from the stored indexes; with ``backfill``, up to and including the
+    oldest stored slot, so the older history joins the newer without a hole (that slot is
+    recorded again with the same values: the simulator is a function of time).
+    """
     async with open_installation(config) as service:
-        if args.site and not service.current.devices:
-            await service.import_document(to_document(load_site(args.site)))
+        if site and not service.current.devices:
+            await service.import_document(to_document(load_site(site)))
         inst, catalog = service.current, service.catalog
     if not inst.devices:
         raise UserError(_("the installation has no devices: give --site demo"))
     srcs = sources(inst, catalog)
-    end = time.time() // SLOT_SECONDS * SLOT_SECONDS
-    start = end - args.days * 86400
     async with open_energy_store(config) as store:
-        recorder = Recorder(None, AggregatesRepo(store.db))
-        await recorder.load()
-        progress = ProgressLine(_("seeding"), int(end - start), sys.stderr)
-        next_flush = start + FLUSH_EVERY
+        repo = AggregatesRepo(store.db)
+        if backfill:
+            oldest = await first_data_slot(store.db)
+            if oldest is None:
+                raise UserError(_("--backfill: the store has no history to join"))
+            end = (oldest + 1) * SLOT_SECONDS
+        else:
+            end = time.time() // SLOT_SECONDS * SLOT_SECONDS
+        start = end - days * 86400
+        line = ProgressLine(_("seeding"), int(end - start), progress) if progress else None
         count = 0
-        for sample in samples(srcs, start, end, args.poll, args.seed, _local_offset()):
-            if sample.ts >= next_flush:
-                await recorder.flush(int(sample.ts // SLOT_SECONDS))
-                progress.update(int(sample.ts - start))
-                next_flush += FLUSH_EVERY
-            recorder.ingest(sample)
-            count += 1
-        await recorder.flush()
-        progress.done()
-    print(
-        _("{samples} samples of {devices} devices recorded over {days} days").format(
-            samples=count, devices=len(srcs), days=args.days
-        )
-    )
-    return 0
+        if not backfill:
+            recorder = Recorder(None, repo)
+            await recorder.load()
+            found = samples(srcs, start, end, poll, seed, _local_offset())
+            shown = None if line is None else (lambda ts: line.update(int(ts - start)))
+            count = await _record(recorder, found, shown)
+        else:
+            # Newest week first, each joining the next by its last slot: stopped at any
+            # point, the history is whole back to where it got, and a new run goes on.
+            chunk_end = end
+            while chunk_end > start:
+                chunk_start = max(start, chunk_end - BACKFILL_CHUNK_S)
+                found = samples(srcs, chunk_start, chunk_end, poll, seed, _local_offset())
+                count += await _record(Recorder(None, repo), found)
+                chunk_end = chunk_start + SLOT_SECONDS
+                if chunk_start == start:
+                    break
+                if line is not None:
+                    line.update(int(end - chunk_start))
+        if line is not None:
+            line.done()
+    return count, len(srcs)
+
+
+async def _record(
+    recorder: Recorder, found: Iterator[Sample], shown: Callable[[float], None] | None = None
+) -> int:
+    """Feed ``found`` (in time order) to ``recorder``, a transaction per 6 hours; count."""
+    count = 0
+    next_flush: float | None = None
+    for sample in found:
+        if next_flush is None:
+            next_flush = sample.ts + FLUSH_EVERY
+        if sample.ts >= next_flush:
+            await recorder.flush(int(sample.ts // SLOT_SECONDS))
+            next_flush += FLUSH_EVERY
+            if shown is not None:
+                shown(sample.ts)
+        recorder.ingest(sample)
+        count += 1
+    await recorder.flush()
+    return count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -11,7 +12,9 @@ Run = Callable[..., CompletedProcess[str]]
 
 def test_demo_reads_every_device(ews: Run, tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    result = ews("demo", "--headless", "4", "--no-wire-time", "--data-dir", str(data))
+    result = ews(
+        "demo", "--headless", "4", "--no-wire-time", "--data-dir", str(data), "--history-days", "0"
+    )
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
     reading, _, total = last.partition(" of ")
@@ -20,3 +23,26 @@ def test_demo_reads_every_device(ews: Run, tmp_path: Path) -> None:
     # A second run on the same data dir keeps the installation (ids by name).
     again = ews("demo", "--headless", "3", "--no-wire-time", "--data-dir", str(data))
     assert again.returncode == 0, again.stderr
+
+
+def test_demo_starts_with_history_and_records_the_rest_in_the_background(
+    ews: Run, tmp_path: Path
+) -> None:
+    data = tmp_path / "demo"
+    result = ews(
+        "demo", "--headless", "6", "--no-wire-time", "--data-dir", str(data),
+        "--history-days", "3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "recording 1 more days of history in the background" in result.stderr
+    db = sqlite3.connect(data / "ews.sqlite")
+    first, last = db.execute("SELECT MIN(slot), MAX(slot) FROM measures").fetchone()
+    # The two days before the start at least (the background day may not be done), and
+    # the history joins the live recording: no hour of the site lacks a slot.
+    assert last - first >= 2 * 144
+    assert db.execute("SELECT SUM(missing) FROM energy_hourly").fetchone()[0] == 0
+    hours = db.execute("SELECT COUNT(DISTINCT slot / 6) FROM measures").fetchone()[0]
+    assert hours == last // 6 - first // 6 + 1
+    # A kept data dir is not seeded again.
+    again = ews("demo", "--headless", "1", "--no-wire-time", "--data-dir", str(data))
+    assert again.returncode == 0 and "history" not in again.stderr

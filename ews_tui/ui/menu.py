@@ -71,7 +71,7 @@ MENU: tuple[MenuSection, ...] = (
                 N_("Group the devices into circuits, zones and switchboards."),
                 "groups",
             ),
-            E("cost_rules", N_("Cost of consumption"), N_("Tariffs and cost rules."), None),
+            E("cost_rules", N_("Cost of consumption"), N_("Tariffs and cost rules."), "cost_rules"),
             E("greenup", N_("Green'Up"), N_("Electric vehicle charging points."), None),
         ),
     ),

@@ -1,0 +1,185 @@
+"""The base of the cost forms (``cost_currency``, ``cost_rule_form``, ``cost_tariff``,
+``cost_band``): a modal box of rows, each with its error right under it, Save and Cancel.
+
+Not a screen of its own (no ``SCREEN``). A form reads its rows into new cost settings
+(:meth:`CostForm.read`); a value that is not even a number or a date is refused there, under
+its row. Save then asks the consumption service, which validates the whole cost pages: each
+refusal shows under the row it names (the domain's place, e.g. ``gas.rules[0].name``), and
+nothing is saved while one remains; the form stays open with what was typed. Once saved,
+the form is dismissed with the place of what it saved (``(rule, tariff, band)`` indices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
+
+from ews_tui.domain.costs import CostError, CostSettings, EnergyCosts
+from ews_tui.domain.installation import Installation
+from ews_tui.domain.messages import Message
+from ews_tui.i18n import N_, _
+from ews_tui.services.consumption import ConsumptionService
+from ews_tui.services.installation import InstallationService
+from ews_tui.ui.cost_text import ENERGY_NAMES
+
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+Place = tuple[int, ...]
+Rows = Mapping[str, str]  # a domain place ("gas.rules[0].name") -> the key of its row
+
+
+class FormProblems(Exception):
+    """Rows whose text is not a value at all: row key -> translated message."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = dict(problems)
+
+
+class CostForm(ModalScreen[Place | None]):
+    """A modal form of the cost pages of one energy; subclasses give rows and ``read``."""
+
+    CSS_PATH = STYLES / "cost_rules.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s,f2", "save", N_("Save"), priority=True),
+        Binding("escape", "cancel", N_("Cancel")),
+    ]
+    TITLE_MSGID: str = ""
+
+    def __init__(self, energy: str) -> None:
+        super().__init__()
+        self.energy = energy
+
+    # ------------------------------------------------------------------ building
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form-box"):
+            yield Static(self.title_text(), id="form-title")
+            with VerticalScroll(id="form-rows"):
+                yield from self.compose_rows()
+            yield Static("", id="err-form", classes="error -empty")
+            with Horizontal(id="form-buttons"):
+                yield Button(_("Save") + " (Ctrl+S)", id="form-save", variant="primary")
+                yield Button(_("Cancel") + " (Esc)", id="form-cancel")
+
+    def title_text(self) -> str:
+        return _("{energy}: {form}").format(
+            energy=_(ENERGY_NAMES[self.energy]), form=_(self.TITLE_MSGID)
+        )
+
+    def compose_rows(self) -> ComposeResult:
+        yield from ()
+
+    def row(self, key: str, label: str, *widgets: Widget, suffix: str = "") -> Vertical:
+        """A labelled row (``label`` a msgid) and its error line, ``#err-<key>``."""
+        parts: list[Widget] = [Label(_(label), classes="form-label"), *widgets]
+        if suffix:
+            parts.append(Label(suffix, classes="form-suffix"))
+        return Vertical(
+            Horizontal(*parts, classes="form-row"),
+            Static("", id=f"err-{key}", classes="error form-error -empty"),
+            classes="form-field",
+        )
+
+    def on_mount(self) -> None:
+        self.load(self.service.costs.of(self.energy))
+        self.query("Input, SelectionList").first().focus()
+
+    def load(self, costs: EnergyCosts) -> None:
+        """Fill the rows from the saved page (hook)."""
+
+    # ------------------------------------------------------------------ services
+
+    @property
+    def service(self) -> ConsumptionService:
+        return self.app.session.service(ConsumptionService)  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def installation(self) -> Installation:
+        service = self.app.session.service(InstallationService)  # type: ignore[attr-defined]
+        return service.current  # type: ignore[no-any-return]
+
+    def text(self, key: str) -> str:
+        return self.query_one(f"#f-{key}", Input).value.strip()
+
+    # ------------------------------------------------------------------ saving
+
+    def read(self, settings: CostSettings) -> tuple[CostSettings, Rows, Place]:
+        """The settings with this form's change, the row of each domain place it edits
+        (``{"gas.rules[1].name": "name"}``) and the place of what it saves (indices);
+        FormProblems for rows that do not read."""
+        raise NotImplementedError
+
+    def action_save(self) -> None:
+        self.run_worker(self._save(), exclusive=True, group="cost-save")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    async def _save(self) -> None:
+        try:
+            settings, rows, saved = self.read(self.service.costs)
+        except FormProblems as refusal:
+            self.show_problems(refusal.problems)
+            return
+        try:
+            await self.service.save_costs(settings)
+        except CostError as error:
+            self.show_problems(rows_of(error.problems, rows))
+            return
+        self.dismiss(saved)
+
+    def show_problems(self, problems: Mapping[str, str]) -> None:
+        for static in self.query(".form-error").results(Static):
+            key = (static.id or "").removeprefix("err-")
+            static.update(problems.get(key, ""))
+            static.set_class(key not in problems, "-empty")
+        if "form" in problems:
+            self.query_one("#err-form", Static).update(problems["form"])
+        self.query_one("#err-form").set_class("form" not in problems, "-empty")
+
+    def error_of(self, key: str) -> str:
+        """The message under row ``key`` ("form": under the form), "" when none."""
+        return str(self.query_one(f"#err-{key}", Static).content)
+
+    # ------------------------------------------------------------------ keys
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "form-save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_next()
+
+
+def rows_of(problems: Iterable[tuple[str, Message]], rows: Rows) -> dict[str, str]:
+    """Each domain problem under the row of its place; the others under the form."""
+    found: dict[str, list[str]] = {}
+    for where, message in problems:
+        key = rows.get(where)
+        text = message.render(_) if key else f"{where}: {message.render(_)}"
+        found.setdefault(key or "form", []).append(text)
+    return {key: "\n".join(lines) for key, lines in found.items()}
+
+
+def required(problems: dict[str, str], key: str, value: object, message: str) -> None:
+    """Note ``message`` (a msgid) under row ``key`` when ``value`` is None."""
+    if value is None:
+        problems[key] = _(message)
+
+
+def checked(problems: dict[str, str]) -> None:
+    """Raise FormProblems when a row did not read."""
+    if problems:
+        raise FormProblems(problems)

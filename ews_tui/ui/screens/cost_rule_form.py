@@ -1,0 +1,94 @@
+"""Cost of consumption > a cost rule (manual §7.16.3.1): its name and what it applies to.
+
+A rule applies to the whole site when no circuit nor zone is chosen, else to the chosen
+circuits and measurement zones of the installation. A new rule is written with its first
+tariff (the date it is in force from, its base price): a rule without a tariff prices
+nothing. Its time bands and later tariffs are added from the rules screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.widgets import Input, SelectionList, Static
+
+from ews_tui.domain.cost_edits import put_rule
+from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff
+from ews_tui.i18n import N_, _
+from ews_tui.ui.cost_text import UNITS, parse_day, parse_number
+from ews_tui.ui.screens.cost_form import CostForm, Place, Rows, checked, required
+from ews_tui.ui.widgets.group_panel import group_name
+
+BAD_DATE = N_("type a date as YYYY-MM-DD")
+BAD_PRICE = N_("type a price, e.g. 0.1740")
+
+
+class RuleForm(CostForm):
+    """``rule``: the index of the rule edited, None for a new one (with its first tariff)."""
+
+    def __init__(self, energy: str, rule: int | None = None) -> None:
+        super().__init__(energy)
+        self.rule = rule
+        self.TITLE_MSGID = N_("new cost rule") if rule is None else N_("cost rule")
+
+    def compose_rows(self) -> ComposeResult:
+        yield self.row("name", N_("Name"), Input(id="f-name", max_length=64, compact=True))
+        scope = SelectionList[str](id="f-scope", compact=True)
+        yield self.row("scope", N_("Applies to"), scope)
+        yield Static(_("Nothing chosen: the whole site."), classes="form-note")
+        if self.rule is None:
+            yield self.row(
+                "valid-from",
+                N_("Valid from"),
+                Input(id="f-valid-from", max_length=10, compact=True, placeholder="YYYY-MM-DD"),
+            )
+            yield self.row("base", N_("Base price"), Input(id="f-base", compact=True))
+
+    def load(self, costs: EnergyCosts) -> None:
+        rule = costs.rules[self.rule] if self.rule is not None else None
+        inst = self.installation
+        chosen = set()
+        if rule is not None:
+            self.query_one("#f-name", Input).value = rule.name
+            chosen = {f"c{i}" for i in rule.circuit_ids} | {f"z{i}" for i in rule.zone_ids}
+        options = [
+            (_("Circuit: {name}").format(name=group_name(c)), f"c{c.id}") for c in inst.circuits
+        ]
+        options += [(_("Zone: {name}").format(name=z.name), f"z{z.id}") for z in inst.zones]
+        scope = self.query_one("#f-scope", SelectionList)
+        scope.add_options([(label, value, value in chosen) for label, value in options])
+        scope.highlighted = 0 if options else None
+        if self.rule is None:
+            today = datetime.now(self.service.tz).date()
+            self.query_one("#f-valid-from", Input).value = today.isoformat()
+            suffix = f"{costs.currency}/{UNITS[self.energy]}"
+            self.query_one("#f-base", Input).placeholder = suffix
+
+    def read(self, settings: CostSettings) -> tuple[CostSettings, Rows, Place]:
+        scope = self.query_one("#f-scope", SelectionList).selected
+        circuits = tuple(sorted(int(v[1:]) for v in scope if v.startswith("c")))
+        zones = tuple(sorted(int(v[1:]) for v in scope if v.startswith("z")))
+        rules = settings.of(self.energy).rules
+        if self.rule is None:
+            problems: dict[str, str] = {}
+            valid_from = parse_day(self.text("valid-from"))
+            base = parse_number(self.text("base"))
+            required(problems, "valid-from", valid_from, BAD_DATE)
+            required(problems, "base", base, BAD_PRICE)
+            checked(problems)
+            assert valid_from is not None and base is not None
+            rule = CostRule(self.text("name"), (Tariff(valid_from, base),), circuits, zones)
+            index = len(rules)
+        else:
+            index = self.rule
+            rule = replace(
+                rules[index], name=self.text("name"), circuit_ids=circuits, zone_ids=zones
+            )
+        place = f"{self.energy}.rules[{index}]"
+        rows = {f"{place}.name": "name", f"{place}.tariffs[0].base": "base"}
+        return put_rule(settings, self.energy, self.rule, rule), rows, (index,)
+
+
+SCREEN = RuleForm

@@ -1,0 +1,74 @@
+"""Cost of consumption > a tariff of a cost rule (manual §7.16.3.1): the date it is in force
+from and its base price (the price outside its time bands).
+
+A new price is a new tariff from a new date, so the cost of a past period never changes;
+two tariffs of one rule cannot start on the same date. Editing a tariff keeps its bands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.widgets import Input
+
+from ews_tui.domain.cost_edits import put_tariff, tariff_index
+from ews_tui.domain.costs import CostSettings, EnergyCosts, Tariff
+from ews_tui.i18n import N_
+from ews_tui.ui.cost_text import UNITS, number_text, parse_day, parse_number
+from ews_tui.ui.screens.cost_form import CostForm, Place, Rows, checked, required
+from ews_tui.ui.screens.cost_rule_form import BAD_DATE, BAD_PRICE
+
+
+class TariffForm(CostForm):
+    """``tariff``: the index of the tariff edited in rule ``rule``, None for a new one."""
+
+    def __init__(self, energy: str, rule: int, tariff: int | None = None) -> None:
+        super().__init__(energy)
+        self.rule = rule
+        self.tariff = tariff
+        self.TITLE_MSGID = N_("new tariff") if tariff is None else N_("tariff")
+
+    def compose_rows(self) -> ComposeResult:
+        yield self.row(
+            "valid-from",
+            N_("Valid from"),
+            Input(id="f-valid-from", max_length=10, compact=True, placeholder="YYYY-MM-DD"),
+        )
+        yield self.row("base", N_("Base price"), Input(id="f-base", compact=True))
+
+    def load(self, costs: EnergyCosts) -> None:
+        rule = costs.rules[self.rule]
+        self.sub_title = rule.name
+        base = self.query_one("#f-base", Input)
+        base.placeholder = f"{costs.currency}/{UNITS[self.energy]}"
+        if self.tariff is None:
+            day = datetime.now(self.service.tz).date()
+            self.query_one("#f-valid-from", Input).value = day.isoformat()
+            return
+        tariff = rule.tariffs[self.tariff]
+        self.query_one("#f-valid-from", Input).value = tariff.valid_from.isoformat()
+        base.value = number_text(tariff.base)
+
+    def read(self, settings: CostSettings) -> tuple[CostSettings, Rows, Place]:
+        problems: dict[str, str] = {}
+        valid_from = parse_day(self.text("valid-from"))
+        base = parse_number(self.text("base"))
+        required(problems, "valid-from", valid_from, BAD_DATE)
+        required(problems, "base", base, BAD_PRICE)
+        checked(problems)
+        assert valid_from is not None and base is not None
+        rule = settings.of(self.energy).rules[self.rule]
+        if self.tariff is None:
+            tariff = Tariff(valid_from, base)
+        else:
+            tariff = replace(rule.tariffs[self.tariff], valid_from=valid_from, base=base)
+        new = put_tariff(settings, self.energy, self.rule, self.tariff, tariff)
+        index = tariff_index(new, self.energy, self.rule, tariff)
+        place = f"{self.energy}.rules[{self.rule}].tariffs"
+        rows = {place: "valid-from", f"{place}[{index}].base": "base"}
+        return new, rows, (self.rule, index)
+
+
+SCREEN = TariffForm

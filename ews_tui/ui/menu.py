@@ -48,8 +48,13 @@ MENU: tuple[MenuSection, ...] = (
         ALL_ROLES,
         (
             E("live", N_("Live measures"), N_("The values of each device, live."), "live"),
-            E("consumption", N_("Consumption"), N_("Consumption tables and charts."), None),
-            E("costs", N_("Costs"), N_("The cost of the consumption."), None),
+            E(
+                "consumption",
+                N_("Consumption"),
+                N_("Consumption tables and charts."),
+                "consumption_total",
+            ),
+            E("costs", N_("Costs"), N_("The cost of the consumption."), "consumption_costs"),
             E("alarms", N_("Alarms"), N_("Active and past alarms."), None),
             E("en50160", N_("EN 50160"), N_("The weekly voltage quality verdict."), None),
         ),

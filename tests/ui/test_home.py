@@ -11,6 +11,7 @@ from textual.widgets import OptionList
 from ews_tui.runtime import Runtime
 from ews_tui.ui.menu import MENU
 from ews_tui.ui.screens.coming import ComingScreen
+from ews_tui.ui.screens.consumption_costs import CostsScreen
 from ews_tui.ui.screens.home import HomeScreen
 from ews_tui.ui.session import Role
 from tests.ui.shell_fixtures import ShellSnapshotApp, make_shell_app, shell_runtime
@@ -60,12 +61,12 @@ async def test_an_entry_not_there_yet_opens_the_coming_screen(rt: Runtime) -> No
     app = make_shell_app(rt, "home", role=Role.SYSTEM)
     async with app.run_test(size=SIZE) as pilot:
         menu = app.screen.query_one("#menu", OptionList)
-        await pilot.press("down")  # from Live measures to Consumption
-        assert menu.get_option_at_index(menu.highlighted or 0).id == "consumption"
+        await pilot.press("down", "down", "down")  # from Live measures to Alarms
+        assert menu.get_option_at_index(menu.highlighted or 0).id == "alarms"
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ComingScreen)
-        assert app.screen.title_msgid == "Consumption"
+        assert app.screen.title_msgid == "Alarms"
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
@@ -111,4 +112,4 @@ async def test_the_mouse_opens_an_entry(rt: Runtime) -> None:
         # Consumption, Costs.
         assert await pilot.click("#menu", offset=(6, 4))
         await pilot.pause()
-        assert isinstance(app.screen, ComingScreen) and app.screen.title_msgid == "Costs"
+        assert isinstance(app.screen, CostsScreen)

@@ -1,0 +1,293 @@
+"""What the three Consumption screens (Total, Partial, Details) share.
+
+Each shows one day (its hours), week or month (its days) or year (its months) of one energy,
+read from the :class:`~ews_tui.services.consumption.ConsumptionService` in a worker; the
+keys move to the previous or next one, change the step, the energy, what the bars show
+(amount or cost), and go from one screen to the other with the same view (1, 2, 3). The
+screens follow the Hub: a change of the cost pages, the time zone or the installation
+reloads the view.
+
+Not a menu screen itself (no ``SCREEN``): ``consumption_total``, ``consumption_partial`` and
+``consumption_details`` subclass it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from ews_tui.domain.events import InstallationChanged, SettingsChanged
+from ews_tui.domain.grouping import By, GroupKey
+from ews_tui.domain.periods import Step
+from ews_tui.i18n import N_, _
+from ews_tui.services.consumption import ConsumptionService
+from ews_tui.services.installation import InstallationService
+from ews_tui.store.consumption_repo import ConsumptionTable
+from ews_tui.ui.consumption_text import (
+    ENERGY_NAMES,
+    STEP_NAMES,
+    bar_label,
+    money,
+    number,
+    unit_text,
+    view_title,
+)
+from ews_tui.ui.consumption_view import ConsumptionView
+from ews_tui.ui.widgets.footer import EwsFooter
+from ews_tui.ui.widgets.histogram import Chart
+
+log = logging.getLogger(__name__)
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+LOAD_GROUP = "consumption-load"
+# The three screens, reached with keys 1, 2, 3 (the same in every language).
+VIEWS: tuple[tuple[str, str], ...] = (
+    ("consumption_total", N_("Total")),
+    ("consumption_partial", N_("Partial")),
+    ("consumption_details", N_("Details")),
+)
+RELOADING_SETTINGS = frozenset({"costs", "time"})
+
+
+class ConsumptionScreen(Screen[None]):
+    """``ConsumptionScreen(anchor=date(2025, 1, 15))``, or ``view=`` another screen's view.
+
+    ``clock`` (epoch seconds) says which periods have not come yet (not drawn); tests
+    inject it with the anchor.
+    """
+
+    CSS_PATH = STYLES / "consumption.tcss"
+    NAME: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "shift(-1)", N_("Previous"), key_display="←", priority=True),
+        Binding("right", "shift(1)", N_("Next"), key_display="→", priority=True),
+        Binding("s", "next_step", N_("Step")),
+        Binding("e", "next_energy", N_("Energy")),
+        Binding("c", "toggle_chart", N_("Cost")),
+        Binding("h", "step('day')", N_("Day"), show=False),
+        Binding("w", "step('week')", N_("Week"), show=False),
+        Binding("m", "step('month')", N_("Month"), show=False),
+        Binding("y", "step('year')", N_("Year"), show=False),
+        Binding("t", "today", N_("Today"), show=False),
+        Binding("1", "switch('consumption_total')", N_("Total"), show=False),
+        Binding("2", "switch('consumption_partial')", N_("Partial"), show=False),
+        Binding("3", "switch('consumption_details')", N_("Details"), show=False),
+    ]
+
+    def __init__(
+        self,
+        view: ConsumptionView | None = None,
+        *,
+        anchor: date | None = None,
+        clock: Callable[[], float] = time.time,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._initial = view
+        self._anchor = anchor
+        self.clock = clock
+        self.view: ConsumptionView = view or ConsumptionView(anchor or date.today())
+        self.table: ConsumptionTable | None = None
+        self.cursor: int = 0
+
+    # ------------------------------------------------------------------ services
+
+    @property
+    def service(self) -> ConsumptionService:
+        return self.app.session.service(ConsumptionService)  # type: ignore[attr-defined,no-any-return]
+
+    def group_name(self, key: GroupKey) -> str:
+        """A row's name: "No circuit" and preset circuits' names are msgids."""
+        if key.id is None:
+            return _(key.name)
+        if key.kind == By.CIRCUIT.value:
+            try:
+                inst = self.app.session.service(InstallationService).current  # type: ignore[attr-defined]
+            except LookupError:
+                return key.name
+            circuit = inst.circuit(key.id)
+            if circuit is not None and circuit.is_preset:
+                return _(key.name)
+        return key.name
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="cons-tabs", classes="page-title")
+        yield Static("", id="cons-view")
+        yield from self.compose_body()
+        yield EwsFooter()
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        if self._initial is None and self._anchor is None:  # today in the box's zone
+            self.view = replace(self.view, anchor=datetime.now(self.service.tz).date())
+        self.show_header()
+        self.reload()
+        self._follow(
+            self.app.session.hub.subscribe(  # type: ignore[attr-defined]
+                SettingsChanged, InstallationChanged, maxsize=16, name=f"{self.NAME}-screen"
+            )
+        )
+
+    @work(exclusive=True, group="consumption-follow")
+    async def _follow(self, subscription: Any) -> None:
+        with subscription:
+            async for event in subscription:
+                if isinstance(event, SettingsChanged) and event.section not in RELOADING_SETTINGS:
+                    continue
+                self.reload()
+
+    def show_header(self) -> None:
+        tabs = Text(_("Consumption"), style="bold", end="")
+        for number_, (name, title) in enumerate(VIEWS, start=1):
+            tabs.append("  ")
+            tabs.append(f" {number_} {_(title)} ", style="reverse" if name == self.NAME else "")
+        self.query_one("#cons-tabs", Static).update(tabs)
+        view = self.view
+        parts = [
+            _(ENERGY_NAMES[view.energy]),
+            _(STEP_NAMES[view.step]),
+            view_title(view.step, *view.range),
+            *self.header_extra(),
+        ]
+        self.query_one("#cons-view", Static).update(" · ".join(parts))
+
+    def header_extra(self) -> Sequence[str]:
+        return ()
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        self.show_header()
+        self._load(self.view)
+
+    @work(exclusive=True, group=LOAD_GROUP)
+    async def _load(self, view: ConsumptionView) -> None:
+        try:
+            data = await self.fetch(view)
+        except Exception:
+            log.exception("consumption %s %s %s", view.step, view.anchor, view.energy)
+            self.show_error(_("The consumption could not be read: see the log."))
+            return
+        if view == self.view:
+            self.show(data)
+
+    async def fetch(self, view: ConsumptionView) -> Any:
+        """What the screen shows for ``view``, read from the service (in the worker)."""
+        raise NotImplementedError
+
+    def show(self, data: Any) -> None:
+        raise NotImplementedError
+
+    async def range_totals(
+        self, view: ConsumptionView, by: By, energy: str | None = None, *, previous: bool = False
+    ) -> ConsumptionTable:
+        """One period: the whole day, week, month or year (a gap inside it counts there)."""
+        first, end = view.previous_range if previous else view.range
+        return await self.service.table(first, end, view.step, by, energy or view.energy)
+
+    def show_error(self, message: str) -> None:
+        self.notify(message, severity="error")
+
+    # ------------------------------------------------------------------ shared drawing
+
+    def future_from(self, table: ConsumptionTable) -> int | None:
+        """The index of the first period that has not started yet (None: all have)."""
+        now = self.clock()
+        return next((i for i, p in enumerate(table.periods) if p.start > now), None)
+
+    def bar_labels(self, table: ConsumptionTable) -> list[str]:
+        return [bar_label(p, self.view.bar_step, self.view.step) for p in table.periods]
+
+    def scale(self, table: ConsumptionTable) -> Callable[[float], str]:
+        """How the chart's top reads: ``▲ 6.0 kWh`` or ``▲ €1.20``."""
+        if self.view.chart_cost:
+            return lambda top: f"▲ {money(top, table.currency)}"
+        unit = unit_text(table.unit)
+        return lambda top: f"▲ {number(top, 1)} {unit}"
+
+    def chart(self, table: ConsumptionTable, series: Sequence[Any], stacked: bool = True) -> Chart:
+        return Chart(
+            labels=self.bar_labels(table),
+            series=series,
+            stacked=stacked,
+            future_from=self.future_from(table),
+            scale=self.scale(table),
+        )
+
+    def start_cursor(self, table: ConsumptionTable, rows: int) -> int:
+        """Keep the cursor's place when the step did not change, else the latest period."""
+        if self.table is not None and len(self.table.periods) == len(table.periods):
+            return min(self.cursor, rows - 1)
+        future = self.future_from(table)
+        last = (future if future is not None else len(table.periods)) - 1
+        return max(0, min(last, rows - 1))
+
+    def fill_grid(
+        self,
+        grid: DataTable[Any],
+        columns: Sequence[tuple[str, str]],
+        rows: Sequence[Sequence[str]],
+    ) -> None:
+        """Columns ``(key, title)``: the first left-aligned, the numbers right-aligned."""
+        grid.clear(columns=True)
+        for n, (key, title) in enumerate(columns):
+            width = max([len(title), *(len(row[n]) for row in rows)])
+            justify = "left" if n == 0 else "right"
+            grid.add_column(Text(title, justify=justify), key=key, width=width)
+        for index, row in enumerate(rows):
+            cells = [
+                Text(cell, justify="left" if n == 0 else "right") for n, cell in enumerate(row)
+            ]
+            grid.add_row(*cells, key=str(index))
+
+    def place_cursor(self, data_table: DataTable[Any], row: int) -> None:
+        if data_table.row_count:
+            data_table.move_cursor(row=min(row, data_table.row_count - 1), animate=False)
+
+    # ------------------------------------------------------------------ actions
+
+    def change_view(self, view: ConsumptionView) -> None:
+        if view != self.view:
+            self.view = view
+            self.reload()
+
+    def action_shift(self, count: int) -> None:
+        self.change_view(self.view.shifted(count))
+
+    def action_next_step(self) -> None:
+        self.change_view(self.view.next_step())
+
+    def action_step(self, step: str) -> None:
+        self.change_view(self.view.with_step(Step(step)))
+
+    def action_next_energy(self) -> None:
+        self.change_view(self.view.next_energy())
+
+    def action_toggle_chart(self) -> None:
+        self.change_view(self.view.toggle_chart())
+
+    def action_today(self) -> None:
+        today = datetime.fromtimestamp(self.clock(), self.service.tz).date()
+        self.change_view(replace(self.view, anchor=today))
+
+    def action_switch(self, name: str) -> None:
+        if name == self.NAME:
+            return
+        screen_class = self.app.screen_class(name)  # type: ignore[attr-defined]
+        if screen_class is not None:
+            self.app.switch_screen(screen_class(view=self.view, clock=self.clock))

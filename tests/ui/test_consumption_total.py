@@ -1,0 +1,207 @@
+"""Consumption > Total: the site's amount and cost per period, read from the store through the
+Consumption service; previous/next, steps, energies; a gap reads "—", never 0; numbers in the
+session's language."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from ews_tui.domain.costs import CostSettings
+from ews_tui.runtime import Runtime
+from ews_tui.services.consumption import ConsumptionService
+from ews_tui.ui.screens.consumption_total import TotalScreen
+from ews_tui.ui.widgets.histogram import MISSING, Histogram
+from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
+from tests.ui.consumption_fixtures import ANCHOR, LATER, seed_site
+
+
+@pytest.fixture
+async def box(tmp_path: Path) -> AsyncIterator[Runtime]:
+    async with box_runtime(tmp_path) as rt:
+        await seed_site(rt)
+        yield rt
+
+
+async def loaded(pilot: Any) -> None:
+    """Wait for the screen's table to be read and shown."""
+    await pilot.pause()
+    for worker in [w for w in pilot.app.workers if w.group == "consumption-load"]:
+        await worker.wait()
+    await pilot.pause()
+
+
+async def open_total(pilot: Any, screen: str = "consumption_total", **params: Any) -> None:
+    pilot.app.open_screen(screen, anchor=ANCHOR, clock=lambda: LATER, **params)
+    await loaded(pilot)
+
+
+def text(pilot: Any, selector: str) -> str:
+    return str(pilot.app.screen.query_one(selector, Static).content)
+
+
+def column(pilot: Any, key: str) -> list[str]:
+    grid = pilot.app.screen.query_one("#cons-table", DataTable)
+    return [str(grid.get_cell(row, key)) for row in grid.rows]
+
+
+def chart_lines(pilot: Any) -> list[str]:
+    chart = pilot.app.screen.query_one(Histogram)
+    return [line.plain for line in chart.render().split("\n")]
+
+
+async def test_a_day_shows_its_hours_with_amounts_and_costs(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        assert isinstance(app.screen, TotalScreen)
+        assert "Electricity · Day · Wednesday, January 15, 2025" in text(pilot, "#cons-view")
+        assert text(pilot, "#cons-totals") == "Total: 116.0 kWh · Cost: €23.20"
+        periods = column(pilot, "period")
+        assert periods[:2] == ["00:00", "01:00"] and len(periods) == 24
+        amounts = column(pilot, "amount")
+        assert amounts[0] == "4.0" and amounts[8] == "6.0"
+        assert column(pilot, "cost")[8] == "€1.20"
+
+
+async def test_a_gap_is_missing_never_zero(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        amounts, costs = column(pilot, "amount"), column(pilot, "cost")
+        assert amounts[3:6] == ["—", "—", "3.3*"]  # 03:00-05:00 nobody answered
+        assert costs[3:5] == ["—", "—"]
+        bars = chart_lines(pilot)[1:-1]
+        hour = 3 * 3  # three columns per hour, the chart has no left margin
+        assert all(line[hour] == MISSING for line in bars)
+        assert all(line[0] == " " for line in bars[:2]) and bars[-1][0] != " "
+
+
+async def test_previous_and_next_day_change_the_range_and_values(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        await pilot.press("left")
+        await loaded(pilot)
+        assert "Tuesday, January 14, 2025" in text(pilot, "#cons-view")
+        assert text(pilot, "#cons-totals") == "Total: 96.0 kWh · Cost: €19.20"
+        assert column(pilot, "amount")[8] == "4.0"
+        await pilot.press("right", "right")
+        await loaded(pilot)
+        assert "Thursday, January 16, 2025" in text(pilot, "#cons-view")
+        await pilot.press("right")
+        await loaded(pilot)
+        assert text(pilot, "#cons-totals") == "Total: — · Cost: —"
+        assert set(column(pilot, "amount")) == {"—"}
+
+
+async def test_steps_week_month_year(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        await pilot.press("s")
+        await loaded(pilot)
+        assert "Week · Week 3, Jan 13" in text(pilot, "#cons-view")
+        assert column(pilot, "period")[0] == "Mon, Jan 13"
+        assert column(pilot, "amount") == ["96.0", "96.0", "116.0", "96.0", "—", "—", "—"]
+        assert text(pilot, "#cons-totals") == "Total: 404.0 kWh · Cost: €80.80"
+        await pilot.press("s")
+        await loaded(pilot)
+        assert "Month · January 2025" in text(pilot, "#cons-view")
+        assert len(column(pilot, "period")) == 31
+        await pilot.press("s")
+        await loaded(pilot)
+        assert "Year · 2025" in text(pilot, "#cons-view")
+        assert column(pilot, "period")[:2] == ["January 2025", "February 2025"]
+        assert column(pilot, "amount")[:2] == ["407.3", "—"]
+        await pilot.press("left")
+        await loaded(pilot)
+        assert "Year · 2024" in text(pilot, "#cons-view")
+        await pilot.press("h")  # back to a day: the anchor moved to 2024-01-01
+        await loaded(pilot)
+        assert "Monday, January 1, 2024" in text(pilot, "#cons-view")
+
+
+async def test_gas_reads_in_m3_and_kwh_equivalent(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        await pilot.press("w", "e")
+        await loaded(pilot)
+        assert "Gas · Week" in text(pilot, "#cons-view")
+        assert text(pilot, "#cons-totals") == (
+            "Total: 9.60 m³ (107.5 kWh equivalent) · Cost: €10.56"
+        )
+        assert column(pilot, "amount")[0] == "2.40"
+        assert column(pilot, "kwh")[0] == "26.9"
+        await pilot.press("e")
+        await loaded(pilot)
+        assert "Water" in text(pilot, "#cons-view")
+        assert text(pilot, "#cons-totals") == "No device meters this energy (Water)."
+
+
+async def test_the_cost_chart_and_the_cursor(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        chart = app.screen.query_one(Histogram)
+        assert chart_lines(pilot)[0].startswith("▲ 6.0 kWh")
+        await pilot.press("c")
+        await loaded(pilot)
+        assert chart_lines(pilot)[0].startswith("▲ €1.20")
+        assert chart.cursor == 23  # the latest hour
+        await pilot.press("up", "up")
+        assert chart.cursor == 21
+        await pilot.press("left")  # another day keeps the hour under the cursor
+        await loaded(pilot)
+        assert chart.cursor == 21
+        assert app.screen.query_one("#cons-table", DataTable).cursor_row == 21
+
+
+async def test_costs_follow_the_saved_cost_pages(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        await box.get(ConsumptionService).save_costs(CostSettings())
+        for _ in range(20):
+            await loaded(pilot)
+            if text(pilot, "#cons-totals").endswith("Cost: —"):
+                break
+        assert text(pilot, "#cons-totals") == "Total: 116.0 kWh · Cost: —"
+
+
+async def test_numbers_and_dates_in_french(box: Runtime) -> None:
+    app = make_box_app(box, "home", language="fr")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        await pilot.press("y")
+        await loaded(pilot)
+        assert "Électricité · Année · 2025" in text(pilot, "#cons-view")
+        assert column(pilot, "amount")[0] == "407,3"
+        await pilot.press("m")
+        await loaded(pilot)
+        assert "janvier 2025" in text(pilot, "#cons-view")
+        assert column(pilot, "period")[14] == "mer. 15 janv."
+        assert column(pilot, "cost")[14] == "23,20\xa0€"
+        assert text(pilot, "#cons-totals") == "Total : 407,3 kWh · Coût : 81,47\xa0€"
+
+
+async def test_the_menu_opens_total(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "enter")  # Live measures, then Consumption
+        await loaded(pilot)
+        assert isinstance(app.screen, TotalScreen)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_snapshot_total(snap_compare: Any, tmp_path: Path, language: str) -> None:
+    async def run_before(pilot: Any) -> None:
+        await open_total(pilot)
+
+    app = SnapshotApp(tmp_path, "home", language=language, prepare=seed_site)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from textual.pilot import Pilot
@@ -17,6 +19,7 @@ from ews_tui.domain.installation_doc import to_document
 from ews_tui.frontends.kiosk import KioskApp, kiosk_app
 from ews_tui.runtime import Runtime
 from ews_tui.services.installation import InstallationService
+from ews_tui.services.recorder import Recorder
 from ews_tui.ui.screens.kiosk import KioskScreen
 from ews_tui.ui.screens.login import LoginScreen
 from ews_tui.ui.session import Session
@@ -73,3 +76,31 @@ async def test_dashboard_power_states_pages_and_login(runtime: Runtime) -> None:
         assert app.session.role is None
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, KioskScreen), "the dashboard again")
+
+
+def midday_zone() -> str:
+    """A zone where it is now between 06:00 and 18:00, so 'today' has hours behind it."""
+    utc_hour = datetime.now(UTC).hour
+    offset = (12 - utc_hour + 12) % 24 - 12  # local = utc + offset, near noon
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT signs are inverted
+
+
+async def test_dashboard_shows_todays_consumption_from_the_store(tmp_path: Path) -> None:
+    zone = midday_zone()
+    async with box_runtime(tmp_path, {"time.timezone": zone}) as rt:
+        await rt.get(InstallationService).import_document(to_document(load_site("demo")))
+        inst = rt.get(InstallationService).current
+        main = next(g.eq_device_id for g in inst.gateways if g.eq_device_id is not None)
+        tz = ZoneInfo(zone)
+        midnight = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        recorder = rt.get(Recorder)
+        for k in range(13):  # 02:00..04:00, 10-minute steps: 12 x 0.5 kWh
+            ts = midnight.timestamp() + 7200 + k * 600
+            recorder.ingest(Sample(main, ts, {"ea_import": 1000.0 + k * 0.5}))
+        await recorder.flush()
+        app = kiosk_app(Session(rt))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, KioskScreen), "the dashboard")
+            kiosk = app.screen
+            assert isinstance(kiosk, KioskScreen)
+            await until(pilot, lambda: "6.0 kWh" in text(kiosk, "today"), "today's consumption")

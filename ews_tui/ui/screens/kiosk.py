@@ -8,12 +8,14 @@ for the login screen: configuring needs a PIN. Figures are computed by
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from babel.numbers import format_decimal
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -23,11 +25,15 @@ from textual.widgets import ContentSwitcher, Static
 from ews_tui.domain.events import DeviceState, GatewayState
 from ews_tui.domain.installation import Installation
 from ews_tui.i18n import N_, _, babel_locale
+from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveBoard, LiveValues
 from ews_tui.services.settings import SettingsService
 
+log = logging.getLogger(__name__)
+
 MISSING = "—"
+TODAY_SECONDS = 60.0  # the recorder stores a slot every 10 minutes
 PAGES = ("page-site", "page-comms")
 STATE_NAMES = {
     DeviceState.ON: N_("answering"),
@@ -49,13 +55,15 @@ class KioskFigures:
     """What the dashboard shows; None where the figure is not known."""
 
     site_power_kw: float | None
-    today_kwh: float | None  # the consumption issue has not landed: always None for now
+    today_kwh: float | None  # the site's electricity since local midnight
     alarms: int | None  # the alarms issue has not landed: always None for now
     gateways: tuple[tuple[str, GatewayState | None], ...]
     devices: Counter[DeviceState | None]
 
 
-def kiosk_figures(inst: Installation, board: LiveBoard) -> KioskFigures:
+def kiosk_figures(
+    inst: Installation, board: LiveBoard, today_kwh: float | None = None
+) -> KioskFigures:
     """The site power is the sum of the gateways' main meters ("eq_device") active power."""
     powers = []
     for gateway in inst.gateways:
@@ -67,7 +75,7 @@ def kiosk_figures(inst: Installation, board: LiveBoard) -> KioskFigures:
         (g.name, state.state if (state := board.gateway(g.id)) else None) for g in inst.gateways
     )
     devices = Counter(board.device(d.id).state for d in inst.devices if d.enabled)
-    return KioskFigures(sum(powers) if powers else None, None, None, gateways, devices)
+    return KioskFigures(sum(powers) if powers else None, today_kwh, None, gateways, devices)
 
 
 class KioskScreen(Screen[None]):
@@ -86,8 +94,11 @@ class KioskScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._page = 0
+        self._today_kwh: float | None = None
         self.refresh_figures()
+        self.refresh_today()
         self.set_interval(1.0, self.refresh_figures, name="kiosk figures")
+        self.set_interval(TODAY_SECONDS, self.refresh_today, name="kiosk today")
         self.set_interval(self._page_seconds(), self.next_page, name="kiosk pages")
 
     def _page_seconds(self) -> float:
@@ -99,6 +110,23 @@ class KioskScreen(Screen[None]):
     def _service(self, kind: type[Any]) -> Any:
         return self.app.session.service(kind)  # type: ignore[attr-defined]
 
+    @work(exclusive=True, group="kiosk-today")
+    async def refresh_today(self) -> None:
+        """Today's site consumption from the store (recorded slots: up to 10 minutes old)."""
+        try:
+            service = self._service(ConsumptionService)
+        except LookupError:
+            return
+        today = datetime.now(service.tz).date()
+        try:
+            table = await service.table(today, today + timedelta(days=1), "day", "total")
+        except Exception:  # the store is unreadable: the figure stays unknown, the kiosk runs
+            log.exception("kiosk: today's consumption")
+            return
+        amounts = [row[0] for row in table.rows.values() if row and row[0] is not None]
+        self._today_kwh = sum(a.value for a in amounts) if amounts else None
+        self.refresh_figures()
+
     def next_page(self) -> None:
         self._page = (self._page + 1) % len(PAGES)
         self.query_one("#pages", ContentSwitcher).current = PAGES[self._page]
@@ -109,7 +137,7 @@ class KioskScreen(Screen[None]):
             board = self._service(LiveValues).snapshot()
         except LookupError:
             return
-        figures = kiosk_figures(inst, board)
+        figures = kiosk_figures(inst, board, self._today_kwh)
         self.query_one("#kiosk-title", Static).update(_("ews-tui · Energy Web Server"))
         self.query_one("#power", Static).update(
             _("Site power now: {power}").format(power=_kw(figures.site_power_kw))

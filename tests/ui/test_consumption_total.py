@@ -36,7 +36,14 @@ async def loaded(pilot: Any) -> None:
 
 
 async def open_total(pilot: Any, screen: str = "consumption_total", **params: Any) -> None:
-    pilot.app.open_screen(screen, anchor=ANCHOR, clock=lambda: LATER, **params)
+    """Open ``screen`` at the anchor date, from the app's own task (as the menu does: the
+    screen then runs in the session's language)."""
+    params = {"anchor": ANCHOR, "clock": lambda: LATER, **params}
+    pilot.app.call_later(pilot.app.open_screen, screen, **params)
+    for _ in range(20):
+        await pilot.pause()
+        if type(pilot.app.screen).__module__.endswith(screen):
+            break
     await loaded(pilot)
 
 

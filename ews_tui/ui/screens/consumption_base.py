@@ -29,7 +29,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from ews_tui.domain.events import InstallationChanged, SettingsChanged
-from ews_tui.domain.grouping import By, GroupKey
+from ews_tui.domain.grouping import Amount, By, GroupKey
 from ews_tui.domain.periods import Step
 from ews_tui.i18n import N_, _
 from ews_tui.services.consumption import ConsumptionService
@@ -39,6 +39,7 @@ from ews_tui.ui.consumption_text import (
     ENERGY_NAMES,
     STEP_NAMES,
     bar_label,
+    known,
     money,
     number,
     unit_text,
@@ -70,8 +71,8 @@ class ConsumptionScreen(Screen[None]):
     CSS_PATH = STYLES / "consumption.tcss"
     NAME: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "shift(-1)", N_("Previous"), key_display="←", priority=True),
-        Binding("right", "shift(1)", N_("Next"), key_display="→", priority=True),
+        Binding("left", "shift(-1)", N_("Period"), key_display="←→", priority=True),
+        Binding("right", "shift(1)", N_("Next"), show=False, priority=True),
         Binding("s", "next_step", N_("Step")),
         Binding("e", "next_energy", N_("Energy")),
         Binding("c", "toggle_chart", N_("Cost")),
@@ -134,7 +135,7 @@ class ConsumptionScreen(Screen[None]):
 
     def on_mount(self) -> None:
         if self._initial is None and self._anchor is None:  # today in the box's zone
-            self.view = replace(self.view, anchor=datetime.now(self.service.tz).date())
+            self.view = replace(self.view, anchor=self.today())
         self.show_header()
         self.reload()
         self._follow(
@@ -210,6 +211,16 @@ class ConsumptionScreen(Screen[None]):
         now = self.clock()
         return next((i for i, p in enumerate(table.periods) if p.start > now), None)
 
+    def bar_values(self, values: list[Amount | None]) -> list[float | None]:
+        out: list[float | None] = []
+        for amount in values:
+            amount = known(amount)
+            if amount is None:
+                out.append(None)
+            else:
+                out.append(amount.cost if self.view.chart_cost else amount.value)
+        return out
+
     def bar_labels(self, table: ConsumptionTable) -> list[str]:
         return [bar_label(p, self.view.bar_step, self.view.step) for p in table.periods]
 
@@ -281,9 +292,12 @@ class ConsumptionScreen(Screen[None]):
     def action_toggle_chart(self) -> None:
         self.change_view(self.view.toggle_chart())
 
+    def today(self) -> date:
+        """Today in the box's time zone, by the screen's clock."""
+        return datetime.fromtimestamp(self.clock(), self.service.tz).date()
+
     def action_today(self) -> None:
-        today = datetime.fromtimestamp(self.clock(), self.service.tz).date()
-        self.change_view(replace(self.view, anchor=today))
+        self.change_view(replace(self.view, anchor=self.today()))
 
     def action_switch(self, name: str) -> None:
         if name == self.NAME:

@@ -69,18 +69,6 @@ class TotalScreen(ConsumptionScreen):
         chart.cursor = self.cursor
         self.fill_table(table, values, shown)
 
-    def bar_values(self, values: list[Amount | None]) -> list[float | None]:
-        out: list[float | None] = []
-        for amount in values:
-            amount = known(amount)
-            if amount is None:
-                out.append(None)
-            elif self.view.chart_cost:
-                out.append(amount.cost)
-            else:
-                out.append(amount.value)
-        return out
-
     def show_totals(self, table: ConsumptionTable, total: Amount | None) -> None:
         line = self.query_one("#cons-totals", Static)
         if not table.rows:

@@ -18,6 +18,7 @@ out); :class:`Histogram` is the widget around it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -97,7 +98,7 @@ def _layout(chart: Chart, width: int, cursor: int | None) -> _Layout:
         first = min(max(0, centre - count // 2), bars - count)
     usable = width - (2 if count < bars else 0)
     slot = max(minimum, min(usable // max(count, 1), 8 + lanes))
-    gap = 1 if slot >= lanes + 2 or lanes > 1 else 0
+    gap = 1 if lanes > 1 or slot >= 2 else 0
     return _Layout(first, count, slot, max(1, (slot - gap) // lanes), gap)
 
 
@@ -174,9 +175,9 @@ def _labels(chart: Chart, layout: _Layout, width: int, cursor: int | None) -> Te
             line[0] = "‹"
         if layout.first + layout.count < chart.bars:
             line[width - 1] = "›"
-    out = Text()
-    for char, style in zip(line, styles, strict=True):
-        out.append(char, style or Style())
+    out = Text(end="")
+    for style, run in itertools.groupby(zip(line, styles, strict=True), key=lambda c: c[1]):
+        out.append("".join(char for char, _style in run), style or Style())
     return out
 
 
@@ -207,8 +208,8 @@ def draw(chart: Chart, width: int, height: int, cursor: int | None = None) -> li
     lines = [Text(chart.scale(top) if chart.bars else "", style=LABEL_STYLE, end="")]
     for cells in grid:
         line = Text(end="")
-        for char, style in cells:
-            line.append(char, style)
+        for style, run in itertools.groupby(cells, key=lambda c: c[1]):
+            line.append("".join(char for char, _style in run), style)
         lines.append(line)
     lines.append(_labels(chart, layout, width, cursor))
     for line in lines:

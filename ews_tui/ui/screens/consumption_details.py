@@ -1,0 +1,203 @@
+"""Consultation > Consumption > Details: one device's consumption, and the period before.
+
+The devices metering the energy are listed on the left, those "excluded from totals" too
+(manual §7.16.1.4: their data shows here). On the right, the chosen device's total and cost,
+the comparison with the previous day, week, month or year (amount and change in percent,
+over the same elapsed periods while the current one is under way), the line where the
+weekly EN 50160 verdict will show, the chart and the table: each period's amount, cost, the
+matching period before and the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ews_tui.domain.grouping import Amount, By, GroupKey
+from ews_tui.i18n import N_, _
+from ews_tui.store.consumption_repo import ConsumptionTable
+from ews_tui.ui.consumption_text import (
+    ENERGY_NAMES,
+    NONE,
+    amount_text,
+    change_text,
+    cost_text,
+    known,
+    period_label,
+    unit_text,
+)
+from ews_tui.ui.consumption_view import ConsumptionView
+from ews_tui.ui.screens.consumption_base import ConsumptionScreen
+from ews_tui.ui.widgets.histogram import Histogram, Series
+
+# Reserved: the weekly EN 50160 check of the device (issue "EN 50160") fills this line.
+EN50160_PENDING = N_("EN 50160: no verdict yet")
+
+
+def range_sum(values: list[Amount | None], count: int) -> Amount | None:
+    """The sum of the first ``count`` periods; missing if one of them is."""
+    total: Amount | None = None
+    for amount in values[:count]:
+        amount = amount if amount is not None else Amount(0.0, True, None)
+        total = amount if total is None else total + amount
+    return total
+
+
+class DetailsScreen(ConsumptionScreen):
+    NAME = "consumption_details"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.data: tuple[ConsumptionTable, ...] | None = None
+        self.keys: list[GroupKey] = []
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal():
+            yield OptionList(id="det-devices")
+            with Vertical(id="det-right"):
+                yield Static("", id="det-device")
+                yield Static("", id="det-compare")
+                yield Static("", id="det-en50160")
+                yield Histogram(id="cons-chart")
+                yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
+
+    def on_mount(self) -> None:
+        self.add_class("-details")
+        self.query_one("#det-en50160", Static).update(_(EN50160_PENDING))
+        super().on_mount()
+        self.query_one("#det-devices", OptionList).focus()
+
+    async def fetch(self, view: ConsumptionView) -> tuple[ConsumptionTable, ...]:
+        first, end = view.range
+        before_first, before_end = view.previous_range
+        service = self.service
+        return (
+            await service.table(first, end, view.bar_step, By.DEVICE, view.energy),
+            await service.table(before_first, before_end, view.bar_step, By.DEVICE, view.energy),
+            await self.range_totals(view, By.DEVICE),
+            await self.range_totals(view, By.DEVICE, previous=True),
+        )
+
+    def show(self, data: Any) -> None:
+        table = data[0]
+        self.cursor = self.start_cursor(table, len(table.periods))
+        self.table = table
+        self.data = data
+        self.keys = list(table.rows)
+        self.fill_devices()
+        self.show_device()
+
+    # ------------------------------------------------------------------ the device list
+
+    def selected_key(self) -> GroupKey | None:
+        wanted = self.view.device_id
+        key = next((k for k in self.keys if k.id == wanted), None)
+        return key or (self.keys[0] if self.keys else None)
+
+    def fill_devices(self) -> None:
+        options = self.query_one("#det-devices", OptionList)
+        options.clear_options()
+        options.add_options(Option(key.name, id=str(key.id)) for key in self.keys)
+        key = self.selected_key()
+        if key is not None:
+            options.highlighted = self.keys.index(key)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        key = next((k for k in self.keys if str(k.id) == event.option_id), None)
+        if key is not None and key.id != self.view.device_id:
+            self.view = replace(self.view, device_id=key.id)
+            self.show_device()
+
+    # ------------------------------------------------------------------ the chosen device
+
+    def show_device(self) -> None:
+        if self.data is None:
+            return
+        table, before, totals, before_totals = self.data
+        key = self.selected_key()
+        title = self.query_one("#det-device", Static)
+        compare = self.query_one("#det-compare", Static)
+        chart = self.query_one("#cons-chart", Histogram)
+        if key is None:
+            energy = _(ENERGY_NAMES[table.energy])
+            title.update(_("No device meters this energy ({energy}).").format(energy=energy))
+            compare.update("")
+            chart.chart = self.chart(table, [])
+            self.fill_grid(self.query_one("#cons-table", DataTable), [("period", "")], [])
+            return
+        values = table.rows[key]
+        previous = before.rows.get(key, [None] * len(before.periods))
+        future = self.future_from(table)
+        if future is None:
+            now, then = totals.rows[key][0], (before_totals.rows.get(key) or [None])[0]
+        else:  # under way: the same elapsed periods of both
+            now, then = range_sum(values, future), range_sum(previous, future)
+        title.update(
+            f"{key.name} · "
+            + _("Total: {amount}").format(amount=amount_text(now, table.unit, with_unit=True))
+            + " · "
+            + _("Cost: {cost}").format(cost=cost_text(now, table.currency))
+        )
+        now_value, then_value = known(now), known(then)
+        compare.update(
+            _("Previous period: {amount} · change {change}").format(
+                amount=amount_text(then, table.unit, with_unit=True),
+                change=change_text(
+                    now_value.value if now_value else None,
+                    then_value.value if then_value else None,
+                ),
+            )
+        )
+        chart.chart = self.chart(table, [Series(key.name, self.bar_values(values))])
+        chart.cursor = self.cursor
+        self.fill_table(table, values, previous, future)
+
+    def fill_table(
+        self,
+        table: ConsumptionTable,
+        values: list[Amount | None],
+        previous: list[Amount | None],
+        future: int | None,
+    ) -> None:
+        unit = unit_text(table.unit)
+        columns = [
+            ("period", _("Period")),
+            ("amount", unit),
+            ("cost", _("Cost")),
+            ("previous", _("Before")),
+            ("change", _("Change")),
+        ]
+        rows = []
+        for index, period in enumerate(table.periods):
+            cells = [period_label(period, self.view.bar_step)]
+            if future is not None and index >= future:
+                rows.append(cells + [""] * 4)
+                continue
+            amount = values[index]
+            then = previous[index] if index < len(previous) else None
+            now_known, then_known = known(amount), known(then)
+            cells += [
+                amount_text(amount, table.unit),
+                cost_text(amount, table.currency),
+                amount_text(then, table.unit) if index < len(previous) else NONE,
+                change_text(
+                    now_known.value if now_known else None,
+                    then_known.value if then_known else None,
+                ),
+            ]
+            rows.append(cells)
+        grid = self.query_one("#cons-table", DataTable)
+        self.fill_grid(grid, columns, rows)
+        self.place_cursor(grid, self.cursor)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.cursor = event.cursor_row
+        self.query_one("#cons-chart", Histogram).cursor = event.cursor_row
+
+
+SCREEN = DetailsScreen

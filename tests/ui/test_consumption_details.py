@@ -1,0 +1,102 @@
+"""Consumption > Details: pick a device; its chart and table, the previous period and the
+change, the reserved EN 50160 line."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import OptionList
+
+from ews_tui.runtime import Runtime
+from ews_tui.ui.screens.consumption_details import DetailsScreen
+from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
+from tests.ui.consumption_fixtures import PARIS, seed_site
+from tests.ui.test_consumption_total import column, loaded, open_total, text
+
+
+@pytest.fixture
+async def box(tmp_path: Path) -> AsyncIterator[Runtime]:
+    async with box_runtime(tmp_path) as rt:
+        await seed_site(rt)
+        yield rt
+
+
+def devices(pilot: Any) -> list[str]:
+    options = pilot.app.screen.query_one("#det-devices", OptionList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def test_a_device_compared_with_the_day_before(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, "consumption_details")
+        assert isinstance(app.screen, DetailsScreen)
+        assert devices(pilot) == ["Lighting meter", "Heat pump", "Annex meter"]
+        assert text(pilot, "#det-device") == "Lighting meter · Total: 44.0 kWh · Cost: €8.80"
+        assert text(pilot, "#det-compare") == "Previous period: 24.0 kWh · change +83.3%"
+        assert text(pilot, "#det-en50160") == "EN 50160: no verdict yet"
+        assert column(pilot, "amount")[8] == "3.0"
+        assert column(pilot, "cost")[8] == "€0.60"
+        assert column(pilot, "previous")[8] == "1.0"
+        assert column(pilot, "change")[8] == "+200.0%"
+        assert column(pilot, "amount")[3] == "—"  # the gap: missing, no change
+        assert column(pilot, "change")[3] == "—"
+
+
+async def test_picking_another_device(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, "consumption_details")
+        await pilot.press("down")
+        assert text(pilot, "#det-device") == "Heat pump · Total: 60.0 kWh · Cost: €12.00"
+        assert text(pilot, "#det-compare") == "Previous period: 60.0 kWh · change 0.0%"
+        await pilot.press("down")
+        assert text(pilot, "#det-device").startswith("Annex meter · Total: 12.0 kWh")
+        await pilot.press("left")  # the day before keeps the device
+        await loaded(pilot)
+        assert text(pilot, "#det-device").startswith("Annex meter · Total: 12.0 kWh")
+        assert "Tuesday, January 14" in text(pilot, "#cons-view")
+        await pilot.press("left")  # Monday 13: the day before it has 1 hour of data
+        await loaded(pilot)
+        assert text(pilot, "#det-compare") == "Previous period: 0.4 kWh · change +2,780.0%"
+        await pilot.press("e")  # gas: its one meter
+        await loaded(pilot)
+        assert devices(pilot) == ["Boiler gas"]
+        assert text(pilot, "#det-device") == "Boiler gas · Total: 2.40 m³ · Cost: €2.64"
+
+
+async def test_a_week_in_french(box: Runtime) -> None:
+    app = make_box_app(box, "home", language="fr")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, "consumption_details")
+        await pilot.press("w")
+        await loaded(pilot)
+        assert text(pilot, "#det-compare") == (
+            "Période précédente : 0,8 kWh · évolution +13\u202f820,0\xa0%"
+        )
+        assert column(pilot, "amount")[2] == "44,0"
+        assert text(pilot, "#det-en50160") == "EN 50160 : pas encore de verdict"
+
+
+async def test_an_in_progress_day_compares_the_same_hours(box: Runtime) -> None:
+    noon = datetime(2025, 1, 15, 12, 30, tzinfo=PARIS).timestamp()
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, "consumption_details", anchor=None, clock=lambda: noon)
+        # 00:00-12:00 on the 15th (the gap hours missing) against the same hours the day before
+        assert "Wednesday, January 15, 2025" in text(pilot, "#cons-view")
+        assert text(pilot, "#det-compare").startswith("Previous period: 13.0 kWh")
+        assert column(pilot, "amount")[13] == ""  # 13:00 has not begun
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_snapshot_details(snap_compare: Any, tmp_path: Path, language: str) -> None:
+    async def run_before(pilot: Any) -> None:
+        await open_total(pilot, "consumption_details")
+
+    app = SnapshotApp(tmp_path, "home", language=language, prepare=seed_site)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -67,6 +67,10 @@ async def test_picking_another_device(box: Runtime) -> None:
         await loaded(pilot)
         assert devices(pilot) == ["Boiler gas"]
         assert text(pilot, "#det-device") == "Boiler gas · Total: 2.40 m³ · Cost: €2.64"
+        await pilot.press("e")  # water: no meter
+        await loaded(pilot)
+        assert devices(pilot) == []
+        assert text(pilot, "#det-device") == "No device meters this energy (Water)."
 
 
 async def test_a_week_in_french(box: Runtime) -> None:

@@ -123,3 +123,13 @@ def test_snapshot_partial(snap_compare: Any, tmp_path: Path, language: str) -> N
 
     app = SnapshotApp(tmp_path, "home", language=language, prepare=seed_site)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_partial_16_colours(snap_compare: Any, tmp_path: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        await open_total(pilot, "consumption_partial")
+        await pilot.press("w")
+        await loaded(pilot)
+
+    app = SnapshotApp(tmp_path, "home", prepare=seed_site, colors=16)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -212,3 +212,15 @@ def test_snapshot_total(snap_compare: Any, tmp_path: Path, language: str) -> Non
 
     app = SnapshotApp(tmp_path, "home", language=language, prepare=seed_site)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_the_costs_entry_opens_total_with_cost_bars(box: Runtime) -> None:
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, "consumption_costs")
+        assert isinstance(app.screen, TotalScreen)
+        assert chart_lines(pilot)[0].startswith("▲ €1.20")
+        assert column(pilot, "amount")[8] == "6.0"  # the table keeps both
+        await pilot.press("c")
+        await loaded(pilot)
+        assert chart_lines(pilot)[0].startswith("▲ 6.0 kWh")

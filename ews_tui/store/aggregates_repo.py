@@ -1,11 +1,20 @@
 """Writing and reading the recorder's tables: measures, energy readings, hourly rollups.
 
-A measures row packs a device's slot in one blob. Format 3 (the usual one): the layout id
-(the device's list of quantity ids), the count shared by all, then per quantity
-``(mean f32, mean-min f16, max-mean f16)`` — 8 bytes a quantity. Format 1 when counts differ
-(a value missing in some polls): per quantity ``(id u16, count u16, mean, mean-min, max-mean)``.
-The half-float spreads keep min and max within 0.05 % of their distance to the mean; a
-spread too large for a half float switches the row to format 2 (min and max as f32).
+A measures row packs a device's slot in one blob. Byte 0 is the format, with bit 0x10 set
+when the two header numbers that follow fit in one byte each (else two each):
+
+- format 3, the usual one: the layout id (the device's list of quantity ids, in
+  ``measure_layouts``), the count shared by all, then per quantity
+  ``(mean f32, mean-min f16, max-mean f16)`` — 8 bytes a quantity;
+- format 4, the same header, then one 2-bit code per quantity (four a byte) saying what
+  follows for it: 0 nothing (always 0), 1 its one value as f32 (min = max: a single poll, a
+  state that did not move), 2 as in format 3, 3 ``(mean, min, max)`` as f32 (a spread too
+  large for a half float);
+- format 1 when counts differ (a value missing in some polls): per quantity
+  ``(id u16, count u16, mean f32, mean-min f16, max-mean f16)``; format 2 the same with min
+  and max as f32.
+
+The half-float spreads keep min and max within 0.05 % of their distance to the mean.
 Quantity names get small ids in ``quantities`` the first time they are written.
 
 :meth:`AggregatesRepo.write` stores one batch in ONE transaction with ``executemany``.
@@ -24,35 +33,73 @@ from ews_tui.domain.aggregation import QuantityStats, SlotRecord
 from ews_tui.domain.consumption import Reading, Rollup, Span
 from ews_tui.store.db import Database
 
-_COMPACT, _WIDE, _SHARED = 1, 2, 3
+_COMPACT, _WIDE, _SHARED, _CODED = 1, 2, 3, 4
+_SMALL = 0x10  # format flag: layout id and count are one byte each
 _ITEM = {_COMPACT: struct.Struct("<HHfee"), _WIDE: struct.Struct("<HHfff")}
+_HEAD = {0: struct.Struct("<BHH"), _SMALL: struct.Struct("<BBB")}
+_CODE_ITEMS = ("", "f", "fee", "fff")  # what follows a quantity of each 2-bit code
 _HALF_MAX = 65504.0
+# The measures key: slot * 2**16 + device id (a rowid, so appends fill whole pages).
+DEVICE_BITS = 16
 
 
 def encode(stats: Sequence[tuple[int, QuantityStats]], layout: int | None = None) -> bytes:
     """The blob of one slot's stats, each with its quantity id.
 
     With ``layout`` (the id of this list of quantity ids) and one count for all, the ids and
-    counts are written once (format 3: 8 bytes a quantity).
+    counts are written once (formats 3 and 4).
     """
-    counts = {s.count for _q, s in stats}
+    if layout is not None and stats:
+        count = stats[0][1].count
+        if all(s.count == count for _q, s in stats):
+            try:
+                return _encode_shared(stats, layout, min(count, 65535))
+            except (OverflowError, struct.error):
+                pass
+    return _encode_each(stats)
+
+
+def _encode_shared(stats: Sequence[tuple[int, QuantityStats]], layout: int, count: int) -> bytes:
+    codes: list[int] = []
+    flat: list[float] = []
+    for _q, s in stats:
+        lo, hi = s.min, s.max
+        if lo == hi:
+            if lo == 0:
+                codes.append(0)
+            else:
+                codes.append(1)
+                flat.append(lo)  # every value was this one: exact, unlike a computed mean
+            continue
+        mean = s.mean
+        low, high = mean - lo, hi - mean
+        if low > _HALF_MAX or high > _HALF_MAX:
+            codes.append(3)
+            flat += (mean, lo, hi)
+        else:
+            codes.append(2)
+            flat += (mean, low, high)
+    small = _SMALL if layout < 256 and count < 256 else 0
+    if all(c == 2 for c in codes):
+        return _blob(_SHARED | small, len(codes)).pack(_SHARED | small, layout, count, *flat)
+    packed = bytearray((len(codes) + 3) // 4)
+    for i, code in enumerate(codes):
+        packed[i >> 2] |= code << (2 * (i & 3))
+    head = _HEAD[small].pack(_CODED | small, layout, count)
+    return head + bytes(packed) + _coded(tuple(codes)).pack(*flat)
+
+
+def _encode_each(stats: Sequence[tuple[int, QuantityStats]]) -> bytes:
+    """Formats 1 and 2: an id and a count per quantity."""
     flat: list[float] = []
     wide = False
     for q, s in stats:
         low, high = s.mean - s.min, s.max - s.mean
         wide = wide or low > _HALF_MAX or high > _HALF_MAX
-        flat += (
-            (s.mean, low, high)
-            if layout is not None
-            else (q, min(s.count, 65535), s.mean, low, high)
-        )
+        flat += (q, min(s.count, 65535), s.mean, low, high)
     if not wide:
         try:
-            if layout is not None and len(counts) == 1:
-                head = (_SHARED, layout, min(counts.pop(), 65535))
-                return _blob(_SHARED, len(stats)).pack(*head, *flat)
-            if layout is None:
-                return _blob(_COMPACT, len(stats)).pack(_COMPACT, *flat)
+            return _blob(_COMPACT, len(stats)).pack(_COMPACT, *flat)
         except (OverflowError, struct.error):
             pass
     flat = []
@@ -63,11 +110,17 @@ def encode(stats: Sequence[tuple[int, QuantityStats]], layout: int | None = None
 
 @lru_cache(maxsize=1024)
 def _blob(kind: int, count: int) -> struct.Struct:
-    """The struct of a whole blob: its header, then ``count`` items."""
-    if kind == _SHARED:
-        return struct.Struct("<BHH" + "fee" * count)
+    """The struct of a whole blob of formats 1 to 3: its header, then ``count`` items."""
+    if kind & ~_SMALL == _SHARED:
+        return struct.Struct(_HEAD[kind & _SMALL].format + "fee" * count)
     item = "HHfee" if kind == _COMPACT else "HHfff"
     return struct.Struct("<B" + item * count)
+
+
+@lru_cache(maxsize=4096)
+def _coded(codes: tuple[int, ...]) -> struct.Struct:
+    """The struct of the items of a format 4 blob with these codes."""
+    return struct.Struct("<" + "".join(_CODE_ITEMS[c] for c in codes))
 
 
 def decode(
@@ -75,17 +128,42 @@ def decode(
 ) -> tuple[QuantityStats, ...]:
     """The stats of one blob (names from ``quantities``, layouts from ``measure_layouts``)."""
     kind = blob[0]
-    out = []
-    if kind == _SHARED:
-        layout, count = struct.unpack_from("<HH", blob, 1)
+    if kind & ~_SMALL in (_SHARED, _CODED):
+        head = _HEAD[kind & _SMALL]
+        _kind, layout, count = head.unpack_from(blob)
         qids = (layouts or {})[layout]
-        for q, (mean, a, b) in zip(qids, struct.iter_unpack("<fee", blob[5:]), strict=True):
-            out.append(QuantityStats(names.get(q, f"q{q}"), count, mean, mean - a, mean + b))
-        return tuple(out)
+        return _decode_shared(blob, head.size, kind & ~_SMALL, qids, count, names)
+    out = []
     item = _ITEM[kind]
     for q, count, mean, a, b in item.iter_unpack(blob[1:]):
         lo, hi = (mean - a, mean + b) if kind == _COMPACT else (a, b)
         out.append(QuantityStats(names.get(q, f"q{q}"), count, mean, lo, hi))
+    return tuple(out)
+
+
+def _decode_shared(
+    blob: bytes, at: int, kind: int, qids: tuple[int, ...], count: int, names: dict[int, str]
+) -> tuple[QuantityStats, ...]:
+    if kind == _SHARED:
+        codes: tuple[int, ...] = (2,) * len(qids)
+    else:
+        codes = tuple((blob[at + (i >> 2)] >> (2 * (i & 3))) & 3 for i in range(len(qids)))
+        at += (len(qids) + 3) // 4
+    values = iter(_coded(codes).unpack_from(blob, at))
+    out = []
+    for q, code in zip(qids, codes, strict=True):
+        name = names.get(q, f"q{q}")
+        if code == 0:
+            out.append(QuantityStats(name, count, 0.0, 0.0, 0.0))
+        elif code == 1:
+            value = next(values)
+            out.append(QuantityStats(name, count, value, value, value))
+        elif code == 2:
+            mean, a, b = next(values), next(values), next(values)
+            out.append(QuantityStats(name, count, mean, mean - a, mean + b))
+        else:
+            mean, lo, hi = next(values), next(values), next(values)
+            out.append(QuantityStats(name, count, mean, lo, hi))
     return tuple(out)
 
 
@@ -149,10 +227,15 @@ class AggregatesRepo:
                     rows.append((r, [(ids[st.name], st) for st in r.stats]))
             await self._layout_ids(conn, {tuple(q for q, _s in pairs) for _r, pairs in rows})
             layouts = self._layouts
+            # In key order: each row lands at the end of the table, on a full page.
+            rows.sort(key=lambda row: (row[0].slot, row[0].device_id))
             await conn.executemany(
-                "INSERT OR REPLACE INTO measures (slot, device_id, data) VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO measures (slot_device, data) VALUES (?, ?)",
                 [
-                    (r.slot, r.device_id, encode(pairs, layouts[tuple(q for q, _s in pairs)]))
+                    (
+                        _measure_key(r.slot, r.device_id),
+                        encode(pairs, layouts[tuple(q for q, _s in pairs)]),
+                    )
                     for r, pairs in rows
                 ],
             )
@@ -218,9 +301,9 @@ class AggregatesRepo:
                 for i, q in await conn.execute_fetchall("SELECT id, qids FROM measure_layouts")
             }
             rows = await conn.execute_fetchall(
-                "SELECT device_id, slot, data FROM measures WHERE slot >= ? AND slot < ?"
-                " ORDER BY slot, device_id",
-                (first_slot, end_slot),
+                "SELECT device_id, slot, data FROM measures"
+                " WHERE slot_device >= ? AND slot_device < ? ORDER BY slot_device",
+                (first_slot << DEVICE_BITS, end_slot << DEVICE_BITS),
             )
         wanted = set(device_ids) if device_ids is not None else None
         return [
@@ -257,7 +340,9 @@ class AggregatesRepo:
         """Retention: delete measures and energy history older than the given slots."""
         async with self._db.transaction() as conn:
             if measures_slot is not None:
-                await conn.execute("DELETE FROM measures WHERE slot < ?", (measures_slot,))
+                await conn.execute(
+                    "DELETE FROM measures WHERE slot_device < ?", (measures_slot << DEVICE_BITS,)
+                )
             if energy_slot is not None:
                 await conn.execute("DELETE FROM energy_readings WHERE slot < ?", (energy_slot,))
                 await conn.execute("DELETE FROM energy_hourly WHERE hour < ?", (energy_slot // 6,))
@@ -277,6 +362,12 @@ _ADD_DAY = (
     " ON CONFLICT (device_id, day) DO UPDATE SET amount = amount + excluded.amount,"
     " missing = missing + excluded.missing"
 )
+
+
+def _measure_key(slot: int, device_id: int) -> int:
+    if not 0 <= device_id < 1 << DEVICE_BITS:
+        raise ValueError(f"device id {device_id} is not below {1 << DEVICE_BITS}")
+    return slot << DEVICE_BITS | device_id
 
 
 def _pack_ids(qids: tuple[int, ...]) -> bytes:

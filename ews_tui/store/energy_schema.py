@@ -2,9 +2,12 @@
 
 - ``quantities``: a small id per quantity name, so a measure row stores two bytes, not a name.
 - ``measures``: one row per 10-minute slot (UTC) and device, every quantity's count, mean,
-  min and max packed in one blob (see :mod:`ews_tui.store.aggregates_repo`); keyed by slot
-  first so each batch appends (full pages); ``measure_layouts`` names a device's list of
-  quantity ids once, so a row does not repeat it.
+  min and max packed in one blob (see :mod:`ews_tui.store.aggregates_repo`); keyed by
+  ``slot * 65536 + device_id``, a rowid: each batch appends, and SQLite fills a page whole
+  before it starts the next when rows arrive in key order (a WITHOUT ROWID table keyed
+  ``(slot, device_id)`` left 10 % of its pages empty); ``slot`` and ``device_id`` are
+  virtual columns (no storage). ``measure_layouts`` names a device's list of quantity ids
+  once, so a row does not repeat it.
 - ``energy_readings``: the last energy index of each device in each slot (kWh or m3).
 - ``energy_hourly``: consumption per device and UTC hour, kept up to date at write time, with
   the count of the hour's slots whose consumption is unknown.
@@ -30,11 +33,11 @@ CREATE TABLE measure_layouts (
     qids BLOB NOT NULL UNIQUE
 );
 CREATE TABLE measures (
-    slot      INTEGER NOT NULL,
-    device_id INTEGER NOT NULL,
-    data      BLOB NOT NULL,
-    PRIMARY KEY (slot, device_id)
-) WITHOUT ROWID;
+    slot_device INTEGER PRIMARY KEY,
+    data        BLOB NOT NULL,
+    slot        INTEGER AS (slot_device >> 16),
+    device_id   INTEGER AS (slot_device & 65535)
+);
 CREATE TABLE energy_readings (
     device_id INTEGER NOT NULL,
     slot      INTEGER NOT NULL,

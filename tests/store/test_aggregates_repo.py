@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ews_tui.domain.aggregation import QuantityStats, SlotRecord
 from ews_tui.domain.consumption import Reading, Span, rollup
@@ -29,12 +31,68 @@ def test_a_layout_and_a_shared_count_make_8_bytes_a_quantity() -> None:
         (2, QuantityStats("p", 60, 5.0, 4.0, 6.0)),
     ]
     blob = encode(stats, layout=9)
-    assert blob[0] == 3 and len(blob) == 5 + 2 * 8
+    assert blob[0] & 0x0F == 3 and len(blob) == 3 + 2 * 8  # one-byte layout id and count
     back = decode(blob, {1: "v1", 2: "p"}, {9: (1, 2)})
     assert [(b.name, b.count) for b in back] == [("v1", 60), ("p", 60)]
     assert back[1].min == pytest.approx(4.0, abs=1e-3) and back[1].max == pytest.approx(
         6.0, abs=1e-3
     )
+    big = encode(stats, layout=300)
+    assert len(big) == 5 + 2 * 8 and decode(big, {}, {300: (1, 2)})[0].count == 60
+
+
+def test_constant_and_zero_quantities_take_four_bytes_and_none() -> None:
+    stats = [
+        (1, QuantityStats("v1", 1, 230.1, 230.1, 230.1)),
+        (2, QuantityStats("p", 1, 0.0, 0.0, 0.0)),
+        (3, QuantityStats("i1", 1, 12.5, 12.5, 12.5)),
+        (4, QuantityStats("f", 1, 50.0, 50.0, 50.0)),
+        (5, QuantityStats("q", 1, 0.0, 0.0, 0.0)),
+    ]
+    blob = encode(stats, layout=1)
+    assert blob[0] & 0x0F == 4 and len(blob) == 3 + 2 + 3 * 4
+    back = decode(blob, {1: "v1", 2: "p", 3: "i1", 4: "f", 5: "q"}, {1: (1, 2, 3, 4, 5)})
+    assert [(b.name, b.count, b.min, b.max) for b in back] == [
+        ("v1", 1, pytest.approx(230.1), pytest.approx(230.1)),
+        ("p", 1, 0.0, 0.0),
+        ("i1", 1, 12.5, 12.5),
+        ("f", 1, 50.0, 50.0),
+        ("q", 1, 0.0, 0.0),
+    ]
+    assert all(b.mean == b.min for b in back)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 600),
+            st.floats(-1e6, 1e6, width=32),
+            st.floats(0, 1e6, width=32),
+            st.floats(0, 1e6, width=32),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_every_format_gives_back_counts_and_values_close(
+    items: list[tuple[int, float, float, float, bool]], shared: bool
+) -> None:
+    stats = []
+    for n, (count, mean, below, above, flat) in enumerate(items):
+        count = items[0][0] if shared else count
+        lo, hi = (mean, mean) if flat else (mean - below, mean + above)
+        stats.append((n + 1, QuantityStats(f"q{n + 1}", count, mean, lo, hi)))
+    qids = tuple(q for q, _s in stats)
+    back = decode(encode(stats, layout=7), {}, {7: qids})
+    assert [b.name for b in back] == [s.name for _q, s in stats]
+    for (_q, s), b in zip(stats, back, strict=True):
+        assert b.count == s.count
+        tol = 1e-6 * abs(s.mean) + 1e-3 * (s.max - s.min) + 1e-6
+        assert b.mean == pytest.approx(s.mean, abs=tol)
+        assert b.min == pytest.approx(s.min, abs=tol) and b.max == pytest.approx(s.max, abs=tol)
+        assert b.min <= b.mean + tol and b.mean <= b.max + tol
 
 
 def test_a_spread_too_wide_for_half_floats_switches_to_full_floats() -> None:

@@ -249,14 +249,7 @@ class AggregatesRepo:
                 for hour, (amount, missing) in roll.hours.items()
             ]
             await conn.executemany(_ADD_HOUR, hourly)
-            daily: dict[tuple[int, int], list[float]] = {}
-            for device_id, hour, amount, missing in hourly:
-                day = daily.setdefault((device_id, hour // 24), [0.0, 0])
-                day[0] += amount
-                day[1] += missing
-            await conn.executemany(
-                _ADD_DAY, [(d, day, a, int(m)) for (d, day), (a, m) in daily.items()]
-            )
+            await conn.executemany(_ADD_DAY, _days(hourly))
             await conn.executemany(
                 "INSERT OR REPLACE INTO energy_gaps (device_id, first_slot, last_slot, amount)"
                 " VALUES (?, ?, ?, ?)",
@@ -357,11 +350,27 @@ _ADD_HOUR = (
     " ON CONFLICT (device_id, hour) DO UPDATE SET amount = amount + excluded.amount,"
     " missing = missing + excluded.missing"
 )
+HOUR_COLUMNS = tuple(f"h{h:02d}" for h in range(24))  # energy_daily's amount of each hour
 _ADD_DAY = (
-    "INSERT INTO energy_daily (device_id, day, amount, missing) VALUES (?, ?, ?, ?)"
+    f"INSERT INTO energy_daily (device_id, day, amount, missing, {', '.join(HOUR_COLUMNS)})"
+    f" VALUES ({', '.join('?' * 28)})"
     " ON CONFLICT (device_id, day) DO UPDATE SET amount = amount + excluded.amount,"
-    " missing = missing + excluded.missing"
+    " missing = missing + excluded.missing, "
+    + ", ".join(f"{h} = {h} + excluded.{h}" for h in HOUR_COLUMNS)
 )
+
+
+def _days(hourly: Sequence[tuple[int, int, float, int]]) -> list[tuple[float, ...]]:
+    """The rows of ``_ADD_DAY`` for these ``(device_id, hour, amount, missing)``."""
+    days: dict[tuple[int, int], list[float]] = {}
+    for device_id, hour, amount, missing in hourly:
+        day = days.get((device_id, hour // 24))
+        if day is None:
+            day = days[device_id, hour // 24] = [0.0] * 26
+        day[0] += amount
+        day[1] += missing
+        day[2 + hour % 24] += amount
+    return [(d, day, a, int(m), *hours) for (d, day), (a, m, *hours) in days.items()]
 
 
 def _measure_key(slot: int, device_id: int) -> int:

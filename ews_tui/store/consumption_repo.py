@@ -4,12 +4,16 @@
 
 1. the periods of the step in the box's zone, cut into segments at UTC offset changes and
    at the dates a tariff starts (:func:`~ews_tui.domain.periods.segments`);
-2. one SQL query sums the hourly rollups per segment, device and price class — the class
-   of a row is a letter picked from the segment's 168-letter map by the local hour of the
-   week, so time bands cost one ``substr`` and the answer is a few rows per segment;
-3. gaps lying whole inside a period are added to it (priced at the mean price over their
+2. the whole UTC days of each segment come from the daily rollups: one query per class map
+   and UTC offset sums, per segment and device, each price class's amount — the day's
+   ``amount`` without time bands, else the day's hour columns of that class picked by
+   weekday (:func:`_class_sums`), so a year reads 365 rows a device, never 8,760;
+3. the hours at the segments' edges (local midnights are not UTC midnights) come from the
+   hourly rollups, the class of a row being a letter picked from the segment's 168-letter
+   map by the local hour of the week (one ``substr``);
+4. gaps lying whole inside a period are added to it (priced at the mean price over their
    hours), others leave the period marked missing;
-4. the pure grouping sums devices by key (:func:`~ews_tui.domain.grouping.group`).
+5. the pure grouping sums devices by key (:func:`~ews_tui.domain.grouping.group`).
 
 :meth:`ConsumptionRepo.table_from_readings` computes the same table from the raw index
 readings with the pure tracker, without rollups: the reference for tests and the baseline of
@@ -31,6 +35,7 @@ from ews_tui.domain.grouping import UNITS, Amount, By, GroupKey, group, metered_
 from ews_tui.domain.installation import Device, Installation
 from ews_tui.domain.periods import (
     HOUR_SECONDS,
+    HOURS_PER_WEEK,
     SLOT_SECONDS,
     Period,
     Segment,
@@ -40,7 +45,7 @@ from ews_tui.domain.periods import (
     periods,
     segments,
 )
-from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.aggregates_repo import HOUR_COLUMNS, AggregatesRepo
 from ews_tui.store.db import Database
 
 _MAX_PARAMS = 30000
@@ -136,7 +141,7 @@ class ConsumptionRepo:
             hours, days = _ranges(plan)
             for part in _chunks(hours, _MAX_PARAMS // 5 - len(plan.devices)):
                 await self._sum_hours(plan, part, amounts)
-            for part in _chunks(days, _MAX_PARAMS // 4 - len(plan.devices)):
+            for part in _chunks(days, _MAX_PARAMS // 3 - len(plan.devices)):
                 await self._sum_days(plan, part, amounts)
             spans = plan.periods
             gaps = await self._aggregates.gaps(
@@ -171,21 +176,38 @@ class ConsumptionRepo:
             amounts.add(seg_index, int(device_id), str(cls), float(total), int(missing))
 
     async def _sum_days(self, plan: _Plan, part: Sequence[_Range], amounts: _Amounts) -> None:
-        """Whole UTC days of segments with one price class (no time band in force)."""
-        values = ",".join("(?, ?, ?)" for _ in part)
-        params: list[object] = [x for item in part for x in item]
+        """Whole UTC days, each day's amount split by price class in SQL (one query per
+        class map and UTC offset, see :func:`_class_sums`)."""
+        kinds: dict[tuple[str, int], list[_Range]] = {}
+        for item in part:
+            week = plan.classes[item[0]].map
+            offset = plan.segments[item[0]].offset // HOUR_SECONDS if len(set(week)) > 1 else 0
+            kinds.setdefault((week, offset), []).append(item)
         ids = [d.id for d in plan.devices]
         marks = ",".join("?" * len(ids))
-        sql = (
-            f"WITH seg (i, a, b) AS (VALUES {values})"
-            " SELECT seg.i, d.device_id, SUM(d.amount), SUM(d.missing)"
-            f" FROM seg JOIN energy_daily AS d ON d.device_id IN ({marks})"
-            " AND d.day >= seg.a AND d.day < seg.b"
-            " GROUP BY seg.i, d.device_id"
-        )
-        for seg_index, device_id, total, missing in await self._db.fetchall(sql, (*params, *ids)):
-            cls = plan.classes[seg_index].map[0]
-            amounts.add(seg_index, int(device_id), cls, float(total), int(missing))
+        for (week, offset), ranges in kinds.items():
+            classes = _class_sums(week, offset)
+            values = ",".join("(?, ?, ?)" for _ in ranges)
+            params: list[object] = [x for item in ranges for x in item]
+            sums = ", ".join(f"TOTAL({expr})" for expr in classes.values())
+            sql = (
+                f"WITH seg (i, a, b) AS (VALUES {values})"
+                f" SELECT seg.i, d.device_id, SUM(d.missing), {sums}"
+                f" FROM seg JOIN energy_daily AS d ON d.device_id IN ({marks})"
+                " AND d.day >= seg.a AND d.day < seg.b"
+                " GROUP BY seg.i, d.device_id"
+            )
+            for seg_index, device_id, missing, *totals in await self._db.fetchall(
+                sql, (*params, *ids)
+            ):
+                for n, (cls, total) in enumerate(zip(classes, totals, strict=True)):
+                    amounts.add(
+                        int(seg_index),
+                        int(device_id),
+                        cls,
+                        float(total),
+                        int(missing) if n == 0 else 0,
+                    )
 
     async def table_from_readings(
         self,
@@ -334,15 +356,14 @@ _Range = tuple[int, int, int]  # (segment index, first, end): hours or days
 
 
 def _ranges(plan: _Plan) -> tuple[list[_Range], list[_Range]]:
-    """Each segment as hour ranges and whole UTC days; days only where one price class
-    holds for every hour (no time band in force), since days lose the hour of the week."""
+    """Each segment as whole UTC days, and hour ranges at its edges (its local midnights
+    are not UTC midnights) or when it holds no whole UTC day."""
     hours: list[_Range] = []
     days: list[_Range] = []
     for index, seg in enumerate(plan.segments):
         a, b = seg.start // HOUR_SECONDS, seg.end // HOUR_SECONDS
         d0, d1 = -(-a // 24), b // 24
-        uniform = len(set(plan.classes[index].map)) == 1
-        if not uniform or d1 <= d0:
+        if d1 <= d0:
             hours.append((index, a, b))
             continue
         days.append((index, d0, d1))
@@ -351,6 +372,39 @@ def _ranges(plan: _Plan) -> tuple[list[_Range], list[_Range]]:
         if d1 * 24 < b:
             hours.append((index, d1 * 24, b))
     return hours, days
+
+
+def _class_sums(week: str, offset_hours: int) -> dict[str, str]:
+    """The SQL of each price class's amount in an ``energy_daily`` row ``d``.
+
+    ``week`` maps local hours of the week to classes, local time being UTC plus
+    ``offset_hours``. UTC day ``d.day`` is weekday ``(d.day + 3) % 7`` (0 = Monday; day 0
+    was a Thursday), so its hour ``h`` is local hour of the week
+    ``(24 * weekday + h + offset_hours) % 168``: a class's amount adds the day's hour
+    columns of that class, chosen by weekday (the whole ``amount`` when it holds all 24).
+    """
+    out: dict[str, str] = {}
+    for cls in sorted(set(week)):
+        cases: dict[tuple[int, ...], list[int]] = {}
+        for weekday in range(7):
+            first = 24 * weekday + offset_hours
+            hours = tuple(h for h in range(24) if week[(first + h) % HOURS_PER_WEEK] == cls)
+            if hours:
+                cases.setdefault(hours, []).append(weekday)
+        if list(cases) == [tuple(range(24))] and len(cases[tuple(range(24))]) == 7:
+            out[cls] = "d.amount"
+            continue
+        branches = " ".join(
+            f"WHEN (d.day + 3) % 7 IN ({', '.join(map(str, weekdays))}) THEN "
+            + (
+                "d.amount"
+                if len(hours) == 24
+                else " + ".join(f"d.{HOUR_COLUMNS[h]}" for h in hours)
+            )
+            for hours, weekdays in cases.items()
+        )
+        out[cls] = f"CASE {branches} END"
+    return out
 
 
 def _chunks(items: Sequence[_Range], size: int) -> list[Sequence[_Range]]:

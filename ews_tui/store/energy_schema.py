@@ -11,8 +11,11 @@
 - ``energy_readings``: the last energy index of each device in each slot (kWh or m3).
 - ``energy_hourly``: consumption per device and UTC hour, kept up to date at write time, with
   the count of the hour's slots whose consumption is unknown.
-- ``energy_daily``: the same per UTC day (hour // 24): a year table reads days, and hours
-  only at the edges of its periods (local midnights are not UTC midnights).
+- ``energy_daily``: the same per UTC day (hour // 24), and the day's amount of each UTC hour
+  in ``h00``..``h23``: a year table reads days, and hours only at the edges of its periods
+  (local midnights are not UTC midnights); with time bands it sums the hour columns of the
+  days of each weekday, so the price of each hour of the week applies to 24 sums, not to
+  every hourly row. A zero costs one byte (SQLite stores a whole REAL as an integer).
 - ``energy_gaps``: an amount known only over several hours (readings missing in between),
   kept whole; a period holding the whole gap counts it, others show missing data.
 - ``cost_*``: the cost pages of manual §7.16.3 (see :mod:`ews_tui.store.cost_rules_repo`).
@@ -56,6 +59,30 @@ CREATE TABLE energy_daily (
     day       INTEGER NOT NULL,
     amount    REAL NOT NULL DEFAULT 0,
     missing   INTEGER NOT NULL DEFAULT 0,
+    h00 REAL NOT NULL DEFAULT 0,
+    h01 REAL NOT NULL DEFAULT 0,
+    h02 REAL NOT NULL DEFAULT 0,
+    h03 REAL NOT NULL DEFAULT 0,
+    h04 REAL NOT NULL DEFAULT 0,
+    h05 REAL NOT NULL DEFAULT 0,
+    h06 REAL NOT NULL DEFAULT 0,
+    h07 REAL NOT NULL DEFAULT 0,
+    h08 REAL NOT NULL DEFAULT 0,
+    h09 REAL NOT NULL DEFAULT 0,
+    h10 REAL NOT NULL DEFAULT 0,
+    h11 REAL NOT NULL DEFAULT 0,
+    h12 REAL NOT NULL DEFAULT 0,
+    h13 REAL NOT NULL DEFAULT 0,
+    h14 REAL NOT NULL DEFAULT 0,
+    h15 REAL NOT NULL DEFAULT 0,
+    h16 REAL NOT NULL DEFAULT 0,
+    h17 REAL NOT NULL DEFAULT 0,
+    h18 REAL NOT NULL DEFAULT 0,
+    h19 REAL NOT NULL DEFAULT 0,
+    h20 REAL NOT NULL DEFAULT 0,
+    h21 REAL NOT NULL DEFAULT 0,
+    h22 REAL NOT NULL DEFAULT 0,
+    h23 REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (device_id, day)
 ) WITHOUT ROWID;
 CREATE TABLE energy_gaps (

@@ -65,11 +65,11 @@ async def record(
 
 
 async def both(
-    db: Database, step: str, by: str, first: date, end: date
+    db: Database, step: str, by: str, first: date, end: date, costs: CostSettings = COSTS
 ) -> tuple[ConsumptionTable, ConsumptionTable]:
     repo = ConsumptionRepo(db)
-    fast = await repo.table(SITE, CATALOG, COSTS, PARIS, first, end, step, by)
-    slow = await repo.table_from_readings(SITE, CATALOG, COSTS, PARIS, first, end, step, by)
+    fast = await repo.table(SITE, CATALOG, costs, PARIS, first, end, step, by)
+    slow = await repo.table_from_readings(SITE, CATALOG, costs, PARIS, first, end, step, by)
     return fast, slow
 
 
@@ -133,3 +133,54 @@ async def test_periods_without_data_are_missing_and_totals_leave_gas_out(db: Dat
     assert key.kind == "total"
     assert values[0] is not None and values[0].missing and values[0].value == 0
     assert values[1] is not None and values[1].value == pytest.approx(5 * 3 - 5 / 6, rel=1e-6)
+
+
+# Heures creuses at night every day, a weekend price, and a rule of its own for device 2's
+# zone whose bands start a week later: two rules, so two prices for one hour.
+BANDED = CostSettings(
+    (
+        EnergyCosts(
+            "electricity",
+            "EUR",
+            (
+                CostRule(
+                    "zone 1",
+                    (
+                        Tariff(date(2024, 10, 1), D("0.30")),
+                        Tariff(
+                            date(2024, 11, 1),
+                            D("0.30"),
+                            (TimeBand(frozenset(range(7)), 0, 6, D("0.12")),),
+                        ),
+                    ),
+                    zone_ids=(1,),
+                ),
+                CostRule(
+                    "site",
+                    (
+                        Tariff(
+                            date(2024, 10, 1),
+                            D("0.2"),
+                            (
+                                TimeBand(frozenset(range(7)), 22, 24, D("0.1")),
+                                TimeBand(frozenset(range(7)), 0, 6, D("0.1")),
+                                TimeBand(frozenset({5, 6}), 6, 22, D("0.15")),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    )
+)
+
+
+async def test_weeks_and_months_with_time_bands_match_the_readings(db: Database) -> None:
+    await record(db, 12 * 24, skip=(100.05, 103.5), reset_at=200.0)
+    for step in ("week", "month"):
+        for by in ("device", "circuit", "zone"):
+            same(*await both(db, step, by, date(2024, 10, 25), date(2024, 11, 7), BANDED))
+    fast, _slow = await both(db, "week", "device", date(2024, 10, 28), date(2024, 11, 4), BANDED)
+    meter = next(v for k, v in fast.rows.items() if k.id == 2)  # 3 kW, zone 1's rule
+    # Monday 28th to Thursday 31st at 0.30, then 0.12 at night: 4 x 72 + 3 x (18 x 0.9 + 6 x 0.36).
+    assert meter[0].cost == pytest.approx(4 * 24 * 3 * 0.3 + 3 * (18 * 3 * 0.3 + 6 * 3 * 0.12))

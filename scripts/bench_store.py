@@ -7,14 +7,16 @@ Prints one JSON line:
   Recorder's ``ingest`` and ``flush`` (batched transactions included), 32 devices polled every
   10 s for ``--ingest-hours`` hours; ``ingest_values_per_s`` counts the values;
 - ``mb_per_device_year``: the database size after a year of 32 devices (one sample per
-  10-minute slot, the same rows as any poll rate) divided by 32;
+  10-minute slot) divided by 32; one poll a slot gives min = max, which the measures store
+  as one number, so ``mb_per_device_year_polled`` is the size after ``--polled-days`` days
+  polled every 60 s (min < max: the size of a live box), scaled to a year;
 - ``table_ms``: the monthly-by-circuit consumption and cost table over that year (best of 5)
   with flat tariffs (a price change on 1 August), from the daily and hourly rollups;
   ``baseline_ms``: the same table computed by scanning the raw index readings in Python
   without rollups; ``same_answer``: both agree. ``table_banded_ms``: the same with weekday
-  peak hours, which must read hourly rows to price each hour.
+  peak hours (each hour priced by its class: the daily rollups keep the amount of each hour).
 
-    .venv/bin/python scripts/bench_store.py [--days 365] [--ingest-hours 6]
+    .venv/bin/python scripts/bench_store.py [--days 365] [--ingest-hours 6] [--polled-days 28]
 """
 
 from __future__ import annotations
@@ -115,6 +117,14 @@ async def fill(
     return samples, values, spent
 
 
+async def checkpointed_size(db_path: Path) -> int:
+    """The size of the database file once its WAL is written back."""
+    db = await open_database(db_path)
+    await db.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+    await db.close()
+    return db_path.stat().st_size
+
+
 def costs(banded: bool) -> CostSettings:
     """A tariff change on 1 August; with ``banded``, weekday peak hours 07-22."""
     peak = (TimeBand(frozenset(range(5)), 7, 22, Decimal("0.2516")),) if banded else ()
@@ -174,6 +184,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--ingest-hours", type=float, default=6.0)
+    parser.add_argument("--polled-days", type=int, default=28)
     args = parser.parse_args()
     inst = installation()
     with tempfile.TemporaryDirectory(prefix="ews-bench-") as tmp:
@@ -183,14 +194,14 @@ async def main() -> None:
         samples, values, spent = await fill(
             folder / "ingest.sqlite", inst, start, args.ingest_hours * 3600, 10.0
         )
+        polled_db = folder / "polled.sqlite"
+        await fill(polled_db, inst, start, args.polled_days * 86400, 60.0)
+        polled_size = await checkpointed_size(polled_db)
         year_db = folder / "year.sqlite"
         t0 = time.perf_counter()
         await fill(year_db, inst, start, args.days * 86400, 600.0)
         fill_s = time.perf_counter() - t0
-        db = await open_database(year_db)
-        await db.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
-        await db.close()
-        size = year_db.stat().st_size
+        size = await checkpointed_size(year_db)
         last = first + timedelta(days=args.days)
         result = await tables(year_db, inst, first, last, banded=False)
         banded = await tables(year_db, inst, first, last, banded=True)
@@ -204,6 +215,9 @@ async def main() -> None:
                 "ingest_values_per_s": round(values / spent),
                 "values_per_sample": round(values / samples, 1),
                 "mb_per_device_year": round(size / DEVICES / 2**20 * 365 / args.days, 2),
+                "mb_per_device_year_polled": round(
+                    polled_size / DEVICES / 2**20 * 365 / args.polled_days, 2
+                ),
                 "year_fill_s": round(fill_s, 1),
                 **result,
                 "table_banded_ms": banded["table_ms"],

@@ -104,7 +104,12 @@ MENU: tuple[MenuSection, ...] = (
                 N_("The default language of the box."),
                 "settings_language",
             ),
-            E("csv", N_("CSV and other settings"), N_("CSV export settings."), None),
+            E(
+                "csv",
+                N_("CSV and other settings"),
+                N_("The CSV folders and how long history is kept."),
+                "settings_csv",
+            ),
             E("connector", N_("Connector"), N_("Send the CSV folders to a server."), None),
             E(
                 "notifications",

@@ -247,3 +247,41 @@ async def test_pin_change_of_a_role(box: Runtime) -> None:
 def test_snapshot_network_page(snap_compare, tmp_path: Path, language: str) -> None:  # type: ignore[no-untyped-def]
     app = SnapshotApp(tmp_path, "settings_network", role=Role.SERVER, language=language)
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+async def test_csv_and_retention_settings_are_saved(box: Runtime, tmp_path: Path) -> None:
+    app = make_box_app(box, "settings_csv", role=Role.SERVER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        folder = str(screen.query_one("#csv-folder", Static).content)
+        assert folder == "CSV folder: csv in the data dir"
+        assert screen.query_one("#set-csv-enabled", Switch).value is True
+        await _type(pilot, "#set-csv-keep-days", "30")
+        await _type(pilot, "#set-retention-measures-days", "730")
+        screen.query_one("#set-csv-enabled", Switch).value = False
+        await pilot.press("ctrl+s")
+        await _settled(pilot)
+        assert "Saved" in str(screen.query_one("#status", Static).content)
+    saved = _config(tmp_path)
+    assert (saved.csv.enabled, saved.csv.keep_days, saved.retention.measures_days) == (
+        False,
+        30,
+        730,
+    )
+
+
+async def test_csv_bad_refresh_is_refused_and_nothing_saved(box: Runtime, tmp_path: Path) -> None:
+    before = (tmp_path / "config.toml").read_bytes()
+    app = make_box_app(box, "settings_csv", role=Role.SERVER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _type(pilot, "#set-csv-refresh-minutes", "2000")
+        await pilot.press("ctrl+s")
+        await _settled(pilot)
+        assert "1440" in (_form(pilot).error_of("csv.refresh_minutes") or "")
+    assert (tmp_path / "config.toml").read_bytes() == before
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_snapshot_csv_page(snap_compare, tmp_path: Path, language: str) -> None:  # type: ignore[no-untyped-def]
+    app = SnapshotApp(tmp_path, "settings_csv", role=Role.SERVER, language=language)
+    assert snap_compare(app, terminal_size=(80, 24))

@@ -268,7 +268,7 @@ async def test_bad_hours_empty_days_and_a_negative_price_are_refused(priced: Run
         await pilot.press("ctrl+s")
         await _settled(pilot)
         assert form.error_of("hours") == "type an hour from 0 to 24"
-        assert form.error_of("days") == ""  # the other rows are not checked yet
+        assert form.error_of("days") == "choose days of the week"  # still said
     assert _unchanged(priced)
 
 
@@ -289,12 +289,16 @@ async def test_a_bad_date_and_a_duplicate_date_are_refused(priced: Runtime) -> N
     assert _unchanged(priced)
 
 
-async def test_a_rule_needs_a_name(box: Runtime) -> None:
+async def test_every_problem_of_a_new_rule_shows_at_once(box: Runtime) -> None:
     app = make_box_app(box, "cost_rules")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("r", "enter", "tab", "tab", *"0.2", "ctrl+s")
+        await pilot.press("r", "enter", "tab", *"2025-13-01", "tab", *"-0.2", "ctrl+s")
         await _settled(pilot)
-        assert _form(pilot).error_of("name") == "a name is required"
+        form = _form(pilot)
+        assert form.error_of("name") == "a name is required"
+        assert form.error_of("valid-from") == "type a date as YYYY-MM-DD"
+        assert form.error_of("base") == "a price cannot be negative"
+        assert form.error_of("form") == ""
     assert _costs(box).of("electricity").rules == ()
 
 

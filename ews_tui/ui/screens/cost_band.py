@@ -13,9 +13,8 @@ from textual.widgets import Input, Label, SelectionList
 from ews_tui.domain.cost_edits import put_band
 from ews_tui.domain.costs import CostSettings, EnergyCosts, TimeBand
 from ews_tui.i18n import N_, _
-from ews_tui.ui.cost_text import UNITS, day_names, day_text, number_text, parse_number
-from ews_tui.ui.screens.cost_form import CostForm, Place, Rows, checked, required
-from ews_tui.ui.screens.cost_rule_form import BAD_PRICE
+from ews_tui.ui.cost_text import UNITS, day_names, day_text, number_text
+from ews_tui.ui.screens.cost_form import CostForm, Reading
 
 BAD_HOUR = N_("type an hour from 0 to 24")
 WORKING_DAYS = frozenset(range(5))
@@ -69,14 +68,13 @@ class BandForm(CostForm):
             self.query_one("#f-end", Input).value = str(band.end)
             price.value = number_text(band.price)
 
-    def read(self, settings: CostSettings) -> tuple[CostSettings, Rows, Place]:
-        problems: dict[str, str] = {}
+    def read(self, settings: CostSettings) -> Reading:
+        unread: dict[str, str] = {}
         start, end = _hour(self.text("start")), _hour(self.text("end"))
-        required(problems, "hours", start if end is not None else None, BAD_HOUR)
-        price = parse_number(self.text("price"))
-        required(problems, "price", price, BAD_PRICE)
-        checked(problems)
-        assert start is not None and end is not None and price is not None
+        if start is None or end is None:
+            unread["hours"] = _(BAD_HOUR)
+            start, end = 0, 24
+        price = self.number("price", unread)
         days = frozenset(self.query_one("#f-days", SelectionList).selected)
         band = TimeBand(days, start, end, price)
         bands = settings.of(self.energy).rules[self.rule].tariffs[self.tariff].bands
@@ -84,7 +82,7 @@ class BandForm(CostForm):
         new = put_band(settings, self.energy, self.rule, self.tariff, self.band, band)
         place = f"{self.energy}.rules[{self.rule}].tariffs[{self.tariff}].bands[{index}]"
         rows = {f"{place}.{key}": key for key in ("days", "hours", "price")}
-        return new, rows, (self.rule, self.tariff, index)
+        return Reading(new, rows, (self.rule, self.tariff, index), unread)
 
 
 SCREEN = BandForm

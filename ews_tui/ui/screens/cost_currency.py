@@ -13,7 +13,7 @@ from ews_tui.domain.cost_edits import set_page
 from ews_tui.domain.costs import CostSettings, EnergyCosts
 from ews_tui.i18n import N_, _
 from ews_tui.ui.cost_text import number_text, parse_number
-from ews_tui.ui.screens.cost_form import CostForm, Place, Rows, checked
+from ews_tui.ui.screens.cost_form import CostForm, Reading
 
 
 class CurrencyForm(CostForm):
@@ -45,17 +45,16 @@ class CurrencyForm(CostForm):
             factor = costs.kwh_per_m3
             self.query_one("#f-factor", Input).value = "" if factor is None else number_text(factor)
 
-    def read(self, settings: CostSettings) -> tuple[CostSettings, Rows, Place]:
+    def read(self, settings: CostSettings) -> Reading:
         factor: Decimal | None = None
-        problems: dict[str, str] = {}
-        if self.energy == "gas" and self.text("factor"):
+        unread: dict[str, str] = {}
+        if self.energy == "gas" and self.text("factor"):  # empty: no factor
             factor = parse_number(self.text("factor"))
             if factor is None:
-                problems["factor"] = _("{value} is not a number").format(value=self.text("factor"))
-        checked(problems)
+                unread["factor"] = _("{value} is not a number").format(value=self.text("factor"))
         currency = self.text("currency").upper()
         rows = {f"{self.energy}.currency": "currency", f"{self.energy}.kwh_per_m3": "factor"}
-        return set_page(settings, self.energy, currency, factor), rows, ()
+        return Reading(set_page(settings, self.energy, currency, factor), rows, (), unread)
 
 
 SCREEN = CurrencyForm

@@ -2,16 +2,20 @@
 ``cost_band``): a modal box of rows, each with its error right under it, Save and Cancel.
 
 Not a screen of its own (no ``SCREEN``). A form reads its rows into new cost settings
-(:meth:`CostForm.read`); a value that is not even a number or a date is refused there, under
-its row. Save then asks the consumption service, which validates the whole cost pages: each
-refusal shows under the row it names (the domain's place, e.g. ``gas.rules[0].name``), and
-nothing is saved while one remains; the form stays open with what was typed. Once saved,
+(:meth:`CostForm.read`). Save checks them with the domain's rules before asking the
+consumption service to save: every problem shows at once under its row (a text that is not
+even a number or a date, or the domain's refusal of the place it names, e.g.
+``gas.rules[0].name``), and nothing is saved while one remains; the form stays open with
+what was typed. Once saved,
 the form is dismissed with the place of what it saved (``(rule, tariff, band)`` indices).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,25 +26,33 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
-from ews_tui.domain.costs import CostError, CostSettings, EnergyCosts
+from ews_tui.domain.costs import CostError, CostSettings, EnergyCosts, check_energy_costs
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.messages import Message
 from ews_tui.i18n import N_, _
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
-from ews_tui.ui.cost_text import ENERGY_NAMES
+from ews_tui.ui.cost_text import ENERGY_NAMES, parse_day, parse_number
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 Place = tuple[int, ...]
 Rows = Mapping[str, str]  # a domain place ("gas.rules[0].name") -> the key of its row
 
 
-class FormProblems(Exception):
-    """Rows whose text is not a value at all: row key -> translated message."""
+BAD_DATE = N_("type a date as YYYY-MM-DD")
+BAD_PRICE = N_("type a price, e.g. 0.1740")
 
-    def __init__(self, problems: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
-        self.problems = dict(problems)
+
+@dataclass
+class Reading:
+    """What a form read: the settings with its change, the row of each domain place it edits
+    (``{"gas.rules[1].name": "name"}``), the place of what it saves (indices), and the rows
+    whose text is not a value at all (row key -> message; a stand-in value was used)."""
+
+    settings: CostSettings
+    rows: Rows
+    saved: Place
+    unread: dict[str, str] = field(default_factory=dict)
 
 
 class CostForm(ModalScreen[Place | None]):
@@ -66,8 +78,10 @@ class CostForm(ModalScreen[Place | None]):
                 yield from self.compose_rows()
             yield Static("", id="err-form", classes="error -empty")
             with Horizontal(id="form-buttons"):
-                yield Button(_("Save") + " (Ctrl+S)", id="form-save", variant="primary")
-                yield Button(_("Cancel") + " (Esc)", id="form-cancel")
+                yield Button(
+                    _("Save") + " (Ctrl+S)", id="form-save", variant="primary", compact=True
+                )
+                yield Button(_("Cancel") + " (Esc)", id="form-cancel", compact=True)
 
     def title_text(self) -> str:
         return _("{energy}: {form}").format(
@@ -109,12 +123,24 @@ class CostForm(ModalScreen[Place | None]):
     def text(self, key: str) -> str:
         return self.query_one(f"#f-{key}", Input).value.strip()
 
+    def number(self, key: str, unread: dict[str, str], message: str = BAD_PRICE) -> Decimal:
+        """The number in row ``key``; else ``message`` (a msgid) noted and 0 stands in."""
+        value = parse_number(self.text(key))
+        if value is None:
+            unread[key] = _(message)
+        return value if value is not None else Decimal(0)
+
+    def day(self, key: str, unread: dict[str, str]) -> date:
+        """The date in row ``key``; else a message noted and the first date stands in."""
+        value = parse_day(self.text(key))
+        if value is None:
+            unread[key] = _(BAD_DATE)
+        return value or date.min
+
     # ------------------------------------------------------------------ saving
 
-    def read(self, settings: CostSettings) -> tuple[CostSettings, Rows, Place]:
-        """The settings with this form's change, the row of each domain place it edits
-        (``{"gas.rules[1].name": "name"}``) and the place of what it saves (indices);
-        FormProblems for rows that do not read."""
+    def read(self, settings: CostSettings) -> Reading:
+        """``settings`` with this form's change."""
         raise NotImplementedError
 
     def action_save(self) -> None:
@@ -124,17 +150,18 @@ class CostForm(ModalScreen[Place | None]):
         self.dismiss(None)
 
     async def _save(self) -> None:
-        try:
-            settings, rows, saved = self.read(self.service.costs)
-        except FormProblems as refusal:
-            self.show_problems(refusal.problems)
+        reading = self.read(self.service.costs)
+        found = [p for page in reading.settings.energies for p in check_energy_costs(page)]
+        problems = rows_of(found, reading.rows) | reading.unread  # every problem at once
+        if not problems:
+            try:
+                await self.service.save_costs(reading.settings)
+            except CostError as error:
+                problems = rows_of(error.problems, reading.rows)
+        if problems:
+            self.show_problems(problems)
             return
-        try:
-            await self.service.save_costs(settings)
-        except CostError as error:
-            self.show_problems(rows_of(error.problems, rows))
-            return
-        self.dismiss(saved)
+        self.dismiss(reading.saved)
 
     def show_problems(self, problems: Mapping[str, str]) -> None:
         for static in self.query(".form-error").results(Static):
@@ -171,15 +198,3 @@ def rows_of(problems: Iterable[tuple[str, Message]], rows: Rows) -> dict[str, st
         text = message.render(_) if key else f"{where}: {message.render(_)}"
         found.setdefault(key or "form", []).append(text)
     return {key: "\n".join(lines) for key, lines in found.items()}
-
-
-def required(problems: dict[str, str], key: str, value: object, message: str) -> None:
-    """Note ``message`` (a msgid) under row ``key`` when ``value`` is None."""
-    if value is None:
-        problems[key] = _(message)
-
-
-def checked(problems: dict[str, str]) -> None:
-    """Raise FormProblems when a row did not read."""
-    if problems:
-        raise FormProblems(problems)

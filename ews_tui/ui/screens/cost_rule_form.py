@@ -17,12 +17,9 @@ from textual.widgets import Input, SelectionList, Static
 from ews_tui.domain.cost_edits import put_rule
 from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff
 from ews_tui.i18n import N_, _
-from ews_tui.ui.cost_text import UNITS, parse_day, parse_number
-from ews_tui.ui.screens.cost_form import CostForm, Place, Rows, checked, required
+from ews_tui.ui.cost_text import UNITS
+from ews_tui.ui.screens.cost_form import CostForm, Reading
 from ews_tui.ui.widgets.group_panel import group_name
-
-BAD_DATE = N_("type a date as YYYY-MM-DD")
-BAD_PRICE = N_("type a price, e.g. 0.1740")
 
 
 class RuleForm(CostForm):
@@ -66,20 +63,15 @@ class RuleForm(CostForm):
             suffix = f"{costs.currency}/{UNITS[self.energy]}"
             self.query_one("#f-base", Input).placeholder = suffix
 
-    def read(self, settings: CostSettings) -> tuple[CostSettings, Rows, Place]:
+    def read(self, settings: CostSettings) -> Reading:
         scope = self.query_one("#f-scope", SelectionList).selected
         circuits = tuple(sorted(int(v[1:]) for v in scope if v.startswith("c")))
         zones = tuple(sorted(int(v[1:]) for v in scope if v.startswith("z")))
         rules = settings.of(self.energy).rules
+        unread: dict[str, str] = {}
         if self.rule is None:
-            problems: dict[str, str] = {}
-            valid_from = parse_day(self.text("valid-from"))
-            base = parse_number(self.text("base"))
-            required(problems, "valid-from", valid_from, BAD_DATE)
-            required(problems, "base", base, BAD_PRICE)
-            checked(problems)
-            assert valid_from is not None and base is not None
-            rule = CostRule(self.text("name"), (Tariff(valid_from, base),), circuits, zones)
+            tariff = Tariff(self.day("valid-from", unread), self.number("base", unread))
+            rule = CostRule(self.text("name"), (tariff,), circuits, zones)
             index = len(rules)
         else:
             index = self.rule
@@ -88,7 +80,7 @@ class RuleForm(CostForm):
             )
         place = f"{self.energy}.rules[{index}]"
         rows = {f"{place}.name": "name", f"{place}.tariffs[0].base": "base"}
-        return put_rule(settings, self.energy, self.rule, rule), rows, (index,)
+        return Reading(put_rule(settings, self.energy, self.rule, rule), rows, (index,), unread)
 
 
 SCREEN = RuleForm

@@ -16,9 +16,8 @@ from textual.widgets import Input
 from ews_tui.domain.cost_edits import put_tariff, tariff_index
 from ews_tui.domain.costs import CostSettings, EnergyCosts, Tariff
 from ews_tui.i18n import N_
-from ews_tui.ui.cost_text import UNITS, number_text, parse_day, parse_number
-from ews_tui.ui.screens.cost_form import CostForm, Place, Rows, checked, required
-from ews_tui.ui.screens.cost_rule_form import BAD_DATE, BAD_PRICE
+from ews_tui.ui.cost_text import UNITS, number_text
+from ews_tui.ui.screens.cost_form import CostForm, Reading
 
 
 class TariffForm(CostForm):
@@ -51,14 +50,9 @@ class TariffForm(CostForm):
         self.query_one("#f-valid-from", Input).value = tariff.valid_from.isoformat()
         base.value = number_text(tariff.base)
 
-    def read(self, settings: CostSettings) -> tuple[CostSettings, Rows, Place]:
-        problems: dict[str, str] = {}
-        valid_from = parse_day(self.text("valid-from"))
-        base = parse_number(self.text("base"))
-        required(problems, "valid-from", valid_from, BAD_DATE)
-        required(problems, "base", base, BAD_PRICE)
-        checked(problems)
-        assert valid_from is not None and base is not None
+    def read(self, settings: CostSettings) -> Reading:
+        unread: dict[str, str] = {}
+        valid_from, base = self.day("valid-from", unread), self.number("base", unread)
         rule = settings.of(self.energy).rules[self.rule]
         if self.tariff is None:
             tariff = Tariff(valid_from, base)
@@ -68,7 +62,7 @@ class TariffForm(CostForm):
         index = tariff_index(new, self.energy, self.rule, tariff)
         place = f"{self.energy}.rules[{self.rule}].tariffs"
         rows = {place: "valid-from", f"{place}[{index}].base": "base"}
-        return new, rows, (self.rule, index)
+        return Reading(new, rows, (self.rule, index), unread)
 
 
 SCREEN = TariffForm

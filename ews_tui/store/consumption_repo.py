@@ -139,8 +139,10 @@ class ConsumptionRepo:
         amounts = _Amounts(plan)
         if plan.devices and plan.segments:
             hours, days = _ranges(plan)
-            for part in _chunks(hours, _MAX_PARAMS // 5 - len(plan.devices)):
-                await self._sum_hours(plan, part, amounts)
+            for banded in (False, True):
+                ranges = [r for r in hours if _banded(plan, r[0]) == banded]
+                for part in _chunks(ranges, _MAX_PARAMS // 5 - len(plan.devices)):
+                    await self._sum_hours(plan, part, amounts, banded)
             for part in _chunks(days, _MAX_PARAMS // 3 - len(plan.devices)):
                 await self._sum_days(plan, part, amounts)
             spans = plan.periods
@@ -153,7 +155,10 @@ class ConsumptionRepo:
                 amounts.add_gap(device_id, gap, counted_missing=True)
         return _table(plan, inst, by, amounts.result(), energy)
 
-    async def _sum_hours(self, plan: _Plan, part: Sequence[_Range], amounts: _Amounts) -> None:
+    async def _sum_hours(
+        self, plan: _Plan, part: Sequence[_Range], amounts: _Amounts, banded: bool
+    ) -> None:
+        """Hour ranges: by class with time bands, else one class a segment (its first)."""
         values = ",".join("(?, ?, ?, ?, ?)" for _ in part)
         params: list[object] = []
         for index, first, end in part:
@@ -161,19 +166,19 @@ class ConsumptionRepo:
             params += [index, first, end, seg.offset // HOUR_SECONDS, plan.classes[index].map]
         ids = [d.id for d in plan.devices]
         marks = ",".join("?" * len(ids))
+        of_hour = "substr(seg.map, (h.hour + seg.off + 72) % 168 + 1, 1)" if banded else "''"
         sql = (
             f"WITH seg (i, a, b, off, map) AS (VALUES {values})"
-            " SELECT seg.i, h.device_id,"
-            " substr(seg.map, (h.hour + seg.off + 72) % 168 + 1, 1) AS cls,"
-            " SUM(h.amount), SUM(h.missing)"
+            f" SELECT seg.i, h.device_id, {of_hour} AS cls, SUM(h.amount), SUM(h.missing)"
             f" FROM seg JOIN energy_hourly AS h ON h.device_id IN ({marks})"
             " AND h.hour >= seg.a AND h.hour < seg.b"
-            " GROUP BY seg.i, h.device_id, cls"
+            " GROUP BY seg.i, h.device_id" + (", cls" if banded else "")
         )
         for seg_index, device_id, cls, total, missing in await self._db.fetchall(
             sql, (*params, *ids)
         ):
-            amounts.add(seg_index, int(device_id), str(cls), float(total), int(missing))
+            code = str(cls) or plan.classes[seg_index].map[0]
+            amounts.add(seg_index, int(device_id), code, float(total), int(missing))
 
     async def _sum_days(self, plan: _Plan, part: Sequence[_Range], amounts: _Amounts) -> None:
         """Whole UTC days, each day's amount split by price class in SQL (one query per
@@ -181,7 +186,7 @@ class ConsumptionRepo:
         kinds: dict[tuple[str, int], list[_Range]] = {}
         for item in part:
             week = plan.classes[item[0]].map
-            offset = plan.segments[item[0]].offset // HOUR_SECONDS if len(set(week)) > 1 else 0
+            offset = plan.segments[item[0]].offset // HOUR_SECONDS if _banded(plan, item[0]) else 0
             kinds.setdefault((week, offset), []).append(item)
         ids = [d.id for d in plan.devices]
         marks = ",".join("?" * len(ids))
@@ -372,6 +377,12 @@ def _ranges(plan: _Plan) -> tuple[list[_Range], list[_Range]]:
         if d1 * 24 < b:
             hours.append((index, d1 * 24, b))
     return hours, days
+
+
+def _banded(plan: _Plan, seg_index: int) -> bool:
+    """Whether time bands are in force in the segment (more than one price class)."""
+    week = plan.classes[seg_index].map
+    return week != week[0] * len(week)
 
 
 def _class_sums(week: str, offset_hours: int) -> dict[str, str]:

@@ -324,6 +324,21 @@ async def test_another_sessions_edit_shows(priced: Runtime) -> None:
         assert "USD" in str(app.screen.query_one("#cost-page").content)
 
 
+async def test_arrows_and_letters_switch_the_energy(priced: Runtime) -> None:
+    app = make_box_app(priced, "cost_rules")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CostRulesScreen)
+        await pilot.press("right")
+        assert screen.energy == "gas"
+        assert screen.query_one("#cost-empty").display  # no gas rule yet
+        await pilot.press("w")
+        assert screen.energy == "water"
+        await pilot.press("left", "left")
+        assert screen.energy == "electricity"
+        assert len(_tree_lines(pilot)) == 4
+
+
 # ----------------------------------------------------------------------------- look
 
 

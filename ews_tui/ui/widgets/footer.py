@@ -28,14 +28,19 @@ class EwsFooter(Footer):
         yield from widgets
 
     def _fit(self, keys: list[FooterKey]) -> None:
-        """Shorten the longest descriptions ("Sauvegarder" -> "Sauvegar…") until every key
-        fits the terminal's width: a key that does not show cannot be learnt."""
+        """Drop the palette key's word, then shorten the longest descriptions ("Sauvegarder"
+        -> "Sauvegar…") until every key fits the terminal's width: a key that does not show
+        cannot be learnt."""
         width = self.app.size.width - 1  # the bar before the docked palette key
         extra = 2 if self.compact else 3  # the spaces around a key and its description
 
         def needed() -> int:
             return sum(len(k.key_display) + len(k.description) + extra for k in keys)
 
+        # The palette's "^p" is known from every screen: its word goes first.
+        palette = [k for k in keys if k.has_class("-command-palette")]
+        if needed() > width and palette:
+            palette[0].description = ""
         while needed() > width:
             longest = max(keys, key=lambda k: len(k.description), default=None)
             if longest is None or len(longest.description) <= 4:

@@ -8,8 +8,9 @@ Prints one JSON line:
   10 s for ``--ingest-hours`` hours; ``ingest_values_per_s`` counts the values;
 - ``mb_per_device_year``: the database size after a year of 32 devices (one sample per
   10-minute slot) divided by 32; one poll a slot gives min = max, which the measures store
-  as one number, so ``mb_per_device_year_polled`` is the size after ``--polled-days`` days
-  polled every 60 s (min < max: the size of a live box), scaled to a year;
+  as one number, so ``mb_per_device_year_polled`` is what the file grows from day N to day
+  2N (N = ``--polled-days``) polled every 60 s (min < max: the size of a live box), scaled
+  to a year;
 - ``table_ms``: the monthly-by-circuit consumption and cost table over that year (best of 5)
   with flat tariffs (a price change on 1 August), from the daily and hourly rollups;
   ``baseline_ms``: the same table computed by scanning the raw index readings in Python
@@ -83,9 +84,17 @@ def sample(device_id: int, ids: tuple[str, ...], ts: float, energy: float) -> Sa
 
 
 async def fill(
-    db_path: Path, inst: Installation, start: float, seconds: float, poll: float
+    db_path: Path,
+    inst: Installation,
+    start: float,
+    seconds: float,
+    poll: float,
+    sizes: dict[float, int] | None = None,
 ) -> tuple[int, int, float]:
-    """Samples of every device every ``poll`` s; (samples, values, seconds spent recording)."""
+    """Samples of every device every ``poll`` s; (samples, values, seconds spent recording).
+
+    ``sizes``: its keys are times (seconds from ``start``, on a whole hour) at which the
+    file's size, WAL written back, is put in it."""
     db = await open_database(db_path)
     recorder = Recorder(None, AggregatesRepo(db))
     ids = templates(inst)
@@ -110,6 +119,10 @@ async def fill(
         spent += time.perf_counter() - t0
         samples += len(batch)
         values += sum(len(s.values) for s in batch)
+        if sizes is not None and ts - start in sizes:
+            await recorder.flush()
+            await db.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            sizes[ts - start] = db_path.stat().st_size
     t0 = time.perf_counter()
     await recorder.flush()
     spent += time.perf_counter() - t0
@@ -194,9 +207,12 @@ async def main() -> None:
         samples, values, spent = await fill(
             folder / "ingest.sqlite", inst, start, args.ingest_hours * 3600, 10.0
         )
-        polled_db = folder / "polled.sqlite"
-        await fill(polled_db, inst, start, args.polled_days * 86400, 60.0)
-        polled_size = await checkpointed_size(polled_db)
+        # The growth from day N to day 2N: what a year adds, without the fixed pages (schema,
+        # catalogs, the first page of each table) that a scaled-up total would count 13 times.
+        polled = args.polled_days * 86400.0
+        sizes = {polled: 0, 2 * polled: 0}
+        await fill(folder / "polled.sqlite", inst, start, 2 * polled, 60.0, sizes)
+        polled_growth = sizes[2 * polled] - sizes[polled]
         year_db = folder / "year.sqlite"
         t0 = time.perf_counter()
         await fill(year_db, inst, start, args.days * 86400, 600.0)
@@ -216,7 +232,7 @@ async def main() -> None:
                 "values_per_sample": round(values / samples, 1),
                 "mb_per_device_year": round(size / DEVICES / 2**20 * 365 / args.days, 2),
                 "mb_per_device_year_polled": round(
-                    polled_size / DEVICES / 2**20 * 365 / args.polled_days, 2
+                    polled_growth / DEVICES / 2**20 * 365 / args.polled_days, 2
                 ),
                 "year_fill_s": round(fill_s, 1),
                 **result,

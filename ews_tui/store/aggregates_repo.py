@@ -263,6 +263,23 @@ class AggregatesRepo:
         )
         return {int(d): Reading(int(s), float(v)) for d, s, v in rows}
 
+    async def coverage(self, device_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """Each device's first and last slot with an index reading (devices with none left
+        out); two index seeks a device."""
+        out: dict[int, tuple[int, int]] = {}
+        async with self._db.snapshot() as conn:
+            for device_id in device_ids:
+                rows = list(
+                    await conn.execute_fetchall(
+                        "SELECT (SELECT MIN(slot) FROM energy_readings WHERE device_id = ?),"
+                        " (SELECT MAX(slot) FROM energy_readings WHERE device_id = ?)",
+                        (device_id, device_id),
+                    )
+                )
+                if rows and rows[0][0] is not None:
+                    out[device_id] = (int(rows[0][0]), int(rows[0][1]))
+        return out
+
     async def device_ids(self) -> list[int]:
         """Every device id with energy readings, found by skipping along the primary key."""
         out: list[int] = []

@@ -22,7 +22,8 @@ readings with the pure tracker, without rollups: the reference for tests and the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -84,9 +85,35 @@ class _Plan:
 
 
 class ConsumptionRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._aggregates = AggregatesRepo(db)
+        self._clock = clock
+
+    async def _mark_uncovered(self, plan: _Plan, amounts: _Amounts) -> None:
+        """A period a device has data for, but only for part of its past: missing too.
+
+        Consumption is known for the slots after a device's first reading up to its last;
+        before (not recording yet) and after (silent, or the box was off) it is unknown.
+        The slot that just ended may still be on its way to the store: not counted.
+        """
+        if not plan.devices or not plan.periods:
+            return
+        coverage = await self._aggregates.coverage([d.id for d in plan.devices])
+        settled = int(self._clock() // SLOT_SECONDS) - 1
+        for index, period in enumerate(plan.periods):
+            a = period.start // SLOT_SECONDS
+            b = min(period.end // SLOT_SECONDS, settled)
+            if b <= a:
+                continue
+            for device in plan.devices:
+                key = (index, device.id)
+                if key not in amounts.seen or device.id not in coverage:
+                    continue
+                first, last = coverage[device.id]
+                known = max(0, min(b, last + 1) - max(a, first + 1))
+                if known < b - a:
+                    amounts.missing[key] = amounts.missing.get(key, 0) + (b - a - known)
 
     def _plan(
         self,
@@ -153,6 +180,7 @@ class ConsumptionRepo:
             )
             for device_id, gap in gaps:
                 amounts.add_gap(device_id, gap, counted_missing=True)
+            await self._mark_uncovered(plan, amounts)
         return _table(plan, inst, by, amounts.result(), energy)
 
     async def _sum_hours(
@@ -244,6 +272,7 @@ class ConsumptionRepo:
             for device_id, readings in series.items():
                 for out in outputs_of(readings, MAX_RATE["electricity"]):
                     amounts.add_output(device_id, out, first, end)
+            await self._mark_uncovered(plan, amounts)
         return _table(plan, inst, by, amounts.result(), plan.costs.energy)
 
 

@@ -184,3 +184,37 @@ async def test_weeks_and_months_with_time_bands_match_the_readings(db: Database)
     meter = next(v for k, v in fast.rows.items() if k.id == 2)  # 3 kW, zone 1's rule
     # Monday 28th to Thursday 31st at 0.30, then 0.12 at night: 4 x 72 + 3 x (18 x 0.9 + 6 x 0.36).
     assert meter[0].cost == pytest.approx(4 * 24 * 3 * 0.3 + 3 * (18 * 3 * 0.3 + 6 * 3 * 0.12))
+
+
+async def test_a_period_recorded_in_part_only_is_missing_but_not_its_future(db: Database) -> None:
+    """Device 1 silent from hour 30 to the end (it stopped), device 2 to hour 36; the table
+    asked at hour 40: Saturday (hours 24..48) is incomplete for both, Sunday has no data."""
+    await record(db, 36, skip=(30, 36))
+    now = START + 40 * 3600
+    repo = ConsumptionRepo(db, clock=lambda: now)
+    first, end = date(2024, 10, 25), date(2024, 10, 28)
+    fast = await repo.table(SITE, CATALOG, COSTS, PARIS, first, end, "day", "device")
+    slow = await repo.table_from_readings(SITE, CATALOG, COSTS, PARIS, first, end, "day", "device")
+    same(fast, slow)
+    one, two = (next(v for k, v in fast.rows.items() if k.id == i) for i in (1, 2))
+    # Friday: recording starts at its first minute, so its first slot is unknown.
+    assert one[0].missing and two[0].missing
+    # Saturday: device 1 stopped at hour 30, device 2 at hour 36, both before "now".
+    assert one[1].missing and one[1].value == pytest.approx(2 * (30 - 24), abs=0.05)
+    assert two[1].missing
+    # The site total of Saturday carries the mark; Sunday (no data at all) reads missing.
+    total = await repo.table(SITE, CATALOG, COSTS, PARIS, first, end, "day", "total")
+    (site,) = total.rows.values()
+    assert site[1].missing and site[2].missing and site[2].value == 0
+
+
+async def test_the_part_of_a_period_still_to_come_is_not_missing(db: Database) -> None:
+    await record(db, 36)
+    # "Now" is hour 36 plus a minute: the slot that just ended may still be on its way.
+    repo = ConsumptionRepo(db, clock=lambda: START + 36 * 3600 + 60)
+    table = await repo.table(
+        SITE, CATALOG, COSTS, PARIS, date(2024, 10, 26), date(2024, 10, 27), "day", "device"
+    )
+    meter = next(v for k, v in table.rows.items() if k.id == 2)
+    assert meter[0].value == pytest.approx(3 * 12, abs=0.01)
+    assert not meter[0].missing

@@ -62,7 +62,8 @@ async def test_picking_another_device(box: Runtime) -> None:
         assert "Tuesday, January 14" in text(pilot, "#cons-view")
         await pilot.press("left")  # Monday 13: the day before it has 1 hour of data
         await loaded(pilot)
-        assert text(pilot, "#det-compare") == "Previous period: 0.4 kWh · change +2,780.0%"
+        # ... so it is partly missing: marked *
+        assert text(pilot, "#det-compare") == "Previous period: 0.4 kWh* · change +2,780.0%"
         await pilot.press("e")  # gas: its one meter
         await loaded(pilot)
         assert devices(pilot) == ["Boiler gas"]
@@ -80,7 +81,7 @@ async def test_a_week_in_french(box: Runtime) -> None:
         await pilot.press("w")
         await loaded(pilot)
         assert text(pilot, "#det-compare") == (
-            "Période précédente : 0,8 kWh · évolution +13\u202f820,0\xa0%"
+            "Période précédente : 0,8 kWh* · évolution +13\u202f820,0\xa0%"
         )
         assert column(pilot, "amount")[2] == "44,0"
         assert text(pilot, "#det-en50160") == "EN 50160 : pas encore de verdict"

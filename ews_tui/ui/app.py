@@ -171,7 +171,7 @@ class EwsApp(App[None]):
 
     def action_help(self) -> None:
         if type(self.screen).__module__ != f"{SCREENS_PACKAGE}.help":
-            self.open_screen("help")
+            self.open_screen("help", below=self.screen)
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):

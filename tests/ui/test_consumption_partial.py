@@ -134,3 +134,17 @@ def test_snapshot_partial_16_colours(snap_compare: Any, tmp_path: Path) -> None:
 
     app = SnapshotApp(tmp_path, "home", prepare=seed_site, colors=16)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_help_lists_the_screens_own_keys_the_footer_has_no_room_for(box: Runtime) -> None:
+    app = make_box_app(box, "home", language="fr")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, "consumption_partial")
+        await pilot.press("f1")
+        await pilot.pause()
+        lines = [str(s.render()) for s in app.screen.query(".screen-key")]
+        assert any(line.startswith("g ") and "Regrouper" in line for line in lines)
+        assert any(line.startswith("y ") and "Année" in line for line in lines)  # hidden key
+        assert not any("Aide" in line for line in lines)  # the app's keys are listed apart
+        await pilot.press("escape")
+        assert isinstance(app.screen, PartialScreen)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -36,14 +36,45 @@ LOGIN_HELP = N_(
 KEY_WIDTH = 16
 
 
+_BASE = {b.action for b in Screen.BINDINGS if isinstance(b, Binding)}
+
+
+def screen_keys(screen: Screen[Any]) -> list[tuple[str, str]]:
+    """The keys ``screen`` declares, hidden ones included, translated: what the footer may
+    not have room for. The app's keys are in KEYS; Textual's own (focus, copy, a list's
+    cursor) are left out."""
+    app = screen.app
+    found: dict[str, list[str]] = {}
+    for _key, active in screen.active_bindings.items():
+        binding = active.binding
+        if active.node is not screen or not binding.description or binding.action in _BASE:
+            continue
+        description = _(binding.description)
+        shown = found.setdefault(description, [])
+        display = app.get_key_display(binding)
+        if display not in shown:
+            shown.append(display)
+    return [("  ".join(keys), description) for description, keys in found.items()]
+
+
 class HelpScreen(Screen[None]):
     CSS_PATH = "../styles/help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "app.back", N_("Close"))]
+
+    def __init__(self, below: Screen[Any] | None = None) -> None:
+        super().__init__()
+        self._below = below
 
     def compose(self) -> ComposeResult:
         yield Static(_("Help"), id="title", classes="screen-title")
         role = cast("EwsApp", self.app).session.role
         with VerticalScroll(id="help-body"):
+            own = screen_keys(self._below) if self._below is not None else []
+            if own:
+                yield Static(_("This screen"), classes="help-heading")
+                for keys, description in own:
+                    line = f"{keys:<{KEY_WIDTH}}{description}"
+                    yield Static(line, classes="help-line screen-key", markup=False)
             yield Static(_("Keys"), classes="help-heading")
             for keys, msgid in KEYS:
                 yield Static(f"{keys:<{KEY_WIDTH}}{_(msgid)}", classes="help-line", markup=False)

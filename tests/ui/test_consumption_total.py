@@ -5,6 +5,7 @@ session's language."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from ews_tui.domain.costs import CostSettings
+from ews_tui.domain.edits import save_device
 from ews_tui.runtime import Runtime
 from ews_tui.services.consumption import ConsumptionService
+from ews_tui.services.installation import InstallationService
 from ews_tui.ui.screens.consumption_total import TotalScreen
 from ews_tui.ui.widgets.histogram import MISSING, Histogram
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
@@ -225,3 +228,18 @@ async def test_the_costs_entry_opens_total_with_cost_bars(box: Runtime) -> None:
         await pilot.press("c")
         await loaded(pilot)
         assert chart_lines(pilot)[0].startswith("▲ 6.0 kWh")
+
+
+async def test_an_energy_whose_meters_are_all_excluded_says_so(box: Runtime) -> None:
+    service = box.get(InstallationService)
+    gas = next(d for d in service.current.devices if d.name == "Boiler gas")
+    excluded = replace(gas, advanced=replace(gas.advanced, exclude_from_totals=True))
+    await service.apply(save_device, excluded)
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        await pilot.press("e")
+        await loaded(pilot)
+        assert text(pilot, "#cons-totals") == (
+            "Every device of this energy (Gas) is excluded from totals."
+        )

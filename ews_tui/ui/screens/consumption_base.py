@@ -29,7 +29,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from ews_tui.domain.events import InstallationChanged, SettingsChanged
-from ews_tui.domain.grouping import Amount, By, GroupKey
+from ews_tui.domain.grouping import Amount, By, GroupKey, metered_devices
 from ews_tui.domain.periods import Step
 from ews_tui.i18n import N_, _
 from ews_tui.services.consumption import ConsumptionService
@@ -107,6 +107,14 @@ class ConsumptionScreen(Screen[None]):
     @property
     def service(self) -> ConsumptionService:
         return self.app.session.service(ConsumptionService)  # type: ignore[attr-defined,no-any-return]
+
+    def metered(self, energy: str) -> bool:
+        """Whether a device of the installation meters ``energy`` (excluded ones too)."""
+        try:
+            installation = self.app.session.service(InstallationService)  # type: ignore[attr-defined]
+        except LookupError:
+            return False
+        return bool(metered_devices(installation.current, installation.catalog, energy))
 
     def group_name(self, key: GroupKey) -> str:
         """A row's name: "No circuit" and preset circuits' names are msgids."""

@@ -73,7 +73,11 @@ class TotalScreen(ConsumptionScreen):
         line = self.query_one("#cons-totals", Static)
         if not table.rows:
             energy = _(ENERGY_NAMES[table.energy])
-            line.update(_("No device meters this energy ({energy}).").format(energy=energy))
+            if self.metered(table.energy):
+                message = _("Every device of this energy ({energy}) is excluded from totals.")
+            else:
+                message = _("No device meters this energy ({energy}).")
+            line.update(message.format(energy=energy))
             return
         text = _("Total: {amount}").format(amount=amount_text(total, table.unit, with_unit=True))
         kwh = table.kwh(known(total)) if table.energy == "gas" else None

@@ -12,6 +12,7 @@ import asyncio
 import os
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,6 +31,8 @@ from ews_tui.runtime import Runtime
 from ews_tui.services.box import DATABASE_FILE, running_box
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
+from ews_tui.store.csv_export import first_data_slot
+from ews_tui.store.db import open_database
 
 CONFIG_FILE = "config.toml"
 DEMO_SSH_USER = "demo"  # also its password: the demo listens on 127.0.0.1 only
@@ -146,19 +149,23 @@ FIRST_DAYS = 2  # recorded before the box starts: the live recorder goes on from
 @asynccontextmanager
 async def _history(data_dir: Path, days: int) -> AsyncIterator[None]:
     """On a new data dir: the last days of history now, the older ones in a process of its
-    own (the other core), stopped if the demo ends first. A kept data dir keeps its own."""
-    if not days or (data_dir / DATABASE_FILE).exists():
+    own (the other core), stopped if the demo ends first. On a kept data dir, the older days
+    a stopped run left to record (its history goes on from where it stopped)."""
+    config_path = data_dir / CONFIG_FILE
+    if not days:
         yield
         return
-    from ews_tui.cli.history import seed_history
+    if (data_dir / DATABASE_FILE).exists():
+        older = await _days_left(data_dir, days)
+    else:
+        from ews_tui.cli.history import seed_history
 
-    config_path = data_dir / CONFIG_FILE
-    config = default_config(data_dir)
-    save_config(config, config_path)
-    first = min(days, FIRST_DAYS)
-    await seed_history(config, first, site="demo")
-    older = days - first
-    if not older:
+        config = default_config(data_dir)
+        save_config(config, config_path)
+        first = min(days, FIRST_DAYS)
+        await seed_history(config, first, site="demo")
+        older = days - first
+    if older < 1:
         yield
         return
     backfill = await asyncio.create_subprocess_exec(
@@ -179,6 +186,19 @@ async def _history(data_dir: Path, days: int) -> AsyncIterator[None]:
         if backfill.returncode is None:
             backfill.terminate()  # each batch is one transaction: the store stays whole
         await backfill.wait()
+
+
+async def _days_left(data_dir: Path, days: int) -> int:
+    """Whole days of the ``days`` wanted that the store of a kept data dir lacks."""
+    db = await open_database(data_dir / DATABASE_FILE)
+    try:
+        oldest = await first_data_slot(db)
+    finally:
+        await db.close()
+    if oldest is None:
+        return 0  # no history at all: the live recording is the demo's
+    held = (time.time() - oldest * SLOT_SECONDS) / 86400
+    return int(days - held)
 
 
 @asynccontextmanager

@@ -43,6 +43,15 @@ def test_demo_starts_with_history_and_records_the_rest_in_the_background(
     assert db.execute("SELECT SUM(missing) FROM energy_hourly").fetchone()[0] == 0
     hours = db.execute("SELECT COUNT(DISTINCT slot / 6) FROM measures").fetchone()[0]
     assert hours == last // 6 - first // 6 + 1
-    # A kept data dir is not seeded again.
-    again = ews("demo", "--headless", "1", "--no-wire-time", "--data-dir", str(data))
+    # A kept data dir holding the days wanted is not seeded again...
+    again = ews(
+        "demo", "--headless", "1", "--no-wire-time", "--data-dir", str(data),
+        "--history-days", "2",
+    )  # fmt: skip
     assert again.returncode == 0 and "history" not in again.stderr
+    # ... and one lacking days gets the older ones, joining its oldest.
+    more = ews(
+        "demo", "--headless", "1", "--no-wire-time", "--data-dir", str(data),
+        "--history-days", "10",
+    )  # fmt: skip
+    assert more.returncode == 0 and "more days of history in the background" in more.stderr

@@ -119,8 +119,12 @@ async def jitter_ms(rt: Runtime, seconds: float, busy: list[Client]) -> float:
             if event.device_id == main:
                 arrivals.append(time.monotonic())
 
+    done = asyncio.Event()
+
     async def type_along() -> None:
-        while True:
+        # A flag, not only cancel(): Python 3.11's wait_for may swallow a cancellation that
+        # comes as its inner wait completes, and the typing would go on for ever.
+        while not done.is_set():
             for client in busy:
                 await client.key("1")
                 await client.key("\x7f")
@@ -129,6 +133,7 @@ async def jitter_ms(rt: Runtime, seconds: float, busy: list[Client]) -> float:
     if busy:
         tasks.append(asyncio.create_task(type_along()))
     await asyncio.sleep(seconds)
+    done.set()
     subscription.close()
     for task in tasks:
         task.cancel()
@@ -194,7 +199,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     out = sys.stdout
-    figures = asyncio.run(asyncio.wait_for(bench(args.quick), 300))
+    figures = asyncio.run(asyncio.wait_for(bench(args.quick), 600))
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     print(json.dumps(figures), file=out)
     return 0

@@ -13,6 +13,7 @@ from ews_tui.config import load_config
 from ews_tui.domain.events import SettingsChanged
 from ews_tui.runtime import Runtime
 from ews_tui.ui.session import Role
+from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.settings_form import SettingsForm
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 
@@ -285,3 +286,21 @@ async def test_csv_bad_refresh_is_refused_and_nothing_saved(box: Runtime, tmp_pa
 def test_snapshot_csv_page(snap_compare, tmp_path: Path, language: str) -> None:  # type: ignore[no-untyped-def]
     app = SnapshotApp(tmp_path, "settings_csv", role=Role.SERVER, language=language)
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+async def test_the_footer_is_rebuilt_only_when_its_keys_change(box: Runtime) -> None:
+    """Moving the focus changes the bindings but not what the footer shows: its keys stay
+    (each rebuild restyles them in the loop every session shares)."""
+    app = make_box_app(box, "settings_modbus", role=Role.SERVER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settled(pilot)
+        footer = app.screen.query_one(EwsFooter)
+        keys = [id(k) for k in footer.query("FooterKey")]
+        assert keys
+        for _ in range(6):
+            await pilot.press("tab")
+        await _settled(pilot)
+        assert [id(k) for k in footer.query("FooterKey")] == keys
+        await pilot.resize_terminal(100, 24)  # more room: the keys are laid out again
+        await _settled(pilot)
+        assert [id(k) for k in footer.query("FooterKey")] != keys

@@ -7,7 +7,10 @@ language (the app's ``language_changed_signal``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -15,9 +18,51 @@ from ews_tui.i18n import _
 
 
 class EwsFooter(Footer):
-    """Use it instead of ``textual.widgets.Footer`` in every screen."""
+    """Use it instead of ``textual.widgets.Footer`` in every screen.
+
+    Textual's footer rebuilds its keys after every change of the bindings (each focus
+    move): a form that opens moves the focus dozens of times, and each rebuild restyles the
+    keys in the loop every session shares. This one rebuilds once per refresh at most, and
+    only when what it shows changed.
+    """
+
+    _pending = False
+    _shown: tuple[object, ...] | None = None
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen:
+            self._schedule()
+
+    def on_resize(self) -> None:
+        """A new width may fit more of the descriptions, or fewer."""
+        if self._bindings_ready and self.is_attached:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._pending:
+            self._pending = True
+            self.call_after_refresh(self._rebuild_if_changed)
+
+    async def _rebuild_if_changed(self) -> None:
+        self._pending = False
+        if self.is_attached and self._signature() != self._shown:
+            await self.recompose()
+
+    def _signature(self) -> tuple[object, ...]:
+        """What the keys show: each shown binding, its state, the width and the language."""
+        shown = tuple(
+            (binding.key, binding.action, binding.description, enabled, tooltip)
+            for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+            if binding.show
+        )
+        return (shown, self.app.size.width, _("Help"))
 
     def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._shown = self._signature()
         widgets = list(super().compose())
         keys = [w for w in widgets if isinstance(w, FooterKey)]
         for widget in keys:

@@ -47,7 +47,7 @@ from ews_tui.ui.consumption_text import (
 )
 from ews_tui.ui.consumption_view import ConsumptionView
 from ews_tui.ui.widgets.footer import EwsFooter
-from ews_tui.ui.widgets.histogram import Chart
+from ews_tui.ui.widgets.histogram import Chart, Histogram
 
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -255,6 +255,16 @@ class ConsumptionScreen(Screen[None]):
         future = self.future_from(table)
         last = (future if future is not None else len(table.periods)) - 1
         return max(0, min(last, rows - 1))
+
+    def show_grid(self, columns: Sequence[tuple[str, str]], rows: list[list[Any]]) -> None:
+        """The table under the chart, its cursor on the chosen period."""
+        grid = self.query_one("#cons-table", DataTable)
+        self.fill_grid(grid, columns, rows)
+        self.place_cursor(grid, self.cursor)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.cursor = event.cursor_row
+        self.query_one("#cons-chart", Histogram).cursor = event.cursor_row
 
     def fill_grid(
         self,

@@ -191,13 +191,7 @@ class DetailsScreen(ConsumptionScreen):
                 ),
             ]
             rows.append(cells)
-        grid = self.query_one("#cons-table", DataTable)
-        self.fill_grid(grid, columns, rows)
-        self.place_cursor(grid, self.cursor)
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.cursor = event.cursor_row
-        self.query_one("#cons-chart", Histogram).cursor = event.cursor_row
+        self.show_grid(columns, rows)
 
 
 SCREEN = DetailsScreen

@@ -118,9 +118,7 @@ class PartialScreen(ConsumptionScreen):
             values = totals.rows.get(key)
             total_cells.append(self.cell(values[0] if values else None, table))
         rows.append(total_cells)
-        grid = self.query_one("#cons-table", DataTable)
-        self.fill_grid(grid, columns, rows)
-        self.place_cursor(grid, self.cursor)
+        self.show_grid(columns, rows)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         chart = self.query_one("#cons-chart", Histogram)

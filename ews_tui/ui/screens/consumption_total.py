@@ -108,13 +108,7 @@ class TotalScreen(ConsumptionScreen):
                     cells.append(NONE if kwh is None else number(kwh, 1))
                 cells.append(cost_text(amount, table.currency))
             rows.append(cells)
-        grid = self.query_one("#cons-table", DataTable)
-        self.fill_grid(grid, columns, rows)
-        self.place_cursor(grid, self.cursor)
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.cursor = event.cursor_row
-        self.query_one("#cons-chart", Histogram).cursor = event.cursor_row
+        self.show_grid(columns, rows)
 
 
 SCREEN = TotalScreen

@@ -93,6 +93,19 @@ def put_rule(
     )
 
 
+def move_rule(settings: CostSettings, energy: str, rule: int, step: int) -> CostSettings:
+    """Rule ``rule`` moved ``step`` places (-1: up), within the list: among rules naming the
+    same kind of target, the first listed prices a device."""
+
+    def page_change(page: EnergyCosts) -> EnergyCosts:
+        rules = list(page.rules)
+        to = max(0, min(len(rules) - 1, rule + step))
+        rules.insert(to, rules.pop(rule))
+        return replace(page, rules=tuple(rules))
+
+    return _with_page(settings, energy, page_change)
+
+
 def delete_rule(settings: CostSettings, energy: str, rule: int) -> CostSettings:
     return _with_page(settings, energy, lambda page: replace(page, rules=_drop(page.rules, rule)))
 

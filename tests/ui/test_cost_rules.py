@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, SelectionList
 
+from ews_tui.domain.cost_edits import put_rule
 from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, TimeBand
 from ews_tui.domain.installation import Circuit
 from ews_tui.runtime import Runtime
@@ -228,6 +229,27 @@ async def test_delete_a_rule_after_confirmation(priced: Runtime) -> None:
         await _settled(pilot)
         assert app.screen.query_one("#cost-empty").display
     assert _costs(priced).of("electricity").rules == ()
+
+
+async def test_a_rule_moves_up_and_the_order_is_saved(priced: Runtime) -> None:
+    service = priced.get(ConsumptionService)
+    second = CostRule("Night", (Tariff(date(2025, 1, 1), Decimal("0.10")),))
+    await service.save_costs(put_rule(service.costs, "electricity", None, second))
+    app = make_box_app(priced, "cost_rules")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CostRulesScreen)
+        first_name = _costs(priced).of("electricity").rules[0].name
+        screen.tree.cursor_line = screen._line_of((1,))
+        await pilot.press("u")
+        await _settled(pilot)
+        assert [r.name for r in _costs(priced).of("electricity").rules] == ["Night", first_name]
+        assert screen.place == (0,)  # the cursor follows the rule
+        await pilot.press("u")  # already first: nothing changes
+        await _settled(pilot)
+        await pilot.press("ctrl+down")
+        await _settled(pilot)
+        assert [r.name for r in _costs(priced).of("electricity").rules] == [first_name, "Night"]
 
 
 async def test_the_last_tariff_of_a_rule_is_not_deleted(priced: Runtime) -> None:

@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static, Tab, Tabs, Tree
 
-from ews_tui.domain.cost_edits import delete_band, delete_rule, delete_tariff
+from ews_tui.domain.cost_edits import delete_band, delete_rule, delete_tariff, move_rule
 from ews_tui.domain.costs import ENERGIES, CostError, CostSettings, EnergyCosts
 from ews_tui.domain.events import SettingsChanged
 from ews_tui.domain.installation import Installation
@@ -48,7 +48,7 @@ from ews_tui.ui.screens.cost_tariff import TariffForm
 from ews_tui.ui.widgets.footer import EwsFooter
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
-KEYS_HINT = N_("Enter edits the line · c currency · e g w or ← → energy")
+KEYS_HINT = N_("Enter edits · c currency · u n move a rule · e g w or ← → energy")
 
 
 class CostTree(Tree[Place]):
@@ -67,6 +67,8 @@ class CostRulesScreen(Screen[None]):
         Binding("b", "add_band", N_("+Band")),
         Binding("d,delete", "delete", N_("Delete")),
         Binding("c", "currency", N_("Currency"), show=False),
+        Binding("u,ctrl+up", "move(-1)", N_("Move the rule up"), show=False),
+        Binding("n,ctrl+down", "move(1)", N_("Move the rule down"), show=False),
         Binding("left", "energy(-1)", N_("Previous energy"), show=False),
         Binding("right", "energy(1)", N_("Next energy"), show=False),
         Binding("e", "show('electricity')", N_("Electricity"), show=False),
@@ -229,6 +231,25 @@ class CostRulesScreen(Screen[None]):
             self._open(TariffForm(self.energy, place[0], place[1]))
         else:
             self._open(BandForm(self.energy, *place))
+
+    @work(exclusive=True, group="cost-move")
+    async def action_move(self, step: int) -> None:
+        """The rule under the cursor one place up or down: the first of equals prices."""
+        place = self.place
+        if place is None:
+            return
+        rule = place[0]
+        to = max(0, min(len(self.page.rules) - 1, rule + step))
+        if to == rule:
+            return
+        settings = move_rule(self.service.costs, self.energy, rule, step)
+        try:
+            await self.service.save_costs(settings)
+        except CostError as error:
+            reasons = "\n".join(message.render(_) for _where, message in error.problems)
+            self.notify(_("Not moved: {reasons}").format(reasons=reasons), severity="error")
+            return
+        self.show_page((to,))
 
     def action_delete(self) -> None:
         place = self.place

@@ -9,6 +9,7 @@ from ews_tui.domain.cost_edits import (
     delete_band,
     delete_rule,
     delete_tariff,
+    move_rule,
     put_band,
     put_rule,
     put_tariff,
@@ -38,6 +39,21 @@ def test_rules_are_added_replaced_and_deleted_in_place() -> None:
     assert [r.name for r in settings.of("electricity").rules] == ["Whole site", "Offices"]
     settings = delete_rule(settings, "electricity", 0)
     assert [r.name for r in settings.of("electricity").rules] == ["Offices"]
+
+
+def test_a_rule_moves_within_the_list_and_stops_at_its_ends() -> None:
+    settings = _one_rule()
+    for name in ("Offices", "Night"):
+        settings = put_rule(settings, "electricity", None, CostRule(name, (JAN,)))
+
+    def names(s: CostSettings) -> list[str]:
+        return [r.name for r in s.of("electricity").rules]
+
+    assert names(move_rule(settings, "electricity", 2, -1)) == ["Site", "Night", "Offices"]
+    assert names(move_rule(settings, "electricity", 0, 1)) == ["Offices", "Site", "Night"]
+    assert names(move_rule(settings, "electricity", 0, -1)) == names(settings)
+    assert names(move_rule(settings, "electricity", 2, 5)) == names(settings)
+    assert move_rule(settings, "electricity", 1, 1).of("gas") == settings.of("gas")
 
 
 def test_tariffs_are_kept_in_date_order() -> None:

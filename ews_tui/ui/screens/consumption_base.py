@@ -46,6 +46,7 @@ from ews_tui.ui.consumption_text import (
     view_title,
 )
 from ews_tui.ui.consumption_view import ConsumptionView
+from ews_tui.ui.follow import while_shown
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.histogram import Chart, Histogram
 
@@ -155,7 +156,7 @@ class ConsumptionScreen(Screen[None]):
     @work(exclusive=True, group="consumption-follow")
     async def _follow(self, subscription: Any) -> None:
         with subscription:
-            async for event in subscription:
+            async for event in while_shown(self, subscription):
                 if isinstance(event, SettingsChanged) and event.section not in RELOADING_SETTINGS:
                     continue
                 self.reload()

@@ -39,6 +39,7 @@ from ews_tui.ui.cost_text import (
     rule_text,
     tariff_text,
 )
+from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.cost_band import BandForm
 from ews_tui.ui.screens.cost_currency import CurrencyForm
@@ -125,7 +126,7 @@ class CostRulesScreen(Screen[None]):
         with self.app.session.hub.subscribe(  # type: ignore[attr-defined]
             SettingsChanged, maxsize=8, name="cost-rules-screen"
         ) as changes:
-            async for event in changes:
+            async for event in while_shown(self, changes):
                 if event.section == "costs":
                     self.show_page(self.place)
 

@@ -41,6 +41,7 @@ from ews_tui.domain.events import (
 from ews_tui.domain.installation import Advanced, Device, Installation
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.widgets.device_form import DeviceForm
 from ews_tui.ui.widgets.footer import EwsFooter
@@ -273,7 +274,7 @@ class DevicesScreen(Screen[None]):
 
     # ------------------------------------------------------------------ live state
     async def _follow(self) -> None:
-        async for event in self._subscription:
+        async for event in while_shown(self, self._subscription):
             self.on_hub_event(event)
 
     def on_hub_event(self, event: Event) -> None:

@@ -34,6 +34,7 @@ from ews_tui.domain.installation import DEFAULT_TCP_PORT, Gateway, Installation
 from ews_tui.domain.rules import Violation
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.devices import (
     TEST_TIMEOUT,
@@ -194,7 +195,7 @@ class GatewaysScreen(Screen[None]):
         self.action_devices()
 
     async def _follow(self) -> None:
-        async for event in self._subscription:
+        async for event in while_shown(self, self._subscription):
             self.on_hub_event(event)
 
     def on_hub_event(self, event: Event) -> None:

@@ -28,6 +28,7 @@ from ews_tui.domain.events import InstallationChanged
 from ews_tui.domain.installation import Circuit, Installation
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screens.group_remove import GroupRemoveScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.group_panel import GroupPanel, group_name
@@ -87,7 +88,7 @@ class GroupsScreen(Screen[None]):
         with self.app.session.hub.subscribe(  # type: ignore[attr-defined]
             InstallationChanged, maxsize=8, name="groups-screen"
         ) as changes:
-            async for _event in changes:
+            async for _event in while_shown(self, changes):
                 self._show_all(self.service.current)
 
     def _show_all(self, inst: Installation, kind: str = "", select_id: int | None = None) -> None:

@@ -35,6 +35,7 @@ from ews_tui.domain.installation import Device, Installation
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LIVE_EVENTS, LiveBoard, LiveValues
+from ews_tui.ui.follow import while_shown
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.measure_table import MeasureTable
 from ews_tui.ui.widgets.state_symbol import breaker_text, state_text
@@ -106,7 +107,7 @@ class LiveScreen(Screen[None]):
     @work(exclusive=True, group="follow")
     async def _follow(self, subscription: Any) -> None:
         with subscription:
-            async for event in subscription:
+            async for event in while_shown(self, subscription):
                 if isinstance(event, InstallationChanged):
                     self.refresh_devices()
                     continue

@@ -1,0 +1,33 @@
+"""Hub events for a screen, only while the screen is up.
+
+A screen that is popped leaves the screen stack first, then loses its widgets, and only then
+are its workers cancelled: an event handled in between would find no widget to update (a
+``NoMatches`` that ends the session's app). :func:`while_shown` stops the screen's follow loop
+as soon as the screen has left the stack. A screen covered by another (help, a form) is still
+on the stack and keeps following.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any, TypeVar
+
+from textual.screen import Screen
+
+E = TypeVar("E")
+
+
+def is_shown(screen: Screen[Any]) -> bool:
+    """Whether ``screen`` is on its app's screen stack (shown or covered)."""
+    try:
+        return screen in screen.app.screen_stack
+    except Exception:  # no app any more: the session has ended
+        return False
+
+
+async def while_shown(screen: Screen[Any], events: AsyncIterable[E]) -> AsyncIterator[E]:
+    """``events`` until ``screen`` leaves the stack."""
+    async for event in events:
+        if not is_shown(screen):
+            return
+        yield event

@@ -15,12 +15,15 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.sim import load_site, serve_site
 from ews_tui.config import apply_changes, default_config, save_config
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
+from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, TimeBand
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.i18n import LANGUAGES, _
@@ -29,6 +32,7 @@ from ews_tui.modbus.sim_rtu import open_pty_pair
 from ews_tui.modbus.sim_server import SimulatedBus
 from ews_tui.runtime import Runtime
 from ews_tui.services.box import DATABASE_FILE, running_box
+from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.store.csv_export import first_data_slot
@@ -112,6 +116,9 @@ async def demo_box(
                 # The gateways' ports are new each run: (re)import the site as served;
                 # objects keep their ids by name, so a kept --data-dir keeps its history.
                 await rt.get(InstallationService).import_document(to_document(served))
+                consumption = rt.get(ConsumptionService)
+                if not any(page.rules for page in consumption.costs.energies):
+                    await consumption.save_costs(demo_costs())
                 yield rt
     finally:
         pair.close()
@@ -144,6 +151,29 @@ async def run(args: argparse.Namespace) -> int:
 
 
 FIRST_DAYS = 2  # recorded before the box starts: the live recorder goes on from them
+
+
+def demo_costs() -> CostSettings:
+    """The demo's cost pages: French regulated prices of 2025, off-peak 22:00-06:00."""
+    every_day = frozenset(range(7))
+    off_peak = (
+        TimeBand(every_day, 0, 6, Decimal("0.1696")),
+        TimeBand(every_day, 22, 24, Decimal("0.1696")),
+    )
+    since = date(2024, 1, 1)
+    return CostSettings(
+        (
+            EnergyCosts(
+                "electricity",
+                "EUR",
+                (CostRule("Peak / off-peak", (Tariff(since, Decimal("0.2146"), off_peak),)),),
+            ),
+            EnergyCosts(
+                "gas", "EUR", (CostRule("Gas", (Tariff(since, Decimal("1.25")),)),), Decimal("11.2")
+            ),
+            EnergyCosts("water", "EUR", (CostRule("Water", (Tariff(since, Decimal("4.30")),)),)),
+        )
+    )
 
 
 @asynccontextmanager

@@ -41,6 +41,9 @@ def test_demo_starts_with_history_and_records_the_rest_in_the_background(
     # the history joins the live recording: no hour of the site lacks a slot.
     assert last - first >= 2 * 144
     assert db.execute("SELECT SUM(missing) FROM energy_hourly").fetchone()[0] == 0
+    # The demo prices its energies (peak and off-peak electricity, gas, water).
+    energies = {r[0] for r in db.execute("SELECT energy FROM cost_rules")}
+    assert energies == {"electricity", "gas", "water"}
     hours = db.execute("SELECT COUNT(DISTINCT slot / 6) FROM measures").fetchone()[0]
     assert hours == last // 6 - first // 6 + 1
     # A kept data dir holding the days wanted is not seeded again...

@@ -76,6 +76,10 @@ class BusSpec:
     bus: BusParams
 
 
+#: Settings sections the pollers are built from.
+BUS_SECTIONS = frozenset({"rs485"})
+
+
 class PollingService:
     name = "polling"
 
@@ -122,7 +126,9 @@ class PollingService:
 
     async def _listen(self, subscription: Any) -> None:
         with subscription:
-            async for _event in subscription:
+            async for event in subscription:
+                if isinstance(event, SettingsChanged) and event.section not in BUS_SECTIONS:
+                    continue  # a cost page, the language...: nothing for the buses
                 try:
                     await self.reload()
                 except Exception:

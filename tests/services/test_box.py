@@ -13,6 +13,7 @@ from ews_tui.domain.events import Sample
 from ews_tui.domain.installation import LOCAL_GATEWAY_ID
 from ews_tui.modbus.gateway_server import GATEWAY_TARGET_FAILED
 from ews_tui.services.installation import InstallationService
+from ews_tui.services.live import LiveValues
 from ews_tui.services.modbus_server import ModbusServerService
 from ews_tui.services.settings import SettingsService
 
@@ -27,8 +28,12 @@ async def test_demo_box_polls_every_device(tmp_path: Path) -> None:
     async with demo_box(tmp_path, wire_time=False) as rt:
         inst = rt.get(InstallationService).current
         wanted = {d.id for d in inst.devices}
-        seen: set[int] = set()
         with rt.hub.subscribe(Sample, maxsize=4096, name="test") as samples:
+            # Read before we subscribed (pulse meters: once a minute) or after.
+            board = rt.get(LiveValues).snapshot()
+            seen = {
+                i for i in wanted if any(v is not None for v in board.device(i).values.values())
+            }
             async with asyncio.timeout(30):
                 while seen != wanted:
                     sample = await samples.get()

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -32,7 +32,7 @@ from ews_tui.domain.messages import Message
 from ews_tui.i18n import N_, _
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
-from ews_tui.ui.cost_text import ENERGY_NAMES, parse_day, parse_number
+from ews_tui.ui.cost_text import ENERGY_NAMES, UNITS, parse_day, parse_number
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 Place = tuple[int, ...]
@@ -55,7 +55,21 @@ class Reading:
     unread: dict[str, str] = field(default_factory=dict)
 
 
-class CostForm(ModalScreen[Place | None]):
+class CostServices:
+    """What the cost screens and forms ask of the session: the cost pages, the installation."""
+
+    app: Any
+
+    @property
+    def service(self) -> ConsumptionService:
+        return self.app.session.service(ConsumptionService)  # type: ignore[no-any-return]
+
+    @property
+    def installation(self) -> Installation:
+        return self.app.session.service(InstallationService).current  # type: ignore[no-any-return]
+
+
+class CostForm(CostServices, ModalScreen[Place | None]):
     """A modal form of the cost pages of one energy; subclasses give rows and ``read``."""
 
     CSS_PATH = STYLES / "cost_rules.tcss"
@@ -109,16 +123,20 @@ class CostForm(ModalScreen[Place | None]):
     def load(self, costs: EnergyCosts) -> None:
         """Fill the rows from the saved page (hook)."""
 
-    # ------------------------------------------------------------------ services
+    def tariff_rows(self) -> ComposeResult:
+        """The rows of a tariff: the date it is in force from, its base price."""
+        yield self.row(
+            "valid-from",
+            N_("Valid from"),
+            Input(id="f-valid-from", max_length=10, compact=True, placeholder="YYYY-MM-DD"),
+        )
+        yield self.row("base", N_("Base price"), Input(id="f-base", compact=True))
 
-    @property
-    def service(self) -> ConsumptionService:
-        return self.app.session.service(ConsumptionService)  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def installation(self) -> Installation:
-        service = self.app.session.service(InstallationService)  # type: ignore[attr-defined]
-        return service.current  # type: ignore[no-any-return]
+    def start_tariff(self, costs: EnergyCosts) -> None:
+        """A new tariff's rows: in force from today (the box's date), priced per unit."""
+        today = datetime.now(self.service.tz).date()
+        self.query_one("#f-valid-from", Input).value = today.isoformat()
+        self.query_one("#f-base", Input).placeholder = f"{costs.currency}/{UNITS[self.energy]}"
 
     def text(self, key: str) -> str:
         return self.query_one(f"#f-{key}", Input).value.strip()

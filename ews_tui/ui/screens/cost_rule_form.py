@@ -9,7 +9,6 @@ nothing. Its time bands and later tariffs are added from the rules screen.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from textual.app import ComposeResult
 from textual.widgets import Input, SelectionList, Static
@@ -17,7 +16,6 @@ from textual.widgets import Input, SelectionList, Static
 from ews_tui.domain.cost_edits import put_rule
 from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff
 from ews_tui.i18n import N_, _
-from ews_tui.ui.cost_text import UNITS
 from ews_tui.ui.screens.cost_form import CostForm, Reading
 from ews_tui.ui.widgets.group_panel import group_name
 
@@ -36,12 +34,7 @@ class RuleForm(CostForm):
         yield self.row("scope", N_("Applies to"), scope)
         yield Static(_("Nothing chosen: the whole site."), classes="form-note")
         if self.rule is None:
-            yield self.row(
-                "valid-from",
-                N_("Valid from"),
-                Input(id="f-valid-from", max_length=10, compact=True, placeholder="YYYY-MM-DD"),
-            )
-            yield self.row("base", N_("Base price"), Input(id="f-base", compact=True))
+            yield from self.tariff_rows()
 
     def load(self, costs: EnergyCosts) -> None:
         rule = costs.rules[self.rule] if self.rule is not None else None
@@ -58,10 +51,7 @@ class RuleForm(CostForm):
         scope.add_options([(label, value, value in chosen) for label, value in options])
         scope.highlighted = 0 if options else None
         if self.rule is None:
-            today = datetime.now(self.service.tz).date()
-            self.query_one("#f-valid-from", Input).value = today.isoformat()
-            suffix = f"{costs.currency}/{UNITS[self.energy]}"
-            self.query_one("#f-base", Input).placeholder = suffix
+            self.start_tariff(costs)
 
     def read(self, settings: CostSettings) -> Reading:
         scope = self.query_one("#f-scope", SelectionList).selected

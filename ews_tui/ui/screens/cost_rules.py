@@ -26,10 +26,7 @@ from textual.widgets import Static, Tab, Tabs, Tree
 from ews_tui.domain.cost_edits import delete_band, delete_rule, delete_tariff, move_rule
 from ews_tui.domain.costs import ENERGIES, CostError, CostSettings, EnergyCosts
 from ews_tui.domain.events import SettingsChanged
-from ews_tui.domain.installation import Installation
 from ews_tui.i18n import N_, _
-from ews_tui.services.consumption import ConsumptionService
-from ews_tui.services.installation import InstallationService
 from ews_tui.ui.cost_text import (
     ENERGY_NAMES,
     band_text,
@@ -43,13 +40,17 @@ from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.cost_band import BandForm
 from ews_tui.ui.screens.cost_currency import CurrencyForm
-from ews_tui.ui.screens.cost_form import Place
+from ews_tui.ui.screens.cost_form import CostServices, Place
 from ews_tui.ui.screens.cost_rule_form import RuleForm
 from ews_tui.ui.screens.cost_tariff import TariffForm
 from ews_tui.ui.widgets.footer import EwsFooter
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 KEYS_HINT = N_("Enter edits · c currency · u n move a rule · e g w or ← → energy")
+
+
+NOT_MOVED = N_("Not moved: {reasons}")
+NOT_DELETED = N_("Not deleted: {reasons}")
 
 
 class CostTree(Tree[Place]):
@@ -60,7 +61,7 @@ class CostTree(Tree[Place]):
     ]
 
 
-class CostRulesScreen(Screen[None]):
+class CostRulesScreen(CostServices, Screen[None]):
     CSS_PATH = STYLES / "cost_rules.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "add_rule", N_("+Rule")),
@@ -81,15 +82,6 @@ class CostRulesScreen(Screen[None]):
         super().__init__(**kwargs)
         self.energy = energy
         self._places: list[Place] = []
-
-    @property
-    def service(self) -> ConsumptionService:
-        return self.app.session.service(ConsumptionService)  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def installation(self) -> Installation:
-        service = self.app.session.service(InstallationService)  # type: ignore[attr-defined]
-        return service.current  # type: ignore[no-any-return]
 
     @property
     def page(self) -> EnergyCosts:
@@ -243,14 +235,8 @@ class CostRulesScreen(Screen[None]):
         to = max(0, min(len(self.page.rules) - 1, rule + step))
         if to == rule:
             return
-        settings = move_rule(self.service.costs, self.energy, rule, step)
-        try:
-            await self.service.save_costs(settings)
-        except CostError as error:
-            reasons = "\n".join(message.render(_) for _where, message in error.problems)
-            self.notify(_("Not moved: {reasons}").format(reasons=reasons), severity="error")
-            return
-        self.show_page((to,))
+        if await self._saved(move_rule(self.service.costs, self.energy, rule, step), NOT_MOVED):
+            self.show_page((to,))
 
     def action_delete(self) -> None:
         place = self.place
@@ -283,14 +269,20 @@ class CostRulesScreen(Screen[None]):
             settings = delete_tariff(settings, self.energy, *place)
         else:
             settings = delete_band(settings, self.energy, *place)
+        if not await self._saved(settings, NOT_DELETED):
+            return
+        self.show_page((*place[:-1], max(place[-1] - 1, 0)) if len(place) > 1 else place)
+        self.notify(_("Deleted."), timeout=2)
+
+    async def _saved(self, settings: CostSettings, refusal: str) -> bool:
+        """Save ``settings``; False, with the refusal (a msgid with ``{reasons}``) told."""
         try:
             await self.service.save_costs(settings)
         except CostError as error:
             reasons = "\n".join(message.render(_) for _where, message in error.problems)
-            self.notify(_("Not deleted: {reasons}").format(reasons=reasons), severity="error")
-            return
-        self.show_page((*place[:-1], max(place[-1] - 1, 0)) if len(place) > 1 else place)
-        self.notify(_("Deleted."), timeout=2)
+            self.notify(_(refusal).format(reasons=reasons), severity="error")
+            return False
+        return True
 
 
 SCREEN = CostRulesScreen

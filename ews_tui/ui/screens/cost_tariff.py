@@ -8,7 +8,6 @@ two tariffs of one rule cannot start on the same date. Editing a tariff keeps it
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from textual.app import ComposeResult
 from textual.widgets import Input
@@ -16,7 +15,7 @@ from textual.widgets import Input
 from ews_tui.domain.cost_edits import put_tariff, tariff_index
 from ews_tui.domain.costs import CostSettings, EnergyCosts, Tariff
 from ews_tui.i18n import N_
-from ews_tui.ui.cost_text import UNITS, number_text
+from ews_tui.ui.cost_text import number_text
 from ews_tui.ui.screens.cost_form import CostForm, Reading
 
 
@@ -30,25 +29,17 @@ class TariffForm(CostForm):
         self.TITLE_MSGID = N_("new tariff") if tariff is None else N_("tariff")
 
     def compose_rows(self) -> ComposeResult:
-        yield self.row(
-            "valid-from",
-            N_("Valid from"),
-            Input(id="f-valid-from", max_length=10, compact=True, placeholder="YYYY-MM-DD"),
-        )
-        yield self.row("base", N_("Base price"), Input(id="f-base", compact=True))
+        yield from self.tariff_rows()
 
     def load(self, costs: EnergyCosts) -> None:
         rule = costs.rules[self.rule]
         self.sub_title = rule.name
-        base = self.query_one("#f-base", Input)
-        base.placeholder = f"{costs.currency}/{UNITS[self.energy]}"
+        self.start_tariff(costs)
         if self.tariff is None:
-            day = datetime.now(self.service.tz).date()
-            self.query_one("#f-valid-from", Input).value = day.isoformat()
             return
         tariff = rule.tariffs[self.tariff]
         self.query_one("#f-valid-from", Input).value = tariff.valid_from.isoformat()
-        base.value = number_text(tariff.base)
+        self.query_one("#f-base", Input).value = number_text(tariff.base)
 
     def read(self, settings: CostSettings) -> Reading:
         unread: dict[str, str] = {}

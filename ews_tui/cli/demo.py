@@ -35,7 +35,7 @@ from ews_tui.services.box import DATABASE_FILE, running_box
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
-from ews_tui.store.csv_export import first_data_slot
+from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import open_database
 
 CONFIG_FILE = "config.toml"
@@ -222,7 +222,7 @@ async def _days_left(data_dir: Path, days: int) -> int:
     """Whole days of the ``days`` wanted that the store of a kept data dir lacks."""
     db = await open_database(data_dir / DATABASE_FILE)
     try:
-        oldest = await first_data_slot(db)
+        oldest = await AggregatesRepo(db).first_slot()
     finally:
         await db.close()
     if oldest is None:

@@ -34,7 +34,6 @@ from ews_tui.modbus.sim_server import site_devices
 from ews_tui.modbus.sim_values import SimDevice, device_values
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo
-from ews_tui.store.csv_export import first_data_slot
 
 
 def _local_offset() -> float:
@@ -202,7 +201,7 @@ async def seed_history(
     async with open_energy_store(config) as store:
         repo = AggregatesRepo(store.db)
         if backfill:
-            oldest = await first_data_slot(store.db)
+            oldest = await repo.first_slot()
             if oldest is None:
                 raise UserError(_("--backfill: the store has no history to join"))
             end = (oldest + 1) * SLOT_SECONDS

@@ -35,7 +35,7 @@ from ews_tui.domain.installation import Installation
 from ews_tui.domain.periods import SLOT_SECONDS, local_midnight
 from ews_tui.hub import Hub, Subscription, SubscriptionClosed
 from ews_tui.store.aggregates_repo import AggregatesRepo
-from ews_tui.store.csv_export import FOLDERS, CsvExporter, first_data_slot
+from ews_tui.store.csv_export import FOLDERS, CsvExporter
 from ews_tui.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,6 @@ class CsvFolders:
         catalog: Callable[[], Catalog],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
         self._repo = AggregatesRepo(db)
         self._hub = hub
         self._config = config
@@ -101,9 +100,10 @@ class CsvFolders:
         if not config.csv.enabled:
             return []
         tz, root = self._tz(), config.csv_folder
-        today = datetime.fromtimestamp(self._clock(), tz).date()
+        now = self._clock()
+        today = datetime.fromtimestamp(now, tz).date()
         # A day is whole once the recorder has had time to store its last slot.
-        settled = datetime.fromtimestamp(self._clock() - DAY_GRACE_S, tz).date()
+        settled = datetime.fromtimestamp(now - DAY_GRACE_S, tz).date()
         keep = config.csv.keep_days
         oldest = today - timedelta(days=keep - 1) if keep else None
         first = await self._first_due(root, tz, settled)
@@ -124,7 +124,7 @@ class CsvFolders:
         mark = _read_mark(root)
         if mark is not None:
             return mark + timedelta(days=1)
-        slot = await first_data_slot(self._db)
+        slot = await self._repo.first_slot()
         if slot is None:
             return settled
         return datetime.fromtimestamp(slot * SLOT_SECONDS, tz).date()

@@ -263,6 +263,11 @@ class AggregatesRepo:
         )
         return {int(d): Reading(int(s), float(v)) for d, s, v in rows}
 
+    async def first_slot(self) -> int | None:
+        """The first 10-minute slot with a measure stored, if any (where history starts)."""
+        rows = await self._db.fetchall("SELECT MIN(slot) FROM measures")
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
     async def coverage(self, device_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """Each device's first and last slot with an index reading (devices with none left
         out); two index seeks a device."""

@@ -30,7 +30,6 @@ from ews_tui.domain.grouping import UNITS, energy_of
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.periods import SLOT_SECONDS, local_midnight
 from ews_tui.store.aggregates_repo import AggregatesRepo
-from ews_tui.store.db import Database
 
 FOLDERS = ("energy", "measures", "events", "eqcheck")
 ENERGY_HEADER = ("timestamp", "device_id", "device", "energy", "index", "consumption", "unit")
@@ -156,9 +155,3 @@ class CsvExporter:
                 mean, lo, hi = _number(s.mean), _number(s.min), _number(s.max)
                 rows.append((stamp, device_id, name, s.name, unit, s.count, mean, lo, hi))
         write_atomically(path, _csv(MEASURES_HEADER, rows).encode("utf-8"))
-
-
-async def first_data_slot(db: Database) -> int | None:
-    """The first 10-minute slot with a measure stored, if any (where day files start)."""
-    rows = await db.fetchall("SELECT MIN(slot) FROM measures")
-    return None if not rows or rows[0][0] is None else int(rows[0][0])

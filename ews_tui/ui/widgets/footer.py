@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-from ews_tui.i18n import _
+from ews_tui.i18n import _, current_language
 
 
 class EwsFooter(Footer):
@@ -58,7 +58,7 @@ class EwsFooter(Footer):
             for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
             if binding.show
         )
-        return (shown, self.app.size.width, _("Help"))
+        return (shown, self.app.size.width, current_language())
 
     def compose(self) -> ComposeResult:
         if self._bindings_ready:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.cli.conftest import Run
 
@@ -16,7 +17,7 @@ def test_export_writes_daily_files_per_folder(ews: Run, box_config: Path, tmp_pa
         "--config",
         str(box_config),
         "--days",
-        "1",
+        "2",  # the whole of yesterday in the box's zone, whatever the hour now
         "--site",
         "demo",
         "--poll",
@@ -24,7 +25,7 @@ def test_export_writes_daily_files_per_folder(ews: Run, box_config: Path, tmp_pa
     )
     assert seed.returncode == 0, seed.stderr
     out = tmp_path / "csv"
-    today = date.today()
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()  # the box's zone (the default)
     first = (today - timedelta(days=1)).isoformat()
     done = ews(
         "export",

@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from ews_tui.config import Config
 from ews_tui.domain.events import TaskFailed
 from ews_tui.hub import Hub
 
@@ -45,7 +46,9 @@ class Runtime:
     States: new -> running -> stopped (``start`` once; ``stop`` any number of times).
     """
 
-    def __init__(self, config: Any, hub: Hub | None = None, *, stop_timeout: float = 10.0) -> None:
+    def __init__(
+        self, config: Config, hub: Hub | None = None, *, stop_timeout: float = 10.0
+    ) -> None:
         self.config = config
         self.hub = hub if hub is not None else Hub()
         self.stop_timeout = stop_timeout

@@ -39,11 +39,11 @@ SALT_BYTES: Final = 16
 
 
 class Role(StrEnum):
-    """The same values as :class:`ews_tui.ui.session.Role`."""
+    """Who is logged in (manual §7.7.1 and §7.16); the box's only role type."""
 
-    SERVER = "server"
-    SYSTEM = "system"
-    CONSULTATION = "consultation"
+    SERVER = "server"  # server configuration: PIN 99999, PUK 00000 9999 00000
+    SYSTEM = "system"  # system configuration: PIN 88888, PUK 00000 8888 00000
+    CONSULTATION = "consultation"  # read only: PIN 77777, PUK 00000 7777 00000
 
 
 @dataclass(frozen=True)

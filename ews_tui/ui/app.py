@@ -17,19 +17,21 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.command import CommandPalette
+from textual.command import CommandPalette, Provider
 from textual.screen import Screen
 from textual.signal import Signal
 
+from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _, change_language, set_language
 from ews_tui.ui.menu import MenuEntry, entry_for_screen, may_open
 from ews_tui.ui.palette import ScreensProvider
-from ews_tui.ui.session import Role, Session
+from ews_tui.ui.session import Session
 from ews_tui.ui.widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 
 log = logging.getLogger(__name__)
@@ -42,13 +44,13 @@ class EwsApp(App[None]):
     """One session's UI: given the runtime (through the session) and the session's facts."""
 
     TITLE = "ews-tui"
-    CSS_PATH: ClassVar[list[Path]] = [STYLES / "app.tcss"]
-    COMMANDS: ClassVar[set[Any]] = {ScreensProvider}
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    CSS_PATH = STYLES / "app.tcss"
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {ScreensProvider}
+    HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [  # noqa: RUF012 (as App declares it)
         (0, "-too-narrow"),
         (MIN_WIDTH, "-wide-enough"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    VERTICAL_BREAKPOINTS: list[tuple[int, str]] | None = [  # noqa: RUF012 (as App declares it)
         (0, "-too-short"),
         (MIN_HEIGHT, "-tall-enough"),
     ]
@@ -97,7 +99,8 @@ class EwsApp(App[None]):
                 raise
             log.info("screen %s is not there yet: showing 'coming'", name)
             return None
-        return module.SCREEN
+        screen: type[Screen[Any]] = module.SCREEN
+        return screen
 
     def open_screen(self, name: str, **params: Any) -> None:
         """Push the screen called ``name`` (module ``ews_tui.ui.screens.<name>``)."""
@@ -165,16 +168,16 @@ class EwsApp(App[None]):
             return len(self.screen_stack) > 2
         return True
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         if len(self.screen_stack) > 2:
-            self.pop_screen()
+            await self.pop_screen()
 
     def action_help(self) -> None:
         if type(self.screen).__module__ != f"{SCREENS_PACKAGE}.help":
             self.open_screen("help", below=self.screen)
 
     def action_command_palette(self) -> None:
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not CommandPalette.is_open(self.app):
             self.push_screen(
                 CommandPalette(placeholder=_("Search for a screen…"), id="--command-palette")
             )
@@ -187,8 +190,7 @@ def wants_ansi(session: Session) -> bool:
 
 
 def _configured_theme(session: Session) -> str:
-    ui = getattr(getattr(session.runtime, "config", None), "ui", None)
-    return str(getattr(ui, "theme", "auto"))
+    return str(session.runtime.config.ui.theme)
 
 
 def _theme_of(session: Session) -> str:

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_
-from ews_tui.ui.session import Role
 
 
 @dataclass(frozen=True)

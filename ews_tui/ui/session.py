@@ -8,20 +8,15 @@ listens to Hub events. Every session (SSH, serial console, kiosk, ``ews demo``) 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ews_tui.domain.auth import Role
 
 if TYPE_CHECKING:
     from ews_tui.hub import Hub
     from ews_tui.runtime import Runtime
 
-
-class Role(StrEnum):
-    """Who is logged in (manual §7.7.1 and §7.16)."""
-
-    SERVER = "server"  # server configuration: PIN 99999, PUK 00000 9999 00000
-    SYSTEM = "system"  # system configuration: PIN 88888, PUK 00000 8888 00000
-    CONSULTATION = "consultation"  # read only
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,6 +35,8 @@ class Session:
     def hub(self) -> Hub:
         return self.runtime.hub
 
-    def service(self, kind: type[Any]) -> Any:
-        """The runtime's service of that type (e.g. InstallationService)."""
+    def service(self, kind: type[T]) -> T:
+        """The runtime's one service of class ``kind`` (e.g. InstallationService), typed as
+        ``kind``, so a call to a method the service lacks is a type error, not a ``hasattr``
+        at run time. ``LookupError`` when the runtime has none (or several)."""
         return self.runtime.get(kind)

@@ -16,11 +16,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
-from ews_tui.domain.auth import PIN_LENGTH
+from ews_tui.domain.auth import PIN_LENGTH, Role
 from ews_tui.i18n import N_, _
 from ews_tui.services.auth import AuthService, PinChangeRefused
 from ews_tui.ui.menu import ROLE_NAMES
-from ews_tui.ui.session import Role
 from ews_tui.ui.widgets.footer import EwsFooter
 
 TEXTS = {

@@ -8,24 +8,20 @@ before going on (the change PIN screen).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Input, Label, Select, Static
 
-from ews_tui.domain.auth import PIN_FORMAT, PIN_LENGTH, PUK_FORMAT
+from ews_tui.domain.auth import PIN_FORMAT, PIN_LENGTH, PUK_FORMAT, Role
 from ews_tui.i18n import LANGUAGES, N_, _
 from ews_tui.services.auth import LOCKED_MESSAGE, AuthService, LoginResult, LoginStatus
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.change_pin import ChangePinScreen
-from ews_tui.ui.session import Role
 from ews_tui.ui.widgets.footer import EwsFooter
-
-if TYPE_CHECKING:
-    from ews_tui.ui.app import EwsApp
 
 WRONG_PIN = N_("Wrong PIN. Attempts left before the lock: {left}.")
 WRONG_PUK = N_("Wrong PUK. Attempts left before the lock: {left}.")
@@ -42,7 +38,7 @@ TEXTS = {
 }
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(EwsScreen[None]):
     CSS_PATH = "../styles/login.tcss"
     BINDINGS: ClassVar[list[BindingType]] = []
 
@@ -54,7 +50,7 @@ class LoginScreen(Screen[None]):
                 yield Label(id="language-label", classes="field-label")
                 yield Select(
                     [(name, code) for code, name in LANGUAGES.items()],
-                    value=self.app_.session.language,
+                    value=self.session.language,
                     allow_blank=False,
                     id="language",
                 )
@@ -102,8 +98,8 @@ class LoginScreen(Screen[None]):
     @on(Select.Changed, "#language")
     def _language_chosen(self, event: Select.Changed) -> None:
         code = event.value
-        if isinstance(code, str) and code != self.app_.session.language:
-            self.app_.change_language(code)
+        if isinstance(code, str) and code != self.session.language:
+            self.app.change_language(code)
             self._render_texts()
             self._clear_errors()
             if self._locked:
@@ -112,16 +108,12 @@ class LoginScreen(Screen[None]):
     # -- flow -------------------------------------------------------------------------------
 
     @property
-    def app_(self) -> EwsApp:
-        return cast("EwsApp", self.app)
-
-    @property
     def _locked(self) -> bool:
         return self.query_one("#pin", Input).disabled
 
     def _auth(self) -> AuthService | None:
         try:
-            return cast(AuthService, self.app_.session.service(AuthService))
+            return self.session.service(AuthService)
         except LookupError:
             return None
 
@@ -150,21 +142,21 @@ class LoginScreen(Screen[None]):
         else:
             result = await auth.login(self.query_one("#pin", Input).value, event.value)
         if result.status is LoginStatus.OK and result.role is not None:
-            self.app_.login_as(Role(result.role.value))
+            self.app.login_as(result.role)
         elif result.status is LoginStatus.MUST_CHANGE and result.role is not None:
             old = event.value if self._locked else self.query_one("#pin", Input).value
-            self._change_pin(Role(result.role.value), old)
+            self._change_pin(result.role, old)
         else:
             self._refused(result)
 
     def _change_pin(self, role: Role, old: str) -> None:
         def changed(done: bool | None) -> None:
             if done:
-                self.app_.login_as(role)
+                self.app.login_as(role)
             else:
                 self._reset()
 
-        self.app_.push_screen(ChangePinScreen(role, old), changed)
+        self.app.push_screen(ChangePinScreen(role, old), changed)
 
     def _refused(self, result: LoginResult) -> None:
         status = result.status

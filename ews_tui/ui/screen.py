@@ -1,0 +1,37 @@
+"""The base of every screen of the product: ``self.app`` is an :class:`EwsApp`.
+
+Textual types ``Widget.app`` as ``App[object]``; ``getters.app`` is its way to say which App
+subclass a widget lives in (checked with ``isinstance`` when read). Screens then reach the
+box through ``self.session.service(Kind)``, which the type checker follows to the service's
+class: a method the service lacks is an error before a user sees it.
+
+    class GatewaysScreen(EwsScreen[None]):
+        def _test(self) -> None:
+            polling = self.session.service(PollingService)
+            polling.test_gateway(...)          # checked by mypy
+
+This module imports :mod:`ews_tui.ui.app`; the app imports screens only by name, at run time.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from textual import getters
+from textual.screen import Screen
+
+from ews_tui.ui.app import EwsApp
+from ews_tui.ui.session import Session
+
+ResultT = TypeVar("ResultT")
+
+
+class EwsScreen(Screen[ResultT]):
+    """A screen of one UI session: typed ``app`` and ``session``."""
+
+    app = getters.app(EwsApp)
+
+    @property
+    def session(self) -> Session:
+        """The session this screen belongs to (its role, language and services)."""
+        return self.app.session

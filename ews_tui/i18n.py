@@ -151,11 +151,14 @@ class Catalogs:
         own = self._load(code)
         parent = FALLBACKS.get(code)
         behind = (self._translators.get(parent) or self._build(parent)) if parent else None
+        translations: _gettext.NullTranslations
         if own is None:
-            own = behind.translations if behind else _gettext.NullTranslations()
-        elif behind is not None:
-            own.add_fallback(behind.translations)
-        result = Translator(code, own)
+            translations = behind.translations if behind else _gettext.NullTranslations()
+        else:
+            if behind is not None:
+                own.add_fallback(behind.translations)
+            translations = own
+        result = Translator(code, translations)
         self._translators[code] = result
         return result
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 DEFAULT_KEYS = ("name", "label")
@@ -52,7 +52,9 @@ def _keys_option(raw: object) -> frozenset[str]:
         return frozenset(DEFAULT_KEYS)
     if isinstance(raw, str):
         return frozenset(part for part in re.split(r"[\s,]+", raw) if part)
-    return frozenset(str(part) for part in raw)  # type: ignore[union-attr]
+    if isinstance(raw, Iterable):
+        return frozenset(str(part) for part in raw)
+    raise TypeError(f"keys: expected a string or a list of strings, got {raw!r}")
 
 
 def _walk(node: object, path: str, keys: frozenset[str]) -> Iterator[tuple[str, str, str]]:

@@ -29,7 +29,7 @@ class QuantityStats(NamedTuple):
     """One quantity over one slot (a named tuple: thousands are made per second)."""
 
     name: str
-    count: int
+    count: int  # type: ignore[assignment]  # samples; shadows tuple.count()
     mean: float
     min: float
     max: float

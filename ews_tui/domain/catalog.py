@@ -154,6 +154,8 @@ class Catalog:
     models: tuple[Model, ...]
     maps: Mapping[str, RegisterMap]
 
+    _index: Mapping[str, Model] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         index: dict[str, Model] = {}
         for model in self.models:
@@ -163,7 +165,7 @@ class Catalog:
 
     def find(self, ref: str) -> Model | None:
         """The model for a reference written with or without spaces, or an alias."""
-        return self._index.get(normalize_ref(ref))  # type: ignore[attr-defined]
+        return self._index.get(normalize_ref(ref))
 
     def family(self, family_id: str) -> Family | None:
         return next((f for f in self.families if f.id == family_id), None)

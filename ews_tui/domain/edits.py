@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import replace
 from importlib import resources
+from typing import Any
 
 from ews_tui.domain.errors import DomainError
 from ews_tui.domain.installation import (
@@ -243,6 +244,12 @@ def device_problems(inst: Installation, device: Device, ctx: RuleContext) -> lis
 _GROUPS = {Circuit: "circuits", Zone: "zones", Switchboard: "switchboards"}
 
 
+def _with_group(inst: Installation, kind: str, items: tuple[Any, ...]) -> Installation:
+    """``inst`` whose ``kind`` ("circuits", "zones" or "switchboards") is ``items``."""
+    changes: dict[str, Any] = {kind: items}
+    return replace(inst, **changes)
+
+
 def save_group(
     inst: Installation, item: Circuit | Zone | Switchboard, ctx: RuleContext
 ) -> Installation:
@@ -262,14 +269,14 @@ def save_group(
                     total=14,
                 )
         item = replace(item, id=inst.next_id(kind))
-        return checked(inst, replace(inst, **{kind: (*items, item)}), ctx)
+        return checked(inst, _with_group(inst, kind, (*items, item)), ctx)
     old = next((i for i in items if i.id == item.id), None)
     if old is None:
         raise _refuse(kind, (kind[:-1], item.id), N_("#{id} does not exist"), id=item.id)
     if isinstance(old, Circuit) and isinstance(item, Circuit) and old.preset != item.preset:
         raise _refuse(kind, ("circuit", item.id), N_("a circuit's preset cannot change"))
     new_items = tuple(item if i.id == item.id else i for i in items)
-    return checked(inst, replace(inst, **{kind: new_items}), ctx)
+    return checked(inst, _with_group(inst, kind, new_items), ctx)
 
 
 def delete_group(inst: Installation, kind: str, item_id: int, ctx: RuleContext) -> Installation:
@@ -298,7 +305,7 @@ def delete_group(inst: Installation, kind: str, item_id: int, ctx: RuleContext) 
             replace(g, switchboard_id=None) if g.switchboard_id == item_id else g for g in gateways
         )
     remaining = tuple(it for it in items if it.id != item_id)
-    new = replace(inst, devices=devices, gateways=gateways, **{kind: remaining})
+    new = replace(_with_group(inst, kind, remaining), devices=devices, gateways=gateways)
     return checked(inst, new, ctx)
 
 

@@ -105,7 +105,12 @@ class _Reader:
         return value
 
     def typed(
-        self, table: Mapping[str, Any], key: str, place: str, kind: type | tuple, default: Any
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        place: str,
+        kind: type | tuple[type, ...],
+        default: Any,
     ) -> Any:
         value = table.get(key, default)
         if value is default:
@@ -235,7 +240,7 @@ def _kept_id(previous: Installation | None, kind: str, name: str, taken: list[An
     if previous is not None and name:
         old = _by_name(getattr(previous, kind), name)
         if old is not None and old.id not in used and old.id != LOCAL_GATEWAY_ID:
-            return old.id
+            return int(old.id)
     before = {t.id for t in getattr(previous, kind)} if previous is not None else set()
     return max(used | before | {LOCAL_GATEWAY_ID}) + 1
 
@@ -391,7 +396,7 @@ def _read_circuits(reader: _Reader, doc: Mapping[str, Any]) -> tuple[Circuit, ..
     return tuple(circuits)
 
 
-def _read_groups(reader: _Reader, doc: Mapping[str, Any], kind: str, cls: type) -> tuple:
+def _read_groups(reader: _Reader, doc: Mapping[str, Any], kind: str, cls: type) -> tuple[Any, ...]:
     items = []
     for index, raw in enumerate(reader.items(doc, kind, "")):
         place = f"{kind}[{index}]"

@@ -114,9 +114,9 @@ def periods(first: date, end: date, step: Step | str, tz: ZoneInfo) -> tuple[Per
         return tuple(out)
     day = first
     while day < end:
-        nxt = min(_next_boundary(day, step), end)
-        out.append(_period(local_midnight(day, tz), local_midnight(nxt, tz), tz))
-        day = nxt
+        next_day = min(_next_boundary(day, step), end)
+        out.append(_period(local_midnight(day, tz), local_midnight(next_day, tz), tz))
+        day = next_day
     return tuple(out)
 
 

@@ -77,7 +77,8 @@ def decode_raw(
             raise CodecError(f"register value {word!r} is not a 16-bit word")
     canonical = _to_canonical(words, word_order, byte_order)
     data = b"".join(w.to_bytes(2, "big") for w in canonical)
-    return struct.unpack(_FORMATS[rtype], data)[0]
+    value: int | float = struct.unpack(_FORMATS[rtype], data)[0]
+    return value
 
 
 def encode_raw(
@@ -130,9 +131,9 @@ def encode(q: Quantity, value: float | str | None, reg_map: RegisterMap) -> list
             return encode_raw(q.type, math.nan, *order)
         raise CodecError(f"{q.id}: no 'missing' sentinel to encode a missing value")
     if q.states:
-        for raw, state in q.states.items():
+        for code, state in q.states.items():
             if state == value:
-                return encode_raw(q.type, raw, *order)
+                return encode_raw(q.type, code, *order)
         raise CodecError(f"{q.id}: unknown state {value!r}")
     if isinstance(value, str):
         raise CodecError(f"{q.id}: expected a number, got {value!r}")
@@ -241,4 +242,4 @@ def _picker(indices: list[int]) -> Callable[[Sequence[int]], tuple[int, ...]]:
     if len(indices) == 1:
         index = indices[0]
         return lambda words: (words[index],)
-    return operator.itemgetter(*indices)  # type: ignore[return-value]
+    return operator.itemgetter(*indices)

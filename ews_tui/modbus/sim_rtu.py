@@ -26,7 +26,7 @@ Reply = Callable[[bytes, bool], None]  # (response PDU, corrupt it)
 Submit = Callable[[int, bytes, Reply], None]  # (address, request PDU, reply)
 
 
-def crc16(data: bytes) -> int:
+def crc16(data: bytes | bytearray) -> int:
     """Modbus RTU CRC16 (poly 0xA001, init 0xFFFF); sent low byte first."""
     crc = 0xFFFF
     for byte in data:

@@ -168,9 +168,11 @@ class EwsApp(App[None]):
             return len(self.screen_stack) > 2
         return True
 
-    async def action_back(self) -> None:
+    # App.action_back is a coroutine; ours stays a plain method (Textual runs either) so
+    # subclasses such as KioskApp call it without awaiting.
+    def action_back(self) -> None:  # type: ignore[override]
         if len(self.screen_stack) > 2:
-            await self.pop_screen()
+            self.pop_screen()
 
     def action_help(self) -> None:
         if type(self.screen).__module__ != f"{SCREENS_PACKAGE}.help":

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeVar
 
 from ews_tui.domain.grouping import ENERGIES, By
 from ews_tui.domain.periods import BAR_STEPS, VIEW_STEPS, Step, shift_view, view_range
 
 PARTIAL_GROUPS: tuple[By, ...] = (By.CIRCUIT, By.ZONE, By.SWITCHBOARD)
 
+T = TypeVar("T")
 
-def _next(items: tuple, current: object) -> object:
+
+def _next(items: tuple[T, ...], current: T) -> T:
     return items[(items.index(current) + 1) % len(items)]
 
 
@@ -59,7 +62,7 @@ class ConsumptionView:
         return replace(self, step=step)
 
     def next_step(self) -> ConsumptionView:
-        return self.with_step(_next(VIEW_STEPS, self.step))  # type: ignore[arg-type]
+        return self.with_step(_next(VIEW_STEPS, self.step))
 
     def next_energy(self) -> ConsumptionView:
         return replace(self, energy=_next(ENERGIES, self.energy), device_id=None)

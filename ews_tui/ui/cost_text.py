@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Literal
 
 from babel.dates import format_date, get_day_names
 from babel.numbers import format_currency, format_decimal, get_currency_name, get_decimal_symbol
@@ -27,6 +28,8 @@ ENERGY_NAMES: dict[str, str] = {
 }
 UNITS: dict[str, str] = {"electricity": "kWh", "gas": "m³", "water": "m³"}
 _SPACES = str.maketrans("", "", " \u00a0\u202f'")
+
+DayWidth = Literal["abbreviated", "narrow", "short", "wide"]
 
 
 def parse_number(text: str) -> Decimal | None:
@@ -84,7 +87,7 @@ def day_text(day: date) -> str:
     return format_date(day, "medium", locale=babel_locale())
 
 
-def day_names(width: str = "abbreviated") -> list[str]:
+def day_names(width: DayWidth = "abbreviated") -> list[str]:
     """Monday first, in the session's language."""
     names = get_day_names(width, locale=babel_locale())
     return [str(names[i]) for i in range(7)]

@@ -1,4 +1,4 @@
-"""The base of every screen of the product: ``self.app`` is an :class:`EwsApp`.
+"""The bases of the product's screens: ``self.app`` is an :class:`EwsApp`.
 
 Textual types ``Widget.app`` as ``App[object]``; ``getters.app`` is its way to say which App
 subclass a widget lives in (checked with ``isinstance`` when read). Screens then reach the
@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from textual import getters
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from ews_tui.ui.app import EwsApp
 from ews_tui.ui.session import Session
@@ -34,4 +34,14 @@ class EwsScreen(Screen[ResultT]):
     @property
     def session(self) -> Session:
         """The session this screen belongs to (its role, language and services)."""
+        return self.app.session
+
+
+class EwsModalScreen(ModalScreen[ResultT]):
+    """A modal screen (form, question) of one UI session: typed ``app`` and ``session``."""
+
+    app = getters.app(EwsApp)
+
+    @property
+    def session(self) -> Session:
         return self.app.session

@@ -93,7 +93,7 @@ def _form(pilot: Any) -> CostForm:
 def _tree_lines(pilot: Any) -> list[str]:
     screen = pilot.app.screen
     assert isinstance(screen, CostRulesScreen)
-    tree = screen.tree
+    tree = screen.cost_tree
     return [str(tree.get_node_at_line(i).label) for i in range(tree.last_line + 1)]
 
 
@@ -240,7 +240,7 @@ async def test_a_rule_moves_up_and_the_order_is_saved(priced: Runtime) -> None:
         screen = app.screen
         assert isinstance(screen, CostRulesScreen)
         first_name = _costs(priced).of("electricity").rules[0].name
-        screen.tree.cursor_line = screen._line_of((1,))
+        screen.cost_tree.cursor_line = screen._line_of((1,))
         await pilot.press("u")
         await _settled(pilot)
         assert [r.name for r in _costs(priced).of("electricity").rules] == ["Night", first_name]

@@ -7,19 +7,19 @@ Dismissed with True once the PIN is changed, False when given up (Esc).
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from ews_tui.domain.auth import PIN_LENGTH, Role
 from ews_tui.i18n import N_, _
 from ews_tui.services.auth import AuthService, PinChangeRefused
 from ews_tui.ui.menu import ROLE_NAMES
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 
 TEXTS = {
@@ -29,7 +29,7 @@ TEXTS = {
 }
 
 
-class ChangePinScreen(Screen[bool]):
+class ChangePinScreen(EwsScreen[bool]):
     CSS_PATH = "../styles/change_pin.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", N_("Back"))]
 
@@ -72,7 +72,7 @@ class ChangePinScreen(Screen[bool]):
         confirm = self.query_one("#confirm", Input)
         for widget_id in ("new-error", "confirm-error"):
             self.query_one(f"#{widget_id}", Static).update("")
-        auth = cast(AuthService, self.app.session.service(AuthService))  # type: ignore[attr-defined]
+        auth = self.session.service(AuthService)
         try:
             await auth.change_pin(self.role, self._old, new.value, confirm.value)
         except PinChangeRefused as refused:

@@ -25,7 +25,6 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from ews_tui.domain.events import InstallationChanged, SettingsChanged
@@ -47,6 +46,7 @@ from ews_tui.ui.consumption_text import (
 )
 from ews_tui.ui.consumption_view import ConsumptionView
 from ews_tui.ui.follow import while_shown
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.histogram import Chart, Histogram
 
@@ -62,7 +62,7 @@ VIEWS: tuple[tuple[str, str], ...] = (
 RELOADING_SETTINGS = frozenset({"costs", "time"})
 
 
-class ConsumptionScreen(Screen[None]):
+class ConsumptionScreen(EwsScreen[None]):
     """``ConsumptionScreen(anchor=date(2025, 1, 15))``, or ``view=`` another screen's view.
 
     ``clock`` (epoch seconds) says which periods have not come yet (not drawn); tests
@@ -107,12 +107,12 @@ class ConsumptionScreen(Screen[None]):
 
     @property
     def service(self) -> ConsumptionService:
-        return self.app.session.service(ConsumptionService)  # type: ignore[attr-defined,no-any-return]
+        return self.session.service(ConsumptionService)
 
     def metered(self, energy: str) -> bool:
         """Whether a device of the installation meters ``energy`` (excluded ones too)."""
         try:
-            installation = self.app.session.service(InstallationService)  # type: ignore[attr-defined]
+            installation = self.session.service(InstallationService)
         except LookupError:
             return False
         return bool(metered_devices(installation.current, installation.catalog, energy))
@@ -123,7 +123,7 @@ class ConsumptionScreen(Screen[None]):
             return _(key.name)
         if key.kind == By.CIRCUIT.value:
             try:
-                inst = self.app.session.service(InstallationService).current  # type: ignore[attr-defined]
+                inst = self.session.service(InstallationService).current
             except LookupError:
                 return key.name
             circuit = inst.circuit(key.id)
@@ -148,7 +148,7 @@ class ConsumptionScreen(Screen[None]):
         self.show_header()
         self.reload()
         self._follow(
-            self.app.session.hub.subscribe(  # type: ignore[attr-defined]
+            self.session.hub.subscribe(
                 SettingsChanged, InstallationChanged, maxsize=16, name=f"{self.NAME}-screen"
             )
         )
@@ -277,8 +277,9 @@ class ConsumptionScreen(Screen[None]):
         grid.clear(columns=True)
         for n, (key, title) in enumerate(columns):
             width = max([len(title), *(len(row[n]) for row in rows)])
-            justify = "left" if n == 0 else "right"
-            grid.add_column(Text(title, justify=justify), key=key, width=width)
+            grid.add_column(
+                Text(title, justify="left" if n == 0 else "right"), key=key, width=width
+            )
         for index, row in enumerate(rows):
             cells = [
                 Text(cell, justify="left" if n == 0 else "right") for n, cell in enumerate(row)
@@ -321,6 +322,9 @@ class ConsumptionScreen(Screen[None]):
     def action_switch(self, name: str) -> None:
         if name == self.NAME:
             return
-        screen_class = self.app.screen_class(name)  # type: ignore[attr-defined]
-        if screen_class is not None:
-            self.app.switch_screen(screen_class(view=self.view, clock=self.clock))
+        screen_class = self.app.screen_class(name)
+        if screen_class is None:
+            return
+        if not issubclass(screen_class, ConsumptionScreen):
+            raise TypeError(f"screen {name!r} is not a consumption screen")
+        self.app.switch_screen(screen_class(view=self.view, clock=self.clock))

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
@@ -33,6 +32,8 @@ from ews_tui.i18n import N_, _
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.ui.cost_text import ENERGY_NAMES, UNITS, parse_day, parse_number
+from ews_tui.ui.screen import EwsModalScreen
+from ews_tui.ui.session import Session
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 Place = tuple[int, ...]
@@ -58,18 +59,18 @@ class Reading:
 class CostServices:
     """What the cost screens and forms ask of the session: the cost pages, the installation."""
 
-    app: Any
+    session: Session  # the screen's (EwsScreen, EwsModalScreen)
 
     @property
     def service(self) -> ConsumptionService:
-        return self.app.session.service(ConsumptionService)  # type: ignore[no-any-return]
+        return self.session.service(ConsumptionService)
 
     @property
     def installation(self) -> Installation:
-        return self.app.session.service(InstallationService).current  # type: ignore[no-any-return]
+        return self.session.service(InstallationService).current
 
 
-class CostForm(CostServices, ModalScreen[Place | None]):
+class CostForm(CostServices, EwsModalScreen[Place | None]):
     """A modal form of the cost pages of one energy; subclasses give rows and ``read``."""
 
     CSS_PATH = STYLES / "cost_rules.tcss"

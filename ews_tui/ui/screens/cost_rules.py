@@ -20,7 +20,6 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Static, Tab, Tabs, Tree
 
 from ews_tui.domain.cost_edits import delete_band, delete_rule, delete_tariff, move_rule
@@ -37,6 +36,7 @@ from ews_tui.ui.cost_text import (
     tariff_text,
 )
 from ews_tui.ui.follow import while_shown
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.cost_band import BandForm
 from ews_tui.ui.screens.cost_currency import CurrencyForm
@@ -61,7 +61,7 @@ class CostTree(Tree[Place]):
     ]
 
 
-class CostRulesScreen(CostServices, Screen[None]):
+class CostRulesScreen(CostServices, EwsScreen[None]):
     CSS_PATH = STYLES / "cost_rules.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "add_rule", N_("+Rule")),
@@ -88,7 +88,7 @@ class CostRulesScreen(CostServices, Screen[None]):
         return self.service.costs.of(self.energy)
 
     @property
-    def tree(self) -> CostTree:
+    def cost_tree(self) -> CostTree:
         return self.query_one("#cost-tree", CostTree)
 
     def compose(self) -> ComposeResult:
@@ -109,17 +109,17 @@ class CostRulesScreen(CostServices, Screen[None]):
 
     def on_mount(self) -> None:
         self.show_page((0,))
-        self.tree.focus()
+        self.cost_tree.focus()
         self._follow()
 
     @work(exclusive=True, group="follow")
     async def _follow(self) -> None:
         """Show the cost pages saved by any session."""
-        with self.app.session.hub.subscribe(  # type: ignore[attr-defined]
+        with self.session.hub.subscribe(
             SettingsChanged, maxsize=8, name="cost-rules-screen"
         ) as changes:
             async for event in while_shown(self, changes):
-                if event.section == "costs":
+                if isinstance(event, SettingsChanged) and event.section == "costs":
                     self.show_page(self.place)
 
     # ------------------------------------------------------------------ showing
@@ -135,10 +135,10 @@ class CostRulesScreen(CostServices, Screen[None]):
         self._fill(page)
         self.query_one("#cost-empty").display = not page.rules
         if select is not None and self._places:
-            self.tree.cursor_line = self._line_of(select)
+            self.cost_tree.cursor_line = self._line_of(select)
 
     def _fill(self, page: EnergyCosts) -> None:
-        tree = self.tree
+        tree = self.cost_tree
         tree.clear()
         self._places = []
         inst = self.installation
@@ -164,7 +164,7 @@ class CostRulesScreen(CostServices, Screen[None]):
     @property
     def place(self) -> Place | None:
         """Where the cursor is: ``(rule,)``, ``(rule, tariff)`` or ``(rule, tariff, band)``."""
-        node = self.tree.cursor_node
+        node = self.cost_tree.cursor_node
         return node.data if node is not None else None
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -188,7 +188,7 @@ class CostRulesScreen(CostServices, Screen[None]):
             if place is not None:
                 self.show_page(place or self.place)
                 self.notify(_("Saved."), timeout=2)
-            self.tree.focus()
+            self.cost_tree.focus()
 
         self.app.push_screen(form, saved)
 

@@ -14,7 +14,6 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Checkbox, Input, Label, Static
 
 from ews_tui.domain.edits import InstallationError, save_device
@@ -22,12 +21,13 @@ from ews_tui.domain.installation import Advanced, Device
 from ews_tui.domain.rules import MAX_LABEL
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 
 
-class DeviceAdvancedScreen(Screen[None]):
+class DeviceAdvancedScreen(EwsScreen[None]):
     """The Advanced page of device ``device_id``."""
 
     CSS_PATH = STYLES / "device_advanced.tcss"
@@ -43,7 +43,7 @@ class DeviceAdvancedScreen(Screen[None]):
 
     @property
     def service(self) -> InstallationService:
-        return self.app.session.service(InstallationService)  # type: ignore[attr-defined]
+        return self.session.service(InstallationService)
 
     @property
     def device(self) -> Device:

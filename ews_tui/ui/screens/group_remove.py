@@ -38,7 +38,7 @@ class GroupRemoveScreen(ModalScreen[str | None]):
     def __init__(self, name: str, *, active: bool, preset: bool) -> None:
         super().__init__()
         self._name = name
-        self.choices = ("deactivate" if active else "activate",)
+        self.choices: tuple[str, ...] = ("deactivate" if active else "activate",)
         if not preset:
             self.choices += ("delete",)
         self._preset = preset
@@ -56,8 +56,11 @@ class GroupRemoveScreen(ModalScreen[str | None]):
             with Horizontal(id="remove-buttons"):
                 for choice in self.choices:
                     label, key = LABELS[choice]
-                    variant = "error" if choice == "delete" else "primary"
-                    yield Button(f"{_(label)} ({key})", id=f"remove-{choice}", variant=variant)
+                    yield Button(
+                        f"{_(label)} ({key})",
+                        id=f"remove-{choice}",
+                        variant="error" if choice == "delete" else "primary",
+                    )
                 yield Button(_("Cancel") + " (n)", id="remove-cancel")
 
     def on_mount(self) -> None:

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
 from ews_tui.domain.edits import (
@@ -29,6 +28,7 @@ from ews_tui.domain.installation import Circuit, Installation
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
 from ews_tui.ui.follow import while_shown
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.group_remove import GroupRemoveScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.group_panel import GroupPanel, group_name
@@ -41,14 +41,14 @@ PAGES = (
 )
 
 
-class GroupsScreen(Screen[None]):
+class GroupsScreen(EwsScreen[None]):
     CSS_PATH = STYLES / "groups.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", N_("Add")),
         Binding("s", "save", N_("Save")),
         Binding("ctrl+s", "save", N_("Save"), show=False, priority=True),
         Binding("d", "delete", N_("Delete")),
-        Binding("o", "toggle", N_("(De)activate")),
+        Binding("o", "toggle_active", N_("(De)activate")),
         Binding("w", "page('switchboards')", N_("Switchboards"), show=False),
         Binding("c", "page('circuits')", N_("Circuits"), show=False),
         Binding("z", "page('zones')", N_("Zones"), show=False),
@@ -60,7 +60,7 @@ class GroupsScreen(Screen[None]):
 
     @property
     def service(self) -> InstallationService:
-        return self.app.session.service(InstallationService)  # type: ignore[attr-defined,no-any-return]
+        return self.session.service(InstallationService)
 
     def compose(self) -> ComposeResult:
         yield Static(_("Circuits, zones and switchboards"), classes="page-title")
@@ -85,7 +85,7 @@ class GroupsScreen(Screen[None]):
     @work(exclusive=True, group="follow")
     async def _follow(self) -> None:
         """Show the installation saved by any session."""
-        with self.app.session.hub.subscribe(  # type: ignore[attr-defined]
+        with self.session.hub.subscribe(
             InstallationChanged, maxsize=8, name="groups-screen"
         ) as changes:
             async for _event in while_shown(self, changes):
@@ -116,7 +116,7 @@ class GroupsScreen(Screen[None]):
     def action_save(self) -> None:
         self._apply(save_group, self.panel().item())
 
-    def action_toggle(self) -> None:
+    def action_toggle_active(self) -> None:
         panel = self.panel()
         if panel.selected is not None:
             selected = panel.selected

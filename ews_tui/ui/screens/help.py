@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,10 +12,11 @@ from textual.widgets import Static
 
 from ews_tui.i18n import N_, _
 from ews_tui.ui.menu import sections_for
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 
 if TYPE_CHECKING:
-    from ews_tui.ui.app import EwsApp
+    pass
 
 # (keys, msgid): keys are the same in every language.
 KEYS: tuple[tuple[str, str], ...] = (
@@ -57,7 +58,7 @@ def screen_keys(screen: Screen[Any]) -> list[tuple[str, str]]:
     return [("  ".join(keys), description) for description, keys in found.items()]
 
 
-class HelpScreen(Screen[None]):
+class HelpScreen(EwsScreen[None]):
     CSS_PATH = "../styles/help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "app.back", N_("Close"))]
 
@@ -67,7 +68,7 @@ class HelpScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(_("Help"), id="title", classes="screen-title")
-        role = cast("EwsApp", self.app).session.role
+        role = self.session.role
         with VerticalScroll(id="help-body"):
             own = screen_keys(self._below) if self._below is not None else []
             if own:

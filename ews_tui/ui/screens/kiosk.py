@@ -12,14 +12,13 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from babel.numbers import format_decimal
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Static
 
 from ews_tui.domain.events import DeviceState, GatewayState
@@ -29,6 +28,7 @@ from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveBoard, LiveValues
 from ews_tui.services.settings import SettingsService
+from ews_tui.ui.screen import EwsScreen
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def kiosk_figures(
     return KioskFigures(sum(powers) if powers else None, today_kwh, None, gateways, devices)
 
 
-class KioskScreen(Screen[None]):
+class KioskScreen(EwsScreen[None]):
     CSS_PATH = "../styles/kiosk.tcss"
     BINDINGS: ClassVar[list[BindingType]] = []
 
@@ -103,18 +103,15 @@ class KioskScreen(Screen[None]):
 
     def _page_seconds(self) -> float:
         try:
-            return float(self._service(SettingsService).config.kiosk.page_seconds)
+            return float(self.session.service(SettingsService).config.kiosk.page_seconds)
         except LookupError:
             return 10.0
-
-    def _service(self, kind: type[Any]) -> Any:
-        return self.app.session.service(kind)  # type: ignore[attr-defined]
 
     @work(exclusive=True, group="kiosk-today")
     async def refresh_today(self) -> None:
         """Today's site consumption from the store (recorded slots: up to 10 minutes old)."""
         try:
-            service = self._service(ConsumptionService)
+            service = self.session.service(ConsumptionService)
         except LookupError:
             return
         today = datetime.now(service.tz).date()
@@ -133,8 +130,8 @@ class KioskScreen(Screen[None]):
 
     def refresh_figures(self) -> None:
         try:
-            inst = self._service(InstallationService).current
-            board = self._service(LiveValues).snapshot()
+            inst = self.session.service(InstallationService).current
+            board = self.session.service(LiveValues).snapshot()
         except LookupError:
             return
         figures = kiosk_figures(inst, board, self._today_kwh)
@@ -164,8 +161,8 @@ def _kw(value: float | None) -> str:
 
 def _comms_text(figures: KioskFigures) -> str:
     lines = [_("Communication"), ""]
-    for name, state in figures.gateways:
-        lines.append(f"  {name:<24} {_(GATEWAY_STATE_NAMES[state])}")
+    for name, gateway_state in figures.gateways:
+        lines.append(f"  {name:<24} {_(GATEWAY_STATE_NAMES[gateway_state])}")
     lines.append("")
     for state, msgid in STATE_NAMES.items():
         if figures.devices.get(state):

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from ews_tui.config import Config, ConfigError, to_document
 from ews_tui.i18n import N_, _
 from ews_tui.services.settings import SettingsService
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.settings_form import Setting, SettingsForm
@@ -27,11 +27,11 @@ from ews_tui.ui.widgets.settings_form import Setting, SettingsForm
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 
 
-class SettingsPage(Screen[None]):
+class SettingsPage(EwsScreen[None]):
     """A page of box settings, saved through the SettingsService."""
 
     CSS_PATH = STYLES / "settings.tcss"
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s,f2", "save", N_("Save"), show=True, priority=True),
     ]
     TITLE_MSGID: ClassVar[str] = ""
@@ -57,7 +57,7 @@ class SettingsPage(Screen[None]):
 
     @property
     def service(self) -> SettingsService:
-        return self.app.session.service(SettingsService)  # type: ignore[attr-defined,no-any-return]
+        return self.session.service(SettingsService)
 
     @property
     def form(self) -> SettingsForm:

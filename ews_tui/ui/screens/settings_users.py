@@ -13,12 +13,12 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Input, Label, Select, Static
 
 from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _
 from ews_tui.services.auth import AuthService, PinChangeRefused
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -35,7 +35,7 @@ FIELDS = (
 )
 
 
-class UsersSettingsScreen(Screen[None]):
+class UsersSettingsScreen(EwsScreen[None]):
     CSS_PATH = STYLES / "settings.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s,f2", "save", N_("Save"), show=True, priority=True)
@@ -85,7 +85,7 @@ class UsersSettingsScreen(Screen[None]):
     async def _save(self) -> None:
         status = self.query_one("#status", Static)
         try:
-            auth: AuthService = self.app.session.service(AuthService)  # type: ignore[attr-defined]
+            auth: AuthService = self.session.service(AuthService)
         except LookupError:
             status.update(_("Not available: this box has no PIN service."))
             return

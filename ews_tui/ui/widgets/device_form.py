@@ -19,7 +19,14 @@ from textual.widgets import Input, Label, Select, SelectionList, Static
 
 from ews_tui.domain.catalog import Model
 from ews_tui.domain.edits import device_problems
-from ews_tui.domain.installation import PHASES, Advanced, Device, GenericRegister, Installation
+from ews_tui.domain.installation import (
+    PHASES,
+    Advanced,
+    Device,
+    GenericRegister,
+    Installation,
+    Zone,
+)
 from ews_tui.domain.installation_doc import parse_address
 from ews_tui.domain.rules import RuleContext, Violation
 from ews_tui.i18n import N_, _
@@ -208,7 +215,7 @@ class DeviceForm(VerticalScroll):
             if c.active or c.id == self.subject.circuit_id
         ]
 
-    def _zones(self) -> list:  # type: ignore[type-arg]
+    def _zones(self) -> list[Zone]:
         return [z for z in self._inst.zones if z.active or z.id in self.subject.zone_ids]
 
     @staticmethod
@@ -230,16 +237,24 @@ class DeviceForm(VerticalScroll):
         value = self.query_one(f"#f-{key}", Select).value
         return None if value == Select.NULL else value
 
+    def _text_choice(self, key: str) -> str | None:
+        value = self._choice(key)
+        return value if isinstance(value, str) else None
+
+    def _int_choice(self, key: str) -> int | None:
+        value = self._choice(key)
+        return value if isinstance(value, int) else None
+
     def read(self) -> tuple[Device | None, dict[str, str]]:
         """The device the fields describe, and the fields' own problems (translated)."""
         problems: dict[str, str] = {}
         model = self.model
         base = self.subject
         if self.other_side:
-            name, phase = self._text("name"), self._choice("phase")
+            name, phase = self._text("name"), self._text_choice("phase")
             return replace(
                 base, name=name, phase=phase if model and model.single_phase else None
-            ), problems  # type: ignore[arg-type]
+            ), problems
         address, interface, position = 0, None, None
         text = self._text("address")
         parsed = parse_address(text, model.addressing if model else "modbus")
@@ -263,16 +278,16 @@ class DeviceForm(VerticalScroll):
             address=address,
             interface=interface,
             name=self._text("name"),
-            concentrator=self._choice("concentrator") if _is_pulse(model) else None,
+            concentrator=self._text_choice("concentrator") if _is_pulse(model) else None,
             position=position,
-            side=self._choice("side") if model and model.sides == 2 else None,
-            phase=self._choice("phase") if model and model.charger and model.single_phase else None,
-            supply=self._choice("supply") if model and model.supply_direction else None,
-            circuit_id=self._choice("circuit") if _has_circuit(model) else None,
+            side=self._int_choice("side") if model and model.sides == 2 else None,
+            phase=self._text_choice("phase") if _has_one_phase(model) else None,
+            supply=self._text_choice("supply") if model and model.supply_direction else None,
+            circuit_id=self._int_choice("circuit") if _has_circuit(model) else None,
             zone_ids=tuple(self.query_one("#zones-list", SelectionList).selected),
             generic=generic,
             advanced=_advanced_for(base.advanced, model),
-        )  # type: ignore[arg-type]
+        )
         return device, problems
 
     def _read_generic(self, problems: dict[str, str]) -> GenericRegister | None:
@@ -292,11 +307,11 @@ class DeviceForm(VerticalScroll):
         if register is None or multiplier is None:
             return None
         return GenericRegister(
-            fc=int(self._choice("fc") or 3),
-            register=register,  # type: ignore[arg-type]
-            words=int(self._choice("words") or 2),
+            fc=self._int_choice("fc") or 3,
+            register=register,
+            words=self._int_choice("words") or 2,
             multiplier=multiplier,
-        )  # type: ignore[arg-type]
+        )
 
     # ------------------------------------------------------------------ showing
     def refresh_fields(self) -> None:
@@ -388,6 +403,11 @@ class DeviceForm(VerticalScroll):
 
 def _is_pulse(model: Model | None) -> bool:
     return model is not None and model.addressing == "pulse"
+
+
+def _has_one_phase(model: Model | None) -> bool:
+    """A single-phase charger: its phase is chosen."""
+    return model is not None and model.charger and model.single_phase
 
 
 def _has_circuit(model: Model | None) -> bool:

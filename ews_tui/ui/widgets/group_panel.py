@@ -24,11 +24,6 @@ from ews_tui.i18n import N_, _
 
 Group = Circuit | Zone | Switchboard
 DEACTIVATED = "⊘"
-KIND_CLASS: dict[str, type[Group]] = {
-    "switchboards": Switchboard,
-    "circuits": Circuit,
-    "zones": Zone,
-}
 NEW_TITLES = {
     "switchboards": N_("New switchboard"),
     "circuits": N_("New circuit"),
@@ -175,14 +170,17 @@ class GroupPanel(Horizontal):
         if isinstance(current, Circuit):
             return current if current.is_preset else replace(current, name=name)
         if current is not None:
-            return replace(current, name=name, description=description)  # type: ignore[call-arg]
+            return replace(current, name=name, description=description)
         if self.kind == "circuits":
             return Circuit(id=0, name=name)
-        return KIND_CLASS[self.kind](id=0, name=name, description=description)  # type: ignore[call-arg]
+        if self.kind == "zones":
+            return Zone(id=0, name=name, description=description)
+        return Switchboard(id=0, name=name, description=description)
 
     def show_violations(self, violations: Iterable[Violation]) -> None:
         """A name problem under the name; any other under the form."""
-        name_lines, other_lines = [], []
+        name_lines: list[str] = []
+        other_lines: list[str] = []
         for violation in violations:
             text = violation.message.render(_)
             (name_lines if violation.field == "name" else other_lines).append(text)

@@ -392,7 +392,7 @@ class DeviceForm(VerticalScroll):
     def on_input_changed(self, event: Input.Changed) -> None:
         self.check()
 
-    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[int]) -> None:
         self.check()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -82,23 +82,21 @@ class Aggregator:
         self.samples += 1
         acc = current.acc
         for name, value in values.items():
-            if value is None or value.__class__ is str:
-                continue
-            if not math.isfinite(value):  # type: ignore[arg-type]
+            if value is None or isinstance(value, str) or not math.isfinite(value):
                 continue
             if name in INDEX_QUANTITIES:
-                current.index = value  # type: ignore[assignment]
+                current.index = value
                 continue
             stats = acc.get(name)
             if stats is None:
-                acc[name] = [1, value, value, value]  # type: ignore[list-item]
+                acc[name] = [1, value, value, value]
             else:
                 stats[0] += 1
-                stats[1] += value  # type: ignore[operator]
-                if value < stats[2]:  # type: ignore[operator]
-                    stats[2] = value  # type: ignore[assignment]
-                elif value > stats[3]:  # type: ignore[operator]
-                    stats[3] = value  # type: ignore[assignment]
+                stats[1] += value
+                if value < stats[2]:
+                    stats[2] = value
+                elif value > stats[3]:
+                    stats[3] = value
 
     def close(self, before_slot: int) -> None:
         """Close every open slot earlier than ``before_slot`` (the clock passed them)."""

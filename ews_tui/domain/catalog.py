@@ -224,7 +224,7 @@ def generic_map(fc: int, register: int, words: int, multiplier: float) -> Regist
     where = "generic meter"
     if fc not in (3, 4):
         raise CatalogError(f"{where}: function code {fc} is not 3 or 4")
-    types = {1: "u16", 2: "u32", 4: "u64"}
+    types: dict[int, RegisterType] = {1: "u16", 2: "u32", 4: "u64"}
     if words not in types:
         raise CatalogError(f"{where}: {words} words is not 1, 2 or 4")
     if not 0 <= register <= 0x10000 - words:
@@ -235,7 +235,7 @@ def generic_map(fc: int, register: int, words: int, multiplier: float) -> Regist
         id="ea_import",
         unit="kWh",
         register=register,
-        type=types[words],  # type: ignore[arg-type]
+        type=types[words],
         scale=float(multiplier),
         fc=fc,
         poll="slow",

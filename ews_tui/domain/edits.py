@@ -79,13 +79,14 @@ def normalize(inst: Installation, ctx: RuleContext) -> Installation:
     devices = []
     for device in inst.devices:
         model = ctx.catalog.find(device.model)
-        changes: dict[str, object] = {"name": device.name.strip()}
-        if not device.name.strip():
-            changes["name"] = _default_name(inst, device, taken)
-            taken.add(str(changes["name"]).casefold())
-        if model is not None and model.supply_direction and device.supply is None:
-            changes["supply"] = "upstream"
-        devices.append(replace(device, **changes))  # type: ignore[arg-type]
+        name = device.name.strip()
+        if not name:
+            name = _default_name(inst, device, taken)
+            taken.add(name.casefold())
+        supply = device.supply
+        if model is not None and model.supply_direction and supply is None:
+            supply = "upstream"
+        devices.append(replace(device, name=name, supply=supply))
     return replace(inst, devices=tuple(devices))
 
 

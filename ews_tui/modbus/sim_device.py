@@ -293,9 +293,9 @@ def fast_encoder(q: Quantity, reg_map: RegisterMap) -> Callable[[Value], list[in
         if value is None or isinstance(value, str):
             return encode_value(q, value, reg_map)
         raw: float = value / scale
-        if low is not None:
+        if low is not None and high is not None:
             raw = round(raw)
-            if not low <= raw <= high:  # type: ignore[operator]
+            if not low <= raw <= high:
                 return encode_value(q, value, reg_map)
         words = list(unpack(pack(raw)))
         return words[::-1] if reverse else words

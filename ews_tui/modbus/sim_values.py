@@ -136,13 +136,14 @@ def _params(seed: int, key: str, model: Model) -> _Params:
     else:
         peak = rng.uniform(3.0, 15.0)
     raw = [rng.uniform(0.85, 1.15) for _ in range(3)]
-    weights = tuple(w / sum(raw) for w in raw) if phases == 3 else (1.0, 0.0, 0.0)
+    total = sum(raw)
+    weights = (raw[0] / total, raw[1] / total, raw[2] / total) if phases == 3 else (1.0, 0.0, 0.0)
     charger_kw = 7.4 if phases == 1 else rng.choice((11.0, 22.0))
     return _Params(
         profile=rng.choice(("office", "office", "residential")),
         peak_kw=peak,
         pf=rng.uniform(0.86, 0.97),
-        weights=weights,  # type: ignore[arg-type]
+        weights=weights,
         e0=float(rng.randint(1_000, 90_000)),
         export_ratio=rng.uniform(0.0, 0.02),
         charger_kw=charger_kw,
@@ -225,11 +226,12 @@ def _grid(seed: int, key: str, now: float, phases: int) -> dict[str, Value]:
     site = _mix(seed, 50)
     out["f"] = 50.0 + 0.03 * math.sin(2 * math.pi * now / 900) + 0.01 * _noise(site, sec)
     evening = profile_at("residential", now)
+    thd_v: dict[int, float] = {}
     for k in range(1, 4):
         thd = 1.4 + 1.8 * evening + 0.3 * _noise(kid, 10 + k, sec // 10)
-        out[f"thd_v{k}"] = min(4.0, max(1.0, thd))
+        out[f"thd_v{k}"] = thd_v[k] = min(4.0, max(1.0, thd))
     for name, (a, b) in {"thd_u12": (1, 2), "thd_u23": (2, 3), "thd_u31": (3, 1)}.items():
-        out[name] = (out[f"thd_v{a}"] + out[f"thd_v{b}"]) / 2  # type: ignore[operator]
+        out[name] = (thd_v[a] + thd_v[b]) / 2
     return out
 
 
@@ -249,8 +251,9 @@ def _load(
     fraction = profile_at(params.profile, local) if on else 0.0
     p = params.peak_kw * fraction * (1 + 0.02 * _noise(kid, sec))
     pf = min(0.999, params.pf + 0.01 * _noise(kid, 1, sec // 10))
-    out: dict[str, Value] = {"p": p, "pf": pf, "s": p / pf}
-    out["q"] = math.sqrt(max(0.0, out["s"] ** 2 - p * p))  # type: ignore[operator]
+    s = p / pf
+    out: dict[str, Value] = {"p": p, "pf": pf, "s": s}
+    out["q"] = math.sqrt(max(0.0, s**2 - p * p))
     currents = []
     for k in range(1, 4):
         pk = p * params.weights[k - 1]

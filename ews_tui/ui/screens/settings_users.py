@@ -90,9 +90,10 @@ class UsersSettingsScreen(EwsScreen[None]):
             status.update(_("Not available: this box has no PIN service."))
             return
         role = self.query_one("#pin-role", Select).value
+        assert isinstance(role, Role), role  # the select has no blank
         values = {key: self.query_one(f"#pin-{key}", Input).value for key, _label in FIELDS}
         try:
-            await auth.change_pin(role, values["old"], values["new"], values["confirm"])  # type: ignore[arg-type]
+            await auth.change_pin(role, values["old"], values["new"], values["confirm"])
         except PinChangeRefused as refused:
             self._show(refused.field, refused.message.render(_))
             status.update(_("Not saved."))

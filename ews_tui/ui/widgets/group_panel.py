@@ -128,8 +128,8 @@ class GroupPanel(Horizontal):
         name.value = group_name(item)
         preset = isinstance(item, Circuit) and item.is_preset
         name.disabled = preset
-        if self.has_description:
-            self.query_one(f"#{self.kind}-description", Input).value = item.description  # type: ignore[union-attr]
+        if self.has_description and not isinstance(item, Circuit):
+            self.query_one(f"#{self.kind}-description", Input).value = item.description
         state = _("Active") if item.active else f"{DEACTIVATED} " + _("Deactivated")
         if preset:
             state += "  " + _("(preset circuit: it can only be deactivated)")

@@ -73,8 +73,15 @@ class StateSymbol(Static):
 
     state: reactive[str] = reactive("on")
 
-    def __init__(self, state: str = "on", *, plain: bool = False, **kwargs: object) -> None:
-        super().__init__("", **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        state: str = "on",
+        *,
+        plain: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__("", id=id, classes=classes)
         self._plain = plain
         self.set_reactive(StateSymbol.state, state)
 

@@ -256,7 +256,7 @@ def save_group(
 ) -> Installation:
     """Add (id 0) or update a circuit, zone or switchboard."""
     kind = _GROUPS[type(item)]
-    items = getattr(inst, kind)
+    items = inst.groups(kind)
     if item.id == 0:
         if isinstance(item, Circuit):
             if item.preset is not None:
@@ -282,11 +282,12 @@ def save_group(
 
 def delete_group(inst: Installation, kind: str, item_id: int, ctx: RuleContext) -> Installation:
     """Delete a user circuit, a zone or a switchboard; what pointed to it lets go."""
-    items = getattr(inst, kind)
+    items = inst.groups(kind)
     index = next((i for i, it in enumerate(items) if it.id == item_id), None)
     if index is None:
         raise _refuse(kind, (kind[:-1], item_id), N_("#{id} does not exist"), id=item_id)
-    if kind == "circuits" and items[index].is_preset:
+    target = items[index]
+    if isinstance(target, Circuit) and target.is_preset:
         raise _refuse(
             f"circuits[{index}]",
             ("circuit", item_id),
@@ -313,7 +314,7 @@ def delete_group(inst: Installation, kind: str, item_id: int, ctx: RuleContext) 
 def set_group_active(
     inst: Installation, kind: str, item_id: int, active: bool, ctx: RuleContext
 ) -> Installation:
-    item = next((it for it in getattr(inst, kind) if it.id == item_id), None)
+    item = next((it for it in inst.groups(kind) if it.id == item_id), None)
     if item is None:
         raise _refuse(kind, (kind[:-1], item_id), N_("#{id} does not exist"), id=item_id)
     return save_group(inst, replace(item, active=active), ctx)

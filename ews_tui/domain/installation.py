@@ -151,6 +151,16 @@ class Installation:
         object.__setattr__(self, "last_ids", tuple(sorted(marks.items())))
 
     # ------------------------------------------------------------------ lookups
+    def groups(self, kind: str) -> tuple[Circuit | Zone | Switchboard, ...]:
+        """The ``"circuits"``, ``"zones"`` or ``"switchboards"``; ValueError for another kind."""
+        if kind == "circuits":
+            return self.circuits
+        if kind == "zones":
+            return self.zones
+        if kind == "switchboards":
+            return self.switchboards
+        raise ValueError(f"{kind!r} is not a kind of group")
+
     def gateway(self, gateway_id: int) -> Gateway | None:
         return next((g for g in self.gateways if g.id == gateway_id), None)
 

@@ -73,7 +73,7 @@ class GroupsScreen(EwsScreen[None]):
     def on_mount(self) -> None:
         inst = self.service.current
         for kind, _title in PAGES:
-            items = getattr(inst, kind)
+            items = inst.groups(kind)
             self.panel(kind).show(inst, items[0].id if items else None)
         self.panel().option_list.focus()
         self._follow()
@@ -157,7 +157,7 @@ class GroupsScreen(EwsScreen[None]):
         else:
             keep = selected.id
         if keep is None:
-            items = getattr(inst, panel.kind)
+            items = inst.groups(panel.kind)
             keep = items[0].id if items else None
             panel.selected = None
         self._show_all(inst, panel.kind, keep)

@@ -100,9 +100,11 @@ class GroupPanel(Horizontal):
 
     def show(self, inst: Installation, select_id: int | None = None) -> None:
         """Refill the list from ``inst``; keep (or move to ``select_id``) the selection."""
-        self._items = tuple(getattr(inst, self.kind))
+        self._items = inst.groups(self.kind)
         self._inst = inst
-        keep = select_id if select_id is not None else getattr(self.selected, "id", None)
+        keep = select_id
+        if keep is None and self.selected is not None:
+            keep = self.selected.id
         options = self.option_list
         options.clear_options()
         options.add_options(Option(group_label(item), id=str(item.id)) for item in self._items)

@@ -77,7 +77,8 @@ def change_text(now: float | None, before: float | None) -> str:
     """``+12.5%`` (``+12,5 %``): the change from ``before`` to ``now``; ``—`` if unknown."""
     if now is None or before is None or before == 0:
         return NONE
-    ratio = (now - before) / before
+    # Rounded as shown (tenths of a percent): a change that reads 0.0 has no sign.
+    ratio = round((now - before) / before, 3)
     locale = babel_locale()
     pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
     sign = "+" if ratio > 0 else "-" if ratio < 0 else ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -50,14 +51,12 @@ def stderr_is_journal() -> bool:
     return (stat.st_dev, stat.st_ino) == (int(device), int(inode))
 
 
-def stderr_is_terminal(*ttys: str) -> bool:
-    """Whether stderr is a terminal and, when ``ttys`` are given, one of them (the kiosk's
-    or the console's tty is the terminal this process was started on)."""
+def stderr_is_on(ttys: Iterable[str]) -> bool:
+    """Whether stderr is one of these terminals (``ews serve`` started on the tty its
+    kiosk or serial console draws on). False for none."""
     try:
         if not os.isatty(2):
             return False
-        if not ttys:
-            return True
         mine = os.fstat(2).st_rdev
     except OSError:
         return False

@@ -31,7 +31,7 @@ from ews_tui.domain.installation import LOCAL_GATEWAY_ID
 from ews_tui.frontends.console import TtyError, console_front_end, open_tty
 from ews_tui.frontends.kiosk import kiosk_front_end
 from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError
-from ews_tui.logs import log_to_data_dir, stderr_is_terminal
+from ews_tui.logs import log_to_data_dir, stderr_is_on
 from ews_tui.runtime import Runtime
 from ews_tui.services.box import running_box
 from ews_tui.store.db import StoreError
@@ -55,7 +55,7 @@ async def run(args: argparse.Namespace) -> int:
     path = config_path(args)
     config = read_config(path)
     check_data_dir(config)
-    log_to_data_dir(config.data_dir, ui_on_terminal=stderr_is_terminal(*ui_ttys(config)))
+    log_to_data_dir(config.data_dir, ui_on_terminal=stderr_is_on(ui_ttys(config)))
     check_listen_ports(config)
     check_ttys(config)
     await check_rs485(config)

@@ -91,3 +91,32 @@ def test_stderr_stays_when_it_is_the_journal(
     assert "ews-file" in names and "ews-stderr" in names
     monkeypatch.setenv("JOURNAL_STREAM", "1:2")
     assert not logs.stderr_is_journal()
+
+
+def test_serve_knows_when_its_kiosk_is_its_own_terminal(tmp_path: Path) -> None:
+    """``stderr_is_on``: stderr is that tty (kiosk or console on the terminal serve runs on)."""
+    import subprocess
+
+    master, slave = os.openpty()
+    other_master, other_slave = os.openpty()
+    try:
+        probe = (
+            "import sys; from ews_tui.logs import stderr_is_on; print(stderr_is_on(sys.argv[1:]))"
+        )
+        for ttys, expected in (
+            ([os.ttyname(slave)], "True"),
+            ([os.ttyname(other_slave)], "False"),
+            ([], "False"),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-c", probe, *ttys],
+                stderr=slave,
+                stdout=subprocess.PIPE,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            assert done.stdout.strip() == expected, ttys
+    finally:
+        for fd in (master, slave, other_master, other_slave):
+            os.close(fd)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
+from ews_tui import logs
 from ews_tui.cli import (
     config_check,
     demo,
@@ -36,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose",
         action="count",
         default=0,
-        help="more log lines on stderr (-vv for debug)",
+        help="more log lines (-vv for debug); on stderr, or in DATA_DIR/logs/ews.log "
+        "while a UI is on this terminal",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
@@ -47,10 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(args.verbose)
     try:
         result = args.run(args)
         if asyncio.iscoroutine(result):
@@ -61,6 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """``ews report ... | head``: the reader closed the pipe; stop quietly, as a command
+    killed by SIGPIPE does (141), and keep Python's exit-time flush from complaining."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -55,7 +55,9 @@ async def open_installation(config: Config) -> AsyncIterator[InstallationService
     except StoreError as error:
         raise UserError(str(error)) from None
     try:
-        service = InstallationService(InstallationRepo(db), Hub(), catalog, config.licence)
+        service = InstallationService(
+            InstallationRepo(db), Hub(), catalog, config.licence, lambda: config.own_server
+        )
         await service.start()
         yield service
     finally:

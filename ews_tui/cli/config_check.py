@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from ews_tui.config import ConfigError, find_problems, parse_config, read_document
+from ews_tui.config import Config, ConfigError, find_problems, parse_config, read_document
 from ews_tui.domain.installation_doc import from_document
 from ews_tui.domain.rules import RuleContext
 from ews_tui.store.user_models import catalog_and_problems
@@ -24,21 +26,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(run=run_check)
 
 
+# The keys the installation's rules depend on (data_dir: where user device models live).
+_RULE_KEYS = ("data_dir", "licence", "modbus_tcp_server", "network")
+
+
 def problems_of(path: Path) -> list[str]:
-    """Every problem of a config file and of the installation in it, one line each."""
+    """Every problem of a config file and of the installation in it, one line each.
+
+    The ``[installation]`` table is checked even when other sections have problems: with
+    the settings it depends on that are good, and the defaults for the others.
+    """
     try:
         doc = read_document(path)
     except ConfigError as error:
         return [str(p) for p in error.problems]
     lines = [str(p) for p in find_problems(doc, path.parent)]
-    if lines:
-        return lines
-    config = parse_config(doc, path.parent)
-    if config.installation is None:
-        return []
+    installation = doc.get("installation")
+    if not isinstance(installation, Mapping):
+        return lines  # absent, or "not a table" (already a line)
+    config = _rule_settings(doc, path.parent)
     catalog, model_problems = catalog_and_problems(config.data_dir)
-    _, violations = from_document(config.installation, RuleContext(catalog, config.licence))
-    return model_problems + [f"installation.{v}" for v in violations]
+    context = RuleContext(catalog, config.licence, config.own_server)
+    _, violations = from_document(installation, context)
+    return lines + model_problems + [f"installation.{v}" for v in violations]
+
+
+def _rule_settings(doc: Mapping[str, Any], base_dir: Path) -> Config:
+    """The settings the installation's rules read, each key that is good taken from the file."""
+    good: dict[str, Any] = {}
+    for key in _RULE_KEYS:
+        if key in doc and not find_problems({key: doc[key]}, base_dir):
+            good[key] = doc[key]
+    return parse_config(good, base_dir)
 
 
 def run_check(args: argparse.Namespace) -> int:

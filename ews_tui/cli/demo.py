@@ -27,6 +27,7 @@ from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, Ti
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.i18n import LANGUAGES, _
+from ews_tui.logs import log_to_data_dir
 from ews_tui.modbus.serial_line import LineSettings
 from ews_tui.modbus.sim_rtu import open_pty_pair
 from ews_tui.modbus.sim_server import SimulatedBus
@@ -132,6 +133,7 @@ async def run(args: argparse.Namespace) -> int:
         raise UserError(f"{data_dir}: {error.strerror}") from None
     if not 0 <= args.history_days <= 3660:
         raise UserError(_("--history-days must be in [0, 3660]"))
+    log_to_data_dir(data_dir, ui_on_terminal=args.headless is None)
     async with (
         _history(data_dir, args.history_days),
         demo_box(data_dir, wire_time=not args.no_wire_time) as rt,

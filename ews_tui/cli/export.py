@@ -2,7 +2,9 @@
 
 Writes the same layout as the box's own CSV folders (see :mod:`ews_tui.store.csv_export`),
 one file per local day, with a progress bar when stderr is a terminal. Without ``--from``
-and ``--to``: yesterday and today.
+and ``--to``: yesterday and today. ``energy`` and ``measures`` come from the store;
+``events`` are the box's own day files copied from its CSV folder (the store keeps no
+history of state changes), for the days it has.
 """
 
 from __future__ import annotations
@@ -83,8 +85,21 @@ async def run(args: argparse.Namespace) -> int:
                 last + timedelta(days=1),
                 lambda done, _total: progress.update(done),
             )
+            events = CsvExporter.copy_events(
+                config.csv_folder, args.out, first, last + timedelta(days=1)
+            )
         except OSError as error:
             raise UserError(f"{args.out}: {error.strerror or error}") from None
         progress.done()
-    print(_("{count} files written in {folder}").format(count=len(files), folder=args.out))
+    print(
+        _("{count} files written in {folder}").format(
+            count=len(files) + len(events), folder=args.out
+        )
+    )
+    # The store keeps no state changes: the events are the box's own day files, copied.
+    print(
+        _("events: {count} of {days} days copied from {source}").format(
+            count=len(events), days=(last - first).days + 1, source=config.csv_folder / "events"
+        )
+    )
     return 0

@@ -17,11 +17,12 @@ from typing import Any
 from ews_tui.cli.box import add_config_option, config_path, read_config
 from ews_tui.cli.energy_store import open_energy_store, parse_date
 from ews_tui.cli.errors import UserError
-from ews_tui.domain.grouping import ENERGIES, By, GroupKey
+from ews_tui.domain.grouping import ENERGIES, By, GroupKey, known
 from ews_tui.domain.periods import Step
 from ews_tui.i18n import _
 from ews_tui.store.consumption_repo import ConsumptionRepo, ConsumptionTable
 
+NONE = "—"  # nothing known of the period (the screens show the same)
 CSV_FIELDS = (
     "start",
     "end",
@@ -100,7 +101,7 @@ def to_records(table: ConsumptionTable) -> list[dict[str, Any]]:
     out = []
     for index, period in enumerate(table.periods):
         for key, values in table.rows.items():
-            amount = values[index]
+            amount = known(values[index])  # nothing known of the period: null, never 0
             kwh = table.kwh(amount)
             out.append(
                 {
@@ -130,9 +131,9 @@ def print_text(table: ConsumptionTable, records: list[dict[str, Any]]) -> None:
     rows = []
     for r in records:
         amount = (
-            "-" if r["amount"] is None else f"{r['amount']:.3f}" + ("*" if r["missing"] else "")
+            NONE if r["amount"] is None else f"{r['amount']:.3f}" + ("*" if r["missing"] else "")
         )
-        cost = "-" if r["cost"] is None else f"{r['cost']:.2f} {r['currency']}"
+        cost = NONE if r["cost"] is None else f"{r['cost']:.2f} {r['currency']}"
         rows.append((r["start"][:16].replace("T", " "), r["key"], amount, cost))
     widths = [max(len(str(x)) for x in col) for col in zip(heads, *rows, strict=False)]
     print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))

@@ -3,7 +3,8 @@
 The whole runtime (store, installation, settings, pollers, Modbus TCP server...) and the
 front ends enabled in the config (SSH, serial console, kiosk). SIGTERM or SIGINT stops it
 cleanly: the front ends first (each session told, its task awaited), then the runtime
-(samples flushed). Logs go to stderr in plain lines with their level (journald keeps them).
+(samples flushed). Logs go to ``<data_dir>/logs/ews.log`` and to stderr in plain lines with
+their level (journald keeps them), but not when the kiosk or console is this terminal.
 
 Before anything starts it checks what the box needs and refuses with one line (exit 1)
 when the data dir, the RS485 port (if the Local bus has devices), a tty or a listening
@@ -30,6 +31,7 @@ from ews_tui.domain.installation import LOCAL_GATEWAY_ID
 from ews_tui.frontends.console import TtyError, console_front_end, open_tty
 from ews_tui.frontends.kiosk import kiosk_front_end
 from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError
+from ews_tui.logs import log_to_data_dir, stderr_is_on
 from ews_tui.runtime import Runtime
 from ews_tui.services.box import running_box
 from ews_tui.store.db import StoreError
@@ -53,6 +55,7 @@ async def run(args: argparse.Namespace) -> int:
     path = config_path(args)
     config = read_config(path)
     check_data_dir(config)
+    log_to_data_dir(config.data_dir, ui_on_terminal=stderr_is_on(ui_ttys(config)))
     check_listen_ports(config)
     check_ttys(config)
     await check_rs485(config)
@@ -75,6 +78,18 @@ async def run(args: argparse.Namespace) -> int:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     log.info("ews serve: stopped")
     return 0
+
+
+def ui_ttys(config: Config) -> list[str]:
+    """The ttys a front end draws a UI on (the kiosk's, the serial console's)."""
+    return [
+        tty
+        for enabled, tty in (
+            (config.kiosk.enabled, config.kiosk.tty),
+            (config.console.enabled, config.console.tty),
+        )
+        if enabled
+    ]
 
 
 def _stop_on(sig: signal.Signals, stop: asyncio.Event) -> None:

@@ -15,6 +15,7 @@ from ews_tui.cli.errors import UserError
 from ews_tui.cli.serve import check_data_dir
 from ews_tui.frontends.driver import colors_for_terminal
 from ews_tui.i18n import LANGUAGES
+from ews_tui.logs import log_to_data_dir
 from ews_tui.services.box import running_box
 from ews_tui.store.db import StoreError
 
@@ -46,6 +47,7 @@ async def run(args: argparse.Namespace) -> int:
     path = config_path(args)
     config = read_config(path)
     check_data_dir(config)
+    log_to_data_dir(config.data_dir, ui_on_terminal=True)
     colors = colors_for_terminal(os.environ.get("TERM"), os.environ.get("COLORTERM"))
     try:
         async with running_box(path, config) as rt:

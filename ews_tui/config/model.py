@@ -15,6 +15,7 @@ from typing import Any
 
 from ews_tui.config import fields as f
 from ews_tui.domain.messages import N_
+from ews_tui.domain.rules import OwnServer
 
 LANGUAGES = ("de", "en", "es", "fr", "fr_BE", "el", "it", "nl_BE", "nl", "pl", "pt", "ru", "hu")
 LICENCES = (10, 32)  # ref. 4 149 47 "Mini Serveur web énergie 10", 4 149 48 "... 32"
@@ -256,6 +257,15 @@ class Config:
     )
     csv: CsvSettings = field(default_factory=CsvSettings, metadata=_r(f.Table(CsvSettings)))
     installation: Mapping[str, Any] | None = field(default=None, metadata=_r(f.RawTable()))
+
+    @property
+    def own_server(self) -> OwnServer | None:
+        """Where the box's own Modbus TCP server listens, for the installation rules (a
+        gateway must not point at it); None while the server is off."""
+        server = self.modbus_tcp_server
+        if not server.enabled:
+            return None
+        return OwnServer(server.listen.host, server.listen.port, str(self.network.ip))
 
     @property
     def csv_folder(self) -> Path:

@@ -62,6 +62,14 @@ class Amount:
         return Amount(self.value + other.value, self.missing or other.missing, cost)
 
 
+def known(amount: Amount | None) -> Amount | None:
+    """The amount, or None when nothing of its period is known (missing, nothing counted):
+    such a period reads "—" (``null``), never 0."""
+    if amount is None or (amount.missing and amount.value == 0):
+        return None
+    return amount
+
+
 def energy_of(device: Device, catalog: Catalog) -> str | None:
     """The energy a device meters: electricity, gas, water, or None (no energy index).
 

@@ -28,7 +28,7 @@ from ews_tui.domain.installation import (
     Zone,
 )
 from ews_tui.domain.messages import N_, Message
-from ews_tui.domain.rules import RuleContext, Violation, validate
+from ews_tui.domain.rules import RuleContext, Violation, device_place, validate
 
 _GATEWAY_KEYS = {
     "name",
@@ -152,15 +152,20 @@ def from_document(
     """
     reader = _Reader(ctx, previous)
     reader.table(doc, "installation", _TOP_KEYS)
-    circuits = _read_circuits(reader, doc)
+    circuits, circuit_places = _read_circuits(reader, doc)
     zones = _read_groups(reader, doc, "zones", Zone)
     switchboards = _read_groups(reader, doc, "switchboards", Switchboard)
     inst = Installation(gateways=(), circuits=circuits, zones=zones, switchboards=switchboards)
     gateways: list[Gateway] = []
     devices: list[Device] = []
+    # Where each object is in the file (the model's lists are ordered otherwise).
+    gateway_places: dict[int, str] = {}
+    device_places: list[str] = []
     eq_names: dict[int, tuple[str, str]] = {}
     raw_gateways = reader.items(doc, "gateways", "")
-    has_local = any(isinstance(g, Mapping) and g.get("ip") == LOCAL_IP for g in raw_gateways)
+    # The Local gateway is written without a port; 127.0.0.1 with a port is a TCP gateway
+    # (a local bridge such as mbusd on 127.0.0.1:5020).
+    has_local = any(_names_local(g) for g in raw_gateways)
     if not has_local:
         gateways.append(Gateway(id=LOCAL_GATEWAY_ID, name=LOCAL_NAME, ip=LOCAL_IP))
     for gi, raw in enumerate(raw_gateways):
@@ -168,20 +173,22 @@ def from_document(
         table = reader.table(raw, place, _GATEWAY_KEYS)
         ip = reader.typed(table, "ip", place, str, "")
         name = reader.typed(table, "name", place, str, "")
-        is_local = ip == LOCAL_IP and not any(g.id == LOCAL_GATEWAY_ID for g in gateways)
+        is_local = _names_local(raw) and not any(g.id == LOCAL_GATEWAY_ID for g in gateways)
         gw_id = LOCAL_GATEWAY_ID if is_local else _kept_id(previous, "gateways", name, gateways)
+        gateway_places[gw_id] = place
         switchboard = reader.typed(table, "switchboard", place, str, "")
         board = _by_name(switchboards, switchboard) if switchboard else None
         if switchboard and board is None:
             reader.problem(
                 f"{place}.switchboard", N_('no switchboard is named "{name}"'), name=switchboard
             )
+        port = reader.typed(table, "port", place, int, DEFAULT_TCP_PORT)
         gateways.append(
             Gateway(
                 id=gw_id,
                 name=name,
                 ip=ip,
-                port=reader.typed(table, "port", place, int, DEFAULT_TCP_PORT),
+                port=port,
                 description=reader.typed(table, "description", place, str, ""),
                 switchboard_id=board.id if board else None,
                 enabled=reader.typed(table, "enabled", place, bool, True),
@@ -191,11 +198,11 @@ def from_document(
         if eq:
             eq_names[gw_id] = (eq, place)
         for di, raw_device in enumerate(reader.items(table, "devices", place + ".")):
-            device = _read_device(
-                reader, raw_device, f"{place}.devices[{di}]", gw_id, inst, len(devices)
-            )
+            device_place_ = f"{place}.devices[{di}]"
+            device = _read_device(reader, raw_device, device_place_, gw_id, inst, len(devices))
             if device is not None:
                 devices.append(device)
+                device_places.append(device_place_)
     devices = _keep_device_ids(previous, gateways, devices)
     for gw_id, (eq, place) in eq_names.items():
         target = next(
@@ -224,14 +231,53 @@ def from_document(
         ),
         ctx,
     )
+    places = _file_places(inst, gateway_places, device_places, circuit_places)
     # Shape problems first; then the rules, except on a field that already has a problem.
     shaped = {p.place for p in reader.problems}
     rules = [
         v
-        for v in validate(inst, ctx)
+        for v in (_in_file(v, places) for v in validate(inst, ctx))
         if not any(v.place == s or v.place.startswith(s + ".") for s in shaped)
     ]
     return inst, reader.problems + rules
+
+
+def _names_local(raw: Any) -> bool:
+    return isinstance(raw, Mapping) and raw.get("ip") == LOCAL_IP and "port" not in raw
+
+
+def _file_places(
+    inst: Installation,
+    gateway_places: Mapping[int, str],
+    device_places: list[str],
+    circuit_places: Mapping[int, str],
+) -> dict[str, str]:
+    """The model's places (``circuits[15]``) and the file's (``circuits[8]``) of each object.
+
+    The model puts the Local gateway first and lists the preset circuits before the file's
+    own; the file's places are the ones a reader can find. An object the file does not
+    hold has a place that names it (``gateways.Local``, ``circuits.heating``).
+    """
+    places: dict[str, str] = {}
+    for index, gateway in enumerate(inst.gateways):
+        places[f"gateways[{index}]"] = gateway_places.get(gateway.id, f"gateways.{gateway.name}")
+    for device, place in zip(inst.devices, device_places, strict=True):
+        places[device_place(inst, device)] = place
+    for index, circuit in enumerate(inst.circuits):
+        fallback = f"circuits.{circuit.preset or circuit.name}"
+        places[f"circuits[{index}]"] = circuit_places.get(circuit.id, fallback)
+    return places
+
+
+def _in_file(violation: Violation, places: Mapping[str, str]) -> Violation:
+    """The violation with its place as the file has it (the longest known prefix)."""
+    head, rest = violation.place, ""
+    while head:
+        if head in places:
+            return replace(violation, place=places[head] + rest)
+        head, dot, tail = head.rpartition(".")
+        rest = dot + tail + rest
+    return violation
 
 
 def _kept_id(previous: Installation | None, kind: str, name: str, taken: list[Any]) -> int:
@@ -371,7 +417,12 @@ def _read_advanced(reader: _Reader, raw: Any, place: str) -> Advanced:
     )
 
 
-def _read_circuits(reader: _Reader, doc: Mapping[str, Any]) -> tuple[Circuit, ...]:
+def _read_circuits(
+    reader: _Reader, doc: Mapping[str, Any]
+) -> tuple[tuple[Circuit, ...], dict[int, str]]:
+    """The presets (renamed or switched off by the file) and the file's own circuits; and
+    the file's place of each circuit it holds, by id."""
+    places: dict[int, str] = {}
     circuits = list(preset_circuits())
     next_id = len(circuits) + 1
     for index, raw in enumerate(reader.items(doc, "circuits", "")):
@@ -390,10 +441,12 @@ def _read_circuits(reader: _Reader, doc: Mapping[str, Any]) -> tuple[Circuit, ..
                 circuits[pos] = replace(
                     circuits[pos], name=name or circuits[pos].name, active=active
                 )
+                places[circuits[pos].id] = place
             continue
         circuits.append(Circuit(id=next_id, name=name, active=active))
+        places[next_id] = place
         next_id += 1
-    return tuple(circuits)
+    return tuple(circuits), places
 
 
 def _read_groups(reader: _Reader, doc: Mapping[str, Any], kind: str, cls: type) -> tuple[Any, ...]:

@@ -35,10 +35,55 @@ LICENCES = (10, 32)
 GENERIC_WORDS = (1, 2, 4)
 
 
+EVERY_ADDRESS = ("0.0.0.0", "::", "")
+LOCALHOST = "localhost"
+
+
+@dataclass(frozen=True)
+class OwnServer:
+    """The box's own Modbus TCP server while it is on: a gateway must not point at it.
+
+    ``listen_host`` and ``port``: where it listens (``0.0.0.0`` or ``::`` stand for every
+    local address: the loopback network and ``box_ip``, the box's own address). Polling it
+    would poll the box's own RS485 bus through itself; other loopback ports (a local bridge
+    such as mbusd on 127.0.0.1:5020) and the same address on another port stay allowed.
+    """
+
+    listen_host: str
+    port: int
+    box_ip: str = ""
+
+    def serves(self, ip: str, port: int) -> bool:
+        """Whether a gateway at ``ip:port`` would reach this server."""
+        if port != self.port:
+            return False
+        try:
+            address = ipaddress.ip_address(ip.strip())
+        except ValueError:
+            return False
+        host = self.listen_host.strip().strip("[]").casefold()
+        if host in EVERY_ADDRESS:
+            return address.is_loopback or str(address) == self.box_ip
+        if host == LOCALHOST:
+            return address == ipaddress.ip_address("127.0.0.1")
+        try:
+            return ipaddress.ip_address(host) == address
+        except ValueError:
+            return False  # a host name: only a resolver could say, and the domain has none
+
+    def __str__(self) -> str:
+        host = f"[{self.listen_host}]" if ":" in self.listen_host else self.listen_host
+        return f"{host}:{self.port}"
+
+
 @dataclass(frozen=True)
 class RuleContext:
+    """What the rules depend on beside the installation: the catalog, the licence and,
+    while the box's Modbus TCP server is on, where it listens (``own_server``)."""
+
     catalog: Catalog
     licence: int = 32
+    own_server: OwnServer | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +179,19 @@ def _gateway_rules(inst: Installation, ctx: RuleContext) -> Iterator[Violation]:
                 ip=gw.ip,
                 port=gw.port,
                 other=endpoints[(gw.ip, gw.port)].name,
+            )
+        elif ctx.own_server is not None and ctx.own_server.serves(gw.ip, gw.port):
+            yield _v(
+                place,
+                "ip",
+                subject,
+                N_(
+                    "{ip}:{port} is this box's own Modbus TCP server ({listen}): the box "
+                    "would poll its own bus through itself; its devices go on the Local gateway"
+                ),
+                ip=gw.ip,
+                port=gw.port,
+                listen=str(ctx.own_server),
             )
         else:
             endpoints[(gw.ip, gw.port)] = gw
@@ -375,7 +433,7 @@ def _generic_fields(
             "generic.register",
             subject,
             N_("register {value} is not between 0000 and FFFF"),
-            value=generic.register,
+            value=_hex(generic.register),
         )
     if generic.words not in GENERIC_WORDS:
         yield _v(
@@ -385,13 +443,13 @@ def _generic_fields(
             N_("{value} words: a meter register is 1, 2 or 4 words"),
             value=generic.words,
         )
-    elif generic.register + generic.words - 1 > 0xFFFF:
+    elif 0 <= generic.register <= 0xFFFF < generic.register + generic.words - 1:
         yield _v(
             place,
             "generic.register",
             subject,
             N_("register {value} with {words} words goes past FFFF"),
-            value=f"{generic.register:04X}",
+            value=_hex(generic.register),
             words=generic.words,
         )
     if not (math.isfinite(generic.multiplier) and generic.multiplier > 0):
@@ -402,6 +460,11 @@ def _generic_fields(
             N_("multiplier {value} must be a positive number"),
             value=generic.multiplier,
         )
+
+
+def _hex(register: int) -> str:
+    """A register as the manual writes it: four hex digits (``1F40``)."""
+    return f"{register:04X}" if register >= 0 else f"-{-register:04X}"
 
 
 def _advanced_fields(

@@ -53,7 +53,11 @@ async def running_box(
         rt = Runtime(config)
         installation = rt.add(
             InstallationService(
-                InstallationRepo(db), rt.hub, catalog_for(config.data_dir), config.licence
+                InstallationRepo(db),
+                rt.hub,
+                catalog_for(config.data_dir),
+                config.licence,
+                own_server=lambda: settings.config.own_server,
             )
         )
         settings = rt.add(SettingsService(config_path, rt.hub, config, ntp_port=ntp_port))

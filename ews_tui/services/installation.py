@@ -17,7 +17,7 @@ from ews_tui.domain.edits import InstallationError
 from ews_tui.domain.events import InstallationChanged
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.installation_doc import from_document, to_document
-from ews_tui.domain.rules import RuleContext
+from ews_tui.domain.rules import OwnServer, RuleContext
 from ews_tui.hub import Hub
 from ews_tui.store.installation_repo import InstallationRepo
 
@@ -27,16 +27,30 @@ log = logging.getLogger(__name__)
 class InstallationService:
     name = "installation"
 
-    def __init__(self, repo: InstallationRepo, hub: Hub, catalog: Catalog, licence: int) -> None:
+    def __init__(
+        self,
+        repo: InstallationRepo,
+        hub: Hub,
+        catalog: Catalog,
+        licence: int,
+        own_server: Callable[[], OwnServer | None] = lambda: None,
+    ) -> None:
         self._repo = repo
         self._hub = hub
-        self.context = RuleContext(catalog=catalog, licence=licence)
+        self._catalog = catalog
+        self._licence = licence
+        self._own_server = own_server  # the settings' Modbus TCP server, read at each edit
         self._lock = asyncio.Lock()
         self._current: Installation | None = None
 
     @property
+    def context(self) -> RuleContext:
+        """What the rules depend on now (the Modbus TCP server may have been switched on)."""
+        return RuleContext(self._catalog, self._licence, self._own_server())
+
+    @property
     def catalog(self) -> Catalog:
-        return self.context.catalog
+        return self._catalog
 
     @property
     def current(self) -> Installation:

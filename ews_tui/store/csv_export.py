@@ -4,7 +4,8 @@ Layout under a root folder (the data dir's ``csv`` folder, or ``ews export csv -
 
     energy/2024-03-31.csv     per device and 10-minute slot: index and consumption
     measures/2024-03-31.csv   per device, slot and quantity: count, mean, min, max
-    events/                   device and alarm events (written by their owners)
+    events/                   device and gateway state changes (appended by the running box;
+                              ``ews export csv`` copies the box's files, see ``copy_events``)
     eqcheck/                  reserved for the weekly EN 50160 verdicts
 
 Every file: UTF-8, a header row, ``,`` separators, decimal point, timestamps in ISO 8601
@@ -129,6 +130,7 @@ class CsvExporter:
                     continue
                 rows.append(
                     (
+                        reading.slot,
                         _stamp(reading.slot, self._tz),
                         device_id,
                         name,
@@ -138,13 +140,41 @@ class CsvExporter:
                         unit,
                     )
                 )
-        rows.sort(key=lambda r: (r[0], r[1]))
-        write_atomically(path, _csv(ENERGY_HEADER, rows).encode("utf-8"))
+        # By instant: on the day the clocks go back, 02:00+02:00 comes before 02:00+01:00
+        # and 02:10+02:00 (text order would mix the two hours).
+        rows.sort(key=lambda r: (r[0], r[2]))
+        text = _csv(ENERGY_HEADER, (r[1:] for r in rows))
+        write_atomically(path, text.encode("utf-8"))
 
     async def _measures_day(self, root: Path, day: date, a: int, b: int) -> Path:
         path = root / "measures" / f"{day.isoformat()}.csv"
         await asyncio.to_thread(self._write_measures, path, await self._repo.measures(a, b))
         return path
+
+    @staticmethod
+    def copy_events(source: Path, root: Path, first: date, end: date) -> list[Path]:
+        """Copy the ``events`` day files of ``[first, end)`` from the box's CSV folder
+        ``source`` to ``root``; the files written.
+
+        The store keeps no history of state changes: the running box appends each one to
+        its ``events`` file as it happens, and those files are the only record of them. A
+        day the box did not record (CSV folders off, or files older than ``csv.keep_days``)
+        has no file.
+        """
+        folder = root / "events"
+        folder.mkdir(parents=True, exist_ok=True)
+        if (source / "events").resolve() == folder.resolve():
+            return []
+        written = []
+        for n in range((end - first).days):
+            name = f"{(first + timedelta(days=n)).isoformat()}.csv"
+            try:
+                data = (source / "events" / name).read_bytes()
+            except FileNotFoundError:
+                continue
+            write_atomically(folder / name, data)
+            written.append(folder / name)
+        return written
 
     def _write_measures(self, path: Path, measures: list) -> None:
         rows = []

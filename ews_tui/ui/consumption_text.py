@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 
-from ews_tui.domain.grouping import Amount, By, GroupKey
+from ews_tui.domain.grouping import Amount, By, GroupKey, known
 from ews_tui.domain.periods import Period, Step
 from ews_tui.i18n import N_, _, babel_locale
 
@@ -34,13 +34,6 @@ GROUP_NAMES: dict[By, str] = {
     By.SWITCHBOARD: N_("by switchboard"),
 }
 UNIT_NAMES: dict[str, str] = {"kWh": "kWh", "m3": "m³"}
-
-
-def known(amount: Amount | None) -> Amount | None:
-    """The amount, or None when nothing of its period is known (missing, nothing counted)."""
-    if amount is None or (amount.missing and amount.value == 0):
-        return None
-    return amount
 
 
 def unit_text(unit: str) -> str:
@@ -84,7 +77,8 @@ def change_text(now: float | None, before: float | None) -> str:
     """``+12.5%`` (``+12,5 %``): the change from ``before`` to ``now``; ``—`` if unknown."""
     if now is None or before is None or before == 0:
         return NONE
-    ratio = (now - before) / before
+    # Rounded as shown (tenths of a percent): a change that reads 0.0 has no sign.
+    ratio = round((now - before) / before, 3)
     locale = babel_locale()
     pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
     sign = "+" if ratio > 0 else "-" if ratio < 0 else ""

@@ -66,11 +66,81 @@ name = "other"
     )
     result = ews("config", "check", str(path))
     assert result.returncode == 1
+    # The file's own indexes: "GW" is the file's gateways[0] (the box adds Local first).
     assert result.stdout.splitlines() == [
-        'installation.gateways[1].ip: "10.0.0.300" is not an IPv4 address',
-        "installation.gateways[1].devices[0].address: Modbus address 300 is not between 1 and 247",
-        'installation.gateways[2].devices[1].address: address 4 is already used by "4"',
+        'installation.gateways[0].ip: "10.0.0.300" is not an IPv4 address',
+        "installation.gateways[0].devices[0].address: Modbus address 300 is not between 1 and 247",
+        'installation.gateways[1].devices[1].address: address 4 is already used by "4"',
     ]
+
+
+def test_installation_problems_show_beside_other_sections_problems(
+    ews: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(
+        """
+data_dir = "data"
+[rs485]
+baudrate = 19201
+[[installation.circuits]]
+name = "A"
+[[installation.circuits]]
+name = "A"
+[[installation.gateways]]
+name = "Meter"
+ip = "10.0.0.9"
+[[installation.gateways.devices]]
+model = "GENERIC"
+address = 3
+generic = { fc = 3, register = 70000, words = 2, multiplier = 1 }
+""",
+        encoding="utf-8",
+    )
+    result = ews("config", "check", str(path))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("rs485.baudrate: 19201")
+    assert lines[1:] == [
+        "installation.gateways[0].devices[0].generic.register: "
+        "register 11170 is not between 0000 and FFFF",
+        'installation.circuits[1].name: the name "A" is already used',
+    ]
+
+
+def test_a_gateway_on_the_boxs_own_modbus_server_is_refused(ews: Run, tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    site = """
+data_dir = "data"
+[modbus_tcp_server]
+enabled = {enabled}
+listen = "0.0.0.0:502"
+[network]
+ip = "192.168.1.100"
+[[installation.gateways]]
+name = "Roof"
+ip = "127.0.0.1"
+port = 502
+[[installation.gateways]]
+name = "Box"
+ip = "192.168.1.100"
+port = 502
+[[installation.gateways]]
+name = "mbusd"
+ip = "127.0.0.1"
+port = 5020
+"""
+    path.write_text(site.format(enabled="true"), encoding="utf-8")
+    result = ews("config", "check", str(path))
+    assert result.returncode == 1
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+        "installation.gateways[0].ip",
+        "installation.gateways[1].ip",
+    ]
+    assert "own Modbus TCP server (0.0.0.0:502)" in result.stdout
+    # The server off: the same gateways are other servers (a local bridge on 502, say).
+    path.write_text(site.format(enabled="false"), encoding="utf-8")
+    assert ews("config", "check", str(path)).returncode == 0
 
 
 def test_usage_error_exits_2(ews: Run) -> None:

@@ -62,3 +62,20 @@ def test_export_writes_daily_files_per_folder(ews: Run, box_config: Path, tmp_pa
     assert len(measures) > 100
     # Not a terminal: no progress bar on stderr.
     assert done.stderr == ""
+
+
+def test_export_copies_the_boxs_events(ews: Run, box_config: Path, tmp_path: Path) -> None:
+    """The store keeps no state changes: the box's own events files are copied."""
+    events = tmp_path / "data" / "csv" / "events"
+    events.mkdir(parents=True)
+    line = "2024-05-01T08:00:00+02:00,gateway,2,Roof,comm_error,timeout\n"
+    (events / "2024-05-01.csv").write_text(
+        "timestamp,kind,id,name,state,detail\n" + line, encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    args = ("export", "csv", "--config", str(box_config), "--out", str(out))
+    done = ews(*args, "--from", "2024-05-01", "--to", "2024-05-02")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (out / "events").iterdir()) == ["2024-05-01.csv"]
+    assert (out / "events" / "2024-05-01.csv").read_text("utf-8").endswith(line)
+    assert "events: 1 of 2 days copied" in done.stdout

@@ -130,3 +130,42 @@ def test_a_reversed_range_is_a_user_error(ews: Run, box_config: Path) -> None:
         "2024-01-01",
     )
     assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def test_a_period_without_data_is_null_and_a_dash_never_zero(ews: Run, seeded: Path) -> None:
+    """Before the history and in the future: nothing known, so nothing invented."""
+    tomorrow = date.today() + timedelta(days=1)
+    for first, last in (("2020-01-01", "2020-01-02"), (tomorrow.isoformat(),) * 2):
+        args = ("report", "consumption", "--config", str(seeded), "--from", first, "--to", last)
+        rows = json.loads(ews(*args, "--step", "hour", "--by", "device", "--json").stdout)
+        assert rows
+        for row in rows:
+            assert (row["amount"], row["kwh"], row["cost"], row["missing"]) == (
+                None,
+                None,
+                None,
+                True,
+            ), row
+        text = ews(*args, "--by", "device").stdout
+        assert "0.000" not in text and "—" in text
+        table = list(csv.DictReader(io.StringIO(ews(*args, "--csv").stdout)))
+        assert {(r["amount"], r["kwh"]) for r in table} == {("", "")}
+
+
+def test_a_closed_pipe_ends_the_report_quietly(seeded: Path, tmp_path: Path) -> None:
+    """``ews report ... | head -1``: no BrokenPipe traceback."""
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "ews_tui.cli", "report", "consumption"]
+    command += ["--config", str(seeded), "--from", "2020-01-01", "--to", "2020-03-01"]
+    command += ["--step", "hour", "--by", "device"]
+    reader, writer = os.pipe()
+    process = subprocess.Popen(command, stdout=writer, stderr=subprocess.PIPE, cwd=tmp_path)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as stream:
+        assert stream.readline()  # the heading; then the reader goes away, like head -1
+    _out, err = process.communicate(timeout=60)
+    assert "Traceback" not in err.decode() and "BrokenPipe" not in err.decode()
+    assert process.returncode in (0, 141)

@@ -271,7 +271,7 @@ def test_generic_meter_fields(ctx: RuleContext) -> None:
     bad = GenericRegister(fc=6, register=0x1_0000, words=3, multiplier=0)
     assert refused(save_device, inst, Device(0, 1, "GENERIC", 2, generic=bad), ctx) == [
         "gateways[0].devices[0].generic.fc: function code 6 is not 3 or 4",
-        "gateways[0].devices[0].generic.register: register 65536 is not between 0000 and FFFF",
+        "gateways[0].devices[0].generic.register: register 10000 is not between 0000 and FFFF",
         "gateways[0].devices[0].generic.words: 3 words: a meter register is 1, 2 or 4 words",
         "gateways[0].devices[0].generic.multiplier: multiplier 0 must be a positive number",
     ]

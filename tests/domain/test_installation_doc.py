@@ -148,11 +148,31 @@ def test_rule_violations_come_with_places(ctx: RuleContext) -> None:
         ]
     }
     _, problems = from_document(doc, ctx)
+    # The file's own indexes: its first gateway is gateways[0] (the model adds Local first).
     assert [str(p) for p in problems] == [
-        "gateways[1].devices[3].model: the model is missing (Configuration error)",
-        'gateways[1].devices[1].address: address 1 is already used by "1"',
-        'gateways[1].devices[2].address: address 1 is already used by "1"',
+        "gateways[0].devices[3].model: the model is missing (Configuration error)",
+        'gateways[0].devices[1].address: address 1 is already used by "1"',
+        'gateways[0].devices[2].address: address 1 is already used by "1"',
     ]
+
+
+def test_places_are_the_files_own_indexes(ctx: RuleContext) -> None:
+    """Circuits after the presets, Local in the middle of the file, a skipped device."""
+    doc = {
+        "circuits": [{"name": f"C{i}"} for i in range(8)] + [{"name": "Ninth"}],
+        "gateways": [
+            {"ip": "10.0.0.2", "name": "A", "devices": [{}, {"model": "", "address": 4}]},
+            {"ip": "127.0.0.1", "name": "Local"},
+            {"ip": "10.0.0.3", "name": "A"},
+        ],
+    }
+    _, problems = from_document(doc, ctx)
+    lines = [str(p) for p in problems]
+    assert "gateways[0].devices[0]: expected a table" not in lines  # {} is an empty table
+    assert "gateways[0].devices[1].model: the model is missing (Configuration error)" in lines
+    assert 'gateways[2].name: the name "A" is already used by another gateway' in lines
+    assert "circuits[8]: at most 8 circuits of your own (14 in all)" in lines
+    assert not any(line.startswith("circuits[15]") for line in lines)
 
 
 def test_parse_address_forms() -> None:

@@ -26,7 +26,7 @@ from ews_tui.domain.installation import (
     Installation,
     Zone,
 )
-from ews_tui.domain.rules import RuleContext, Violation, licence_usage, validate
+from ews_tui.domain.rules import OwnServer, RuleContext, Violation, licence_usage, validate
 
 MODELS = [
     "0 146 68",
@@ -156,4 +156,57 @@ def test_validate_reports_every_violation_of_a_hand_made_installation(ctx: RuleC
         "gateways[0].ip: the Local gateway's IP address is fixed at 127.0.0.1",
         "devices[0].gateway: gateway #5 does not exist",
         'gateways[1].name: the name "Local" is already used by another gateway',
+    ]
+
+
+def _gateway_at(ip: str, port: int) -> Installation:
+    return Installation(gateways=(Gateway(1, "Local", "127.0.0.1"), Gateway(2, "Roof", ip, port)))
+
+
+def test_a_gateway_may_not_point_at_the_boxs_own_modbus_server(ctx: RuleContext) -> None:
+    every = RuleContext(ctx.catalog, own_server=OwnServer("0.0.0.0", 502, "192.168.1.100"))
+    refused = [
+        ("127.0.0.1", 502),  # loopback: every local address
+        ("127.0.0.2", 502),
+        ("192.168.1.100", 502),  # the box's own IP
+    ]
+    for ip, port in refused:
+        violations = validate(_gateway_at(ip, port), every)
+        assert [(v.place, v.message.msgid) for v in violations] == [
+            (
+                "gateways[1].ip",
+                "{ip}:{port} is this box's own Modbus TCP server ({listen}): the box would "
+                "poll its own bus through itself; its devices go on the Local gateway",
+            )
+        ], (ip, port)
+        assert "0.0.0.0:502" in str(violations[0])
+    allowed = [
+        ("127.0.0.1", 5020),  # a local bridge such as mbusd
+        ("192.168.1.100", 503),  # the same IP on another port
+        ("192.168.1.20", 502),  # another box
+    ]
+    for ip, port in allowed:
+        assert validate(_gateway_at(ip, port), every) == [], (ip, port)
+    # The server off: nothing is the box's own server.
+    assert validate(_gateway_at("127.0.0.1", 502), ctx) == []
+
+
+def test_a_server_on_one_address_only_takes_that_address(ctx: RuleContext) -> None:
+    box_only = RuleContext(
+        ctx.catalog, own_server=OwnServer("192.168.1.100", 1502, "192.168.1.100")
+    )
+    assert validate(_gateway_at("127.0.0.1", 1502), box_only) == []
+    assert len(validate(_gateway_at("192.168.1.100", 1502), box_only)) == 1
+    loopback = RuleContext(ctx.catalog, own_server=OwnServer("127.0.0.1", 502, "192.168.1.100"))
+    assert validate(_gateway_at("192.168.1.100", 502), loopback) == []
+    assert len(validate(_gateway_at("127.0.0.1", 502), loopback)) == 1
+    ipv6_any = RuleContext(ctx.catalog, own_server=OwnServer("::", 502, "192.168.1.100"))
+    assert len(validate(_gateway_at("127.0.0.1", 502), ipv6_any)) == 1
+
+
+def test_a_register_out_of_range_reads_in_hex(ctx: RuleContext) -> None:
+    device = Device(1, 1, "GENERIC", 9, name="g", generic=GenericRegister(3, 0x1F400, 2, 1.0))
+    inst = Installation(gateways=(Gateway(1, "Local", "127.0.0.1"),), devices=(device,))
+    assert [str(v) for v in validate(inst, ctx)] == [
+        "gateways[0].devices[0].generic.register: register 1F400 is not between 0000 and FFFF"
     ]

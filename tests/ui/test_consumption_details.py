@@ -92,10 +92,26 @@ async def test_an_in_progress_day_compares_the_same_hours(box: Runtime) -> None:
     app = make_box_app(box, "home")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_total(pilot, "consumption_details", anchor=None, clock=lambda: noon)
-        # 00:00-12:00 on the 15th (the gap hours missing) against the same hours the day before
+        # The finished hours 00:00-12:00 of the 15th (the gap hours missing) against the
+        # same hours the day before; 12:00-13:00, under way, is not compared with a whole hour.
         assert "Wednesday, January 15, 2025" in text(pilot, "#cons-view")
-        assert text(pilot, "#det-compare").startswith("Previous period: 13.0 kWh")
+        assert text(pilot, "#det-compare").startswith(
+            "Same part of the previous period: 12.0 kWh · change"
+        )
+        assert column(pilot, "change")[11] == "+200.0%"  # 11:00, finished: 3 kWh against 1
+        assert column(pilot, "change")[12] == "partial"
+        assert column(pilot, "previous")[12] == "1.0"
         assert column(pilot, "amount")[13] == ""  # 13:00 has not begun
+        assert column(pilot, "change")[13] == ""
+
+
+async def test_the_first_hour_under_way_is_partial_not_a_change(box: Runtime) -> None:
+    early = datetime(2025, 1, 15, 0, 20, tzinfo=PARIS).timestamp()
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, "consumption_details", anchor=None, clock=lambda: early)
+        assert text(pilot, "#det-compare") == "Previous period: 24.0 kWh · change partial"
+        assert column(pilot, "change")[0] == "partial"
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])

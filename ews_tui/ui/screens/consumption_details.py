@@ -2,8 +2,9 @@
 
 The devices metering the energy are listed on the left, those "excluded from totals" too
 (manual §7.16.1.4: their data shows here). On the right, the chosen device's total and cost,
-the comparison with the previous day, week, month or year (amount and change in percent,
-over the same elapsed periods while the current one is under way), the line where the
+the comparison with the previous day, week, month or year (amount and change in percent;
+while the view is under way, its finished periods against the same ones before, the period
+under way reading "partial"), the line where the
 weekly EN 50160 verdict will show, the chart and the table: each period's amount, cost, the
 matching period before and the change.
 """
@@ -37,6 +38,11 @@ from ews_tui.ui.widgets.histogram import Histogram, Series
 
 # Reserved: the weekly EN 50160 check of the device (issue "EN 50160") fills this line.
 EN50160_PENDING = N_("EN 50160: no verdict yet")
+COMPARE_WHOLE = N_("Previous period: {amount} · change {change}")
+# While the view is under way: its finished hours (days, months) against the same ones.
+COMPARE_SAME_PART = N_("Same part of the previous period: {amount} · change {change}")
+# The change of a period under way: an unfinished hour is not compared with a whole one.
+PARTIAL = N_("partial")
 
 
 def range_sum(values: list[Amount | None], count: int) -> Amount | None:
@@ -132,37 +138,54 @@ class DetailsScreen(ConsumptionScreen):
             return
         values = table.rows[key]
         previous = before.rows.get(key, [None] * len(before.periods))
-        future = self.future_from(table)
-        if future is None:
-            now, then = totals.rows[key][0], (before_totals.rows.get(key) or [None])[0]
-        else:  # under way: the same elapsed periods of both
-            now, then = range_sum(values, future), range_sum(previous, future)
+        finished, under_way = self.progress(table)
+        if finished is None:  # over: the whole periods (a gap inside one counts there)
+            total = now = totals.rows[key][0]
+            then = (before_totals.rows.get(key) or [None])[0]
+            label = _(COMPARE_WHOLE)
+        else:  # under way: the finished periods of both, never a partial one with a whole
+            total = range_sum(values, finished + (1 if under_way is not None else 0))
+            now, then = range_sum(values, finished), range_sum(previous, finished)
+            label = _(COMPARE_SAME_PART)
         title.update(
             f"{key.name} · "
-            + _("Total: {amount}").format(amount=amount_text(now, table.unit, with_unit=True))
+            + _("Total: {amount}").format(amount=amount_text(total, table.unit, with_unit=True))
             + " · "
-            + _("Cost: {cost}").format(cost=cost_text(now, table.currency))
+            + _("Cost: {cost}").format(cost=cost_text(total, table.currency))
         )
-        now_value, then_value = known(now), known(then)
-        compare.update(
-            _("Previous period: {amount} · change {change}").format(
-                amount=amount_text(then, table.unit, with_unit=True),
-                change=change_text(
-                    now_value.value if now_value else None,
-                    then_value.value if then_value else None,
-                ),
+        if finished == 0:  # nothing finished yet: the whole previous period, no change
+            then = (before_totals.rows.get(key) or [None])[0]
+            label, change = _(COMPARE_WHOLE), _(PARTIAL)
+        else:
+            now_value, then_value = known(now), known(then)
+            change = change_text(
+                now_value.value if now_value else None,
+                then_value.value if then_value else None,
             )
+        compare.update(
+            label.format(amount=amount_text(then, table.unit, with_unit=True), change=change)
         )
         chart.chart = self.chart(table, [Series(key.name, self.bar_values(values))])
         chart.cursor = self.cursor
-        self.fill_table(table, values, previous, future)
+        self.fill_table(table, values, previous, finished, under_way)
+
+    def progress(self, table: ConsumptionTable) -> tuple[int | None, int | None]:
+        """How far the view has gone: the number of finished periods (None: all of them)
+        and the index of the period under way (None: none is)."""
+        now = self.clock()
+        first_open = next((i for i, p in enumerate(table.periods) if p.end > now), None)
+        if first_open is None:
+            return None, None
+        started = table.periods[first_open].start <= now
+        return first_open, first_open if started else None
 
     def fill_table(
         self,
         table: ConsumptionTable,
         values: list[Amount | None],
         previous: list[Amount | None],
-        future: int | None,
+        finished: int | None,
+        under_way: int | None,
     ) -> None:
         unit = unit_text(table.unit)
         columns = [
@@ -175,20 +198,21 @@ class DetailsScreen(ConsumptionScreen):
         rows = []
         for index, period in enumerate(table.periods):
             cells = [period_label(period, self.view.bar_step)]
-            if future is not None and index >= future:
-                rows.append(cells + [""] * 4)
+            if finished is not None and index >= finished and index != under_way:
+                rows.append(cells + [""] * 4)  # not begun
                 continue
             amount = values[index]
             then = previous[index] if index < len(previous) else None
             now_known, then_known = known(amount), known(then)
+            change = change_text(
+                now_known.value if now_known else None,
+                then_known.value if then_known else None,
+            )
             cells += [
                 amount_text(amount, table.unit),
                 cost_text(amount, table.currency),
                 amount_text(then, table.unit) if index < len(previous) else NONE,
-                change_text(
-                    now_known.value if now_known else None,
-                    then_known.value if then_known else None,
-                ),
+                _(PARTIAL) if index == under_way else change,
             ]
             rows.append(cells)
         self.show_grid(columns, rows)

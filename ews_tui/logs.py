@@ -1,0 +1,103 @@
+"""Where log lines go: never onto a terminal that carries a UI.
+
+``configure`` (the ``ews`` command, at start) sends lines to stderr: right for a plain
+command, and for ``ews serve`` under systemd, whose stderr is the journal. A command that
+draws a UI on its terminal (``ews demo``, ``ews tui``, ``ews serve`` with its kiosk or
+console on the terminal it runs on) calls ``log_to_data_dir`` before the UI starts: from
+then on the lines go to ``<data_dir>/logs/ews.log`` (rotated: ``MAX_BYTES`` a file,
+``BACKUPS`` old files kept), and to stderr only when stderr is the journal or carries no
+UI. Textual swaps ``sys.stderr`` while an app runs; the handlers hold their own streams.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+LOG_FILE = Path("logs") / "ews.log"
+MAX_BYTES = 1_000_000
+BACKUPS = 3
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
+
+_STDERR = "ews-stderr"
+_FILE = "ews-file"
+
+
+def configure(verbosity: int = 0) -> None:
+    """Lines at WARNING (INFO with ``-v``, DEBUG with ``-vv``) to this process's stderr."""
+    root = logging.getLogger()
+    root.setLevel(LEVELS[min(max(verbosity, 0), len(LEVELS) - 1)])
+    _drop(_STDERR)
+    handler = logging.StreamHandler(sys.__stderr__ or sys.stderr)
+    handler.set_name(_STDERR)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root.addHandler(handler)
+
+
+def stderr_is_journal() -> bool:
+    """Whether stderr is systemd's journal: ``JOURNAL_STREAM`` names its device and inode."""
+    device, _sep, inode = os.environ.get("JOURNAL_STREAM", "").partition(":")
+    if not (device.isdigit() and inode.isdigit()):
+        return False
+    try:
+        stat = os.fstat(2)
+    except OSError:
+        return False
+    return (stat.st_dev, stat.st_ino) == (int(device), int(inode))
+
+
+def stderr_is_on(ttys: Iterable[str]) -> bool:
+    """Whether stderr is one of these terminals (``ews serve`` started on the tty its
+    kiosk or serial console draws on). False for none."""
+    try:
+        if not os.isatty(2):
+            return False
+        mine = os.fstat(2).st_rdev
+    except OSError:
+        return False
+    for tty in ttys:
+        try:
+            if os.stat(tty).st_rdev == mine:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def log_to_data_dir(data_dir: Path, *, ui_on_terminal: bool) -> Path:
+    """From now on, log to ``<data_dir>/logs/ews.log``; the file's path.
+
+    ``ui_on_terminal``: a UI is (about to be) drawn on this process's terminal, so stderr
+    stops taking lines unless it is the journal. A file that cannot be opened is said on
+    stderr now, before any UI (the lines are then dropped rather than drawn over it).
+    """
+    path = data_dir / LOG_FILE
+    root = logging.getLogger()
+    _drop(_FILE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+        )
+    except OSError as error:
+        print(f"ews: log file {path}: {error.strerror or error}", file=sys.__stderr__)
+    else:
+        handler.set_name(_FILE)
+        handler.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(handler)
+    if ui_on_terminal and not stderr_is_journal():
+        _drop(_STDERR)
+    return path
+
+
+def _drop(name: str) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.name == name:
+            root.removeHandler(handler)
+            handler.close()

@@ -28,7 +28,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from ews_tui.domain.events import InstallationChanged, SettingsChanged
-from ews_tui.domain.grouping import Amount, By, GroupKey, metered_devices
+from ews_tui.domain.grouping import Amount, By, GroupKey, known, metered_devices
 from ews_tui.domain.periods import Step
 from ews_tui.i18n import N_, _
 from ews_tui.services.consumption import ConsumptionService
@@ -38,7 +38,6 @@ from ews_tui.ui.consumption_text import (
     ENERGY_NAMES,
     STEP_NAMES,
     bar_label,
-    known,
     money,
     number,
     unit_text,

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ews_tui.domain.grouping import Amount, By, GroupKey
+from ews_tui.domain.grouping import Amount, By, GroupKey, known
 from ews_tui.i18n import N_, _
 from ews_tui.store.consumption_repo import ConsumptionTable
 from ews_tui.ui.consumption_text import (
@@ -28,7 +28,6 @@ from ews_tui.ui.consumption_text import (
     amount_text,
     change_text,
     cost_text,
-    known,
     period_label,
     unit_text,
 )

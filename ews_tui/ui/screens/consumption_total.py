@@ -13,7 +13,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from ews_tui.domain.grouping import Amount, By
+from ews_tui.domain.grouping import Amount, By, known
 from ews_tui.i18n import _, pgettext
 from ews_tui.store.consumption_repo import ConsumptionTable
 from ews_tui.ui.consumption_text import (
@@ -21,7 +21,6 @@ from ews_tui.ui.consumption_text import (
     NONE,
     amount_text,
     cost_text,
-    known,
     number,
     period_label,
     unit_text,

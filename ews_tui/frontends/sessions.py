@@ -31,7 +31,7 @@ def default_language(runtime: Runtime) -> str:
     try:
         return str(runtime.get(SettingsService).config.language)
     except LookupError:
-        return str(getattr(runtime.config, "language", "en"))
+        return str(runtime.config.language)
 
 
 async def run_here(app: EwsApp) -> str | None:

@@ -125,7 +125,7 @@ class GatewayTestScreen(ModalScreen[None]):
                 " ",
                 device.name,
                 "\n  ",
-                (answer_text(answer, device), "" if answer.ok else "red"),
+                (answer_text(answer, device, limit=4), "" if answer.ok else "red"),
             )
             lines.append(Static(text, classes="gateway-test-line"))
         await self.query_one("#gateway-test-devices", VerticalScroll).mount_all(lines)

@@ -141,13 +141,16 @@ async def run(args: argparse.Namespace) -> int:
     ):
         if args.headless is not None:
             return await _headless(rt, args.headless)
+        from ews_tui.frontends.sessions import run_here
         from ews_tui.ui.app import EwsApp
         from ews_tui.ui.session import Session
 
         language = args.language or rt.config.language
         colors: int | str = 16 if os.environ.get("NO_COLOR") else 256
         app = EwsApp(Session(rt, language=language, colors=colors, origin="demo"))
-        await app.run_async()
+        crash = await run_here(app)
+    if crash is not None:
+        raise UserError(crash)
     print(_("ews demo: data kept in {path}").format(path=data_dir), file=sys.stderr)
     return 0
 

@@ -1,7 +1,12 @@
 """``ews sim``: the device simulator alone (TCP gateways, an RTU bus on a serial port or pty).
 
 ``ews sim --tcp 127.0.0.1:1502 --device 1=0 146 68 --device 2=SDM630``
+``ews sim --tcp 127.0.0.1:1502 --device 2-1=4 149 18 --device "7-2=0 046 73@0 046 87"``
 ``ews sim --site demo --rtu pty --tcp 127.0.0.1:15021 --tcp 127.0.0.1:15022 --wire-time``
+
+``--device`` addresses are written as in the device form (see :mod:`ews_tui.modbus.sim_args`):
+``2-1`` an EMS CX3 module, ``7-2`` a pulse meter on a concentrator input, ``5-2`` a charger
+side. ``--config F``: the user's model files of that box's data dir join the catalog.
 
 With ``--site``, the site's Local devices are served on ``--rtu`` and each IP gateway's
 devices on the successive ``--tcp`` endpoints (a gateway without one is served on the
@@ -20,15 +25,18 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
+from ews_tui.cli.box import read_config
 from ews_tui.cli.errors import UserError
-from ews_tui.domain.catalog import builtin_catalog
+from ews_tui.domain.catalog import Catalog, builtin_catalog
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.installation_doc import from_document
 from ews_tui.domain.rules import RuleContext
 from ews_tui.i18n import _
 from ews_tui.modbus.serial_line import PARITIES, LineSettings
-from ews_tui.modbus.sim_device import DeviceSpec, SimError, parse_device, parse_fault
+from ews_tui.modbus.sim_args import DeviceArg, device_specs, parse_device_arg
+from ews_tui.modbus.sim_device import SimError, parse_fault
 from ews_tui.modbus.sim_server import PtyPair, SimulatedBus, describe, open_pty_pair, site_devices
+from ews_tui.store.user_models import catalog_and_problems
 
 
 class UsageError(Exception):
@@ -60,8 +68,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="ADDR=REF",
-        help="serve the catalog model REF at ADDR (repeatable); "
-        "ADDR=GENERIC:FC:REGHEX:WORDS:MULT for a generic meter",
+        help="serve the catalog model REF at ADDR (repeatable): 12=REF; 2-1=REF (EMS CX3 "
+        "device-interface); 7-2=REF@CONCENTRATOR (pulse meter address-position); 5-2=REF "
+        "(charger side); 6=GENERIC:FC:REGHEX:WORDS:MULT (generic meter)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="F",
+        default=None,
+        help="a box's settings: the model files of its data dir join the catalog",
     )
     parser.add_argument("--site", metavar="NAME|FILE", help="serve a site: 'demo' or a TOML file")
     parser.add_argument(
@@ -83,7 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 @dataclass(frozen=True)
 class _Plan:
     tcp: tuple[tuple[str, int], ...]
-    devices: tuple[DeviceSpec, ...]
+    devices: tuple[DeviceArg, ...]
     faults: tuple[tuple[int, str], ...]
     settings: LineSettings | None
 
@@ -105,7 +120,7 @@ def _parse(args: argparse.Namespace) -> _Plan:
     if not args.site and not args.device:
         raise UsageError(_("no device: give --device ADDR=REF or --site demo"))
     try:
-        devices = tuple(parse_device(text) for text in args.device)
+        devices = tuple(parse_device_arg(text) for text in args.device)
     except SimError as error:
         raise UsageError(f"--device {error}") from None
     faults = []
@@ -128,7 +143,17 @@ def _endpoint(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def load_site(name: str) -> Installation:
+def sim_catalog(config: str | None) -> Catalog:
+    """The built-in catalog, with the user models of the box of ``config`` if given."""
+    if config is None:
+        return builtin_catalog()
+    catalog, problems = catalog_and_problems(read_config(Path(config)).data_dir)
+    for problem in problems:
+        print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
+    return catalog
+
+
+def load_site(name: str, catalog: Catalog | None = None) -> Installation:
     """The site ``name`` (a site of the package, as ``demo``, or a TOML file), validated."""
     builtin = resources.files("ews_tui") / "data" / "sites" / f"{name}.toml"
     try:
@@ -136,7 +161,7 @@ def load_site(name: str) -> Installation:
         doc = tomllib.loads(text)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise UserError(_("site {name}: {error}").format(name=name, error=error)) from None
-    inst, violations = from_document(doc, RuleContext(builtin_catalog()))
+    inst, violations = from_document(doc, RuleContext(catalog or builtin_catalog()))
     if violations:
         raise UserError(_("site {name}: {error}").format(name=name, error=violations[0].render(_)))
     return inst
@@ -175,23 +200,26 @@ async def run(args: argparse.Namespace) -> int:
     except UsageError as error:
         print(f"ews sim: {error}", file=sys.stderr)
         return 2
-    inst = load_site(args.site) if args.site else None
+    catalog = sim_catalog(args.config)
+    inst = load_site(args.site, catalog) if args.site else None
+    try:
+        devices = device_specs(plan.devices, catalog) if inst is None else ()
+    except SimError as error:
+        raise UserError(str(error)) from None
     pair: PtyPair | None = None
     if args.rtu == "pty":
         pair = open_pty_pair()
     rtu: str | int | None = pair.server_fd if pair else args.rtu
     try:
-        async with SimulatedBus(seed=args.seed) as bus:
+        async with SimulatedBus(catalog, seed=args.seed) as bus:
             try:
                 if inst is not None:
                     await serve_site(bus, inst, plan.tcp, rtu, plan.settings, args.wire_time)
                 else:
                     for host, port in plan.tcp:
-                        await bus.serve_tcp(host, port, plan.devices, wire_time=args.wire_time)
+                        await bus.serve_tcp(host, port, devices, wire_time=args.wire_time)
                     if rtu is not None and plan.settings is not None:
-                        await bus.serve_rtu(
-                            rtu, plan.settings, plan.devices, wire_time=args.wire_time
-                        )
+                        await bus.serve_rtu(rtu, plan.settings, devices, wire_time=args.wire_time)
                 for address, kind in plan.faults:
                     bus.set_fault(address, parse_fault(kind))
             except (SimError, OSError) as error:

@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     from ews_tui.frontends.kiosk import kiosk_app
+    from ews_tui.frontends.sessions import run_here
     from ews_tui.ui.app import EwsApp
     from ews_tui.ui.session import Session
 
@@ -55,7 +56,9 @@ async def run(args: argparse.Namespace) -> int:
                 rt, language=args.language or config.language, colors=colors, origin="tui"
             )
             app = kiosk_app(session) if args.kiosk else EwsApp(session)
-            await app.run_async()
+            crash = await run_here(app)
     except StoreError as error:
         raise UserError(str(error)) from None
+    if crash is not None:
+        raise UserError(crash)  # the box stopped with its one session: say why, exit 1
     return 0

@@ -7,6 +7,7 @@ sessions in one loop needs each App to talk to its own stream instead. A
 
     terminal = StreamTerminal(link, TerminalSize(80, 24), colors=16)
     await terminal.run(app)        # returns when the app exits or the link goes
+    terminal.crashed               # True: an unexpected error ended it (never raised here)
 
 The driver sends the alternate-screen / hide-cursor / mouse sequences, posts the first
 ``Resize``, and reads the link in a task of the app's own context: bytes go through
@@ -109,6 +110,7 @@ class StreamTerminal:
         self.idle_timeout = idle_timeout
         self.on_idle = on_idle
         self.gone = False  # the other end went (EOF, hang-up)
+        self.crashed = False  # an unexpected error ended the last app run here
         self.last_input = 0.0
         self._reader: asyncio.Task[None] | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
@@ -118,15 +120,25 @@ class StreamTerminal:
         return type("SessionDriver", (StreamDriver,), {"terminal": self})
 
     async def run(self, app: App[Any]) -> None:
-        """Run ``app`` here until it exits or the link goes; the link is left open."""
+        """Run ``app`` here until it exits or the link goes; the link is left open.
+
+        An exception of the app never leaves here: the app ends, :attr:`crashed` says so,
+        and the front end tells its user; the loop, the box and other sessions go on.
+        """
         app.driver_class = self.driver_class()
         set_color_depth(app, self.colors)
         loop = asyncio.get_running_loop()
         self.last_input = loop.time()
+        self.crashed = False
         if self.idle_timeout:
             self._idle_handle = loop.call_later(self.idle_timeout, self._check_idle)
         try:
             await app.run_async(size=(self.size.columns, self.size.rows), mouse=self.mouse)
+            # Textual ends an app with return code 1 after an exception nothing caught.
+            self.crashed = app.return_code not in (None, 0)
+        except Exception:  # escaped Textual's own handling (its driver, its shutdown)
+            log.exception("a UI session ended by an unexpected error")
+            self.crashed = True
         finally:
             if self._idle_handle is not None:
                 self._idle_handle.cancel()

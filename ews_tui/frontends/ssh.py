@@ -41,6 +41,10 @@ NO_SUBSYSTEMS = N_("ews-tui: {name} is not available here.")
 TOO_MANY = N_("ews-tui: all {count} sessions are in use: try again later.")
 IDLE_LOGOUT = N_("ews-tui: logged out after {minutes} minutes without a key.")
 STOPPING = N_("ews-tui: the server is stopping.")
+CRASHED = N_(
+    "ews-tui: this session ended on an unexpected error (the box's log has the details); "
+    "the box and the other sessions go on. Connect again for a new session."
+)
 NO_FORWARDING = "port forwarding is not available on this server"
 LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 
@@ -339,15 +343,15 @@ class SshFrontEnd:
         )
         try:
             await terminal.run(app)
-        except Exception:
-            log.exception("ssh: session %s crashed", origin)
-            live.ending = live.ending or STOPPING
         finally:
             del self.sessions[task]
             log.info("ssh: session %s closed", origin)
+        if terminal.crashed:
+            log.warning("ssh: session %s ended by an unexpected error", origin)
+            live.ending = CRASHED
         if not terminal.gone:
             line = _(live.ending).format(minutes=minutes) if live.ending else None
-            _end(process, line, status=0)
+            _end(process, line, status=1 if terminal.crashed else 0)
 
 
 def _idle(live: _Live) -> None:

@@ -5,8 +5,9 @@ every other enabled gateway is a Modbus TCP connection to its ip:port. On
 :class:`InstallationChanged` or :class:`SettingsChanged` the service rebuilds only the
 pollers whose bus changed; a poller whose devices changed gets its new list in place and
 keeps its connection. Everything that reads a device goes through the owning poller:
-:meth:`PollingService.test_device` (the UI's Test button) and :meth:`PollingService.read_for`
-(the Modbus TCP gateway server).
+:meth:`PollingService.test_device` (the devices screen's Test),
+:meth:`PollingService.test_gateway` (the gateways screen's Test: the bus, then every enabled
+device once) and :meth:`PollingService.read_for` (the Modbus TCP gateway server).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ews_tui.modbus.planner import BusParams
 from ews_tui.modbus.poller import BusPoller, PollSettings
 from ews_tui.modbus.transport import (
     BusTransport,
+    Disconnected,
     Endpoint,
     ExceptionCode,
     Failure,
@@ -65,6 +67,22 @@ class TestResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class GatewayTestResult:
+    """What the gateways screen's Test shows: why the bus cannot be reached, or one
+    :class:`TestResult` per enabled device of the gateway, in the installation's order."""
+
+    __test__ = False  # not a pytest test class
+
+    gateway_id: int
+    error: Message | None = None
+    devices: tuple[tuple[Device, TestResult], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(result.ok for _device, result in self.devices)
 
 
 @dataclass(frozen=True)
@@ -263,6 +281,39 @@ class PollingService:
             device.id, values=outcome, model=target.model, provenance=target.provenance
         )
 
+    async def test_gateway(self, gateway: Gateway) -> GatewayTestResult:
+        """Through the gateway's bus poller: is the bus up, then one read of each enabled
+        device of the gateway (as saved). Never raises for a device or a bus that fails."""
+        if not gateway.enabled:
+            return GatewayTestResult(
+                gateway.id, Message(N_("the gateway is OFF: switch it ON to test it"))
+            )
+        if gateway.is_local and not self._config().rs485.enabled:
+            return GatewayTestResult(
+                gateway.id,
+                Message(N_("the RS485 port is off in the settings (rs485.enabled)")),
+            )
+        if gateway.id not in self._pollers:
+            await self.reload()  # saved a moment ago: its poller may be on its way
+        poller = self._pollers.get(gateway.id)
+        if poller is None:
+            return GatewayTestResult(
+                gateway.id,
+                Message(N_("gateway {gateway} is not polled (off or unknown)"),
+                        {"gateway": gateway.name}),
+            )  # fmt: skip
+        try:
+            async with asyncio.timeout(TEST_TIMEOUT_S):
+                down = await poller.submit(_bus_failure)
+        except TimeoutError:
+            down = Disconnected(poller.transport.name, "the bus is busy: no turn for the test")
+        if down is not None:
+            return GatewayTestResult(gateway.id, down.message)
+        inst = self._installation()
+        devices = [d for d in inst.devices_of(gateway.id) if inst.device_enabled(d)]
+        results = await asyncio.gather(*(self.test_device(d) for d in devices))
+        return GatewayTestResult(gateway.id, None, tuple(zip(devices, results, strict=True)))
+
     async def read_for(
         self, gateway_id: int, fc: int, address: int, start: int, count: int
     ) -> list[int] | int:
@@ -276,3 +327,11 @@ class PollingService:
         if isinstance(result, Failure):
             return GATEWAY_TARGET_FAILED
         return list(result)
+
+
+async def _bus_failure(transport: BusTransport) -> Failure | None:
+    """A poller job: None when the bus is connected (a bus that is down answers every job
+    with its own failure, without running it)."""
+    if transport.connected:
+        return None
+    return Disconnected(transport.name, "closed")

@@ -6,6 +6,12 @@ a screen is added; the home menu (:mod:`ews_tui.ui.menu`) lists names. A menu sc
 module is not there yet opens the "coming" screen instead; a role never opens a menu screen
 outside its sections.
 
+An unexpected exception in any screen, widget or worker of the app ends this session only:
+it is logged with the session's origin (never printed on a terminal: one may carry another
+session) and kept in :attr:`EwsApp.crash`; the app exits with return code 1, and the front end
+says so to the user (SSH: one line and exit status 1; ``ews tui``: a line on stderr and exit
+status 1). The box, its pollers and the other sessions go on.
+
 Construction touches no global state: the session's language is set when the app starts
 running, in the app's own task (``on_load``), so every task of this app (and only of this
 app) reads it; several apps in one loop each keep their language. The stack is always
@@ -65,6 +71,7 @@ class EwsApp(App[None]):
     def __init__(self, session: Session, *, start_screen: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session = session
+        self.crash: Exception | None = None  # the unexpected error that ended this session
         self._start_screen = start_screen
         self.language_changed_signal: Signal[str] = Signal(self, "language-changed")
         self.theme = ANSI_THEME if wants_ansi(session) else _theme_of(session)
@@ -86,6 +93,24 @@ class EwsApp(App[None]):
         self.open_screen("home")
         if start != "home":
             self.open_screen(start)
+
+    # -- unexpected errors ------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's hook for an exception nothing caught (Textual 8, pinned): log it, keep
+        it, and let Textual end this app (return code 1; ``run_test`` re-raises it)."""
+        if self.crash is None:
+            self.crash = error
+            log.error(
+                "session %s ended by an unexpected error",
+                self.session.origin,
+                exc_info=(type(error), error, error.__traceback__),
+            )
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        """Textual prints the traceback on the process's stderr at exit: the log has it."""
+        self._exit_renderables.clear()
 
     # -- screens ----------------------------------------------------------------------------
 

@@ -161,3 +161,38 @@ def test_the_demo_site_keeps_every_rule() -> None:
 def test_a_missing_site_is_a_user_error() -> None:
     with pytest.raises(UserError, match="site nowhere"):
         load_site("nowhere")
+
+
+async def test_devices_at_the_addresses_of_the_device_form() -> None:
+    """2-1: EMS CX3 module 2 on interface 1 is unit 12; 7-2 a pulse meter on input 2 of the
+    concentrator at 7; 5-2 side 2 of the charger at 5 (one unit answers for both sides)."""
+    args = ("--tcp", "127.0.0.1:0", "--device", "2-1=4 149 18", "--device", "7=0 046 87",
+            "--device", "7-2=GAS", "--device", "5-2=0 590 32")  # fmt: skip
+    async with ews_sim(*args, lines=1) as out:
+        assert "5=0 590 32, 7=0 046 87, 12=4 149 18" in out[0]
+        client = AsyncModbusTcpClient("127.0.0.1", port=tcp_port(out[0]), timeout=2, retries=0)
+        await client.connect()
+        try:
+            ems = await client.read_holding_registers(0, count=2, device_id=12)
+            gas = await client.read_holding_registers(0x1002, count=2, device_id=7)
+            side2 = await client.read_holding_registers(0x0100, count=1, device_id=5)
+        finally:
+            client.close()
+    assert not ems.isError() and not gas.isError() and not side2.isError()
+    concentrator = CATALOG.maps["pulse_concentrator_10"]
+    assert decode(concentrator.quantities[1], gas.registers, concentrator) > 0  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ("7-2=0 046 73", "a pulse meter needs its concentrator"),
+        ("2-30=4 149 18", "EMS CX3 interface address 30 is not between 1 and"),
+        ("3-2=SDM630", "model SDM630 takes a plain Modbus address"),
+        ("7-12=0 046 73@0 046 87", "position 12 is not between 1 and 10"),
+    ],
+)
+def test_a_device_the_form_would_refuse_is_a_user_error(device: str, message: str) -> None:
+    result = ews("sim", "--tcp", "127.0.0.1:0", "--device", device)
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -4,6 +4,7 @@ own App, language and size; resizes; refusals of everything that is not a PTY se
 from __future__ import annotations
 
 import asyncio
+import decimal
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from ews_tui.domain.events import Sample
 from ews_tui.frontends.ssh import SshFrontEnd
 from ews_tui.runtime import Runtime
 from ews_tui.ui.screens.login import LoginScreen
@@ -23,6 +25,7 @@ from tests.frontends.ssh_fixtures import (
 )
 from tests.frontends.terminal_text import DEADLINE_S
 from tests.ui.box_fixtures import box_runtime
+from tests.ui.polling_box import polling_box
 
 CTRL_Q = "\x11"
 
@@ -235,3 +238,52 @@ async def test_setups_that_cannot_work_are_refused(
     front = SshFrontEnd(runtime, settings, tmp_path / "host_key", tmp_path / keys if keys else None)
     with pytest.raises(SshSetupError, match=message):
         await front.start()
+
+
+async def test_an_error_in_one_session_ends_that_session_only(tmp_path: Path) -> None:
+    """Issue 9, item 3: a screen of one session raises (as babel's InvalidOperation did);
+    that session ends with a short line and exit status 1, the other one still answers its
+    keys, the pollers go on, and a new session opens."""
+    client = make_client_key(tmp_path)
+    (tmp_path / "box").mkdir()
+    async with polling_box(tmp_path / "box") as box:
+        rt = box.runtime
+        head = box.device("Head").id
+        arrivals: list[float] = []
+        samples = rt.hub.subscribe(Sample, name="test-samples")
+
+        async def collect() -> None:
+            async for event in samples:
+                if event.device_id == head:
+                    arrivals.append(time.monotonic())
+
+        collector = asyncio.create_task(collect())
+        try:
+            async with (
+                ssh_front_end(rt, client) as front,
+                connect(front, client) as conn,
+                ui_session(conn) as doomed,
+                ui_session(conn, env={"LANG": "fr_FR.UTF-8"}) as other,
+            ):
+                await doomed.screen.wait_for("Enter your PIN, then your PUK.")
+                await other.screen.wait_for("Saisissez votre code PIN, puis votre code PUK.")
+                apps = apps_by_language(front)
+                apps["en"].screen.call_later(decimal.Decimal, "not a number")
+
+                await doomed.errors.wait_for("this session ended on an unexpected error")
+                await doomed.screen.wait_closed()
+                assert doomed.process.exit_status == 1
+                assert doomed.screen.raw.endswith("\x1b[?1049l\x1b[?25h")  # terminal restored
+                crashed = time.monotonic()
+                await until(lambda: set(apps_by_language(front)) == {"fr"}, "the session to end")
+
+                await other.type("1", "2")
+                pin = apps["fr"].screen.query_one("#pin")
+                await until(lambda: pin.value == "12", "the other session's keys")
+                await until(lambda: sum(t > crashed for t in arrivals) >= 2, "polling to go on")
+
+                async with ui_session(conn) as again:
+                    await again.screen.wait_for("Enter your PIN, then your PUK.")
+        finally:
+            samples.close()
+            await asyncio.gather(collector, return_exceptions=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
@@ -193,3 +194,35 @@ async def test_read_for_the_gateway_server(site, service) -> None:
     assert await service.read_for(7, 3, 5, 0xC558, 2) == 0x0A  # no such bus
     site.sim.set_fault(8, Fault("silent"))
     assert await service.read_for(2, 4, 8, 0, 2) == 0x0B
+
+
+async def test_test_gateway_reads_each_enabled_device_through_its_poller(site, service) -> None:
+    gateway = site.installation.gateway(2)
+    result = await service.test_gateway(gateway)
+    assert result.error is None
+    lines = {device.id: answer for device, answer in result.devices}
+    assert set(lines) == {2, 4}  # device 3 is OFF: not read
+    assert lines[2].ok and lines[2].values is not None and lines[2].values["v1"] is not None
+    assert str(lines[4].error) == 'unknown model "NO SUCH MODEL"'
+    assert not result.ok
+    site.sim.set_fault(5, Fault("silent"))
+    silent = await service.test_gateway(gateway)
+    assert str(dict((d.id, r) for d, r in silent.devices)[2].error) == "no answer from address 5"
+
+
+async def test_test_gateway_says_why_the_gateway_cannot_be_reached(site, service) -> None:
+    off = await service.test_gateway(site.installation.gateway(3))
+    assert str(off.error) == "the gateway is OFF: switch it ON to test it" and not off.devices
+    # A gateway nothing listens on: the bus's own failure, no device read.
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        closed_port = spare.getsockname()[1]
+    dead = Gateway(4, "Dead", "127.0.0.1", closed_port)
+    site.installation = site.installation.with_(
+        gateways=(*site.installation.gateways, dead),
+        devices=(*site.installation.devices, Device(10, 4, "SDM630", 1)),
+    )
+    result = await service.test_gateway(dead)  # saved a moment ago: no poller yet
+    assert result.error is not None and not result.devices
+    assert f"127.0.0.1:{closed_port}: not connected" in str(result.error)
+    assert 4 in service.pollers

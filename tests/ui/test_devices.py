@@ -18,8 +18,10 @@ from ews_tui.runtime import Runtime
 from ews_tui.services.installation import InstallationService
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.devices import DevicesScreen
+from ews_tui.ui.screens.gateways import GatewaysScreen
 from ews_tui.ui.widgets.device_form import DeviceForm
-from tests.ui.box_fixtures import SnapshotApp
+from tests.ui.box_fixtures import SnapshotApp, make_box_app
+from tests.ui.polling_box import polling_box
 
 
 def service(runtime: Runtime) -> InstallationService:
@@ -340,13 +342,30 @@ async def test_zones_and_toggle_delete_and_search(make_app, runtime) -> None:
         assert [d.name for d in service(runtime).current.devices] == ["Head"]
 
 
-async def test_test_without_a_polling_service_says_not_available(make_app, runtime) -> None:
-    await service(runtime).apply(save_device, Device(0, LOCAL_GATEWAY_ID, "SDM630", 3, "Head"))
-    app = make_app(start_screen="gateways")
-    async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_devices(app, pilot)
-        await pilot.press("t")
-        assert "not available" in text_of(screen.query_one("#device-status"))
+async def test_test_names_the_users_address_then_the_unit(tmp_path: Path) -> None:
+    """The Test of EMS CX3 module "3-2" names 3-2 first, its Modbus unit 23 in brackets."""
+    async with polling_box(tmp_path) as box:
+        app = make_box_app(box.runtime, "gateways")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, GatewaysScreen), "the gateways")
+            app.open_screen("devices", gateway_id=box.gateway.id)
+            screen = app.screen
+            assert isinstance(screen, DevicesScreen)
+            await until(pilot, lambda: bool(screen.query("#device-status")), "the devices")
+            status = screen.query_one("#device-status", Static)
+
+            async def test(name: str) -> str:
+                screen.show_device(box.device(name))
+                status.update("")
+                await pilot.press("t")
+                answered = ("Test: ", "Test failed: ")
+                await until(pilot, lambda: text_of(status).startswith(answered), f"{name}'s test")
+                return text_of(status)
+
+            silent = await test("Silent")
+            assert silent.startswith("Test failed: address 3-2 (unit 23) answered exception 11")
+            feeder = await test("Feeder")
+            assert feeder.startswith("Test: ") and " V" in feeder
 
 
 # ----------------------------------------------------------------------------- snapshots

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from textual.widgets import Input, OptionList, Select, Static
 
-from ews_tui.domain.edits import save_device, save_gateway
+from ews_tui.domain.edits import save_device, save_gateway, set_gateway_enabled
 from ews_tui.domain.events import GatewayState, GatewayStateChanged
 from ews_tui.domain.installation import Device, Gateway
 from ews_tui.runtime import Runtime
@@ -16,8 +19,10 @@ from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import GatewayLive, LiveValues
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.devices import DevicesScreen
+from ews_tui.ui.screens.gateway_test import GatewayTestScreen
 from ews_tui.ui.screens.gateways import GatewaysScreen
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
+from tests.ui.polling_box import polling_box
 
 
 def installation(runtime: Runtime) -> InstallationService:
@@ -56,7 +61,15 @@ async def publish_and_settle(rt: Runtime, event: GatewayStateChanged) -> None:
         await asyncio.sleep(0)
 
 
-def text_of(screen: GatewaysScreen | DevicesScreen, selector: str) -> str:
+async def until(pilot, check: Callable[[], bool], what: str) -> None:  # type: ignore[no-untyped-def]
+    """Short pauses until ``check()`` holds (the box polls all the time: never idle)."""
+    deadline = time.monotonic() + 20.0
+    while not check():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def text_of(screen: GatewaysScreen | DevicesScreen | GatewayTestScreen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
@@ -221,11 +234,49 @@ async def test_eq_device_offers_thd_models_and_refuses_others(make_app, runtime)
         assert installation(runtime).current.gateway(office.id).eq_device_id == sdm630.id
 
 
-async def test_test_without_a_polling_service_says_not_available(make_app, runtime) -> None:
-    app = make_app(start_screen="gateways")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("t")
-        assert "not available" in text_of(app.screen, "#gateway-status")
+async def test_test_reads_each_device_of_the_gateway_and_names_user_addresses(
+    tmp_path: Path,
+) -> None:
+    """Manual §7.16.1.2 step 4, through the gateway's bus poller against a real simulator."""
+    async with polling_box(tmp_path) as box:
+        app = make_box_app(box.runtime, "gateways")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await highlight(pilot, app.screen, box.gateway.id)
+            await pilot.press("t")
+            panel = app.screen
+            assert isinstance(panel, GatewayTestScreen)
+            await until(pilot, lambda: panel.result is not None, "the gateway test")
+            summary = text_of(panel, "#gateway-test-summary")
+            assert "The gateway answers. Devices tested: 4; without an answer: 1." in summary
+            lines = [str(line.render()) for line in panel.query(".gateway-test-line")]
+            assert len(lines) == 4  # the switched-off device is not read
+            head, feeder, silent, gas = lines
+            assert head.startswith("● 3 Head") and re.search(r"v1 2\d\d(\.\d+)? V", head)
+            assert feeder.startswith("● 2-1 (unit 12) Feeder") and " V" in feeder
+            assert silent.startswith("✕ 3-2 (unit 23) Silent")
+            assert "address 3-2 (unit 23) answered exception 11" in silent
+            assert gas.startswith("● 7-2 (unit 7) Gas") and "ea_import" in gas
+            await pilot.press("escape")
+            assert isinstance(app.screen, GatewaysScreen)
+
+
+async def test_test_of_an_unreachable_gateway_says_why(tmp_path: Path) -> None:
+    async with polling_box(tmp_path) as box:
+        await box.endpoint.close()  # the gateway goes away
+        rt = box.runtime
+        await installation(rt).apply(set_gateway_enabled, box.gateway.id, False)
+        await installation(rt).apply(set_gateway_enabled, box.gateway.id, True)  # a new poller
+        app = make_box_app(rt, "gateways")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await highlight(pilot, app.screen, box.gateway.id)
+            await pilot.press("t")
+            panel = app.screen
+            assert isinstance(panel, GatewayTestScreen)
+            await until(pilot, lambda: panel.result is not None, "the gateway test")
+            summary = text_of(panel, "#gateway-test-summary")
+            assert summary.startswith("✕ The gateway cannot be reached: 127.0.0.1:"), summary
+            assert "not connected" in summary
+            assert not panel.query(".gateway-test-line")
 
 
 async def test_states_known_before_opening_and_from_events(tmp_path: Path) -> None:

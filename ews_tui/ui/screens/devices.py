@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,7 +22,6 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ews_tui.domain.catalog import known_unit
 from ews_tui.domain.edits import (
     InstallationError,
     delete_device,
@@ -39,69 +37,25 @@ from ews_tui.domain.events import (
     Sample,
 )
 from ews_tui.domain.installation import Advanced, Device, Installation
+from ews_tui.hub import Subscription
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
+from ews_tui.services.live import LiveValues
+from ews_tui.services.polling import PollingService, TestResult
 from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screens.confirm import ConfirmScreen
+from ews_tui.ui.session import Session
+from ews_tui.ui.test_answer import answer_text, device_address
 from ews_tui.ui.widgets.device_form import DeviceForm
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.state_symbol import STATE_NAMES, breaker_glyph, state_glyph
 
+if TYPE_CHECKING:
+    from ews_tui.ui.app import EwsApp
+
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 TEST_TIMEOUT = 90.0  # a safety net: the polling service has its own, shorter, timeout
-SHOWN_VALUES = 6
-
-
-def polling_service(session: Any) -> Any | None:
-    """The runtime's PollingService, or None when this runtime polls nothing."""
-    try:
-        from ews_tui.services.polling import PollingService
-    except ImportError:
-        return None
-    try:
-        return session.service(PollingService)
-    except LookupError:
-        return None
-
-
-def live_board(session: Any) -> Any | None:
-    """A copy of the live states and values now (LiveValues service), or None without it."""
-    try:
-        from ews_tui.services.live import LiveValues
-    except ImportError:
-        return None
-    try:
-        return session.service(LiveValues).snapshot()
-    except LookupError:
-        return None
-
-
-def answer_error(answer: object) -> str | None:
-    """The error of a test answer (a TestResult's ``error`` Message), translated; or None."""
-    error = getattr(answer, "error", None)
-    if error is None:
-        return None
-    return error.render(_) if hasattr(error, "render") else str(error)
-
-
-def format_answer(answer: object) -> str:
-    """A few live values of a test answer: ``v1 230.1 V · i1 5.2 A ...``."""
-    values = getattr(answer, "values", answer)
-    if isinstance(answer, Mapping) and isinstance(answer.get("quantities"), Mapping):
-        values = answer["quantities"]
-    if not isinstance(values, Mapping):
-        return str(answer)
-    parts = []
-    for key, value in values.items():
-        if value is None:
-            continue
-        unit = known_unit(str(key)) or ""
-        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-        parts.append(f"{key} {shown} {unit}".strip())
-        if len(parts) == SHOWN_VALUES:
-            break
-    return " · ".join(parts) if parts else _("the device answered, with no values")
 
 
 class DevicesScreen(Screen[None]):
@@ -125,12 +79,16 @@ class DevicesScreen(Screen[None]):
         self.gateway_id = gateway_id
         self.states: dict[int, DeviceState] = {}
         self.breakers: dict[int, str] = {}
-        self._subscription: Any = None
+        self._subscription: Subscription | None = None
 
     # ------------------------------------------------------------------ access
     @property
+    def session(self) -> Session:
+        return cast("EwsApp", self.app).session
+
+    @property
     def service(self) -> InstallationService:
-        return self.app.session.service(InstallationService)  # type: ignore[attr-defined]
+        return self.session.service(InstallationService)
 
     @property
     def inst(self) -> Installation:
@@ -142,7 +100,7 @@ class DevicesScreen(Screen[None]):
 
     @property
     def plain(self) -> bool:
-        return getattr(self.app, "session", None) is not None and self.app.session.colors == 16  # type: ignore[attr-defined]
+        return self.session.colors == 16
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -180,8 +138,7 @@ class DevicesScreen(Screen[None]):
     def on_mount(self) -> None:
         self.fill_list(select=self._first_device().id)
         self._show_state(self._first_device())
-        hub = self.app.session.hub  # type: ignore[attr-defined]
-        self._subscription = hub.subscribe(
+        self._subscription = self.session.hub.subscribe(
             DeviceStateChanged,
             GatewayStateChanged,
             Sample,
@@ -195,9 +152,7 @@ class DevicesScreen(Screen[None]):
 
     def _seed_states(self) -> None:
         """States and breaker positions known before this screen opened."""
-        board = live_board(self.app.session)  # type: ignore[attr-defined]
-        if board is None:
-            return
+        board = self.session.service(LiveValues).snapshot()
         for device in self.inst.devices_of(self.gateway_id):
             live = board.device(device.id)
             if live.state is not None:
@@ -365,26 +320,22 @@ class DevicesScreen(Screen[None]):
         if device is None or problems or not device.model:
             self.status(_("Test: complete the device's fields first."), error=True)
             return
-        polling = polling_service(self.app.session)  # type: ignore[attr-defined]
-        if polling is None or not hasattr(polling, "test_device"):
-            self.status(_("Test not available: nothing polls the devices here."), error=True)
-            return
-        self.status(_("Testing {address}...").format(address=device.address_text()))
+        polling = self.session.service(PollingService)
+        self.status(_("Testing {address}...").format(address=device_address(device)))
         self.run_worker(self._test(polling, device), group="test", exclusive=True)
 
-    async def _test(self, polling: Any, device: Device) -> None:
+    async def _test(self, polling: PollingService, device: Device) -> None:
         try:
-            answer = await asyncio.wait_for(polling.test_device(device), TEST_TIMEOUT)
-        except Exception as error:  # the device's error is the answer to show
-            log.info("test of device %s failed: %s", device.address_text(), error)
-            self.status(
-                _("Test failed: {error}").format(error=error or type(error).__name__), error=True
-            )
+            answer: TestResult = await asyncio.wait_for(polling.test_device(device), TEST_TIMEOUT)
+        except TimeoutError:
+            log.info("test of device %s: no answer in %s s", device.address_text(), TEST_TIMEOUT)
+            self.status(_("No answer from the test in time: try again."), error=True)
             return
-        if (error := answer_error(answer)) is not None:
-            self.status(_("Test failed: {error}").format(error=error), error=True)
+        if answer.error is not None:
+            text = answer_text(answer, device)
+            self.status(_("Test failed: {error}").format(error=text), error=True)
             return
-        self.status(_("Test: {values}").format(values=format_answer(answer)))
+        self.status(_("Test: {values}").format(values=answer_text(answer, device)))
 
     def action_delete(self) -> None:
         device = self.inst.device(self._selected_id())

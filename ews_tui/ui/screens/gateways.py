@@ -8,11 +8,10 @@ Devices, Esc back (from a field: back to the list first).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -32,19 +31,20 @@ from ews_tui.domain.edits import (
 from ews_tui.domain.events import Event, GatewayState, GatewayStateChanged, InstallationChanged
 from ews_tui.domain.installation import DEFAULT_TCP_PORT, Gateway, Installation
 from ews_tui.domain.rules import Violation
+from ews_tui.hub import Subscription
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
+from ews_tui.services.live import LiveValues
+from ews_tui.services.polling import PollingService
 from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screens.confirm import ConfirmScreen
-from ews_tui.ui.screens.devices import (
-    TEST_TIMEOUT,
-    answer_error,
-    format_answer,
-    live_board,
-    polling_service,
-)
+from ews_tui.ui.screens.gateway_test import GatewayTestScreen
+from ews_tui.ui.session import Session
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.state_symbol import STATE_NAMES, state_glyph
+
+if TYPE_CHECKING:
+    from ews_tui.ui.app import EwsApp
 
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -80,13 +80,17 @@ class GatewaysScreen(Screen[None]):
         self.states: dict[int, GatewayState] = {}
         self.subject: Gateway = Gateway(id=0, name="", ip="")
         self.problems: dict[str, str] = {}
-        self._subscription: Any = None
+        self._subscription: Subscription | None = None
         self._loading = False
 
     # ------------------------------------------------------------------ access
     @property
+    def session(self) -> Session:
+        return cast("EwsApp", self.app).session
+
+    @property
     def service(self) -> InstallationService:
-        return self.app.session.service(InstallationService)  # type: ignore[attr-defined]
+        return self.session.service(InstallationService)
 
     @property
     def inst(self) -> Installation:
@@ -94,7 +98,7 @@ class GatewaysScreen(Screen[None]):
 
     @property
     def plain(self) -> bool:
-        return self.app.session.colors == 16  # type: ignore[attr-defined]
+        return self.session.colors == 16
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -137,15 +141,14 @@ class GatewaysScreen(Screen[None]):
     def on_mount(self) -> None:
         self.fill_list(select=self.inst.local.id)
         self.load(self.inst.local)
-        hub = self.app.session.hub  # type: ignore[attr-defined]
-        self._subscription = hub.subscribe(
+        self._subscription = self.session.hub.subscribe(
             GatewayStateChanged, InstallationChanged, maxsize=64, name="ui-gateways"
         )
-        if (board := live_board(self.app.session)) is not None:  # type: ignore[attr-defined]
-            for gateway in self.inst.gateways:
-                if (live := board.gateway(gateway.id)) is not None:
-                    self.states[gateway.id] = live.state
-            self.fill_list()
+        board = self.session.service(LiveValues).snapshot()
+        for gateway in self.inst.gateways:
+            if (live := board.gateway(gateway.id)) is not None:
+                self.states[gateway.id] = live.state
+        self.fill_list()
         self.run_worker(self._follow(), name="gateways-hub", group="hub")
         self.query_one("#gateway-list").focus()
 
@@ -259,7 +262,7 @@ class GatewaysScreen(Screen[None]):
             )
         self.query_one("#gateway-state", Static).update(text)
 
-    def _choice(self, key: str) -> Any:
+    def _choice(self, key: str) -> int | None:
         value = self.query_one(f"#f-{key}", Select).value
         return None if value == Select.NULL else value
 
@@ -357,27 +360,8 @@ class GatewaysScreen(Screen[None]):
         if gateway is None:
             self.status(_("Save the gateway before testing it."), error=True)
             return
-        polling = polling_service(self.app.session)  # type: ignore[attr-defined]
-        if polling is None or not hasattr(polling, "test_gateway"):
-            self.status(_("Test not available: nothing polls the gateways here."), error=True)
-            return
-        self.status(_("Testing {ip}...").format(ip=gateway.ip))
-        self.run_worker(self._test(polling, gateway), group="test", exclusive=True)
-
-    async def _test(self, polling: Any, gateway: Gateway) -> None:
-        try:
-            answer = await asyncio.wait_for(polling.test_gateway(gateway), TEST_TIMEOUT)
-        except Exception as error:  # the gateway's error is the answer to show
-            log.info("test of gateway %s failed: %s", gateway.ip, error)
-            self.status(
-                _("Test failed: {error}").format(error=error or type(error).__name__), error=True
-            )
-            return
-        if (failure := answer_error(answer)) is not None:
-            self.status(_("Test failed: {error}").format(error=failure), error=True)
-            return
-        shown = format_answer(answer) if answer not in (None, True) else _("it answers")
-        self.status(_("Test: {values}").format(values=shown))
+        polling = self.session.service(PollingService)
+        self.app.push_screen(GatewayTestScreen(gateway, polling, plain=self.plain))
 
     def action_delete(self) -> None:
         gateway = self.inst.gateway(self.subject.id)

@@ -1,0 +1,55 @@
+"""How the answer of a Test reads, on the devices screen and in the gateway Test panel.
+
+A device is named by its own address as the user typed it (``12``, ``3-2`` for an EMS CX3
+module, ``7-2`` for a pulse meter on a concentrator input, ``5-2`` for a charger side), with
+the Modbus unit on the wire in brackets when the two differ: ``3-2 (unit 23)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ews_tui.domain.catalog import known_unit
+from ews_tui.domain.installation import Device
+from ews_tui.domain.messages import Message
+from ews_tui.i18n import _
+from ews_tui.services.polling import TestResult
+
+SHOWN_VALUES = 6
+
+
+def device_address(device: Device) -> str:
+    """``12``, or ``3-2 (unit 23)`` when the user's address is not the Modbus unit."""
+    text = device.address_text()
+    if text == str(device.address):
+        return text
+    return _("{address} (unit {unit})").format(address=text, unit=device.address)
+
+
+def error_text(error: Message, device: Device) -> str:
+    """``error`` translated, naming ``device`` by its own address where it names its unit."""
+    params = dict(error.params)
+    if params.get("address") == device.address:
+        params["address"] = device_address(device)
+    return Message(error.msgid, params).render(_)
+
+
+def values_text(values: Mapping[str, float | str | None], limit: int = SHOWN_VALUES) -> str:
+    """A few values read: ``v1 230.1 V · i1 5.2 A ...``."""
+    parts = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        unit = known_unit(key) or ""
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        parts.append(f"{key} {shown} {unit}".strip())
+        if len(parts) == limit:
+            break
+    return " · ".join(parts) if parts else _("the device answered, with no values")
+
+
+def answer_text(result: TestResult, device: Device, limit: int = SHOWN_VALUES) -> str:
+    """What one device's Test says: its values, or why there are none."""
+    if result.error is not None:
+        return error_text(result.error, device)
+    return values_text(result.values or {}, limit)

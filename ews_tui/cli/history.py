@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from ews_tui.cli.box import add_config_option, config_path, open_installation, read_config
+from ews_tui.cli.box import (
+    add_config_option,
+    config_path,
+    hold_box,
+    open_installation,
+    read_config,
+)
 from ews_tui.cli.energy_store import open_energy_store
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.export import ProgressLine
@@ -158,15 +164,16 @@ async def run(args: argparse.Namespace) -> int:
     if not 0 < args.days <= 3660 or not 1 <= args.poll <= SLOT_SECONDS:
         raise UserError(_("--days must be in (0, 3660] and --poll in [1, 600]"))
     config = read_config(config_path(args))
-    count, devices = await seed_history(
-        config,
-        args.days,
-        site=args.site,
-        poll=args.poll,
-        seed=args.seed,
-        backfill=args.backfill,
-        progress=sys.stderr,
-    )
+    with hold_box(config.data_dir):  # ews demo hands its own lock to its backfill
+        count, devices = await seed_history(
+            config,
+            args.days,
+            site=args.site,
+            poll=args.poll,
+            seed=args.seed,
+            backfill=args.backfill,
+            progress=sys.stderr,
+        )
     print(
         _("{samples} samples of {devices} devices recorded over {days} days").format(
             samples=count, devices=devices, days=args.days

@@ -5,9 +5,9 @@ front ends enabled in the config (SSH, serial console, kiosk). SIGTERM or SIGINT
 cleanly: the front ends first (each session told, its task awaited), then the runtime
 (samples flushed). Logs go to stderr in plain lines with their level (journald keeps them).
 
-Before anything starts it checks what the box needs and refuses with one line (exit 1)
-when the data dir, the RS485 port (if the Local bus has devices), a tty or a listening
-port cannot be used.
+Before anything starts it holds the data dir (one box per data dir: a second ``serve``,
+``tui``, ``demo`` or ``history seed`` on it exits 1) and checks what the box needs, refusing
+with one line (exit 1) when the data dir, a tty or a listening port cannot be used.
 """
 
 from __future__ import annotations
@@ -21,9 +21,16 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from ews_tui.cli.box import add_config_option, config_path, open_installation, read_config
+from ews_tui.cli.box import (
+    add_config_option,
+    config_path,
+    hold_box,
+    open_installation,
+    read_config,
+)
 from ews_tui.cli.errors import UserError
 from ews_tui.config import Config, HostPort
 from ews_tui.domain.installation import LOCAL_GATEWAY_ID
@@ -53,6 +60,11 @@ async def run(args: argparse.Namespace) -> int:
     path = config_path(args)
     config = read_config(path)
     check_data_dir(config)
+    with hold_box(config.data_dir):
+        return await _serve(path, config)
+
+
+async def _serve(path: Path, config: Config) -> int:
     check_listen_ports(config)
     check_ttys(config)
     await check_rs485(config)

@@ -111,7 +111,9 @@ async def test_a_second_box_on_the_data_dir_exits_1_and_readers_work(
         assert (refused.returncode, refused.stderr) == (1, busy), command
 
     # Reading commands work beside the box.
-    exported = await run_ews("install", "export", "site.toml", "--config", str(config), cwd=tmp_path)
+    exported = await run_ews(
+        "install", "export", "site.toml", "--config", str(config), cwd=tmp_path
+    )
     assert exported.returncode == 0, exported.stderr
     report = await run_ews(
         "report", "consumption", "--config", str(config), "--from", "2026-01-01",

@@ -7,7 +7,9 @@ cleanly: the front ends first (each session told, its task awaited), then the ru
 
 Before anything starts it holds the data dir (one box per data dir: a second ``serve``,
 ``tui``, ``demo`` or ``history seed`` on it exits 1) and checks what the box needs, refusing
-with one line (exit 1) when the data dir, a tty or a listening port cannot be used.
+with one line (exit 1) when the data dir, a tty or a listening port cannot be used. A
+missing RS485 adapter is not one of those: the box starts, the Local gateway shows a
+communication error and its poller retries opening the port until the adapter appears.
 """
 
 from __future__ import annotations
@@ -171,7 +173,12 @@ def check_ttys(config: Config) -> None:
 
 
 async def check_rs485(config: Config) -> None:
-    """The RS485 port must open when the Local bus has devices to poll."""
+    """Say at start when the RS485 port the Local bus needs cannot be opened yet.
+
+    Not a reason to stop: an adapter that appears late at boot (USB) or is plugged in later
+    is found by the Local bus poller, which shows the Local gateway in communication error
+    and retries opening the port with backoff; the rest of the box runs meanwhile.
+    """
     if not config.rs485.enabled:
         return
     async with open_installation(config) as service:
@@ -181,7 +188,9 @@ async def check_rs485(config: Config) -> None:
     try:
         os.close(open_tty(config.rs485.port))
     except TtyError as error:
-        raise UserError(
-            f"rs485.port {error} ({len(local)} devices on the Local bus; "
-            "set rs485.enabled = false to run without it)"
-        ) from None
+        log.warning(
+            "rs485.port %s (%d devices on the Local bus): the Local gateway is in "
+            "communication error until the port opens; retrying",
+            error,
+            len(local),
+        )

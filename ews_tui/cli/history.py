@@ -29,6 +29,7 @@ from ews_tui.cli.export import ProgressLine
 from ews_tui.cli.sim import load_site
 from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog, Model, RegisterMap
+from ews_tui.domain.consumption import MAX_RATE, Reading, Tracker, rollup, track
 from ews_tui.domain.errors import DomainError
 from ews_tui.domain.events import Sample
 from ews_tui.domain.installation import Device, Installation
@@ -39,7 +40,8 @@ from ews_tui.modbus.device_reader import PULSE_ELECTRICITY_ID, PULSE_INDEX_ID, d
 from ews_tui.modbus.sim_server import site_devices
 from ews_tui.modbus.sim_values import SimDevice, device_values
 from ews_tui.services.recorder import Recorder
-from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.aggregates_repo import AggregatesRepo, Batch
+from ews_tui.store.db import Database
 
 
 def _local_offset() -> float:
@@ -194,9 +196,9 @@ async def seed_history(
 ) -> tuple[int, int]:
     """Record ``days`` of simulated samples; the number of samples and of devices.
 
-    Up to now, going on from the stored indexes; with ``backfill``, up to and including the
-    oldest stored slot, so the older history joins the newer without a hole (that slot is
-    recorded again with the same values: the simulator is a function of time).
+    Up to now, going on from the stored indexes; with ``backfill``, up to the oldest stored
+    slot, joining it: that slot keeps its stored reading and measures, and the energy from
+    the last backfilled reading to it is counted in the same transaction as that reading.
     """
     async with open_installation(config) as service:
         if site and not service.current.devices:
@@ -211,7 +213,7 @@ async def seed_history(
             oldest = await repo.first_slot()
             if oldest is None:
                 raise UserError(_("--backfill: the store has no history to join"))
-            end = (oldest + 1) * SLOT_SECONDS
+            end = oldest * SLOT_SECONDS
         else:
             end = time.time() // SLOT_SECONDS * SLOT_SECONDS
         start = end - days * 86400
@@ -224,21 +226,50 @@ async def seed_history(
             shown = None if line is None else (lambda ts: line.update(int(ts - start)))
             count = await _record(recorder, found, shown)
         else:
-            # Newest week first, each joining the next by its last slot: stopped at any
-            # point, the history is whole back to where it got, and a new run goes on.
+            # Newest week first, each ending where the newer history starts and joining it:
+            # stopped between two weeks, the history is whole back to where it got, and a
+            # new run goes on from there.
+            ids = [src.device_id for src in srcs]
             chunk_end = end
             while chunk_end > start:
                 chunk_start = max(start, chunk_end - BACKFILL_CHUNK_S)
+                joined = int(chunk_end // SLOT_SECONDS)
+                newer = dict(await repo.readings(joined, joined + 1, ids)) if ids else {}
                 found = samples(srcs, chunk_start, chunk_end, poll, seed, _local_offset())
-                count += await _record(Recorder(None, repo), found)
-                chunk_end = chunk_start + SLOT_SECONDS
-                if chunk_start == start:
-                    break
+                count += await _record(Recorder(None, JoiningRepo(store.db, newer)), found)
+                chunk_end = chunk_start
                 if line is not None:
                     line.update(int(end - chunk_start))
         if line is not None:
             line.done()
     return count, len(srcs)
+
+
+class JoiningRepo(AggregatesRepo):
+    """The backfill's writer: older history that ends where stored history begins.
+
+    ``newer``: each device's stored reading in the first slot of the newer history. The
+    batch that writes a device's reading of the slot just before it also counts the energy
+    from that reading to the stored one (as the live recorder would have), so the joined
+    slot keeps its own reading and measures, and no energy is lost or counted twice.
+    """
+
+    def __init__(
+        self, db: Database, newer: dict[int, Reading], max_rate: float = MAX_RATE["electricity"]
+    ) -> None:
+        super().__init__(db)
+        self._newer = newer
+        self._max_rate = max_rate
+
+    async def write(self, batch: Batch) -> None:
+        for device_id, reading in batch.readings:
+            stored = self._newer.get(device_id)
+            if stored is None or reading.slot != stored.slot - 1:
+                continue
+            _state, produced = track(Tracker(self._max_rate, reading), stored)
+            if produced:
+                batch.rollups.append((device_id, rollup(produced)))
+        await super().write(batch)
 
 
 async def _record(

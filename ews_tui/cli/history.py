@@ -9,6 +9,7 @@ demo`` serves them (so the live counters carry on from the seeded ones), and go 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -51,7 +52,7 @@ def _local_offset() -> float:
 
 
 FLUSH_EVERY = 36 * SLOT_SECONDS  # one transaction per 6 hours of simulated time
-BACKFILL_CHUNK_S = 7 * 86400
+BACKFILL_CHUNK_S = 86400  # a day of backfill: one transaction, joined to the next
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -226,9 +227,9 @@ async def seed_history(
             shown = None if line is None else (lambda ts: line.update(int(ts - start)))
             count = await _record(recorder, found, shown)
         else:
-            # Newest week first, each ending where the newer history starts and joining it:
-            # stopped between two weeks, the history is whole back to where it got, and a
-            # new run goes on from there.
+            # Newest day first, each one transaction ending where the newer history starts
+            # and joining it: stopped at any point, the history is whole back to where it
+            # got, and a new run goes on from there.
             ids = [src.device_id for src in srcs]
             chunk_end = end
             while chunk_end > start:
@@ -236,7 +237,8 @@ async def seed_history(
                 joined = int(chunk_end // SLOT_SECONDS)
                 newer = dict(await repo.readings(joined, joined + 1, ids)) if ids else {}
                 found = samples(srcs, chunk_start, chunk_end, poll, seed, _local_offset())
-                count += await _record(Recorder(None, JoiningRepo(store.db, newer)), found)
+                recorder = Recorder(None, JoiningRepo(store.db, newer))
+                count += await _record(recorder, found, every=math.inf)
                 chunk_end = chunk_start
                 if line is not None:
                     line.update(int(end - chunk_start))
@@ -273,17 +275,22 @@ class JoiningRepo(AggregatesRepo):
 
 
 async def _record(
-    recorder: Recorder, found: Iterator[Sample], shown: Callable[[float], None] | None = None
+    recorder: Recorder,
+    found: Iterator[Sample],
+    shown: Callable[[float], None] | None = None,
+    *,
+    every: float = FLUSH_EVERY,
 ) -> int:
-    """Feed ``found`` (in time order) to ``recorder``, a transaction per 6 hours; count."""
+    """Feed ``found`` (in time order) to ``recorder``, a transaction per ``every`` seconds
+    of samples (6 hours; ``math.inf``: one at the end); count."""
     count = 0
     next_flush: float | None = None
     for sample in found:
         if next_flush is None:
-            next_flush = sample.ts + FLUSH_EVERY
+            next_flush = sample.ts + every
         if sample.ts >= next_flush:
             await recorder.flush(int(sample.ts // SLOT_SECONDS))
-            next_flush += FLUSH_EVERY
+            next_flush += every
             if shown is not None:
                 shown(sample.ts)
         recorder.ingest(sample)

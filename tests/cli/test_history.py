@@ -44,7 +44,7 @@ def test_seed_without_devices_says_what_to_do(ews: Run, box_config: Path) -> Non
 def test_backfill_joins_the_stored_history_without_a_hole(ews: Run, box_config: Path) -> None:
     seed = ("history", "seed", "--config", str(box_config), "--poll", "600")
     assert ews(*seed, "--days", "1", "--site", "demo").returncode == 0
-    # 9 days before it: two week-chunks, newest first, each joining the next.
+    # 9 days before it: nine day-chunks, newest first, each joining the next.
     done = ews(*seed, "--days", "9", "--backfill")
     assert done.returncode == 0, done.stderr
     db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
@@ -103,7 +103,20 @@ def test_backfill_keeps_the_later_reading_of_the_joined_slot(ews: Run, box_confi
         )
     }
     assert set(stored) <= before and set(stored) <= after
-    # Every counter's growth over both sides is counted, hour by hour and day by day.
+    assert_all_counted(db)
+    db.close()
+    # A later run goes on from the oldest slot the first one reached, as whole.
+    assert ews(*seed, "--days", "1", "--backfill", "--poll", "600").returncode == 0
+    db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
+    first, last, slots = db.execute(
+        "SELECT MIN(slot), MAX(slot), COUNT(DISTINCT slot) FROM measures"
+    ).fetchone()
+    assert slots == last - first + 1 == 4 * 144
+    assert_all_counted(db)
+
+
+def assert_all_counted(db: sqlite3.Connection) -> None:
+    """Every counter's growth is counted, hour by hour and day by day, nothing missing."""
     for device, grown, hourly, daily in db.execute(
         "SELECT r.device_id, MAX(r.value) - MIN(r.value),"
         " (SELECT SUM(amount) FROM energy_hourly h WHERE h.device_id = r.device_id),"
@@ -113,6 +126,7 @@ def test_backfill_keeps_the_later_reading_of_the_joined_slot(ews: Run, box_confi
         assert hourly == pytest.approx(grown, rel=1e-9, abs=1e-6), device
         assert daily == pytest.approx(grown, rel=1e-9, abs=1e-6), device
     assert db.execute("SELECT SUM(missing) FROM energy_hourly").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM energy_gaps").fetchone()[0] == 0
 
 
 def test_backfill_needs_a_history_to_join(ews: Run, box_config: Path) -> None:

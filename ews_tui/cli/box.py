@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
 from ews_tui.cli.errors import UserError
 from ews_tui.config import Config, ConfigError, load_config
 from ews_tui.hub import Hub
 from ews_tui.services.installation import InstallationService
+from ews_tui.store.datadir_lock import DataDirLock, hold_data_dir
 from ews_tui.store.db import StoreError, open_database
 from ews_tui.store.installation_repo import InstallationRepo
 from ews_tui.store.user_models import catalog_and_problems
@@ -62,3 +63,15 @@ async def open_installation(config: Config) -> AsyncIterator[InstallationService
         yield service
     finally:
         await db.close()
+
+
+@contextmanager
+def hold_box(data_dir: Path) -> Iterator[DataDirLock]:
+    """The data dir held for a command that polls or records; exit 1 when a box holds it."""
+    stack = ExitStack()
+    try:
+        lock = stack.enter_context(hold_data_dir(data_dir))
+    except StoreError as error:
+        raise UserError(str(error)) from None
+    with stack:
+        yield lock

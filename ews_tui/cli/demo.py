@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from ews_tui.cli.box import hold_box
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.sim import load_site, serve_site
 from ews_tui.config import apply_changes, default_config, save_config
@@ -37,6 +38,7 @@ from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.datadir_lock import DataDirLock
 from ews_tui.store.db import open_database
 
 CONFIG_FILE = "config.toml"
@@ -134,8 +136,13 @@ async def run(args: argparse.Namespace) -> int:
     if not 0 <= args.history_days <= 3660:
         raise UserError(_("--history-days must be in [0, 3660]"))
     log_to_data_dir(data_dir, ui_on_terminal=args.headless is None)
+    with hold_box(data_dir) as lock:
+        return await _run(args, data_dir, lock)
+
+
+async def _run(args: argparse.Namespace, data_dir: Path, lock: DataDirLock) -> int:
     async with (
-        _history(data_dir, args.history_days),
+        _history(data_dir, args.history_days, lock),
         demo_box(data_dir, wire_time=not args.no_wire_time) as rt,
         _demo_ssh(rt, args.ssh_port),
     ):
@@ -156,6 +163,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 FIRST_DAYS = 2  # recorded before the box starts: the live recorder goes on from them
+BACKFILL_LOG = "history-backfill.log"  # the background recording's stderr
 
 
 def demo_costs() -> CostSettings:
@@ -182,10 +190,13 @@ def demo_costs() -> CostSettings:
 
 
 @asynccontextmanager
-async def _history(data_dir: Path, days: int) -> AsyncIterator[None]:
+async def _history(data_dir: Path, days: int, lock: DataDirLock) -> AsyncIterator[None]:
     """On a new data dir: the last days of history now, the older ones in a process of its
     own (the other core), stopped if the demo ends first. On a kept data dir, the older days
-    a stopped run left to record (its history goes on from where it stopped)."""
+    a stopped run left to record (its history goes on from where it stopped).
+
+    The background process records into the demo's own box: it is handed the demo's data dir
+    lock (the descriptor, named in its environment) instead of taking one of its own."""
     config_path = data_dir / CONFIG_FILE
     if not days:
         yield
@@ -203,24 +214,38 @@ async def _history(data_dir: Path, days: int) -> AsyncIterator[None]:
     if older < 1:
         yield
         return
-    backfill = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "ews_tui.cli", "history", "seed", "--config", str(config_path)),
-        *("--days", str(older), "--backfill", "--poll", str(SLOT_SECONDS)),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        preexec_fn=lambda: os.nice(10),
-    )
+    log_path = data_dir / BACKFILL_LOG
+    with log_path.open("wb") as log_file:
+        backfill = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "ews_tui.cli", "history", "seed"),
+            *("--config", str(config_path), "--days", str(older)),
+            *("--backfill", "--poll", str(SLOT_SECONDS)),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log_file,
+            preexec_fn=lambda: os.nice(10),
+            pass_fds=(lock.fd,),
+            env={**os.environ, **lock.child_env()},
+        )
     print(
         _("ews demo: recording {days} more days of history in the background").format(days=older),
         file=sys.stderr,
     )
+    stopped = False
     try:
         yield
     finally:
         if backfill.returncode is None:
+            stopped = True
             backfill.terminate()  # each batch is one transaction: the store stays whole
-        await backfill.wait()
+        code = await backfill.wait()
+        if code and not stopped:
+            print(
+                _(
+                    "ews demo: the background history recording failed (exit {code}), see {log}"
+                ).format(code=code, log=log_path),
+                file=sys.stderr,
+            )
 
 
 async def _days_left(data_dir: Path, days: int) -> int:

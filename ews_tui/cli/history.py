@@ -9,6 +9,7 @@ demo`` serves them (so the live counters carry on from the seeded ones), and go 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -16,13 +17,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from ews_tui.cli.box import add_config_option, config_path, open_installation, read_config
+from ews_tui.cli.box import (
+    add_config_option,
+    config_path,
+    hold_box,
+    open_installation,
+    read_config,
+)
 from ews_tui.cli.energy_store import open_energy_store
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.export import ProgressLine
 from ews_tui.cli.sim import load_site
 from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog, Model, RegisterMap
+from ews_tui.domain.consumption import MAX_RATE, Reading, Tracker, rollup, track
 from ews_tui.domain.errors import DomainError
 from ews_tui.domain.events import Sample
 from ews_tui.domain.installation import Device, Installation
@@ -33,7 +41,8 @@ from ews_tui.modbus.device_reader import PULSE_ELECTRICITY_ID, PULSE_INDEX_ID, d
 from ews_tui.modbus.sim_server import site_devices
 from ews_tui.modbus.sim_values import SimDevice, device_values
 from ews_tui.services.recorder import Recorder
-from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.aggregates_repo import AggregatesRepo, Batch
+from ews_tui.store.db import Database
 
 
 def _local_offset() -> float:
@@ -43,7 +52,7 @@ def _local_offset() -> float:
 
 
 FLUSH_EVERY = 36 * SLOT_SECONDS  # one transaction per 6 hours of simulated time
-BACKFILL_CHUNK_S = 7 * 86400
+BACKFILL_CHUNK_S = 86400  # a day of backfill: one transaction, joined to the next
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -158,15 +167,16 @@ async def run(args: argparse.Namespace) -> int:
     if not 0 < args.days <= 3660 or not 1 <= args.poll <= SLOT_SECONDS:
         raise UserError(_("--days must be in (0, 3660] and --poll in [1, 600]"))
     config = read_config(config_path(args))
-    count, devices = await seed_history(
-        config,
-        args.days,
-        site=args.site,
-        poll=args.poll,
-        seed=args.seed,
-        backfill=args.backfill,
-        progress=sys.stderr,
-    )
+    with hold_box(config.data_dir):  # ews demo hands its own lock to its backfill
+        count, devices = await seed_history(
+            config,
+            args.days,
+            site=args.site,
+            poll=args.poll,
+            seed=args.seed,
+            backfill=args.backfill,
+            progress=sys.stderr,
+        )
     print(
         _("{samples} samples of {devices} devices recorded over {days} days").format(
             samples=count, devices=devices, days=args.days
@@ -187,9 +197,9 @@ async def seed_history(
 ) -> tuple[int, int]:
     """Record ``days`` of simulated samples; the number of samples and of devices.
 
-    Up to now, going on from the stored indexes; with ``backfill``, up to and including the
-    oldest stored slot, so the older history joins the newer without a hole (that slot is
-    recorded again with the same values: the simulator is a function of time).
+    Up to now, going on from the stored indexes; with ``backfill``, up to the oldest stored
+    slot, joining it: that slot keeps its stored reading and measures, and the energy from
+    the last backfilled reading to it is counted in the same transaction as that reading.
     """
     async with open_installation(config) as service:
         if site and not service.current.devices:
@@ -204,7 +214,7 @@ async def seed_history(
             oldest = await repo.first_slot()
             if oldest is None:
                 raise UserError(_("--backfill: the store has no history to join"))
-            end = (oldest + 1) * SLOT_SECONDS
+            end = oldest * SLOT_SECONDS
         else:
             end = time.time() // SLOT_SECONDS * SLOT_SECONDS
         start = end - days * 86400
@@ -217,16 +227,19 @@ async def seed_history(
             shown = None if line is None else (lambda ts: line.update(int(ts - start)))
             count = await _record(recorder, found, shown)
         else:
-            # Newest week first, each joining the next by its last slot: stopped at any
-            # point, the history is whole back to where it got, and a new run goes on.
+            # Newest day first, each one transaction ending where the newer history starts
+            # and joining it: stopped at any point, the history is whole back to where it
+            # got, and a new run goes on from there.
+            ids = [src.device_id for src in srcs]
             chunk_end = end
             while chunk_end > start:
                 chunk_start = max(start, chunk_end - BACKFILL_CHUNK_S)
+                joined = int(chunk_end // SLOT_SECONDS)
+                newer = dict(await repo.readings(joined, joined + 1, ids)) if ids else {}
                 found = samples(srcs, chunk_start, chunk_end, poll, seed, _local_offset())
-                count += await _record(Recorder(None, repo), found)
-                chunk_end = chunk_start + SLOT_SECONDS
-                if chunk_start == start:
-                    break
+                recorder = Recorder(None, JoiningRepo(store.db, newer))
+                count += await _record(recorder, found, every=math.inf)
+                chunk_end = chunk_start
                 if line is not None:
                     line.update(int(end - chunk_start))
         if line is not None:
@@ -234,18 +247,50 @@ async def seed_history(
     return count, len(srcs)
 
 
+class JoiningRepo(AggregatesRepo):
+    """The backfill's writer: older history that ends where stored history begins.
+
+    ``newer``: each device's stored reading in the first slot of the newer history. The
+    batch that writes a device's reading of the slot just before it also counts the energy
+    from that reading to the stored one (as the live recorder would have), so the joined
+    slot keeps its own reading and measures, and no energy is lost or counted twice.
+    """
+
+    def __init__(
+        self, db: Database, newer: dict[int, Reading], max_rate: float = MAX_RATE["electricity"]
+    ) -> None:
+        super().__init__(db)
+        self._newer = newer
+        self._max_rate = max_rate
+
+    async def write(self, batch: Batch) -> None:
+        for device_id, reading in batch.readings:
+            stored = self._newer.get(device_id)
+            if stored is None or reading.slot != stored.slot - 1:
+                continue
+            _state, produced = track(Tracker(self._max_rate, reading), stored)
+            if produced:
+                batch.rollups.append((device_id, rollup(produced)))
+        await super().write(batch)
+
+
 async def _record(
-    recorder: Recorder, found: Iterator[Sample], shown: Callable[[float], None] | None = None
+    recorder: Recorder,
+    found: Iterator[Sample],
+    shown: Callable[[float], None] | None = None,
+    *,
+    every: float = FLUSH_EVERY,
 ) -> int:
-    """Feed ``found`` (in time order) to ``recorder``, a transaction per 6 hours; count."""
+    """Feed ``found`` (in time order) to ``recorder``, a transaction per ``every`` seconds
+    of samples (6 hours; ``math.inf``: one at the end); count."""
     count = 0
     next_flush: float | None = None
     for sample in found:
         if next_flush is None:
-            next_flush = sample.ts + FLUSH_EVERY
+            next_flush = sample.ts + every
         if sample.ts >= next_flush:
             await recorder.flush(int(sample.ts // SLOT_SECONDS))
-            next_flush += FLUSH_EVERY
+            next_flush += every
             if shown is not None:
                 shown(sample.ts)
         recorder.ingest(sample)

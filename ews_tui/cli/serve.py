@@ -6,9 +6,11 @@ cleanly: the front ends first (each session told, its task awaited), then the ru
 (samples flushed). Logs go to ``<data_dir>/logs/ews.log`` and to stderr in plain lines with
 their level (journald keeps them), but not when the kiosk or console is this terminal.
 
-Before anything starts it checks what the box needs and refuses with one line (exit 1)
-when the data dir, the RS485 port (if the Local bus has devices), a tty or a listening
-port cannot be used.
+Before anything starts it holds the data dir (one box per data dir: a second ``serve``,
+``tui``, ``demo`` or ``history seed`` on it exits 1) and checks what the box needs, refusing
+with one line (exit 1) when the data dir, a tty or a listening port cannot be used. A
+missing RS485 adapter is not one of those: the box starts, the Local gateway shows a
+communication error and its poller retries opening the port until the adapter appears.
 """
 
 from __future__ import annotations
@@ -22,9 +24,16 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from ews_tui.cli.box import add_config_option, config_path, open_installation, read_config
+from ews_tui.cli.box import (
+    add_config_option,
+    config_path,
+    hold_box,
+    open_installation,
+    read_config,
+)
 from ews_tui.cli.errors import UserError
 from ews_tui.config import Config, HostPort
 from ews_tui.domain.installation import LOCAL_GATEWAY_ID
@@ -56,6 +65,11 @@ async def run(args: argparse.Namespace) -> int:
     config = read_config(path)
     check_data_dir(config)
     log_to_data_dir(config.data_dir, ui_on_terminal=stderr_is_on(ui_ttys(config)))
+    with hold_box(config.data_dir):
+        return await _serve(path, config)
+
+
+async def _serve(path: Path, config: Config) -> int:
     check_listen_ports(config)
     check_ttys(config)
     await check_rs485(config)
@@ -174,7 +188,12 @@ def check_ttys(config: Config) -> None:
 
 
 async def check_rs485(config: Config) -> None:
-    """The RS485 port must open when the Local bus has devices to poll."""
+    """Say at start when the RS485 port the Local bus needs cannot be opened yet.
+
+    Not a reason to stop: an adapter that appears late at boot (USB) or is plugged in later
+    is found by the Local bus poller, which shows the Local gateway in communication error
+    and retries opening the port with backoff; the rest of the box runs meanwhile.
+    """
     if not config.rs485.enabled:
         return
     async with open_installation(config) as service:
@@ -184,7 +203,9 @@ async def check_rs485(config: Config) -> None:
     try:
         os.close(open_tty(config.rs485.port))
     except TtyError as error:
-        raise UserError(
-            f"rs485.port {error} ({len(local)} devices on the Local bus; "
-            "set rs485.enabled = false to run without it)"
-        ) from None
+        log.warning(
+            "rs485.port %s (%d devices on the Local bus): the Local gateway is in "
+            "communication error until the port opens; retrying",
+            error,
+            len(local),
+        )

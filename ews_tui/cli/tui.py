@@ -1,8 +1,8 @@
 """``ews tui [--config F] [--kiosk]``: the UI in this terminal, the box running in this process.
 
 For a box without SSH (a screen and a keyboard on it) or for trying a config. ``--kiosk``
-shows the read-only dashboard first; any key leads to the login. Do not run it next to an
-``ews serve`` of the same config: both would poll the same buses.
+shows the read-only dashboard first; any key leads to the login. It holds the data dir like
+``ews serve``: next to an ``ews serve`` of the same data dir it exits 1 ("in use by process N").
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ews_tui.cli.box import add_config_option, config_path, read_config
+from ews_tui.cli.box import add_config_option, config_path, hold_box, read_config
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.serve import check_data_dir
 from ews_tui.frontends.driver import colors_for_terminal
@@ -50,15 +50,16 @@ async def run(args: argparse.Namespace) -> int:
     check_data_dir(config)
     log_to_data_dir(config.data_dir, ui_on_terminal=True)
     colors = colors_for_terminal(os.environ.get("TERM"), os.environ.get("COLORTERM"))
-    try:
-        async with running_box(path, config) as rt:
-            session = Session(
-                rt, language=args.language or config.language, colors=colors, origin="tui"
-            )
-            app = kiosk_app(session) if args.kiosk else EwsApp(session)
-            crash = await run_here(app)
-    except StoreError as error:
-        raise UserError(str(error)) from None
+    with hold_box(config.data_dir):
+        try:
+            async with running_box(path, config) as rt:
+                session = Session(
+                    rt, language=args.language or config.language, colors=colors, origin="tui"
+                )
+                app = kiosk_app(session) if args.kiosk else EwsApp(session)
+                crash = await run_here(app)
+        except StoreError as error:
+            raise UserError(str(error)) from None
     if crash is not None:
         raise UserError(crash)  # the box stopped with its one session: say why, exit 1
     return 0

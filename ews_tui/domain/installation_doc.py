@@ -168,12 +168,22 @@ def from_document(
     has_local = any(_names_local(g) for g in raw_gateways)
     if not has_local:
         gateways.append(Gateway(id=LOCAL_GATEWAY_ID, name=LOCAL_NAME, ip=LOCAL_IP))
+    local_name = (previous.local.name if previous else LOCAL_NAME).strip().casefold()
     for gi, raw in enumerate(raw_gateways):
         place = f"gateways[{gi}]"
         table = reader.table(raw, place, _GATEWAY_KEYS)
         ip = reader.typed(table, "ip", place, str, "")
         name = reader.typed(table, "name", place, str, "")
         is_local = _names_local(raw) and not any(g.id == LOCAL_GATEWAY_ID for g in gateways)
+        if not is_local and name.strip().casefold() == local_name:
+            reader.problem(
+                f"{place}.ip",
+                N_(
+                    'the {name} gateway is the box\'s own RS485 bus: give it ip = "{ip}" and no port'
+                ),
+                name=name,
+                ip=LOCAL_IP,
+            )
         gw_id = LOCAL_GATEWAY_ID if is_local else _kept_id(previous, "gateways", name, gateways)
         gateway_places[gw_id] = place
         switchboard = reader.typed(table, "switchboard", place, str, "")
@@ -281,29 +291,54 @@ def _in_file(violation: Violation, places: Mapping[str, str]) -> Violation:
 
 
 def _kept_id(previous: Installation | None, kind: str, name: str, taken: list[Any]) -> int:
-    """The id of the previous object of that name, else one no previous object had."""
+    """The id of the previous object of that name, else one never given before."""
     used = {t.id for t in taken}
     if previous is not None and name:
         old = _by_name(getattr(previous, kind), name)
         if old is not None and old.id not in used and old.id != LOCAL_GATEWAY_ID:
-            return int(old.id)
-    before = {t.id for t in getattr(previous, kind)} if previous is not None else set()
-    return max(used | before | {LOCAL_GATEWAY_ID}) + 1
+            return old.id
+    ever = previous.next_id(kind) - 1 if previous is not None else 0
+    return max(used | {ever, LOCAL_GATEWAY_ID}) + 1
+
+
+def _place(device: Device) -> tuple[object, ...]:
+    """Where a device sits on its bus, and what it is: a renamed device keeps this."""
+    return (
+        device.gateway_id,
+        device.address,
+        device.interface,
+        device.position,
+        device.side,
+        device.model,
+    )
 
 
 def _keep_device_ids(
     previous: Installation | None, gateways: list[Gateway], devices: list[Device]
 ) -> list[Device]:
-    """Renumber devices, keeping the id of a previous device with the same name."""
-    old = {d.name.strip().casefold(): d.id for d in previous.devices} if previous else {}
-    used: set[int] = set()
+    """Renumber devices: a device keeps the id of the previous device of the same name, else
+    of the one at the same place (gateway, address, model: a renamed device), so its history
+    follows it; any other device gets an id never given before (a deleted device's history
+    is never taken over)."""
+    olds = previous.devices if previous else ()
+    by_name = {d.name.strip().casefold(): d.id for d in olds if d.name.strip()}
+    ids: list[int | None] = [by_name.get(d.name.strip().casefold()) for d in devices]
+    for i, kept in enumerate(ids):
+        if kept is not None and kept in ids[:i]:
+            ids[i] = None  # two devices of one name: the first keeps the id
+    by_place: dict[tuple[object, ...], int] = {}
+    for old in olds:
+        if old.id not in ids:
+            by_place.setdefault(_place(old), old.id)
+    for i, device in enumerate(devices):
+        if ids[i] is None:
+            kept = by_place.pop(_place(device), None)
+            ids[i] = kept if kept is not None and kept not in ids else None
+    next_id = previous.next_id("devices") if previous else 1
     result = []
-    next_id = max([0, *old.values()]) + 1
-    for device in devices:
-        kept = old.get(device.name.strip().casefold()) if device.name.strip() else None
-        if kept is None or kept in used:
+    for device, kept in zip(devices, ids, strict=True):
+        if kept is None:
             kept, next_id = next_id, next_id + 1
-        used.add(kept)
         result.append(replace(device, id=kept))
     return result
 

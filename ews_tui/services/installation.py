@@ -15,7 +15,7 @@ from typing import Any
 from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.edits import InstallationError
 from ews_tui.domain.events import InstallationChanged
-from ews_tui.domain.installation import Installation
+from ews_tui.domain.installation import Device, Installation
 from ews_tui.domain.installation_doc import from_document, to_document
 from ews_tui.domain.rules import OwnServer, RuleContext
 from ews_tui.hub import Hub
@@ -77,12 +77,26 @@ class InstallationService:
         self._hub.publish(InstallationChanged(revision=new.revision))
         return new
 
+    def read_document(self, doc: Mapping[str, Any]) -> Installation:
+        """What importing ``doc`` would store (ids kept as the import keeps them), nothing
+        stored; InstallationError when the document breaks a rule."""
+        inst, problems = from_document(doc, self.context, previous=self._current)
+        if problems:
+            raise InstallationError(problems)
+        return inst
+
+    async def dropped_with_history(self, new: Installation) -> list[Device]:
+        """The devices of the current installation that storing ``new`` would delete and
+        that have history (measures or energy): what an import must not drop unasked."""
+        kept = {d.id for d in new.devices}
+        gone = [d for d in self.current.devices if d.id not in kept]
+        recorded = set(await self._repo.devices_with_history(d.id for d in gone))
+        return [d for d in gone if d.id in recorded]
+
     async def import_document(self, doc: Mapping[str, Any]) -> Installation:
         """Replace the whole installation with a document: all of it, or nothing."""
         async with self._lock:
-            inst, problems = from_document(doc, self.context, previous=self._current)
-            if problems:
-                raise InstallationError(problems)
+            inst = self.read_document(doc)
             await self._repo.replace(inst)
             self._current = await self._repo.load()
         self._hub.publish(InstallationChanged(revision=self.current.revision))

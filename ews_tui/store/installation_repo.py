@@ -38,6 +38,13 @@ LAST_ID_KEY = "installation_last_id.{kind}"
 
 Row = tuple[Any, ...]
 
+# One index seek for energy; the measures are keyed by slot first, so that one may scan.
+_HAS_HISTORY = (
+    "SELECT EXISTS (SELECT 1 FROM energy_readings WHERE device_id = ?)"
+    " OR EXISTS (SELECT 1 FROM energy_hourly WHERE device_id = ?)"
+    " OR EXISTS (SELECT 1 FROM measures WHERE device_id = ?)"
+)
+
 
 class StaleInstallation(StoreError):
     """The installation changed in the store since this copy was loaded."""
@@ -106,6 +113,9 @@ _DEVICE_ZONES = _Table("device_zones", ("device_id", "zone_id"), ("device_id", "
 
 # Parents first; deletes run in the reverse order so a RESTRICT never sees its children.
 _TABLES = (_SWITCHBOARDS, _ZONES, _CIRCUITS, _GATEWAYS, _DEVICES, _LABELS, _DEVICE_ZONES)
+# Devices refer to their gateway ON DELETE RESTRICT, which SQLite checks at once even in a
+# deferred constraint: a gateway goes after the devices kept have moved to their new one.
+_DELETED_LAST = (_GATEWAYS,)
 
 
 class InstallationRepo:
@@ -139,6 +149,16 @@ class InstallationRepo:
         inst = await self._store(inst, check_revision=False)
         log.info("replaced the installation, revision %d", inst.revision)
         return inst
+
+    async def devices_with_history(self, device_ids: Iterable[int]) -> list[int]:
+        """Those of ``device_ids`` with something recorded (energy or measures), in order."""
+        out = []
+        async with self._db.snapshot() as conn:
+            for device_id in device_ids:
+                rows = await conn.execute_fetchall(_HAS_HISTORY, (device_id,) * 3)
+                if next(iter(rows))[0]:
+                    out.append(device_id)
+        return out
 
     async def _store(self, inst: Installation, *, check_revision: bool) -> Installation:
         where = str(self._db.path)
@@ -306,10 +326,10 @@ async def _write(conn: aiosqlite.Connection, inst: Installation) -> None:
     rows = _rows(inst)
     wanted = {t.name: {r[: len(t.key)]: r for r in map(_normal, rows[t.name])} for t in _TABLES}
     stored = {t.name: {r[: len(t.key)]: r for r in await _fetch(conn, t)} for t in _TABLES}
+    late = [t for t in reversed(_TABLES) if t in _DELETED_LAST]
     for table in reversed(_TABLES):
-        gone = [key for key in stored[table.name] if key not in wanted[table.name]]
-        where = " AND ".join(f"{k} = ?" for k in table.key)
-        await conn.executemany(f"DELETE FROM {table.name} WHERE {where}", gone)
+        if table not in _DELETED_LAST:
+            await _delete_gone(conn, table, stored, wanted)
     for table in _TABLES:
         old, new = stored[table.name], wanted[table.name]
         changed = [row for key, row in new.items() if key in old and old[key] != row]
@@ -325,6 +345,8 @@ async def _write(conn: aiosqlite.Connection, inst: Installation) -> None:
         await conn.executemany(
             f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})", added
         )
+    for table in late:
+        await _delete_gone(conn, table, stored, wanted)
     await conn.executemany(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value",
@@ -333,3 +355,14 @@ async def _write(conn: aiosqlite.Connection, inst: Installation) -> None:
             *((LAST_ID_KEY.format(kind=kind), mark) for kind, mark in inst.last_ids),
         ],
     )
+
+
+async def _delete_gone(
+    conn: aiosqlite.Connection,
+    table: _Table,
+    stored: dict[str, dict[Row, Row]],
+    wanted: dict[str, dict[Row, Row]],
+) -> None:
+    gone = [key for key in stored[table.name] if key not in wanted[table.name]]
+    where = " AND ".join(f"{k} = ?" for k in table.key)
+    await conn.executemany(f"DELETE FROM {table.name} WHERE {where}", gone)

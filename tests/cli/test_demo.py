@@ -35,6 +35,10 @@ def test_demo_starts_with_history_and_records_the_rest_in_the_background(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "recording 1 more days of history in the background" in result.stderr
+    # The background recording shares the demo's data dir lock (it would fail at once with
+    # "in use by process N" if it took one of its own).
+    assert "background history recording failed" not in result.stderr
+    assert "in use" not in (data / "history-backfill.log").read_text()
     db = sqlite3.connect(data / "ews.sqlite")
     first, last = db.execute("SELECT MIN(slot), MAX(slot) FROM measures").fetchone()
     # The two days before the start at least (the background day may not be done), and

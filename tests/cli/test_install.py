@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -108,3 +110,150 @@ def test_bad_config_is_one_line(ews: Run, tmp_path: Path) -> None:
     result = ews("install", "export", str(tmp_path / "x.toml"), "--config", str(config))
     assert result.returncode == 1
     assert result.stderr.startswith("ews: ") and "licence" in result.stderr
+
+
+# -- a device's history stays its own --------------------------------------------------------
+
+
+def demo_site(path: Path) -> Path:
+    """The 15-device demo site as an import file."""
+    from ews_tui.cli.sim import load_site
+    from ews_tui.store.toml_files import write_installation_toml
+
+    write_installation_toml(path, load_site("demo"))
+    return path
+
+
+def device_ids(box_config: Path) -> dict[str, int]:
+    db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
+    try:
+        return {name: i for i, name in db.execute("SELECT id, name FROM devices")}
+    finally:
+        db.close()
+
+
+def record(ews: Run, box_config: Path) -> None:
+    seed = ("history", "seed", "--config", str(box_config), "--days", "0.1", "--poll", "600")
+    done = ews(*seed)
+    assert done.returncode == 0, done.stderr
+
+
+def test_ids_are_never_reused_after_an_emptying_import(
+    ews: Run, box_config: Path, tmp_path: Path
+) -> None:
+    config = ("--config", str(box_config))
+    assert ews("install", "import", str(demo_site(tmp_path / "demo.toml")), *config).returncode == 0
+    record(ews, box_config)
+    before = device_ids(box_config)
+    assert len(before) == 15 and max(before.values()) == 15
+
+    empty = tmp_path / "empty.toml"
+    empty.write_text("", encoding="utf-8")
+    refused = ews("install", "import", str(empty), *config)
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"ews: {empty}: the import would delete all 15 devices; give --replace to import it\n"
+    )
+    assert device_ids(box_config) == before  # nothing changed
+    emptied = ews("install", "import", str(empty), "--replace", *config)
+    assert emptied.returncode == 0, emptied.stderr
+    assert device_ids(box_config) == {}
+
+    one = tmp_path / "one.toml"
+    one.write_text(
+        '[[gateways]]\nname = "Local"\nip = "127.0.0.1"\n\n'
+        '[[gateways.devices]]\nname = "Newcomer"\nmodel = "0 146 68"\naddress = 9\n',
+        encoding="utf-8",
+    )
+    assert ews("install", "import", str(one), *config).returncode == 0
+    assert device_ids(box_config) == {"Newcomer": 16}  # not 1: that history is another's
+    db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM measures WHERE device_id = 16").fetchone() == (0,)
+    report = ews(
+        "report", "consumption", *config, "--from", "2000-01-01", "--to", "2100-01-01",
+        "--step", "year", "--by", "device", "--json",
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    rows = [row for row in json.loads(report.stdout) if row["key"] == "Newcomer"]
+    assert rows and sum(row["kwh"] or 0 for row in rows) == 0  # it was never polled
+
+
+def test_a_renamed_device_keeps_its_id_and_history(
+    ews: Run, box_config: Path, tmp_path: Path
+) -> None:
+    config = ("--config", str(box_config))
+    site = tmp_path / "site.toml"
+    site.write_text(SITE, encoding="utf-8")
+    assert ews("install", "import", str(site), *config).returncode == 0
+    before = device_ids(box_config)
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(SITE.replace('name = "EV"', 'name = "Charger"'), encoding="utf-8")
+    done = ews("install", "import", str(renamed), *config)
+    assert done.returncode == 0, done.stderr
+    after = device_ids(box_config)
+    assert after["Charger"] == before["EV"] and "EV" not in after
+    # Another model at that address is another device: a new id, never a used one.
+    replaced = tmp_path / "replaced.toml"
+    replaced.write_text(
+        SITE.replace('name = "EV"\nmodel = "0 590 14"', 'name = "Meter"\nmodel = "0 146 68"'),
+        encoding="utf-8",
+    )
+    assert ews("install", "import", str(replaced), *config).returncode == 0
+    assert device_ids(box_config)["Meter"] == max(before.values()) + 1
+
+
+def test_an_import_deleting_devices_with_history_needs_replace(
+    ews: Run, box_config: Path, tmp_path: Path
+) -> None:
+    config = ("--config", str(box_config))
+    demo = demo_site(tmp_path / "demo.toml")
+    assert ews("install", "import", str(demo), *config).returncode == 0
+    record(ews, box_config)
+    before = device_ids(box_config)
+    text = demo.read_text(encoding="utf-8")
+    local = text.index('[[gateways]]\nname = "Local"')
+    parking = text.index('[[gateways]]\nname = "Parking"')
+
+    # A missing Local gateway: its devices would go (the box's RS485 bus stays, empty).
+    no_local = tmp_path / "no_local.toml"
+    no_local.write_text(text[:local] + text[parking:], encoding="utf-8")
+    refused = ews("install", "import", str(no_local), *config)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.startswith(f"ews: {no_local}: the import would delete ")
+    assert "devices with history (" in refused.stderr and refused.stderr.count("\n") == 1
+    assert refused.stderr.endswith("; give --replace to import it\n")
+    assert device_ids(box_config) == before
+    done = ews("install", "import", str(no_local), "--replace", *config)
+    assert done.returncode == 0, done.stderr
+    kept = device_ids(box_config)
+    assert kept and all(before[name] == i for name, i in kept.items())
+
+
+def test_a_moved_local_gateway_is_refused_with_its_reason(
+    ews: Run, box_config: Path, tmp_path: Path
+) -> None:
+    config = ("--config", str(box_config))
+    demo = demo_site(tmp_path / "demo.toml")
+    assert ews("install", "import", str(demo), *config).returncode == 0
+    before = device_ids(box_config)
+    text = demo.read_text(encoding="utf-8")
+    moved = tmp_path / "moved.toml"
+    moved.write_text(
+        text.replace('name = "Local"\nip = "127.0.0.1"', 'name = "Local"\nip = "192.168.1.9"'),
+        encoding="utf-8",
+    )
+    refused = ews("install", "import", str(moved), *config)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert (
+        "gateways[0].ip: the Local gateway is the box's own RS485 bus: "
+        'give it ip = "127.0.0.1" and no port' in refused.stdout.splitlines()
+    )
+    assert device_ids(box_config) == before
+    # A renamed IP gateway: a new gateway id; its devices keep theirs and move to it.
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(
+        text.replace('name = "Parking"\nip', 'name = "Car park"\nip'), encoding="utf-8"
+    )
+    done = ews("install", "import", str(renamed), *config)
+    assert done.returncode == 0, done.stderr
+    assert device_ids(box_config) == before

@@ -1,5 +1,6 @@
 """``ews serve`` as a subprocess: it starts, serves SSH, stops cleanly on SIGTERM (the open
-session told), and refuses a busy port or an unusable data dir with one line (exit 1)."""
+session told), and refuses a busy port or an unusable data dir with one line (exit 1); a
+missing RS485 adapter does not stop it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 import signal
 import socket
+import struct
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +17,11 @@ from typing import Any
 import asyncssh
 import pytest
 
+from ews_tui.cli.box import open_installation
 from ews_tui.config import apply_changes, default_config, save_config
+from ews_tui.modbus.gateway_server import GATEWAY_TARGET_FAILED
+from ews_tui.modbus.serial_line import LineSettings
+from ews_tui.modbus.sim_server import DeviceSpec, SimulatedBus, open_pty_pair
 from tests.frontends.ssh_fixtures import ClientKey, make_client_key, ui_session
 from tests.frontends.terminal_text import DEADLINE_S, Output
 
@@ -154,3 +160,68 @@ async def test_serve_refuses_a_console_tty_it_cannot_open(tmp_path: Path, start_
     serve = await start_serve(config)
     assert await serve.finish() == 1
     assert serve.log.raw == "ews: console.tty /dev/nope: No such file or directory\n"
+
+
+async def modbus_read(port: int, unit: int, fc: int, start: int, count: int) -> bytes:
+    """One Modbus TCP read from the box's gateway server; the response PDU."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(struct.pack(">HHHBBHH", 1, 0, 6, unit, fc, start, count))
+        await writer.drain()
+        header = await asyncio.wait_for(reader.readexactly(7), DEADLINE_S)
+        _tid, _proto, length, _unit = struct.unpack(">HHHB", header)
+        return await asyncio.wait_for(reader.readexactly(length - 1), DEADLINE_S)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_serve_starts_without_its_rs485_adapter_and_finds_it_late(
+    tmp_path: Path, start_serve: Any
+) -> None:
+    """The adapter appears after the box started (USB late at boot): the box runs, the
+    Local gateway is in error, then its devices answer once the port exists."""
+    data = tmp_path / "data"
+    adapter = tmp_path / "ttyUSB0"  # not there yet
+    gateway_port = free_port()
+    config = apply_changes(
+        default_config(data),
+        {
+            "rs485.port": str(adapter),
+            "rs485.timeout_ms": 100,
+            "time.ntp_server": "127.0.0.1",
+            "modbus_tcp_server.enabled": True,
+            "modbus_tcp_server.listen": f"127.0.0.1:{gateway_port}",
+        },
+        tmp_path,
+    )
+    path = tmp_path / "config.toml"
+    save_config(config, path)
+    local = {"name": "Local", "ip": "127.0.0.1", "devices": [{"model": "SDM630", "address": 7}]}
+    async with open_installation(config) as service:
+        await service.import_document({"gateways": [local]})
+
+    serve = await start_serve(path)
+    await serve.log.wait_for("ews serve: running")
+    assert f"rs485.port {adapter}: No such file or directory" in serve.log.raw
+    assert "the Local gateway is in communication error until the port opens" in serve.log.raw
+    await serve.log.wait_for(f"bus {adapter} 19200 8E1: ")  # the poller's retry line
+    # Through the box's Modbus TCP server: the Local bus is down, the read is refused.
+    refused = await modbus_read(gateway_port, 7, 4, 0, 2)
+    assert refused == bytes([0x84, GATEWAY_TARGET_FAILED])
+
+    pair = open_pty_pair()
+    try:
+        async with SimulatedBus() as sim:
+            await sim.serve_rtu(pair.server_fd, LineSettings("pty"), [DeviceSpec(7, "SDM630")])
+            since = serve.log.mark()
+            adapter.symlink_to(pair.path)  # the adapter appears
+            # The poller retries with a backoff of at most 30 s.
+            await serve.log.wait_for(f"bus {adapter} 19200 8E1 connected", since=since, timeout=60)
+            answer = await modbus_read(gateway_port, 7, 4, 0, 2)
+            assert answer[:2] == bytes([4, 4]), answer  # fc 4, 4 bytes: the device answers
+            serve.process.send_signal(signal.SIGTERM)
+            assert await serve.finish() == 0
+    finally:
+        pair.close()
+    assert "Traceback" not in serve.log.raw

@@ -189,3 +189,33 @@ async def test_a_device_deleted_with_its_gateway_in_one_save(
     await repo.replace(new_installation())
     assert await rows(db, "SELECT count(*) FROM devices") == [(0,)]
     assert await rows(db, "SELECT id FROM gateways") == [(1,)]
+
+
+async def test_devices_move_to_a_new_gateway_as_the_old_one_goes(
+    db: Database, ctx: RuleContext
+) -> None:
+    """A gateway renamed in an import gets a new id; its devices keep theirs and move to
+    it. The old gateway is deleted after they moved (its RESTRICT is checked at once)."""
+    repo = InstallationRepo(db)
+    inst = await repo.load()
+    inst = save_gateway(inst, Gateway(0, "GW2", "10.0.0.2"), ctx)
+    inst = save_device(inst, Device(0, 2, "0 146 68", 3, name="Meter"), ctx)
+    await repo.save(replace(inst, revision=1))
+    moved = inst.with_(
+        gateways=(inst.local, Gateway(3, "GW3", "10.0.0.2")),
+        devices=(replace(inst.devices[0], gateway_id=3),),
+    )
+    stored = await store(repo, moved)
+    assert [(g.id, g.name) for g in stored.gateways] == [(1, "Local"), (3, "GW3")]
+    assert [(d.id, d.gateway_id) for d in stored.devices] == [(1, 3)]
+
+
+async def test_devices_with_history_are_those_with_energy_or_measures(db: Database) -> None:
+    repo = InstallationRepo(db)
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO energy_readings VALUES (2, 100, 5.0)")
+        await conn.execute(
+            "INSERT INTO measures (slot_device, data) VALUES (?, x'00')", (100 << 16 | 4,)
+        )
+    assert await repo.devices_with_history([1, 2, 3, 4, 5]) == [2, 4]
+    assert await repo.devices_with_history([]) == []

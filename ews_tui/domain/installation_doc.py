@@ -179,7 +179,7 @@ def from_document(
             reader.problem(
                 f"{place}.ip",
                 N_(
-                    'the {name} gateway is the box\'s own RS485 bus: give it ip = "{ip}" and no port'
+                    'the {name} gateway is the box\'s own RS485 bus: give it ip = "{ip}" and no port'  # noqa: E501
                 ),
                 name=name,
                 ip=LOCAL_IP,

@@ -75,6 +75,7 @@ class Supervised:
         self.name = name
         self.task: asyncio.Task[None] | None = None
         self.stopping = False
+        self.backing_off = False  # waiting to restart: nothing to let finish
         self.health = ServiceHealth(name, Health.RUNNING)
 
     async def stop(self, *, grace: float | None = 0.0) -> None:
@@ -84,7 +85,7 @@ class Supervised:
         task = self.task
         if task is None or task.done():
             return
-        if grace is None or grace > 0:
+        if (grace is None or grace > 0) and not self.backing_off:
             await asyncio.wait({task}, timeout=grace)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -160,7 +161,11 @@ class Supervisor:
                 healthy.cancel()
             if handle.stopping:
                 return
-            await asyncio.sleep(policy.backoff(crashes))
+            handle.backing_off = True
+            try:
+                await asyncio.sleep(policy.backoff(crashes))
+            finally:
+                handle.backing_off = False
 
     def _crashed(self, handle: Supervised, exc: Exception, crashes: int) -> None:
         name, reason = handle.name, describe(exc)

@@ -143,10 +143,10 @@ class Supervisor:
 
     async def _keep_running(self, handle: Supervised, run: Callable[[], Awaitable[None]]) -> None:
         loop = asyncio.get_running_loop()
-        policy = self.policy
         crashes = 0
         while not handle.stopping:
             started = loop.time()
+            policy = self.policy  # read at each run: it may be changed while running
             healthy = loop.call_later(policy.healthy_after_s, self._healthy, handle)
             try:
                 await run()
@@ -163,7 +163,7 @@ class Supervisor:
                 return
             handle.backing_off = True
             try:
-                await asyncio.sleep(policy.backoff(crashes))
+                await asyncio.sleep(self.policy.backoff(crashes))
             finally:
                 handle.backing_off = False
 

@@ -56,7 +56,7 @@ async def rt(tmp_path: Path) -> AsyncIterator[Runtime]:
 
 
 def status_of(app: object) -> str:
-    return str(app.screen.query_one("#status", Static).render())  # type: ignore[attr-defined]
+    return str(app.screen.query_one("#home-status", Static).render())  # type: ignore[attr-defined]
 
 
 async def test_home_shows_a_service_that_failed(rt: Runtime) -> None:
@@ -66,7 +66,7 @@ async def test_home_shows_a_service_that_failed(rt: Runtime) -> None:
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, HomeScreen)
         assert status_of(app) == "All services running"
-        assert not app.screen.query_one("#status").has_class("-problem")
+        assert not app.screen.query_one("#home-status").has_class("-problem")
         # Unreadable values: live and the recorder both crash on it twice, then drop it.
         rt.hub.publish(Sample(1, 0.0, Flaky({"p": 1.0}, fails=100)))
         for _ in range(6):  # two crashes and a drop each
@@ -74,7 +74,7 @@ async def test_home_shows_a_service_that_failed(rt: Runtime) -> None:
         app.screen.render_status()  # what its one-second timer calls
         await pilot.pause()
         assert status_of(app) == "live failed: KeyError: 'flaky' (+2 more problems)"
-        assert app.screen.query_one("#status").has_class("-problem")
+        assert app.screen.query_one("#home-status").has_class("-problem")
     failures.close()
 
 

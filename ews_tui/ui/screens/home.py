@@ -38,7 +38,7 @@ class HomeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title", classes="screen-title")
         yield OptionList(id="menu")
-        yield Static(id="status")
+        yield Static(id="home-status")
         yield EwsFooter()
 
     def on_mount(self) -> None:
@@ -65,7 +65,7 @@ class HomeScreen(Screen[None]):
         """The status line from the supervisor's read model and the Hub's queue figures."""
         runtime = self.app_.session.runtime
         line = status_line(runtime.supervisor.health(), runtime.hub.stats())
-        status = self.query_one("#status", Static)
+        status = self.query_one("#home-status", Static)
         status.update(line.text)
         status.set_class(line.problem, "-problem")
 

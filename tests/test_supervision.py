@@ -65,7 +65,9 @@ async def test_a_crash_is_logged_published_and_the_loop_restarted(
     assert supervisor.health() == ()  # a loop that returned is over, not failed
 
 
-async def test_a_service_that_keeps_crashing_is_failed_once_and_still_restarted() -> None:
+async def test_a_service_that_keeps_crashing_is_failed_once_and_still_restarted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     hub = Hub()
     events = hub.subscribe(ServiceFailed, name="test")
     supervisor = Supervisor(hub, QUICK)
@@ -79,6 +81,10 @@ async def test_a_service_that_keeps_crashing_is_failed_once_and_still_restarted(
     assert supervisor.health()[0].state is Health.FAILED
     assert supervisor.health()[0].crashes == 5
     assert len(events) == 0  # failed once, not on every crash
+    failed = [r for r in caplog.records if "failed:" in r.getMessage()]
+    assert [r.getMessage() for r in failed] == [
+        "service csv-events failed: KeyError: 'p' (3 crashes in a row)"
+    ]  # what the ews serve log shows
     await handle.stop()
     assert handle.task is not None and handle.task.done()
 

@@ -6,8 +6,10 @@ subscriber has its own queue and reads at its own pace:
 - a bounded subscription (a UI session) keeps the newest ``maxsize`` events, drops the
   oldest one when full and counts the drop, so a slow or frozen screen never holds back
   a poller nor grows without limit;
-- a lossless subscription (the recorder) is unbounded and never drops; its queue length
-  in :meth:`Hub.stats` shows when it falls behind.
+- a lossless subscription (the recorder) is unbounded and never drops; past its
+  ``high_water`` mark it publishes :class:`~ews_tui.domain.events.QueueBehind` (and logs a
+  warning), and :class:`~ews_tui.domain.events.QueueCaughtUp` once back under half of it.
+  :meth:`Hub.stats` shows every queue (the home screen and the ``ews serve`` log read it).
 
 Thread-safety: none. The Hub, its publishers and its subscribers live in the one asyncio
 loop of the Runtime. Code on another thread publishes with
@@ -22,11 +24,13 @@ from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
 
-from ews_tui.domain.events import Event
+from ews_tui.domain.events import Event, QueueBehind, QueueCaughtUp
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAXSIZE = 256
+#: Events queued in a lossless subscription past which its reader is "falling behind".
+DEFAULT_HIGH_WATER = 10_000
 
 
 class SubscriptionClosed(Exception):
@@ -46,6 +50,8 @@ class SubscriptionStats:
     dropped: int
     maxsize: int | None
     lossless: bool
+    high_water: int | None = None
+    behind: bool = False
 
 
 class Subscription:
@@ -56,15 +62,33 @@ class Subscription:
     Also a context manager that closes it on exit.
     """
 
-    __slots__ = ("_closed", "_hub", "_items", "_maxsize", "_waiter", "dropped", "name", "types")
+    __slots__ = (
+        "_closed",
+        "_hub",
+        "_items",
+        "_maxsize",
+        "_waiter",
+        "behind",
+        "dropped",
+        "high_water",
+        "name",
+        "types",
+    )
 
     def __init__(
-        self, hub: Hub, types: tuple[type[Event], ...], maxsize: int | None, name: str
+        self,
+        hub: Hub,
+        types: tuple[type[Event], ...],
+        maxsize: int | None,
+        name: str,
+        high_water: int | None = None,
     ) -> None:
         self._hub = hub
         self.types = types
         self.name = name
         self.dropped = 0
+        self.high_water = high_water
+        self.behind = False
         self._maxsize = maxsize
         self._items: deque[Event] = deque(maxlen=maxsize)
         self._waiter: asyncio.Future[None] | None = None
@@ -90,11 +114,24 @@ class Subscription:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if self.high_water is not None and not self.behind and len(items) > self.high_water:
+            self.behind = True
+            logger.warning("hub: %s is falling behind: %d events queued", self.name, len(items))
+            self._hub.publish(QueueBehind(self.name, len(items)))
+
+    def _taken(self) -> None:
+        """After a read: say once when a queue that was behind has caught up."""
+        if self.behind and self.high_water is not None and len(self._items) <= self.high_water // 2:
+            self.behind = False
+            logger.info("hub: %s caught up (%d events queued)", self.name, len(self._items))
+            self._hub.publish(QueueCaughtUp(self.name))
 
     def get_nowait(self) -> Event:
         """The oldest queued event; raise ``SubscriptionEmpty`` or ``SubscriptionClosed``."""
         if self._items:
-            return self._items.popleft()
+            event = self._items.popleft()
+            self._taken()
+            return event
         if self._closed:
             raise SubscriptionClosed(self.name)
         raise SubscriptionEmpty(self.name)
@@ -111,7 +148,9 @@ class Subscription:
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._items.popleft()
+        event = self._items.popleft()
+        self._taken()
+        return event
 
     def close(self) -> None:
         """Stop receiving events and end iteration once the queue is drained. Idempotent."""
@@ -166,15 +205,23 @@ class Hub:
         maxsize: int = DEFAULT_MAXSIZE,
         lossless: bool = False,
         name: str = "subscriber",
+        high_water: int = DEFAULT_HIGH_WATER,
     ) -> Subscription:
-        """A new subscription to ``event_types`` and their subclasses (all events if none)."""
+        """A new subscription to ``event_types`` and their subclasses (all events if none).
+
+        ``high_water`` applies to a lossless one: past it, it is "falling behind".
+        """
         types = event_types or (Event,)
         for kind in types:
             if not (isinstance(kind, type) and issubclass(kind, Event)):
                 raise TypeError(f"subscribe({name!r}): {kind!r} is not an Event class")
         if not lossless and maxsize < 1:
             raise ValueError(f"subscribe({name!r}): maxsize must be at least 1, got {maxsize}")
-        sub = Subscription(self, types, None if lossless else maxsize, name)
+        if lossless and high_water < 1:
+            raise ValueError(f"subscribe({name!r}): high_water must be at least 1")
+        sub = Subscription(
+            self, types, None if lossless else maxsize, name, high_water if lossless else None
+        )
         self._subscriptions.append(sub)
         self._routes.clear()
         return sub
@@ -191,7 +238,9 @@ class Hub:
     def stats(self) -> tuple[SubscriptionStats, ...]:
         """Queue length and drop count of every open subscription, in subscription order."""
         return tuple(
-            SubscriptionStats(s.name, len(s), s.dropped, s._maxsize, s.lossless)
+            SubscriptionStats(
+                s.name, len(s), s.dropped, s._maxsize, s.lossless, s.high_water, s.behind
+            )
             for s in self._subscriptions
         )
 

@@ -1,22 +1,25 @@
 """The Runtime owns every service and every background task of the one asyncio loop.
 
-Services start in the order they were added and stop in reverse order. Tasks made with
-:meth:`Runtime.spawn` belong to the runtime: one that crashes is logged with its name and
-published as :class:`~ews_tui.domain.events.TaskFailed`; all are cancelled and awaited on
-stop, after the services (a service may need its tasks while it stops).
+Services start in the order they were added and stop in reverse order. Background tasks
+belong to the runtime's :class:`~ews_tui.supervision.Supervisor` (``runtime.supervisor``):
+:meth:`Runtime.spawn` runs a coroutine once, :meth:`Runtime.supervise` runs a service's loop
+and restarts it with backoff when it crashes. A crash is logged with its traceback and
+published as :class:`~ews_tui.domain.events.TaskFailed`; all tasks are cancelled and awaited
+on stop, after the services (a service may need its tasks while it stops). While running,
+the runtime logs the Hub's queue figures every ``stats_interval`` seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ews_tui.config import Config
-from ews_tui.domain.events import TaskFailed
-from ews_tui.hub import Hub
+from ews_tui.hub import Hub, SubscriptionStats
+from ews_tui.supervision import RestartPolicy, Supervised, Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +50,21 @@ class Runtime:
     """
 
     def __init__(
-        self, config: Config, hub: Hub | None = None, *, stop_timeout: float = 10.0
+        self,
+        config: Config,
+        hub: Hub | None = None,
+        *,
+        stop_timeout: float = 10.0,
+        restart: RestartPolicy | None = None,
+        stats_interval: float = 600.0,
     ) -> None:
         self.config = config
         self.hub = hub if hub is not None else Hub()
         self.stop_timeout = stop_timeout
+        self.supervisor = Supervisor(self.hub, restart)
+        self.stats_interval = stats_interval
         self._services: list[Service] = []
         self._started: list[Service] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._state = "new"
         self._stopped = asyncio.Event()
 
@@ -68,7 +78,7 @@ class Runtime:
 
     @property
     def tasks(self) -> frozenset[asyncio.Task[Any]]:
-        return frozenset(self._tasks)
+        return self.supervisor.tasks
 
     def add(self, service: S) -> S:
         """Register ``service`` to start after those already added. Returns it."""
@@ -110,6 +120,7 @@ class Runtime:
             await self.stop()
             raise
         self._state = "running"
+        self.supervise("hub-stats", self._log_stats_forever)
 
     async def stop(self) -> None:
         """Stop started services in reverse order, then cancel and await the tasks.
@@ -123,20 +134,29 @@ class Runtime:
         try:
             while self._started:
                 await self._stop_one(self._started.pop())
-            await self._cancel_tasks()
+            await self.supervisor.cancel_all(self.stop_timeout)
         finally:
             self._state = "stopped"
             self._stopped.set()
 
     def spawn(self, coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
-        """Run ``coro`` as a task the runtime owns (cancelled and awaited on stop)."""
+        """Run ``coro`` once as a task the runtime owns (cancelled and awaited on stop)."""
         if self._state in ("stopping", "stopped"):
             coro.close()
             raise RuntimeError(f"Runtime.spawn({name!r}): runtime is {self._state}")
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
+        return self.supervisor.spawn(coro, name=name)
+
+    def supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> Supervised:
+        """Run ``run()`` as a task the runtime owns, restarted with backoff when it crashes."""
+        if self._state in ("stopping", "stopped"):
+            raise RuntimeError(f"Runtime.supervise({name!r}): runtime is {self._state}")
+        return self.supervisor.supervise(name, run)
+
+    def log_stats(self) -> None:
+        """One log line with the queue length and drops of every Hub subscription."""
+        stats = self.hub.stats()
+        level = logging.WARNING if any(s.behind for s in stats) else logging.INFO
+        logger.log(level, "hub queues: %s", "; ".join(_stats_text(s) for s in stats) or "none")
 
     async def __aenter__(self) -> Runtime:
         await self.start()
@@ -159,24 +179,16 @@ class Runtime:
         except Exception:
             logger.exception("service %s failed to stop", service.name)
 
-    async def _cancel_tasks(self) -> None:
-        tasks = set(self._tasks)
-        if not tasks:
-            return
-        for task in tasks:
-            task.cancel()
-        _, pending = await asyncio.wait(tasks, timeout=self.stop_timeout)
-        for task in pending:
-            logger.error(
-                "task %s ignored cancellation for %.1f s", task.get_name(), self.stop_timeout
-            )
+    async def _log_stats_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.stats_interval)
+            self.log_stats()
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None:
-            return
-        logger.error("task %s crashed", task.get_name(), exc_info=exc)
-        self.hub.publish(TaskFailed(task.get_name(), f"{type(exc).__name__}: {exc}"))
+
+def _stats_text(stats: SubscriptionStats) -> str:
+    text = f"{stats.name} {stats.queued} queued"
+    if stats.dropped:
+        text += f", {stats.dropped} dropped"
+    if stats.behind:
+        text += " (falling behind)"
+    return text

@@ -12,6 +12,8 @@ from ews_tui.domain.events import (
     Event,
     InstallationChanged,
     Progress,
+    QueueBehind,
+    QueueCaughtUp,
     Sample,
     SettingsChanged,
 )
@@ -195,13 +197,59 @@ def test_new_subscription_sees_types_already_routed() -> None:
 def test_stats_report_queue_length_and_drops_per_subscription() -> None:
     hub = Hub()
     hub.subscribe(Sample, maxsize=2, name="ui")
-    hub.subscribe(Sample, lossless=True, name="recorder")
+    hub.subscribe(Sample, lossless=True, name="recorder", high_water=3)
     for n in range(5):
         hub.publish(sample(n))
     assert hub.stats() == (
         SubscriptionStats("ui", queued=2, dropped=3, maxsize=2, lossless=False),
-        SubscriptionStats("recorder", queued=5, dropped=0, maxsize=None, lossless=True),
+        SubscriptionStats(
+            "recorder", 5, dropped=0, maxsize=None, lossless=True, high_water=3, behind=True
+        ),
     )
+
+
+def test_a_lossless_queue_past_its_high_water_mark_says_it_is_falling_behind() -> None:
+    hub = Hub()
+    system = hub.subscribe(QueueBehind, QueueCaughtUp, name="alarms")
+    recorder = hub.subscribe(Sample, lossless=True, name="recorder", high_water=4)
+    for n in range(4):
+        hub.publish(sample(n))
+    assert len(system) == 0 and not recorder.behind
+    for n in range(4, 10):
+        hub.publish(sample(n))
+    assert system.get_nowait() == QueueBehind("recorder", 5)
+    assert len(system) == 0  # said once, not on every event past the mark
+    assert len(recorder) == 10  # nothing dropped
+    while len(recorder) > 3:
+        recorder.get_nowait()
+    assert len(system) == 0  # still above half the mark
+    recorder.get_nowait()
+    assert system.get_nowait() == QueueCaughtUp("recorder")
+    assert not recorder.behind
+    for n in range(10):
+        hub.publish(sample(n))
+    assert system.get_nowait() == QueueBehind("recorder", 5)  # and again next time
+
+
+async def test_a_queue_catching_up_through_get_says_so() -> None:
+    hub = Hub()
+    system = hub.subscribe(QueueCaughtUp, name="alarms")
+    recorder = hub.subscribe(Sample, lossless=True, name="recorder", high_water=1)
+    hub.publish(sample(1))
+    hub.publish(sample(2))
+    assert recorder.behind
+    assert await recorder.get() == sample(1)
+    assert await recorder.get() == sample(2)
+    assert system.get_nowait() == QueueCaughtUp("recorder")
+
+
+def test_a_subscriber_of_everything_falling_behind_does_not_loop() -> None:
+    hub = Hub()
+    everything = hub.subscribe(lossless=True, name="everything", high_water=2)
+    for n in range(3):
+        hub.publish(sample(n))
+    assert len(everything) == 4  # three samples and its own QueueBehind, once
+    assert everything.behind
 
 
 def test_publishing_a_non_event_is_refused() -> None:

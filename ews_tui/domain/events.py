@@ -121,9 +121,60 @@ class Progress(Event):
         return self.total is not None and self.done >= self.total
 
 
+# -- system events (supervision and queues): the alarms list shows them ------------------------
+
+
 @dataclass(frozen=True, slots=True)
-class TaskFailed(Event):
-    """A task owned by the runtime ended with an exception (it is also logged)."""
+class SystemEvent(Event):
+    """Base class of the box's own news (a service or a queue in trouble, and back)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed(SystemEvent):
+    """A task owned by the runtime crashed (logged with its traceback; restarted if supervised)."""
 
     task: str
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFailed(SystemEvent):
+    """A supervised service kept crashing (``crashes`` in a row): it is marked failed.
+
+    It is still restarted, at the longest backoff; :class:`ServiceRecovered` says when it
+    runs again.
+    """
+
+    service: str
+    error: str
+    crashes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRecovered(SystemEvent):
+    """A service that had crashed has run long enough since its restart to count as well."""
+
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueBehind(SystemEvent):
+    """A lossless subscription passed its high-water mark: its reader is falling behind."""
+
+    subscription: str
+    queued: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCaughtUp(SystemEvent):
+    """A subscription that was falling behind is back under half its high-water mark."""
+
+    subscription: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventDropped(SystemEvent):
+    """A follower crashed twice on the same event: that one event was dropped (and counted)."""
+
+    subscription: str
+    event: str

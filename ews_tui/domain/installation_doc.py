@@ -296,7 +296,7 @@ def _kept_id(previous: Installation | None, kind: str, name: str, taken: list[An
     if previous is not None and name:
         old = _by_name(getattr(previous, kind), name)
         if old is not None and old.id not in used and old.id != LOCAL_GATEWAY_ID:
-            return old.id
+            return int(old.id)
     ever = previous.next_id(kind) - 1 if previous is not None else 0
     return max(used | {ever, LOCAL_GATEWAY_ID}) + 1
 

@@ -26,6 +26,7 @@ from ews_tui.frontends.driver import Colors, StreamTerminal, TerminalSize
 from ews_tui.frontends.sessions import AppFactory, default_app, default_language
 from ews_tui.i18n import set_language
 from ews_tui.runtime import Runtime
+from ews_tui.supervision import Supervised
 from ews_tui.ui.session import Session
 
 log = logging.getLogger(__name__)
@@ -174,13 +175,13 @@ class TtyFrontEnd:
         self.kiosk = kiosk
         self.app: Any = None  # the session's app now (tests and stop look at it)
         self.sessions_started = 0
-        self._task: asyncio.Task[None] | None = None
+        self._task: Supervised | None = None
         self._stopping = False
 
     async def start(self) -> None:
         """Check the tty can be opened (raise :class:`TtyError`), then serve it."""
         os.close(open_tty(self.setup.path))
-        self._task = asyncio.get_running_loop().create_task(self._serve(), name=self.name)
+        self._task = self.runtime.supervise(self.name, self._serve)
         log.info("%s: UI on %s", self.name, self.setup.path)
 
     async def stop(self) -> None:
@@ -188,11 +189,7 @@ class TtyFrontEnd:
         if self.app is not None:
             self.app.exit()
         if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), 5)
-            except TimeoutError:
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
+            await self._task.stop(grace=5)
             self._task = None
         log.info("%s: stopped", self.name)
 

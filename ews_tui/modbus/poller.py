@@ -42,6 +42,7 @@ from ews_tui.modbus.transport import (
     ReadResult,
     TcpEndpoint,
 )
+from ews_tui.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ class BusPoller:
         *,
         bus: BusParams | None = None,
         settings: PollSettings | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.gateway_id = gateway_id
+        self._supervisor = supervisor or Supervisor(hub)
         self.transport = transport
         self.hub = hub
         self.bus = bus or BusParams()
@@ -159,7 +162,7 @@ class BusPoller:
 
     async def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+            self._task = self._supervisor.supervise(self.name, self._run).task
 
     async def stop(self) -> None:
         task, self._task = self._task, None

@@ -62,7 +62,7 @@ async def running_box(
         )
         settings = rt.add(SettingsService(config_path, rt.hub, config, ntp_port=ntp_port))
         rt.add(AuthService(UsersRepo(db), params=scrypt))
-        rt.add(LiveValues(rt.hub))
+        rt.add(LiveValues(rt.hub, supervisor=rt.supervisor))
         # Before the pollers: it subscribes at start and stops after them (nothing is lost).
         rt.add(
             Recorder(
@@ -72,6 +72,7 @@ async def running_box(
                     settings.config.retention.measures_days,
                     settings.config.retention.energy_days,
                 ),
+                supervisor=rt.supervisor,
             )
         )
         rt.add(
@@ -90,6 +91,7 @@ async def running_box(
                 config=lambda: settings.config,
                 installation=lambda: installation.current,
                 catalog=lambda: installation.catalog,
+                supervisor=rt.supervisor,
             )
         )
         if not buses:
@@ -103,9 +105,12 @@ async def running_box(
                 config=lambda: settings.config,
                 installation=lambda: installation.current,
                 catalog=lambda: installation.catalog,
+                supervisor=rt.supervisor,
             )
         )
-        rt.add(ModbusServerService(rt.hub, lambda: settings.config, polling))
+        rt.add(
+            ModbusServerService(rt.hub, lambda: settings.config, polling, supervisor=rt.supervisor)
+        )
         await rt.start()
         stack.push_async_callback(rt.stop)
         yield rt

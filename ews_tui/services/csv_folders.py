@@ -18,7 +18,6 @@ touched.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
 import logging
@@ -30,13 +29,15 @@ from zoneinfo import ZoneInfo
 
 from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog
-from ews_tui.domain.events import DeviceStateChanged, GatewayStateChanged
+from ews_tui.domain.events import DeviceStateChanged, Event, GatewayStateChanged
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.periods import SLOT_SECONDS, local_midnight
-from ews_tui.hub import Hub, Subscription, SubscriptionClosed
+from ews_tui.hub import Hub
+from ews_tui.services.follower import HubFollower
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.csv_export import FOLDERS, CsvExporter
 from ews_tui.store.db import Database
+from ews_tui.supervision import Supervised, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class CsvFolders:
         installation: Callable[[], Installation],
         catalog: Callable[[], Catalog],
         clock: Callable[[], float] = time.time,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self._repo = AggregatesRepo(db)
         self._hub = hub
@@ -67,27 +69,28 @@ class CsvFolders:
         self._installation = installation
         self._catalog = catalog
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
-        self._events: Subscription | None = None
-        self._events_task: asyncio.Task[None] | None = None
+        self._supervisor = supervisor or Supervisor(hub)
+        self._task: Supervised | None = None
+        self._events = HubFollower(
+            hub,
+            self._supervisor,
+            "csv-events",
+            (DeviceStateChanged, GatewayStateChanged),
+            self._log_event,
+            drain_on_stop=True,
+        )
 
     # --- service ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._events = self._hub.subscribe(
-            DeviceStateChanged, GatewayStateChanged, lossless=True, name="csv-events"
-        )
-        self._events_task = asyncio.create_task(self._log_events(self._events), name="csv-events")
-        self._task = asyncio.create_task(self._run(), name="csv-folders")
+        self._events.start()
+        self._task = self._supervisor.supervise("csv-folders", self._run)
 
     async def stop(self) -> None:
-        for task in (self._task, self._events_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if self._events is not None:
-            self._events.close()
+        task, self._task = self._task, None
+        if task is not None:
+            await task.stop()
+        await self._events.stop()
 
     # --- the daily files --------------------------------------------------------------
 
@@ -153,16 +156,13 @@ class CsvFolders:
 
     # --- the events log ---------------------------------------------------------------
 
-    async def _log_events(self, subscription: Subscription) -> None:
-        while True:
-            try:
-                event = await subscription.get()
-            except SubscriptionClosed:
-                return
-            try:
-                self.append_event(event)
-            except OSError as error:
-                log.error("csv: events: %s", error.strerror or error)
+    async def _log_event(self, event: Event) -> None:
+        if not isinstance(event, DeviceStateChanged | GatewayStateChanged):
+            return
+        try:
+            self.append_event(event)
+        except OSError as error:
+            log.error("csv: events: %s", error.strerror or error)
 
     def append_event(self, event: DeviceStateChanged | GatewayStateChanged) -> Path | None:
         """Append one state change to today's ``events`` file (header on a new file)."""

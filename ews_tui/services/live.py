@@ -12,7 +12,6 @@ what its subscription brings (applying an event twice in order gives the same bo
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from collections.abc import Mapping
@@ -28,6 +27,8 @@ from ews_tui.domain.events import (
     Sample,
 )
 from ews_tui.hub import Hub, Subscription
+from ews_tui.services.follower import HubFollower
+from ews_tui.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +113,18 @@ class LiveValues:
 
     name = "live"
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, *, supervisor: Supervisor | None = None) -> None:
         self._hub = hub
         self._board = LiveBoard()
-        self._subscription: Subscription | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._follower = HubFollower(
+            hub,
+            supervisor or Supervisor(hub),
+            self.name,
+            LIVE_EVENTS,
+            self._apply,
+            lossless=False,
+            maxsize=4096,
+        )
 
     def snapshot(self) -> LiveBoard:
         """A copy of the board now (the caller may apply events to it)."""
@@ -130,18 +138,10 @@ class LiveValues:
         return self._hub.subscribe(*LIVE_EVENTS, maxsize=maxsize, name=name)
 
     async def start(self) -> None:
-        self._subscription = self._hub.subscribe(*LIVE_EVENTS, maxsize=4096, name=self.name)
-        self._task = asyncio.get_running_loop().create_task(self._follow(), name="live-values")
+        self._follower.start()
 
     async def stop(self) -> None:
-        if self._subscription is not None:
-            self._subscription.close()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._task = self._subscription = None
+        await self._follower.stop()
 
-    async def _follow(self) -> None:
-        assert self._subscription is not None
-        async for event in self._subscription:
-            self._board.apply(event)
+    async def _apply(self, event: Event) -> None:
+        self._board.apply(event)

@@ -8,17 +8,17 @@ on or off in the settings starts or stops it without restarting the process.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from ews_tui.domain.events import SettingsChanged
+from ews_tui.domain.events import Event, SettingsChanged
 from ews_tui.domain.installation import LOCAL_GATEWAY_ID
 from ews_tui.hub import Hub
 from ews_tui.modbus.gateway_server import ModbusGatewayServer
+from ews_tui.services.follower import HubFollower
 from ews_tui.services.polling import PollingService
+from ews_tui.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,21 @@ log = logging.getLogger(__name__)
 class ModbusServerService:
     name = "modbus-tcp-server"
 
-    def __init__(self, hub: Hub, config: Callable[[], Any], polling: PollingService) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        config: Callable[[], Any],
+        polling: PollingService,
+        *,
+        supervisor: Supervisor | None = None,
+    ) -> None:
         self._hub = hub
         self._config = config
         self._polling = polling
         self._server: ModbusGatewayServer | None = None
-        self._listener: asyncio.Task[None] | None = None
+        self._listener = HubFollower(
+            hub, supervisor or Supervisor(hub), self.name, (SettingsChanged,), self._on_settings
+        )
 
     @property
     def server(self) -> ModbusGatewayServer | None:
@@ -39,24 +48,15 @@ class ModbusServerService:
 
     async def start(self) -> None:
         await self._apply()
-        subscription = self._hub.subscribe(SettingsChanged, lossless=True, name=self.name)
-        self._listener = asyncio.get_running_loop().create_task(
-            self._listen(subscription), name="modbus-server-listener"
-        )
+        self._listener.start()
 
     async def stop(self) -> None:
-        task, self._listener = self._listener, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._listener.stop()
         await self._close()
 
-    async def _listen(self, subscription: Any) -> None:
-        with subscription:
-            async for event in subscription:
-                if event.section == "modbus_tcp_server":
-                    await self._apply()
+    async def _on_settings(self, event: Event) -> None:
+        if isinstance(event, SettingsChanged) and event.section == "modbus_tcp_server":
+            await self._apply()
 
     async def _forward(self, fc: int, unit: int, start: int, count: int) -> list[int] | int:
         return await self._polling.read_for(LOCAL_GATEWAY_ID, fc, unit, start, count)

@@ -13,7 +13,6 @@ device once) and :meth:`PollingService.read_for` (the Modbus TCP gateway server)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.events import (
     DeviceState,
     DeviceStateChanged,
+    Event,
     GatewayState,
     GatewayStateChanged,
     InstallationChanged,
@@ -43,6 +43,8 @@ from ews_tui.modbus.transport import (
     RtuEndpoint,
     TcpEndpoint,
 )
+from ews_tui.services.follower import HubFollower
+from ews_tui.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +111,10 @@ class PollingService:
         installation: Callable[[], Installation],
         catalog: Callable[[], Catalog],
         settings: PollSettings | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self._hub = hub
+        self._supervisor = supervisor or Supervisor(hub)
         self._config = config
         self._installation = installation
         self._catalog = catalog
@@ -118,39 +122,36 @@ class PollingService:
         self._pollers: dict[int, BusPoller] = {}
         self._specs: dict[int, BusSpec] = {}
         self._quiet: dict[tuple[str, int], str] = {}  # OFF / CONFIG_ERROR already published
-        self._listener: asyncio.Task[None] | None = None
+        self._listener = HubFollower(
+            hub,
+            self._supervisor,
+            self.name,
+            (InstallationChanged, SettingsChanged),
+            self._on_change,
+        )
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        subscription = self._hub.subscribe(
-            InstallationChanged, SettingsChanged, lossless=True, name=self.name
-        )
-        await self.reload()
-        self._listener = asyncio.get_running_loop().create_task(
-            self._listen(subscription), name="polling-listener"
-        )
+        self._listener.subscribe()
+        try:
+            await self.reload()
+        except BaseException:
+            await self.stop()
+            raise
+        self._listener.start()
 
     async def stop(self) -> None:
-        task, self._listener = self._listener, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._listener.stop()
         async with self._lock:
             for gateway_id in list(self._pollers):
                 await self._drop(gateway_id, publish=False)
 
-    async def _listen(self, subscription: Any) -> None:
-        with subscription:
-            async for event in subscription:
-                if isinstance(event, SettingsChanged) and event.section not in BUS_SECTIONS:
-                    continue  # a cost page, the language...: nothing for the buses
-                try:
-                    await self.reload()
-                except Exception:
-                    log.exception("polling: reload after a change failed")
+    async def _on_change(self, event: Event) -> None:
+        if isinstance(event, SettingsChanged) and event.section not in BUS_SECTIONS:
+            return  # a cost page, the language...: nothing for the buses
+        await self.reload()  # a failure crashes the follower: shown, retried once
 
     @property
     def pollers(self) -> Mapping[int, BusPoller]:
@@ -190,6 +191,7 @@ class PollingService:
                     targets,
                     bus=spec.bus,
                     settings=self.settings,
+                    supervisor=self._supervisor,
                 )
                 self._pollers[gateway_id] = poller
                 self._specs[gateway_id] = spec

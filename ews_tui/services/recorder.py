@@ -22,10 +22,12 @@ from dataclasses import dataclass
 
 from ews_tui.domain.aggregation import Aggregator
 from ews_tui.domain.consumption import MAX_RATE, Reading, Tracker, rollup, track
-from ews_tui.domain.events import Sample
+from ews_tui.domain.events import Event, Sample
 from ews_tui.domain.periods import SLOT_SECONDS, slot_of
-from ews_tui.hub import Hub, Subscription, SubscriptionClosed
+from ews_tui.hub import Hub
+from ews_tui.services.follower import HubFollower
 from ews_tui.store.aggregates_repo import AggregatesRepo, Batch
+from ews_tui.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +56,10 @@ class Recorder:
         grace: float = 15.0,
         retention: Callable[[], Retention] = Retention,
         max_rate: Callable[[int], float] | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self._hub = hub
+        self._supervisor = supervisor
         self._repo = repo
         self._clock = clock
         self._grace = grace
@@ -63,8 +67,7 @@ class Recorder:
         self._max_rate = max_rate or (lambda _device: MAX_RATE["electricity"])
         self._aggregator = Aggregator()
         self._trackers: dict[int, Tracker] = {}
-        self._subscription: Subscription | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._follower: HubFollower | None = None
         self._retained_day: int | None = None
         self._flushed_until: int | None = None
         self.batches = 0
@@ -133,53 +136,44 @@ class Recorder:
             raise RuntimeError("Recorder.start: no hub to follow (use ingest/flush)")
         await self.load()
         await self.apply_retention(self._clock())
-        self._subscription = self._hub.subscribe(Sample, lossless=True, name=self.name)
-        self._task = asyncio.get_running_loop().create_task(self._follow(), name="recorder")
+        self._follower = HubFollower(
+            self._hub,
+            self._supervisor or Supervisor(self._hub),
+            self.name,
+            (Sample,),
+            self._on_sample,
+            drain_on_stop=True,
+            tick=self._write_closed_slots,
+            tick_in=self._wait_time,
+        )
+        self._follower.start()
 
     async def stop(self) -> None:
         """Stop following, then write everything received, open slots included."""
-        if self._subscription is not None:
-            self._subscription.close()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
-        if self._subscription is not None:
-            self._drain(self._subscription)
-            self._subscription = None
+        if self._follower is not None:
+            await self._follower.stop()
+            self._follower = None
         await self.flush()
 
-    def _drain(self, subscription: Subscription) -> None:
-        while len(subscription):
-            event = subscription.get_nowait()
-            if isinstance(event, Sample):
-                self.ingest(event)
+    async def _on_sample(self, event: Event) -> None:
+        if isinstance(event, Sample):
+            self.ingest(event)
 
     def _wait_time(self) -> float:
         now = self._clock()
         next_tick = (slot_of(now) + 1) * SLOT_SECONDS + self._grace
         return max(0.05, next_tick - now)
 
-    async def _follow(self) -> None:
-        assert self._subscription is not None
-        sub = self._subscription
-        while True:
-            try:
-                event = await asyncio.wait_for(sub.get(), self._wait_time())
-            except TimeoutError:
-                event = None
-            except SubscriptionClosed:
-                return
-            if isinstance(event, Sample):
-                self.ingest(event)
-            self._drain(sub)
-            now = self._clock()
-            until = slot_of(now - self._grace)
-            if self._flushed_until is not None and until <= self._flushed_until:
-                continue
-            self._flushed_until = until
-            try:
-                await self.flush(until)
-                await self.apply_retention(now)
-            except Exception:
-                # The samples of a failed batch are lost; the next batches go on.
-                log.exception("recorder: writing a batch failed")
+    async def _write_closed_slots(self) -> None:
+        """After each batch of samples, and when the next slot is due: write what closed."""
+        now = self._clock()
+        until = slot_of(now - self._grace)
+        if self._flushed_until is not None and until <= self._flushed_until:
+            return
+        self._flushed_until = until
+        try:
+            await self.flush(until)
+            await self.apply_retention(now)
+        except Exception:
+            # The samples of a failed batch are lost; the next batches go on.
+            log.exception("recorder: writing a batch failed")

@@ -1,4 +1,9 @@
-"""The home screen: the menus of the manual that the session's role may open."""
+"""The home screen: the menus of the manual that the session's role may open.
+
+Under the menu, a status line tells how the box's services and queues are doing
+(:mod:`ews_tui.ui.system_status`), read from the runtime's supervisor and ``Hub.stats()``
+every second and whenever the screen shows again.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,10 @@ from textual.widgets.option_list import Option
 
 from ews_tui.i18n import N_, _
 from ews_tui.ui.menu import ROLE_NAMES, MenuEntry, sections_for
+from ews_tui.ui.system_status import status_line
 from ews_tui.ui.widgets.footer import EwsFooter
+
+STATUS_REFRESH_S = 1.0
 
 if TYPE_CHECKING:
     from ews_tui.ui.app import EwsApp
@@ -30,6 +38,7 @@ class HomeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title", classes="screen-title")
         yield OptionList(id="menu")
+        yield Static(id="home-status")
         yield EwsFooter()
 
     def on_mount(self) -> None:
@@ -37,11 +46,28 @@ class HomeScreen(Screen[None]):
         self.render_menu()
         signal = getattr(self.app, "language_changed_signal", None)
         if signal is not None:
-            signal.subscribe(self, lambda _code: self.render_menu())
+            signal.subscribe(self, lambda _code: self._render_all())
+        self.render_status()
+        self.set_interval(STATUS_REFRESH_S, self.render_status)
+
+    def on_screen_resume(self) -> None:
+        self.render_status()
 
     @property
     def app_(self) -> EwsApp:
         return cast("EwsApp", self.app)
+
+    def _render_all(self) -> None:
+        self.render_menu()
+        self.render_status()
+
+    def render_status(self) -> None:
+        """The status line from the supervisor's read model and the Hub's queue figures."""
+        runtime = self.app_.session.runtime
+        line = status_line(runtime.supervisor.health(), runtime.hub.stats())
+        status = self.query_one("#home-status", Static)
+        status.update(line.text)
+        status.set_class(line.problem, "-problem")
 
     def render_menu(self) -> None:
         role = self.app_.session.role

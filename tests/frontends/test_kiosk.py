@@ -61,6 +61,7 @@ async def test_dashboard_power_states_pages_and_login(runtime: Runtime) -> None:
         assert text(kiosk, "power").endswith("—")  # nothing read yet
         assert text(kiosk, "today").endswith("—") and text(kiosk, "alarms").endswith("—")
 
+        runtime.hub.publish(DeviceStateChanged(main, DeviceState.ON))  # as a poller does
         runtime.hub.publish(Sample(main, time.time(), {"p": 12.5}))
         runtime.hub.publish(DeviceStateChanged(silent, DeviceState.COMM_ERROR, "timeout"))
         await until(pilot, lambda: "12.5 kW" in text(kiosk, "power"), "the site power")

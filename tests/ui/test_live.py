@@ -72,6 +72,7 @@ async def test_values_follow_samples(box: Runtime) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         table = _table(pilot)
         assert table.value_of("v1") == "—"
+        box.hub.publish(DeviceStateChanged(1, DeviceState.ON))  # as a poller does
         box.hub.publish(Sample(1, time.time(), VALUES))
         await _until(pilot, lambda: table.value_of("v1") == "231.4")
         assert table.value_of("v2") == "—"  # missing in this poll
@@ -141,6 +142,7 @@ async def test_off_devices_are_not_listed(box: Runtime) -> None:
 
 
 async def _publish_before_opening(rt: Runtime, sample: Sample) -> None:
+    rt.hub.publish(DeviceStateChanged(sample.device_id, DeviceState.ON))
     rt.hub.publish(sample)
     live = rt.get(LiveValues)
     for _ in range(20):  # one loop turn lets the service's task take the sample

@@ -107,6 +107,19 @@ def prompts(screen: object, list_id: str) -> list[str]:
     return [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
 
 
+def csv_states(site: Site, gateway_id: int) -> set[str | None]:
+    """The last state the events CSV gives the gateway and each of its devices."""
+    last: dict[tuple[str, str], str] = {}
+    for path in sorted((site.data_dir / "csv" / "events").glob("*.csv")):
+        with path.open(encoding="utf-8") as stream:
+            for row in csv.DictReader(stream):
+                last[(row["kind"], row["id"])] = row["state"]
+    devices = site.inst.devices_of(gateway_id)
+    return {last.get(("gateway", str(gateway_id)))} | {
+        last.get(("device", str(d.id))) for d in devices
+    }
+
+
 async def views(site: Site, gateway_id: int) -> dict[str, object]:
     """What each view shows of the gateway and its devices, each opened afresh."""
     inst = site.inst
@@ -142,15 +155,7 @@ async def views(site: Site, gateway_id: int) -> dict[str, object]:
         figures = kiosk_figures(inst, site.rt.get(LiveValues).snapshot())
         seen["kiosk gateway"] = dict(figures.gateways)[gateway.name]
 
-    events = site.data_dir / "csv" / "events"
-    last: dict[tuple[str, str], str] = {}
-    for path in sorted(events.glob("*.csv")):
-        with path.open(encoding="utf-8") as stream:
-            for row in csv.DictReader(stream):
-                last[(row["kind"], row["id"])] = row["state"]
-    seen["events csv"] = {last.get(("gateway", str(gateway_id)))} | {
-        last.get(("device", str(d.id))) for d in devices
-    }
+    seen["events csv"] = csv_states(site, gateway_id)
     return seen
 
 
@@ -179,6 +184,8 @@ async def test_a_stopped_gateway_shows_in_error_everywhere_then_on_again(site: S
             polled += (await samples.get()).device_id in others
             assert board_states(site, gateway.id) == error
 
+    # the CSV writer follows the Hub in its own task: it may be a few events behind
+    await until(lambda: csv_states(site, gateway.id) == {"comm_error"}, "the events CSV")
     seen = await views(site, gateway.id)
     assert seen == {
         "gateways list": "✕",
@@ -192,6 +199,7 @@ async def test_a_stopped_gateway_shows_in_error_everywhere_then_on_again(site: S
     await site.bus.serve_tcp("127.0.0.1", gateway.port, specs)
     on = {GatewayState.ON, DeviceState.ON}
     await until(lambda: board_states(site, gateway.id) == on, "ON again on the board")
+    await until(lambda: csv_states(site, gateway.id) == {"on"}, "the events CSV")
     seen = await views(site, gateway.id)
     assert seen == {
         "gateways list": "●",

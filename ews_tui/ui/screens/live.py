@@ -108,6 +108,8 @@ class LiveScreen(Screen[None]):
     async def _follow(self, subscription: Any) -> None:
         with subscription:
             async for event in while_shown(self, subscription):
+                if not self.display:  # being removed (its app closing): widgets going
+                    return
                 if isinstance(event, InstallationChanged):
                     self.refresh_devices()
                     continue

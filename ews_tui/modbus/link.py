@@ -11,7 +11,12 @@ a value: the register words, or a typed failure (:mod:`ews_tui.modbus.failures`)
 - :class:`RtuLink`: Modbus RTU on a serial fd (pyserial opens and configures the port; the
   loop watches the fd). The answer's length follows from its header, so it is complete
   without waiting for a silence; stale frames from other devices and line noise before the
-  answer are skipped; a bad CRC is a :class:`FrameError`.
+  answer are skipped; a bad CRC is a :class:`FrameError`. RTU has no transaction id, so a
+  late answer to a timed-out request is kept from being taken for the next one twice over:
+  after a request that got no valid answer the line must stay quiet for one more timeout
+  (what comes meanwhile is read and dropped) before the next request is sent, and an answer
+  is only taken when its address, function and byte count are the request's (a valid frame
+  of another size is stale: skipped, and named in the failure if nothing else comes).
 
 A link is not re-opened: on a lost line it answers :class:`Disconnected` and the owner opens
 a new one.
@@ -78,13 +83,14 @@ def _answer(address: int, fc: int, count: int, pdu: bytes | bytearray) -> ReadRe
 class _Request:
     """The transaction in flight."""
 
-    __slots__ = ("address", "count", "deadline", "fc", "future", "garbage", "tid")
+    __slots__ = ("address", "count", "deadline", "fc", "future", "garbage", "tid", "wrong")
 
     def __init__(self, address: int, fc: int, count: int, future: asyncio.Future[ReadResult]):
         self.address, self.fc, self.count, self.future = address, fc, count, future
         self.tid = 0
         self.deadline = 0.0
         self.garbage = False  # bytes came that were not the answer
+        self.wrong = ""  # a valid frame of the device came, of another size: what it was
 
 
 class _Link:
@@ -97,6 +103,7 @@ class _Link:
         self._buffer = bytearray()
         self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
+        self._quiet_from = 0.0  # RTU: the line is ours once quiet since then (see _settle)
 
     @property
     def connected(self) -> bool:
@@ -105,12 +112,22 @@ class _Link:
     def _send(self, request: _Request, start: int) -> None:
         raise NotImplementedError
 
+    def _gone(self) -> Disconnected | None:
+        """The failure of a request on a closed line, ``None`` while connected."""
+        if self.connected:
+            return None
+        return Disconnected(self.name, "connection lost" if self.lost else "")
+
     async def request(
         self, fc: int, address: int, start: int, count: int, timeout_s: float
     ) -> ReadResult:
         """Read ``count`` registers from ``start`` of device ``address`` (fc 3 or 4)."""
-        if not self.connected:
-            return Disconnected(self.name, "connection lost" if self.lost else "")
+        gone = self._gone()
+        if gone is None and self._quiet_from:
+            await self._settle(timeout_s)
+            gone = self._gone()  # the line may have closed while it settled
+        if gone is not None:
+            return gone
         loop = self._loop
         request = _Request(address, fc, count, loop.create_future())
         request.deadline = deadline = loop.time() + timeout_s
@@ -126,6 +143,10 @@ class _Link:
         finally:
             if self._pending is request:
                 self._pending = None
+
+    async def _settle(self, timeout_s: float) -> None:
+        """Before a request: wait until the line is free of earlier answers (RTU)."""
+        self._quiet_from = 0.0
 
     def _check_deadline(self) -> None:
         """The one timer of the link: it fires at the deadline of the request it was armed
@@ -152,8 +173,12 @@ class _Link:
 
     def _expire(self, request: _Request) -> None:
         if self._pending is request:
-            self._finish(FrameError(request.address, GARBLED) if request.garbage
-                         else NoAnswer(request.address))  # fmt: skip
+            if request.wrong:
+                self._finish(FrameError(request.address, request.wrong))
+            elif request.garbage:
+                self._finish(FrameError(request.address, GARBLED))
+            else:
+                self._finish(NoAnswer(request.address))
 
     def _lost(self, detail: str) -> None:
         if not self.lost:
@@ -252,6 +277,7 @@ class RtuLink(_Link):
         self._fd: int | None = fd
         self._closer = closer
         self._unsent = b""
+        self._last_rx = 0.0  # loop time of the last bytes read
         self._loop.add_reader(fd, self._readable)
 
     @classmethod
@@ -298,6 +324,31 @@ class RtuLink(_Link):
         self._lost(detail)
         self.close()
 
+    async def _settle(self, timeout_s: float) -> None:
+        """After a request that got no valid answer, its answer may still be coming: wait
+        until the line has been quiet for ``timeout_s`` since that request ended (bytes
+        that come meanwhile are read and dropped), for at most 4 timeouts of noise."""
+        loop = self._loop
+        unsettled_since = self._quiet_from
+        limit = loop.time() + 4 * timeout_s
+        while self._fd is not None:
+            quiet_at = max(unsettled_since, self._last_rx) + timeout_s
+            now = loop.time()
+            if now >= quiet_at:
+                break
+            if now >= limit:
+                log.warning("bus %s: the line is not quiet; sending anyway", self.name)
+                break
+            await asyncio.sleep(min(quiet_at, limit) - now)
+        self._quiet_from = 0.0
+
+    def _finish(self, result: ReadResult) -> None:
+        request = self._pending
+        super()._finish(result)
+        if request is not None and isinstance(result, NoAnswer | FrameError):
+            # its answer, or the rest of it, may come late: let it pass before the next
+            self._quiet_from = self._loop.time()
+
     def _send(self, request: _Request, start: int) -> None:
         self._buffer.clear()  # what came before the request is not its answer
         frame = _REQUEST.pack(request.address, request.fc, start, request.count)
@@ -336,6 +387,7 @@ class RtuLink(_Link):
         if not data:
             self._drop("end of file")
             return
+        self._last_rx = self._loop.time()
         if self._pending is None:
             return  # nobody asked: a late answer or line noise
         self._buffer += data
@@ -343,21 +395,34 @@ class RtuLink(_Link):
 
     def _parse(self, request: _Request) -> None:
         """Finish ``request`` when its answer is in the buffer, wherever it starts: stale
-        frames of other devices and noise may come first."""
+        frames (of other devices, or of this one to an earlier request: another size) and
+        noise may come first."""
         buffer, address, fc = self._buffer, request.address, request.fc
-        for i in range(len(buffer) - 1):
+        expected = 5 + 2 * request.count
+        i = 0
+        while i < len(buffer) - 1:
             if buffer[i] != address or buffer[i + 1] not in (fc, fc | 0x80):
+                i += 1
                 continue
             size = _frame_size(buffer[i : i + 3])
             if size is None or len(buffer) - i < size:
+                i += 1
                 continue
             frame = bytes(buffer[i : i + size])
             if crc16(frame) == 0:
-                buffer.clear()
-                self._finish(_answer(address, fc, request.count, frame[1:-2]))
-                return
-            if i == 0 and len(buffer) == size:  # the answer, garbled: no need to wait more
+                if size == 5 or size == expected:
+                    buffer.clear()
+                    self._finish(_answer(address, fc, request.count, frame[1:-2]))
+                    return
+                # A valid frame of another size: a late answer to another request, never
+                # this one's. Dropped; the answer may follow it.
+                request.wrong = f"{frame[2] // 2} registers instead of {request.count}"
+                del buffer[: i + size]
+                i = 0
+                continue
+            if i == 0 and len(buffer) == size == expected:  # the answer, garbled
                 buffer.clear()
                 self._finish(FrameError(address, GARBLED))
                 return
+            i += 1
         request.garbage = bool(buffer)

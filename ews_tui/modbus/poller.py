@@ -7,11 +7,13 @@ interval is due (both merged into one plan when both are due) and publishes a
 :class:`Sample`; it never sleeps while a device is due, so a saturated bus cycles at wire
 speed.
 
-States: a device that fails gets ``retries`` more attempts, then goes Communication error
-(an all-missing Sample marks its values as gone) and is retried with exponential backoff
-while the others keep their schedule. Any I/O error on the bus itself (unplugged adapter,
-TCP reset) closes the transport, marks the gateway and its devices Communication error and
-reconnects with backoff; nothing stops for good.
+States travel as state events only: a device that fails gets ``retries`` more attempts,
+then goes Communication error (:class:`DeviceStateChanged`; whoever shows values drops the
+device's values on it) and is retried with exponential backoff while the others keep their
+schedule; it is ON again only after a real answer, published before that answer's
+:class:`Sample`. A Sample carries values, never a state. Any I/O error on the bus itself
+(unplugged adapter, TCP reset) closes the transport, marks the gateway and its devices
+Communication error and reconnects with backoff; nothing stops for good.
 """
 
 from __future__ import annotations
@@ -379,9 +381,6 @@ class BusPoller:
         slot.state = state
         device_id = slot.target.device_id
         self.hub.publish(DeviceStateChanged(device_id, state, detail))
-        if state is DeviceState.COMM_ERROR:
-            missing = dict.fromkeys(slot.reader.plan(("fast", "slow")).wanted)
-            self.hub.publish(Sample(device_id, time.time(), missing))
 
     def _set_gateway(self, state: GatewayState, detail: str) -> None:
         if self._gateway_state is not state:

@@ -61,6 +61,7 @@ async def test_dashboard_power_states_pages_and_login(runtime: Runtime) -> None:
         assert text(kiosk, "power").endswith("—")  # nothing read yet
         assert text(kiosk, "today").endswith("—") and text(kiosk, "alarms").endswith("—")
 
+        runtime.hub.publish(DeviceStateChanged(main, DeviceState.ON))  # as a poller does
         runtime.hub.publish(Sample(main, time.time(), {"p": 12.5}))
         runtime.hub.publish(DeviceStateChanged(silent, DeviceState.COMM_ERROR, "timeout"))
         await until(pilot, lambda: "12.5 kW" in text(kiosk, "power"), "the site power")
@@ -104,3 +105,21 @@ async def test_dashboard_shows_todays_consumption_from_the_store(tmp_path: Path)
             kiosk = app.screen
             assert isinstance(kiosk, KioskScreen)
             await until(pilot, lambda: "6.0 kWh" in text(kiosk, "today"), "today's consumption")
+
+
+async def test_a_wild_power_reading_does_not_end_the_kiosk(runtime: Runtime) -> None:
+    """A float32 meter read with the wrong word order gives -3.2e32: babel raised
+    decimal.InvalidOperation and the kiosk's app ended."""
+    inst = runtime.get(InstallationService).current
+    main = next(g.eq_device_id for g in inst.gateways if g.eq_device_id is not None)
+    app = kiosk_app(Session(runtime))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, KioskScreen), "the dashboard")
+        kiosk = app.screen
+        assert isinstance(kiosk, KioskScreen)
+        runtime.hub.publish(DeviceStateChanged(main, DeviceState.ON))
+        runtime.hub.publish(Sample(main, time.time(), {"p": -3.2e32}))
+        await until(pilot, lambda: "-3.2E32 kW" in text(kiosk, "power"), "the wild power")
+        runtime.hub.publish(Sample(main, time.time(), {"p": float("nan")}))
+        await until(pilot, lambda: text(kiosk, "power").endswith("— kW"), "NaN as missing")
+        assert app.is_running

@@ -19,6 +19,7 @@ from ews_tui.services.live import LiveBoard, LiveValues
 
 def test_sample_then_silence_clears_values() -> None:
     board = LiveBoard()
+    board.apply(DeviceStateChanged(3, DeviceState.ON))
     assert board.apply(Sample(3, 10.0, {"v1": 230.0, "v2": None})) == 3
     live = board.device(3)
     assert (live.state, live.value("v1"), live.value("v2"), live.ts) == (
@@ -35,14 +36,53 @@ def test_sample_then_silence_clears_values() -> None:
         {},
         None,
     )
+    board.apply(DeviceStateChanged(3, DeviceState.ON))
     board.apply(Sample(3, 11.0, {"v1": 231.0}))
     assert (board.device(3).state, board.device(3).value("v1")) == (DeviceState.ON, 231.0)
 
 
+def test_a_state_changes_only_on_a_state_event() -> None:
+    """The old poller's values-less Sample after a communication error turned the device
+    back ON on the board: the kiosk counted dead gateways' devices as answering."""
+    board = LiveBoard()
+    board.apply(DeviceStateChanged(3, DeviceState.ON))
+    board.apply(Sample(3, 10.0, {"v1": 230.0}))
+    board.apply(DeviceStateChanged(3, DeviceState.COMM_ERROR, "connection refused"))
+    for sample in (
+        Sample(3, 11.0, {"v1": None, "ea_import": None}),  # all missing
+        Sample(3, 12.0, {}),  # no values at all
+        Sample(3, 13.0, {"v1": 231.0}),  # raced its device's silence
+    ):
+        board.apply(sample)
+        live = board.device(3)
+        assert (live.state, live.detail) == (DeviceState.COMM_ERROR, "connection refused")
+        assert dict(live.values) == {}
+    board.apply(DeviceStateChanged(3, DeviceState.ON))
+    board.apply(Sample(3, 14.0, {"v1": None}))
+    assert board.device(3).state is DeviceState.ON  # a missing value is not a state
+
+
+def test_fast_polls_keep_the_slow_energies_each_with_its_own_time() -> None:
+    board = LiveBoard()
+    board.apply(DeviceStateChanged(1, DeviceState.ON))
+    board.apply(Sample(1, 100.0, {"p": 2.0, "ea_import": 810727.0}))  # fast + slow
+    board.apply(Sample(1, 101.0, {"p": 2.5}))  # fast only
+    board.apply(Sample(1, 102.0, {"p": 3.0, "v1": None}))
+    live = board.device(1)
+    assert dict(live.values) == {"p": 3.0, "ea_import": 810727.0, "v1": None}
+    assert (live.value_ts("p"), live.value_ts("ea_import"), live.ts) == (102.0, 100.0, 102.0)
+    assert live.value_ts("v1") == 102.0  # read, and missing in that read
+    board.apply(Sample(1, 160.0, {"p": 1.0, "ea_import": 810728.0}))
+    assert board.device(1).value("ea_import") == 810728.0
+    board.apply(DeviceStateChanged(1, DeviceState.OFF))
+    assert board.device(1).value_ts("ea_import") is None
+
+
 def test_state_on_keeps_values_and_unknown_device_is_empty() -> None:
     board = LiveBoard()
-    board.apply(Sample(1, 1.0, {"p": 2.0}))
     board.apply(DeviceStateChanged(1, DeviceState.ON))
+    board.apply(Sample(1, 1.0, {"p": 2.0}))
+    board.apply(DeviceStateChanged(1, DeviceState.ON, "again"))
     assert board.device(1).value("p") == 2.0
     assert board.device(99).state is None and not board.device(99).values
 

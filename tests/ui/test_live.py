@@ -29,6 +29,7 @@ from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 
 METER = Device(0, 1, "0 146 68", 5, name="Main meter")
 BREAKER = Device(0, 1, "DPX3 250 MU", 6, name="Feeder DPX3")
+GAS = Device(0, 1, "GAS METER", 7, name="Boiler gas", concentrator="4 120 65", position=2)
 VALUES = {"v1": 231.4, "v2": None, "i1": 12.25, "p": 8.4, "pf": 0.93, "ea_import": 123456.7}
 
 
@@ -72,6 +73,7 @@ async def test_values_follow_samples(box: Runtime) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         table = _table(pilot)
         assert table.value_of("v1") == "—"
+        box.hub.publish(DeviceStateChanged(1, DeviceState.ON))  # as a poller does
         box.hub.publish(Sample(1, time.time(), VALUES))
         await _until(pilot, lambda: table.value_of("v1") == "231.4")
         assert table.value_of("v2") == "—"  # missing in this poll
@@ -81,6 +83,84 @@ async def test_values_follow_samples(box: Runtime) -> None:
         assert "On" in _text(pilot, "#live-comm")
         box.hub.publish(Sample(1, time.time(), {**VALUES, "v1": 229.0}))
         await _until(pilot, lambda: table.value_of("v1") == "229.0")
+
+
+async def test_fast_polls_keep_the_energies_a_slow_poll_read(box: Runtime) -> None:
+    """A fast-class poll used to replace the whole set of values: the energies, read by the
+    slow class once a minute, were blank most of the time."""
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = _table(pilot)
+        box.hub.publish(DeviceStateChanged(1, DeviceState.ON))
+        box.hub.publish(Sample(1, time.time(), VALUES))  # fast and slow classes
+        await _until(pilot, lambda: table.value_of("ea_import") == "123,456.7")
+        box.hub.publish(Sample(1, time.time(), {"v1": 229.0, "p": 8.5}))  # fast only
+        await _until(pilot, lambda: table.value_of("v1") == "229.0")
+        assert table.value_of("ea_import") == "123,456.7"
+        assert table.value_of("p") == "8.500"
+
+
+async def test_a_gas_meter_shows_its_index_in_m3(box: Runtime) -> None:
+    await box.get(InstallationService).apply(save_device, GAS)
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"boiler")
+        assert "Boiler gas" in _text(pilot, "#live-device")
+        table = _table(pilot)
+        assert list(table.rows) == ["index"]  # not "Active energy imported ... m3"
+        assert (table.label_of("index"), table.get_cell("index", "unit")) == (
+            "Meter index",
+            "m3",
+        )
+        box.hub.publish(DeviceStateChanged(3, DeviceState.ON))
+        box.hub.publish(Sample(3, time.time(), {"index": 1234.5}))
+        await _until(pilot, lambda: table.value_of("index") == "1,234.500")
+
+
+def _rendered_row(table: MeasureTable, qid: str) -> str:
+    """The row as drawn on screen (cells cut to their column's width)."""
+    index = table.get_row_index(qid)
+    strip = table.render_line(index + 1)  # line 0 is the header
+    return "".join(segment.text for segment in strip)
+
+
+async def test_a_number_is_never_cut(box: Runtime) -> None:
+    """The value column kept its first width: 810 727 kWh showed as "810 72" + "kWh", which
+    a French reader takes for 810.72."""
+    app = make_box_app(box, "live", language="fr")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = _table(pilot)
+        box.hub.publish(DeviceStateChanged(1, DeviceState.ON))
+        box.hub.publish(Sample(1, time.time(), {"v1": 1.0, "ea_import": 810727.0}))
+        await _until(pilot, lambda: table.value_of("ea_import") == "810\u202f727,0")
+        await pilot.pause()
+        assert "810\u202f727,0" in _rendered_row(table, "ea_import")
+        huge = 123456789012.345
+        box.hub.publish(Sample(1, time.time(), {"ea_export": huge, "ea_import": 810727.0}))
+        shown = "123\u202f456\u202f789\u202f012,3"
+        await _until(pilot, lambda: table.value_of("ea_export") == shown)
+        await pilot.pause()
+        row = _rendered_row(table, "ea_export")
+        assert shown in row and "kWh" in row  # the label gives way, not the number
+        assert "…" in row, row
+
+
+async def test_no_value_can_crash_the_screen(box: Runtime) -> None:
+    """A float32 read with the wrong word order gave -3.2e32: babel raised and the whole
+    UI process ended."""
+    app = make_box_app(box, "live", language="fr")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = _table(pilot)
+        box.hub.publish(DeviceStateChanged(1, DeviceState.ON))
+        bad = {"ea_import": -3.2e32, "v1": float("nan"), "p": float("inf"), "i1": -0.0}
+        box.hub.publish(Sample(1, time.time(), bad))
+        await _until(pilot, lambda: table.value_of("ea_import") == "-3,2E32")
+        assert (table.value_of("v1"), table.value_of("p"), table.value_of("i1")) == (
+            "—",
+            "∞",
+            "0,00",
+        )
+        assert app.is_running
 
 
 async def test_comm_error_shows_missing_values_and_the_state(box: Runtime) -> None:
@@ -141,6 +221,7 @@ async def test_off_devices_are_not_listed(box: Runtime) -> None:
 
 
 async def _publish_before_opening(rt: Runtime, sample: Sample) -> None:
+    rt.hub.publish(DeviceStateChanged(sample.device_id, DeviceState.ON))
     rt.hub.publish(sample)
     live = rt.get(LiveValues)
     for _ in range(20):  # one loop turn lets the service's task take the sample

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from babel.numbers import format_decimal
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -23,12 +22,13 @@ from textual.widgets import ContentSwitcher, Static
 
 from ews_tui.domain.events import DeviceState, GatewayState
 from ews_tui.domain.installation import Installation
-from ews_tui.i18n import N_, _, babel_locale
+from ews_tui.i18n import N_, _
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveBoard, LiveValues
 from ews_tui.services.settings import SettingsService
 from ews_tui.ui.screen import EwsScreen
+from ews_tui.ui.value_text import number_text
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class KioskScreen(EwsScreen[None]):
 
 
 def _number(value: float) -> str:
-    return format_decimal(value, "#,##0.0", locale=babel_locale())
+    return number_text(value, "#,##0.0")  # total: NaN, inf, 1e32 render too
 
 
 def _kw(value: float | None) -> str:

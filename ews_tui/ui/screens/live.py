@@ -24,7 +24,6 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ews_tui.domain.catalog import generic_map
 from ews_tui.domain.events import (
     DeviceState,
     GatewayState,
@@ -33,6 +32,7 @@ from ews_tui.domain.events import (
 )
 from ews_tui.domain.installation import Device, Installation
 from ews_tui.i18n import N_, _
+from ews_tui.modbus.device_reader import DeviceMapError, device_map
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LIVE_EVENTS, LiveBoard, LiveValues
 from ews_tui.ui.follow import while_shown
@@ -108,6 +108,8 @@ class LiveScreen(Screen[None]):
     async def _follow(self, subscription: Any) -> None:
         with subscription:
             async for event in while_shown(self, subscription):
+                if not self.display:  # being removed (its app closing): widgets going
+                    return
                 if isinstance(event, InstallationChanged):
                     self.refresh_devices()
                     continue
@@ -208,17 +210,11 @@ class LiveScreen(Screen[None]):
                 address=device.address_text(),
             )
         )
-        rows: list[tuple[str, str]] = []
-        register_map = None
-        if model is not None and model.generic and device.generic is not None:
-            g = device.generic
-            register_map = generic_map(g.fc, g.register, g.words, g.multiplier)
-        elif model is not None:
-            register_map = catalog.register_map(model)
-        if register_map is not None:
-            rows = [(q.id, q.unit) for q in register_map.quantities]
-        elif model is not None:
-            rows = [(key, model.index_unit) for key in ("ea_import",)]
+        try:
+            _model, register_map = device_map(device, catalog)
+        except DeviceMapError:
+            register_map = None  # the state says why (configuration error)
+        rows = [(q.id, q.unit) for q in register_map.quantities] if register_map else []
         table.set_rows(rows, dict(device.advanced.labels))
         self.show_live()
 

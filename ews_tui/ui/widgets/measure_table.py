@@ -1,8 +1,9 @@
 """The table of one device's live values: quantity, value, unit (Live measures screen).
 
-Rows follow the model's register map (quantity ids of the catalog); labels are translated,
-numbers formatted with babel for the session's language. A missing value, or any value of a
-silent device, shows as "—", never as the last number read.
+Rows follow the device's register map (quantity ids of the catalog); labels are translated,
+values formatted by :func:`~ews_tui.ui.value_text.value_text` (every value renders, NaN and
+1e32 too). A missing value, or any value of a silent device, shows as "—", never as the last
+number read.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from babel.numbers import format_decimal
+from rich.cells import cell_len, set_cell_size
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from ews_tui.domain.catalog import known_unit
-from ews_tui.i18n import N_, _, babel_locale
+from ews_tui.i18n import N_, _
+from ews_tui.ui.value_text import MISSING, value_text
 
-MISSING = "—"
+MIN_LABEL_WIDTH = 8
 
 QUANTITY_LABELS: Mapping[str, str] = {
     "v1": N_("Voltage L1-N"),
@@ -43,33 +46,9 @@ QUANTITY_LABELS: Mapping[str, str] = {
     "er_import": N_("Reactive energy imported"),
     "er_export": N_("Reactive energy exported"),
     "session_energy": N_("Session energy"),
+    "index": N_("Meter index"),
     "breaker": N_("Breaker"),
     "charger": N_("Charging station"),
-}
-STATE_LABELS: Mapping[str, str] = {
-    "open": N_("Open"),
-    "closed": N_("Closed"),
-    "tripped": N_("Tripped"),
-    "on": N_("On"),
-    "off": N_("Off"),
-    "available": N_("Available"),
-    "connected": N_("Connected"),
-    "charging": N_("Charging"),
-    "fault": N_("Fault"),
-    "disabled": N_("Disabled"),
-}
-NUMBER_FORMATS: Mapping[str, str] = {
-    "V": "#,##0.0",
-    "A": "#,##0.00",
-    "kW": "#,##0.000",
-    "kvar": "#,##0.000",
-    "kVA": "#,##0.000",
-    "kWh": "#,##0.0",
-    "kvarh": "#,##0.0",
-    "m3": "#,##0.000",
-    "Hz": "#,##0.00",
-    "%": "#,##0.0",
-    "": "0.000",
 }
 _NUMBERED = re.compile(r"(in|out|input)([1-9][0-9]*)(_index)?")
 
@@ -94,22 +73,18 @@ def quantity_label(qid: str, custom: Mapping[str, str] | None = None) -> str:
     return qid
 
 
-def format_value(value: float | str | None, unit: str) -> str:
-    """A value in the session's locale: ``230,4`` in French; a state word; "—" if missing."""
-    if value is None:
-        return MISSING
-    if isinstance(value, str):
-        return _(STATE_LABELS[value]) if value in STATE_LABELS else value
-    pattern = NUMBER_FORMATS.get(unit, "#,##0.###")
-    return format_decimal(value, pattern, locale=babel_locale())
-
-
 class MeasureTable(DataTable[str]):
-    """Quantity / value / unit rows for one device; ``show_values`` updates the values."""
+    """Quantity / value / unit rows for one device; ``show_values`` updates the values.
+
+    A number is never cut: the value column takes the width of its longest value, and the
+    labels give way (shortened with "…") when the three columns would not fit.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._units: dict[str, str] = {}
+        self._labels: dict[str, str] = {}
+        self._shown: dict[str, str] = {}  # the label each row shows now
 
     def on_mount(self) -> None:
         self.add_column(_("Quantity"), key="label")
@@ -122,13 +97,49 @@ class MeasureTable(DataTable[str]):
         """One row per ``(quantity id, unit)``, in order; values start missing."""
         self.clear()
         self._units = dict(rows)
+        self._labels = {qid: quantity_label(qid, custom) for qid, _unit in rows}
+        self._shown = dict(self._labels)
         for qid, unit in rows:
-            self.add_row(quantity_label(qid, custom), MISSING, unit, key=qid)
+            self.add_row(self._labels[qid], MISSING, unit, key=qid)
+        self._fit_labels()
 
     def show_values(self, values: Mapping[str, float | str | None]) -> None:
         """Show ``values`` (a row absent from them shows missing)."""
         for qid, unit in self._units.items():
-            self.update_cell(qid, "value", format_value(values.get(qid), unit))
+            text = value_text(values.get(qid), unit)
+            if self.get_cell(qid, "value") != text:
+                self.update_cell(qid, "value", text, update_width=True)
+        self._fit_labels()
+
+    def on_resize(self) -> None:
+        self._fit_labels()
+
+    def label_width(self) -> int:
+        """The width left to the labels: the table's, less the values' and units'."""
+        room = self.scrollable_content_region.width
+        if room <= 0:  # not laid out yet: no reason to shorten anything
+            return max((cell_len(label) for label in self._labels.values()), default=0)
+        padding = 2 * self.cell_padding
+        value_w = max(
+            [cell_len(str(self.columns[ColumnKey("value")].label))]
+            + [cell_len(str(self.get_cell(qid, "value"))) for qid in self._units]
+        )
+        unit_w = max(
+            [cell_len(str(self.columns[ColumnKey("unit")].label))]
+            + [cell_len(unit) for unit in self._units.values()]
+        )
+        return max(MIN_LABEL_WIDTH, room - value_w - unit_w - 3 * padding)
+
+    def _fit_labels(self) -> None:
+        width = self.label_width()
+        for qid, label in self._labels.items():
+            shown = label if cell_len(label) <= width else set_cell_size(label, width - 1) + "…"
+            if self._shown.get(qid) != shown:
+                self._shown[qid] = shown
+                self.update_cell(qid, "label", shown, update_width=True)
+
+    def label_of(self, qid: str) -> str:
+        return str(self.get_cell(qid, "label"))
 
     def value_of(self, qid: str) -> str:
         return str(self.get_cell(qid, "value"))

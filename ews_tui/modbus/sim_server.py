@@ -88,6 +88,7 @@ class Endpoint:
         self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"sim-{label}")
         self._closers: list[Callable[[], Any]] = []
         self._free_at = 0.0
+        self.connections: set[asyncio.Transport] = set()  # TCP: the clients connected now
 
     def set_fault(self, address: int, fault: Fault | None) -> None:
         device = self._device(address)
@@ -169,8 +170,11 @@ class _TcpConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        self.endpoint.connections.add(self.transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.endpoint.connections.discard(self.transport)
         self.transport = None
 
     def data_received(self, data: bytes) -> None:
@@ -285,7 +289,11 @@ class SimulatedBus:
         endpoint.host, endpoint.port = host, server.sockets[0].getsockname()[1]
 
         async def stop() -> None:
+            # A stopped gateway closes its clients' connections too, as a stopped process
+            # does (Python 3.11's Server.close leaves accepted connections open and silent).
             server.close()
+            for transport in list(endpoint.connections):
+                transport.close()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
 

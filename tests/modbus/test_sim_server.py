@@ -237,3 +237,16 @@ def test_fault_and_device_arguments() -> None:
 
 def test_fixed_clock_is_what_the_fixtures_serve(sim_clock: SimClock) -> None:
     assert sim_clock() == FIXED_NOW and HOST == "127.0.0.1"
+
+
+async def test_a_closed_gateway_closes_its_clients_connections(sim_tcp) -> None:
+    """A stopped gateway is gone for its clients too: they read EOF at once, as when the
+    process serving it stops (Python 3.11's Server.close leaves them open and silent)."""
+    endpoint = await sim_tcp([spec_for(1, "0 146 68")])
+    assert endpoint.host is not None and endpoint.port is not None
+    reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port)
+    try:
+        await endpoint.close()
+        assert await asyncio.wait_for(reader.read(1), 5.0) == b""
+    finally:
+        writer.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 from ews_tui.domain import auth
@@ -68,6 +69,41 @@ def test_screens_reach_typed_services(tmp_path: Path) -> None:
         'error: "PollingService" has no attribute "no_such_method"  [attr-defined]',
         'note: Revealed type is "ews_tui.ui.app.EwsApp"',
     ]
+
+
+# Issue 9 item 5: modules still edited on other branches; this list only shrinks.
+STILL_UNCHECKED = {
+    "ews_tui.cli.demo",
+    "ews_tui.cli.history",
+    "ews_tui.cli.install",
+    "ews_tui.cli.serve",
+    "ews_tui.cli.tui",
+    "ews_tui.frontends.kiosk",
+    "ews_tui.modbus.poller",
+    "ews_tui.services.csv_folders",
+    "ews_tui.services.live",
+    "ews_tui.services.recorder",
+    "ews_tui.store.consumption_repo",
+}
+
+
+def test_the_package_is_checked_and_clean() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    unchecked = {
+        module
+        for override in config["tool"]["mypy"].get("overrides", [])
+        if override.get("ignore_errors")
+        for module in override["module"]
+    }
+    assert unchecked <= STILL_UNCHECKED, sorted(unchecked - STILL_UNCHECKED)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_one_role_enum() -> None:

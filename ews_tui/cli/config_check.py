@@ -14,7 +14,7 @@ from ews_tui.domain.rules import RuleContext
 from ews_tui.store.user_models import catalog_and_problems
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("config", help="check a config file")
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = inner.add_parser(

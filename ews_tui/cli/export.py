@@ -48,7 +48,7 @@ class ProgressLine:
             self.stream.flush()
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("export", help="write the CSV folders")
     inner = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
     out = inner.add_parser(

@@ -95,7 +95,7 @@ def _generic(text: str) -> RegisterMap:
         raise argparse.ArgumentTypeError(f"{text!r}: {detail}") from None
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "probe",
         help="read one device once and print its values",

@@ -39,7 +39,7 @@ CSV_FIELDS = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("report", help="consumption and cost tables")
     inner = parser.add_subparsers(dest="report", metavar="REPORT", required=True)
     cons = inner.add_parser(

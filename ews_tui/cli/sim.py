@@ -43,7 +43,7 @@ class UsageError(Exception):
     """A bad argument: one line on stderr and exit status 2."""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "sim",
         help="simulate devices over Modbus TCP and RTU",

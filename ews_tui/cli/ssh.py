@@ -13,7 +13,7 @@ from ews_tui.cli.errors import UserError
 from ews_tui.frontends.ssh import hash_password
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("ssh", help="SSH front end helpers")
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     hashing = inner.add_parser(

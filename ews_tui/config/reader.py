@@ -12,7 +12,7 @@ import dataclasses
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ews_tui.config import fields as f
 from ews_tui.config.errors import ConfigError, Problem
@@ -24,6 +24,11 @@ from ews_tui.config.model import (
     TimeSettings,
 )
 from ews_tui.domain.messages import N_, Message
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def _join(where: str, key: str) -> str:
@@ -38,7 +43,9 @@ def _not_table(where: str, value: Any) -> Problem:
     return Problem(where, Message(N_("{value} is not a table"), {"value": f.show(value)}))
 
 
-def read_section(cls: type, table: Any, where: str, ctx: f.Context) -> tuple[Any, list[Problem]]:
+def read_section(
+    cls: type[T], table: Any, where: str, ctx: f.Context
+) -> tuple[T | None, list[Problem]]:
     """Read ``table`` with the rules of ``cls``: (value, []) or (None, every problem)."""
     if not isinstance(table, Mapping):
         return None, [_not_table(where, table)]
@@ -77,7 +84,8 @@ def _read_value(rule: Any, raw: Any, where: str, ctx: f.Context) -> tuple[Any, l
         if not isinstance(raw, list):
             msg = Message(N_("{value} is not a list of tables"), {"value": f.show(raw)})
             return None, [Problem(where, msg)]
-        items, problems = [], []
+        items: list[Any] = []
+        problems: list[Problem] = []
         for i, item in enumerate(raw):
             value, found = read_section(rule.cls, item, f"{where}[{i}]", ctx)
             items.append(value)
@@ -172,7 +180,7 @@ def check_config(doc: Any, base_dir: Path) -> list[str]:
 def parse_config(doc: Mapping[str, Any], base_dir: Path) -> Config:
     """The Config a parsed TOML document describes; ConfigError lists every problem."""
     config, problems = read_section(Config, doc, "", f.Context(base_dir))
-    if problems:
+    if config is None:  # None exactly when there are problems
         raise ConfigError(problems)
     return config
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ews_tui.domain.catalog import Catalog, Model
@@ -95,7 +95,7 @@ class Violation:
     subject: tuple[str, int] = ("installation", 0)
     field: str = ""
 
-    def render(self, gettext=None) -> str:  # type: ignore[no-untyped-def]
+    def render(self, gettext: Callable[[str], str] | None = None) -> str:
         return f"{self.place}: {self.message.render(gettext)}"
 
     def __str__(self) -> str:
@@ -576,7 +576,7 @@ def _address_group(
             other=other.display_name(),
         )
 
-    first = (others or sides or [None])[0]
+    first = others[0] if others else sides[0] if sides else None
     for device in others[1:]:
         yield clash(device, others[0])
     for device in sides:
@@ -680,13 +680,9 @@ def _name_rules(inst: Installation) -> Iterator[Violation]:
 
 
 def _group_rules(inst: Installation) -> Iterator[Violation]:
-    for kind, items in (
-        ("circuits", inst.circuits),
-        ("zones", inst.zones),
-        ("switchboards", inst.switchboards),
-    ):
+    for kind in ("circuits", "zones", "switchboards"):
         seen: set[str] = set()
-        for index, item in enumerate(items):
+        for index, item in enumerate(inst.groups(kind)):
             key = _fold(item.name)
             subject = (kind[:-1], item.id)
             if not key:

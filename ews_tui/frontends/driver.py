@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from rich.console import ColorSystem
+from rich.color import ColorSystem
 from textual import constants, events
 from textual._xterm_parser import XTermParser
 from textual.app import App

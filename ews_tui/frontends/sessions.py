@@ -29,9 +29,9 @@ def default_app(session: Session) -> App[Any]:
 def default_language(runtime: Runtime) -> str:
     """The box's language now (settings edited in the UI included)."""
     try:
-        return str(runtime.get(SettingsService).config.language)
+        return runtime.get(SettingsService).config.language
     except LookupError:
-        return str(runtime.config.language)
+        return runtime.config.language
 
 
 async def run_here(app: EwsApp) -> str | None:

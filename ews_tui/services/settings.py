@@ -129,7 +129,7 @@ def _to_ntp(seconds: float) -> bytes:
 
 def _from_ntp(data: bytes) -> float:
     whole, fraction = struct.unpack("!II", data)
-    return whole - _NTP_EPOCH + fraction / 2**32
+    return float(whole - _NTP_EPOCH + fraction / 2**32)
 
 
 def sntp_offset(request_sent: float, packet: bytes, received: float) -> float:

@@ -25,8 +25,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ews_tui.atomic_file import write_atomically
+from ews_tui.domain.aggregation import QuantityStats
 from ews_tui.domain.catalog import QUANTITY_UNITS, Catalog
-from ews_tui.domain.consumption import Span, outputs_of
+from ews_tui.domain.consumption import Reading, Span, outputs_of
 from ews_tui.domain.grouping import UNITS, energy_of
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.periods import SLOT_SECONDS, local_midnight
@@ -105,7 +106,7 @@ class CsvExporter:
         return written
 
     async def _energy_day(self, root: Path, day: date, a: int, b: int, ids: list[int]) -> Path:
-        series: dict[int, list] = {}
+        series: dict[int, list[Reading]] = {}
         if ids:
             for device_id, reading in await self._repo.readings(a - 1, b, ids):
                 series.setdefault(device_id, []).append(reading)
@@ -114,7 +115,7 @@ class CsvExporter:
         await asyncio.to_thread(self._write_energy, path, series, a)
         return path
 
-    def _write_energy(self, path: Path, series: dict[int, list], a: int) -> None:
+    def _write_energy(self, path: Path, series: dict[int, list[Reading]], a: int) -> None:
         rows = []
         for device_id, readings in series.items():
             used = {
@@ -176,7 +177,9 @@ class CsvExporter:
             written.append(folder / name)
         return written
 
-    def _write_measures(self, path: Path, measures: list) -> None:
+    def _write_measures(
+        self, path: Path, measures: list[tuple[int, int, tuple[QuantityStats, ...]]]
+    ) -> None:
         rows = []
         for device_id, slot, stats in measures:
             stamp, name = _stamp(slot, self._tz), self._name(device_id)

@@ -342,6 +342,21 @@ async def test_zones_and_toggle_delete_and_search(make_app, runtime) -> None:
         assert [d.name for d in service(runtime).current.devices] == ["Head"]
 
 
+async def test_enter_on_a_device_goes_into_its_form(make_app, runtime) -> None:
+    await service(runtime).apply(save_device, Device(0, LOCAL_GATEWAY_ID, "SDM630", 3, "Head"))
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_devices(app, pilot)
+        listing = screen.query_one("#device-list", OptionList)
+        assert screen.focused is listing
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.focused is not listing, "Enter: into the form")
+        field = screen.focused
+        assert field is not None and screen.form in field.ancestors
+        assert field is not screen.form  # a field, not the scrolling container
+        assert isinstance(app.screen, DevicesScreen)
+
+
 async def test_test_names_the_users_address_then_the_unit(tmp_path: Path) -> None:
     """The Test of EMS CX3 module "3-2" names 3-2 first, its Modbus unit 23 in brackets."""
     async with polling_box(tmp_path) as box:

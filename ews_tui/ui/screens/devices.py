@@ -12,13 +12,12 @@ import asyncio
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -43,22 +42,19 @@ from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.services.polling import PollingService, TestResult
 from ews_tui.ui.follow import while_shown
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
-from ews_tui.ui.session import Session
 from ews_tui.ui.test_answer import answer_text, device_address
 from ews_tui.ui.widgets.device_form import DeviceForm
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.state_symbol import STATE_NAMES, breaker_glyph, state_glyph
-
-if TYPE_CHECKING:
-    from ews_tui.ui.app import EwsApp
 
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 TEST_TIMEOUT = 90.0  # a safety net: the polling service has its own, shorter, timeout
 
 
-class DevicesScreen(Screen[None]):
+class DevicesScreen(EwsScreen[None]):
     """The devices of gateway ``gateway_id``."""
 
     CSS_PATH = STYLES / "devices.tcss"
@@ -68,7 +64,7 @@ class DevicesScreen(Screen[None]):
         Binding("ctrl+s", "save", N_("Save"), show=False, priority=True),
         Binding("t", "test", N_("Test")),
         Binding("d", "delete", N_("Delete")),
-        Binding("o", "toggle", N_("ON/OFF")),
+        Binding("o", "toggle_enabled", N_("ON/OFF")),
         Binding("v", "advanced", N_("Advanced")),
         Binding("slash", "search", N_("Search")),
         Binding("escape", "leave", N_("Back")),
@@ -82,10 +78,6 @@ class DevicesScreen(Screen[None]):
         self._subscription: Subscription | None = None
 
     # ------------------------------------------------------------------ access
-    @property
-    def session(self) -> Session:
-        return cast("EwsApp", self.app).session
-
     @property
     def service(self) -> InstallationService:
         return self.session.service(InstallationService)
@@ -138,7 +130,7 @@ class DevicesScreen(Screen[None]):
     def on_mount(self) -> None:
         self.fill_list(select=self._first_device().id)
         self._show_state(self._first_device())
-        self._subscription = self.session.hub.subscribe(
+        self._subscription = subscription = self.session.hub.subscribe(
             DeviceStateChanged,
             GatewayStateChanged,
             Sample,
@@ -147,7 +139,7 @@ class DevicesScreen(Screen[None]):
             name=f"ui-devices-{self.gateway_id}",
         )
         self._seed_states()
-        self.run_worker(self._follow(), name="devices-hub", group="hub")
+        self.run_worker(self._follow(subscription), name="devices-hub", group="hub")
         self.query_one("#device-list").focus()
 
     def _seed_states(self) -> None:
@@ -217,7 +209,11 @@ class DevicesScreen(Screen[None]):
             self.show_device(device)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.form.focus_next()  # Enter on a device: into its form
+        """Enter on a device: into its form, on its first field shown."""
+        form = self.form
+        fields = [w for w in self.focus_chain if w is not form and form in w.ancestors]
+        if fields:
+            fields[0].focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "device-search":
@@ -228,8 +224,8 @@ class DevicesScreen(Screen[None]):
             self.query_one("#device-list").focus()
 
     # ------------------------------------------------------------------ live state
-    async def _follow(self) -> None:
-        async for event in while_shown(self, self._subscription):
+    async def _follow(self, subscription: Subscription) -> None:
+        async for event in while_shown(self, subscription):
             self.on_hub_event(event)
 
     def on_hub_event(self, event: Event) -> None:
@@ -360,7 +356,7 @@ class DevicesScreen(Screen[None]):
         self.fill_list(select=self._first_device().id)
         self.status(_('Device "{name}" deleted.').format(name=device.display_name()))
 
-    async def action_toggle(self) -> None:
+    async def action_toggle_enabled(self) -> None:
         device = self.inst.device(self._selected_id())
         if device is None:
             self.status(_("Choose a saved device to switch ON or OFF."), error=True)
@@ -380,7 +376,7 @@ class DevicesScreen(Screen[None]):
                 _("Save the device first: Advanced options belong to a saved device."), error=True
             )
             return
-        self.app.open_screen("device_advanced", device_id=self._selected_id())  # type: ignore[attr-defined]
+        self.app.open_screen("device_advanced", device_id=self._selected_id())
 
     def action_search(self) -> None:
         self.query_one("#device-search").focus()

@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
@@ -37,14 +36,11 @@ from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.services.polling import PollingService
 from ews_tui.ui.follow import while_shown
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.gateway_test import GatewayTestScreen
-from ews_tui.ui.session import Session
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.state_symbol import STATE_NAMES, state_glyph
-
-if TYPE_CHECKING:
-    from ews_tui.ui.app import EwsApp
 
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -60,7 +56,7 @@ LABELS: dict[str, str] = {
 MANDATORY = {"ip", "name"}
 
 
-class GatewaysScreen(Screen[None]):
+class GatewaysScreen(EwsScreen[None]):
     """The gateway list and the selected gateway's parameter form."""
 
     CSS_PATH = STYLES / "gateways.tcss"
@@ -70,7 +66,7 @@ class GatewaysScreen(Screen[None]):
         Binding("ctrl+s", "save", N_("Save"), show=False, priority=True),
         Binding("t", "test", N_("Test")),
         Binding("d", "delete", N_("Delete")),
-        Binding("o", "toggle", N_("ON/OFF")),
+        Binding("o", "toggle_enabled", N_("ON/OFF")),
         Binding("v", "devices", N_("Devices")),
         Binding("escape", "leave", N_("Back")),
     ]
@@ -84,10 +80,6 @@ class GatewaysScreen(Screen[None]):
         self._loading = False
 
     # ------------------------------------------------------------------ access
-    @property
-    def session(self) -> Session:
-        return cast("EwsApp", self.app).session
-
     @property
     def service(self) -> InstallationService:
         return self.session.service(InstallationService)
@@ -141,7 +133,7 @@ class GatewaysScreen(Screen[None]):
     def on_mount(self) -> None:
         self.fill_list(select=self.inst.local.id)
         self.load(self.inst.local)
-        self._subscription = self.session.hub.subscribe(
+        self._subscription = subscription = self.session.hub.subscribe(
             GatewayStateChanged, InstallationChanged, maxsize=64, name="ui-gateways"
         )
         board = self.session.service(LiveValues).snapshot()
@@ -149,7 +141,7 @@ class GatewaysScreen(Screen[None]):
             if (live := board.gateway(gateway.id)) is not None:
                 self.states[gateway.id] = live.state
         self.fill_list()
-        self.run_worker(self._follow(), name="gateways-hub", group="hub")
+        self.run_worker(self._follow(subscription), name="gateways-hub", group="hub")
         self.query_one("#gateway-list").focus()
 
     def on_unmount(self) -> None:
@@ -197,8 +189,8 @@ class GatewaysScreen(Screen[None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_devices()
 
-    async def _follow(self) -> None:
-        async for event in while_shown(self, self._subscription):
+    async def _follow(self, subscription: Subscription) -> None:
+        async for event in while_shown(self, subscription):
             self.on_hub_event(event)
 
     def on_hub_event(self, event: Event) -> None:
@@ -264,7 +256,7 @@ class GatewaysScreen(Screen[None]):
 
     def _choice(self, key: str) -> int | None:
         value = self.query_one(f"#f-{key}", Select).value
-        return None if value == Select.NULL else value
+        return value if isinstance(value, int) else None  # Select.NULL: no choice
 
     def read(self) -> tuple[Gateway, dict[str, str]]:
         problems: dict[str, str] = {}
@@ -304,10 +296,10 @@ class GatewaysScreen(Screen[None]):
 
     def show_problems(self, problems: dict[str, str]) -> None:
         self.problems = problems
-        for error in self.query(".error").results(Static):
-            message = problems.get((error.id or "").removeprefix("err-"), "")
-            error.update(message)
-            error.display = bool(message)
+        for line in self.query(".error").results(Static):
+            message = problems.get((line.id or "").removeprefix("err-"), "")
+            line.update(message)
+            line.display = bool(message)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if not self._loading:
@@ -388,7 +380,7 @@ class GatewaysScreen(Screen[None]):
         self.load(self.inst.local)
         self.status(_('Gateway "{name}" deleted.').format(name=gateway.name))
 
-    async def action_toggle(self) -> None:
+    async def action_toggle_enabled(self) -> None:
         gateway = self.inst.gateway(self.subject.id)
         if gateway is None:
             self.status(_("Choose a saved gateway to switch ON or OFF."), error=True)
@@ -411,7 +403,7 @@ class GatewaysScreen(Screen[None]):
         if self.inst.gateway(self.subject.id) is None:
             self.status(_("Save the gateway before adding its devices."), error=True)
             return
-        self.app.open_screen("devices", gateway_id=self.subject.id)  # type: ignore[attr-defined]
+        self.app.open_screen("devices", gateway_id=self.subject.id)
 
     async def action_leave(self) -> None:
         listing = self.query_one("#gateway-list")

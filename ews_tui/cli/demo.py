@@ -45,7 +45,7 @@ CONFIG_FILE = "config.toml"
 DEMO_SSH_USER = "demo"  # also its password: the demo listens on 127.0.0.1 only
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "demo",
         help="simulated devices, the whole runtime and the UI in this terminal",

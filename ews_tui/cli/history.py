@@ -39,7 +39,7 @@ from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.i18n import _
 from ews_tui.modbus.device_reader import PULSE_ELECTRICITY_ID, PULSE_INDEX_ID, device_map
 from ews_tui.modbus.sim_server import site_devices
-from ews_tui.modbus.sim_values import SimDevice, device_values
+from ews_tui.modbus.sim_values import SimDevice, Value, device_values
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo, Batch
 from ews_tui.store.db import Database
@@ -55,7 +55,7 @@ FLUSH_EVERY = 36 * SLOT_SECONDS  # one transaction per 6 hours of simulated time
 BACKFILL_CHUNK_S = 86400  # a day of backfill: one transaction, joined to the next
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("history", help="simulated history for demos and benchmarks")
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     seed = inner.add_parser(
@@ -149,7 +149,7 @@ def samples(
     """The samples of every source every ``poll`` seconds in ``[start, end)``."""
     ts = start
     while ts < end:
-        cache: dict[tuple[str, int], dict] = {}
+        cache: dict[tuple[str, int], dict[str, Value]] = {}
         for src in srcs:
             key = (src.sim.key, src.sim.side)
             values = cache.get(key)
@@ -214,7 +214,7 @@ async def seed_history(
             oldest = await repo.first_slot()
             if oldest is None:
                 raise UserError(_("--backfill: the store has no history to join"))
-            end = oldest * SLOT_SECONDS
+            end: float = oldest * SLOT_SECONDS
         else:
             end = time.time() // SLOT_SECONDS * SLOT_SECONDS
         start = end - days * 86400
@@ -231,7 +231,7 @@ async def seed_history(
             # and joining it: stopped at any point, the history is whole back to where it
             # got, and a new run goes on from there.
             ids = [src.device_id for src in srcs]
-            chunk_end = end
+            chunk_end: float = end
             while chunk_end > start:
                 chunk_start = max(start, chunk_end - BACKFILL_CHUNK_S)
                 joined = int(chunk_end // SLOT_SECONDS)

@@ -20,7 +20,7 @@ from ews_tui.services.box import running_box
 from ews_tui.store.db import StoreError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "tui",
         help="the UI in this terminal, with the box running in this process",

@@ -39,7 +39,7 @@ class KioskApp(EwsApp):
             return True
         return super().check_action(action, parameters)
 
-    def action_back(self) -> None:
+    def action_back(self) -> None:  # type: ignore[override]  # sync, as EwsApp's
         if self.session.role is None and len(self.screen_stack) <= 2:
             self.show_dashboard()
         else:

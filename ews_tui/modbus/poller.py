@@ -221,12 +221,17 @@ class BusPoller:
                 self._bus_down(Disconnected(self.transport.name, "internal error"))
                 await self._idle(self._loop_time() + self.settings.reconnect_max_s)
 
+    def _stopped(self) -> bool:
+        """Whether stop() was called (a call: it changes across awaits, unlike a narrowed
+        attribute)."""
+        return self._stopping
+
     async def _connect_and_poll(self) -> None:
         delay = self.settings.reconnect_start_s
         while not self._stopping:
             failure = await self.transport.connect()
             if failure is not None:
-                if self._stopping:
+                if self._stopped():
                     break
                 log.warning("bus %s: %s; retry in %.1f s", self.transport.name, failure, delay)
                 self._bus_down(failure)
@@ -250,7 +255,7 @@ class BusPoller:
             started = self._loop_time()
             polled = 0
             for slot in list(self._slots.values()):
-                if self._stopping:
+                if self._stopped():
                     break
                 lost = await self._run_jobs()
                 if lost is not None:

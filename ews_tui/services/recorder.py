@@ -99,7 +99,7 @@ class Recorder:
         self._task: asyncio.Task[None] | None = None
         self._retained_day: int | None = None
         self._flushed_until: int | None = None
-        self._next_save = 0.0
+        self._next_save = 0.0  # loop time of the next save
         self.batches = 0
         self.written = 0
         self.failures = 0  # batches that failed in a row (0: the store is fine)
@@ -247,7 +247,7 @@ class Recorder:
         length = self.slot_seconds
         wait = (int(now // length) + 1) * length + self._grace - now
         if self._unwritten or (self._keeps_open and self._aggregator.unsaved()):
-            wait = min(wait, self._next_save - now)
+            wait = min(wait, self._next_save - asyncio.get_running_loop().time())
         return max(0.05, wait)
 
     async def _follow(self) -> None:
@@ -266,9 +266,10 @@ class Recorder:
             now = self._clock()
             until = int((now - self._grace) // self.slot_seconds)
             closing = self._flushed_until is None or until > self._flushed_until
-            if not closing and now < self._next_save:
+            elapsed = asyncio.get_running_loop().time()  # saves keep real time, not the clock
+            if not closing and elapsed < self._next_save:
                 continue
-            self._next_save = now + self._save_every
+            self._next_save = elapsed + self._save_every
             try:
                 if closing:
                     self._flushed_until = until  # a failed batch's slots are kept: not again

@@ -7,7 +7,7 @@ slots: measures, the slot's last energy index, and the consumption that index gi
 (:func:`~ews_tui.domain.consumption.track`) rolled up by hour — all in one transaction.
 Retention runs at start and once a day.
 
-What is not written yet is saved every ``save_every`` seconds (the fast poll period) in the
+What is not written yet is saved every ``save_every`` seconds (half the fast poll period) in the
 ``open_slots`` table, exactly (counts and sums): a kill loses at most the polls of that
 time, and a restart, clean or not, takes the saved slots back and merges what follows into
 them (a clean stop also writes its open slots to ``measures``, so readers see them).
@@ -77,7 +77,7 @@ class Recorder:
         grace: float = 15.0,
         retention: Callable[[], Retention] = Retention,
         max_rate: Callable[[int], float] | None = None,
-        save_every: float = 1.0,
+        save_every: float = 0.5,
         max_unwritten: int = MAX_UNWRITTEN,
         slot_seconds: int | None = None,
     ) -> None:

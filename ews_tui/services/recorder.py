@@ -104,7 +104,7 @@ class Recorder:
         self.written = 0
         self.failures = 0  # batches that failed in a row (0: the store is fine)
         self.dropped = 0  # slots given up past max_unwritten
-        self.flushed = asyncio.Event()  # set after each batch is written (for observers)
+        self.flushed = asyncio.Event()  # set after each batch of closed slots (for observers)
 
     # ------------------------------------------------------------------ the shared path
 
@@ -180,10 +180,11 @@ class Recorder:
         if self.failures:
             log.warning("recorder: the store takes writes again after %d failures", self.failures)
             self.failures = 0
-        self.batches += 1
-        self.written += len(records)
-        self.flushed.set()
-        self.flushed.clear()
+        if records:
+            self.batches += 1
+            self.written += len(records)
+            self.flushed.set()
+            self.flushed.clear()
         return len(records)
 
     def _keep(self, slots: list[OpenSlot]) -> None:

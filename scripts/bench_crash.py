@@ -199,7 +199,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(max(0.0, target - time.time()))
             if (time.time() % slot_s) < GRACE_S:
                 after_boundary += 1
-            process.send_signal(signal.SIGKILL)
+            if process.returncode is None:
+                process.send_signal(signal.SIGKILL)
+            else:
+                restart_failures += 1  # it ended by itself: see serve.log
             await process.wait()
             await asyncio.sleep(0.2)  # answers already on their way
             deficits.append(counter.total - stored_polls(database))
@@ -208,7 +211,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         if not await wait_polling(counter, counter.total, process):
             restart_failures += 1
         await asyncio.sleep(args.run_min)
-        process.send_signal(signal.SIGTERM)
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
         await process.wait()
         await asyncio.sleep(0.2)
         log.close()

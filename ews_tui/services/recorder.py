@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 DAY_SLOTS = 86400 // SLOT_SECONDS
 MAX_UNWRITTEN = 5000  # slots kept for a retry (32 devices: a day and more)
+MAX_RETRY_S = 30.0  # the longest wait between two tries of a failing store
 SLOT_SECONDS_ENV = "EWS_RECORDER_SLOT_SECONDS"
 
 
@@ -270,7 +271,9 @@ class Recorder:
             elapsed = asyncio.get_running_loop().time()  # saves keep real time, not the clock
             if not closing and elapsed < self._next_save:
                 continue
-            self._next_save = elapsed + self._save_every
+            # While the store fails, retries back off (each one writes all that is kept).
+            backoff = 2 ** min(self.failures, 10) if self.failures else 1
+            self._next_save = elapsed + min(self._save_every * backoff, MAX_RETRY_S)
             try:
                 if closing:
                     self._flushed_until = until  # a failed batch's slots are kept: not again
@@ -279,7 +282,7 @@ class Recorder:
                 else:
                     await self.save()
             except Exception:
-                # Kept and written again at the next save (every save_every seconds).
+                # Kept and written again at the next save (sooner than MAX_RETRY_S).
                 if self.failures <= 1:
                     log.exception("recorder: writing a batch failed; it is kept and retried")
                 else:

@@ -13,6 +13,8 @@ end stops it cleanly (SIGTERM). It prints ONE JSON line:
 - ``max_polls_lost_per_kill``: the largest growth of ``seen - stored`` over one run (seen
   and stored are read after each kill, before the restart); target: at most
   ``polls_per_cycle`` (one poll of every meter);
+- ``polls_lost_at_clean_stop``: the same over the last run, ended by SIGTERM (at most the
+  poll the poller was in the middle of: answered, not yet published);
 - ``integrity_failures``: ``PRAGMA integrity_check`` answers other than ok, after each kill
   and at the end; ``restart_failures``: restarts that did not poll again within 60 s.
 

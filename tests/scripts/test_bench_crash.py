@@ -22,7 +22,9 @@ def test_bench_crash_quick_loses_little_and_keeps_the_store_whole() -> None:
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["kills"] == 3 and result["kills_within_grace_after_slot_end"] >= 1
     assert result["integrity_failures"] == 0 and result["restart_failures"] == 0
-    assert result["polls_seen"] > 0 and result["polls_lost_at_clean_stop"] == 0
+    # A clean stop loses nothing the box received; the one poll a stopping poller may be in
+    # the middle of (answered, not yet published) is the most it can miss.
+    assert result["polls_seen"] > 0 and result["polls_lost_at_clean_stop"] <= 1
     # Target one poll cycle; twice that leaves room for a loaded machine, while keeping the
     # open slot in memory only lost whole slots (here ten cycles) per kill.
     assert result["max_polls_lost_per_kill"] <= 2 * result["polls_per_cycle"]

@@ -20,10 +20,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ews_tui.domain.catalog import Catalog
+from ews_tui.domain.grouping import energy_of
+from ews_tui.domain.installation import Installation
 from ews_tui.domain.periods import SLOT_SECONDS, SLOTS_PER_HOUR
 
 # Largest plausible mean rate per energy type, in index units per hour (kW, m3/h).
 MAX_RATE: dict[str, float] = {"electricity": 20_000.0, "gas": 10_000.0, "water": 2_000.0}
+
+
+def max_rate_of(energy: str | None) -> float:
+    """The plausibility limit of ``energy``: the one function every tracker's limit comes
+    from (a device metering no known energy gets electricity's)."""
+    return MAX_RATE.get(energy or "electricity", MAX_RATE["electricity"])
+
+
+def device_max_rate(inst: Installation, catalog: Catalog, device_id: int) -> float:
+    """The plausibility limit of the energy device ``device_id`` meters (electricity's for a
+    device the installation no longer has)."""
+    device = next((d for d in inst.devices if d.id == device_id), None)
+    return max_rate_of(energy_of(device, catalog) if device is not None else None)
+
+
 # Counters wrap at a power of ten (mechanical registers) or of two (scaled raw registers).
 _MODULI = tuple(sorted({10.0**k for k in range(4, 13)} | {2.0**32 / 10**k for k in range(4)}))
 _ROLLOVER_HIGH = 0.9  # the last index before a wrap is in the top 10 % of the modulus
@@ -75,7 +93,7 @@ class Tracker:
     ``last`` plausibly, kept until the next one tells a glitch from a real restart.
     """
 
-    max_rate: float = MAX_RATE["electricity"]
+    max_rate: float = MAX_RATE["electricity"]  # see :func:`max_rate_of`
     last: Reading | None = None
     suspect: Reading | None = None
 

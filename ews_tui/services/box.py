@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ews_tui.config import Config, load_config
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
+from ews_tui.domain.consumption import device_max_rate
 from ews_tui.runtime import Runtime
 from ews_tui.services.auth import AuthService
 from ews_tui.services.consumption import ConsumptionService
@@ -73,6 +74,7 @@ async def running_box(
                     settings.config.retention.energy_days,
                 ),
                 supervisor=rt.supervisor,
+                max_rate=lambda d: device_max_rate(installation.current, installation.catalog, d),
             )
         )
         rt.add(

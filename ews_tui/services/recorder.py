@@ -7,23 +7,38 @@ slots: measures, the slot's last energy index, and the consumption that index gi
 (:func:`~ews_tui.domain.consumption.track`) rolled up by hour — all in one transaction.
 Retention runs at start and once a day.
 
+What is not written yet is saved every ``save_every`` seconds (half the fast poll period) in the
+``open_slots`` table, exactly (counts and sums): a kill loses at most the polls of that
+time, and a restart, clean or not, takes the saved slots back and merges what follows into
+them (a clean stop also writes its open slots to ``measures``, so readers see them).
+
+Atomic in memory as on disk: the per-device trackers (and the repository's id caches) move
+only after COMMIT. A batch that fails (disk full, database locked, I/O error) stays in memory
+and is written again at the next save, up to ``max_unwritten`` slots; past that the oldest
+are dropped, counted in ``dropped`` and logged, and their consumption, never counted, shows
+as a gap from the last stored reading.
+
 ``ews history seed`` feeds simulated samples through :meth:`Recorder.ingest` and
-:meth:`Recorder.flush`: the same code path as live, without the Hub and the clock.
-A restart inside a slot keeps, for that slot, only the stats gathered after the restart.
+:meth:`Recorder.flush`: the same code path as live, without the Hub and the clock (and
+without open slots: it closes all it opens).
+
+``EWS_RECORDER_SLOT_SECONDS`` (tests and ``scripts/bench_crash.py`` only) shortens the slot
+so that slot ends come every few seconds; every other reader still assumes 10 minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ews_tui.domain.aggregation import Aggregator
-from ews_tui.domain.consumption import MAX_RATE, Reading, Tracker, rollup, track
+from ews_tui.domain.aggregation import Aggregator, OpenSlot
+from ews_tui.domain.consumption import Output, Reading, Tracker, max_rate_of, rollup, track
 from ews_tui.domain.events import Event, Sample
-from ews_tui.domain.periods import SLOT_SECONDS, slot_of
+from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.hub import Hub
 from ews_tui.services.follower import HubFollower
 from ews_tui.store.aggregates_repo import AggregatesRepo, Batch
@@ -32,6 +47,15 @@ from ews_tui.supervision import Supervisor
 log = logging.getLogger(__name__)
 
 DAY_SLOTS = 86400 // SLOT_SECONDS
+MAX_UNWRITTEN = 5000  # slots kept for a retry (32 devices: a day and more)
+MAX_RETRY_S = 30.0  # the longest wait between two tries of a failing store
+SLOT_SECONDS_ENV = "EWS_RECORDER_SLOT_SECONDS"
+
+
+def slot_seconds_from_env() -> int:
+    """The slot length: 600 s, or ``EWS_RECORDER_SLOT_SECONDS`` (tests and benches)."""
+    text = os.environ.get(SLOT_SECONDS_ENV, "")
+    return int(text) if text.isdigit() and int(text) > 0 else SLOT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,9 @@ class Recorder:
         retention: Callable[[], Retention] = Retention,
         max_rate: Callable[[int], float] | None = None,
         supervisor: Supervisor | None = None,
+        save_every: float = 0.5,
+        max_unwritten: int = MAX_UNWRITTEN,
+        slot_seconds: int | None = None,
     ) -> None:
         self._hub = hub
         self._supervisor = supervisor
@@ -64,70 +91,133 @@ class Recorder:
         self._clock = clock
         self._grace = grace
         self._retention = retention
-        self._max_rate = max_rate or (lambda _device: MAX_RATE["electricity"])
-        self._aggregator = Aggregator()
-        self._trackers: dict[int, Tracker] = {}
+        self._max_rate = max_rate or (lambda _device: max_rate_of(None))
+        self._save_every = save_every
+        self._max_unwritten = max_unwritten
+        # Only the live recorder saves open slots (a seed or backfill closes all it opens).
+        self._keeps_open = hub is not None
+        self.slot_seconds = slot_seconds or slot_seconds_from_env()
+        self._aggregator = Aggregator(self.slot_seconds)
+        self._trackers: dict[int, Tracker] = {}  # as committed
+        self._unwritten: list[OpenSlot] = []  # closed slots of failed batches
         self._follower: HubFollower | None = None
         self._retained_day: int | None = None
         self._flushed_until: int | None = None
+        self._next_save = 0.0  # loop time of the next save
         self.batches = 0
         self.written = 0
-        self.flushed = asyncio.Event()  # set after each batch is written (for observers)
+        self.failures = 0  # batches that failed in a row (0: the store is fine)
+        self.dropped = 0  # slots given up past max_unwritten
+        self.flushed = asyncio.Event()  # set after each batch of closed slots (for observers)
 
     # ------------------------------------------------------------------ the shared path
 
     async def load(self) -> None:
-        """Go on from each device's last stored index."""
+        """Go on from each device's last stored index, and from the slots saved open."""
         for device_id, reading in (await self._repo.last_readings()).items():
             self._trackers[device_id] = Tracker(self._max_rate(device_id), reading)
+        if self._keeps_open:
+            for slot in await self._repo.open_slots():
+                self._aggregator.restore(slot)
 
     def ingest(self, sample: Sample) -> None:
         """Fold one sample into its device's open slot (no I/O)."""
         self._aggregator.add(sample.device_id, sample.ts, sample.values)
 
-    async def flush(self, before_slot: int | None = None) -> int:
-        """Close the slots before ``before_slot`` (all with None) and write them; count."""
+    async def flush(self, before_slot: int | None = None, *, keep_open: bool = False) -> int:
+        """Close the slots before ``before_slot`` (all with None) and write them; count.
+
+        ``keep_open`` (a clean stop): the slots closed by None are also saved open, so that
+        a restart inside them merges with them. Raises when the batch fails: its slots are
+        kept and written with the next batch.
+        """
+        if keep_open:
+            for slot in self._aggregator.open_slots():
+                slot.saved = -1  # saved again below, whatever the store has
         if before_slot is None:
             self._aggregator.close_all()
         else:
             self._aggregator.close(before_slot)
-        records = self._aggregator.drain()
-        if not records:
+        return await self._write(self._aggregator.drain_slots(), keep_open=keep_open)
+
+    async def save(self) -> int:
+        """Save the open slots' news, and write again what a failed batch left; count."""
+        return await self._write([])
+
+    async def _write(self, closed: list[OpenSlot], *, keep_open: bool = False) -> int:
+        slots = self._unwritten + closed
+        # Snapshots: folding may go on while the transaction runs.
+        saving = [(s, s.copy()) for s in self._aggregator.unsaved()] if self._keeps_open else []
+        partials = [copy for _s, copy in saving]
+        if keep_open and self._keeps_open:
+            partials += [s.copy() for s in closed if s.saved == -1]
+        if not slots and not partials:
             return 0
-        batch = Batch(records=records)
-        outputs: dict[int, list] = {}
+        records = [s.record() for s in slots]
+        batch = Batch(records=records, partials=partials)
+        trackers = dict(self._trackers)
+        outputs: dict[int, list[Output]] = {}
         for record in records:
             if record.index is None:
                 continue
             reading = Reading(record.slot, record.index)
             batch.readings.append((record.device_id, reading))
-            state = self._trackers.get(record.device_id)
-            if state is None:
-                state = Tracker(self._max_rate(record.device_id))
+            rate = self._max_rate(record.device_id)
+            state = trackers.get(record.device_id) or Tracker(rate)
+            if state.max_rate != rate:
+                state = replace(state, max_rate=rate)
             state, produced = track(state, reading)
-            self._trackers[record.device_id] = state
+            trackers[record.device_id] = state
             if produced:
                 outputs.setdefault(record.device_id, []).extend(produced)
         batch.rollups = [(device_id, rollup(outs)) for device_id, outs in outputs.items()]
-        await self._repo.write(batch)
-        self.batches += 1
-        self.written += len(records)
-        self.flushed.set()
-        self.flushed.clear()
+        try:
+            await self._repo.write(batch)
+        except BaseException:
+            self._keep(slots)
+            raise
+        # Committed: now the trackers, the saved marks and the counters move.
+        self._trackers = trackers
+        self._unwritten = []
+        for slot, copy in saving:
+            slot.saved = max(slot.saved, copy.changes)
+        if self.failures:
+            log.warning("recorder: the store takes writes again after %d failures", self.failures)
+            self.failures = 0
+        if records:
+            self.batches += 1
+            self.written += len(records)
+            self.flushed.set()
+            self.flushed.clear()
         return len(records)
+
+    def _keep(self, slots: list[OpenSlot]) -> None:
+        """A failed batch: its closed slots wait for the next one, up to the bound."""
+        self.failures += 1
+        excess = len(slots) - self._max_unwritten
+        if excess > 0:
+            self.dropped += excess
+            log.error(
+                "recorder: the store refuses writes; %d slot(s) given up (%d in all),"
+                " their consumption will show as a gap",
+                excess,
+                self.dropped,
+            )
+            slots = slots[excess:]
+        self._unwritten = slots
 
     async def apply_retention(self, now: float) -> None:
         """Delete what is older than the retention days (once per day at most)."""
-        day = slot_of(now) // DAY_SLOTS
+        current = int(now // self.slot_seconds)
+        day = current // DAY_SLOTS
         if self._retained_day == day:
             return
-        self._retained_day = day
         keep = self._retention()
-        current = slot_of(now)
         measures = current - keep.measures_days * DAY_SLOTS if keep.measures_days else None
         energy = current - keep.energy_days * DAY_SLOTS if keep.energy_days else None
         if measures is not None or energy is not None:
             await self._repo.forget_before(measures, energy)
+        self._retained_day = day
 
     # ------------------------------------------------------------------------ service
 
@@ -143,7 +233,7 @@ class Recorder:
             (Sample,),
             self._on_sample,
             drain_on_stop=True,
-            tick=self._write_closed_slots,
+            tick=self._write,
             tick_in=self._wait_time,
         )
         self._follower.start()
@@ -153,7 +243,7 @@ class Recorder:
         if self._follower is not None:
             await self._follower.stop()
             self._follower = None
-        await self.flush()
+        await self.flush(keep_open=True)
 
     async def _on_sample(self, event: Event) -> None:
         if isinstance(event, Sample):
@@ -161,19 +251,34 @@ class Recorder:
 
     def _wait_time(self) -> float:
         now = self._clock()
-        next_tick = (slot_of(now) + 1) * SLOT_SECONDS + self._grace
-        return max(0.05, next_tick - now)
+        length = self.slot_seconds
+        wait = (int(now // length) + 1) * length + self._grace - now
+        if self._unwritten or (self._keeps_open and self._aggregator.unsaved()):
+            wait = min(wait, self._next_save - asyncio.get_running_loop().time())
+        return max(0.05, wait)
 
-    async def _write_closed_slots(self) -> None:
-        """After each batch of samples, and when the next slot is due: write what closed."""
+    async def _write(self) -> None:
+        """After each batch of samples, and when a save or the next slot is due: write
+        what closed, or save the open slots (the follower's tick)."""
         now = self._clock()
-        until = slot_of(now - self._grace)
-        if self._flushed_until is not None and until <= self._flushed_until:
+        until = int((now - self._grace) // self.slot_seconds)
+        closing = self._flushed_until is None or until > self._flushed_until
+        elapsed = asyncio.get_running_loop().time()  # saves keep real time, not the clock
+        if not closing and elapsed < self._next_save:
             return
-        self._flushed_until = until
+        # While the store fails, retries back off (each one writes all that is kept).
+        backoff = 2 ** min(self.failures, 10) if self.failures else 1
+        self._next_save = elapsed + min(self._save_every * backoff, MAX_RETRY_S)
         try:
-            await self.flush(until)
-            await self.apply_retention(now)
+            if closing:
+                self._flushed_until = until  # a failed batch's slots are kept: not again
+                await self.flush(until)
+                await self.apply_retention(now)
+            else:
+                await self.save()
         except Exception:
-            # The samples of a failed batch are lost; the next batches go on.
-            log.exception("recorder: writing a batch failed")
+            # Kept and written again at the next save (sooner than MAX_RETRY_S).
+            if self.failures <= 1:
+                log.exception("recorder: writing a batch failed; it is kept and retried")
+            else:
+                log.debug("recorder: writing a batch failed again", exc_info=True)

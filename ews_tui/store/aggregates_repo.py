@@ -29,9 +29,10 @@ from functools import lru_cache
 
 import aiosqlite
 
-from ews_tui.domain.aggregation import QuantityStats, SlotRecord
+from ews_tui.domain.aggregation import OpenSlot, QuantityStats, SlotRecord
 from ews_tui.domain.consumption import Reading, Rollup, Span
 from ews_tui.store.db import Database
+from ews_tui.store.open_slots import decode_partial, encode_partial
 
 _COMPACT, _WIDE, _SHARED, _CODED = 1, 2, 3, 4
 _SMALL = 0x10  # format flag: layout id and count are one byte each
@@ -169,64 +170,90 @@ def _decode_shared(
 
 @dataclass
 class Batch:
-    """What one transaction writes: closed slots, new readings and what they roll up to."""
+    """What one transaction writes: closed slots, new readings and what they roll up to,
+    and the open slots to save (``partials``, snapshots of the recorder's)."""
 
     records: list[SlotRecord] = field(default_factory=list)
     readings: list[tuple[int, Reading]] = field(default_factory=list)
     rollups: list[tuple[int, Rollup]] = field(default_factory=list)
+    partials: list[OpenSlot] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.records) + len(self.readings)
+        return len(self.records) + len(self.readings) + len(self.partials)
 
 
 class AggregatesRepo:
-    """The recorder's side of the store (it owns no connection: the Database does)."""
+    """The recorder's side of the store (it owns no connection: the Database does).
+
+    Its caches of quantity and layout ids take what a transaction added only once it
+    committed: a rolled-back batch leaves no id that does not exist.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._ids: dict[str, int] = {}
         self._layouts: dict[tuple[int, ...], int] = {}
 
-    async def _quantity_ids(self, conn: aiosqlite.Connection, names: set[str]) -> None:
-        missing = names - self._ids.keys()
+    async def _quantity_ids(self, conn: aiosqlite.Connection, names: set[str]) -> dict[str, int]:
+        """Every id of ``names``, inserting those missing; the cache is not touched."""
+        found = {name: self._ids[name] for name in names if name in self._ids}
+        missing = names - found.keys()
         if not missing:
-            return
+            return found
         if not self._ids:
             for qid, name in await conn.execute_fetchall("SELECT id, name FROM quantities"):
-                self._ids[name] = qid
-            missing -= self._ids.keys()
+                if name in missing:
+                    found[name] = int(qid)
+            missing -= found.keys()
         for name in sorted(missing):
-            cursor = await conn.execute("INSERT INTO quantities (name) VALUES (?)", (name,))
-            self._ids[name] = int(cursor.lastrowid or 0)
-
-    async def _layout_ids(self, conn: aiosqlite.Connection, wanted: set[tuple[int, ...]]) -> None:
-        missing = wanted - self._layouts.keys()
-        if not missing:
-            return
-        if not self._layouts:
-            for lid, qids in await conn.execute_fetchall("SELECT id, qids FROM measure_layouts"):
-                self._layouts[_unpack_ids(qids)] = lid
-            missing -= self._layouts.keys()
-        for qids in sorted(missing):
-            cursor = await conn.execute(
-                "INSERT INTO measure_layouts (qids) VALUES (?)", (_pack_ids(qids),)
+            # Another process (a history backfill) may have added it meanwhile.
+            await conn.execute("INSERT OR IGNORE INTO quantities (name) VALUES (?)", (name,))
+            rows = list(
+                await conn.execute_fetchall("SELECT id FROM quantities WHERE name = ?", (name,))
             )
-            self._layouts[qids] = int(cursor.lastrowid or 0)
+            found[name] = int(rows[0][0])
+        return found
+
+    async def _layout_ids(
+        self, conn: aiosqlite.Connection, wanted: set[tuple[int, ...]]
+    ) -> dict[tuple[int, ...], int]:
+        """Every id of the layouts ``wanted``, inserting those missing; no cache change."""
+        found = {qids: self._layouts[qids] for qids in wanted if qids in self._layouts}
+        missing = wanted - found.keys()
+        if not missing:
+            return found
+        if not self._layouts:
+            for lid, blob in await conn.execute_fetchall("SELECT id, qids FROM measure_layouts"):
+                qids = _unpack_ids(blob)
+                if qids in missing:
+                    found[qids] = int(lid)
+            missing -= found.keys()
+        for qids in sorted(missing):
+            packed = _pack_ids(qids)
+            await conn.execute("INSERT OR IGNORE INTO measure_layouts (qids) VALUES (?)", (packed,))
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT id FROM measure_layouts WHERE qids = ?", (packed,)
+                )
+            )
+            found[qids] = int(rows[0][0])
+        return found
 
     async def write(self, batch: Batch) -> None:
-        """Store ``batch`` in one transaction (a slot written again is replaced)."""
+        """Store ``batch`` in one transaction (a slot written again is replaced; its open
+        slot row goes, unless the batch saves it again in ``partials``)."""
         if not len(batch) and not batch.rollups:
             return
         async with self._db.transaction() as conn:
             names = {s.name for r in batch.records for s in r.stats}
-            await self._quantity_ids(conn, names)
-            ids = self._ids
+            names |= {name for p in batch.partials for name in p.acc}
+            ids = await self._quantity_ids(conn, names)
             rows = []
             for r in batch.records:
                 if r.stats:
                     rows.append((r, [(ids[st.name], st) for st in r.stats]))
-            await self._layout_ids(conn, {tuple(q for q, _s in pairs) for _r, pairs in rows})
-            layouts = self._layouts
+            wanted = {tuple(q for q, _s in pairs) for _r, pairs in rows}
+            layouts = await self._layout_ids(conn, wanted)
             # In key order: each row lands at the end of the table, on a full page.
             rows.sort(key=lambda row: (row[0].slot, row[0].device_id))
             await conn.executemany(
@@ -237,6 +264,17 @@ class AggregatesRepo:
                         encode(pairs, layouts[tuple(q for q, _s in pairs)]),
                     )
                     for r, pairs in rows
+                ],
+            )
+            await conn.executemany(
+                "DELETE FROM open_slots WHERE slot_device = ?",
+                [(_measure_key(r.slot, r.device_id),) for r in batch.records],
+            )
+            await conn.executemany(
+                "INSERT OR REPLACE INTO open_slots (slot_device, idx, data) VALUES (?, ?, ?)",
+                [
+                    (_measure_key(p.slot, p.device_id), p.index, encode_partial(p, ids))
+                    for p in batch.partials
                 ],
             )
             await conn.executemany(
@@ -255,6 +293,30 @@ class AggregatesRepo:
                 " VALUES (?, ?, ?, ?)",
                 [(d, g.first, g.last, g.amount) for d, roll in batch.rollups for g in roll.gaps],
             )
+        # Committed: now the ids exist for good.
+        self._ids.update(ids)
+        self._layouts.update(layouts)
+
+    async def open_slots(self) -> list[OpenSlot]:
+        """The slots saved open (by a recorder that crashed or stopped), by slot."""
+        async with self._db.snapshot() as conn:
+            names = {
+                int(i): str(n)
+                for i, n in await conn.execute_fetchall("SELECT id, name FROM quantities")
+            }
+            rows = await conn.execute_fetchall(
+                "SELECT slot_device, idx, data FROM open_slots ORDER BY slot_device"
+            )
+        return [
+            decode_partial(
+                int(key) & ((1 << DEVICE_BITS) - 1),
+                int(key) >> DEVICE_BITS,
+                None if idx is None else float(idx),
+                bytes(blob),
+                names,
+            )
+            for key, idx, blob in rows
+        ]
 
     async def last_readings(self) -> dict[int, Reading]:
         """Each device's latest index reading (where the recorder goes on from)."""

@@ -30,7 +30,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ews_tui.domain.catalog import Catalog
-from ews_tui.domain.consumption import MAX_RATE, Break, Output, Span, outputs_of
+from ews_tui.domain.consumption import Break, Output, Span, max_rate_of, outputs_of
 from ews_tui.domain.costs import CostSettings, EnergyCosts, PriceClasses, price_classes
 from ews_tui.domain.grouping import UNITS, Amount, By, GroupKey, group, metered_devices
 from ews_tui.domain.installation import Device, Installation
@@ -270,7 +270,7 @@ class ConsumptionRepo:
             for device_id, reading in rows:
                 series.setdefault(device_id, []).append(reading)
             for device_id, readings in series.items():
-                for out in outputs_of(readings, MAX_RATE["electricity"]):
+                for out in outputs_of(readings, max_rate_of(plan.costs.energy)):
                     amounts.add_output(device_id, out, first, end)
             await self._mark_uncovered(plan, amounts)
         return _table(plan, inst, by, amounts.result(), plan.costs.energy)

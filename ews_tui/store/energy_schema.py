@@ -126,3 +126,16 @@ CREATE TABLE cost_bands (
     PRIMARY KEY (tariff_id, seq)
 );
 """
+
+# Migration 4: the slots the recorder has not closed yet, saved every poll cycle or so (see
+# :mod:`ews_tui.store.open_slots`), so that a crash loses at most that and a restart inside
+# a slot merges with what came before it. A row is deleted in the transaction that writes
+# its slot to ``measures`` (a clean stop writes the slot and keeps the row, to merge after
+# the restart).
+V4_OPEN_SLOTS = """
+CREATE TABLE open_slots (
+    slot_device INTEGER PRIMARY KEY,
+    idx         REAL,
+    data        BLOB NOT NULL
+);
+"""

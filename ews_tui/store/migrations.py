@@ -17,7 +17,7 @@ import aiosqlite
 
 from ews_tui.domain.messages import N_, Message
 from ews_tui.store.db import Database, StoreError
-from ews_tui.store.energy_schema import V3_ENERGY
+from ews_tui.store.energy_schema import V3_ENERGY, V4_OPEN_SLOTS
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the installation's tables", _V1_INSTALLATION),
     Migration(2, "the roles' PIN and PUK", _V2_AUTH),
     Migration(3, "measures, energy and cost rules", V3_ENERGY),
+    Migration(4, "the recorder's open slots", V4_OPEN_SLOTS),
 )
 
 

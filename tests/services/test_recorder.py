@@ -93,3 +93,28 @@ async def test_retention_runs_at_start(db: Database) -> None:
     await recorder.stop()
     assert [s for _d, s, _x in await repo.measures(0, 2**40, [1])] == [int((T0 - 86400) // 600)]
     assert len(await repo.readings(0, 2**40, [1])) == 2
+
+
+async def test_the_box_recorder_applies_each_energy_its_limit(tmp_path: Path) -> None:
+    # 1,000 m3 of water in 10 minutes (6,000 m3/h) is a glitch; for electricity it is not.
+    from ews_tui.cli.sim import load_site
+    from ews_tui.domain.installation_doc import to_document
+    from ews_tui.services.installation import InstallationService
+    from tests.ui.box_fixtures import box_runtime
+
+    async with box_runtime(tmp_path) as rt:
+        service = rt.get(InstallationService)
+        await service.import_document(to_document(load_site("demo")))
+        water = next(d.id for d in service.current.devices if d.name == "Cold water")
+        for n, index in enumerate((100.0, 101.0, 1101.0, 102.0, 103.0)):
+            rt.hub.publish(Sample(water, T0 + n * 600, {"index": index}))
+    # box_runtime is the production assembly (running_box); its recorder wrote at stop.
+    db = await open_database(tmp_path / "data" / "ews.sqlite")
+    try:
+        rows = await db.fetchall(
+            "SELECT SUM(amount) FROM energy_hourly WHERE device_id = ?", (water,)
+        )
+        gaps = await AggregatesRepo(db).gaps([water], 0, 2**40)
+    finally:
+        await db.close()
+    assert float(rows[0][0]) + sum(g.amount for _d, g in gaps) == pytest.approx(3.0)

@@ -130,3 +130,19 @@ async def test_retention_forgets_old_rows_only(db: Database) -> None:
     assert len(await repo.readings(0, 100, [1])) == 2
     await repo.forget_before(None, 15)
     assert [r.slot for _d, r in await repo.readings(0, 100, [1])] == [20]
+
+
+async def test_ids_of_a_rolled_back_batch_are_not_remembered(db: Database) -> None:
+    repo = AggregatesRepo(db)
+    await repo.write(Batch(records=[SlotRecord(1, 10, (QuantityStats("v1", 1, 1, 1, 1),))]))
+    new = (QuantityStats("v1", 1, 1, 1, 1), QuantityStats("fresh", 2, 2.0, 1.0, 3.0))
+    # 70000 is no device id: the batch fails after its quantity and layout were inserted.
+    bad = Batch(records=[SlotRecord(1, 11, new), SlotRecord(70000, 11, new)])
+    with pytest.raises(ValueError):
+        await repo.write(bad)
+    await repo.write(Batch(records=[SlotRecord(1, 12, new)]))
+    rows = await repo.measures(0, 100)  # no KeyError: the ids used exist
+    assert [(s, [q.name for q in stats]) for _d, s, stats in rows] == [
+        (10, ["v1"]),
+        (12, ["v1", "fresh"]),
+    ]

@@ -233,7 +233,7 @@ class Recorder:
             (Sample,),
             self._on_sample,
             drain_on_stop=True,
-            tick=self._write,
+            tick=self._write_due,
             tick_in=self._wait_time,
         )
         self._follower.start()
@@ -257,7 +257,7 @@ class Recorder:
             wait = min(wait, self._next_save - asyncio.get_running_loop().time())
         return max(0.05, wait)
 
-    async def _write(self) -> None:
+    async def _write_due(self) -> None:
         """After each batch of samples, and when a save or the next slot is due: write
         what closed, or save the open slots (the follower's tick)."""
         now = self._clock()

@@ -30,7 +30,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ews_tui.domain.catalog import Catalog
-from ews_tui.domain.consumption import Break, Output, Span, max_rate_of, outputs_of
+from ews_tui.domain.consumption import Break, Output, Reading, Span, max_rate_of, outputs_of
 from ews_tui.domain.costs import CostSettings, EnergyCosts, PriceClasses, price_classes
 from ews_tui.domain.grouping import UNITS, Amount, By, GroupKey, group, metered_devices
 from ews_tui.domain.installation import Device, Installation
@@ -266,7 +266,7 @@ class ConsumptionRepo:
             first = plan.periods[0].start // SLOT_SECONDS
             end = plan.periods[-1].end // SLOT_SECONDS
             rows = await self._aggregates.readings(first - 1, end, [d.id for d in plan.devices])
-            series: dict[int, list] = {}
+            series: dict[int, list[Reading]] = {}
             for device_id, reading in rows:
                 series.setdefault(device_id, []).append(reading)
             for device_id, readings in series.items():
@@ -342,11 +342,12 @@ class _Amounts:
         if counted_missing:
             self.missing[key] = self.missing.get(key, 0) - gap.slots
         prices = [self._slot_price(device_id, s) for s in range(gap.first, gap.last + 1)]
-        known = [p[1] for p in prices if p is not None]
-        if any(p is None for p in known) or not known:
+        found = [p[1] for p in prices if p is not None]
+        known = [price for price in found if price is not None]
+        if len(known) < len(found) or not known:
             self._charge(key, gap.amount, None)
         else:
-            mean = sum(known, Decimal(0)) / len(known)  # type: ignore[arg-type]
+            mean = sum(known, Decimal(0)) / len(known)
             self._charge(key, gap.amount, mean)
         return True
 

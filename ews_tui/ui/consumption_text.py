@@ -6,14 +6,16 @@ known for only part of its period ends with ``*`` (as in ``ews report consumptio
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 from babel.dates import format_date, format_interval, format_skeleton
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency, format_percent
 
 from ews_tui.domain.grouping import Amount, By, GroupKey, known
 from ews_tui.domain.periods import Period, Step
 from ews_tui.i18n import N_, _, babel_locale
+from ews_tui.ui.value_text import SCIENTIFIC_FROM, number_text
 
 NONE = "—"
 PART = "*"
@@ -41,8 +43,9 @@ def unit_text(unit: str) -> str:
 
 
 def number(value: float, decimals: int = 1) -> str:
+    """Never raises: NaN, inf and absurd sums render as marks (see ``value_text``)."""
     pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
-    return format_decimal(value, format=pattern, locale=babel_locale())
+    return number_text(value, pattern)
 
 
 def decimals_of(unit: str) -> int:
@@ -62,6 +65,9 @@ def amount_text(amount: Amount | None, unit: str, *, with_unit: bool = False) ->
 
 
 def money(value: float, currency: str) -> str:
+    """``€1,234.50``; a value babel cannot quantize (NaN, inf, 1e32) as a plain mark."""
+    if not math.isfinite(value) or abs(value) >= SCIENTIFIC_FROM:
+        return f"{number_text(value)} {currency}"
     return format_currency(value, currency, locale=babel_locale())
 
 
@@ -76,6 +82,8 @@ def cost_text(amount: Amount | None, currency: str) -> str:
 def change_text(now: float | None, before: float | None) -> str:
     """``+12.5%`` (``+12,5 %``): the change from ``before`` to ``now``; ``—`` if unknown."""
     if now is None or before is None or before == 0:
+        return NONE
+    if not (math.isfinite(now) and math.isfinite(before)) or abs(now / before) >= 1e12:
         return NONE
     # Rounded as shown (tenths of a percent): a change that reads 0.0 has no sign.
     ratio = round((now - before) / before, 3)

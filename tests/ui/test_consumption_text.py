@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ews_tui.i18n import set_language
-from ews_tui.ui.consumption_text import NONE, change_text
+from ews_tui.domain.grouping import Amount
+from ews_tui.i18n import LANGUAGES, set_language, use_language
+from ews_tui.ui.consumption_text import NONE, amount_text, change_text, cost_text
 
 
 @pytest.mark.parametrize(
@@ -24,3 +27,25 @@ from ews_tui.ui.consumption_text import NONE, change_text
 def test_change_text(now: float | None, before: float | None, expected: str) -> None:
     set_language("en")
     assert change_text(now, before) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    language=st.sampled_from(sorted(LANGUAGES)),
+    now=st.floats(allow_nan=True, allow_infinity=True),
+    before=st.floats(allow_nan=True, allow_infinity=True),
+    missing=st.booleans(),
+)
+def test_consumption_amounts_costs_and_changes_always_render(
+    language: str, now: float, before: float, missing: bool
+) -> None:
+    """A sum of glitched readings can be NaN, inf or 1e32: the tables still render (babel
+    raised decimal.InvalidOperation on such values)."""
+    with use_language(language):
+        amount = Amount(value=now, missing=missing, cost=now)
+        for text in (
+            amount_text(amount, "kWh", with_unit=True),
+            cost_text(amount, "EUR"),
+            change_text(now, before),
+        ):
+            assert isinstance(text, str) and text

@@ -61,7 +61,15 @@ async def running_box(
                 own_server=lambda: settings.config.own_server,
             )
         )
-        settings = rt.add(SettingsService(config_path, rt.hub, config, ntp_port=ntp_port))
+        settings = rt.add(
+            SettingsService(
+                config_path,
+                rt.hub,
+                config,
+                ntp_port=ntp_port,
+                gateways=lambda: installation.current.gateways,
+            )
+        )
         rt.add(AuthService(UsersRepo(db), params=scrypt))
         rt.add(LiveValues(rt.hub, supervisor=rt.supervisor))
         # Before the pollers: it subscribes at start and stops after them (nothing is lost).

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import struct
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,10 @@ from ews_tui.config import (
 )
 from ews_tui.config import apply_changes as apply_config_changes
 from ews_tui.domain.events import SettingsChanged
+from ews_tui.domain.installation import Gateway
+from ews_tui.domain.messages import Message
 from ews_tui.hub import Hub
+from ews_tui.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +174,10 @@ class SettingsService:
         *,
         ntp_port: int = NTP_PORT,
         ntp_timeout: float = NTP_TIMEOUT_S,
+        gateways: Callable[[], Sequence[Gateway]] = tuple,
     ) -> None:
         self.path = Path(path)
+        self._gateways = gateways  # the installation's, read at each check
         self._hub = hub
         self._config = config if config is not None else load_config(self.path)
         self._lock = asyncio.Lock()
@@ -196,12 +201,18 @@ class SettingsService:
 
     def problems(self, changes: Mapping[str, Any]) -> list[Problem]:
         """What ``apply`` would refuse, key by key (for a form before saving)."""
-        return check_changes(self._config, changes, self.base_dir)
+        problems = check_changes(self._config, changes, self.base_dir)
+        if problems:
+            return problems
+        new = apply_config_changes(self._config, changes, self.base_dir)
+        return self._own_server_problems(new, changes)
 
     async def apply(self, changes: Mapping[str, Any]) -> Config:
         """Check, save atomically and announce ``changes``; ConfigError (nothing saved) if bad."""
         async with self._lock:
             new = apply_config_changes(self._config, changes, self.base_dir)
+            if problems := self._own_server_problems(new, changes):
+                raise ConfigError(problems)
             await asyncio.to_thread(save_config, new, self.path)
             self._config = new
             sections = sections_of(changes)
@@ -211,6 +222,37 @@ class SettingsService:
         for section in sections:
             self._hub.publish(SettingsChanged(section))
         return new
+
+    def _own_server_problems(self, new: Config, changes: Mapping[str, Any]) -> list[Problem]:
+        """A Modbus TCP server switched on, moved, or a box IP changed onto a gateway's
+        address: the box would poll its own bus through itself (the installation rule,
+        checked from the settings' side)."""
+        server = new.own_server
+        if server is None or not {"modbus_tcp_server", "network"} & set(sections_of(changes)):
+            return []
+        where = next(
+            (
+                key
+                for key in ("modbus_tcp_server.listen", "modbus_tcp_server.enabled", "network.ip")
+                if key in changes
+            ),
+            "modbus_tcp_server.enabled",
+        )
+        return [
+            Problem(
+                where,
+                Message(
+                    N_(
+                        'gateway "{name}" ({ip}:{port}) would be this box\'s own Modbus TCP '
+                        "server: the box would poll its own bus through itself; change the "
+                        "gateway first"
+                    ),
+                    {"name": gw.name, "ip": gw.ip, "port": gw.port},
+                ),
+            )
+            for gw in self._gateways()
+            if not gw.is_local and server.serves(gw.ip, gw.port)
+        ]
 
     def network_status(self) -> NetworkResult:
         """The last backend result, or what the backend would say before any save."""

@@ -13,6 +13,7 @@ import pytest
 
 from ews_tui.config import ConfigError, default_config, load_config, save_config
 from ews_tui.domain.events import SettingsChanged
+from ews_tui.domain.installation import Gateway
 from ews_tui.hub import Hub
 from ews_tui.services.settings import (
     SettingsService,
@@ -66,6 +67,31 @@ async def test_bad_value_is_refused_and_nothing_changes(config_path: Path) -> No
     assert refused.value.problems[0].where == "time.timezone"
     assert config_path.read_bytes() == before
     assert service.config.time.timezone == "Europe/Paris"
+
+
+async def test_the_server_may_not_be_switched_on_over_a_gateway(config_path: Path) -> None:
+    """A gateway "Roof" at 127.0.0.1:502: switching the box's Modbus TCP server on (it listens
+    on 0.0.0.0:502) would make the box poll its own bus through itself; refused, nothing
+    saved. The same on another port is fine."""
+    roof = Gateway(id=2, name="Roof", ip="127.0.0.1", port=502)
+    hub = Hub()
+    service = SettingsService(
+        config_path, hub, gateways=lambda: (Gateway(id=1, name="Local", ip="127.0.0.1"), roof)
+    )
+    before = config_path.read_bytes()
+    on = {"modbus_tcp_server.enabled": True}
+    assert [str(p) for p in service.problems(on)] == [
+        'modbus_tcp_server.enabled: gateway "Roof" (127.0.0.1:502) would be this box\'s own '
+        "Modbus TCP server: the box would poll its own bus through itself; change the "
+        "gateway first"
+    ]
+    with pytest.raises(ConfigError):
+        await service.apply(on)
+    assert config_path.read_bytes() == before
+    elsewhere = {"modbus_tcp_server.enabled": True, "modbus_tcp_server.listen": "0.0.0.0:5020"}
+    assert service.problems(elsewhere) == []
+    await service.apply(elsewhere)
+    assert service.config.modbus_tcp_server.enabled
 
 
 async def test_backend_none_stores_only(config_path: Path) -> None:

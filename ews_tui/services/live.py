@@ -156,8 +156,9 @@ class LiveValues:
             self.name,
             LIVE_EVENTS,
             self._apply,
-            lossless=False,
-            maxsize=4096,
+            # Lossless: a dropped state event would leave a false state on every screen (the
+            # board is cheap to update; a queue falling behind is shown by the Hub instead).
+            lossless=True,
         )
 
     def snapshot(self) -> LiveBoard:

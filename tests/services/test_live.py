@@ -135,3 +135,24 @@ async def test_service_follows_the_hub() -> None:
     finally:
         await service.stop()
     assert not [s for s in hub.subscriptions if s.name == "live"]
+
+
+async def test_a_burst_of_events_never_loses_a_state() -> None:
+    """Thousands of samples published while the loop is busy, then a device's error: the
+    board still ends with the error (a bounded queue dropped the state event, and the board
+    showed ON for good)."""
+    hub = Hub()
+    service = LiveValues(hub)
+    await service.start()
+    try:
+        hub.publish(DeviceStateChanged(7, DeviceState.COMM_ERROR))
+        for i in range(20_000):
+            hub.publish(Sample(1 + i % 30, float(i), {"f": 50.0}))
+        for _ in range(1000):
+            if service.device(1).ts == 19_980.0:
+                break
+            await asyncio.sleep(0)
+        assert service.device(1).ts == 19_980.0
+        assert service.device(7).state is DeviceState.COMM_ERROR
+    finally:
+        await service.stop()

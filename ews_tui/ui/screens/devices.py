@@ -47,7 +47,12 @@ from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.test_answer import answer_text, device_address
 from ews_tui.ui.widgets.device_form import DeviceForm
 from ews_tui.ui.widgets.footer import EwsFooter
-from ews_tui.ui.widgets.state_symbol import STATE_NAMES, breaker_glyph, state_glyph
+from ews_tui.ui.widgets.state_symbol import (
+    NOT_POLLED,
+    STATE_NAMES,
+    breaker_glyph,
+    state_glyph,
+)
 
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -158,12 +163,12 @@ class DevicesScreen(EwsScreen[None]):
             self._subscription.close()
 
     # ------------------------------------------------------------------ list
-    def state_of(self, device: Device) -> DeviceState:
+    def state_of(self, device: Device) -> DeviceState | str:
         if not self.inst.device_enabled(device):
             return DeviceState.OFF
         if self.service.catalog.find(device.model) is None:
             return DeviceState.CONFIG_ERROR
-        return self.states.get(device.id, DeviceState.ON)
+        return self.states.get(device.id, NOT_POLLED)
 
     def _row(self, device: Device) -> Text:
         model = self.service.catalog.find(device.model)

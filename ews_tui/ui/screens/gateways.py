@@ -40,7 +40,7 @@ from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.gateway_test import GatewayTestScreen
 from ews_tui.ui.widgets.footer import EwsFooter
-from ews_tui.ui.widgets.state_symbol import STATE_NAMES, state_glyph
+from ews_tui.ui.widgets.state_symbol import NOT_POLLED, STATE_NAMES, state_glyph
 
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -155,10 +155,10 @@ class GatewaysScreen(EwsScreen[None]):
             self.load(current)
 
     # ------------------------------------------------------------------ list
-    def state_of(self, gateway: Gateway) -> GatewayState:
+    def state_of(self, gateway: Gateway) -> GatewayState | str:
         if not gateway.enabled:
             return GatewayState.OFF
-        return self.states.get(gateway.id, GatewayState.ON)
+        return self.states.get(gateway.id, NOT_POLLED)
 
     def fill_list(self, select: int | None = None) -> None:
         listing = self.query_one("#gateway-list", OptionList)

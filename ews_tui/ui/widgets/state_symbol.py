@@ -15,8 +15,13 @@ from textual.widgets import Static
 from ews_tui.domain.events import DeviceState, GatewayState
 from ews_tui.i18n import N_, _
 
+# Not a state of the poller's: what a list shows for a gateway or device enabled but not
+# polled yet (the box has just started, or runs without its buses); never "On" unseen.
+NOT_POLLED = "not_polled"
+
 # state -> (glyph, ASCII glyph, short word msgid, ANSI colour)
 _STATES: dict[str, tuple[str, str, str, str]] = {
+    NOT_POLLED: ("◌", ".", N_("Not polled yet"), "bright_black"),
     "on": ("●", "*", N_("On"), "green"),
     "off": ("○", "-", N_("Off"), "bright_black"),
     "comm_error": ("✕", "x", N_("Comm. error"), "red"),
@@ -29,6 +34,7 @@ _BREAKER: dict[str, tuple[str, str, str, str]] = {
 }
 
 STATE_NAMES: dict[str, str] = {
+    NOT_POLLED: N_("Not polled yet"),
     "on": N_("On"),
     "off": N_("Off"),
     "comm_error": N_("Communication error"),

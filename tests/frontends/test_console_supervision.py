@@ -9,6 +9,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+from ews_tui.config import default_config
 from ews_tui.domain.events import TaskFailed
 from ews_tui.frontends.console import TtyFrontEnd, TtySetup
 from ews_tui.frontends.driver import TerminalSize
@@ -36,7 +37,7 @@ async def test_a_console_loop_that_crashes_comes_back_on_the_line(tmp_path: Path
             raise RuntimeError("session factory broke")
         return Hello()
 
-    rt = Runtime(config=None, restart=RestartPolicy(backoff_start_s=0.0))
+    rt = Runtime(default_config(tmp_path / "data"), restart=RestartPolicy(backoff_start_s=0.0))
     failures = rt.hub.subscribe(TaskFailed, name="test")
     async with rt:
         front = TtyFrontEnd(

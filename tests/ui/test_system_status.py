@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,13 @@ RESTARTING = ServiceHealth("polling", Health.RESTARTING, "OSError: gone", 1)
 UI_QUEUE = SubscriptionStats("live-screen", 1024, 5000, 1024, False)
 BEHIND = SubscriptionStats("recorder", 12345, 0, None, True, 10_000, True)
 DROPPED = SubscriptionStats("csv-events", 0, 1, None, True, 10_000, False)
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Numbers and words in English, whatever language an earlier test left set."""
+    with use_language("en"):
+        yield
 
 
 def test_all_is_well_when_nothing_is_wrong_even_if_a_screen_drops() -> None:
@@ -69,11 +76,11 @@ async def test_home_shows_a_service_that_failed(rt: Runtime) -> None:
         assert not app.screen.query_one("#home-status").has_class("-problem")
         # Unreadable values: live and the recorder both crash on it twice, then drop it.
         rt.hub.publish(Sample(1, 0.0, Flaky({"p": 1.0}, fails=100)))
-        for _ in range(6):  # two crashes and a drop each
+        for _ in range(6):  # two crashes and a drop each (both lossless: drops are shown)
             await failures.get()
         app.screen.render_status()  # what its one-second timer calls
         await pilot.pause()
-        assert status_of(app) == "live failed: KeyError: 'flaky' (+2 more problems)"
+        assert status_of(app) == "live failed: KeyError: 'flaky' (+3 more problems)"
         assert app.screen.query_one("#home-status").has_class("-problem")
     failures.close()
 

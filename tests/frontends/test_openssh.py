@@ -167,6 +167,7 @@ async def test_openssh_client_is_disconnected_after_six_wrong_passwords(
     from ews_tui.frontends.ssh_guard import SourcePenalty
     from tests.ui.box_fixtures import CHEAP_SCRYPT
 
+    path = "/usr/bin:/bin"
     asked = tmp_path / "asked"
     askpass = tmp_path / "askpass"
     askpass.write_text(f'#!/bin/sh\necho x >> "{asked}"\necho wrong-password\n')
@@ -186,7 +187,7 @@ async def test_openssh_client_is_disconnected_after_six_wrong_passwords(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
-            env={"SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force", "PATH": "/usr/bin:/bin"},
+            env={"SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force", "PATH": path},
         )  # fmt: skip
         _out, err = await asyncio.wait_for(process.communicate(), DEADLINE_S)
     finally:

@@ -222,6 +222,11 @@ async def test_password_users_log_in_and_wrong_passwords_do_not(
     [
         ((), None, "nobody could log in"),
         ((("x", "plain-text"),), None, r"password_scrypt: \"plain-text\" is not a scrypt"),
+        (
+            (("x", "scrypt$1073741824$8$1$" + "a5" * 16 + "$" + "3c" * 32),),
+            None,
+            r"ssh\.users\[0\]\.password_scrypt: scrypt cost N=1073741824, r=8, p=1 is refused",
+        ),
         ((), "missing_keys", "ssh.authorized_keys: .*missing_keys: no such file"),
     ],
 )

@@ -1,7 +1,8 @@
 """Writing a file so that a reader sees the old content or the new, never a mix.
 
 A temp file in the same folder, fsync, rename over the target, fsync of the folder. The
-target's permission bits are kept; a new file gets ``new_mode``. On any failure the old
+target's permission bits are kept; a new file gets ``new_mode`` (0600 unless said otherwise:
+the box's files are its own), whatever the umask. On any failure the old
 file is untouched and no temp file is left behind.
 """
 
@@ -12,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path, data: bytes, *, new_mode: int = 0o644) -> None:
+def write_atomically(path: Path, data: bytes, *, new_mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` atomically; OSError on failure (nothing changed)."""
     try:
         mode = path.stat().st_mode & 0o7777

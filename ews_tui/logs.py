@@ -7,16 +7,20 @@ console on the terminal it runs on) calls ``log_to_data_dir`` before the UI star
 then on the lines go to ``<data_dir>/logs/ews.log`` (rotated: ``MAX_BYTES`` a file,
 ``BACKUPS`` old files kept), and to stderr only when stderr is the journal or carries no
 UI. Textual swaps ``sys.stderr`` while an app runs; the handlers hold their own streams.
+The ``logs`` folder is made 0700 and each log file 0600, whatever the umask.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
 from collections.abc import Iterable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+
+from ews_tui.file_modes import make_private_dir, open_private_append
 
 LOG_FILE = Path("logs") / "ews.log"
 MAX_BYTES = 1_000_000
@@ -80,8 +84,8 @@ def log_to_data_dir(data_dir: Path, *, ui_on_terminal: bool) -> Path:
     root = logging.getLogger()
     _drop(_FILE)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(
+        make_private_dir(path.parent)
+        handler = _PrivateRotatingFileHandler(
             path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
         )
     except OSError as error:
@@ -93,6 +97,14 @@ def log_to_data_dir(data_dir: Path, *, ui_on_terminal: bool) -> Path:
     if ui_on_terminal and not stderr_is_journal():
         _drop(_STDERR)
     return path
+
+
+class _PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log whose files (the first one and each after a rollover) are 0600."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = open_private_append(Path(self.baseFilename))
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def _drop(name: str) -> None:

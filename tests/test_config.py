@@ -36,6 +36,7 @@ from ews_tui.config import (
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 BASE = Path("/etc/ews")
+HASH = "scrypt$16384$8$1$" + "a5" * 16 + "$" + "3c" * 32  # the shape hash-password prints
 
 
 def problems_of(doc: dict[str, Any]) -> list[str]:
@@ -167,7 +168,7 @@ REFUSALS = [
         "ssh.users[0].password_scrypt: required key is missing",
     ),
     (
-        {"ssh": {"users": [{"name": "b b", "password_scrypt": "x"}]}},
+        {"ssh": {"users": [{"name": "b b", "password_scrypt": HASH}]}},
         'ssh.users[0].name: "b b" is not a user name',
     ),
     ({"console": {"enabled": "true"}}, 'console.enabled: "true" is not true or false'),
@@ -234,7 +235,7 @@ def test_every_problem_is_reported_at_once() -> None:
         ({"zzz": 1}, "zzz: unknown key"),
         ({"rs485": {"speed": 9600}}, "rs485.speed: unknown key"),
         (
-            {"ssh": {"users": [{"name": "a", "password_scrypt": "x", "pin": 1}]}},
+            {"ssh": {"users": [{"name": "a", "password_scrypt": HASH, "pin": 1}]}},
             "ssh.users[0].pin: unknown key",
         ),
         ({"ui": {"themes": "dark"}}, "ui.themes: unknown key (did you mean theme?)"),
@@ -303,18 +304,18 @@ def test_ssh_users_and_key_files() -> None:
             "ssh": {
                 "authorized_keys": "keys/authorized_keys",
                 "host_key": "/etc/ssh/key",
-                "users": [{"name": "installer", "password_scrypt": "$scrypt$abc"}],
+                "users": [{"name": "installer", "password_scrypt": HASH}],
             },
         },
         BASE,
     )
-    assert config.ssh.users == (SshUser("installer", "$scrypt$abc"),)
+    assert config.ssh.users == (SshUser("installer", HASH),)
     assert config.ssh_authorized_keys_file == Path("/srv/ews/keys/authorized_keys")
     assert config.ssh_host_key_file == Path("/etc/ssh/key")
 
 
 def test_duplicate_ssh_users_are_refused() -> None:
-    users = [{"name": "a", "password_scrypt": "x"}, {"name": "a", "password_scrypt": "y"}]
+    users = [{"name": "a", "password_scrypt": HASH}, {"name": "a", "password_scrypt": HASH}]
     assert problems_of({"ssh": {"users": users}}) == ['ssh.users[1].name: "a" appears twice']
 
 
@@ -401,7 +402,7 @@ def custom_config(data_dir: Path) -> Config:
         "ssh": {
             "enabled": True,
             "authorized_keys": "authorized_keys",
-            "users": [{"name": "tech", "password_scrypt": "$scrypt$ln=14,r=8,p=1$c2FsdA$aGFzaA"}],
+            "users": [{"name": "tech", "password_scrypt": HASH}],
         },
         "console": {"enabled": True, "colors": "truecolor"},
         "smtp": {"host": "mail.example.com", "sender": "box@example.com", "security": "tls"},
@@ -580,7 +581,7 @@ GOOD_VALUES: dict[str, list[Any]] = {
     "colors": ["truecolor", 256],
     "theme": ["dark"],
     "security": ["tls"],
-    "users": [[{"name": "u", "password_scrypt": "h"}]],
+    "users": [[{"name": "u", "password_scrypt": HASH}]],
     "authorized_keys": ["keys"],
     "installation": [{"site": 1}],
 }
@@ -632,3 +633,47 @@ def test_retention_keeps_measures_three_years_and_energy_forever_by_default() ->
 def test_retention_refuses_negative_days_naming_the_key() -> None:
     problems = problems_of({"retention": {"measures_days": -1}})
     assert len(problems) == 1 and problems[0].startswith("retention.measures_days: ")
+
+
+# --- password hashes (issue 12, item 3) ----------------------------------------------------
+
+
+def _user(password_scrypt: str) -> dict[str, Any]:
+    return {"ssh": {"users": [{"name": "installer", "password_scrypt": password_scrypt}]}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hunter2",
+        "$scrypt$ln=14,r=8,p=1$c2FsdA$aGFzaA",
+        "scrypt$16384$8$1$" + "a5" * 16,  # no hash
+        "scrypt$16384$8$1$" + "a5" * 16 + "$" + "zz" * 32,  # not hex
+        "scrypt$16384$8$1$$" + "3c" * 32,  # no salt
+        HASH.upper(),
+    ],
+)
+def test_a_password_hash_not_in_the_hash_password_format_is_refused(text: str) -> None:
+    (line,) = problems_of(_user(text))
+    assert line.startswith("ssh.users[0].password_scrypt: ")
+    assert "is not a scrypt$N$r$p$SALT$HASH text (make one with: ews ssh hash-password)" in line
+
+
+@pytest.mark.parametrize(
+    ("n", "r", "p"),
+    [(2**30, 8, 1), (2**20, 8, 1), (3000, 8, 1), (1, 8, 1), (2**14, 0, 1), (2**14, 64, 1),
+     (2**14, 8, 0), (2**14, 8, 17), (2**16, 8, 16)],
+)  # fmt: skip
+def test_a_password_hash_with_an_unbounded_cost_is_refused(n: int, r: int, p: int) -> None:
+    text = f"scrypt${n}${r}${p}$" + "a5" * 16 + "$" + "3c" * 32
+    (line,) = problems_of(_user(text))
+    assert line.startswith(f"ssh.users[0].password_scrypt: scrypt cost N={n}, r={r}, p={p} is ")
+
+
+def test_hash_password_output_and_cheap_costs_are_accepted() -> None:
+    from ews_tui.domain.auth import ScryptParams
+    from ews_tui.frontends.ssh import hash_password
+
+    assert problems_of(_user(hash_password("s3cret"))) == []
+    assert problems_of(_user(hash_password("s3cret", ScryptParams(n=2**4, r=1, p=1)))) == []
+    assert problems_of(_user(f"scrypt${2**16}$8$1$" + "a5" * 16 + "$" + "3c" * 32)) == []

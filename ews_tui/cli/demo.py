@@ -27,6 +27,7 @@ from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, TimeBand
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.periods import SLOT_SECONDS
+from ews_tui.file_modes import make_private_dir
 from ews_tui.i18n import LANGUAGES, _
 from ews_tui.logs import log_to_data_dir
 from ews_tui.modbus.serial_line import LineSettings
@@ -130,7 +131,7 @@ async def demo_box(
 async def run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="ews-demo-"))
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(data_dir)
     except OSError as error:
         raise UserError(f"{data_dir}: {error.strerror}") from None
     if not 0 <= args.history_days <= 3660:

@@ -11,6 +11,10 @@ Before anything starts it holds the data dir (one box per data dir: a second ``s
 with one line (exit 1) when the data dir, a tty or a listening port cannot be used. A
 missing RS485 adapter is not one of those: the box starts, the Local gateway shows a
 communication error and its poller retries opening the port until the adapter appears.
+
+The data dir is created 0700 and what the box writes there 0600 (``ews_tui.file_modes``);
+once running, the log names each existing file of the box (database, WAL, host key, logs,
+config) that others may read, with the ``chmod`` that fixes it.
 """
 
 from __future__ import annotations
@@ -37,12 +41,14 @@ from ews_tui.cli.box import (
 from ews_tui.cli.errors import UserError
 from ews_tui.config import Config, HostPort
 from ews_tui.domain.installation import LOCAL_GATEWAY_ID
+from ews_tui.file_modes import make_private_dir, wider_than_private
 from ews_tui.frontends.console import TtyError, console_front_end, open_tty
 from ews_tui.frontends.kiosk import kiosk_front_end
 from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError
-from ews_tui.logs import log_to_data_dir, stderr_is_on
+from ews_tui.logs import LOG_FILE, log_to_data_dir, stderr_is_on
 from ews_tui.runtime import Runtime
-from ews_tui.services.box import running_box
+from ews_tui.services.box import DATABASE_FILE, running_box
+from ews_tui.store.datadir_lock import LOCK_FILE
 from ews_tui.store.db import StoreError
 
 log = logging.getLogger("ews_tui.serve")
@@ -80,6 +86,7 @@ async def _serve(path: Path, config: Config) -> int:
     try:
         async with running_box(path, config) as rt, front_ends(rt, config) as names:
             log.info("ews serve: running, front ends: %s", ", ".join(names) or "none")
+            warn_wide_modes(path, config)
             await stop.wait()
             log.info("ews serve: stopping")
     except StoreError as error:
@@ -139,13 +146,36 @@ async def front_ends(rt: Runtime, config: Config) -> AsyncIterator[list[str]]:
 def check_data_dir(config: Config) -> None:
     data_dir = config.data_dir
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(data_dir)
     except OSError as error:
         raise UserError(f"data_dir {data_dir}: {error.strerror}") from None
     if not data_dir.is_dir():
         raise UserError(f"data_dir {data_dir}: not a folder")
     if not os.access(data_dir, os.W_OK | os.X_OK):
         raise UserError(f"data_dir {data_dir}: not writable by this user")
+
+
+def box_files(config_path: Path, config: Config) -> list[Path]:
+    """The files and folders of the box that hold secrets or say what it does."""
+    data_dir = config.data_dir
+    database = data_dir / DATABASE_FILE
+    logs = data_dir / LOG_FILE
+    return [
+        data_dir,
+        database,
+        *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm")),
+        data_dir / LOCK_FILE,
+        config.ssh_host_key_file,
+        logs.parent,
+        *sorted(logs.parent.glob(logs.name + "*")),
+        config_path,
+    ]
+
+
+def warn_wide_modes(config_path: Path, config: Config) -> None:
+    """Say in the log which of the box's files others may read (they keep their mode)."""
+    for wide in wider_than_private(box_files(config_path, config)):
+        log.warning("ews serve: %s", wide)
 
 
 def check_listen_ports(config: Config) -> None:

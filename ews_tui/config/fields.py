@@ -322,3 +322,64 @@ def colors(allowed: tuple[int | str, ...]) -> Spec:
         raise Invalid(N_("{value} is not one of {allowed}"), value=show(value), allowed=listed)
 
     return Spec(parse)
+
+
+# scrypt costs a login may ask for: the default is N=2**14, r=8, p=1 (16 MiB, tens of ms).
+SCRYPT_MAX_N = 2**20
+SCRYPT_MAX_R = 32
+SCRYPT_MAX_P = 16
+SCRYPT_MAX_MEMORY = 64 * 1024 * 1024  # 128 * N * r bytes
+SCRYPT_MAX_WORK = 2**22  # N * r * p: 32 times the default
+_SCRYPT = re.compile(
+    r"scrypt\$(\d{1,10})\$(\d{1,4})\$(\d{1,4})"  # N, r, p
+    r"\$(?:[0-9a-f]{2}){8,64}\$(?:[0-9a-f]{2}){16,64}"  # salt, hash (hex)
+)
+SCRYPT_FORMAT = N_(
+    "{value} is not a scrypt$N$r$p$SALT$HASH text (make one with: ews ssh hash-password)"
+)
+SCRYPT_COST = N_(
+    "scrypt cost N={n}, r={r}, p={p} is refused: N a power of 2 from 2 to {max_n}, r 1..{max_r}, "
+    "p 1..{max_p}, at most {max_mib} MiB (128·N·r) and N·r·p at most {max_work}"
+)
+
+
+def scrypt_hash_problem(word: str) -> Invalid | None:
+    """Why ``word`` is not a password hash a login can check in bounded time and memory."""
+    found = _SCRYPT.fullmatch(word)
+    if found is None:
+        return Invalid(SCRYPT_FORMAT, value=show(word))
+    n, r, p = (int(found.group(i)) for i in (1, 2, 3))
+    power_of_two = n >= 2 and n & (n - 1) == 0
+    if not (
+        power_of_two
+        and n <= SCRYPT_MAX_N
+        and 1 <= r <= SCRYPT_MAX_R
+        and 1 <= p <= SCRYPT_MAX_P
+        and 128 * n * r <= SCRYPT_MAX_MEMORY
+        and n * r * p <= SCRYPT_MAX_WORK
+    ):
+        return Invalid(
+            SCRYPT_COST,
+            n=n,
+            r=r,
+            p=p,
+            max_n=SCRYPT_MAX_N,
+            max_r=SCRYPT_MAX_R,
+            max_p=SCRYPT_MAX_P,
+            max_mib=SCRYPT_MAX_MEMORY // (1024 * 1024),
+            max_work=SCRYPT_MAX_WORK,
+        )
+    return None
+
+
+def scrypt_hash() -> Spec:
+    """A ``password_scrypt`` text (``ews ssh hash-password``), its cost bounded."""
+
+    def parse(value: Any, _ctx: Context) -> str:
+        word = _require_str(value)
+        problem = scrypt_hash_problem(word)
+        if problem is not None:
+            raise problem
+        return word
+
+    return Spec(parse)

@@ -33,7 +33,6 @@ _USER_NAME = f.text(
     pattern=r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}",
     refusal=N_("{value} is not a user name"),
 )
-_PASSWORD_HASH = f.text(required=True, pattern=r"\S+", refusal=N_("{value} is not a password hash"))
 _EMAIL = f.text(
     required=False, pattern=r"[^@\s<>]+@[^@\s<>]+", refusal=N_("{value} is not an e-mail address")
 )
@@ -156,7 +155,7 @@ class TimeSettings:
 @dataclass(frozen=True)
 class SshUser:
     name: str = field(metadata=_r(_USER_NAME))
-    password_scrypt: str = field(metadata=_r(_PASSWORD_HASH))
+    password_scrypt: str = field(metadata=_r(f.scrypt_hash()))
 
 
 @dataclass(frozen=True)
@@ -171,6 +170,8 @@ class SshSettings:
     authorized_keys: Path | None = field(default=None, metadata=_r(f.plain_path(required=False)))
     max_sessions: int = field(default=16, metadata=_r(f.integer(1, 256)))
     idle_logout_minutes: int = field(default=30, metadata=_r(f.integer(0, 1440)))
+    max_auth_tries: int = field(default=6, metadata=_r(f.integer(1, 100)))
+    max_startups: int = field(default=10, metadata=_r(f.integer(1, 1000)))
     users: tuple[SshUser, ...] = field(default=(), metadata=_r(f.TableList(SshUser)))
 
 

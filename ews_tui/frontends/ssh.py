@@ -10,6 +10,12 @@ command (exec), a subsystem (SFTP), port forwarding, agent and X11 forwarding.
 Logins: public keys from ``ssh.authorized_keys`` and/or the ``[[ssh.users]]`` passwords,
 stored as ``scrypt$N$r$p$SALT$HASH`` (hex; :func:`hash_password`, ``ews ssh
 hash-password``). The host key is generated at first start (ed25519, mode 0600).
+
+Guessing is slowed as OpenSSH does (see :mod:`~ews_tui.frontends.ssh_guard`): at most
+``ssh.max_auth_tries`` failed passwords per connection, answers to an address that failed
+spaced by a growing delay, at most ``ssh.max_startups`` connections not logged in yet. An
+unknown user name costs the same scrypt work as a known one (a dummy hash of the same cost),
+so names cannot be told apart by timing; scrypt runs in a thread, off the loop.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +34,11 @@ from typing import Any
 import asyncssh
 
 from ews_tui.config import SshSettings
+from ews_tui.config.fields import scrypt_hash_problem
 from ews_tui.domain.auth import DEFAULT_SCRYPT, SALT_BYTES, HashedSecret, ScryptParams, hash_secret
 from ews_tui.frontends.driver import StreamTerminal, TerminalSize, colors_for_terminal
 from ews_tui.frontends.sessions import AppFactory, default_app, default_language
+from ews_tui.frontends.ssh_guard import SourcePenalty
 from ews_tui.i18n import N_, _, negotiate_language, set_language, translator
 from ews_tui.runtime import Runtime
 from ews_tui.ui.session import Session
@@ -46,6 +56,7 @@ CRASHED = N_(
     "the box and the other sessions go on. Connect again for a new session."
 )
 NO_FORWARDING = "port forwarding is not available on this server"
+TOO_MANY_FAILURES = "Too many authentication failures"  # OpenSSH's words
 LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 
@@ -115,14 +126,40 @@ class _BoxSshServer(asyncssh.SSHServer):
     def __init__(self, front: SshFrontEnd) -> None:
         self._front = front
         self._conn: asyncssh.SSHServerConnection | None = None
+        self._address = "?"
+        self._waiting_login = False  # counted in the front end's connections not logged in
+        self._failures = 0
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
-        self._front._connections.add(conn)
+        self._address = str((conn.get_extra_info("peername") or ("?",))[0])
+        front = self._front
+        limit = front.settings.max_startups
+        if front.unauthenticated >= limit:
+            log.warning(
+                "ssh: connection from %s closed: %d connections are not logged in yet "
+                "(ssh.max_startups)",
+                self._address,
+                limit,
+            )
+            asyncio.get_running_loop().call_soon(conn.abort)
+            return
+        front._connections.add(conn)
+        front.unauthenticated += 1
+        self._waiting_login = True
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
             self._front._connections.discard(self._conn)
+        self._logged_in()
+
+    def auth_completed(self) -> None:
+        self._logged_in()
+
+    def _logged_in(self) -> None:
+        if self._waiting_login:
+            self._waiting_login = False
+            self._front.unauthenticated -= 1
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -131,14 +168,38 @@ class _BoxSshServer(asyncssh.SSHServer):
         return bool(self._front.passwords)
 
     async def validate_password(self, username: str, password: str) -> bool:
-        hashed = self._front.passwords.get(username)
-        if hashed is None:
-            log.info("ssh: password login refused for unknown user %r", username)
-            return False
-        ok = await asyncio.to_thread(hashed.matches, password)
-        if not ok:
-            log.info("ssh: wrong password for %r", username)
-        return ok
+        front = self._front
+        wait = front.penalty.wait(self._address, front.clock())
+        if wait > 0:
+            log.info("ssh: %s failed before: answering in %.2f s", self._address, wait)
+            await asyncio.sleep(wait)
+        hashed = front.passwords.get(username)
+        # An unknown name costs the same scrypt work, against a hash nothing matches.
+        try:
+            ok = await asyncio.to_thread((hashed or front.dummy_hash).matches, password)
+        except (ValueError, MemoryError) as error:
+            log.error("ssh: the password hash of %r cannot be checked: %s", username, error)
+            ok = False
+        if ok and hashed is not None:
+            return True
+        self._failures += 1
+        total = front.penalty.failed(self._address, front.clock())
+        log.info(
+            "ssh: %s for %r from %s (%d on this connection, %d from this address)",
+            "wrong password" if hashed is not None else "password login for an unknown user",
+            username,
+            self._address,
+            self._failures,
+            total,
+        )
+        if self._failures >= front.settings.max_auth_tries:
+            log.warning(
+                "ssh: connection from %s closed after %d failed passwords (ssh.max_auth_tries)",
+                self._address,
+                self._failures,
+            )
+            raise asyncssh.PermissionDenied(TOO_MANY_FAILURES)
+        return False
 
     def session_requested(self) -> asyncssh.SSHServerSession[str]:
         return _BoxProcess(self._front)
@@ -198,6 +259,8 @@ class SshFrontEnd:
         authorized_keys_file: Path | None,
         *,
         make_app: AppFactory = default_app,
+        penalty: SourcePenalty | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
@@ -205,6 +268,10 @@ class SshFrontEnd:
         self.authorized_keys_file = authorized_keys_file
         self.make_app = make_app
         self.passwords: dict[str, HashedSecret] = {}
+        self.dummy_hash = _dummy_hash(DEFAULT_SCRYPT)
+        self.penalty = penalty if penalty is not None else SourcePenalty()
+        self.clock = clock
+        self.unauthenticated = 0  # connections not logged in yet (ssh.max_startups)
         self.sessions: dict[asyncio.Task[Any], _Live] = {}
         self._connections: set[asyncssh.SSHServerConnection] = set()
         self._server: asyncssh.SSHAcceptor | None = None
@@ -223,6 +290,8 @@ class SshFrontEnd:
     async def start(self) -> None:
         """Listen; raise :class:`SshSetupError` naming the setting that stops it."""
         self.passwords = _passwords(self.settings)
+        costs = Counter(hashed.params for hashed in self.passwords.values()).most_common(1)
+        self.dummy_hash = _dummy_hash(costs[0][0] if costs else DEFAULT_SCRYPT)
         keys = self.authorized_keys_file
         if keys is not None and not keys.is_file():
             raise SshSetupError(f"ssh.authorized_keys: {keys}: no such file")
@@ -372,11 +441,13 @@ def _end(process: asyncssh.SSHServerProcess[str], line: str | None, *, status: i
 def _passwords(settings: SshSettings) -> dict[str, HashedSecret]:
     found: dict[str, HashedSecret] = {}
     for index, user in enumerate(settings.users):
-        try:
-            found[user.name] = HashedSecret.decode(user.password_scrypt)
-        except ValueError:
-            raise SshSetupError(
-                f"ssh.users[{index}].password_scrypt: not a scrypt$N$r$p$SALT$HASH text "
-                "(make one with: ews ssh hash-password)"
-            ) from None
+        problem = scrypt_hash_problem(user.password_scrypt)
+        if problem is not None:
+            raise SshSetupError(f"ssh.users[{index}].password_scrypt: {problem.message}")
+        found[user.name] = HashedSecret.decode(user.password_scrypt)
     return found
+
+
+def _dummy_hash(params: ScryptParams) -> HashedSecret:
+    """A hash of the given cost that no password matches (random salt and digest)."""
+    return HashedSecret(params, os.urandom(SALT_BYTES), os.urandom(params.length))

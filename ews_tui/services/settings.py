@@ -104,7 +104,8 @@ def apply_network(net: NetworkSettings) -> NetworkResult:
     target = networkd_file(net)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, networkd_text(net).encode("utf-8"))
+        # systemd-networkd runs as its own user: the file must be readable by others.
+        write_atomically(target, networkd_text(net).encode("utf-8"), new_mode=0o644)
     except OSError as error:
         log.error("cannot write %s: %s", target, error)
         return NetworkResult(net.backend, False, target, error.strerror or str(error))

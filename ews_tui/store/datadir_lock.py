@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ews_tui.domain.messages import N_, Message
+from ews_tui.file_modes import make_private_dir
 from ews_tui.store.db import StoreError
 
 LOCK_FILE = "ews.lock"
@@ -68,8 +69,8 @@ def hold_data_dir(data_dir: Path) -> Iterator[DataDirLock]:
     inherited = fd is not None
     if fd is None:
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            make_private_dir(data_dir)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as error:
             reason = Message(N_("cannot open the lock file: {reason}"), {"reason": error.strerror})
             raise StoreError(str(path), reason) from None

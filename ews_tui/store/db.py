@@ -25,6 +25,7 @@ from typing import Any
 import aiosqlite
 
 from ews_tui.domain.messages import N_, Message
+from ews_tui.file_modes import create_private_file, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +124,27 @@ class Database:
 async def open_database(path: Path, *, upgrade: bool = True) -> Database:
     """Open (creating it and its folder if needed) the database at ``path``.
 
+    A new folder is made 0700 and a new database file 0600, whatever the umask; SQLite gives
+    the ``-wal`` and ``-shm`` files the database file's mode.
+
     Sets the pragmas and, with ``upgrade``, applies the migrations. Raises StoreError naming
     the path when the folder cannot be made, the file is not a SQLite database, or the
     database is newer than this program.
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
     except OSError as error:
         raise StoreError(
             str(path.parent),
             Message(N_("cannot create the folder: {reason}"), {"reason": _reason(error)}),
+        ) from None
+    try:
+        create_private_file(path)
+    except OSError as error:
+        raise StoreError(
+            str(path),
+            Message(N_("cannot open the database: {reason}"), {"reason": _reason(error)}),
         ) from None
     try:
         conn = await aiosqlite.connect(path, isolation_level=None)

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
 
+from ews_tui.frontends.ssh import hash_password
+
 Run = Callable[..., CompletedProcess[str]]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,3 +150,30 @@ def test_usage_error_exits_2(ews: Run) -> None:
     assert result.returncode == 2
     help_result = ews("--help")
     assert help_result.returncode == 0 and "config" in help_result.stdout
+
+
+def test_a_plain_password_and_an_unbounded_scrypt_cost_are_refused(
+    ews: Run, tmp_path: Path
+) -> None:
+    """Issue 12, item 3: both used to pass ``config check``; ``serve`` then refused the
+    first and dropped every login on the second without a log line."""
+    huge = "scrypt$1073741824$8$1$" + "a5" * 16 + "$" + "3c" * 32
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[ssh.users]]\nname = "a"\npassword_scrypt = "hunter2"\n'
+        f'[[ssh.users]]\nname = "b"\npassword_scrypt = "{huge}"\n',
+        encoding="utf-8",
+    )
+    result = ews("config", "check", str(bad))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        'ssh.users[0].password_scrypt: "hunter2" is not a scrypt$N$r$p$SALT$HASH text '
+        "(make one with: ews ssh hash-password)",
+        "ssh.users[1].password_scrypt: scrypt cost N=1073741824, r=8, p=1 is refused: "
+        "N a power of 2 from 2 to 1048576, r 1..32, p 1..16, at most 64 MiB (128·N·r) "
+        "and N·r·p at most 4194304",
+    ]
+    good = tmp_path / "good.toml"
+    hashed = hash_password("s3cret")
+    good.write_text(f'[[ssh.users]]\nname = "a"\npassword_scrypt = "{hashed}"\n', "utf-8")
+    assert ews("config", "check", str(good)).returncode == 0

@@ -155,3 +155,43 @@ async def test_openssh_sftp_scp_and_forwarding_are_refused_in_words(
         )  # fmt: skip
         assert status != 0 and "remote port forwarding failed" in err
         assert not front.sessions
+
+
+async def test_openssh_client_is_disconnected_after_six_wrong_passwords(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """Issue 12, item 3: OpenSSH's ``ssh`` asks for up to 100 passwords (an askpass program
+    that always answers a wrong one): the box ends the connection after the sixth."""
+    from ews_tui.config import HostPort, SshSettings, SshUser
+    from ews_tui.frontends.ssh import hash_password
+    from ews_tui.frontends.ssh_guard import SourcePenalty
+    from tests.ui.box_fixtures import CHEAP_SCRYPT
+
+    path = "/usr/bin:/bin"
+    asked = tmp_path / "asked"
+    askpass = tmp_path / "askpass"
+    askpass.write_text(f'#!/bin/sh\necho x >> "{asked}"\necho wrong-password\n')
+    askpass.chmod(0o700)
+    user = SshUser("installer", hash_password("s3cret", CHEAP_SCRYPT))
+    settings = SshSettings(enabled=True, listen=HostPort("127.0.0.1", 0), users=(user,))
+    front = SshFrontEnd(
+        runtime, settings, tmp_path / "host_key", None, penalty=SourcePenalty(base=0.0)
+    )
+    await front.start()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "ssh", "-F", "/dev/null", "-p", str(front.port), "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "PreferredAuthentications=password",
+            "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=100",
+            "installer@127.0.0.1", "true",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env={"SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force", "PATH": path},
+        )  # fmt: skip
+        _out, err = await asyncio.wait_for(process.communicate(), DEADLINE_S)
+    finally:
+        await front.stop()
+    assert process.returncode == 255
+    assert "Too many authentication failures" in err.decode()
+    assert asked.read_text().count("x") == 6

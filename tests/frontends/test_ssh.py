@@ -4,16 +4,21 @@ own App, language and size; resizes; refusals of everything that is not a PTY se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import decimal
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
 
+from ews_tui.domain.auth import HashedSecret, ScryptParams
 from ews_tui.domain.events import Sample
 from ews_tui.frontends.ssh import SshFrontEnd
+from ews_tui.frontends.ssh_guard import SourcePenalty
 from ews_tui.runtime import Runtime
 from ews_tui.ui.screens.login import LoginScreen
 from tests.frontends.ssh_fixtures import (
@@ -216,7 +221,12 @@ async def test_password_users_log_in_and_wrong_passwords_do_not(
     ("users", "keys", "message"),
     [
         ((), None, "nobody could log in"),
-        ((("x", "plain-text"),), None, r"ssh\.users\[0\]\.password_scrypt: not a scrypt"),
+        ((("x", "plain-text"),), None, r"password_scrypt: \"plain-text\" is not a scrypt"),
+        (
+            (("x", "scrypt$1073741824$8$1$" + "a5" * 16 + "$" + "3c" * 32),),
+            None,
+            r"ssh\.users\[0\]\.password_scrypt: scrypt cost N=1073741824, r=8, p=1 is refused",
+        ),
         ((), "missing_keys", "ssh.authorized_keys: .*missing_keys: no such file"),
     ],
 )
@@ -287,3 +297,135 @@ async def test_an_error_in_one_session_ends_that_session_only(tmp_path: Path) ->
         finally:
             samples.close()
             await asyncio.gather(collector, return_exceptions=True)
+
+
+# --- guessing (issue 12, item 3) ---------------------------------------------------------------
+
+
+class Guesser(asyncssh.SSHClient):
+    """A client that answers every password prompt with another wrong password."""
+
+    def __init__(self) -> None:
+        self.tried = 0
+
+    def password_auth_requested(self) -> str | None:
+        if self.tried == 50:  # a server that never says stop: give up, the test fails
+            return None
+        self.tried += 1
+        return f"guess-{self.tried}"
+
+
+async def guess(port: int, username: str) -> tuple[int, Exception]:
+    """Guess on one connection until the server ends it: (passwords tried, the error)."""
+    guesser = Guesser()
+    with pytest.raises(asyncssh.Error) as raised:
+        await asyncssh.connect(
+            "127.0.0.1",
+            port,
+            username=username,
+            client_factory=lambda: guesser,
+            known_hosts=None,
+            agent_path=None,
+            client_keys=None,
+            preferred_auth="password",
+        )
+    return guesser.tried, raised.value
+
+
+@contextlib.asynccontextmanager
+async def password_front(
+    runtime: Runtime, tmp_path: Path, **options: Any
+) -> AsyncIterator[SshFrontEnd]:
+    from ews_tui.config import HostPort, SshSettings, SshUser
+    from ews_tui.domain.auth import ScryptParams
+    from ews_tui.frontends.ssh import hash_password
+
+    user = SshUser("installer", hash_password("s3cret", ScryptParams(n=2**4, r=1, p=1)))
+    settings = SshSettings(enabled=True, listen=HostPort("127.0.0.1", 0), users=(user,), **options)
+    front = SshFrontEnd(
+        runtime, settings, tmp_path / "host_key", None, penalty=SourcePenalty(base=0.0)
+    )
+    await front.start()
+    try:
+        yield front
+    finally:
+        await front.stop()
+
+
+@pytest.mark.parametrize("username", ["installer", "nobody"])
+async def test_a_connection_ends_after_max_auth_tries_wrong_passwords(
+    runtime: Runtime, tmp_path: Path, username: str
+) -> None:
+    async with password_front(runtime, tmp_path) as front:
+        tried, error = await guess(front.port, username)
+        assert tried == 6
+        assert isinstance(error, asyncssh.PermissionDenied)
+        assert error.reason == "Too many authentication failures"
+        tried, error = await guess(front.port, username)  # a new connection, six more
+        assert tried == 6
+        assert front.penalty.failures("127.0.0.1", front.clock()) == 12
+        await until(lambda: front.unauthenticated == 0, "the connections to be counted out")
+    async with password_front(runtime, tmp_path, max_auth_tries=2) as front:
+        assert (await guess(front.port, username))[0] == 2
+
+
+async def test_an_unknown_user_costs_the_same_scrypt_as_a_known_one(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    checked: list[ScryptParams] = []
+
+    class Counted(HashedSecret):
+        def matches(self, secret: str) -> bool:
+            checked.append(self.params)
+            return super().matches(secret)
+
+    async with password_front(runtime, tmp_path, max_auth_tries=1) as front:
+        known = front.passwords["installer"]
+        front.passwords["installer"] = Counted(known.params, known.salt, known.digest)
+        dummy = front.dummy_hash
+        front.dummy_hash = Counted(dummy.params, dummy.salt, dummy.digest)
+        await guess(front.port, "installer")
+        await guess(front.port, "nobody")
+    assert checked == [known.params, known.params]  # one scrypt each, at the users' cost
+
+
+async def test_failed_passwords_space_the_answers_to_that_address(
+    runtime: Runtime, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ews_tui.frontends.ssh")
+    async with password_front(runtime, tmp_path, max_auth_tries=3) as front:
+        front.penalty = SourcePenalty(base=0.01, cap=0.04)
+        await asyncio.gather(guess(front.port, "installer"), guess(front.port, "nobody"))
+    waits = [
+        float(r.getMessage().split(" in ")[1].removesuffix(" s"))
+        for r in caplog.records
+        if "failed before: answering in" in r.getMessage()
+    ]
+    # Six attempts: all but the first one of each connection waited, longer and longer.
+    assert len(waits) >= 4 and all(wait >= 0.01 for wait in waits)
+    assert waits[-1] >= 0.04 > waits[0]
+
+
+async def test_connections_not_logged_in_beyond_max_startups_are_closed(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    async with password_front(runtime, tmp_path, max_startups=2) as front:
+        waiting = [await asyncio.open_connection("127.0.0.1", front.port) for _ in range(2)]
+        for reader, _writer in waiting:
+            assert (await reader.readline()).startswith(b"SSH-2.0-")
+        reader, writer = await asyncio.open_connection("127.0.0.1", front.port)
+        # Closed at once (asyncssh has written its version line), before any key exchange.
+        closed = await asyncio.wait_for(reader.read(), DEADLINE_S)
+        assert closed.startswith(b"SSH-2.0-") and reader.at_eof()
+        writer.close()
+        assert front.unauthenticated == 2
+        # A connection that logs in no longer counts; one that goes frees its place.
+        waiting[0][1].close()
+        await until(lambda: front.unauthenticated == 1, "the place to be freed")
+        options = {"known_hosts": None, "agent_path": None, "client_keys": None}
+        async with asyncssh.connect(
+            "127.0.0.1", front.port, username="installer", password="s3cret", **options
+        ):
+            await until(lambda: front.unauthenticated == 1, "the login to be counted out")
+        waiting[1][1].close()
+        await until(lambda: front.unauthenticated == 0, "every place to be freed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 
@@ -119,3 +120,20 @@ async def test_two_connections_see_each_others_commits(tmp_path: Path) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_database_and_its_wal_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    """Issue 12, item 4: they hold the PIN and PUK hashes."""
+    old = os.umask(0o022)
+    try:
+        db = await open_database(tmp_path / "data" / "ews.sqlite")
+        try:
+            async with db.transaction() as conn:
+                await conn.execute("CREATE TABLE t (x)")
+            modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "data").iterdir()}
+        finally:
+            await db.close()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    assert modes == {"ews.sqlite": 0o600, "ews.sqlite-wal": 0o600, "ews.sqlite-shm": 0o600}

@@ -94,7 +94,9 @@ def _bounded_repr(value: Any, limit: int) -> str:
     """A repr of a list or table without walking more of it than a message can show."""
     if isinstance(value, Mapping):
         items = list(value.items())[:limit]
-        inner = ", ".join(f"{k!r}: {_bounded_repr(v, limit // 2)}" for k, v in items)
+        inner = ", ".join(
+            f"{_bounded_repr(k, limit // 2)}: {_bounded_repr(v, limit // 2)}" for k, v in items
+        )
         return "{" + _shorten(inner, limit) + "}"
     if isinstance(value, list | tuple):
         inner = ", ".join(_bounded_repr(v, limit // 2) for v in list(value)[:limit])

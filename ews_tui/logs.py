@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from ews_tui import log_text
 from ews_tui.file_modes import make_private_dir, open_private_append
 
 LOG_FILE = Path("logs") / "ews.log"
@@ -34,6 +35,7 @@ _FILE = "ews-file"
 
 def configure(verbosity: int = 0) -> None:
     """Lines at WARNING (INFO with ``-v``, DEBUG with ``-vv``) to this process's stderr."""
+    log_text.install()  # names stored before the rule cannot drive a terminal or journal
     root = logging.getLogger()
     root.setLevel(LEVELS[min(max(verbosity, 0), len(LEVELS) - 1)])
     _drop(_STDERR)

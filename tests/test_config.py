@@ -677,3 +677,52 @@ def test_hash_password_output_and_cheap_costs_are_accepted() -> None:
     assert problems_of(_user(hash_password("s3cret"))) == []
     assert problems_of(_user(hash_password("s3cret", ScryptParams(n=2**4, r=1, p=1)))) == []
     assert problems_of(_user(f"scrypt${2**16}$8$1$" + "a5" * 16 + "$" + "3c" * 32)) == []
+
+
+# --- hostile files (issue 12 items 5 and 6) ------------------------------------------------
+
+
+def test_a_setting_text_is_bounded_and_plain() -> None:
+    assert problems_of({"data_dir": "/d" * 5_000_000}) == [
+        "data_dir: 10000000 characters: at most 4096 are allowed"
+    ]
+    assert problems_of({"smtp": {"username": "bob\x1b[2J"}}) == [
+        "smtp.username: control characters (here \\x1b) are not allowed"
+    ]
+    assert problems_of({"data_dir": "/var/lib/ews-" + "x" * 4000}) == []
+
+
+def test_a_hostile_unknown_key_is_shown_short_and_printable() -> None:
+    [line] = problems_of({"rs485": {"\x1b]0;T\x07" + "k" * 10_000: 1}})
+    assert line.startswith("rs485.\\x1b]0;T\\x07kkk") and line.endswith("…: unknown key")
+    assert len(line) < 120
+
+
+def test_a_value_quoted_back_is_printable() -> None:
+    [line] = problems_of({"language": "fr\x9b2J"})
+    assert "\x9b" not in line and line.startswith("language: ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a = " + "[" * 100_000 + "]" * 100_000,
+        "a = " + "{b = " * 5_000 + "1" + "}" * 5_000,
+        "a = " + "[" * 40 + "]" * 40,  # parses, but deeper than any setting
+    ],
+    ids=["arrays", "inline tables", "forty levels"],
+)
+def test_a_deeply_nested_file_is_refused_in_one_line(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}: tables and arrays nest deeper than 32 levels: not read"
+
+
+def test_a_file_over_a_megabyte_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text(f'data_dir = "{"d" * 1_000_000}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}: the file is larger than 1000000 bytes: not read"

@@ -10,6 +10,7 @@ from ews_tui.cli.box import add_config_option, config_path, open_installation, r
 from ews_tui.cli.errors import UserError
 from ews_tui.domain.edits import InstallationError
 from ews_tui.domain.installation import Installation
+from ews_tui.domain.text_rules import excerpt
 from ews_tui.i18n import ngettext
 from ews_tui.services.installation import InstallationService
 from ews_tui.store.db import StoreError
@@ -94,7 +95,7 @@ async def _refuse_losses(service: InstallationService, new: Installation, file: 
         )
     recorded = await service.dropped_with_history(new)
     if recorded:
-        names = ", ".join(f'"{d.display_name()}"' for d in recorded[:5])
+        names = ", ".join(f'"{excerpt(d.display_name())}"' for d in recorded[:5])
         more = "" if len(recorded) <= 5 else ", ..."
         raise UserError(
             ngettext(

@@ -38,7 +38,7 @@ from ews_tui.cli.box import (
     open_installation,
     read_config,
 )
-from ews_tui.cli.errors import UserError
+from ews_tui.cli.errors import UserError, damage_in, damaged_database
 from ews_tui.config import Config, HostPort
 from ews_tui.domain.installation import LOCAL_GATEWAY_ID
 from ews_tui.file_modes import make_private_dir, wider_than_private
@@ -72,7 +72,13 @@ async def run(args: argparse.Namespace) -> int:
     check_data_dir(config)
     log_to_data_dir(config.data_dir, ui_on_terminal=stderr_is_on(ui_ttys(config)))
     with hold_box(config.data_dir):
-        return await _serve(path, config)
+        try:
+            return await _serve(path, config)
+        except BaseException as error:
+            damage = damage_in(error)
+            if damage is None:
+                raise
+            raise damaged_database(config.data_dir / DATABASE_FILE, damage) from None
 
 
 async def _serve(path: Path, config: Config) -> int:

@@ -14,6 +14,7 @@ from ews_tui.atomic_file import write_atomically
 from ews_tui.config.errors import ConfigError, Problem
 from ews_tui.config.model import Config
 from ews_tui.config.reader import parse_config, to_document
+from ews_tui.config.toml_input import TooHostile, loads_bounded, read_bounded
 from ews_tui.domain.messages import N_, Message
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,17 @@ def default_config(data_dir: Path) -> Config:
 def read_document(path: Path) -> dict[str, Any]:
     """The parsed TOML of ``path``; ConfigError (placed at the file) if unreadable or not TOML."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)
+    except TooHostile as error:
+        raise ConfigError([Problem(str(path), error.message)]) from None
     except OSError as error:
         reason = error.strerror or str(error)
         msg = Message(N_("cannot read the file: {reason}"), {"reason": reason})
         raise ConfigError([Problem(str(path), msg)]) from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        return loads_bounded(raw.decode("utf-8"))
+    except TooHostile as error:
+        raise ConfigError([Problem(str(path), error.message)]) from None
     except UnicodeDecodeError as error:
         msg = Message(N_("not UTF-8 text (byte {offset})"), {"offset": error.start})
         raise ConfigError([Problem(str(path), msg)]) from None

@@ -24,6 +24,10 @@ from ews_tui.config.model import (
     TimeSettings,
 )
 from ews_tui.domain.messages import N_, Message
+from ews_tui.domain.text_rules import MAX_EXCERPT, excerpts, printable, text_problem
+
+# A setting's text: a path (PATH_MAX is 4096), a host, a user name, a password.
+MAX_SETTING_TEXT = 4096
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -43,6 +47,19 @@ def _not_table(where: str, value: Any) -> Problem:
     return Problem(where, Message(N_("{value} is not a table"), {"value": f.show(value)}))
 
 
+def _shown_key(key: object) -> str:
+    """A key of the file as a place shows it: printable and short."""
+    text = str(key)
+    return printable(text if len(text) <= MAX_EXCERPT else text[: MAX_EXCERPT - 1] + "…")
+
+
+def _safe(problems: list[Problem]) -> list[Problem]:
+    """The problems with every quoted value short and printable."""
+    return [
+        Problem(p.where, Message(p.message.msgid, excerpts(p.message.params))) for p in problems
+    ]
+
+
 def read_section(
     cls: type[T], table: Any, where: str, ctx: f.Context
 ) -> tuple[T | None, list[Problem]]:
@@ -56,7 +73,7 @@ def read_section(
         if fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING
     }
     problems = [
-        Problem(_join(where, str(key)), f.unknown_key(str(key), rules))
+        Problem(_join(where, _shown_key(key)), f.unknown_key(_shown_key(key), rules))
         for key in table
         if key not in rules
     ]
@@ -95,6 +112,8 @@ def _read_value(rule: Any, raw: Any, where: str, ctx: f.Context) -> tuple[Any, l
         if not isinstance(raw, Mapping):
             return None, [_not_table(where, raw)]
         return types.MappingProxyType(copy.deepcopy(dict(raw))), []
+    if isinstance(raw, str) and (problem := text_problem(raw, MAX_SETTING_TEXT)) is not None:
+        return None, [Problem(where, problem)]
     try:
         return rule.parse(raw, ctx), []
     except f.Invalid as invalid:
@@ -169,7 +188,7 @@ def _cross_checks(section: Any) -> list[tuple[str, Message]]:
 
 def find_problems(doc: Any, base_dir: Path) -> list[Problem]:
     """Every problem of a parsed TOML document (an empty list when it is a good config)."""
-    return read_section(Config, doc, "", f.Context(base_dir))[1]
+    return _safe(read_section(Config, doc, "", f.Context(base_dir))[1])
 
 
 def check_config(doc: Any, base_dir: Path) -> list[str]:
@@ -181,7 +200,7 @@ def parse_config(doc: Mapping[str, Any], base_dir: Path) -> Config:
     """The Config a parsed TOML document describes; ConfigError lists every problem."""
     config, problems = read_section(Config, doc, "", f.Context(base_dir))
     if config is None:  # None exactly when there are problems
-        raise ConfigError(problems)
+        raise ConfigError(_safe(problems))
     return config
 
 

@@ -28,11 +28,17 @@ from ews_tui.domain.catalog import (
     normalize_ref,
 )
 from ews_tui.domain.errors import CatalogError
+from ews_tui.domain.text_rules import MAX_DESCRIPTION, MAX_NAME, excerpt, text_problem
+
+
+def _q(value: object) -> str:
+    """A value quoted in a message: short, and printable (a user file can be hostile)."""
+    return repr(excerpt(value))
 
 
 def _int(value: Any, where: str) -> int:
     if isinstance(value, bool):
-        raise CatalogError(f"{where}: expected an integer, got {value!r}")
+        raise CatalogError(f"{where}: expected an integer, got {_q(value)}")
     if isinstance(value, int):
         return value
     if isinstance(value, str):
@@ -40,34 +46,36 @@ def _int(value: Any, where: str) -> int:
             return int(value, 0)
         except ValueError:
             pass
-    raise CatalogError(f"{where}: expected an integer or a 0x... string, got {value!r}")
+    raise CatalogError(f"{where}: expected an integer or a 0x... string, got {_q(value)}")
 
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise CatalogError(f"{where}: expected a number, got {value!r}")
+        raise CatalogError(f"{where}: expected a number, got {_q(value)}")
     return float(value)
 
 
-def _text(value: Any, where: str) -> str:
+def _text(value: Any, where: str, max_length: int = MAX_DESCRIPTION) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise CatalogError(f"{where}: expected a non-empty text, got {value!r}")
+        raise CatalogError(f"{where}: expected a non-empty text, got {_q(value)}")
+    if (problem := text_problem(value, max_length)) is not None:
+        raise CatalogError(f"{where}: {problem}")
     return value
 
 
 def _choice(value: Any, allowed: Iterable[str], where: str) -> Any:
     allowed = tuple(allowed)
     if value not in allowed:
-        raise CatalogError(f"{where}: {value!r} is not one of {', '.join(allowed)}")
+        raise CatalogError(f"{where}: {_q(value)} is not one of {', '.join(allowed)}")
     return value
 
 
 def _known_keys(table: Any, allowed: set[str], where: str) -> None:
     if not isinstance(table, Mapping):
-        raise CatalogError(f"{where}: expected a table, got {table!r}")
+        raise CatalogError(f"{where}: expected a table, got {_q(table)}")
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise CatalogError(f"{where}: unknown key {unknown[0]!r}")
+        raise CatalogError(f"{where}: unknown key {_q(unknown[0])}")
 
 
 _QUANTITY_KEYS = {"id", "unit", "register", "type", "scale", "fc", "poll", "missing", "states"}
@@ -91,11 +99,11 @@ def _parse_quantity(raw: Mapping[str, Any], where: str) -> Quantity:
     _known_keys(raw, _QUANTITY_KEYS, where)
     qid = raw.get("id")
     if not isinstance(qid, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", qid):
-        raise CatalogError(f"{where}.id: {qid!r} is not a snake_case quantity id")
+        raise CatalogError(f"{where}.id: {_q(qid)} is not a snake_case quantity id")
     unit = raw.get("unit", "")
     expected = known_unit(qid)
     if expected is not None and unit != expected:
-        raise CatalogError(f"{where}.unit: {qid} is in {expected or 'no unit'!r}, not {unit!r}")
+        raise CatalogError(f"{where}.unit: {qid} is in {_q(expected or 'no unit')}, not {_q(unit)}")
     rtype = _choice(raw.get("type", "u16"), REGISTER_WORDS, f"{where}.type")
     register = _int(raw.get("register"), f"{where}.register")
     if not 0 <= register <= 0x10000 - REGISTER_WORDS[rtype]:
@@ -136,17 +144,17 @@ def _check_layout(
     owner: dict[tuple[int, int], str] = {}
     for i, q in enumerate(quantities):
         if q.id in {o for o in owner.values()}:
-            raise CatalogError(f"{where}.quantities[{i}].id: {q.id!r} appears twice")
+            raise CatalogError(f"{where}.quantities[{i}].id: {_q(q.id)} appears twice")
         for reg in range(q.register, q.register + q.words):
             other = owner.setdefault((q.fc, reg), q.id)
             if other != q.id:
                 raise CatalogError(
-                    f"{where}.quantities[{i}]: {q.id!r} overlaps {other!r} at register {reg:#x}"
+                    f"{where}.quantities[{i}]: {_q(q.id)} overlaps {_q(other)} at register {reg:#x}"
                 )
             for fc, first, last in unreadable:
                 if fc == q.fc and first <= reg <= last:
                     raise CatalogError(
-                        f"{where}.quantities[{i}]: {q.id!r} is in the "
+                        f"{where}.quantities[{i}]: {_q(q.id)} is in the "
                         f"unreadable range {first:#x}..{last:#x}"
                     )
 
@@ -156,6 +164,7 @@ def _parse_map(raw: Mapping[str, Any], where: str) -> RegisterMap:
     map_id = raw.get("id")
     if not isinstance(map_id, str) or not map_id:
         raise CatalogError(f"{where}.id: a register map needs an id")
+    _text(map_id, f"{where}.id", MAX_NAME)
     quantities = tuple(
         _parse_quantity(q, f"{where}.quantities[{i}]")
         for i, q in enumerate(raw.get("quantities", ()))
@@ -166,7 +175,7 @@ def _parse_map(raw: Mapping[str, Any], where: str) -> RegisterMap:
             raise CatalogError(f"{where}.unreadable[{i}]: expected [fc, first, last]")
         fc, first, last = (_int(v, f"{where}.unreadable[{i}]") for v in span)
         if fc not in (3, 4) or not 0 <= first <= last <= 0xFFFF:
-            raise CatalogError(f"{where}.unreadable[{i}]: {span!r} is not [3|4, first, last]")
+            raise CatalogError(f"{where}.unreadable[{i}]: {_q(span)} is not [3|4, first, last]")
         unreadable.append((fc, first, last))
     _check_layout(quantities, unreadable, where)
     max_registers = _int(raw.get("max_registers", 125), f"{where}.max_registers")
@@ -195,6 +204,7 @@ def _model_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     for key in ("name", "family", "provenance"):
         if not isinstance(common.get(key), str):
             raise CatalogError(f"{where}.{key}: required")
+        _text(common[key], f"{where}.{key}")
     _choice(common["provenance"], _PROVENANCE, f"{where}.provenance")
     _choice(common.get("addressing", "modbus"), _ADDRESSING, f"{where}.addressing")
     _choice(common.get("energy", "electricity"), _ENERGY, f"{where}.energy")
@@ -205,15 +215,22 @@ def _model_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         if _int(common.get(key, 0), f"{where}.{key}") < 0:
             raise CatalogError(f"{where}.{key}: must not be negative")
     if "phases" in common and common["phases"] not in (1, 3):
-        raise CatalogError(f"{where}.phases: {common['phases']!r} is not 1 or 3")
+        raise CatalogError(f"{where}.phases: {_q(common['phases'])} is not 1 or 3")
     if common.get("sides", 1) not in (1, 2):
-        raise CatalogError(f"{where}.sides: {common['sides']!r} is not 1 or 2")
+        raise CatalogError(f"{where}.sides: {_q(common['sides'])} is not 1 or 2")
     if "map" in common:
-        _text(common["map"], f"{where}.map")
+        _text(common["map"], f"{where}.map", MAX_NAME)
+    maker = common.get("maker", "")
+    if not isinstance(maker, str):
+        raise CatalogError(f"{where}.maker: expected a text, got {_q(maker)}")
+    if (problem := text_problem(maker, MAX_NAME)) is not None:
+        raise CatalogError(f"{where}.maker: {problem}")
     aliases = common.get("aliases", [])
     if not isinstance(aliases, list | tuple):
         raise CatalogError(f"{where}.aliases: expected a list of texts")
-    common["aliases"] = tuple(_text(a, f"{where}.aliases[{i}]") for i, a in enumerate(aliases))
+    common["aliases"] = tuple(
+        _text(a, f"{where}.aliases[{i}]", MAX_NAME) for i, a in enumerate(aliases)
+    )
     return common
 
 
@@ -228,6 +245,7 @@ def _parse_models(raw: Mapping[str, Any], where: str) -> list[Model]:
     for ref in refs:
         if not isinstance(ref, str) or not ref.strip():
             raise CatalogError(f"{where}.ref: required")
+        _text(ref, f"{where}.ref", MAX_NAME)
         models.append(Model(ref=ref.strip(), **common))
     return models
 
@@ -257,7 +275,7 @@ def parse_documents(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> Catal
         for i, raw in enumerate(doc.get("maps", ())):
             reg_map = _parse_map(raw, f"{name}: maps[{i}]")
             if reg_map.id in maps:
-                raise CatalogError(f"{name}: maps[{i}].id: {reg_map.id!r} is defined twice")
+                raise CatalogError(f"{name}: maps[{i}].id: {_q(reg_map.id)} is defined twice")
             maps[reg_map.id] = reg_map
         for i, raw in enumerate(doc.get("models", ())):
             where = f"{name}: models[{i}]"
@@ -265,7 +283,7 @@ def parse_documents(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> Catal
                 for key in (model.ref, *model.aliases):
                     seen = refs.get(normalize_ref(key))
                     if seen is not None:
-                        raise CatalogError(f"{where}: reference {key!r} already in {seen}")
+                        raise CatalogError(f"{where}: reference {_q(key)} already in {seen}")
                     refs[normalize_ref(key)] = where
                 models.append(model)
     return Catalog(
@@ -278,11 +296,11 @@ def check_references(catalog: Catalog) -> None:
     family_ids = {f.id for f in catalog.families}
     for model in catalog.models:
         if model.family not in family_ids:
-            raise CatalogError(f"model {model.ref}: unknown family {model.family!r}")
+            raise CatalogError(f"model {model.ref}: unknown family {_q(model.family)}")
         if model.map is not None and model.map not in catalog.maps:
-            raise CatalogError(f"model {model.ref}: unknown register map {model.map!r}")
+            raise CatalogError(f"model {model.ref}: unknown register map {_q(model.map)}")
         reg_map = catalog.maps.get(model.map) if model.map else None
         if model.sides == 2 and reg_map is not None and not reg_map.side_offset:
             raise CatalogError(
-                f"model {model.ref}: two sides but map {model.map!r} has no side_offset"
+                f"model {model.ref}: two sides but map {_q(model.map)} has no side_offset"
             )

@@ -34,6 +34,7 @@ from ews_tui.domain.rules import (
     gateway_place,
     validate,
 )
+from ews_tui.domain.text_rules import excerpts
 
 
 class InstallationError(DomainError):
@@ -47,7 +48,7 @@ class InstallationError(DomainError):
 def _refuse(
     place: str, subject: tuple[str, int], msgid: str, **params: object
 ) -> InstallationError:
-    return InstallationError([Violation(place, Message(msgid, params), subject)])
+    return InstallationError([Violation(place, Message(msgid, excerpts(params)), subject)])
 
 
 def preset_circuits() -> tuple[Circuit, ...]:

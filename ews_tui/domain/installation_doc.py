@@ -29,6 +29,7 @@ from ews_tui.domain.installation import (
 )
 from ews_tui.domain.messages import N_, Message
 from ews_tui.domain.rules import RuleContext, Violation, device_place, validate
+from ews_tui.domain.text_rules import excerpt, excerpts
 
 _GATEWAY_KEYS = {
     "name",
@@ -94,14 +95,14 @@ class _Reader:
     problems: list[Violation] = field(default_factory=list)
 
     def problem(self, place: str, msgid: str, **params: object) -> None:
-        self.problems.append(Violation(place, Message(msgid, params)))
+        self.problems.append(Violation(place, Message(msgid, excerpts(params))))
 
     def table(self, value: Any, place: str, keys: set[str]) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             self.problem(place, N_("expected a table"))
             return {}
         for key in sorted(set(value) - keys):
-            self.problem(f"{place}.{key}", N_("unknown key"))
+            self.problem(f"{place}.{excerpt(key)}", N_("unknown key"))
         return value
 
     def typed(
@@ -442,7 +443,9 @@ def _read_advanced(reader: _Reader, raw: Any, place: str) -> Advanced:
     clean = []
     for key, value in labels.items():
         if not isinstance(value, str):
-            reader.problem(f"{place}.labels.{key}", N_("expected text, got {value!r}"), value=value)
+            reader.problem(
+                f"{place}.labels.{excerpt(key)}", N_("expected text, got {value!r}"), value=value
+            )
         else:
             clean.append((key, value))
     return Advanced(

@@ -22,8 +22,17 @@ from ews_tui.domain.installation import (
     Device,
     Gateway,
     Installation,
+    Switchboard,
+    Zone,
 )
 from ews_tui.domain.messages import N_, Message
+from ews_tui.domain.text_rules import (
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    excerpt,
+    excerpts,
+    text_problem,
+)
 
 MAX_ADDRESS = 247
 MAX_EMS_DEVICE = 9
@@ -113,7 +122,9 @@ class Violation:
 
 
 def _v(place: str, field: str, subject: tuple[str, int], msgid: str, **params: object) -> Violation:
-    return Violation(f"{place}.{field}" if field else place, Message(msgid, params), subject, field)
+    """A violation; every quoted value short and printable (a name can be hostile)."""
+    where = f"{place}.{field}" if field else place
+    return Violation(where, Message(msgid, excerpts(params)), subject, field)
 
 
 def _fold(name: str) -> str:
@@ -141,6 +152,7 @@ def validate(inst: Installation, ctx: RuleContext) -> list[Violation]:
         *_device_rules(inst, ctx),
         *_address_rules(inst, ctx),
         *_name_rules(inst),
+        *_text_rules(inst),
         *_group_rules(inst),
         *_licence_rules(inst, ctx),
     ]
@@ -489,23 +501,15 @@ def _advanced_fields(
         return
     allowed = {f"in{i}" for i in range(1, model.inputs + 1)}
     allowed |= {f"out{i}" for i in range(1, model.outputs + 1)}
-    for key, label in advanced.labels:
+    for key, _label in advanced.labels:
         if key not in allowed:
             yield _v(
                 place,
-                f"advanced.labels.{key}",
+                f"advanced.labels.{excerpt(key)}",
                 subject,
                 N_("model {model} has no {key}"),
                 model=model.ref,
                 key=key,
-            )
-        elif len(label) > MAX_LABEL:
-            yield _v(
-                place,
-                f"advanced.labels.{key}",
-                subject,
-                N_("a label has at most {max} characters"),
-                max=MAX_LABEL,
             )
 
 
@@ -677,6 +681,38 @@ def _name_rules(inst: Installation) -> Iterator[Violation]:
                 name=device.name,
             )
         seen_dev.setdefault(key, device)
+
+
+def _text_rules(inst: Installation) -> Iterator[Violation]:
+    """Names, labels and descriptions are plain text of a bounded length."""
+    texts: list[tuple[str, tuple[str, int], str, str, int]] = []
+    for index, gw in enumerate(inst.gateways):
+        subject = ("gateway", gw.id)
+        texts.append((f"gateways[{index}]", subject, "name", gw.name, MAX_NAME))
+        texts.append(
+            (f"gateways[{index}]", subject, "description", gw.description, MAX_DESCRIPTION)
+        )
+    for device in inst.devices:
+        place, subject = device_place(inst, device), ("device", device.id)
+        texts.append((place, subject, "name", device.name, MAX_NAME))
+        for key, label in device.advanced.labels:
+            texts.append((place, subject, f"advanced.labels.{excerpt(key)}", label, MAX_LABEL))
+    for index, circuit in enumerate(inst.circuits):
+        texts.append(
+            (f"circuits[{index}]", ("circuit", circuit.id), "name", circuit.name, MAX_NAME)
+        )
+    described: tuple[tuple[str, tuple[Zone | Switchboard, ...]], ...] = (
+        ("zones", inst.zones),
+        ("switchboards", inst.switchboards),
+    )
+    for kind, groups in described:
+        for index, group in enumerate(groups):
+            place, subject = f"{kind}[{index}]", (kind[:-1], group.id)
+            texts.append((place, subject, "name", group.name, MAX_NAME))
+            texts.append((place, subject, "description", group.description, MAX_DESCRIPTION))
+    for place, subject, field, text, max_length in texts:
+        if (problem := text_problem(text, max_length)) is not None:
+            yield Violation(f"{place}.{field}", problem, subject, field)
 
 
 def _group_rules(inst: Installation) -> Iterator[Violation]:

@@ -31,6 +31,7 @@ from ews_tui.domain.consumption import Reading, Span, outputs_of
 from ews_tui.domain.grouping import UNITS, energy_of
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.periods import SLOT_SECONDS, local_midnight
+from ews_tui.domain.text_rules import printable
 from ews_tui.store.aggregates_repo import AggregatesRepo
 
 FOLDERS = ("energy", "measures", "events", "eqcheck")
@@ -57,10 +58,14 @@ def _stamp(slot: int, tz: ZoneInfo) -> str:
 
 
 def _csv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
+    """The CSV text; control characters in a cell (a name stored before they were refused)
+    are written ``\x1b``, so a file shown on a terminal cannot drive it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(
+        [printable(cell) if isinstance(cell, str) else cell for cell in row] for row in rows
+    )
     return buffer.getvalue()
 
 

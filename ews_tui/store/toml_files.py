@@ -18,6 +18,7 @@ from typing import Any
 import tomli_w
 
 from ews_tui.atomic_file import write_atomically
+from ews_tui.config.toml_input import TooHostile, loads_bounded, read_bounded
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.messages import N_, Message
@@ -57,7 +58,9 @@ def read_toml(path: Path, name: str | None = None) -> dict[str, Any]:
     """
     shown = name if name is not None else str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bounded(Path(path))
+    except TooHostile as error:
+        raise FileProblem(shown, error.message) from None
     except FileNotFoundError:
         raise FileProblem(shown, Message(N_("no such file"))) from None
     except IsADirectoryError:
@@ -74,7 +77,9 @@ def read_toml(path: Path, name: str | None = None) -> dict[str, Any]:
         col = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
         raise FileProblem(shown, Message(N_("not UTF-8 text")), line, col) from None
     try:
-        return tomllib.loads(text)
+        return loads_bounded(text)
+    except TooHostile as error:
+        raise FileProblem(shown, error.message) from None
     except tomllib.TOMLDecodeError as error:
         raise _syntax_problem(shown, text, error) from None
 

@@ -19,6 +19,7 @@ from ews_tui.domain.catalog import (
     parse_catalog,
 )
 from ews_tui.domain.errors import CatalogError
+from ews_tui.domain.text_rules import printable
 from ews_tui.store.toml_files import FileProblem, read_toml
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def load_user_models(folder: Path, base: Catalog | None = None) -> tuple[Catalog
     owners: dict[str, str] = {}
     problems: list[str] = []
     for path in sorted(folder.glob("*.toml")):
-        name = f"{folder.name}/{path.name}"
+        name = printable(f"{folder.name}/{path.name}")
         try:
             catalog = parse_catalog([(name, read_toml(path, name))])
             _check_clashes(catalog, owners, name)

@@ -177,3 +177,48 @@ def test_a_plain_password_and_an_unbounded_scrypt_cost_are_refused(
     hashed = hash_password("s3cret")
     good.write_text(f'[[ssh.users]]\nname = "a"\npassword_scrypt = "{hashed}"\n', "utf-8")
     assert ews("config", "check", str(good)).returncode == 0
+
+
+def test_deep_nesting_anywhere_is_one_line_each(ews: Run, tmp_path: Path) -> None:
+    """The config, its [installation] table and a user model file, each nested 100,000
+    deep: no RecursionError traceback, one line naming each file."""
+    deep = "[" * 100_000 + "]" * 100_000
+    models = tmp_path / "data" / "models"
+    models.mkdir(parents=True)
+    (models / "deep.toml").write_text(f"families = {deep}\n", encoding="utf-8")
+    (models / "bad\x1b[2J.toml").write_text("x = 1\n", encoding="utf-8")
+    inline = tmp_path / "inline.toml"
+    inline.write_text("licence = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n", encoding="utf-8")
+    installation = tmp_path / "installation.toml"
+    installation.write_text(f'data_dir = "data"\n[installation]\ngateways = {deep}\n')
+    models_only = tmp_path / "models.toml"
+    models_only.write_text('data_dir = "data"\n[installation]\n', encoding="utf-8")
+    for path in (inline, installation):
+        result = ews("config", "check", str(path))
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stdout.splitlines() == [
+            f"{path}: tables and arrays nest deeper than 32 levels: not read"
+        ]
+    result = ews("config", "check", str(models_only))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert "models/deep.toml: tables and arrays nest deeper than 32 levels: not read" in lines
+    assert "models/bad\\x1b[2J.toml: unknown key 'x'" in lines
+    assert "\x1b" not in result.stdout + result.stderr
+
+
+def test_a_user_model_with_a_hostile_name_is_refused(ews: Run, tmp_path: Path) -> None:
+    models = tmp_path / "data" / "models"
+    models.mkdir(parents=True)
+    (models / "mine.toml").write_text(
+        '[[models]]\nref = "MY 1"\nname = "Meter\\u001b]0;T\\u0007"\nfamily = "meters"\n'
+        'provenance = "documented"\nmap = "' + "m" * 100_000 + '"\n',
+        encoding="utf-8",
+    )
+    config = tmp_path / "c.toml"
+    config.write_text('data_dir = "data"\n[installation]\n', encoding="utf-8")
+    result = ews("config", "check", str(config))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "models/mine.toml: models[0].name: control characters (here \\x1b) are not allowed"
+    ]

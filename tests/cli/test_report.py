@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -169,3 +170,27 @@ def test_a_closed_pipe_ends_the_report_quietly(seeded: Path, tmp_path: Path) -> 
     _out, err = process.communicate(timeout=60)
     assert "Traceback" not in err.decode() and "BrokenPipe" not in err.decode()
     assert process.returncode in (0, 141)
+
+
+def test_a_name_stored_with_escapes_cannot_drive_the_terminal(ews: Run, seeded: Path) -> None:
+    """A device named before control characters were refused: every output escapes them."""
+    hostile = "\x1b]0;PWNED-TITLE\x07\x1b[2J\x9b"
+    db = sqlite3.connect(seeded.parent / "data" / "ews.sqlite")
+    try:
+        with db:
+            db.execute("UPDATE devices SET name = ? WHERE name = 'Boiler gas'", (hostile,))
+    finally:
+        db.close()
+    first, last = span()
+    args = ("report", "consumption", "--config", str(seeded), "--from", first, "--to", last)
+    shown = "\\x1b]0;PWNED-TITLE\\x07\\x1b[2J\\x9b"
+    for form in ((), ("--csv",), ("--json",)):
+        done = ews(*args, "--by", "device", "--energy", "gas", *form)
+        assert done.returncode == 0, done.stderr
+        assert not any(c in done.stdout for c in "\x1b\x07\x9b"), form
+        keys = {
+            (): lambda out: out,
+            ("--csv",): lambda out: "\n".join(r["key"] for r in csv.DictReader(io.StringIO(out))),
+            ("--json",): lambda out: "\n".join(r["key"] for r in json.loads(out)),
+        }[form](done.stdout)
+        assert shown in keys, form

@@ -278,3 +278,49 @@ def test_random_documents_give_an_installation_or_messages(ctx: RuleContext, doc
         again, problems_again = from_document(to_document(inst), ctx)
         assert problems_again == []
         same(again, inst)
+
+
+# -- hostile documents (issue 12 items 5 and 6) ----------------------------------------------
+
+HOSTILE = "\x1b]0;PWNED-TITLE\x07\x1b[2J"
+
+
+def test_a_document_with_control_characters_in_names_is_refused(ctx: RuleContext) -> None:
+    doc = {
+        "gateways": [
+            {
+                "name": "Roof",
+                "ip": "192.168.1.20",
+                "description": "roof\x9b",
+                "devices": [{"name": HOSTILE, "model": "0 146 68", "address": 3}],
+            }
+        ],
+        "zones": [{"name": "Floor\x07", "description": "d" * 121}],
+    }
+    _, problems = from_document(doc, ctx)
+    assert [str(p) for p in problems] == [
+        "gateways[0].description: control characters (here \\x9b) are not allowed",
+        "gateways[0].devices[0].name: control characters (here \\x1b) are not allowed",
+        "zones[0].name: control characters (here \\x07) are not allowed",
+        "zones[0].description: 121 characters: at most 120 are allowed",
+    ]
+
+
+def test_a_huge_or_hostile_value_is_quoted_short_and_printable(ctx: RuleContext) -> None:
+    doc = {
+        "gateways": [
+            {
+                "name": "Roof",
+                "ip": "192.168.1.20",
+                HOSTILE + "k" * 10_000: 1,
+                "devices": [{"name": "M", "model": "m" * 10_000_000, "address": [[1] * 1000]}],
+            }
+        ]
+    }
+    _, problems = from_document(doc, ctx)
+    lines = [str(p) for p in problems]
+    assert all(len(line) < 200 and "\x1b" not in line for line in lines), lines
+    assert lines[0].startswith("gateways[0].\\x1b]0;PWNED-TITLE\\x07") and lines[0].endswith(
+        "…: unknown key"
+    )
+    assert any(line.startswith('gateways[0].devices[0].model: "mmmm') for line in lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -210,3 +212,64 @@ def test_a_register_out_of_range_reads_in_hex(ctx: RuleContext) -> None:
     assert [str(v) for v in validate(inst, ctx)] == [
         "gateways[0].devices[0].generic.register: register 1F400 is not between 0000 and FFFF"
     ]
+
+
+# -- names cannot drive the terminal (issue 12 item 5) ---------------------------------------
+
+HOSTILE = "\x1b]0;PWNED-TITLE\x07\x1b[2J"
+
+
+def _refused(edit: Callable[[], Installation]) -> list[str]:
+    try:
+        edit()
+    except InstallationError as refused:
+        return [str(v) for v in refused.violations]
+    raise AssertionError("the edit was accepted")
+
+
+def test_a_name_with_control_characters_is_refused_by_every_form(ctx: RuleContext) -> None:
+    inst = new_installation()
+    inst = save_gateway(inst, Gateway(0, "Roof", "192.168.1.20"), ctx)
+    control = "control characters (here \\x1b) are not allowed"
+    assert _refused(lambda: save_device(inst, Device(0, 1, "0 146 68", 3, name=HOSTILE), ctx)) == [
+        f"gateways[0].devices[0].name: {control}"
+    ]
+    assert _refused(lambda: save_gateway(inst, Gateway(0, HOSTILE, "192.168.1.21"), ctx)) == [
+        f"gateways[2].name: {control}"
+    ]
+    bell = Gateway(2, "Roof", "192.168.1.20", description="ring\x07")
+    assert _refused(lambda: save_gateway(inst, bell, ctx)) == [
+        "gateways[1].description: control characters (here \\x07) are not allowed"
+    ]
+    assert _refused(lambda: save_group(inst, Zone(0, "Floor\x9b2J"), ctx)) == [
+        "zones[0].name: control characters (here \\x9b) are not allowed"
+    ]
+    labels = Advanced(labels=(("in1", "door\x7f"),))
+    supervision = Device(0, 1, "0 261 36", 4, name="Sup", advanced=labels)
+    assert _refused(lambda: save_device(inst, supervision, ctx)) == [
+        "gateways[0].devices[0].advanced.labels.in1: "
+        "control characters (here \\x7f) are not allowed"
+    ]
+
+
+def test_names_and_descriptions_have_a_bounded_length(ctx: RuleContext) -> None:
+    inst = new_installation()
+    long_gateway = Gateway(0, "n" * 65, "192.168.1.20", description="d" * 121)
+    assert _refused(lambda: save_gateway(inst, long_gateway, ctx)) == [
+        "gateways[1].name: 65 characters: at most 64 are allowed",
+        "gateways[1].description: 121 characters: at most 120 are allowed",
+    ]
+    accepted = save_gateway(inst, Gateway(0, "n" * 64, "192.168.1.20", description="d" * 120), ctx)
+    assert validate(accepted, ctx) == []
+
+
+def test_a_stored_hostile_name_is_quoted_printably_in_other_messages(ctx: RuleContext) -> None:
+    """Data stored before the rule: a clash names it without its escapes, and shortened."""
+    name = HOSTILE + "x" * 1000
+    inst = Installation(
+        gateways=(Gateway(1, "Local", "127.0.0.1"),),
+        devices=(Device(1, 1, "0 146 68", 3, name=name), Device(2, 1, "0 146 68", 3, name="B")),
+    )
+    for violation in validate(inst, ctx):
+        text = str(violation)
+        assert "\x1b" not in text and "\x07" not in text and len(text) < 200, text

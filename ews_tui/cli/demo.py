@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from ews_tui.cli.box import hold_box
+from ews_tui.cli.box import hold_box, open_installation
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.sim import load_site, serve_site
 from ews_tui.config import apply_changes, default_config, save_config
@@ -116,10 +116,12 @@ async def demo_box(
             config = apply_changes(default_config(data_dir), {"rs485.port": pair.path}, data_dir)
             config_path = data_dir / CONFIG_FILE
             save_config(config, config_path)
+            # The gateways' ports are new each run: (re)import the site as served before the
+            # pollers start (else they first poll the stored ports: false comm errors);
+            # objects keep their ids by name, so a kept --data-dir keeps its history.
+            async with open_installation(config) as installation:
+                await installation.import_document(to_document(served))
             async with running_box(config_path, config, scrypt=scrypt) as rt:
-                # The gateways' ports are new each run: (re)import the site as served;
-                # objects keep their ids by name, so a kept --data-dir keeps its history.
-                await rt.get(InstallationService).import_document(to_document(served))
                 consumption = rt.get(ConsumptionService)
                 if not any(page.rules for page in consumption.costs.energies):
                     await consumption.save_costs(demo_costs())
@@ -298,7 +300,9 @@ async def _headless(rt: Runtime, seconds: float) -> int:
     for device in inst.devices:
         live = board.device(device.id)
         shown = ", ".join(
-            f"{qid}={value}" for qid, value in list(live.values.items())[:4] if value is not None
+            f"{qid}={round(value, 3) if isinstance(value, float) else value}"
+            for qid, value in list(live.values.items())[:4]
+            if value is not None
         )
         state = live.state.value if live.state else "?"
         print(f"{device.display_name():24} {state:12} {shown}")

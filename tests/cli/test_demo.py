@@ -35,6 +35,11 @@ def test_demo_starts_with_history_and_records_the_rest_in_the_background(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "recording 1 more days of history in the background" in result.stderr
+    # The site is imported with the simulators' ports before the pollers start: no false
+    # communication error at start (the pollers first polled the stored ports).
+    assert "not connected" not in result.stderr
+    events = "".join(p.read_text() for p in (data / "csv" / "events").glob("*.csv"))
+    assert ",on," in events and "comm_error" not in events
     # The background recording shares the demo's data dir lock (it would fail at once with
     # "in use by process N" if it took one of its own).
     assert "background history recording failed" not in result.stderr

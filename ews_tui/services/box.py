@@ -61,7 +61,7 @@ async def running_box(
             )
         )
         settings = rt.add(SettingsService(config_path, rt.hub, config, ntp_port=ntp_port))
-        rt.add(AuthService(UsersRepo(db), params=scrypt))
+        rt.add(AuthService(UsersRepo(db), rt.hub, params=scrypt))
         rt.add(LiveValues(rt.hub, supervisor=rt.supervisor))
         # Before the pollers: it subscribes at start and stops after them (nothing is lost).
         rt.add(

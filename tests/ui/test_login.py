@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,15 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Label, Select, Static
 
 from ews_tui.domain.auth import Role as AuthRole
-from ews_tui.domain.auth import SourceFailures
 from ews_tui.i18n import translator
 from ews_tui.runtime import Runtime
 from ews_tui.services.auth import AuthService
-from ews_tui.store.db import open_database
-from ews_tui.store.users_repo import PEPPER_FILE, UsersRepo
+from ews_tui.store.users_repo import PEPPER_FILE
 from ews_tui.ui.screens.change_pin import ChangePinScreen
 from ews_tui.ui.screens.home import HomeScreen
 from ews_tui.ui.screens.login import LoginScreen
 from ews_tui.ui.session import Role
+from tests.ui.auth_fixtures import set_failures
 from tests.ui.shell_fixtures import SYSTEM_PUK, make_shell_app, shell_runtime
 
 SIZE = (80, 24)
@@ -53,20 +51,6 @@ async def enter(pilot: Pilot[None], value: str) -> None:
     focused.value = value
     await pilot.press("enter")
     await pilot.pause()
-
-
-async def set_failures(rt: Runtime, source: str, count: int) -> None:
-    """``source`` has ``count`` failures in a row, the last one long ago (no wait left): as
-    if the user had typed them and waited. Written to the box's database, which the auth
-    service reads at every attempt."""
-    db = await open_database(rt.config.data_dir / "ews.sqlite")
-    try:
-        repo = UsersRepo(db)
-        state = await repo.load()
-        failures = {**state.failures, source: SourceFailures(count, 0.0)}
-        await repo.save(replace(state, failures=failures), sources=[source])
-    finally:
-        await db.close()
 
 
 async def drawn_puk(pilot: Pilot[None]) -> str:

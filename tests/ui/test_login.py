@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -21,7 +22,7 @@ from ews_tui.ui.screens.home import HomeScreen
 from ews_tui.ui.screens.login import LoginScreen
 from ews_tui.ui.session import Role
 from tests.ui.auth_fixtures import set_failures
-from tests.ui.shell_fixtures import SYSTEM_PUK, make_shell_app, shell_runtime
+from tests.ui.shell_fixtures import SYSTEM_PUK, ShellSnapshotApp, make_shell_app, shell_runtime
 
 SIZE = (80, 24)
 GUEST = "ssh:guest@10.0.0.9"
@@ -261,3 +262,20 @@ async def test_two_sessions_keep_their_own_language(rt: Runtime) -> None:
         await enter(en_pilot, "")
         assert text(en_pilot, "#pin-error") == "The PIN is 5 digits."
         assert str(english.screen.query_one("#pin-label", Label).render()) == "PIN"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_snapshot_first_login_change(snap_compare, tmp_path: Path, language: str) -> None:  # type: ignore[no-untyped-def]
+    """The first login's form at 80x24: the new PIN twice and the new PUK (optional)."""
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause()
+        for field, value in (("#pin", "88888"), ("#puk", SYSTEM_PUK)):
+            widget = pilot.app.screen.query_one(field, Input)
+            widget.value = value
+            widget.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+
+    app = ShellSnapshotApp(tmp_path, language=language)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

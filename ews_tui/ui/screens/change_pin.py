@@ -38,7 +38,7 @@ TEXTS = {
 INTRO_PIN = N_("{role}: choose your own PIN of 5 digits before going on.")
 INTRO_PIN_PUK = N_(
     "{role}: choose your own PIN of 5 digits. The default PUK is published: leave the PUK "
-    "empty to get one drawn at random, or Tab down to choose one of 14 digits."
+    "empty to get a random one, or Tab down to choose one."
 )
 INTRO_PUK = N_(
     "{role}: the default PUK is published: leave the PUK empty to get one drawn at random "

@@ -22,7 +22,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
-from ews_tui.domain.auth import PIN_FORMAT, PIN_LENGTH, PUK_FORMAT
+from ews_tui.domain.auth import PIN_FORMAT, PIN_LENGTH, PUK_FORMAT, Role
 from ews_tui.i18n import LANGUAGES, N_, _
 from ews_tui.services.auth import (
     BLOCKED_MESSAGE,
@@ -174,7 +174,7 @@ class LoginScreen(EwsScreen[None]):
             self._refused(result)
 
     def _change_pin(self, result: LoginResult, old: str) -> None:
-        role = result.role
+        role: Role | None = result.role
         assert role is not None
 
         def changed(done: bool | None) -> None:

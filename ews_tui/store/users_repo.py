@@ -43,8 +43,9 @@ class UsersRepo:
         return self._db.path.parent / PEPPER_FILE
 
     def pepper(self) -> tuple[bytes, bool]:
-        """The box's pepper, made (0600, whatever the umask) when missing; and whether it was
-        made now. Blocking file I/O: call it in a thread. Raises PepperError."""
+        """The box's pepper, made (0600 whatever the umask, owned by the data dir's owner) when
+        missing; and whether it was made now. Blocking file I/O: call it in a thread.
+        Raises PepperError."""
         path = self.pepper_path
         try:
             return read_pepper(path), False
@@ -58,6 +59,9 @@ class UsersRepo:
             raise PepperError(f"{path}: cannot create: {error.strerror}") from None
         try:
             os.fchmod(fd, 0o600)
+            if os.geteuid() == 0:  # made by `ews auth reset`: the box's user must read it
+                owner = path.parent.stat()
+                os.fchown(fd, owner.st_uid, owner.st_gid)
             pepper = os.urandom(PEPPER_BYTES)
             os.write(fd, pepper)
             os.fsync(fd)

@@ -97,3 +97,17 @@ async def test_a_damaged_pepper_file_is_refused_not_replaced(tmp_path: Path) -> 
     finally:
         await db.close()
     assert (tmp_path / PEPPER_FILE).read_bytes() == b"short"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root makes a file for another user")
+async def test_a_pepper_made_by_root_belongs_to_the_data_dirs_owner(tmp_path: Path) -> None:
+    """``ews auth reset`` runs as root: a pepper it makes must stay readable by the box."""
+    data = tmp_path / "data"
+    db = await open_database(data / "ews.sqlite")
+    os.chown(data, 65534, 65534)
+    try:
+        UsersRepo(db).pepper()
+    finally:
+        await db.close()
+    info = (data / PEPPER_FILE).stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65534, 0o600)

@@ -80,7 +80,6 @@ PUKS_DIFFER = N_("The two new PUKs differ.")
 PIN_IS_DEFAULT = N_("Choose a PIN other than the default PINs.")
 PUK_IS_DEFAULT = N_("Choose a PUK other than the default PUKs.")
 PIN_UNCHANGED = N_("The new PIN must differ from the old one.")
-PIN_TAKEN = N_("This PIN is used by another role: choose another one.")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ews_tui import logs
 from ews_tui.cli import (
+    auth,
     config_check,
     demo,
     export,
@@ -25,7 +26,7 @@ from ews_tui.cli import (
 )
 from ews_tui.cli.errors import UserError
 
-COMMANDS = (demo, config_check, install, sim, probe, report, export, history, serve, tui, ssh)
+COMMANDS = (demo, config_check, install, sim, probe, report, export, history, serve, tui, ssh, auth)
 
 
 def build_parser() -> argparse.ArgumentParser:

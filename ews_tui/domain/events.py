@@ -178,3 +178,43 @@ class EventDropped(SystemEvent):
 
     subscription: str
     event: str
+
+
+# -- security events (logins): the alarms list shows them --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEvent(SystemEvent):
+    """Base class of the login news; ``source`` is who tried (``ssh:alice@10.0.0.5``,
+    ``console:/dev/ttyS0``, ``kiosk:/dev/tty1``). Codes are never carried."""
+
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFailed(SecurityEvent):
+    """A wrong PIN or PUK, or a refused PIN change, from ``source``: ``failures`` in a row.
+
+    ``role`` is the role named by a right PIN, when there was one. ``reason`` is one of
+    ``wrong_pin``, ``wrong_puk``, ``wrong_old_code``, ``pin_taken``, ``puk_taken``.
+    """
+
+    role: str | None
+    reason: str
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSucceeded(SecurityEvent):
+    """``source`` logged in as ``role`` (or unlocked its PIN entry with ``role``'s PUK)."""
+
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocked(SecurityEvent):
+    """``source`` reached the failure limit: PINs refused from it until a PUK is given
+    (``blocked``: everything refused until ``ews auth reset`` on the box)."""
+
+    failures: int
+    blocked: bool = False

@@ -70,7 +70,7 @@ async def running_box(
                 gateways=lambda: installation.current.gateways,
             )
         )
-        rt.add(AuthService(UsersRepo(db), params=scrypt))
+        rt.add(AuthService(UsersRepo(db), rt.hub, params=scrypt))
         rt.add(LiveValues(rt.hub, supervisor=rt.supervisor))
         # Before the pollers: it subscribes at start and stops after them (nothing is lost).
         rt.add(

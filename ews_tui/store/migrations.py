@@ -143,11 +143,25 @@ CREATE TABLE auth_failures (
 INSERT INTO auth_failures (id, failures) VALUES (1, 0);
 """
 
+# Failed logins counted per source (``ssh:alice@10.0.0.5``, ``console:/dev/ttyS0``) instead of
+# one count for the whole box; whether a role replaced its published default PUK.
+_V5_AUTH_SOURCES = """
+ALTER TABLE auth_roles ADD COLUMN puk_replaced INTEGER NOT NULL DEFAULT 0
+    CHECK (puk_replaced IN (0, 1));
+CREATE TABLE auth_source_failures (
+    source       TEXT PRIMARY KEY,
+    failures     INTEGER NOT NULL CHECK (failures > 0),
+    last_failure REAL NOT NULL
+);
+DROP TABLE auth_failures;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the installation's tables", _V1_INSTALLATION),
     Migration(2, "the roles' PIN and PUK", _V2_AUTH),
     Migration(3, "measures, energy and cost rules", V3_ENERGY),
     Migration(4, "the recorder's open slots", V4_OPEN_SLOTS),
+    Migration(5, "failed logins per source, replaced PUKs", _V5_AUTH_SOURCES),
 )
 
 

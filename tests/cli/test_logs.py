@@ -50,7 +50,10 @@ async def test_a_failed_login_logs_to_the_file_not_over_the_ui(tmp_path: Path) -
     shown = plain(terminal.screen.raw)
     assert "WARNING" not in shown and "failed login" not in shown
     log_file = tmp_path / "data" / "logs" / "ews.log"
-    assert "WARNING ews_tui.services.auth: failed login (1 in a row)" in log_file.read_text("utf-8")
+    assert (
+        "WARNING ews_tui.services.auth: failed login from 'tui': wrong_pin (1 in a row)"
+        in log_file.read_text("utf-8")
+    )
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 from ews_tui.frontends.console import TtyFrontEnd, TtySetup
 from ews_tui.frontends.driver import TerminalSize
 from ews_tui.runtime import Runtime
+from ews_tui.ui.screens.change_pin import ChangePinScreen
 from ews_tui.ui.screens.home import HomeScreen
 from ews_tui.ui.screens.login import LoginScreen
 from ews_tui.ui.session import Role
@@ -97,6 +98,11 @@ async def test_console_login_navigate_hang_up_and_login_again(
         await until(lambda: focused_id(app) == "confirm", "the second PIN field")
         mark = term.screen.mark()
         await term.type_line(NEW_PIN)
+        await term.screen.wait_for("Write it down", since=mark)  # the new PUK, shown once
+        assert isinstance(app.screen, ChangePinScreen) and app.screen.shown_puk is not None
+        new_puk = app.screen.shown_puk
+        mark = term.screen.mark()
+        await term.type("\r")
         await term.screen.wait_for("Live measures", since=mark)
         assert isinstance(app.screen, HomeScreen) and app.session.role is Role.SYSTEM
 
@@ -118,7 +124,7 @@ async def test_console_login_navigate_hang_up_and_login_again(
         await term.type_line(NEW_PIN)
         await until(lambda: puk_open(again), "the PUK field")
         mark = term.screen.mark()
-        await term.type_line(PUK)
+        await term.type_line(new_puk)
         await term.screen.wait_for("Live measures", since=mark)
         assert again.session.role is Role.SYSTEM
     finally:

@@ -106,6 +106,8 @@ async def test_openssh_client_at_80x24_logs_in_with_pin_and_puk(
             await tmux.keys(NEW_PIN, "Enter")
             await until(lambda: app.focused.id == "confirm", "the second field")  # type: ignore[attr-defined]
             await tmux.keys(NEW_PIN, "Enter")
+            await tmux.wait_for("Write it down")  # the new PUK, shown once
+            await tmux.keys("Enter")
             shown = await tmux.wait_for("Live measures")
             assert "Home · System configuration" in shown
             assert app.session.role is Role.SYSTEM  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from ews_tui.cli.demo import demo_box
 from ews_tui.domain.events import Sample
 from ews_tui.runtime import Runtime
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.screens.change_pin import ChangePinScreen
 from ews_tui.ui.screens.home import HomeScreen
 from ews_tui.ui.screens.live import LiveScreen
 from tests.frontends.ssh_fixtures import connect, make_client_key, ssh_front_end, ui_session
@@ -83,6 +84,11 @@ async def test_pollers_keep_their_cycle_while_sessions_navigate(
             await one.type(*NEW_PIN, "\r")
             await until(lambda: app.focused.id == "confirm", "the second PIN field")
             await one.type(*NEW_PIN, "\r")
+            await until(
+                lambda: isinstance(app.screen, ChangePinScreen) and bool(app.screen.shown_puk),
+                "new PUK",
+            )
+            await one.type("\r")
             await until(lambda: isinstance(app.screen, HomeScreen), "home")
 
             started = time.monotonic()

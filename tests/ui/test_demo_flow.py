@@ -97,6 +97,10 @@ async def log_in(pilot: Pilot[None]) -> None:
     await until(pilot, lambda: isinstance(app.screen, ChangePinScreen), "the PIN change")
     await enter(pilot, "#new", NEW_PIN)
     await enter(pilot, "#confirm", NEW_PIN)
+    screen = app.screen
+    assert isinstance(screen, ChangePinScreen)
+    await until(pilot, lambda: screen.shown_puk is not None, "the new PUK, shown once")
+    await pilot.press("enter")
     await until(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
 
 

@@ -1,9 +1,12 @@
-"""The login flow through the keyboard, on a real store: PIN, PUK, lockout, PIN change."""
+"""The login flow through the keyboard, on a real store: PIN, PUK, the lockout per session
+source, slowed PUKs, the first login's new PIN and PUK."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -13,13 +16,17 @@ from ews_tui.domain.auth import Role as AuthRole
 from ews_tui.i18n import translator
 from ews_tui.runtime import Runtime
 from ews_tui.services.auth import AuthService
+from ews_tui.store.users_repo import PEPPER_FILE
 from ews_tui.ui.screens.change_pin import ChangePinScreen
 from ews_tui.ui.screens.home import HomeScreen
 from ews_tui.ui.screens.login import LoginScreen
 from ews_tui.ui.session import Role
-from tests.ui.shell_fixtures import SYSTEM_PUK, make_shell_app, shell_runtime
+from tests.ui.auth_fixtures import set_failures
+from tests.ui.shell_fixtures import SYSTEM_PUK, ShellSnapshotApp, make_shell_app, shell_runtime
 
 SIZE = (80, 24)
+GUEST = "ssh:guest@10.0.0.9"
+ADMIN = "ssh:admin@10.0.0.2"
 
 
 @pytest.fixture
@@ -47,7 +54,19 @@ async def enter(pilot: Pilot[None], value: str) -> None:
     await pilot.pause()
 
 
-async def test_good_login_with_a_default_pin_asks_a_new_pin_first(rt: Runtime) -> None:
+async def drawn_puk(pilot: Pilot[None]) -> str:
+    """The PUK the change screen shows once; Enter then goes on."""
+    assert isinstance(pilot.app.screen, ChangePinScreen)
+    shown = text(pilot, "#shown-puk")
+    found = re.search(r"\d{5} \d{4} \d{5}", shown)
+    assert found is not None, shown
+    assert "shown only once" in shown
+    await pilot.press("enter")
+    await pilot.pause()
+    return found.group()
+
+
+async def test_first_login_sets_a_new_pin_and_shows_a_new_puk_once(rt: Runtime) -> None:
     app = make_shell_app(rt)
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, LoginScreen)
@@ -57,8 +76,11 @@ async def test_good_login_with_a_default_pin_asks_a_new_pin_first(rt: Runtime) -
         assert app.focused is app.screen.query_one("#puk", Input)  # Enter moves to the PUK
         await type_in(pilot, SYSTEM_PUK)  # with spaces
         assert isinstance(app.screen, ChangePinScreen) and app.session.role is None
+        assert "The default PUK is published" in text(pilot, "#intro")
         await enter(pilot, "24680")
-        await enter(pilot, "24680")
+        await enter(pilot, "24680")  # the PUK left empty: one is drawn
+        puk = await drawn_puk(pilot)
+        assert puk != SYSTEM_PUK
         assert isinstance(app.screen, HomeScreen)
         assert app.session.role is Role.SYSTEM
 
@@ -66,10 +88,35 @@ async def test_good_login_with_a_default_pin_asks_a_new_pin_first(rt: Runtime) -
         await pilot.pause()
         assert isinstance(app.screen, LoginScreen) and app.session.role is None
         await enter(pilot, "24680")
-        await enter(pilot, "00000888800000")  # without spaces; PIN already changed
+        await enter(pilot, SYSTEM_PUK)  # the published PUK no longer opens anything
+        assert text(pilot, "#puk-error") == "Wrong PUK. Attempts left before the lock: 4."
+        await enter(pilot, puk.replace(" ", ""))  # without spaces
         assert isinstance(app.screen, HomeScreen)
         assert app.session.role is Role.SYSTEM
         assert len(app.screen_stack) == 2
+
+
+async def test_first_login_with_a_chosen_puk(rt: Runtime) -> None:
+    app = make_shell_app(rt)
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(pilot, "99999")
+        await enter(pilot, "00000 9999 00000")
+        await enter(pilot, "13579")
+        app.screen.query_one("#confirm", Input).value = "13579"
+        await pilot.press("tab")  # down to the PUK
+        assert app.focused is app.screen.query_one("#puk", Input)
+        await enter(pilot, "00000 8888 00000")
+        await enter(pilot, "00000 8888 00000")
+        assert text(pilot, "#puk-error") == "Choose a PUK other than the default PUKs."
+        assert app.focused is app.screen.query_one("#puk", Input)
+        await enter(pilot, "11111 2222 33333")
+        await enter(pilot, "11111 2222 33334")
+        assert text(pilot, "#puk-confirm-error") == "The two new PUKs differ."
+        await enter(pilot, "11111 2222 33333")
+        await enter(pilot, "11111222233333")
+        assert isinstance(app.screen, HomeScreen) and app.session.role is Role.SERVER
+    result = await rt.get(AuthService).login("13579", "11111 2222 33333", source="test")
+    assert result.role is AuthRole.SERVER
 
 
 async def test_wrong_pin_and_malformed_codes_show_under_their_field(rt: Runtime) -> None:
@@ -86,37 +133,66 @@ async def test_wrong_pin_and_malformed_codes_show_under_their_field(rt: Runtime)
         await enter(pilot, "00000 9999 00000")  # another role's PUK
         assert text(pilot, "#puk-error") == "Wrong PUK. Attempts left before the lock: 3."
         assert isinstance(app.screen, LoginScreen)
+        await enter(pilot, "00000 9999 00000")  # the third failure: the next one must wait
+        await enter(pilot, SYSTEM_PUK)
+        assert "wait 2 s before trying again" in text(pilot, "#puk-error")
+        assert isinstance(app.screen, LoginScreen)
 
 
-async def test_five_failures_lock_and_a_puk_unlocks(rt: Runtime) -> None:
-    app = make_shell_app(rt)
+async def test_five_failures_lock_this_source_only(rt: Runtime) -> None:
+    """Issue 12 item 1: a guest's wrong PINs lock the guest's sessions, not the admin's."""
+    await set_failures(rt, GUEST, 4)
+    guest = make_shell_app(rt, origin=GUEST)
+    admin = make_shell_app(rt, origin=ADMIN)
+    async with guest.run_test(size=SIZE) as g_pilot, admin.run_test(size=SIZE) as a_pilot:
+        await enter(g_pilot, "12345")  # the fifth
+        assert "enter a PUK to unlock" in text(g_pilot, "#status")
+        assert guest.screen.query_one("#pin", Input).disabled
+        assert guest.focused is guest.screen.query_one("#puk", Input)
+
+        await a_pilot.pause()
+        assert not admin.screen.query_one("#pin", Input).disabled
+        assert text(a_pilot, "#status") == ""
+        await enter(a_pilot, "99999")
+        await enter(a_pilot, "00000 9999 00000")
+        assert isinstance(admin.screen, ChangePinScreen)
+    again = make_shell_app(rt, origin=GUEST)  # a new session from the same source
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.screen.query_one("#pin", Input).disabled
+        assert again.focused is again.screen.query_one("#puk", Input)
+
+
+async def test_a_locked_source_unlocks_with_a_puk_slowed_after_a_wrong_one(rt: Runtime) -> None:
+    await set_failures(rt, GUEST, 5)
+    app = make_shell_app(rt, origin=GUEST)
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(5):
-            await enter(pilot, "12345")
-        assert "enter a PUK to unlock" in text(pilot, "#status")
+        await pilot.pause()
         assert app.screen.query_one("#pin", Input).disabled
-        assert app.focused is app.screen.query_one("#puk", Input)
-        assert rt.get(AuthService).locked
-
         await enter(pilot, "11111 11111 1111")
-        assert text(pilot, "#puk-error") == "Wrong PUK."
+        assert text(pilot, "#puk-error") == (
+            "Wrong PUK. Attempts left before logins from here are blocked: 9."
+        )
+        await enter(pilot, SYSTEM_PUK)  # right, but too soon: not even checked
+        assert "wait 16 s before trying again" in text(pilot, "#puk-error")
+        await set_failures(rt, GUEST, 6)  # ... the wait is over
         await enter(pilot, SYSTEM_PUK)
         assert isinstance(app.screen, ChangePinScreen)
         await enter(pilot, "13579")
         await enter(pilot, "13579")
+        await drawn_puk(pilot)
         assert isinstance(app.screen, HomeScreen) and app.session.role is Role.SYSTEM
-    assert not rt.get(AuthService).locked
+    assert await rt.get(AuthService).refusal(GUEST) is None
 
 
-async def test_a_new_login_screen_of_a_locked_box_asks_for_a_puk(rt: Runtime) -> None:
-    auth = rt.get(AuthService)
-    for _ in range(5):
-        await auth.login("12345")
-    app = make_shell_app(rt)
+async def test_a_blocked_source_has_nothing_to_type(rt: Runtime) -> None:
+    await set_failures(rt, GUEST, 15)
+    app = make_shell_app(rt, origin=GUEST)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.screen.query_one("#pin", Input).disabled
-        assert app.focused is app.screen.query_one("#puk", Input)
+        assert app.screen.query_one("#puk", Input).disabled
+        assert "ews auth reset" in text(pilot, "#status")
 
 
 async def test_the_forced_change_refuses_bad_pins_and_esc_gives_up(rt: Runtime) -> None:
@@ -139,17 +215,19 @@ async def test_the_forced_change_refuses_bad_pins_and_esc_gives_up(rt: Runtime) 
         assert app.focused is app.screen.query_one("#pin", Input)
 
 
-async def test_pins_are_stored_hashed(rt: Runtime) -> None:
+async def test_pins_are_stored_hashed_with_the_pepper(rt: Runtime) -> None:
     app = make_shell_app(rt)
     async with app.run_test(size=SIZE) as pilot:
         for value in ("77777", "00000 7777 00000", "31415", "31415"):
             await enter(pilot, value)
+        await drawn_puk(pilot)
         assert app.session.role is Role.CONSULTATION
     path = rt.config.data_dir / "ews.sqlite"
     raw = path.read_bytes() + Path(f"{path}-wal").read_bytes()
     assert b"31415" not in raw and b"77777" not in raw
+    pepper = (rt.config.data_dir / PEPPER_FILE).read_bytes()
     state = rt.get(AuthService).state
-    assert state.credentials[AuthRole.CONSULTATION].pin.matches("31415")
+    assert state.credentials[AuthRole.CONSULTATION].pin.matches("31415", pepper)
     assert not state.credentials[AuthRole.CONSULTATION].must_change
 
 
@@ -184,3 +262,20 @@ async def test_two_sessions_keep_their_own_language(rt: Runtime) -> None:
         await enter(en_pilot, "")
         assert text(en_pilot, "#pin-error") == "The PIN is 5 digits."
         assert str(english.screen.query_one("#pin-label", Label).render()) == "PIN"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_snapshot_first_login_change(snap_compare, tmp_path: Path, language: str) -> None:  # type: ignore[no-untyped-def]
+    """The first login's form at 80x24: the new PIN twice and the new PUK (optional)."""
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause()
+        for field, value in (("#pin", "88888"), ("#puk", SYSTEM_PUK)):
+            widget = pilot.app.screen.query_one(field, Input)
+            widget.value = value
+            widget.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+
+    app = ShellSnapshotApp(tmp_path, language=language)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -240,8 +240,9 @@ async def test_pin_change_of_a_role(box: Runtime) -> None:
         await pilot.press("enter")  # Enter in the last field saves
         await _settled(pilot)
         assert "saved" in str(screen.query_one("#status", Static).content)
-    result = await box.get(AuthService).login("24680", "00000 8888 00000")
-    assert (result.status, result.role) == (LoginStatus.OK, Role.SYSTEM)
+    result = await box.get(AuthService).login("24680", "00000 8888 00000", source="test")
+    assert (result.status, result.role) == (LoginStatus.MUST_CHANGE, Role.SYSTEM)
+    assert not result.must_change_pin and result.must_change_puk  # the published PUK
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])

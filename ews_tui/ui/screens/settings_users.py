@@ -93,7 +93,9 @@ class UsersSettingsScreen(EwsScreen[None]):
         assert isinstance(role, Role), role  # the select has no blank
         values = {key: self.query_one(f"#pin-{key}", Input).value for key, _label in FIELDS}
         try:
-            await auth.change_pin(role, values["old"], values["new"], values["confirm"])
+            await auth.change_pin(
+                role, values["old"], values["new"], values["confirm"], source=self.session.origin
+            )
         except PinChangeRefused as refused:
             self._show(refused.field, refused.message.render(_))
             status.update(_("Not saved."))

@@ -377,10 +377,11 @@ async def test_a_gateway_that_accepts_then_closes_is_reconnected_with_backoff(hu
     server = await asyncio.start_server(slam, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     poller = tcp_poller(hub, port, [target(1, 5)])
-    # Waits of at least half of 0.01, 0.02, 0.04, ... capped at 0.4 s (jitter): the first
-    # 11 waits alone take more than 1 s, so 1 s can hold at most 11 connects, whatever the
-    # load. Without backoff it was one connect per request timeout or faster: 10 and more.
-    poller.settings = replace(FAST, reconnect_start_s=0.01, reconnect_max_s=0.4)
+    # Waits of at least half of 0.01, 0.02, 0.04, ... (jitter; the cap is far off): the
+    # k-th reconnect comes 0.005 * (2**k - 1) s after the first loss at the earliest, so a
+    # window of 1 s (or up to 5 s, if a loaded machine oversleeps) holds at most 10 of them.
+    # Without backoff it held one per connect-and-fail: about a hundred.
+    poller.settings = replace(FAST, reconnect_start_s=0.01, reconnect_max_s=10.0)
     await poller.start()
     try:
         await next_event(events, gateway_is(2, GatewayState.COMM_ERROR))

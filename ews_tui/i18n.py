@@ -1,9 +1,11 @@
 """Translations, one language per UI session, without process state.
 
-Every catalog ``locales/<lang>/LC_MESSAGES/messages.po`` is read once, on first use, straight
+Every catalog ``locales/<lang>/LC_MESSAGES/messages.po`` is read once, straight
 from the ``.po`` with babel (no compile step to run from a checkout; a newer compiled ``.mo``
 next to it is used instead). Fuzzy entries are ignored. A language without a catalog reads
-English (the msgids); ``fr_BE`` falls back to ``fr`` and ``nl_BE`` to ``nl``.
+English (the msgids); ``fr_BE`` falls back to ``fr`` and ``nl_BE`` to ``nl``. The runtime
+reads them all at start in a thread (:func:`load_catalogs`, about 175 ms a catalog): the first
+session in a language does no file I/O in the event loop.
 
 The current language lives in a :class:`~contextvars.ContextVar`, as aiogram does: each UI
 session's asyncio task runs in its own copy of the context, so ``set_language()`` at the start
@@ -131,7 +133,8 @@ class Translator:
 
 
 class Catalogs:
-    """The catalogs of one ``locales`` directory, each loaded once, on first use."""
+    """The catalogs of one ``locales`` directory, each loaded once: all by
+    :meth:`load_all`, or one on first use."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -145,6 +148,16 @@ class Catalogs:
             with self._lock:
                 found = self._translators.get(code) or self._build(code)
         return found
+
+    def load_all(self) -> None:
+        """Load every language's catalog now (blocking: call it in a thread)."""
+        for code in LANGUAGES:
+            self.translator(code)
+
+    @property
+    def loaded(self) -> frozenset[str]:
+        """The languages whose translations are in memory."""
+        return frozenset(self._translators)
 
     def _build(self, code: str) -> Translator:
         """Build (under the lock) ``code``'s translations chained to its fallback's."""
@@ -203,6 +216,16 @@ _current: ContextVar[_Selection | None] = ContextVar("ews_tui_language", default
 def translator(code: str) -> Translator:
     """The translations of ``code`` (loaded once): for use outside the current context."""
     return _catalogs.translator(code)
+
+
+def load_catalogs() -> None:
+    """Load every catalog now (blocking, about 175 ms each: call it in a thread)."""
+    _catalogs.load_all()
+
+
+def loaded_languages() -> frozenset[str]:
+    """The languages already in memory (no file I/O when a session picks one)."""
+    return _catalogs.loaded
 
 
 def _active() -> Translator:

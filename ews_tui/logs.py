@@ -8,6 +8,11 @@ then on the lines go to ``<data_dir>/logs/ews.log`` (rotated: ``MAX_BYTES`` a fi
 ``BACKUPS`` old files kept), and to stderr only when stderr is the journal or carries no
 UI. Textual swaps ``sys.stderr`` while an app runs; the handlers hold their own streams.
 The ``logs`` folder is made 0700 and each log file 0600, whatever the umask.
+
+Every handler carries a :class:`RepeatFilter`: the same line (same logger, level and
+message template) repeated within ``REPEAT_WINDOW_S`` is written once, then one
+"… repeated N times" line when the window ends, so a peer that fails fast cannot fill
+the disk or the journal.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -28,6 +36,7 @@ MAX_BYTES = 1_000_000
 BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
+REPEAT_WINDOW_S = 10.0
 
 _STDERR = "ews-stderr"
 _FILE = "ews-file"
@@ -42,6 +51,7 @@ def configure(verbosity: int = 0) -> None:
     handler = logging.StreamHandler(sys.__stderr__ or sys.stderr)
     handler.set_name(_STDERR)
     handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RepeatFilter(handler))
     root.addHandler(handler)
 
 
@@ -95,10 +105,86 @@ def log_to_data_dir(data_dir: Path, *, ui_on_terminal: bool) -> Path:
     else:
         handler.set_name(_FILE)
         handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(RepeatFilter(handler))
         root.addHandler(handler)
     if ui_on_terminal and not stderr_is_journal():
         _drop(_STDERR)
     return path
+
+
+_Key = tuple[str, int, str]
+
+
+@dataclass
+class _Burst:
+    started: float
+    last: logging.LogRecord
+    repeats: int = 0
+
+
+class RepeatFilter(logging.Filter):
+    """Collapses repeats of one line on one handler: the first one passes, the others
+    within ``window_s`` are counted, and their count is written as one
+    "<template> … repeated N times" line once the window is over (at the next line the
+    handler gets, or at :meth:`flush`). One filter per handler: it emits on it."""
+
+    def __init__(
+        self,
+        handler: logging.Handler,
+        window_s: float = REPEAT_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._handler = handler
+        self._window_s = window_s
+        self._clock = clock
+        self._bursts: dict[_Key, _Burst] = {}
+        self._lock = threading.RLock()
+        self._emitting = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            if self._emitting:
+                return True  # our own summary line
+            now = self._clock()
+            key = (record.name, record.levelno, str(record.msg))
+            self._report_over(now)
+            burst = self._bursts.get(key)
+            if burst is not None:
+                burst.repeats += 1
+                burst.last = record
+                return False
+            self._bursts[key] = _Burst(now, record)
+            return True
+
+    def flush(self) -> None:
+        """Write the pending counts now (at shutdown)."""
+        with self._lock:
+            self._report_over(float("inf"))
+
+    def _report_over(self, now: float) -> None:
+        over = [k for k, b in self._bursts.items() if now - b.started >= self._window_s]
+        for key in over:
+            burst = self._bursts.pop(key)
+            if burst.repeats:
+                self._emit_summary(burst)
+
+    def _emit_summary(self, burst: _Burst) -> None:
+        last = burst.last
+        summary = logging.getLogRecordFactory()(
+            last.name,
+            last.levelno,
+            last.pathname,
+            last.lineno,
+            "%s … repeated %s times",
+            (str(last.msg), f"{burst.repeats:,}"),
+            None,
+        )
+        self._emitting = True
+        try:
+            self._handler.handle(summary)
+        finally:
+            self._emitting = False
 
 
 class _PrivateRotatingFileHandler(RotatingFileHandler):
@@ -114,4 +200,7 @@ def _drop(name: str) -> None:
     for handler in list(root.handlers):
         if handler.name == name:
             root.removeHandler(handler)
+            for kept in handler.filters:
+                if isinstance(kept, RepeatFilter):
+                    kept.flush()
             handler.close()

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from ews_tui import i18n
 from ews_tui.config import Config
 from ews_tui.hub import Hub, SubscriptionStats
 from ews_tui.supervision import RestartPolicy, Supervised, Supervisor
@@ -110,6 +111,8 @@ class Runtime:
         if self._state != "new":
             raise RuntimeError(f"Runtime.start: runtime is already {self._state}")
         self._state = "starting"
+        # Parsing a catalog takes ~175 ms: all of them now, off the loop, not in a session.
+        await asyncio.to_thread(i18n.load_catalogs)
         try:
             for s in self._services:
                 logger.info("starting service %s", s.name)

@@ -9,6 +9,11 @@
               gateway polled alone, and again with one gateway dead.
 (c) overhead: the poller against a plain pymodbus read loop doing the same reads (loopback,
               no wire time).
+(d) dead_device: the longest gap between two samples of a live device while its neighbour on
+              the same gateway is silent (the bound: fast interval + one request timeout).
+(e) accept_close: connects a minute to a gateway port that accepts, then closes at once,
+              with the default reconnect settings, in the first and in the second minute
+              (--quick: settings and windows scaled down tenfold, figures scaled back).
 
 The simulator runs in a child process so its CPU is not the poller's. Bounded: every part
 stops by itself (a few cycles each). Usage: scripts/bench_poll.py [--quick]
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import multiprocessing as mp
@@ -255,6 +261,73 @@ async def bench_overhead(devices: int, cycles: int) -> dict[str, Any]:
     }
 
 
+async def bench_dead_device(samples: int) -> dict[str, Any]:
+    from ews_tui.domain.events import Sample
+    from ews_tui.modbus.sim_server import DeviceSpec, Fault, SimulatedBus
+
+    settings = PollSettings(fast_s=0.05, slow_s=0.3, backoff_start_s=0.05, backoff_max_s=0.2)
+    timeout_s = 0.1
+    async with SimulatedBus() as sim:
+        endpoint = await sim.serve_tcp("127.0.0.1", 0, [DeviceSpec(5, MODEL), DeviceSpec(6, MODEL)])
+        endpoint.set_fault(6, Fault("silent"))
+        hub = Hub()
+        events = hub.subscribe(lossless=True, name="bench")
+        transport = BusTransport(TcpEndpoint("127.0.0.1", endpoint.port, timeout_s))
+        poller = BusPoller(2, transport, hub, targets([5, 6]), bus=BusParams(transport="tcp"),
+                           settings=settings)  # fmt: skip
+        await poller.start()
+        times: list[float] = []
+        try:
+            async for event in events:
+                if isinstance(event, Sample) and event.device_id == 5:
+                    times.append(time.monotonic())
+                    if len(times) > samples:
+                        break
+        finally:
+            await poller.stop()
+    gaps = [b - a for a, b in itertools.pairwise(times[1:])]  # skip the first
+    return {
+        "max_gap_s": round(max(gaps), 4),
+        "bound_s": settings.fast_s + timeout_s,
+        "median_gap_s": round(statistics.median(gaps), 4),
+    }
+
+
+async def bench_accept_close(scale: float) -> dict[str, Any]:
+    """Connects a minute to a port that accepts, then closes (``scale`` < 1 shrinks time)."""
+    defaults = PollSettings()
+    settings = PollSettings(
+        reconnect_start_s=defaults.reconnect_start_s * scale,
+        reconnect_max_s=defaults.reconnect_max_s * scale,
+        reconnect_stable_s=defaults.reconnect_stable_s * scale,
+    )
+
+    accepted = 0
+
+    async def slam(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        writer.close()
+
+    server = await asyncio.start_server(slam, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = BusTransport(TcpEndpoint("127.0.0.1", port, timeout_s=1.0 * scale))
+    poller = BusPoller(1, transport, Hub(), targets([1]), bus=BusParams(transport="tcp"),
+                       settings=settings)  # fmt: skip
+    minute = 60.0 * scale
+    await poller.start()
+    try:
+        await asyncio.sleep(minute)
+        first = accepted
+        await asyncio.sleep(minute)
+        second = accepted - first
+    finally:
+        await poller.stop()
+        server.close()
+        await server.wait_closed()
+    return {"first_minute_connects": first, "second_minute_connects": second, "scale": scale}
+
+
 async def main(quick: bool) -> dict[str, Any]:
     cycles = 3 if quick else 5
     return {
@@ -262,12 +335,20 @@ async def main(quick: bool) -> dict[str, Any]:
         "rtu": await bench_rtu(32, cycles),
         "tcp": await bench_tcp(20 if quick else 100, 10, cycles),
         "overhead": await bench_overhead(10, 20 if quick else 50),
+        "dead_device": await bench_dead_device(20 if quick else 50),
+        "accept_close": await bench_accept_close(0.1 if quick else 1.0),
     }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer gateways and cycles")
+    parser.add_argument("--only", choices=["dead_device", "accept_close"], help="one part")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-    print(json.dumps(asyncio.run(main(args.quick))))
+    if args.only == "dead_device":
+        print(json.dumps(asyncio.run(bench_dead_device(20 if args.quick else 50))))
+    elif args.only == "accept_close":
+        print(json.dumps(asyncio.run(bench_accept_close(0.1 if args.quick else 1.0))))
+    else:
+        print(json.dumps(asyncio.run(main(args.quick))))

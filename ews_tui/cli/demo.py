@@ -22,7 +22,7 @@ from pathlib import Path
 from ews_tui.cli.box import hold_box, open_installation
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.sim import load_site, serve_site
-from ews_tui.config import apply_changes, default_config, save_config
+from ews_tui.config import SshUser, apply_changes, default_config, save_config
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, TimeBand
 from ews_tui.domain.installation_doc import to_document
@@ -264,16 +264,24 @@ async def _days_left(data_dir: Path, days: int) -> int:
     return int(days - held)
 
 
+async def demo_ssh_user() -> SshUser:
+    """The demo's SSH user; its password hashed in a thread (scrypt at full cost takes tens
+    of milliseconds: in the loop, every bus would wait)."""
+    from ews_tui.frontends.ssh import hash_password
+
+    return SshUser(DEMO_SSH_USER, await asyncio.to_thread(hash_password, DEMO_SSH_USER))
+
+
 @asynccontextmanager
 async def _demo_ssh(rt: Runtime, port: int | None) -> AsyncIterator[None]:
     """With ``--ssh-port N``: the SSH front end on 127.0.0.1:N, user and password "demo"."""
     if port is None:
         yield
         return
-    from ews_tui.config import HostPort, SshSettings, SshUser
-    from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError, hash_password
+    from ews_tui.config import HostPort, SshSettings
+    from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError
 
-    user = SshUser(DEMO_SSH_USER, hash_password(DEMO_SSH_USER))
+    user = await demo_ssh_user()
     settings = SshSettings(enabled=True, listen=HostPort("127.0.0.1", port), users=(user,))
     front = SshFrontEnd(rt, settings, rt.config.ssh_host_key_file, None)
     try:

@@ -13,13 +13,17 @@ device's values on it) and is retried with exponential backoff while the others 
 schedule; it is ON again only after a real answer, published before that answer's
 :class:`Sample`. A Sample carries values, never a state. Any I/O error on the bus itself
 (unplugged adapter, TCP reset) closes the transport, marks the gateway and its devices
-Communication error and reconnects with backoff; nothing stops for good.
+Communication error and reconnects with backoff; nothing stops for good. The reconnect
+delay doubles (with jitter) up to ``reconnect_max_s`` and starts over only once a
+connection stayed up ``reconnect_stable_s``: a gateway that accepts, then closes at once,
+is reconnected a couple of times a minute, not thousands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -61,6 +65,8 @@ class PollSettings:
     backoff_max_s: float = 30.0
     reconnect_start_s: float = 0.2
     reconnect_max_s: float = 30.0
+    # A connection must stay up this long before the reconnect delay starts over.
+    reconnect_stable_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,8 @@ class BusPoller:
         self.bus = bus or BusParams()
         self.settings = settings or PollSettings()
         self._loop_time = time.monotonic
+        self._random = random.Random()
+        self._connects = 0
         self._slots: dict[int, _Slot] = {}
         self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any]]] = asyncio.Queue()
         self._wake = asyncio.Event()
@@ -141,6 +149,11 @@ class BusPoller:
     @property
     def name(self) -> str:
         return f"poller-{self.gateway_id}"
+
+    @property
+    def connects(self) -> int:
+        """How many connections to the bus were opened (the reconnect backoff's count)."""
+        return self._connects
 
     @property
     def stats(self) -> PollerStats:
@@ -226,6 +239,10 @@ class BusPoller:
         attribute)."""
         return self._stopping
 
+    def _jittered(self, delay: float) -> float:
+        """Half to all of ``delay``: pollers that lost a gateway together spread out."""
+        return delay * (0.5 + 0.5 * self._random.random())
+
     async def _connect_and_poll(self) -> None:
         delay = self.settings.reconnect_start_s
         while not self._stopping:
@@ -233,12 +250,14 @@ class BusPoller:
             if failure is not None:
                 if self._stopped():
                     break
-                log.warning("bus %s: %s; retry in %.1f s", self.transport.name, failure, delay)
+                wait = self._jittered(delay)
+                log.warning("bus %s: %s; retry in %.1f s", self.transport.name, failure, wait)
                 self._bus_down(failure)
-                await self._idle(self._loop_time() + delay, answer_jobs_with=failure)
+                await self._idle(self._loop_time() + wait, answer_jobs_with=failure)
                 delay = min(delay * 2, self.settings.reconnect_max_s)
                 continue
-            delay = self.settings.reconnect_start_s
+            self._connects += 1
+            up_at = self._loop_time()
             self._silent_polls = 0
             self._set_gateway(GatewayState.ON, "")
             for slot in self._slots.values():
@@ -246,8 +265,15 @@ class BusPoller:
                     slot.retry_at = 0.0  # try them now, the bus is back
             lost = await self._poll_while_connected()
             await self.transport.close()
-            if not self._stopping:
-                self._bus_down(lost)
+            if self._stopped():
+                break
+            self._bus_down(lost)
+            if self._loop_time() - up_at >= self.settings.reconnect_stable_s:
+                delay = self.settings.reconnect_start_s  # it was a real outage: back soon
+            wait = self._jittered(delay)
+            log.warning("bus %s: %s; reconnect in %.1f s", self.transport.name, lost, wait)
+            await self._idle(self._loop_time() + wait, answer_jobs_with=lost)
+            delay = min(delay * 2, self.settings.reconnect_max_s)
         await self.transport.close()
 
     async def _poll_while_connected(self) -> Disconnected:

@@ -12,7 +12,8 @@ At start the service catches up: every whole day since the last one written (the
 ``.complete`` in the folder names it), or since the first stored measure on a first start,
 within ``csv.keep_days``. Files older than ``keep_days`` are removed. A write that fails (a
 full or read-only disk) is logged and tried again at the next turn; nothing in the store is
-touched.
+touched. The file work of the events log, the mark and the retention sweep runs in a thread
+(``asyncio.to_thread``): a slow disk never holds the pollers' loop.
 """
 
 from __future__ import annotations
@@ -116,15 +117,15 @@ class CsvFolders:
         written: list[Path] = []
         if first < settled:
             written += await exporter.export(root, first, settled)
-            _write_mark(root, settled - timedelta(days=1))
+            await asyncio.to_thread(_write_mark, root, settled - timedelta(days=1))
         if config.csv.refresh_minutes and settled < today + timedelta(days=1):
             written += await exporter.export(root, settled, today + timedelta(days=1))
         if oldest is not None:
-            _remove_before(root, oldest)
+            await asyncio.to_thread(_remove_before, root, oldest)
         return written
 
     async def _first_due(self, root: Path, tz: ZoneInfo, settled: date) -> date:
-        mark = _read_mark(root)
+        mark = await asyncio.to_thread(_read_mark, root)
         if mark is not None:
             return mark + timedelta(days=1)
         slot = await self._repo.first_slot()
@@ -160,12 +161,13 @@ class CsvFolders:
         if not isinstance(event, DeviceStateChanged | GatewayStateChanged):
             return
         try:
-            self.append_event(event)
+            await self.append_event(event)
         except OSError as error:
             log.error("csv: events: %s", error.strerror or error)
 
-    def append_event(self, event: DeviceStateChanged | GatewayStateChanged) -> Path | None:
-        """Append one state change to today's ``events`` file (header on a new file)."""
+    async def append_event(self, event: DeviceStateChanged | GatewayStateChanged) -> Path | None:
+        """Append one state change to today's ``events`` file (header on a new file); the
+        file work runs in a thread."""
         config = self._config()
         if not config.csv.enabled:
             return None
@@ -181,17 +183,22 @@ class CsvFolders:
             kind, ident = "gateway", event.gateway_id
             name = gateway.name if gateway is not None else f"#{ident}"
         path = config.csv_folder / "events" / f"{stamp.date().isoformat()}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        line = io.StringIO()
-        writer = csv.writer(line, lineterminator="\n")
-        if not path.exists():
-            writer.writerow(EVENTS_HEADER)
-        state = str(event.state.value)
         when = stamp.isoformat(timespec="seconds")
-        writer.writerow((when, kind, ident, name, state, event.detail))
-        with path.open("a", encoding="utf-8", newline="") as stream:
-            stream.write(line.getvalue())
+        row = (when, kind, str(ident), name, str(event.state.value), event.detail)
+        await asyncio.to_thread(_append_row, path, row)
         return path
+
+
+def _append_row(path: Path, row: tuple[str, ...]) -> None:
+    """Append ``row`` to the events file ``path``, its header first on a new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = io.StringIO()
+    writer = csv.writer(line, lineterminator="\n")
+    if not path.exists():
+        writer.writerow(EVENTS_HEADER)
+    writer.writerow(row)
+    with path.open("a", encoding="utf-8", newline="") as stream:
+        stream.write(line.getvalue())
 
 
 def _read_mark(root: Path) -> date | None:

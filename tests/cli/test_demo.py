@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
 
+import pytest
+
 Run = Callable[..., CompletedProcess[str]]
 
 
@@ -67,3 +69,26 @@ def test_demo_starts_with_history_and_records_the_rest_in_the_background(
         "--history-days", "10",
     )  # fmt: skip
     assert more.returncode == 0 and "more days of history in the background" in more.stderr
+
+
+async def test_the_demo_ssh_password_is_hashed_off_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from ews_tui.cli.demo import DEMO_SSH_USER, demo_ssh_user
+    from ews_tui.domain.auth import HashedSecret
+    from ews_tui.frontends import ssh
+
+    real = ssh.hash_password
+    hashed_in: list[threading.Thread] = []
+
+    def noted(password: str) -> str:
+        hashed_in.append(threading.current_thread())
+        return real(password)
+
+    monkeypatch.setattr(ssh, "hash_password", noted)
+    user = await demo_ssh_user()
+    assert hashed_in and hashed_in[0] is not threading.main_thread()  # scrypt at full cost
+    assert user.name == DEMO_SSH_USER
+    assert HashedSecret.decode(user.password_scrypt).matches(DEMO_SSH_USER)

@@ -82,17 +82,28 @@ async def test_keys_escape_resize_and_end_of_stream() -> None:
 
 
 async def test_idle_is_called_after_the_quiet_period_only() -> None:
-    idle = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    idle_at: asyncio.Queue[float] = asyncio.Queue()
     link = QueueLink()
     terminal = StreamTerminal(
-        link, TerminalSize(80, 24), idle_timeout=0.3, on_idle=idle.set, mouse=False
+        link,
+        TerminalSize(80, 24),
+        idle_timeout=0.3,
+        on_idle=lambda: idle_at.put_nowait(loop.time()),
+        mouse=False,
     )
     app = Probe()
     running = asyncio.create_task(terminal.run(app))
     await next_seen(app, "mounted")
     assert "\x1b[?1000h" not in "".join(link.out)
-    await asyncio.wait_for(idle.wait(), DEADLINE_S)
-    assert asyncio.get_running_loop().time() - terminal.last_input >= 0
+    link.incoming.put_nowait("a\r")  # a key some way into the session (Textual's start)
+    await next_seen(app, ("submitted", "a"))
+    key_at = terminal.last_input
+    idle = await asyncio.wait_for(idle_at.get(), DEADLINE_S)
+    while idle < key_at:  # a slow start may have been quiet long enough before the key
+        idle = await asyncio.wait_for(idle_at.get(), DEADLINE_S)
+    # A whole quiet period after the key, not on a beat counted from the start.
+    assert idle - key_at >= terminal.idle_timeout
     app.exit()
     await asyncio.wait_for(running, DEADLINE_S)
     assert not terminal.gone

@@ -86,3 +86,46 @@ async def test_unsupported_function_and_bad_count(server: ModbusGatewayServer) -
     writer.write(struct.pack(">HHHBBHH", 4, 0, 6, 5, 3, 0x10, 1))
     assert await reader.readexactly(11) == struct.pack(">HHHBBBH", 4, 0, 5, 5, 3, 2, 100)
     writer.close()
+
+
+async def test_out_of_descriptors_pauses_accepting_then_serves(
+    server: ModbusGatewayServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+    import resource
+    import socket
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    fillers: list[int] = []
+    client = None
+    resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 20, hard))
+    try:
+        while True:  # every descriptor taken ...
+            try:
+                fillers.append(os.open(os.devnull, os.O_RDONLY))
+            except OSError:
+                break
+        os.close(fillers.pop())  # ... but one, for the client: the server has none left
+        client = socket.create_connection(("127.0.0.1", server.bound_port))
+        client.setblocking(False)
+        for _ in range(500):  # the accept fails; bounded: 5 s
+            if server.accept_pauses:
+                break
+            await asyncio.sleep(0.01)
+        assert server.accept_pauses >= 1
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        loop = asyncio.get_running_loop()
+        request = struct.pack(">HHHBBHH", 1, 0, 6, 5, 3, 0x12, 1)
+        await loop.sock_sendall(client, request)
+        answer = await asyncio.wait_for(loop.sock_recv(client, 64), 10.0)  # served after the pause
+        assert answer == struct.pack(">HHHBBBH", 1, 0, 5, 5, 3, 2, 102)
+    finally:
+        client.close()
+    lines = [r for r in caplog.records if "cannot accept a client" in r.getMessage()]
+    # One line a pause (not asyncio's 100 a wake-up), each pause longer than the one before.
+    assert 1 <= len(lines) == server.accept_pauses <= 10

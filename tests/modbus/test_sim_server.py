@@ -111,7 +111,15 @@ async def _timed(coro) -> tuple[object, float]:
     return result, time.perf_counter() - start
 
 
-async def _check_faults(endpoint: Endpoint, client, received: list[bytes]) -> None:
+class Received(list[bytes]):
+    """The bytes a client received, and an event set at each arrival."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = asyncio.Event()
+
+
+async def _check_faults(endpoint: Endpoint, client, received: Received) -> None:
     fast = await read(client, 3, 0x0000, 1, 2)
     assert not fast.isError()
     endpoint.set_fault(1, parse_fault("silent"))
@@ -124,20 +132,26 @@ async def _check_faults(endpoint: Endpoint, client, received: list[bytes]) -> No
     endpoint.set_fault(1, parse_fault("exception"))
     result, _ = await _timed(read(client, 3, 0xC558, 2, 1))
     assert isinstance(result, ExceptionResponse) and result.exception_code == 4
-    endpoint.set_fault(1, parse_fault("slow:150"))
-    result, elapsed = await _timed(read(client, 3, 0xC558, 2, 1))
-    assert not result.isError() and elapsed >= 0.15  # type: ignore[attr-defined]
-    other, elapsed = await _timed(read(client, 3, 0x0000, 1, 2))
-    assert not other.isError() and elapsed < 0.15  # type: ignore[attr-defined]
+    # slow: the answer comes, later than the client's 0.3 s timeout; the others are not slowed
+    endpoint.set_fault(1, parse_fault("slow:1000"))
+    received.clear()
+    result, _ = await _timed(read(client, 3, 0xC558, 2, 1))
+    assert isinstance(result, ModbusIOException) and not received
+    while not received:  # ... it does come (and the client drops it)
+        await asyncio.wait_for(received.arrived.wait(), 10.0)
+        received.arrived.clear()
+    other, _ = await _timed(read(client, 3, 0x0000, 1, 2))
+    assert not other.isError()  # type: ignore[attr-defined]
     endpoint.set_fault(1, parse_fault("clear"))
-    result, elapsed = await _timed(read(client, 3, 0xC558, 2, 1))
-    assert not result.isError() and elapsed < 0.15  # type: ignore[attr-defined]
+    result, _ = await _timed(read(client, 3, 0xC558, 2, 1))
+    assert not result.isError()  # type: ignore[attr-defined]
 
 
-def _recorder(received: list[bytes]):
+def _recorder(received: Received):
     def trace(sending: bool, data: bytes) -> bytes:
         if not sending:
             received.append(data)
+            received.arrived.set()
         return data
 
     return trace
@@ -145,14 +159,14 @@ def _recorder(received: list[bytes]):
 
 async def test_each_fault_over_tcp_and_its_clearing(sim_tcp) -> None:
     endpoint = await sim_tcp([spec_for(1, "0 146 68"), spec_for(2, "DPX3 250 ELEC")])
-    received: list[bytes] = []
+    received = Received()
     async with tcp_client(endpoint, timeout=0.3, trace_packet=_recorder(received)) as client:
         await _check_faults(endpoint, client, received)
 
 
 async def test_each_fault_over_rtu_and_its_clearing(sim_rtu) -> None:
     endpoint, path = await sim_rtu([spec_for(1, "0 146 68"), spec_for(2, "DPX3 250 ELEC")])
-    received: list[bytes] = []
+    received = Received()
     async with rtu_client(path, timeout=0.3, trace_packet=_recorder(received)) as client:
         await _check_faults(endpoint, client, received)
         result, _ = await _timed(read(client, 3, 0x0000, 1, 9))  # nobody at 9 on a bus
@@ -169,7 +183,9 @@ async def test_wire_time_delays_each_answer_by_its_time_on_the_wire(sim_rtu) -> 
         for _ in range(4):
             assert not (await read(client, 3, 0xC552, 36, 3)).isError()
         ratio = (time.perf_counter() - start) / 4 / expected
-    assert 0.8 < ratio < 2.0
+    # Never before its time on the wire (how close to it: scripts/bench_poll.py, rtu
+    # cycle_over_wire_min, measures the same emulation without a loaded test run around it).
+    assert ratio >= 0.99
 
 
 async def test_many_tcp_gateways_at_once(sim_tcp) -> None:

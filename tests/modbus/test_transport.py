@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -68,14 +67,15 @@ async def test_tcp_failures_are_typed(tcp) -> None:
     endpoint.set_fault(5, Fault("crc"))
     assert isinstance(await transport.read(3, 5, V1, 2), FrameError)
     endpoint.set_fault(5, Fault("silent"))
-    started = time.monotonic()
     failure = await transport.read(3, 5, V1, 2)
     assert failure == NoAnswer(5)
     assert str(failure) == "no answer from address 5"
-    assert time.monotonic() - started < 1.0  # the 0.2 s timeout, not pymodbus' default 3 s
     endpoint.set_fault(5, None)
     assert isinstance(await transport.read(3, 5, V1, 2), tuple)
     assert transport.connected
+    # The endpoint's 0.2 s timeout, not pymodbus' default 3 s: an answer 3 s late is none.
+    endpoint.set_fault(5, Fault("slow", 3000.0))
+    assert await transport.read(3, 5, V1, 2) == NoAnswer(5)
 
 
 async def test_tcp_refused_is_disconnected() -> None:
@@ -113,9 +113,8 @@ async def test_rtu_on_a_pty_then_unplugged_and_replugged(sim: SimulatedBus) -> N
 
         await endpoint.close()  # the adapter is pulled out
         pair.close()
-        started = time.monotonic()
+        # Disconnected at once, not a NoAnswer after the timeout: the port is gone.
         assert isinstance(await transport.read(4, 7, 0, 6), Disconnected)
-        assert time.monotonic() - started < 0.5
         assert not transport.connected
 
         pair = open_pty_pair()  # plugged back (at a new path, as the test can only do)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
+import os
+import threading
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -146,10 +148,10 @@ async def test_state_changes_are_appended_to_the_events_file(tmp_path: Path, db:
     clock = Clock(DAY0 + 600)
     job = folders(config, clock, db)
     device = SITE.devices[0]
-    job.append_event(DeviceStateChanged(device.id, DeviceState.COMM_ERROR, "no answer"))
+    await job.append_event(DeviceStateChanged(device.id, DeviceState.COMM_ERROR, "no answer"))
     clock.now += 60
     gateway = SITE.gateways[-1]
-    path = job.append_event(GatewayStateChanged(gateway.id, GatewayState.OFF, ""))
+    path = await job.append_event(GatewayStateChanged(gateway.id, GatewayState.OFF, ""))
     assert path == config.csv_folder / "events" / "2025-01-01.csv"
     lines = rows(path)
     assert [(r["kind"], r["name"], r["state"], r["detail"]) for r in lines] == [
@@ -159,12 +161,34 @@ async def test_state_changes_are_appended_to_the_events_file(tmp_path: Path, db:
     assert lines[0]["timestamp"] == "2025-01-01T01:10:00+01:00"
 
 
+async def test_the_events_file_is_written_off_the_loop(tmp_path: Path, db: Database) -> None:
+    # The events file is a FIFO: opening it to append blocks until a reader comes. Done in
+    # the loop, that would freeze every bus; done in a thread, the loop runs on meanwhile.
+    config = box_config(tmp_path)
+    job = folders(config, Clock(DAY0 + 600), db)
+    fifo = config.csv_folder / "events" / "2025-01-01.csv"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    rescue = threading.Timer(10.0, lambda: fifo.read_bytes())  # old code: unblock, then fail
+    rescue.start()
+    try:
+        append = asyncio.create_task(job.append_event(DeviceStateChanged(1, DeviceState.OFF)))
+        for _ in range(20):
+            await asyncio.sleep(0)  # the loop turns while the write waits for its reader
+        assert not append.done()
+    finally:
+        rescue.cancel()
+    line = await asyncio.to_thread(fifo.read_text, "utf-8")
+    assert await append == fifo
+    assert ",device,1," in line and line.endswith(",off,\n"), line
+
+
 async def test_disabled_folders_write_nothing(tmp_path: Path, db: Database) -> None:
     await record_days(db, 2)
     config = box_config(tmp_path, enabled=False)
     job = folders(config, Clock(DAY0 + 2 * 86_400), db)
     assert await job.write_days() == []
-    assert job.append_event(DeviceStateChanged(1, DeviceState.OFF)) is None
+    assert await job.append_event(DeviceStateChanged(1, DeviceState.OFF)) is None
     assert not config.csv_folder.exists()
 
 

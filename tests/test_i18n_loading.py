@@ -1,0 +1,49 @@
+"""Every catalog is loaded before the first session: no file I/O when a language is picked."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ews_tui import i18n
+from ews_tui.i18n import LANGUAGES, LOCALES_DIR, Catalogs
+from ews_tui.runtime import Runtime
+
+
+def test_load_all_reads_every_catalog_so_a_new_language_needs_no_file(tmp_path: Path) -> None:
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, locales)
+    catalogs = Catalogs(locales)
+    catalogs.load_all()
+    assert catalogs.loaded == frozenset(LANGUAGES)
+    shutil.rmtree(locales)  # any file I/O from now on would find nothing
+    french = catalogs.translator("fr_BE")  # a session in a language nobody used yet
+    assert french.gettext("Gateways and devices") != "Gateways"
+    assert french.gettext("Gateways and devices") == catalogs.translator("fr").gettext(
+        "Gateways and devices"
+    )
+
+
+async def test_the_runtime_loads_every_catalog_before_its_services_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(i18n, "_catalogs", Catalogs(LOCALES_DIR))  # none loaded yet
+    assert i18n.loaded_languages() == frozenset()
+    loaded_when_started: list[frozenset[str]] = []
+
+    class Probe:
+        name = "probe"
+
+        async def start(self) -> None:
+            loaded_when_started.append(i18n.loaded_languages())
+
+        async def stop(self) -> None:
+            pass
+
+    runtime = Runtime(config=None)  # type: ignore[arg-type]
+    runtime.add(Probe())
+    await runtime.start()
+    await runtime.stop()
+    assert loaded_when_started == [frozenset(LANGUAGES)]

@@ -17,7 +17,7 @@ from ews_tui.store.db import StoreError
 from ews_tui.store.toml_files import read_toml, write_installation_toml
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("install", help="export or import the installation as TOML")
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     export = inner.add_parser("export", help="write the stored installation to a TOML file")

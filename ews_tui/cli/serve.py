@@ -54,7 +54,7 @@ from ews_tui.store.db import StoreError
 log = logging.getLogger("ews_tui.serve")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "serve",
         help="the box daemon: pollers, jobs, SSH, serial console, kiosk",

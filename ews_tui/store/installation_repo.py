@@ -29,6 +29,7 @@ from ews_tui.domain.installation import (
     Zone,
 )
 from ews_tui.domain.messages import N_, Message
+from ews_tui.domain.text_rules import printable
 from ews_tui.store.db import Database, StoreError
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,8 @@ async def _fetch(conn: aiosqlite.Connection, table: _Table) -> list[Row]:
 
 
 async def _read(conn: aiosqlite.Connection) -> Installation:
+    """The stored installation; names, descriptions and labels stored before control
+    characters were refused come back escaped (``\\x1b``): no screen can be driven by one."""
     rows = {t.name: await _fetch(conn, t) for t in _TABLES}
     revision = list(
         await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (REVISION_KEY,))
@@ -207,7 +210,7 @@ async def _read(conn: aiosqlite.Connection) -> Installation:
     )
     labels: dict[int, list[tuple[str, str]]] = {}
     for device_id, key, label, _seq in rows["device_labels"]:
-        labels.setdefault(device_id, []).append((key, label))
+        labels.setdefault(device_id, []).append((key, printable(label)))
     zones: dict[int, list[int]] = {}
     for device_id, zone_id, _seq in rows["device_zones"]:
         zones.setdefault(device_id, []).append(zone_id)
@@ -218,15 +221,17 @@ async def _read(conn: aiosqlite.Connection) -> Installation:
             for r in rows["devices"]
         ),
         circuits=tuple(
-            Circuit(id=i, name=name, preset=preset, active=bool(active))
+            Circuit(id=i, name=printable(name), preset=preset, active=bool(active))
             for i, _seq, name, preset, active in rows["circuits"]
         ),
         zones=tuple(
-            Zone(id=i, name=name, description=text, active=bool(active))
+            Zone(id=i, name=printable(name), description=printable(text), active=bool(active))
             for i, _seq, name, text, active in rows["zones"]
         ),
         switchboards=tuple(
-            Switchboard(id=i, name=name, description=text, active=bool(active))
+            Switchboard(
+                id=i, name=printable(name), description=printable(text), active=bool(active)
+            )
             for i, _seq, name, text, active in rows["switchboards"]
         ),
         revision=int(revision[0][0]) if revision else 0,
@@ -238,10 +243,10 @@ def _gateway(row: Row) -> Gateway:
     gid, _seq, name, ip, port, description, board, eq, enabled = row
     return Gateway(
         id=gid,
-        name=name,
+        name=printable(name),
         ip=ip,
         port=port,
-        description=description,
+        description=printable(description),
         switchboard_id=board,
         eq_device_id=eq,
         enabled=bool(enabled),
@@ -260,7 +265,7 @@ def _device(row: Row, labels: tuple[tuple[str, str], ...], zone_ids: tuple[int, 
         gateway_id=gateway_id,
         model=model,
         address=address,
-        name=name,
+        name=printable(name),
         interface=interface,
         concentrator=concentrator,
         position=position,

@@ -219,3 +219,20 @@ async def test_devices_with_history_are_those_with_energy_or_measures(db: Databa
         )
     assert await repo.devices_with_history([1, 2, 3, 4, 5]) == [2, 4]
     assert await repo.devices_with_history([]) == []
+
+
+async def test_names_stored_before_the_rule_come_back_escaped(db: Database) -> None:
+    """A device named with terminal escapes before control characters were refused (issue
+    12, item 5): every screen reads it escaped, so it can no longer set the title or clear
+    the screen."""
+    repo = InstallationRepo(db)
+    inst = await repo.load()
+    hostile = "\x1b]0;PWNED-TITLE\x07\x1b[2J"
+    device = Device(id=1, gateway_id=1, model="0 146 68", address=5, name="Main")
+    await repo.replace(replace(inst, devices=(device,)))
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE devices SET name = ?", (hostile,))
+        await conn.execute("UPDATE gateways SET description = ?", (hostile,))
+    loaded = await repo.load()
+    assert loaded.devices[0].name == "\\x1b]0;PWNED-TITLE\\x07\\x1b[2J"
+    assert loaded.gateways[0].description == "\\x1b]0;PWNED-TITLE\\x07\\x1b[2J"

@@ -37,6 +37,7 @@ BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
 REPEAT_WINDOW_S = 10.0
+REPEAT_PASSED = 10  # lines of one template written in a window before they are counted
 
 _STDERR = "ews-stderr"
 _FILE = "ews-file"
@@ -120,12 +121,14 @@ class _Burst:
     started: float
     last: logging.LogRecord
     repeats: int = 0
+    passed: int = 1
 
 
 class RepeatFilter(logging.Filter):
-    """Collapses repeats of one line on one handler: the first one passes, the others
-    within ``window_s`` are counted, and their count is written as one
-    "<template> … repeated N times" line once the window is over (at the next line the
+    """Collapses repeats of one line on one handler: the first ``passed`` lines of a
+    template (logger, level, message before its values) pass, so a short list such as the
+    files others may read is written whole; the others within ``window_s`` are counted,
+    and their count is written as one "<template> … repeated N times" line once the window is over (at the next line the
     handler gets, or at :meth:`flush`). One filter per handler: it emits on it."""
 
     def __init__(
@@ -133,10 +136,12 @@ class RepeatFilter(logging.Filter):
         handler: logging.Handler,
         window_s: float = REPEAT_WINDOW_S,
         clock: Callable[[], float] = time.monotonic,
+        passed: int = REPEAT_PASSED,
     ) -> None:
         super().__init__()
         self._handler = handler
         self._window_s = window_s
+        self._passed = passed
         self._clock = clock
         self._bursts: dict[_Key, _Burst] = {}
         self._lock = threading.RLock()
@@ -150,6 +155,9 @@ class RepeatFilter(logging.Filter):
             key = (record.name, record.levelno, str(record.msg))
             self._report_over(now)
             burst = self._bursts.get(key)
+            if burst is not None and burst.passed < self._passed:
+                burst.passed += 1
+                return True
             if burst is not None:
                 burst.repeats += 1
                 burst.last = record

@@ -25,7 +25,7 @@ def setup() -> Iterator[tuple[logging.Logger, io.StringIO, Clock, RepeatFilter]]
     handler = logging.StreamHandler(lines)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     clock = Clock()
-    repeats = RepeatFilter(handler, window_s=10.0, clock=clock)
+    repeats = RepeatFilter(handler, window_s=10.0, clock=clock, passed=1)
     handler.addFilter(repeats)
     logger = logging.getLogger("ews_tui.test_repeats")
     logger.addHandler(handler)
@@ -86,3 +86,33 @@ def test_configure_installs_it_on_its_handler() -> None:
         assert any(isinstance(f, RepeatFilter) for f in added.filters)
     finally:
         logs._drop("ews-stderr")
+
+
+def test_a_short_list_of_one_template_is_written_whole(setup) -> None:
+    """The default filter lets the first lines of a template pass: ews serve's list of the
+    files others may read is one template with a file each, and must be read whole."""
+    _logger, lines, clock, _repeats = setup
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    allowing = RepeatFilter(handler, window_s=10.0, clock=clock)
+    handler.addFilter(allowing)
+    listing = logging.getLogger("ews_tui.test_listing")
+    listing.propagate = False
+    listing.addHandler(handler)
+    try:
+        before = len(lines.getvalue().splitlines())
+        for name in ("ews.sqlite", "config.toml", "logs/ews.log"):
+            listing.warning("%s is mode 0644: others may read it", name)
+        for n in range(100):
+            listing.warning("%s is mode 0644: others may read it", f"f{n}")
+        allowing.flush()
+        written = lines.getvalue().splitlines()[before:]
+        assert written[:3] == [
+            "ews.sqlite is mode 0644: others may read it",
+            "config.toml is mode 0644: others may read it",
+            "logs/ews.log is mode 0644: others may read it",
+        ]
+        assert len(written) == 11  # ten lines, then the count of the others
+        assert written[-1] == "%s is mode 0644: others may read it … repeated 93 times"
+    finally:
+        listing.removeHandler(handler)

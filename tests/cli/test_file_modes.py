@@ -65,6 +65,7 @@ async def test_serve_creates_its_files_private_and_names_wider_ones(
     assert data.stat().st_mode & 0o777 == 0o700
     assert modes(data) == {
         "ews.lock": 0o600,
+        "pin.pepper": 0o600,
         "ews.sqlite": 0o600,
         "ews.sqlite-shm": 0o600,
         "ews.sqlite-wal": 0o600,

@@ -74,9 +74,9 @@ def test_the_log_file_is_rotated_and_bounded(tmp_path: Path, root_handlers: obje
     path = logs.log_to_data_dir(tmp_path, ui_on_terminal=True)
     names = [h.name for h in logging.getLogger().handlers]
     assert "ews-file" in names and "ews-stderr" not in names  # stderr is not the journal
-    line = "x" * 1000
-    for _ in range(5 * logs.MAX_BYTES // 1000):
-        logging.getLogger("ews_tui.test").warning(line)
+    for n in range(5 * logs.MAX_BYTES // 1000):
+        # Each line its own text (the same line repeated is written once: RepeatFilter).
+        logging.getLogger("ews_tui.test").warning(f"{n:06d} " + "x" * 1000)
     files = sorted(p.name for p in path.parent.iterdir())
     assert files == ["ews.log", "ews.log.1", "ews.log.2", "ews.log.3"]
     assert all((path.parent / f).stat().st_size <= logs.MAX_BYTES for f in files)

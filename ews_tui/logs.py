@@ -128,8 +128,9 @@ class RepeatFilter(logging.Filter):
     """Collapses repeats of one line on one handler: the first ``passed`` lines of a
     template (logger, level, message before its values) pass, so a short list such as the
     files others may read is written whole; the others within ``window_s`` are counted,
-    and their count is written as one "<template> … repeated N times" line once the window is over (at the next line the
-    handler gets, or at :meth:`flush`). One filter per handler: it emits on it."""
+    and their count is written as one "<template> … repeated N times" line once the window
+    is over (at the next line the handler gets, or at :meth:`flush`). One filter per
+    handler: it emits on it."""
 
     def __init__(
         self,

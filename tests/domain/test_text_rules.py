@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ews_tui.domain.text_rules import (
@@ -41,8 +41,13 @@ def test_printable_text_holds_no_control_character(text: str) -> None:
         assert shown == text
 
 
+@settings(max_examples=200, deadline=None)
 @given(
-    st.recursive(st.text() | st.integers(), lambda c: st.lists(c) | st.dictionaries(st.text(), c))
+    st.recursive(
+        st.text(max_size=200) | st.integers(),
+        lambda c: st.lists(c, max_size=8) | st.dictionaries(st.text(max_size=20), c, max_size=8),
+        max_leaves=40,
+    )
 )
 def test_an_excerpt_is_short_and_printable(value: object) -> None:
     shown = excerpt(value)

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from ews_tui.domain.auth import MAX_FAILURES
 from ews_tui.frontends.ssh import SshFrontEnd
 from ews_tui.runtime import Runtime
 from ews_tui.ui.session import Role
 from tests.frontends.ssh_fixtures import ClientKey, make_client_key, ssh_front_end
 from tests.frontends.terminal_text import DEADLINE_S
+from tests.ui.auth_fixtures import set_failures
 from tests.ui.box_fixtures import box_runtime
 
 pytestmark = pytest.mark.skipif(
@@ -197,3 +199,52 @@ async def test_openssh_client_is_disconnected_after_six_wrong_passwords(
     assert process.returncode == 255
     assert "Too many authentication failures" in err.decode()
     assert asked.read_text().count("x") == 6
+
+
+async def test_five_wrong_pins_over_openssh_lock_that_user_only(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """Issue 12, item 1, with the real OpenSSH client: "guest" types five wrong PINs and
+    its PIN entry locks; "admin", another SSH login on the same box, still logs in with the
+    server PIN and PUK (before, the lockout was the box's: anyone could lock every role)."""
+    client: ClientKey = make_client_key(tmp_path)
+    guest, admin = Tmux(tmp_path / "guest.sock"), Tmux(tmp_path / "admin.sock")
+    async with ssh_front_end(runtime, client) as front:
+
+        def ssh(user: str) -> str:
+            return (
+                f"ssh -F /dev/null -p {front.port} -i {client.path} -o IdentitiesOnly=yes "
+                "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                f"-o LogLevel=ERROR {user}@127.0.0.1; sleep 60"
+            )
+
+        await guest.run("new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", ssh("guest"))
+        try:
+            await guest.wait_for("Enter your PIN, then your PUK.")
+            for count in range(1, MAX_FAILURES + 1):
+                await guest.keys("12345", "Enter")
+                await guest.wait_for(
+                    f"left before the lock: {MAX_FAILURES - count}."
+                    if count < MAX_FAILURES
+                    else "enter a PUK to unlock"
+                )
+                await set_failures(runtime, "ssh:guest@127.0.0.1")  # its wait is over
+            await admin.run("new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", ssh("admin"))
+            try:
+                await admin.wait_for("Enter your PIN, then your PUK.")
+                await admin.keys("99999", "Enter")
+                await admin.wait_for("PUK")
+                apps = [
+                    live.app
+                    for live in front.sessions.values()
+                    if live.app.session.origin == "ssh:admin@127.0.0.1"
+                ]
+                assert len(apps) == 1
+                puk = apps[0].screen.query_one("#puk")
+                await until(lambda: not puk.disabled, "the admin's PUK field")
+                await admin.keys("00000 9999 00000", "Enter")
+                await admin.wait_for("choose your own PIN")  # in: the first login's change
+            finally:
+                await admin.run("kill-server")
+        finally:
+            await guest.run("kill-server")

@@ -19,7 +19,6 @@ from ews_tui.cli.energy_store import open_energy_store, parse_date
 from ews_tui.cli.errors import UserError
 from ews_tui.domain.grouping import ENERGIES, By, GroupKey, known
 from ews_tui.domain.periods import Step
-from ews_tui.domain.text_rules import printable
 from ews_tui.i18n import _
 from ews_tui.store.consumption_repo import ConsumptionRepo, ConsumptionTable
 
@@ -93,10 +92,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def key_name(key: GroupKey) -> str:
-    """The key's name; the "no circuit" kind of names are translated. Control characters
-    (a name stored before they were refused) are written ``\x1b``: the table, the CSV and
-    the JSON never carry what a terminal would obey."""
-    return _(key.name) if key.id is None else printable(key.name)
+    """The key's name; the "no circuit" kind of names are translated. A name stored before
+    control characters were refused comes escaped (``\\x1b``) from the installation store."""
+    return _(key.name) if key.id is None else key.name
 
 
 def to_records(table: ConsumptionTable) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ the security events, ``reset``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ from ews_tui.services.auth import (
     LoginStatus,
     PinChangeRefused,
 )
-from ews_tui.store.db import Database, open_database
+from ews_tui.store.db import Database
 from ews_tui.store.users_repo import UsersRepo
 
 CHEAP = ScryptParams(n=2**4, r=1, p=1)
@@ -54,13 +53,6 @@ class Clock:
 
     def skip(self, seconds: float = 4000.0) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "ews.sqlite")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

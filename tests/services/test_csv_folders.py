@@ -7,7 +7,6 @@ import csv
 import dataclasses
 import os
 import threading
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -28,25 +27,11 @@ from ews_tui.services.box import running_box
 from ews_tui.services.csv_folders import MARK, CsvFolders
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo
-from ews_tui.store.db import Database, open_database
+from ews_tui.store.db import Database
+from tests.services.set_clock import Clock
 
 SITE = load_site("demo")
 DAY0 = 1_735_689_600.0  # 2025-01-01T00:00Z = 01:00 in Paris
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "ews.sqlite")
-    yield database
-    await database.close()
 
 
 def box_config(tmp_path: Path, **csv_settings: object) -> Config:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,9 @@ from ews_tui.hub import Hub
 from ews_tui.services.recorder import Recorder, Retention
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import Database, open_database
+from tests.services.set_clock import Clock
 
 T0 = 1_730_000_400.0  # on a 10-minute tick
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "ews.sqlite")
-    yield database
-    await database.close()
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_slots_are_written_once_the_clock_passed_them(db: Database) -> None:

@@ -4,7 +4,7 @@ stop, merges with the slot saved open: count, mean, min and max as one run gives
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -16,25 +16,11 @@ from ews_tui.hub import Hub
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import Database, open_database
+from tests.services.set_clock import Clock
 
 T0 = 1_730_000_400.0  # on a 10-minute tick
 S0 = int(T0 // 600)
 Stored = tuple[list[tuple[int, int, tuple[QuantityStats, ...]]], list[tuple[int, Reading]], float]
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "ews.sqlite")
-    yield database
-    await database.close()
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def poll(n: int) -> Sample:

@@ -8,9 +8,8 @@ import asyncio
 import resource
 import signal
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
@@ -18,25 +17,11 @@ from ews_tui.domain.events import Sample
 from ews_tui.hub import Hub
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo
-from ews_tui.store.db import Database, open_database
+from ews_tui.store.db import Database
+from tests.services.set_clock import Clock
 
 T0 = 1_730_000_400.0  # on a 10-minute tick
 S0 = int(T0 // 600)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "ews.sqlite")
-    yield database
-    await database.close()
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def feed(recorder: Recorder, first_minute: int, minutes: int, extra: int = 0) -> None:

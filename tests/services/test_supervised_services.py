@@ -11,7 +11,7 @@ import asyncio
 import csv
 import dataclasses
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from ews_tui.services.modbus_server import ModbusServerService
 from ews_tui.services.polling import PollingService
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo
-from ews_tui.store.db import Database, open_database
+from ews_tui.store.db import Database
 from ews_tui.supervision import RestartPolicy, Supervisor
 
 T0 = 1_730_000_400.0  # on a 10-minute tick
@@ -85,13 +85,6 @@ class FailsOnce:
         if self.calls == self.at:
             raise RuntimeError("read failed once")
         return self.value()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "ews.sqlite")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from ews_tui.domain.installation import Device
 from ews_tui.domain.messages import Message
 from ews_tui.i18n import _
 from ews_tui.services.polling import TestResult
+from ews_tui.ui.value_text import value_text
 
 SHOWN_VALUES = 6
 
@@ -35,14 +36,15 @@ def error_text(error: Message, device: Device) -> str:
 
 
 def values_text(values: Mapping[str, float | str | None], limit: int = SHOWN_VALUES) -> str:
-    """A few values read: ``v1 230.1 V · i1 5.2 A ...``."""
+    """A few values read, in the session's language: ``v1 230.1 V · i1 5.20 A ...``
+    (``v1 230,1 V`` in French); a state word is translated."""
     parts = []
     for key, value in values.items():
         if value is None:
             continue
         unit = known_unit(key) or ""
-        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-        parts.append(f"{key} {shown} {unit}".strip())
+        # The session's number format, whole (``.6g`` cut 1234567.8 kWh to 1.23457e+06).
+        parts.append(f"{key} {value_text(value, unit)} {unit}".strip())
         if len(parts) == limit:
             break
     return " · ".join(parts) if parts else _("the device answered, with no values")

@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from ews_tui.config import apply_changes, default_config, save_config
-from ews_tui.modbus.sim_device import DeviceSpec, ServedDevice
-from ews_tui.modbus.sim_server import SimulatedBus
 from ews_tui.services.recorder import SLOT_SECONDS_ENV
+from ews_tui.sim.device import DeviceSpec, ServedDevice
+from ews_tui.sim.server import SimulatedBus
 from ews_tui.store.open_slots import decode_partial
 
 MODEL = "0 146 68"

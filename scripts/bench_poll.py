@@ -52,9 +52,9 @@ def _sim_child(conn: Any, plan: dict[str, Any]) -> None:
 
     async def main() -> None:
         from ews_tui.modbus.serial_line import LineSettings
-        from ews_tui.modbus.sim_device import DeviceSpec
-        from ews_tui.modbus.sim_rtu import open_pty_pair
-        from ews_tui.modbus.sim_server import SimulatedBus
+        from ews_tui.sim.device import DeviceSpec
+        from ews_tui.sim.rtu import open_pty_pair
+        from ews_tui.sim.server import SimulatedBus
 
         line = LineSettings("bench", 19200, "E", 1)
         async with SimulatedBus(tick=1.0) as bus:
@@ -263,7 +263,7 @@ async def bench_overhead(devices: int, cycles: int) -> dict[str, Any]:
 
 async def bench_dead_device(samples: int) -> dict[str, Any]:
     from ews_tui.domain.events import Sample
-    from ews_tui.modbus.sim_server import DeviceSpec, Fault, SimulatedBus
+    from ews_tui.sim.server import DeviceSpec, Fault, SimulatedBus
 
     settings = PollSettings(fast_s=0.05, slow_s=0.3, backoff_start_s=0.05, backoff_max_s=0.2)
     timeout_s = 0.1

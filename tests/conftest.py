@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-# The simulator fixtures are imported as tests.modbus.sim_fixtures, from any working folder
+# The simulator fixtures are imported as tests.sim.fixtures, from any working folder
 # (a copy of this file elsewhere, as tests/test_conftest.py makes, goes without them).
 _ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["pytester"]
-if (_ROOT / "tests" / "modbus" / "sim_fixtures.py").is_file():
+if (_ROOT / "tests" / "sim" / "fixtures.py").is_file():
     sys.path.insert(0, str(_ROOT))
-    pytest_plugins.append("tests.modbus.sim_fixtures")
+    pytest_plugins.append("tests.sim.fixtures")
 
 
 @pytest.fixture

@@ -31,13 +31,13 @@ from ews_tui.file_modes import make_private_dir
 from ews_tui.i18n import LANGUAGES, _
 from ews_tui.logs import log_to_data_dir
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_rtu import open_pty_pair
-from ews_tui.modbus.sim_server import SimulatedBus
 from ews_tui.runtime import Runtime
 from ews_tui.services.box import DATABASE_FILE, running_box
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
+from ews_tui.sim.rtu import open_pty_pair
+from ews_tui.sim.server import SimulatedBus
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.datadir_lock import DataDirLock
 from ews_tui.store.db import open_database

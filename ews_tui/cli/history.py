@@ -1,6 +1,6 @@
 """``ews history seed``: simulated history in the store, through the live recording path.
 
-Samples come from the simulator's physics (:func:`~ews_tui.modbus.sim_values.device_values`),
+Samples come from the simulator's physics (:func:`~ews_tui.sim.values.device_values`),
 one poll every ``--poll`` seconds per device for the last ``--days`` days, keyed as ``ews
 demo`` serves them (so the live counters carry on from the seeded ones), and go through
 :class:`~ews_tui.services.recorder.Recorder` ``ingest``/``flush`` like live samples.
@@ -38,9 +38,9 @@ from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.i18n import _
 from ews_tui.modbus.device_reader import PULSE_ELECTRICITY_ID, PULSE_INDEX_ID, device_map
-from ews_tui.modbus.sim_server import site_devices
-from ews_tui.modbus.sim_values import SimDevice, Value, device_values
 from ews_tui.services.recorder import Recorder
+from ews_tui.sim.server import site_devices
+from ews_tui.sim.values import SimDevice, Value, device_values
 from ews_tui.store.aggregates_repo import AggregatesRepo, Batch
 from ews_tui.store.db import Database
 

@@ -4,7 +4,7 @@
 ``ews sim --tcp 127.0.0.1:1502 --device 2-1=4 149 18 --device "7-2=0 046 73@0 046 87"``
 ``ews sim --site demo --rtu pty --tcp 127.0.0.1:15021 --tcp 127.0.0.1:15022 --wire-time``
 
-``--device`` addresses are written as in the device form (see :mod:`ews_tui.modbus.sim_args`):
+``--device`` addresses are written as in the device form (see :mod:`ews_tui.sim.args`):
 ``2-1`` an EMS CX3 module, ``7-2`` a pulse meter on a concentrator input, ``5-2`` a charger
 side. ``--config F``: the user's model files of that box's data dir join the catalog.
 
@@ -33,9 +33,9 @@ from ews_tui.domain.installation_doc import from_document
 from ews_tui.domain.rules import RuleContext
 from ews_tui.i18n import _
 from ews_tui.modbus.serial_line import PARITIES, LineSettings
-from ews_tui.modbus.sim_args import DeviceArg, device_specs, parse_device_arg
-from ews_tui.modbus.sim_device import SimError, parse_fault
-from ews_tui.modbus.sim_server import PtyPair, SimulatedBus, describe, open_pty_pair, site_devices
+from ews_tui.sim.args import DeviceArg, device_specs, parse_device_arg
+from ews_tui.sim.device import SimError, parse_fault
+from ews_tui.sim.server import PtyPair, SimulatedBus, describe, open_pty_pair, site_devices
 from ews_tui.store.user_models import catalog_and_problems
 
 

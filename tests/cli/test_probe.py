@@ -15,7 +15,7 @@ import pytest
 
 from ews_tui.domain.installation import GenericRegister
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_server import DeviceSpec, Endpoint, Fault, SimulatedBus, open_pty_pair
+from ews_tui.sim.server import DeviceSpec, Endpoint, Fault, SimulatedBus, open_pty_pair
 from tests.cli.test_sim import ews_sim, tcp_port
 
 # ``ews`` with the probe command, whether or not the command table lists it yet.

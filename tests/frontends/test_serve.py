@@ -21,7 +21,7 @@ from ews_tui.cli.box import open_installation
 from ews_tui.config import apply_changes, default_config, save_config
 from ews_tui.modbus.gateway_server import GATEWAY_TARGET_FAILED
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_server import DeviceSpec, SimulatedBus, open_pty_pair
+from ews_tui.sim.server import DeviceSpec, SimulatedBus, open_pty_pair
 from tests.frontends.ssh_fixtures import ClientKey, make_client_key, ui_session
 from tests.frontends.terminal_text import DEADLINE_S, Output
 

@@ -13,7 +13,7 @@ import pytest
 
 from ews_tui.modbus.failures import Disconnected, ExceptionCode, FrameError, NoAnswer
 from ews_tui.modbus.link import RtuLink, TcpLink, crc16
-from ews_tui.modbus.sim_rtu import PtyPair, open_pty_pair
+from ews_tui.sim.rtu import PtyPair, open_pty_pair
 
 TIMEOUT_S = 0.2
 

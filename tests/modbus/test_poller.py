@@ -25,7 +25,6 @@ from ews_tui.modbus.device_reader import DeviceTarget
 from ews_tui.modbus.planner import BusParams
 from ews_tui.modbus.poller import BusPoller, PollSettings
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_server import DeviceSpec, Fault, SimulatedBus, open_pty_pair
 from ews_tui.modbus.transport import (
     BusTransport,
     NoAnswer,
@@ -33,6 +32,7 @@ from ews_tui.modbus.transport import (
     RtuEndpoint,
     TcpEndpoint,
 )
+from ews_tui.sim.server import DeviceSpec, Fault, SimulatedBus, open_pty_pair
 
 CATALOG = builtin_catalog()
 EMDX3 = CATALOG.maps["emdx3_common"]

@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ews_tui.modbus.sim_rtu import PtyPair, crc16, open_pty_pair
 from ews_tui.modbus.transport import BusTransport, NoAnswer, RtuEndpoint
+from ews_tui.sim.rtu import PtyPair, crc16, open_pty_pair
 
 TIMEOUT_S = 0.2
 WAIT_S = 5.0

@@ -10,7 +10,6 @@ import pytest
 from ews_tui.domain.catalog import builtin_catalog
 from ews_tui.modbus.codec import decode
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_server import DeviceSpec, Fault, SimulatedBus, open_pty_pair
 from ews_tui.modbus.transport import (
     BusTransport,
     Disconnected,
@@ -20,6 +19,7 @@ from ews_tui.modbus.transport import (
     RtuEndpoint,
     TcpEndpoint,
 )
+from ews_tui.sim.server import DeviceSpec, Fault, SimulatedBus, open_pty_pair
 
 NOON = 1_750_000_000.0  # a fixed clock: the simulated values do not move during a test
 EMDX3 = "0 146 68"

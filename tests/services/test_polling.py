@@ -26,8 +26,8 @@ from ews_tui.domain.installation import Device, Gateway, Installation
 from ews_tui.hub import Hub, Subscription
 from ews_tui.modbus.poller import PollSettings
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_server import DeviceSpec, Fault, SimulatedBus, open_pty_pair
 from ews_tui.services.polling import PollingService
+from ews_tui.sim.server import DeviceSpec, Fault, SimulatedBus, open_pty_pair
 
 FAST = PollSettings(fast_s=0.05, slow_s=0.3, backoff_start_s=0.05, backoff_max_s=0.2,
                     reconnect_start_s=0.05, reconnect_max_s=0.2)  # fmt: skip

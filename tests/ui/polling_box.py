@@ -16,10 +16,10 @@ from pathlib import Path
 from ews_tui.config import apply_changes, default_config, save_config
 from ews_tui.domain.edits import save_device, save_gateway
 from ews_tui.domain.installation import Device, Gateway
-from ews_tui.modbus.sim_server import DeviceSpec, Endpoint, SimulatedBus
 from ews_tui.runtime import Runtime
 from ews_tui.services.box import running_box
 from ews_tui.services.installation import InstallationService
+from ews_tui.sim.server import DeviceSpec, Endpoint, SimulatedBus
 from tests.ui.box_fixtures import CHEAP_SCRYPT, CLOSED_NTP, CLOSED_NTP_PORT
 
 SERVED = (

@@ -32,12 +32,12 @@ from ews_tui.domain.installation import Installation
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.frontends.kiosk import kiosk_app
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_rtu import open_pty_pair
-from ews_tui.modbus.sim_server import SimulatedBus, site_devices
 from ews_tui.runtime import Runtime
 from ews_tui.services.box import running_box
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
+from ews_tui.sim.rtu import open_pty_pair
+from ews_tui.sim.server import SimulatedBus, site_devices
 from ews_tui.ui.app import EwsApp
 from ews_tui.ui.screens.devices import DevicesScreen
 from ews_tui.ui.screens.gateways import GatewaysScreen

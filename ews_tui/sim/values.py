@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from ews_tui.domain.catalog import Model
-from ews_tui.modbus.sim_charger import charger_values
-from ews_tui.modbus.sim_random import mix as _mix
-from ews_tui.modbus.sim_random import noise as _noise
-from ews_tui.modbus.sim_random import text_id
+from ews_tui.sim.charger import charger_values
+from ews_tui.sim.rng import mix as _mix
+from ews_tui.sim.rng import noise as _noise
+from ews_tui.sim.rng import text_id
 
 Value = float | str | None
 

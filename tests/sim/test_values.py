@@ -8,7 +8,7 @@ import math
 import pytest
 
 from ews_tui.domain.catalog import builtin_catalog
-from ews_tui.modbus.sim_values import (
+from ews_tui.sim.values import (
     DAY,
     HOUR,
     PROFILES,

@@ -2,7 +2,7 @@
 
 A pty does not enforce the baud rate and cannot set parity: the simulator opens a pty with
 the settings :func:`~ews_tui.modbus.serial_line.line_settings` gives (parity dropped) and
-emulates the wire time itself (see :mod:`ews_tui.modbus.sim_server`).
+emulates the wire time itself (see :mod:`ews_tui.sim.server`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Use them from a test module or a conftest::
 
-    from tests.modbus.sim_fixtures import *  # noqa: F403
+    from tests.sim.fixtures import *  # noqa: F403
 
 - ``sim_clock``: a settable clock (epoch seconds) frozen at ``FIXED_NOW``: values do not move.
 - ``sim_bus``: a started :class:`SimulatedBus` on that clock, closed after the test.
@@ -26,7 +26,7 @@ import pytest
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_server import DeviceSpec, Endpoint, PtyPair, SimulatedBus, open_pty_pair
+from ews_tui.sim.server import DeviceSpec, Endpoint, PtyPair, SimulatedBus, open_pty_pair
 
 __all__ = [
     "FIXED_NOW",

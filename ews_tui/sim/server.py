@@ -27,7 +27,7 @@ from ews_tui.domain.catalog import Catalog, builtin_catalog
 from ews_tui.domain.installation import Installation
 from ews_tui.i18n import _
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_device import (
+from ews_tui.sim.device import (
     GATEWAY_NO_RESPONSE,
     DeviceSpec,
     Fault,
@@ -36,8 +36,8 @@ from ews_tui.modbus.sim_device import (
     exception_pdu,
     resolve_map,
 )
-from ews_tui.modbus.sim_rtu import PtyPair, Reply, RtuPort, crc16, open_pty_pair, open_serial
-from ews_tui.modbus.sim_values import Value
+from ews_tui.sim.rtu import PtyPair, Reply, RtuPort, crc16, open_pty_pair, open_serial
+from ews_tui.sim.values import Value
 
 log = logging.getLogger(__name__)
 

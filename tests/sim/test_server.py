@@ -13,10 +13,10 @@ from ews_tui.domain.catalog import builtin_catalog
 from ews_tui.domain.installation import GenericRegister
 from ews_tui.modbus.codec import decode
 from ews_tui.modbus.serial_line import LineSettings
-from ews_tui.modbus.sim_device import Fault, SimError, encode_value, parse_device, parse_fault
-from ews_tui.modbus.sim_server import DeviceSpec, Endpoint, SimulatedBus, crc16
-from tests.modbus.sim_fixtures import *  # noqa: F403  (the simulator fixtures)
-from tests.modbus.sim_fixtures import FIXED_NOW, HOST, SimClock, rtu_client, tcp_client
+from ews_tui.sim.device import Fault, SimError, encode_value, parse_device, parse_fault
+from ews_tui.sim.server import DeviceSpec, Endpoint, SimulatedBus, crc16
+from tests.sim.fixtures import *  # noqa: F403  (the simulator fixtures)
+from tests.sim.fixtures import FIXED_NOW, HOST, SimClock, rtu_client, tcp_client
 
 CATALOG = builtin_catalog()
 SERVED = [m for m in CATALOG.models if m.map is not None or m.generic]

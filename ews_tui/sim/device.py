@@ -1,6 +1,6 @@
 """One simulated device as a Modbus slave: its register image and its answers to a PDU.
 
-The values come from :mod:`ews_tui.modbus.sim_values` and are encoded with the codec per the
+The values come from :mod:`ews_tui.sim.values` and are encoded with the codec per the
 model's register map. A read must lie inside the map's span for its function code and must
 not touch a span the map marks unreadable (else exception 02); a function code the map does
 not use gets exception 01. No I/O here: the transports live in :mod:`sim_server`.
@@ -25,7 +25,7 @@ from ews_tui.domain.errors import CatalogError
 from ews_tui.domain.installation import GenericRegister
 from ews_tui.i18n import _
 from ews_tui.modbus.codec import CodecError, encode
-from ews_tui.modbus.sim_values import SimDevice, Value, device_values
+from ews_tui.sim.values import SimDevice, Value, device_values
 
 ILLEGAL_FUNCTION = 0x01
 ILLEGAL_ADDRESS = 0x02

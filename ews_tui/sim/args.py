@@ -6,7 +6,7 @@ concentrator is ``REF@CONCENTRATOR``, or the model of a ``--device 7=CONCENTRATO
 for side 2 of a two-sided charging station at 5 (one unit answers for both sides). REF may
 be a user model when the catalog has them. The devices are checked with the installation
 rules that concern reaching them, then served as a site would be
-(:func:`~ews_tui.modbus.sim_server.site_devices`).
+(:func:`~ews_tui.sim.server.site_devices`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from ews_tui.domain.installation import Device, Gateway, GenericRegister, Instal
 from ews_tui.domain.installation_doc import parse_address
 from ews_tui.domain.rules import RuleContext, validate
 from ews_tui.i18n import _
-from ews_tui.modbus.sim_device import DeviceSpec, SimError, parse_device
-from ews_tui.modbus.sim_server import site_devices
+from ews_tui.sim.device import DeviceSpec, SimError, parse_device
+from ews_tui.sim.server import site_devices
 
 _ARG = re.compile(r"\s*(\d{1,3}(?:\s*-\s*\d{1,3})?)\s*=(.*)")
 # The installation rules that concern reaching a device (not its name, phase, circuit...).

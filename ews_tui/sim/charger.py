@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ews_tui.modbus.sim_random import noise, unit
+from ews_tui.sim.rng import noise, unit
 
 DAY = 86400.0
 HOUR = 3600.0

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ews_tui.domain.catalog import Catalog
@@ -65,6 +65,8 @@ class TestResult:
     error: Message | None = None
     model: str = ""
     provenance: str = ""
+    # The unit of each value, from the register map that was read (a pulse index: kWh or m3).
+    units: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -279,8 +281,13 @@ class PollingService:
             return TestResult(
                 device.id, error=outcome.message, model=target.model, provenance=target.provenance
             )
+        units = {q.id: q.unit for q in target.reg_map.quantities}
         return TestResult(
-            device.id, values=outcome, model=target.model, provenance=target.provenance
+            device.id,
+            values=outcome,
+            model=target.model,
+            provenance=target.provenance,
+            units=units,
         )
 
     async def test_gateway(self, gateway: Gateway) -> GatewayTestResult:

@@ -15,8 +15,10 @@ from ews_tui.domain.messages import Message
 from ews_tui.i18n import _
 from ews_tui.services.polling import TestResult
 from ews_tui.ui.value_text import value_text
+from ews_tui.ui.widgets.measure_table import quantity_label
 
 SHOWN_VALUES = 6
+UNIT_NAMES: Mapping[str, str] = {"m3": "m³"}  # the register maps' ids, as a screen writes them
 
 
 def device_address(device: Device) -> str:
@@ -35,16 +37,23 @@ def error_text(error: Message, device: Device) -> str:
     return Message(error.msgid, params).render(_)
 
 
-def values_text(values: Mapping[str, float | str | None], limit: int = SHOWN_VALUES) -> str:
-    """A few values read, in the session's language: ``v1 230.1 V · i1 5.20 A ...``
-    (``v1 230,1 V`` in French); a state word is translated."""
+def values_text(
+    values: Mapping[str, float | str | None],
+    limit: int = SHOWN_VALUES,
+    units: Mapping[str, str] | None = None,
+) -> str:
+    """A few values read, named as Live measures names them, in the session's language:
+    ``Voltage L1-N 230.1 V · Current L1 5.20 A ...`` (``Tension L1-N 230,1 V`` in French);
+    a state word is translated. ``units``: the units of the map that was read (a pulse
+    meter's index is in kWh or m³, as its input is programmed); otherwise the catalog's."""
     parts = []
     for key, value in values.items():
         if value is None:
             continue
-        unit = known_unit(key) or ""
+        unit = (units or {}).get(key) or known_unit(key) or ""
         # The session's number format, whole (``.6g`` cut 1234567.8 kWh to 1.23457e+06).
-        parts.append(f"{key} {value_text(value, unit)} {unit}".strip())
+        number = value_text(value, unit)
+        parts.append(f"{quantity_label(key)} {number} {UNIT_NAMES.get(unit, unit)}".strip())
         if len(parts) == limit:
             break
     return " · ".join(parts) if parts else _("the device answered, with no values")
@@ -54,4 +63,4 @@ def answer_text(result: TestResult, device: Device, limit: int = SHOWN_VALUES) -
     """What one device's Test says: its values, or why there are none."""
     if result.error is not None:
         return error_text(result.error, device)
-    return values_text(result.values or {}, limit)
+    return values_text(result.values or {}, limit, result.units)

@@ -251,11 +251,12 @@ async def test_test_reads_each_device_of_the_gateway_and_names_user_addresses(
             lines = [str(line.render()) for line in panel.query(".gateway-test-line")]
             assert len(lines) == 4  # the switched-off device is not read
             head, feeder, silent, gas = lines
-            assert head.startswith("● 3 Head") and re.search(r"v1 2\d\d(\.\d+)? V", head)
+            assert head.startswith("● 3 Head") and re.search(r"Voltage L1-N 2\d\d(\.\d+)? V", head)
             assert feeder.startswith("● 2-1 (unit 12) Feeder") and " V" in feeder
             assert silent.startswith("✕ 3-2 (unit 23) Silent")
             assert "address 3-2 (unit 23) answered exception 11" in silent
-            assert gas.startswith("● 7-2 (unit 7) Gas") and "ea_import" in gas
+            assert gas.startswith("● 7-2 (unit 7) Gas"), gas
+            assert re.search(r"Meter index [\d,]+\.\d{3} m³|Active energy imported", gas), gas
             await pilot.press("escape")
             assert isinstance(app.screen, GatewaysScreen)
 

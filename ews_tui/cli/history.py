@@ -30,7 +30,14 @@ from ews_tui.cli.export import ProgressLine
 from ews_tui.cli.sim import load_site
 from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog, Model, RegisterMap
-from ews_tui.domain.consumption import MAX_RATE, Reading, Tracker, rollup, track
+from ews_tui.domain.consumption import (
+    MAX_RATE,
+    Reading,
+    Tracker,
+    device_max_rate,
+    rollup,
+    track,
+)
 from ews_tui.domain.errors import DomainError
 from ews_tui.domain.events import Sample
 from ews_tui.domain.installation import Device, Installation
@@ -220,8 +227,14 @@ async def seed_history(
         start = end - days * 86400
         line = ProgressLine(_("seeding"), int(end - start), progress) if progress else None
         count = 0
+
+        # Each device's own plausibility limit, as the live recorder has (a gas meter's is
+        # not electricity's).
+        def max_rate(device_id: int) -> float:
+            return device_max_rate(inst, catalog, device_id)
+
         if not backfill:
-            recorder = Recorder(None, repo)
+            recorder = Recorder(None, repo, max_rate=max_rate)
             await recorder.load()
             found = samples(srcs, start, end, poll, seed, _local_offset())
             shown = None if line is None else (lambda ts: line.update(int(ts - start)))
@@ -237,7 +250,7 @@ async def seed_history(
                 joined = int(chunk_end // SLOT_SECONDS)
                 newer = dict(await repo.readings(joined, joined + 1, ids)) if ids else {}
                 found = samples(srcs, chunk_start, chunk_end, poll, seed, _local_offset())
-                recorder = Recorder(None, JoiningRepo(store.db, newer))
+                recorder = Recorder(None, JoiningRepo(store.db, newer, max_rate), max_rate=max_rate)
                 count += await _record(recorder, found, every=math.inf)
                 chunk_end = chunk_start
                 if line is not None:
@@ -257,7 +270,10 @@ class JoiningRepo(AggregatesRepo):
     """
 
     def __init__(
-        self, db: Database, newer: dict[int, Reading], max_rate: float = MAX_RATE["electricity"]
+        self,
+        db: Database,
+        newer: dict[int, Reading],
+        max_rate: Callable[[int], float] = lambda _device: MAX_RATE["electricity"],
     ) -> None:
         super().__init__(db)
         self._newer = newer
@@ -268,7 +284,7 @@ class JoiningRepo(AggregatesRepo):
             stored = self._newer.get(device_id)
             if stored is None or reading.slot != stored.slot - 1:
                 continue
-            _state, produced = track(Tracker(self._max_rate, reading), stored)
+            _state, produced = track(Tracker(self._max_rate(device_id), reading), stored)
             if produced:
                 batch.rollups.append((device_id, rollup(produced)))
         await super().write(batch)

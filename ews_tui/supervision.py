@@ -11,8 +11,12 @@ a box nobody watches comes back by itself when the cause goes away. A run that l
 ``healthy_after_s`` resets the count; one that had crashed is then published as
 :class:`~ews_tui.domain.events.ServiceRecovered`. ``run()`` returning normally ends the task.
 
+:meth:`Supervisor.degrade` lets a service that runs but cannot do all its job (the recorder
+while the store refuses writes) say so, in words the UI translates
+(:class:`~ews_tui.domain.events.ServiceDegraded`); :meth:`Supervisor.restore` ends it.
+
 :meth:`Supervisor.health` is the read model the UI shows: each supervised task, running,
-restarting or failed with the reason.
+degraded, restarting or failed with the reason.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from ews_tui.domain.events import ServiceFailed, ServiceRecovered, TaskFailed
+from ews_tui.domain.events import ServiceDegraded, ServiceFailed, ServiceRecovered, TaskFailed
+from ews_tui.domain.messages import Message
 from ews_tui.hub import Hub
 
 logger = logging.getLogger(__name__)
@@ -48,6 +53,7 @@ class RestartPolicy:
 
 class Health(StrEnum):
     RUNNING = "running"
+    DEGRADED = "degraded"  # running, but it says it cannot do all its job (``problem``)
     RESTARTING = "restarting"
     FAILED = "failed"
 
@@ -60,6 +66,7 @@ class ServiceHealth:
     state: Health
     reason: str = ""
     crashes: int = 0
+    problem: Message | None = None  # DEGRADED: what the service cannot do, to translate
 
 
 def describe(exc: BaseException) -> str:
@@ -131,6 +138,26 @@ class Supervisor:
         handle.task.add_done_callback(lambda _task: self._supervised.remove(handle))
         return handle
 
+    def degrade(self, name: str, problem: Message) -> None:
+        """The running service ``name`` cannot do all its job: shown as ``problem`` until
+        :meth:`restore` (a crash or a failure of it shows instead, being worse)."""
+        for handle in self._supervised:
+            if handle.name != name or handle.health.state not in (Health.RUNNING, Health.DEGRADED):
+                continue
+            was = handle.health.problem
+            handle.health = ServiceHealth(name, Health.DEGRADED, problem=problem)
+            if was is None:
+                logger.error("service %s degraded: %s", name, problem.render())
+                self.hub.publish(ServiceDegraded(name, problem))
+
+    def restore(self, name: str) -> None:
+        """The service ``name`` does all its job again (see :meth:`degrade`)."""
+        for handle in self._supervised:
+            if handle.name == name and handle.health.state is Health.DEGRADED:
+                handle.health = ServiceHealth(name, Health.RUNNING)
+                logger.info("service %s is well again", name)
+                self.hub.publish(ServiceRecovered(name))
+
     async def cancel_all(self, timeout: float) -> None:
         """Refuse new tasks, cancel the owned ones and wait up to ``timeout`` for them."""
         self.closed = True
@@ -184,7 +211,7 @@ class Supervisor:
             self.hub.publish(ServiceFailed(name, reason, crashes))
 
     def _healthy(self, handle: Supervised) -> None:
-        if handle.health.state is Health.RUNNING:
+        if handle.health.state in (Health.RUNNING, Health.DEGRADED):
             return
         handle.health = ServiceHealth(handle.name, Health.RUNNING)
         logger.info("service %s is running again", handle.name)

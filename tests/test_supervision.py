@@ -7,7 +7,14 @@ import logging
 
 import pytest
 
-from ews_tui.domain.events import ServiceFailed, ServiceRecovered, SystemEvent, TaskFailed
+from ews_tui.domain.events import (
+    ServiceDegraded,
+    ServiceFailed,
+    ServiceRecovered,
+    SystemEvent,
+    TaskFailed,
+)
+from ews_tui.domain.messages import Message
 from ews_tui.hub import Hub
 from ews_tui.supervision import Health, RestartPolicy, ServiceHealth, Supervisor
 
@@ -135,3 +142,29 @@ async def test_cancel_all_refuses_new_tasks() -> None:
     coro = asyncio.sleep(0)
     with pytest.raises(RuntimeError, match="stopped"):
         supervisor.spawn(coro, name="late")
+
+
+async def test_a_degraded_service_is_shown_until_restored_and_a_crash_shows_instead() -> None:
+    hub = Hub()
+    events = hub.subscribe(ServiceDegraded, ServiceRecovered, TaskFailed, name="test")
+    supervisor = Supervisor(hub, QUICK)
+    script = Script()
+    handle = supervisor.supervise("recorder", script.run)
+    full = Message("the store refuses writes ({reason})", {"reason": "disk full"})
+    supervisor.degrade("recorder", full)
+    supervisor.degrade("recorder", full)  # each failed retry says it again: published once
+    assert await next_event(events) == ServiceDegraded("recorder", full)
+    assert supervisor.health() == (ServiceHealth("recorder", Health.DEGRADED, problem=full),)
+    assert len(events) == 0
+    supervisor.restore("recorder")
+    assert await next_event(events) == ServiceRecovered("recorder")
+    assert supervisor.health() == (ServiceHealth("recorder", Health.RUNNING),)
+    supervisor.restore("recorder")  # well already: nothing to say
+    assert len(events) == 0
+    # A crash is worse news than a degraded run: it shows instead.
+    supervisor.degrade("recorder", full)
+    assert await next_event(events) == ServiceDegraded("recorder", full)
+    script.orders.put_nowait("crash")
+    assert await next_event(events) == TaskFailed("recorder", "KeyError: 'p'")
+    assert supervisor.health()[0].state is Health.RESTARTING
+    await handle.stop()

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ews_tui.domain.messages import Message
+
 
 class DeviceState(StrEnum):
     """A device's state as the manual shows it next to its name."""
@@ -155,6 +157,15 @@ class ServiceRecovered(SystemEvent):
     """A service that had crashed has run long enough since its restart to count as well."""
 
     service: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDegraded(SystemEvent):
+    """A service runs but cannot do all its job (the store refuses the recorder's writes):
+    ``problem`` says what, to translate. :class:`ServiceRecovered` says when it can again."""
+
+    service: str
+    problem: Message
 
 
 @dataclass(frozen=True, slots=True)

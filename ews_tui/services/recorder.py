@@ -38,11 +38,13 @@ from dataclasses import dataclass, replace
 from ews_tui.domain.aggregation import Aggregator, OpenSlot
 from ews_tui.domain.consumption import Output, Reading, Tracker, max_rate_of, rollup, track
 from ews_tui.domain.events import Event, Sample
+from ews_tui.domain.messages import Message
 from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.hub import Hub
+from ews_tui.i18n import N_
 from ews_tui.services.follower import HubFollower
 from ews_tui.store.aggregates_repo import AggregatesRepo, Batch
-from ews_tui.supervision import Supervisor
+from ews_tui.supervision import Supervisor, describe
 
 log = logging.getLogger(__name__)
 
@@ -184,12 +186,25 @@ class Recorder:
         if self.failures:
             log.warning("recorder: the store takes writes again after %d failures", self.failures)
             self.failures = 0
+            if self._supervisor is not None:
+                self._supervisor.restore(self.name)
         if records:
             self.batches += 1
             self.written += len(records)
             self.flushed.set()
             self.flushed.clear()
         return len(records)
+
+    def _store_problem(self, exc: Exception) -> Message:
+        if self.dropped:
+            return Message(
+                N_("the store refuses writes ({reason}); {count} slots given up"),
+                {"reason": describe(exc), "count": self.dropped},
+            )
+        return Message(
+            N_("the store refuses writes ({reason}); {count} slots kept to retry"),
+            {"reason": describe(exc), "count": len(self._unwritten)},
+        )
 
     def _keep(self, slots: list[OpenSlot]) -> None:
         """A failed batch: its closed slots wait for the next one, up to the bound."""
@@ -226,9 +241,10 @@ class Recorder:
             raise RuntimeError("Recorder.start: no hub to follow (use ingest/flush)")
         await self.load()
         await self.apply_retention(self._clock())
+        self._supervisor = self._supervisor or Supervisor(self._hub)
         self._follower = HubFollower(
             self._hub,
-            self._supervisor or Supervisor(self._hub),
+            self._supervisor,
             self.name,
             (Sample,),
             self._on_sample,
@@ -276,8 +292,11 @@ class Recorder:
                 await self.apply_retention(now)
             else:
                 await self.save()
-        except Exception:
-            # Kept and written again at the next save (sooner than MAX_RETRY_S).
+        except Exception as exc:
+            # Kept and written again at the next save (sooner than MAX_RETRY_S), and shown
+            # on the home screen's status line until a write goes through.
+            if self._supervisor is not None:
+                self._supervisor.degrade(self.name, self._store_problem(exc))
             if self.failures <= 1:
                 log.exception("recorder: writing a batch failed; it is kept and retried")
             else:

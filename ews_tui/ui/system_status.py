@@ -1,6 +1,7 @@
 """The home screen's status line: how the box's services and queues are doing, in one line.
 
-The worst news first: a failed service, then one restarting, then a lossless queue falling
+The worst news first: a failed service, then one that runs but cannot do its job (the
+recorder while the store refuses writes), then one restarting, then a lossless queue falling
 behind or one that dropped events; ``All services running`` when there is none. The other
 problems are counted after it. A bounded (UI) queue that drops is normal and not reported.
 """
@@ -33,6 +34,11 @@ def problems(health: tuple[ServiceHealth, ...], stats: tuple[SubscriptionStats, 
         for h in health
         if h.state is Health.FAILED
     ]
+    degraded = [
+        _("{service}: {problem}").format(service=h.name, problem=h.problem.render(_))
+        for h in health
+        if h.state is Health.DEGRADED and h.problem is not None
+    ]
     restarting = [
         _("{service} restarting after {reason}").format(service=h.name, reason=h.reason)
         for h in health
@@ -52,7 +58,7 @@ def problems(health: tuple[ServiceHealth, ...], stats: tuple[SubscriptionStats, 
         for s in stats
         if s.lossless and s.dropped
     ]
-    return failed + restarting + behind + dropped
+    return failed + degraded + restarting + behind + dropped
 
 
 def status_line(

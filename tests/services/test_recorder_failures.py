@@ -13,11 +13,14 @@ from contextlib import contextmanager
 
 import pytest
 
-from ews_tui.domain.events import Sample
+from ews_tui.domain.events import Sample, ServiceDegraded, ServiceRecovered
 from ews_tui.hub import Hub
+from ews_tui.i18n import use_language
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import Database
+from ews_tui.supervision import Health, Supervisor
+from ews_tui.ui.system_status import status_line
 from tests.services.set_clock import Clock
 
 T0 = 1_730_000_400.0  # on a 10-minute tick
@@ -77,9 +80,12 @@ async def test_a_full_disk_keeps_the_batch_and_catches_up(db: Database) -> None:
 
 
 async def test_a_locked_database_is_waited_for_by_the_live_recorder(db: Database) -> None:
+    """...and shown on the home screen's status line meanwhile, not only logged."""
     repo = AggregatesRepo(db)
     hub, clock = Hub(), Clock(T0)
-    recorder = Recorder(hub, repo, clock=clock, save_every=0.01)
+    supervisor = Supervisor(hub)
+    news = hub.subscribe(ServiceDegraded, ServiceRecovered, maxsize=100, name="test")
+    recorder = Recorder(hub, repo, clock=clock, save_every=0.01, supervisor=supervisor)
     await db.fetchall("PRAGMA busy_timeout = 20")
     other = sqlite3.connect(db.path, isolation_level=None)
     try:
@@ -94,11 +100,24 @@ async def test_a_locked_database_is_waited_for_by_the_live_recorder(db: Database
                 await asyncio.sleep(0.01)
         assert recorder.written == 0
         assert await repo.measures(0, 2**40, [1]) == []  # readers are not blocked (WAL)
+        (health,) = [h for h in supervisor.health() if h.name == recorder.name]
+        assert health.state is Health.DEGRADED
+        with use_language("en"):
+            line = status_line(supervisor.health(), ())
+        assert (
+            line.problem
+            and "the store refuses writes (OperationalError: database is locked)" in line.text
+        ), line.text
         other.execute("ROLLBACK")
         async with asyncio.timeout(10):
             while recorder.written < 3:
                 await recorder.flushed.wait()
         assert recorder.failures == 0
+        assert [h.state for h in supervisor.health()] == [Health.RUNNING]
+        with use_language("en"):
+            assert status_line(supervisor.health(), ()).text == "All services running"
+        told = [type(news.get_nowait()) for _ in range(len(news))]
+        assert told == [ServiceDegraded, ServiceRecovered]  # once each, not per retry
     finally:
         other.close()
         await recorder.stop()

@@ -1,0 +1,410 @@
+"""The weekly EN 50160 check of an EQ device: the limits as data, the verdict per criterion.
+
+Pure: the week's 10-minute intervals in, a :class:`WeekResult` out. The limits come from
+``ews_tui/data/en50160.toml`` (:func:`builtin_limits`), which names the edition.
+
+How a week is judged, as the power meters with an EN 50160 option do (Schneider PM8000,
+Janitza UMG, Satec):
+
+- The week runs from Monday 00:00 to Monday 00:00 in the box's time zone: 1,008 ten-minute
+  intervals, 1,002 or 1,014 in a week where daylight saving time starts or ends
+  (:func:`week_slots`).
+- An interval is *flagged* and left out, as IEC 61000-4-30 flags intervals, when the device
+  did not answer in it or the supply was interrupted (a voltage below 5 % of Un).
+- Per criterion: N, the valid intervals; N1, those outside the band that must hold for the
+  criterion's share of the week (95 %, 99.5 % for the frequency); N2, those outside the band
+  that must always hold. Passed when N1/N ≤ 1 − share and N2 = 0. With fewer valid intervals
+  than ``min_valid_share`` of the week (90 %), "insufficient data", never passed. A criterion
+  none of whose quantities the device gives is "not assessed".
+- The week is KO when any assessed criterion failed; OK only when the voltage and the
+  frequency were assessed and every assessed criterion passed; otherwise "insufficient data".
+
+What a polling box cannot see is listed as not assessed whatever the device
+(:data:`NOT_SEEN`): signalling voltages, dips, swells, interruptions shorter than a poll period
+and rapid voltage changes need the waveform or half-cycle RMS values.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from fractions import Fraction
+from importlib import resources
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from ews_tui.domain.errors import DomainError
+from ews_tui.domain.messages import N_
+from ews_tui.domain.periods import SLOT_SECONDS, local_midnight
+
+PHASE_VOLTAGES = ("v1", "v2", "v3")
+LINE_VOLTAGES = ("u12", "u23", "u31")
+UNBALANCE = "unbalance"  # computed per interval from the line voltages (IEC 61000-4-30)
+
+# Phenomena of EN 50160 that a box polling every few seconds cannot see.
+NOT_SEEN: tuple[str, ...] = (
+    N_("Mains signalling voltages"),
+    N_("Voltage dips"),
+    N_("Voltage swells"),
+    N_("Interruptions shorter than a poll period"),
+    N_("Rapid voltage changes"),
+)
+YEARLY_NOTE = N_("yearly in EN 50160, applied to the week")
+
+
+class LimitsError(DomainError):
+    """The limits file is not as this module reads it."""
+
+
+class Verdict(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    INSUFFICIENT = "insufficient"  # too few valid intervals: never passed
+    NOT_ASSESSED = "not_assessed"  # the device gives none of the criterion's quantities
+
+
+class WeekVerdict(StrEnum):
+    OK = "ok"
+    KO = "ko"
+    INSUFFICIENT = "insufficient"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One line of the check: a quantity (per phase), its bands and the share of the week."""
+
+    id: str
+    label: str  # an English msgid (translated where shown)
+    quantity: str  # "{v}" stands for the supply's voltages; see :meth:`quantities`
+    unit: str
+    share: float  # of the valid intervals inside ``band`` (0.95; 0.995 for the frequency)
+    statistic: Literal["mean", "extremes"] = "mean"
+    # Relative to the nominal value (fractions), or ``limit``: an upper bound in ``unit``.
+    band: tuple[float, float] | None = None
+    always: tuple[float, float] | None = None
+    limit: float | None = None
+    relative_to: Literal["voltage", "frequency", ""] = ""
+    yearly: bool = False  # the standard asks it over a year; applied to the week
+
+    def quantities(self, three_wire: bool) -> tuple[str, ...]:
+        """The quantity ids this criterion reads on a four- or three-wire supply."""
+        if "{v}" not in self.quantity:
+            return (self.quantity,)
+        voltages = LINE_VOLTAGES if three_wire else PHASE_VOLTAGES
+        return tuple(self.quantity.replace("{v}", v) for v in voltages)
+
+
+@dataclass(frozen=True)
+class Nominal:
+    """The EQ device's settings: nominal voltage and frequency, and the kind of supply."""
+
+    phase_voltage: float = 230.0
+    line_voltage: float = 400.0
+    frequency: float = 50.0
+    three_wire: bool = False  # judged on the line voltages against ``line_voltage``
+
+    @property
+    def voltage(self) -> float:
+        return self.line_voltage if self.three_wire else self.phase_voltage
+
+
+@dataclass(frozen=True)
+class Limits:
+    edition: str
+    criteria: tuple[Criterion, ...]
+    min_valid_share: float = 0.90
+    interruption_below: float = 0.05  # of the nominal voltage
+    nominal: Nominal = field(default_factory=Nominal)
+
+    def criterion(self, cid: str) -> Criterion:
+        return next(c for c in self.criteria if c.id == cid)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """What the EQ device gave in one 10-minute slot: each quantity's mean, lowest and
+    highest reading. A slot with no :class:`Interval` is one where it did not answer."""
+
+    slot: int
+    mean: Mapping[str, float]
+    low: Mapping[str, float] = field(default_factory=dict)
+    high: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    criterion: Criterion
+    verdict: Verdict
+    n: int = 0  # valid intervals
+    n1: int = 0  # outside the band that must hold for ``share`` of them
+    n2: int = 0  # outside the band that must always hold
+    worst: float | None = None  # the value furthest out (from the nominal, or the highest)
+    worst_slot: int | None = None
+    valid_share: float = 0.0  # N over the week's intervals
+    reference: float = 0.0  # the nominal value a relative band is a fraction of
+
+    def bounds(self) -> tuple[float | None, float | None]:
+        """The band that must hold for ``share`` of the week, in the unit (None: open)."""
+        return _bounds(self.criterion, self.reference)
+
+    def always_bounds(self) -> tuple[float | None, float | None]:
+        """The band that must always hold, in the unit ((None, None): none)."""
+        return _always(self.criterion, self.reference)
+
+
+@dataclass(frozen=True)
+class WeekResult:
+    start: int  # epoch seconds of Monday 00:00, local
+    end: int
+    intervals: int  # ten-minute intervals in the week: 1,008, or 1,002 / 1,014 (DST)
+    flagged: int  # of them, left out: no answer, or the supply interrupted
+    criteria: tuple[CriterionResult, ...]
+    verdict: WeekVerdict
+    edition: str
+    not_seen: tuple[str, ...] = NOT_SEEN
+
+    def result(self, cid: str) -> CriterionResult:
+        return next(r for r in self.criteria if r.criterion.id == cid)
+
+
+# ------------------------------------------------------------------------------ the limits
+
+
+def builtin_limits() -> Limits:
+    """The limits shipped with the box (``ews_tui/data/en50160.toml``)."""
+    text = (resources.files("ews_tui") / "data" / "en50160.toml").read_text(encoding="utf-8")
+    return parse_limits(tomllib.loads(text))
+
+
+def parse_limits(doc: Mapping[str, Any]) -> Limits:
+    """Limits from the TOML document (LimitsError naming what is wrong)."""
+    try:
+        table = doc.get("nominal", {})
+        nominal = Nominal(
+            phase_voltage=float(table.get("phase_voltage", 230.0)),
+            line_voltage=float(table.get("line_voltage", 400.0)),
+            frequency=float(table.get("frequency", 50.0)),
+        )
+        criteria = [_criterion(row) for row in doc["criteria"]]
+        harmonics = doc.get("harmonics")
+        if harmonics is not None:
+            for order, limit in sorted(harmonics["limits"].items(), key=lambda kv: int(kv[0])):
+                criteria.append(
+                    Criterion(
+                        id=f"h{int(order)}",
+                        label=N_("Harmonic {order}"),
+                        quantity=str(harmonics["quantity"]).replace("{n}", str(int(order))),
+                        unit="%",
+                        share=float(harmonics["share"]),
+                        limit=float(limit),
+                    )
+                )
+        limits = Limits(
+            edition=str(doc["edition"]),
+            criteria=tuple(criteria),
+            min_valid_share=float(doc.get("min_valid_share", 0.90)),
+            interruption_below=float(doc.get("interruption_below", 0.05)),
+            nominal=nominal,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LimitsError(f"EN 50160 limits: {type(exc).__name__}: {exc}") from None
+    for c in limits.criteria:
+        if not 0.0 < c.share <= 1.0 or (c.band is None) == (c.limit is None):
+            raise LimitsError(f"EN 50160 limits: criterion {c.id}: a share and a band or limit")
+    if {"voltage", "frequency"} - {c.id for c in limits.criteria}:
+        raise LimitsError("EN 50160 limits: the voltage and frequency criteria are needed")
+    return limits
+
+
+def _criterion(row: Mapping[str, Any]) -> Criterion:
+    cid = str(row["id"])
+    relative: Literal["voltage", "frequency", ""] = ""
+    if row.get("band") is not None:
+        relative = "frequency" if cid == "frequency" else "voltage"
+    statistic = str(row.get("statistic", "mean"))
+    if statistic not in ("mean", "extremes"):
+        raise ValueError(f"criterion {cid}: statistic {statistic!r}")
+    return Criterion(
+        id=cid,
+        label=str(row["label"]),
+        quantity=str(row["quantity"]),
+        unit=str(row.get("unit", "")),
+        share=float(row["share"]),
+        statistic="extremes" if statistic == "extremes" else "mean",
+        band=_pair(row.get("band")),
+        always=_pair(row.get("always")),
+        limit=float(row["limit"]) if row.get("limit") is not None else None,
+        relative_to=relative,
+        yearly=bool(row.get("yearly", False)),
+    )
+
+
+def _pair(value: object) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"a band is two fractions [low, high], not {value!r}")
+    return float(value[0]), float(value[1])
+
+
+# ------------------------------------------------------------------------------ the week
+
+
+def week_slots(monday: date, tz: ZoneInfo) -> range:
+    """The 10-minute slots (UTC grid) of the week starting local Monday ``monday`` 00:00:
+    1,008, or 1,002 / 1,014 when the clocks change in it."""
+    if monday.isoweekday() != 1:
+        raise ValueError(f"{monday} is not a Monday")
+    start = local_midnight(monday, tz)
+    end = local_midnight(date.fromordinal(monday.toordinal() + 7), tz)
+    return range(-(-start // SLOT_SECONDS), -(-end // SLOT_SECONDS))
+
+
+def voltage_unbalance(u12: float, u23: float, u31: float) -> float | None:
+    """The negative-sequence voltage unbalance u2, in %, from the three line-voltage
+    magnitudes (IEC 61000-4-30, 5.7.2): u2 = √((1 − √(3 − 6β)) / (1 + √(3 − 6β))) with
+    β = (U12⁴ + U23⁴ + U31⁴) / (U12² + U23² + U31²)². None when there is no voltage."""
+    squares = u12 * u12 + u23 * u23 + u31 * u31
+    if not squares > 0:
+        return None
+    beta = (u12**4 + u23**4 + u31**4) / (squares * squares)
+    root = math.sqrt(max(0.0, 3.0 - 6.0 * beta))  # three lengths that make no triangle: 0
+    return 100.0 * math.sqrt((1.0 - root) / (1.0 + root))
+
+
+def with_unbalance(interval: Interval) -> Interval:
+    """The interval with its voltage unbalance (from the line voltages' means) added."""
+    if UNBALANCE in interval.mean or any(u not in interval.mean for u in LINE_VOLTAGES):
+        return interval
+    u2 = voltage_unbalance(*(interval.mean[u] for u in LINE_VOLTAGES))
+    if u2 is None:
+        return interval
+    return Interval(interval.slot, {**interval.mean, UNBALANCE: u2}, interval.low, interval.high)
+
+
+def judge_week(
+    limits: Limits,
+    slots: range,
+    intervals: Iterable[Interval],
+    nominal: Nominal | None = None,
+    gives: Collection[str] | None = None,
+) -> WeekResult:
+    """The week of ``slots`` judged from the EQ device's ``intervals`` (others ignored).
+
+    ``gives``: the quantity ids the EQ device's register map reads; a criterion reading none
+    of them is "not assessed" (None: judged from what the intervals hold)."""
+    nominal = nominal or limits.nominal
+    by_slot = {i.slot: with_unbalance(i) for i in intervals if i.slot in slots}
+    supply = LINE_VOLTAGES if nominal.three_wire else PHASE_VOLTAGES
+    floor = limits.interruption_below * nominal.voltage
+    valid = [
+        i
+        for i in (by_slot[s] for s in slots if s in by_slot)
+        if not any(i.mean.get(v, math.inf) < floor or i.low.get(v, math.inf) < floor
+                   for v in supply)
+    ]  # fmt: skip
+    if gives is None:
+        given = {q for i in by_slot.values() for q in i.mean}
+    else:
+        given = set(gives) | ({UNBALANCE} if set(LINE_VOLTAGES) <= set(gives) else set())
+    results = tuple(_judge(c, limits, nominal, valid, len(slots), given) for c in limits.criteria)
+    return WeekResult(
+        start=slots.start * SLOT_SECONDS,
+        end=slots.stop * SLOT_SECONDS,
+        intervals=len(slots),
+        flagged=len(slots) - len(valid),
+        criteria=results,
+        verdict=_week_verdict(results),
+        edition=limits.edition,
+    )
+
+
+def _bounds(c: Criterion, nominal_value: float) -> tuple[float | None, float | None]:
+    if c.limit is not None:
+        return None, c.limit
+    assert c.band is not None
+    return nominal_value * (1 + c.band[0]), nominal_value * (1 + c.band[1])
+
+
+def _nominal_of(c: Criterion, nominal: Nominal) -> float:
+    if c.relative_to == "frequency":
+        return nominal.frequency
+    if c.relative_to == "voltage":
+        return nominal.voltage
+    return 0.0
+
+
+def _always(c: Criterion, reference: float) -> tuple[float | None, float | None]:
+    if c.always is None:
+        return None, None
+    return reference * (1 + c.always[0]), reference * (1 + c.always[1])
+
+
+def _outside(values: Sequence[float], low: float | None, high: float | None) -> bool:
+    return any((low is not None and v < low) or (high is not None and v > high) for v in values)
+
+
+def _judge(
+    c: Criterion,
+    limits: Limits,
+    nominal: Nominal,
+    valid: Sequence[Interval],
+    total: int,
+    given: Collection[str],
+) -> CriterionResult:
+    ids = c.quantities(nominal.three_wire)
+    reference = _nominal_of(c, nominal)
+    if not any(q in given for q in ids):
+        return CriterionResult(c, Verdict.NOT_ASSESSED, reference=reference)
+    low, high = _bounds(c, reference)
+    always_low, always_high = _always(c, reference)
+    n = n1 = n2 = 0
+    worst: float | None = None
+    worst_slot: int | None = None
+    worst_distance = -math.inf
+    for interval in valid:
+        values = _values(c, ids, interval)
+        if values is None:
+            continue
+        n += 1
+        n1 += _outside(values, low, high)
+        n2 += _outside(values, always_low, always_high)
+        for v in values:
+            distance = abs(v - reference) if c.limit is None else v
+            if distance > worst_distance:
+                worst, worst_slot, worst_distance = v, interval.slot, distance
+    share = n / total if total else 0.0
+    if n == 0 or share < limits.min_valid_share:
+        verdict = Verdict.INSUFFICIENT
+    elif n2 == 0 and Fraction(n1, n) <= 1 - Fraction(str(c.share)):
+        verdict = Verdict.PASSED
+    else:
+        verdict = Verdict.FAILED
+    return CriterionResult(c, verdict, n, n1, n2, worst, worst_slot, share, reference)
+
+
+def _values(c: Criterion, ids: Sequence[str], interval: Interval) -> list[float] | None:
+    """The values judged in one interval: each phase's mean, or its lowest and highest
+    reading; None when the device gave none of them (the interval does not count)."""
+    values: list[float] = []
+    for q in ids:
+        if c.statistic == "extremes":
+            values.extend(x[q] for x in (interval.low, interval.high) if q in x)
+            if q not in interval.low and q not in interval.high and q in interval.mean:
+                values.append(interval.mean[q])
+        elif q in interval.mean:
+            values.append(interval.mean[q])
+    return [v for v in values if math.isfinite(v)] or None
+
+
+def _week_verdict(results: Sequence[CriterionResult]) -> WeekVerdict:
+    if any(r.verdict is Verdict.FAILED for r in results):
+        return WeekVerdict.KO
+    needed = [r for r in results if r.criterion.id in ("voltage", "frequency")]
+    if needed and all(r.verdict is Verdict.PASSED for r in needed):
+        return WeekVerdict.OK
+    return WeekVerdict.INSUFFICIENT

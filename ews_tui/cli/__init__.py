@@ -14,6 +14,7 @@ from ews_tui.cli import (
     auth,
     config_check,
     demo,
+    en50160,
     export,
     history,
     install,
@@ -26,7 +27,21 @@ from ews_tui.cli import (
 )
 from ews_tui.cli.errors import UserError
 
-COMMANDS = (demo, config_check, install, sim, probe, report, export, history, serve, tui, ssh, auth)
+COMMANDS = (
+    demo,
+    config_check,
+    install,
+    sim,
+    probe,
+    report,
+    export,
+    history,
+    en50160,
+    serve,
+    tui,
+    ssh,
+    auth,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,7 +30,7 @@ import math
 import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
 from importlib import resources
@@ -408,3 +408,129 @@ def _week_verdict(results: Sequence[CriterionResult]) -> WeekVerdict:
     if needed and all(r.verdict is Verdict.PASSED for r in needed):
         return WeekVerdict.OK
     return WeekVerdict.INSUFFICIENT
+
+
+# ------------------------------------------------------------------------------ the record
+
+
+@dataclass(frozen=True)
+class CriterionLine:
+    """One criterion of a judged week as it is stored and shown (screen, CSV, JSON)."""
+
+    id: str
+    label: str  # English msgid
+    unit: str
+    verdict: Verdict
+    n: int
+    n1: int
+    n2: int
+    share: float  # of the valid intervals that must lie in [low, high]
+    low: float | None
+    high: float | None
+    always_low: float | None
+    always_high: float | None
+    worst: float | None
+    worst_at: int | None  # epoch seconds of the interval's start
+    valid_share: float
+    yearly: bool = False
+
+
+@dataclass(frozen=True)
+class WeekReport:
+    """A judged week of one gateway's EQ device, as stored: what every view shows."""
+
+    gateway_id: int
+    device_id: int
+    start: int
+    end: int
+    intervals: int
+    flagged: int
+    verdict: WeekVerdict
+    edition: str
+    criteria: tuple[CriterionLine, ...]
+    not_seen: tuple[str, ...] = NOT_SEEN
+
+    @classmethod
+    def of(cls, result: WeekResult, gateway_id: int, device_id: int) -> WeekReport:
+        lines = []
+        for r in result.criteria:
+            low, high = r.bounds()
+            always_low, always_high = r.always_bounds()
+            worst_at = None if r.worst_slot is None else r.worst_slot * SLOT_SECONDS
+            c = r.criterion
+            lines.append(
+                CriterionLine(
+                    c.id, c.label, c.unit, r.verdict, r.n, r.n1, r.n2, c.share, low, high,
+                    always_low, always_high, r.worst, worst_at, r.valid_share, c.yearly,
+                )
+            )  # fmt: skip
+        return cls(
+            gateway_id,
+            device_id,
+            result.start,
+            result.end,
+            result.intervals,
+            result.flagged,
+            result.verdict,
+            result.edition,
+            tuple(lines),
+            result.not_seen,
+        )
+
+    def line(self, cid: str) -> CriterionLine | None:
+        return next((c for c in self.criteria if c.id == cid), None)
+
+    def document(self) -> dict[str, Any]:
+        """A JSON-ready dict (what ``ews en50160 --json`` prints and the store keeps)."""
+        return {
+            "gateway_id": self.gateway_id,
+            "device_id": self.device_id,
+            "start": self.start,
+            "end": self.end,
+            "intervals": self.intervals,
+            "flagged": self.flagged,
+            "verdict": self.verdict.value,
+            "edition": self.edition,
+            "criteria": [{**c.__dict__, "verdict": c.verdict.value} for c in self.criteria],
+            "not_seen": list(self.not_seen),
+        }
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> WeekReport:
+        lines = tuple(
+            CriterionLine(**{**c, "verdict": Verdict(c["verdict"])}) for c in doc["criteria"]
+        )
+        return cls(
+            int(doc["gateway_id"]),
+            int(doc["device_id"]),
+            int(doc["start"]),
+            int(doc["end"]),
+            int(doc["intervals"]),
+            int(doc["flagged"]),
+            WeekVerdict(doc["verdict"]),
+            str(doc["edition"]),
+            lines,
+            tuple(doc.get("not_seen", NOT_SEEN)),
+        )
+
+
+def week_label(start: int, tz: ZoneInfo) -> str:
+    """``2026-W48``: the ISO week of the local Monday ``start`` begins."""
+    year, week, _day = datetime.fromtimestamp(start, tz).date().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_week(text: str) -> date:
+    """The Monday of ISO week ``2026-W48`` (ValueError naming the expected form)."""
+    try:
+        year, week = text.split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a week such as 2026-W48") from None
+
+
+def last_finished_monday(now: float, tz: ZoneInfo) -> date:
+    """The Monday that starts the last whole week before ``now`` (local)."""
+    today = datetime.fromtimestamp(now, tz).date()
+    this_monday = date.fromordinal(today.toordinal() - today.weekday())
+    return date.fromordinal(this_monday.toordinal() - 7)

@@ -160,6 +160,16 @@ class ServiceRecovered(SystemEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class En50160Checked(Event):
+    """A gateway's EQ device week was judged: ``verdict`` is "ok", "ko" or "insufficient"
+    (:class:`~ews_tui.domain.en50160.WeekVerdict`); ``week_start``: Monday 00:00 local."""
+
+    gateway_id: int
+    week_start: int
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceDegraded(SystemEvent):
     """A service runs but cannot do all its job (the store refuses the recorder's writes):
     ``problem`` says what, to translate. :class:`ServiceRecovered` says when it can again."""

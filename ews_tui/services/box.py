@@ -18,6 +18,7 @@ from ews_tui.runtime import Runtime
 from ews_tui.services.auth import AuthService
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.csv_folders import CsvFolders
+from ews_tui.services.en50160 import En50160Checker
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.services.modbus_server import ModbusServerService
@@ -96,6 +97,16 @@ async def running_box(
         )
         rt.add(
             CsvFolders(
+                db,
+                rt.hub,
+                config=lambda: settings.config,
+                installation=lambda: installation.current,
+                catalog=lambda: installation.catalog,
+                supervisor=rt.supervisor,
+            )
+        )
+        rt.add(
+            En50160Checker(
                 db,
                 rt.hub,
                 config=lambda: settings.config,

@@ -156,12 +156,28 @@ CREATE TABLE auth_source_failures (
 DROP TABLE auth_failures;
 """
 
+# The weekly EN 50160 verdicts: one row per gateway and week (Monday 00:00 local, as epoch
+# seconds), the judged week as JSON (:class:`~ews_tui.domain.en50160.WeekReport`).
+_V6_EN50160 = """
+CREATE TABLE en50160_weeks (
+    gateway_id INTEGER NOT NULL,
+    week_start INTEGER NOT NULL,
+    week_end   INTEGER NOT NULL,
+    device_id  INTEGER NOT NULL,
+    verdict    TEXT NOT NULL CHECK (verdict IN ('ok', 'ko', 'insufficient')),
+    report     TEXT NOT NULL,
+    checked_at REAL NOT NULL,
+    PRIMARY KEY (gateway_id, week_start)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the installation's tables", _V1_INSTALLATION),
     Migration(2, "the roles' PIN and PUK", _V2_AUTH),
     Migration(3, "measures, energy and cost rules", V3_ENERGY),
     Migration(4, "the recorder's open slots", V4_OPEN_SLOTS),
     Migration(5, "failed logins per source, replaced PUKs", _V5_AUTH_SOURCES),
+    Migration(6, "the weekly EN 50160 verdicts", _V6_EN50160),
 )
 
 

@@ -56,7 +56,7 @@ MENU: tuple[MenuSection, ...] = (
             ),
             E("costs", N_("Costs"), N_("The cost of the consumption."), "consumption_costs"),
             E("alarms", N_("Alarms"), N_("Active and past alarms."), None),
-            E("en50160", N_("EN 50160"), N_("The weekly voltage quality verdict."), None),
+            E("en50160", N_("EN 50160"), N_("The weekly voltage quality verdict."), "en50160"),
         ),
     ),
     MenuSection(

@@ -39,7 +39,7 @@ async def test_the_week_is_checked_on_demand_then_read_back(ews: Run, box_config
     assert json.loads(again.stdout) == [week]
     text = ews(*args)
     assert "EN 50160 2026-W48, gateway Local: KO" in text.stdout
-    assert "Total harmonic distortion  1008  100" in text.stdout
+    assert "THD          1008  100" in text.stdout
     assert "Not seen by a polling box: Mains signalling voltages" in text.stdout
 
 

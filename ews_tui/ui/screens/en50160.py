@@ -49,9 +49,7 @@ VERDICTS: dict[str, tuple[str, str, str]] = {
 
 
 def verdict_text(value: str, *, week: bool = False) -> Text:
-    glyph, word, colour = (WEEK_VERDICTS if week else VERDICTS).get(
-        value, ("?", value, "default")
-    )
+    glyph, word, colour = (WEEK_VERDICTS if week else VERDICTS).get(value, ("?", value, "default"))
     return Text(f"{glyph} {_(word)}", style=colour)
 
 

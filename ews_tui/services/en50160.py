@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from ews_tui.atomic_file import write_atomically
 from ews_tui.config import Config
+from ews_tui.domain.aggregation import QuantityStats
 from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.en50160 import (
     Interval,
@@ -215,16 +216,8 @@ class En50160Checker:
         out: list[Interval] = []
         for first in range(slots.start, slots.stop, DAY_SLOTS):
             end = min(first + DAY_SLOTS, slots.stop)
-            rows = await self._measures.measures(first, end, [device_id])
-            for _device, slot, stats in rows:
-                out.append(
-                    Interval(
-                        slot,
-                        {q.name: q.mean for q in stats},
-                        {q.name: q.min for q in stats},
-                        {q.name: q.max for q in stats},
-                    )
-                )
+            rows = await self._measures.device_measures(device_id, first, end)
+            out += await asyncio.to_thread(_intervals, rows)
         return out
 
     # --- the eqcheck folder -----------------------------------------------------------
@@ -266,6 +259,18 @@ class En50160Checker:
         write_atomically(paths[0], _csv(CRITERIA_HEADER, rows).encode("utf-8"))
         write_atomically(paths[1], _csv(VALUES_HEADER, values).encode("utf-8"))
         return paths
+
+
+def _intervals(rows: Sequence[tuple[int, Sequence[QuantityStats]]]) -> list[Interval]:
+    return [
+        Interval(
+            slot,
+            {q.name: q.mean for q in stats},
+            {q.name: q.min for q in stats},
+            {q.name: q.max for q in stats},
+        )
+        for slot, stats in rows
+    ]
 
 
 def _num(value: float | None) -> str:

@@ -22,6 +22,7 @@ Quantity names get small ids in ``quantities`` the first time they are written.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -388,6 +389,39 @@ class AggregatesRepo:
             for d, s, b in rows
             if wanted is None or d in wanted
         ]
+
+    async def device_measures(
+        self, device_id: int, first_slot: int, end_slot: int
+    ) -> list[tuple[int, tuple[QuantityStats, ...]]]:
+        """``(slot, stats)`` of one device over slots ``[first_slot, end_slot)`` (at most a
+        day's worth per call is wise): primary-key lookups, not a scan of every device's rows.
+        """
+        keys = [(slot << DEVICE_BITS) | device_id for slot in range(first_slot, end_slot)]
+        async with self._db.snapshot() as conn:
+            names = {
+                int(i): str(n)
+                for i, n in await conn.execute_fetchall("SELECT id, name FROM quantities")
+            }
+            layouts = {
+                int(i): _unpack_ids(q)
+                for i, q in await conn.execute_fetchall("SELECT id, qids FROM measure_layouts")
+            }
+            rows: list[tuple[int, bytes]] = []
+            for at in range(0, len(keys), 500):  # under SQLite's bound on parameters
+                part = keys[at : at + 500]
+                marks = ",".join("?" * len(part))
+                found = await conn.execute_fetchall(
+                    f"SELECT slot, data FROM measures WHERE slot_device IN ({marks})"
+                    " ORDER BY slot_device",
+                    part,
+                )
+                rows += [(int(s), bytes(b)) for s, b in found]
+
+        def decoded() -> list[tuple[int, tuple[QuantityStats, ...]]]:
+            return [(s, decode(b, names, layouts)) for s, b in rows]
+
+        # Decoded in a thread: a background job's day of rows never holds the pollers' loop.
+        return await asyncio.to_thread(decoded)
 
     async def readings(
         self, first_slot: int, end_slot: int, device_ids: Sequence[int]

@@ -146,3 +146,23 @@ async def test_ids_of_a_rolled_back_batch_are_not_remembered(db: Database) -> No
         (10, ["v1"]),
         (12, ["v1", "fresh"]),
     ]
+
+
+async def test_one_devices_measures_are_read_by_key_and_match_the_scan(db: Database) -> None:
+    """The EN 50160 check reads one device a day at a time: the same rows as the scan of
+    every device's rows, without reading the other devices'."""
+    repo = AggregatesRepo(db)
+    records = [
+        SlotRecord(
+            device, slot, (QuantityStats("v1", 10, 230.0 + slot % 7, 229.0, 231.5 + device),)
+        )
+        for slot in range(1000, 1300)
+        for device in (1, 2, 700)
+        if not (device == 2 and slot % 3 == 0)  # a device that missed slots
+    ]
+    await repo.write(Batch(records=records))
+    for device in (1, 2, 700):
+        scan = [(s, stats) for d, s, stats in await repo.measures(1000, 1300, [device])]
+        assert await repo.device_measures(device, 1000, 1300) == scan
+        assert len(scan) == (200 if device == 2 else 300)
+    assert await repo.device_measures(3, 1000, 1300) == []

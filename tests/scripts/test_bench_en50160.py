@@ -1,0 +1,27 @@
+"""``scripts/bench_en50160.py --quick``: a week of four gateways' EQ devices checked against
+the same week's raw rows read; the figures are there and every week of the healthy site is OK."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_en50160.py"
+
+
+@pytest.mark.timeout(240)
+def test_bench_en50160_quick_prints_its_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=200
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["gateways"] == 4 and result["rows"] == 4 * 4 * 1008
+    assert result["verdicts"] == ["ok"]
+    for key in ("check_s", "raw_read_s", "check_over_raw", "stall_ms", "raw_stall_ms"):
+        assert isinstance(result[key], float) and result[key] > 0, key
+    assert isinstance(result["idle_stall_ms"], float)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ews_tui.cli.box import hold_box, open_installation
 from ews_tui.cli.errors import UserError
-from ews_tui.cli.sim import load_site, serve_site
+from ews_tui.cli.sim import load_site, serve_site, site_quality
 from ews_tui.config import SshUser, apply_changes, default_config, save_config
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, TimeBand
@@ -112,6 +112,7 @@ async def demo_box(
                 rtu=pair.server_fd,
                 settings=LineSettings(pair.path, 19200, "E", 1),
                 wire_time=wire_time,
+                quality=site_quality("demo"),
             )
             config = apply_changes(default_config(data_dir), {"rs485.port": pair.path}, data_dir)
             config_path = data_dir / CONFIG_FILE
@@ -222,7 +223,7 @@ async def _history(data_dir: Path, days: int, lock: DataDirLock) -> AsyncIterato
         backfill = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "ews_tui.cli", "history", "seed"),
             *("--config", str(config_path), "--days", str(older)),
-            *("--backfill", "--poll", str(SLOT_SECONDS)),
+            *("--backfill", "--poll", str(SLOT_SECONDS), "--site", "demo"),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=log_file,

@@ -12,7 +12,7 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
@@ -27,7 +27,7 @@ from ews_tui.cli.box import (
 from ews_tui.cli.energy_store import open_energy_store
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.export import ProgressLine
-from ews_tui.cli.sim import load_site
+from ews_tui.cli.sim import load_site, site_quality
 from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog, Model, RegisterMap
 from ews_tui.domain.consumption import (
@@ -46,6 +46,7 @@ from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.i18n import _
 from ews_tui.modbus.device_reader import PULSE_ELECTRICITY_ID, PULSE_INDEX_ID, device_map
 from ews_tui.services.recorder import Recorder
+from ews_tui.sim.device import DeviceSpec
 from ews_tui.sim.server import site_devices
 from ews_tui.sim.values import SimDevice, Value, device_values
 from ews_tui.store.aggregates_repo import AggregatesRepo, Batch
@@ -99,9 +100,12 @@ class _Source:
     pulse_id: str = ""
 
 
-def sources(inst: Installation, catalog: Catalog) -> list[_Source]:
-    """The simulated source of every device that can be read, keyed as ``ews demo`` serves."""
-    specs = site_devices(inst, catalog)
+def sources(
+    inst: Installation, catalog: Catalog, quality: Mapping[str, str] | None = None
+) -> list[_Source]:
+    """The simulated source of every device that can be read, keyed as ``ews demo`` serves
+    (``quality``: the power-quality scenarios of devices, by name)."""
+    specs = site_devices(inst, catalog, quality)
     labels: dict[int, str] = {}
     served = 0
     for gw in inst.gateways:
@@ -124,7 +128,9 @@ def sources(inst: Installation, catalog: Catalog) -> list[_Source]:
         served_model = catalog.find(spec.model) if spec.model else None
         if served_model is None:
             continue
-        out.append(_source(device, f"{label}/{spec.address}", served_model, spec.inputs, reg_map))
+        out.append(
+            _source(device, f"{label}/{spec.address}", served_model, spec.inputs, reg_map, spec)
+        )
     return out
 
 
@@ -134,6 +140,7 @@ def _source(
     model: Model,
     inputs: tuple[tuple[int, str], ...],
     reg_map: RegisterMap,
+    spec: DeviceSpec,
 ) -> _Source:
     kinds = dict(inputs)
     sim = SimDevice(
@@ -141,6 +148,7 @@ def _source(
         model=model,
         side=device.side or 1,
         inputs=tuple(kinds.get(n, "electricity") for n in range(1, model.pulse_inputs + 1)),
+        quality=spec.quality,
     )
     ids = tuple(q.id for q in reg_map.quantities)
     if device.position is not None and device.concentrator:
@@ -214,7 +222,7 @@ async def seed_history(
         inst, catalog = service.current, service.catalog
     if not inst.devices:
         raise UserError(_("the installation has no devices: give --site demo"))
-    srcs = sources(inst, catalog)
+    srcs = sources(inst, catalog, site_quality(site) if site else None)
     async with open_energy_store(config) as store:
         repo = AggregatesRepo(store.db)
         if backfill:

@@ -21,9 +21,11 @@ import contextlib
 import signal
 import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ews_tui.cli.box import read_config
 from ews_tui.cli.errors import UserError
@@ -36,6 +38,7 @@ from ews_tui.modbus.serial_line import PARITIES, LineSettings
 from ews_tui.sim.args import DeviceArg, device_specs, parse_device_arg
 from ews_tui.sim.device import SimError, parse_fault
 from ews_tui.sim.server import PtyPair, SimulatedBus, describe, open_pty_pair, site_devices
+from ews_tui.sim.values import QUALITIES
 from ews_tui.store.user_models import catalog_and_problems
 
 
@@ -91,6 +94,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="ADDR=KIND",
         help="inject a fault: silent, crc, exception or slow:MS (repeatable)",
     )
+    parser.add_argument(
+        "--quality",
+        action="append",
+        default=[],
+        metavar="ADDR=SCENARIO",
+        help="the supply's power quality at a device: " + ", ".join(QUALITIES) + " (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulated values (0)")
     parser.set_defaults(run=run)
 
@@ -101,6 +111,7 @@ class _Plan:
     devices: tuple[DeviceArg, ...]
     faults: tuple[tuple[int, str], ...]
     settings: LineSettings | None
+    quality: tuple[tuple[int, str], ...] = ()
 
 
 def _parse(args: argparse.Namespace) -> _Plan:
@@ -133,7 +144,19 @@ def _parse(args: argparse.Namespace) -> _Plan:
         except SimError as error:
             raise UsageError(f"--fault {error}") from None
         faults.append((int(address), kind))
-    return _Plan(tcp, devices, tuple(faults), settings)
+    quality = []
+    for text in args.quality:
+        address, sep, scenario = text.partition("=")
+        if not sep or not address.strip().isdigit():
+            raise UsageError(_('--quality "{value}" is not ADDR=SCENARIO').format(value=text))
+        if scenario not in QUALITIES:
+            raise UsageError(
+                _('--quality "{value}": the scenario is one of {known}').format(
+                    value=text, known=", ".join(QUALITIES)
+                )
+            )
+        quality.append((int(address), scenario))
+    return _Plan(tcp, devices, tuple(faults), settings, tuple(quality))
 
 
 def _endpoint(text: str) -> tuple[str, int]:
@@ -153,14 +176,33 @@ def sim_catalog(config: str | None) -> Catalog:
     return catalog
 
 
-def load_site(name: str, catalog: Catalog | None = None) -> Installation:
-    """The site ``name`` (a site of the package, as ``demo``, or a TOML file), validated."""
+def _site_document(name: str) -> dict[str, Any]:
     builtin = resources.files("ews_tui") / "data" / "sites" / f"{name}.toml"
     try:
         text = builtin.read_text(encoding="utf-8") if builtin.is_file() else Path(name).read_text()
-        doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise UserError(_("site {name}: {error}").format(name=name, error=error)) from None
+
+
+def site_quality(name: str) -> dict[str, str]:
+    """The power-quality scenario of the site's devices, by name: its ``[simulation]``
+    table's ``quality`` (``{ "Machine tools" = "harmonics" }``); each one known."""
+    table = _site_document(name).get("simulation", {}).get("quality", {})
+    for device, scenario in table.items():
+        if scenario not in QUALITIES:
+            raise UserError(
+                _('site {name}: device "{device}": quality "{quality}" is not one of {known}')
+                .format(name=name, device=device, quality=scenario, known=", ".join(QUALITIES))
+            )  # fmt: skip
+    return {str(k): str(v) for k, v in table.items()}
+
+
+def load_site(name: str, catalog: Catalog | None = None) -> Installation:
+    """The site ``name`` (a site of the package, as ``demo``, or a TOML file), validated.
+    Its ``[simulation]`` table is the simulator's (:func:`site_quality`), not the box's."""
+    doc = _site_document(name)
+    doc.pop("simulation", None)
     inst, violations = from_document(doc, RuleContext(catalog or builtin_catalog()))
     if violations:
         raise UserError(_("site {name}: {error}").format(name=name, error=violations[0].render(_)))
@@ -174,10 +216,12 @@ async def serve_site(
     rtu: str | int | None = None,
     settings: LineSettings | None = None,
     wire_time: bool = False,
+    quality: Mapping[str, str] | None = None,
 ) -> Installation:
     """Serve ``inst``: Local on ``rtu``, each IP gateway on the next of ``tcp`` (else on its
-    own address). The installation comes back with each gateway's port as served."""
-    specs = site_devices(inst, bus.catalog)
+    own address), each device with its ``quality`` scenario (by name). The installation comes
+    back with each gateway's port as served."""
+    specs = site_devices(inst, bus.catalog, quality)
     gateways = []
     remaining = list(tcp)
     for gw in inst.gateways:
@@ -206,6 +250,11 @@ async def run(args: argparse.Namespace) -> int:
         devices = device_specs(plan.devices, catalog) if inst is None else ()
     except SimError as error:
         raise UserError(str(error)) from None
+    by_address = dict(plan.quality)
+    devices = tuple(replace(d, quality=by_address.get(d.address, d.quality)) for d in devices)
+    quality = site_quality(args.site) if args.site else {}
+    if inst is not None:  # --quality ADDR on a site: the devices at that address
+        quality |= {d.name: by_address[d.address] for d in inst.devices if d.address in by_address}
     pair: PtyPair | None = None
     if args.rtu == "pty":
         pair = open_pty_pair()
@@ -214,7 +263,9 @@ async def run(args: argparse.Namespace) -> int:
         async with SimulatedBus(catalog, seed=args.seed) as bus:
             try:
                 if inst is not None:
-                    await serve_site(bus, inst, plan.tcp, rtu, plan.settings, args.wire_time)
+                    await serve_site(
+                        bus, inst, plan.tcp, rtu, plan.settings, args.wire_time, quality
+                    )
                 else:
                     for host, port in plan.tcp:
                         await bus.serve_tcp(host, port, devices, wire_time=args.wire_time)

@@ -83,6 +83,7 @@ class DeviceSpec:
     generic: GenericRegister | None = None  # the generic Modbus meter's register
     # Concentrators: the energy counted on each input position ("electricity", "gas", "water").
     inputs: tuple[tuple[int, str], ...] = ()
+    quality: str = "normal"  # the supply's power-quality scenario (sim.values.QUALITIES)
 
 
 _GENERIC = re.compile(r"generic(?::(\d+):([0-9a-f]{1,4}):(\d+):([-+0-9.e]+))?", re.IGNORECASE)
@@ -205,6 +206,7 @@ class ServedDevice:
             inputs=tuple(
                 inputs.get(n, "electricity") for n in range(1, self.model.pulse_inputs + 1)
             ),
+            quality=self.spec.quality,
         )
         return device_values(
             device,

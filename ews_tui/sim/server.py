@@ -18,7 +18,7 @@ import contextlib
 import logging
 import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -347,12 +347,16 @@ class SimulatedBus:
 # ----------------------------------------------------------------------------- a site
 
 
-def site_devices(inst: Installation, catalog: Catalog) -> dict[int, tuple[DeviceSpec, ...]]:
+def site_devices(
+    inst: Installation, catalog: Catalog, quality: Mapping[str, str] | None = None
+) -> dict[int, tuple[DeviceSpec, ...]]:
     """What to serve for each gateway of an installation (gateway id -> devices).
 
     Pulse meters are served by their concentrator, at their address, each on its position;
-    the two sides of a charging station are one device.
+    the two sides of a charging station are one device. ``quality``: the power-quality
+    scenario of devices, by name (the site's ``[simulation] quality`` table).
     """
+    quality = quality or {}
     out: dict[int, tuple[DeviceSpec, ...]] = {}
     for gw in inst.gateways:
         specs: dict[int, DeviceSpec] = {}
@@ -367,7 +371,15 @@ def site_devices(inst: Installation, catalog: Catalog) -> dict[int, tuple[Device
                     pulses.setdefault(device.address, []).append((device.position, model.energy))
                     concentrators.setdefault(device.address, device.concentrator)
                 continue
-            specs.setdefault(device.address, DeviceSpec(device.address, model.ref, device.generic))
+            specs.setdefault(
+                device.address,
+                DeviceSpec(
+                    device.address,
+                    model.ref,
+                    device.generic,
+                    quality=quality.get(device.name, "normal"),
+                ),
+            )
         for address, inputs in pulses.items():
             base = specs.get(address, DeviceSpec(address, concentrators[address]))
             specs[address] = DeviceSpec(address, base.model, base.generic, tuple(sorted(inputs)))

@@ -62,6 +62,18 @@ class SimDevice:
     side: int = 1  # two-sided chargers: the side these values are for
     # Concentrators: the energy of each input (1-based order); missing ones count electricity.
     inputs: tuple[str, ...] = ()
+    quality: str = "normal"  # the supply's power-quality scenario (see QUALITIES)
+
+
+# Power-quality scenarios of the supply a device measures, for the EN 50160 check to judge:
+# "normal" passes; each other one fails one criterion for part of every week.
+QUALITIES: Mapping[str, str] = {
+    "normal": "230 V ± 1 %, 50 Hz ± 0.04 Hz, THD 1-4 %",
+    "sag": "voltages 12 % low from 18:00 to 21:00 UTC each day",
+    "harmonics": "voltage THD about 9 % from 18:00 to 21:00 UTC each day",
+    "unbalance": "L1 7 % low: about 2.3 % unbalance",
+    "drift": "frequency 50.7 Hz on Wednesdays from 10:00 to 12:00 UTC",
+}
 
 
 # ------------------------------------------------------------------ deterministic noise
@@ -176,7 +188,7 @@ def device_values(
     params = _params(seed, device.key, model)
     local = now + utc_offset_s
     values: dict[str, Value] = {}
-    values.update(_grid(seed, device.key, now, model.phases or 3))
+    values.update(_grid(seed, device.key, now, model.phases or 3, device.quality))
     if model.charger:
         ident = _key_id(seed, device.key, f"side{device.side}")
         phases = model.phases or 3
@@ -208,14 +220,21 @@ def device_values(
 # ------------------------------------------------------------------------ electricity
 
 
-def _grid(seed: int, key: str, now: float, phases: int) -> dict[str, Value]:
-    """Voltages (with noise), line voltages from the phasors, frequency, voltage THD."""
+def _grid(
+    seed: int, key: str, now: float, phases: int, quality: str = "normal"
+) -> dict[str, Value]:
+    """Voltages (with noise), line voltages from the phasors, frequency, voltage THD; the
+    ``quality`` scenario (:data:`QUALITIES`) spoils one of them for part of the week."""
     sec = int(now)
     kid = _key_id(seed, key)
+    evening = 18 * HOUR <= now % DAY < 21 * HOUR
     volts = []
     for k in range(3):
         drift = 2.5 * math.sin(2 * math.pi * now / 21600 + 2.1 * k) + 1.0
-        volts.append(230.0 + drift + 0.8 * _noise(kid, k, sec))
+        volt = 230.0 + drift + 0.8 * _noise(kid, k, sec)
+        if (quality == "sag" and evening) or (quality == "unbalance" and k == 0):
+            volt *= 0.88 if quality == "sag" else 0.93
+        volts.append(volt)
     out: dict[str, Value] = {}
     for k, v in enumerate(volts[:phases] if phases == 1 else volts, start=1):
         out[f"v{k}"] = v
@@ -225,11 +244,16 @@ def _grid(seed: int, key: str, now: float, phases: int) -> dict[str, Value]:
             out[f"u{a}{b}"] = math.sqrt(va * va + vb * vb + va * vb)
     site = _mix(seed, 50)
     out["f"] = 50.0 + 0.03 * math.sin(2 * math.pi * now / 900) + 0.01 * _noise(site, sec)
-    evening = profile_at("residential", now)
+    # Wednesday (the epoch began on a Thursday) 10:00-12:00 UTC.
+    if quality == "drift" and (now % WEEK) // DAY == 6 and 10 * HOUR <= now % DAY < 12 * HOUR:
+        out["f"] = 50.7 + 0.01 * _noise(site, sec)
+    load = profile_at("residential", now)
     thd_v: dict[int, float] = {}
     for k in range(1, 4):
-        thd = 1.4 + 1.8 * evening + 0.3 * _noise(kid, 10 + k, sec // 10)
-        out[f"thd_v{k}"] = thd_v[k] = min(4.0, max(1.0, thd))
+        thd = min(4.0, max(1.0, 1.4 + 1.8 * load + 0.3 * _noise(kid, 10 + k, sec // 10)))
+        if quality == "harmonics" and evening:
+            thd = 9.0 + 0.3 * _noise(kid, 10 + k, sec // 10)
+        out[f"thd_v{k}"] = thd_v[k] = thd
     for name, (a, b) in {"thd_u12": (1, 2), "thd_u23": (2, 3), "thd_u31": (3, 1)}.items():
         out[name] = (thd_v[a] + thd_v[b]) / 2
     return out

@@ -17,7 +17,7 @@ import pytest
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 
 from ews_tui.cli.errors import UserError
-from ews_tui.cli.sim import load_site
+from ews_tui.cli.sim import load_site, site_quality
 from ews_tui.domain.catalog import builtin_catalog
 from ews_tui.domain.installation_doc import from_document
 from ews_tui.domain.rules import RuleContext
@@ -135,11 +135,14 @@ def test_an_unknown_model_is_a_user_error() -> None:
 
 def test_the_demo_site_keeps_every_rule() -> None:
     text = (resources.files("ews_tui") / "data" / "sites" / "demo.toml").read_text("utf-8")
-    inst, violations = from_document(tomllib.loads(text), RuleContext(builtin_catalog()))
+    doc = tomllib.loads(text)
+    assert doc.pop("simulation") == {"quality": {"Machine tools": "harmonics"}}  # the sim's
+    inst, violations = from_document(doc, RuleContext(builtin_catalog()))
     assert violations == []
+    assert load_site("demo") == inst
     assert len(inst.gateways) == 3 and len(inst.devices_of(1)) >= 6
     assert [g.port for g in inst.gateways[1:]] == [15021, 15022]
-    assert inst.gateways[0].eq_device_id is not None
+    assert inst.gateways[0].eq_device_id is not None and inst.gateways[2].eq_device_id is not None
     families = {CATALOG.find(d.model).family for d in inst.devices}  # type: ignore[union-attr]
     assert {
         "emdx3_power_meters",
@@ -196,3 +199,10 @@ def test_a_device_the_form_would_refuse_is_a_user_error(device: str, message: st
     result = ews("sim", "--tcp", "127.0.0.1:0", "--device", device)
     assert result.returncode == 1, result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_quality_scenarios_are_checked() -> None:
+    bad = ews("sim", "--tcp", "127.0.0.1:0", "--device", "1=0 146 68", "--quality", "1=noisy")
+    assert bad.returncode == 2
+    assert '--quality "1=noisy": the scenario is one of normal, sag, harmonics' in bad.stderr
+    assert site_quality("demo") == {"Machine tools": "harmonics"}

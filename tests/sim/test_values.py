@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from ews_tui.domain.catalog import builtin_catalog
+from ews_tui.domain.en50160 import Interval, Verdict, builtin_limits, judge_week, week_slots
 from ews_tui.sim.values import (
     DAY,
     HOUR,
@@ -194,3 +197,37 @@ def test_io_devices_switch_inputs_and_outputs() -> None:
         for qid in seen:
             seen[qid].add(v[qid])
     assert all(states == {"on", "off"} for states in seen.values()), seen
+
+
+# --- power-quality scenarios: each spoils one EN 50160 criterion for part of every week ---
+
+
+@pytest.mark.parametrize(
+    ("quality", "spoiled"),
+    [
+        ("normal", None),
+        ("sag", "voltage"),
+        ("harmonics", "thd"),
+        ("unbalance", "unbalance"),
+        ("drift", "frequency"),
+    ],
+)
+def test_each_quality_scenario_fails_its_criterion_and_only_it(
+    quality: str, spoiled: str | None
+) -> None:
+    model = CATALOG.find("0 146 68")
+    assert model is not None
+    device = SimDevice("e0/1", model, quality=quality)
+    slots = week_slots(date(2026, 11, 23), ZoneInfo("Europe/Paris"))
+    intervals = []
+    for slot in slots:
+        shown = [device_values(device, slot * 600 + t) for t in (60, 300, 540)]
+        names = [k for k, v in shown[0].items() if isinstance(v, float)]
+        mean = {k: sum(float(s[k]) for s in shown) / 3 for k in names}  # type: ignore[arg-type]
+        low = {k: min(float(s[k]) for s in shown) for k in names}  # type: ignore[arg-type]
+        high = {k: max(float(s[k]) for s in shown) for k in names}  # type: ignore[arg-type]
+        intervals.append(Interval(slot, mean, low, high))
+    result = judge_week(builtin_limits(), slots, intervals)
+    failed = {r.criterion.id for r in result.criteria if r.verdict is Verdict.FAILED}
+    assert failed == ({spoiled} if spoiled else set()), quality
+    assert result.verdict.value == ("ko" if spoiled else "ok")

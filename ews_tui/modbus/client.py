@@ -50,6 +50,20 @@ NEVER = 2**31  # unanswered requests before pymodbus would drop the connection: 
 _MBAP = struct.Struct(">HHHB")  # transaction id, protocol id, length, unit
 
 
+class _Restated(logging.Filter):
+    """Drops pymodbus's log lines for outcomes this module restates as typed failures
+    (shown on screen, logged by the poller): its ERROR for every unanswered request, its
+    warning for every failed connect. Everything else pymodbus logs passes."""
+
+    RESTATED = ("No response received after", "Failed to connect")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.RESTATED)
+
+
+logging.getLogger("pymodbus.logging").addFilter(_Restated())
+
+
 # ------------------------------------------------------------------------- wire counter
 
 

@@ -455,3 +455,25 @@ async def test_rtu_with_even_parity_reads_a_pymodbus_server_over_socat(
     finally:
         await transport.close()
         await server.shutdown()
+
+
+async def test_pymodbus_does_not_log_what_the_transport_restates(caplog) -> None:
+    """An unanswered request and a refused connection are typed failures (on screen, in
+    the poller's log); pymodbus's own ERROR line for each would fill the log of a box with
+    one silent meter."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with caplog.at_level(logging.DEBUG, "pymodbus"):
+        refused = BusTransport(TcpEndpoint("127.0.0.1", port, 0.2))
+        assert isinstance(await refused.connect(), Disconnected)
+        async with Gateway() as gateway:
+            transport = BusTransport(TcpEndpoint("127.0.0.1", gateway.port, 0.05))
+            assert await transport.connect() is None
+            try:
+                assert await transport.read(3, 5, 0, 1) == NoAnswer(5)
+            finally:
+                await transport.close()
+    pymodbus = [r for r in caplog.records if r.name.startswith("pymodbus")]
+    assert pymodbus  # it does log (its debug lines pass) ...
+    assert not [r for r in pymodbus if r.levelno >= logging.WARNING]  # ... but not these

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 GARBLED = "garbled answer (bad CRC or framing)"
 NEVER = 2**31  # unanswered requests before pymodbus would drop the connection: never
+# pymodbus drops its receive buffer past its framer's 264 bytes: one 125-register answer,
+# not a late one before it. A request's answer and what may come before it fit in this.
+RECEIVE_BUFFER = 4096
 _MBAP = struct.Struct(">HHHB")  # transaction id, protocol id, length, unit
 
 
@@ -372,6 +375,7 @@ class BusClient:
         cls, client: AsyncModbusTcpClient | AsyncModbusSerialClient, tap: Tap, timeout_s: float
     ) -> BusClient | Disconnected:
         client.set_max_no_responses(NEVER)  # before connecting: it is read as it connects
+        client.ctx.max_buffer_size = RECEIVE_BUFFER
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:

@@ -213,6 +213,16 @@ async def test_rtu_skips_noise_and_a_stale_frame_before_the_answer(line) -> None
     assert transport.wire_bytes() == (8, 2 + 11 + 7)  # what came on the line, all of it
 
 
+async def test_rtu_skips_a_late_answer_of_125_registers_before_one_of_124(line) -> None:
+    """Both frames at once (508 bytes): more than pymodbus keeps by itself (264)."""
+    transport, device, _ = line
+    read = asyncio.ensure_future(transport.read(3, 7, 200, 124))
+    await device.request()
+    device.write(answer(7, [0xDEAD] * 125) + answer(7, list(range(124))))
+    assert await read == tuple(range(124))
+    assert transport.wire_bytes() == (8, 255 + 253)
+
+
 async def test_map_bad_crc_is_a_frame_error_at_once(line) -> None:
     transport, device, pair = line
     transport.endpoint = RtuEndpoint(pair.path, 19200, "N", 1, 3600.0)
@@ -352,6 +362,29 @@ async def test_tcp_late_answer_is_not_taken_for_the_next_one() -> None:
     assert one[:2] != two[:2]  # each request its own transaction id
     assert two[6:] == bytes.fromhex("0503 0010 0001")
     assert transport.wire_bytes() == (24, 11 + 11)
+
+
+async def test_tcp_late_answer_of_125_registers_before_the_answer() -> None:
+    """Both frames at once (518 bytes): more than pymodbus keeps by itself (264)."""
+    words = struct.pack(">125H", *range(125))
+    async with Gateway() as gateway:
+        first: list[bytes] = []
+
+        def late(request: bytes) -> bytes | None:
+            if not first:
+                first.append(request)
+                return None
+            return mbap(first[0], b"\x03\xfa" + bytes(250)) + mbap(request, b"\x03\xfa" + words)
+
+        gateway.answer = late
+        transport = BusTransport(TcpEndpoint("127.0.0.1", gateway.port, 0.05))
+        assert await transport.connect() is None
+        try:
+            assert await transport.read(3, 5, 0, 125) == NoAnswer(5)
+            transport.endpoint = TcpEndpoint("127.0.0.1", gateway.port, 1.0)
+            assert await transport.read(3, 5, 0, 125) == tuple(range(125))
+        finally:
+            await transport.close()
 
 
 async def test_tcp_answer_of_another_unit_or_size_is_a_frame_error() -> None:

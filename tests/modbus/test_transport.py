@@ -86,13 +86,14 @@ async def test_tcp_failures_are_typed(tcp) -> None:
     assert await transport.read(3, 5, V1, 2) == NoAnswer(5)
 
 
-async def test_tcp_refused_is_disconnected() -> None:
+async def test_map_refused_is_disconnected() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     transport = BusTransport(TcpEndpoint("127.0.0.1", port, 0.2))
     failure = await transport.connect()
-    assert isinstance(failure, Disconnected)
+    assert failure == Disconnected(transport.name, "connection refused or unreachable")
+    assert str(failure).endswith("not connected (connection refused or unreachable)")
     assert isinstance(await transport.read(3, 5, V1, 2), Disconnected)
 
 

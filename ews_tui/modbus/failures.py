@@ -1,7 +1,7 @@
 """Why a Modbus read gave no words: typed failures that name the device or the bus.
 
 Every outcome of a read is a value: the register words, or one of these. They live apart
-from the transport so the wire-level links (:mod:`ews_tui.modbus.link`) and the transport
+from the transport so the pymodbus client layer (:mod:`ews_tui.modbus.client`) and the transport
 that owns them share one vocabulary; :mod:`ews_tui.modbus.transport` re-exports them.
 """
 

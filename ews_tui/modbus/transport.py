@@ -1,12 +1,16 @@
 """The connection to one bus: Modbus RTU on a serial port or Modbus TCP to an IP gateway.
 
-A :class:`BusTransport` owns one link (:mod:`ews_tui.modbus.link`: our own small Modbus
-client) and turns every outcome of a read into a value: the register words, or a typed
+A :class:`BusTransport` owns one pymodbus client (:mod:`ews_tui.modbus.client`:
+``AsyncModbusTcpClient`` or ``AsyncModbusSerialClient`` and the small layer we keep over
+them) and turns every outcome of a read into a value: the register words, or a typed
 failure saying what went wrong and where (:class:`NoAnswer`, :class:`ExceptionCode`,
-:class:`FrameError`, :class:`Disconnected`). Nothing here retries or reconnects on its own:
-the bus poller that owns the transport decides, so one owner paces the line.
+:class:`FrameError`, :class:`Disconnected`). Nothing here retries or reconnects on its own
+(pymodbus's retries and reconnects are off): the bus poller that owns the transport
+decides, so one owner paces the line.
 
 One transaction at a time: reads are serialised by a lock, whoever calls.
+:meth:`BusTransport.wire_bytes` counts the bytes sent and received on the wire, over every
+connection the transport opened.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from ews_tui.modbus.client import BusClient, WireBytes, WireCounter
 from ews_tui.modbus.failures import (
     EXCEPTION_NAMES,
     Disconnected,
@@ -24,7 +29,6 @@ from ews_tui.modbus.failures import (
     NoAnswer,
     ReadResult,
 )
-from ews_tui.modbus.link import RtuLink, TcpLink
 from ews_tui.modbus.serial_line import line_settings
 
 __all__ = [
@@ -39,6 +43,7 @@ __all__ = [
     "ReadResult",
     "RtuEndpoint",
     "TcpEndpoint",
+    "WireBytes",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,12 +85,13 @@ Endpoint = RtuEndpoint | TcpEndpoint
 
 
 class BusTransport:
-    """One Modbus link on one endpoint, owned by one bus poller."""
+    """One Modbus client on one endpoint, owned by one bus poller."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        self._link: RtuLink | TcpLink | None = None
+        self._client: BusClient | None = None
         self._lock = asyncio.Lock()
+        self._wire = WireCounter()
 
     @property
     def name(self) -> str:
@@ -93,36 +99,38 @@ class BusTransport:
 
     @property
     def connected(self) -> bool:
-        return self._link is not None and self._link.connected
+        return self._client is not None and self._client.connected
 
     @property
     def timeout_s(self) -> float:
         return self.endpoint.timeout_s
 
-    async def _open(self) -> RtuLink | TcpLink:
+    def wire_bytes(self) -> WireBytes:
+        """Bytes sent and received on the wire so far, ``(sent, received)``: RTU frames
+        with their CRC and whatever else came on the line, or Modbus TCP frames."""
+        return self._wire.snapshot()
+
+    async def _open(self) -> BusClient | Disconnected:
         ep = self.endpoint
         if isinstance(ep, RtuEndpoint):
             line = line_settings(ep.port, ep.baudrate, ep.parity, ep.stopbits)
-            return RtuLink.open(
-                line.port, line.baudrate, line.bytesize, line.parity, line.stopbits, self.name
-            )
-        return await TcpLink.open(ep.host, ep.port, ep.timeout_s, self.name)
+            return await BusClient.open_rtu(line, ep.timeout_s, self.name, self._wire)
+        return await BusClient.open_tcp(ep.host, ep.port, ep.timeout_s, self.name, self._wire)
 
     async def connect(self) -> Disconnected | None:
         """Open the port or the connection; None when open, else why not."""
         await self.close()
-        try:
-            self._link = await self._open()
-        except Exception as exc:  # OSError, TimeoutError, SerialException, ValueError...
-            detail = str(exc) or "timed out"
-            return Disconnected(self.name, f"{type(exc).__name__}: {detail}")
+        opened = await self._open()
+        if isinstance(opened, Disconnected):
+            return opened
+        self._client = opened
         log.info("bus %s connected", self.name)
         return None
 
     async def close(self) -> None:
-        link, self._link = self._link, None
-        if link is not None:
-            link.close()
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
             log.info("bus %s closed", self.name)
 
     async def read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
@@ -130,7 +138,7 @@ class BusTransport:
         if fc not in READ_FUNCTIONS:
             raise ValueError(f"read {self.name}: function code {fc} is not 3 or 4")
         async with self._lock:
-            link = self._link
-            if link is None:
+            client = self._client
+            if client is None:
                 return Disconnected(self.name)
-            return await link.request(fc, address, start, count, self.endpoint.timeout_s)
+            return await client.read(fc, address, start, count)

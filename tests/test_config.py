@@ -635,6 +635,20 @@ def test_retention_refuses_negative_days_naming_the_key() -> None:
     assert len(problems) == 1 and problems[0].startswith("retention.measures_days: ")
 
 
+@pytest.mark.parametrize("days", [1, 7])
+def test_measures_are_kept_long_enough_for_the_weekly_en50160_check(days: int) -> None:
+    problems = problems_of({"retention": {"measures_days": days}})
+    assert problems == [
+        "retention.measures_days: at least 8 days (the weekly EN 50160 check reads the last"
+        " week), or 0"
+    ]
+    for fine in (0, 8):
+        assert (
+            parse_config({"retention": {"measures_days": fine}}, BASE).retention.measures_days
+            == fine
+        )
+
+
 # --- password hashes (issue 12, item 3) ----------------------------------------------------
 
 

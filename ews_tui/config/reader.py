@@ -19,6 +19,7 @@ from ews_tui.config.errors import ConfigError, Problem
 from ews_tui.config.model import (
     Config,
     NetworkSettings,
+    RetentionSettings,
     SmtpSettings,
     SshSettings,
     TimeSettings,
@@ -136,6 +137,18 @@ def _check_time(time: TimeSettings) -> list[tuple[str, Message]]:
     return []
 
 
+# The weekly EN 50160 check reads the week just ended from the 10-minute measures.
+MIN_MEASURES_DAYS = 8
+
+
+def _check_retention(retention: RetentionSettings) -> list[tuple[str, Message]]:
+    days = retention.measures_days
+    if 0 < days < MIN_MEASURES_DAYS:
+        msg = N_("at least {min} days (the weekly EN 50160 check reads the last week), or 0")
+        return [("measures_days", Message(msg, {"min": MIN_MEASURES_DAYS}))]
+    return []
+
+
 def _check_smtp(smtp: SmtpSettings) -> list[tuple[str, Message]]:
     if smtp.host and not smtp.sender:
         return [("sender", Message(N_("required when smtp.host is set")))]
@@ -175,6 +188,7 @@ def _check_config(config: Config) -> list[tuple[str, Message]]:
 _CROSS_CHECKS: dict[type, Callable[[Any], list[tuple[str, Message]]]] = {
     NetworkSettings: _check_network,
     TimeSettings: _check_time,
+    RetentionSettings: _check_retention,
     SmtpSettings: _check_smtp,
     SshSettings: _check_ssh,
     Config: _check_config,

@@ -1,11 +1,14 @@
 """The bus poller: the one owner of a bus, reading its devices on schedule.
 
 One asyncio task per bus. It alone sends on its transport, one transaction at a time;
-other readers (the UI's Test button, the Modbus TCP gateway server) queue a job that the
-task runs between two device polls. Each pass it polls every device whose fast or slow
-interval is due (both merged into one plan when both are due) and publishes a
-:class:`Sample`; it never sleeps while a device is due, so a saturated bus cycles at wire
-speed.
+other readers queue a job that the task runs between two device polls. The UI's Test
+button's jobs run at the first gap; the Modbus TCP gateway server's are *paced* (see
+:class:`_JobPacer`: in the bus's idle time when one fits before the next due poll, or else,
+once it has waited half a fast period, one at a time between two polls within a share of the
+bus time), so the box's own polling keeps its period whatever the gateway's clients ask.
+Each pass it polls every device whose fast or slow interval is due (both merged into one
+plan when both are due) and publishes a :class:`Sample`; it never sleeps while a device is
+due, so a saturated bus cycles at wire speed.
 
 States travel as state events only: a device that fails gets ``retries`` more attempts,
 then goes Communication error (:class:`DeviceStateChanged`; whoever shows values drops the
@@ -25,6 +28,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -67,6 +71,9 @@ class PollSettings:
     reconnect_max_s: float = 30.0
     # A connection must stay up this long before the reconnect delay starts over.
     reconnect_stable_s: float = 60.0
+    # Paced jobs (the gateway server's reads) that delay a due device may take at most this
+    # share of the bus time; in the bus's idle time they are free.
+    job_share: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,42 @@ class _Slot:
         return min(times, default=float("inf"))
 
 
+class _JobPacer:
+    """When a paced job may take the bus (the gateway-request policy, in one place).
+
+    - In the idle time before the next due poll, a job runs when the line's timeout (the
+      longest a read can take) still fits; it then delays no device.
+    - Otherwise it waits; after half a fast period it runs between two device polls, at
+      most one between two polls, and only while such jobs have used less than
+      ``job_share`` of the bus time (a bucket refilled at that rate, holding at most the
+      share of one fast period, or of a second). Their time, and any overrun of an idle-time
+      job, is charged.
+    """
+
+    def __init__(self, settings: PollSettings, now: float) -> None:
+        self._share = settings.job_share
+        self._cap = settings.job_share * max(settings.fast_s, 1.0)
+        self._wait_s = settings.fast_s / 2
+        self._tokens = self._cap
+        self._refilled = now
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self._cap, self._tokens + self._share * (now - self._refilled))
+        self._refilled = now
+
+    def fits_idle(self, now: float, next_due: float, reserve_s: float) -> bool:
+        return next_due - now >= reserve_s
+
+    def may_cut_in(self, now: float, queued_at: float) -> bool:
+        """A job may run before a due device poll."""
+        self._refill(now)
+        return now - queued_at >= self._wait_s and self._tokens > 0
+
+    def charge(self, now: float, seconds: float) -> None:
+        self._refill(now)
+        self._tokens -= max(0.0, seconds)
+
+
 class BusPoller:
     """Polls the devices of one bus (the Local RS485 line or one IP gateway)."""
 
@@ -133,7 +176,10 @@ class BusPoller:
         self._random = random.Random()
         self._connects = 0
         self._slots: dict[int, _Slot] = {}
-        self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any]]] = asyncio.Queue()
+        # (job, its answer, when it was queued), oldest first: the UI's, then the paced ones
+        self._jobs: deque[tuple[Job[Any], asyncio.Future[Any], float]] = deque()
+        self._paced: deque[tuple[Job[Any], asyncio.Future[Any], float]] = deque()
+        self._pacer = _JobPacer(self.settings, self._loop_time())
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._gateway_state: GatewayState | None = None
@@ -190,14 +236,12 @@ class BusPoller:
             await asyncio.wait({task}, timeout=1.0)
         if task is not None and not task.cancelled() and task.exception() is not None:
             log.error("bus %s: poller failed", self.transport.name, exc_info=task.exception())
-        while not self._jobs.empty():
-            _, future = self._jobs.get_nowait()
-            if not future.done():
-                future.set_result(Disconnected(self.transport.name, "poller stopped"))
+        self._fail_jobs(Disconnected(self.transport.name, "poller stopped"))
         await self.transport.close()
 
-    async def submit(self, job: Job[T]) -> T:
-        """Run ``job(transport)`` on the poller task between two device polls.
+    async def submit(self, job: Job[T], *, paced: bool = False) -> T:
+        """Run ``job(transport)`` on the poller task between two device polls; ``paced``
+        jobs (an outside client's) only when :class:`_JobPacer` lets them.
 
         When the bus is not connected the job is answered with :class:`Disconnected`
         without running (for jobs that return a :data:`ReadResult`).
@@ -205,17 +249,19 @@ class BusPoller:
         if self._task is None:
             return Disconnected(self.transport.name, "poller stopped")  # type: ignore[return-value]
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._jobs.put((job, future))
+        (self._paced if paced else self._jobs).append((job, future, self._loop_time()))
         self._wake.set()
         return await future
 
-    async def read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
-        """One raw read queued between device polls."""
+    async def read(
+        self, fc: int, address: int, start: int, count: int, *, paced: bool = False
+    ) -> ReadResult:
+        """One raw read queued between device polls (``paced``: see :meth:`submit`)."""
 
         async def job(transport: BusTransport) -> ReadResult:
             return await transport.read(fc, address, start, count)
 
-        return await self.submit(job)
+        return await self.submit(job, paced=paced)
 
     async def read_device(self, target: DeviceTarget) -> Values | Failure:
         """Read every quantity of ``target`` once (the Test button; any device, saved or not)."""
@@ -283,29 +329,30 @@ class BusPoller:
             for slot in list(self._slots.values()):
                 if self._stopped():
                     break
-                lost = await self._run_jobs()
-                if lost is not None:
-                    return lost
                 if self._slots.get(slot.target.device_id) is not slot:
                     continue  # removed by set_targets meanwhile
                 classes = slot.due(self._loop_time())
                 if not classes:
                     continue
+                lost = await self._run_jobs(cut_in=True)
+                if lost is not None:
+                    return lost
                 outcome = await self._poll(slot, classes)
                 polled += 1
                 if isinstance(outcome, Disconnected):
                     return outcome
                 if self._half_open():
                     return Disconnected(self.transport.name, "no device answers: reconnecting")
-            lost = await self._run_jobs()
+            lost = await self._run_jobs(cut_in=False)
             if lost is not None:
                 return lost
             if polled:
                 self._cycles += 1
                 self._last_cycle_s = self._loop_time() - started
                 continue
-            wake_at = min((s.next_time() for s in self._slots.values()), default=float("inf"))
-            await self._idle(wake_at)
+            # Jobs that do not fit before the next poll wait for it: only a new job (or a
+            # change of targets) wakes the task before then.
+            await self._idle(self._next_due(), wake_on_queued=not self._paced)
         return Disconnected(self.transport.name, "poller stopped")
 
     def _half_open(self) -> bool:
@@ -315,12 +362,14 @@ class BusPoller:
             return False
         return self._silent_polls >= max(2, len(self._slots) + 1)
 
-    async def _idle(self, until: float, answer_jobs_with: Failure | None = None) -> None:
+    async def _idle(
+        self, until: float, answer_jobs_with: Failure | None = None, *, wake_on_queued: bool = True
+    ) -> None:
         """Wait until ``until`` or a job; answer jobs meanwhile when the bus is down."""
         while not self._stopping:
             if answer_jobs_with is not None:
                 self._fail_jobs(answer_jobs_with)
-            elif not self._jobs.empty():
+            elif self._jobs or (wake_on_queued and self._paced):
                 return
             timeout = until - self._loop_time()
             if timeout <= 0:
@@ -334,33 +383,66 @@ class BusPoller:
             if answer_jobs_with is None:
                 return
 
-    async def _run_jobs(self) -> Disconnected | None:
-        while not self._jobs.empty():
-            job, future = self._jobs.get_nowait()
+    def _next_due(self) -> float:
+        return min((s.next_time() for s in self._slots.values()), default=float("inf"))
+
+    async def _run_jobs(self, *, cut_in: bool) -> Disconnected | None:
+        """Run the UI's queued jobs, then the paced ones :class:`_JobPacer` lets through: at
+        most one before a due device poll (``cut_in``), as many as fit in the idle time
+        otherwise."""
+        while self._jobs:
+            job, future, _queued = self._jobs.popleft()
+            lost = await self._run_job(job, future)
+            if lost is not None:
+                return lost
+        while self._paced:
+            job, future, queued_at = self._paced[0]
+            now = self._loop_time()
+            if not future.done() and not (
+                self._pacer.may_cut_in(now, queued_at)
+                if cut_in
+                else self._pacer.fits_idle(now, self._next_due(), self.transport.endpoint.timeout_s)
+            ):
+                return None
+            self._paced.popleft()
             if future.done():
                 continue
+            next_due = self._next_due()
             try:
-                result = await job(self.transport)
-            except Exception as exc:  # a job's bug must not kill the bus
-                future.set_exception(exc)
-                continue
-            except BaseException:  # cancelled while running: the poller is stopping
-                if not future.done():
-                    future.set_result(Disconnected(self.transport.name, "poller stopped"))
-                raise
+                lost = await self._run_job(job, future)
+            finally:
+                ended = self._loop_time()
+                self._pacer.charge(ended, ended - now if cut_in else ended - next_due)
+            if lost is not None or cut_in:
+                return lost
+        return None
+
+    async def _run_job(self, job: Job[Any], future: asyncio.Future[Any]) -> Disconnected | None:
+        if future.done():
+            return None
+        try:
+            result = await job(self.transport)
+        except Exception as exc:  # a job's bug must not kill the bus
+            future.set_exception(exc)
+            return None
+        except BaseException:  # cancelled while running: the poller is stopping
             if not future.done():
-                future.set_result(result)
-            if isinstance(result, Disconnected):
-                return result
-            if not self.transport.connected:
-                return Disconnected(self.transport.name, "connection lost")
+                future.set_result(Disconnected(self.transport.name, "poller stopped"))
+            raise
+        if not future.done():
+            future.set_result(result)
+        if isinstance(result, Disconnected):
+            return result
+        if not self.transport.connected:
+            return Disconnected(self.transport.name, "connection lost")
         return None
 
     def _fail_jobs(self, failure: Failure) -> None:
-        while not self._jobs.empty():
-            _, future = self._jobs.get_nowait()
-            if not future.done():
-                future.set_result(failure)
+        for queue in (self._jobs, self._paced):
+            while queue:
+                _, future, _queued = queue.popleft()
+                if not future.done():
+                    future.set_result(failure)
 
     async def _counted_read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
         self._transactions += 1

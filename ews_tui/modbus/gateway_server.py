@@ -17,7 +17,9 @@ What pymodbus's server does not do by configuration, and how we add it:
   pauses while its answer is on the way (pymodbus would start one task per frame).
 - **Limits**: at most ``max_clients`` connections, ``max_clients_per_source`` from one
   address. A connection beyond a limit takes the place of the one idle the longest if that
-  one has been idle ``evict_idle_s``; otherwise it is closed at once, never queued.
+  one has been idle ``evict_idle_s``; otherwise it is closed at once, never queued. A client
+  closed that way may come back when there is room, but for ``idle_timeout_s`` it pushes no
+  one else out: idle clients cannot take turns pushing each other (and the real client) out.
 - **Accepting**: our own accept loop hands each socket to pymodbus
   (``loop.connect_accepted_socket``). asyncio's server retries a failed accept up to 100
   times per wake-up and logs each (290,000 lines in 45 s when out of descriptors); ours says
@@ -31,6 +33,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import math
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -66,6 +69,7 @@ MAX_MBAP_LENGTH = 254  # unit id + PDU (at most 253 bytes)
 BACKLOG = 100
 ACCEPT_PAUSE_S = 0.1
 ACCEPT_PAUSE_MAX_S = 5.0
+REFUSAL_LOG_S = 60.0
 OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 # forward(fc, unit, start, count) -> the read's outcome, or an exception code to answer with.
@@ -81,7 +85,7 @@ class GatewayLimits:
     idle_timeout_s: float = 60.0
     read_timeout_s: float = 2.0
     absent_unit_s: float = 30.0
-    evict_idle_s: float = 5.0
+    evict_idle_s: float = 2.0
 
 
 @dataclass
@@ -289,6 +293,8 @@ class ModbusGatewayServer:
         self._pymodbus: _PymodbusGateway | None = None
         self._clients: set[_Connection] = set()
         self._unit_locks: dict[int, asyncio.Lock] = {}
+        self._pushed_out: dict[str, float] = {}  # source -> when its client was closed for room
+        self._refusals: dict[str, tuple[float, int]] = {}  # source -> (logged at, not logged)
         self._absent = AbsentUnits(self.limits.absent_unit_s, self._now)
 
     @staticmethod
@@ -381,27 +387,51 @@ class ModbusGatewayServer:
     def _make_room(self, source: str) -> bool:
         """Whether a new client from ``source`` may come in, closing an idle one if needed."""
         limits = self.limits
+        now = self._now()
         same = [c for c in self._clients if c.source == source]
         if len(same) >= limits.max_clients_per_source:
             scope, what = same, f"{limits.max_clients_per_source} clients from {source}"
         elif len(self._clients) >= limits.max_clients:
             scope, what = list(self._clients), f"{limits.max_clients} clients"
+            if now - self._pushed_out.get(source, -math.inf) < limits.idle_timeout_s:
+                scope = []  # pushed out for idling a moment ago: no turn to push another
         else:
             return True
-        now = self._now()
-        idlest = max(scope, key=lambda c: c.idle_for(now))
-        if idlest.idle_for(now) >= limits.evict_idle_s:
+        idlest = max(scope, key=lambda c: c.idle_for(now), default=None)
+        if idlest is not None and idlest.idle_for(now) >= limits.evict_idle_s:
             self.stats.evicted += 1
             log.info(
                 "Modbus TCP client %s closed after %.0f s idle: a new client takes its place",
                 idlest.source,
                 idlest.idle_for(now),
             )
+            if idlest.source != source:
+                self._pushed_out[idlest.source] = now
+                self._forget_old_push_outs(now)
             idlest.close()
             return True
         self.stats.refused += 1
-        log.warning("Modbus TCP client %s refused: %s already", source, what)
+        self._log_refusal(source, what, now)
         return False
+
+    def _log_refusal(self, source: str, what: str, now: float) -> None:
+        """One line per source a minute, with how many were refused meanwhile."""
+        logged_at, count = self._refusals.get(source, (-math.inf, 0))
+        if now - logged_at < REFUSAL_LOG_S:
+            self._refusals[source] = (logged_at, count + 1)
+            return
+        more = f" ({count} more refused since the last line)" if count else ""
+        log.warning("Modbus TCP client %s refused: %s already%s", source, what, more)
+        self._refusals[source] = (now, 0)
+        for old, (when, _count) in list(self._refusals.items()):
+            if now - when >= REFUSAL_LOG_S:
+                del self._refusals[old]
+
+    def _forget_old_push_outs(self, now: float) -> None:
+        hold = self.limits.idle_timeout_s
+        for source, when in list(self._pushed_out.items()):
+            if now - when >= hold:
+                del self._pushed_out[source]
 
     def _joined(self, client: _Connection) -> None:
         self.stats.accepted += 1

@@ -320,6 +320,33 @@ async def test_beyond_the_limits_a_connection_is_closed_at_once(servers: StartSe
             writer.close()
 
 
+async def test_a_client_pushed_out_for_idling_does_not_push_out_another(
+    servers: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = await servers(GatewayLimits(max_clients=2, evict_idle_s=0.0))
+    held = [await hold(server.bound_port, f"127.0.0.{2 + i}", half_sent=False) for i in range(2)]
+    try:
+        await until(lambda: server.clients == 2)
+        newcomer = await hold(server.bound_port, "127.0.0.9", half_sent=False)
+        held.append(newcomer)
+        await until(lambda: server.stats.evicted == 1)
+        assert await closed_by_server(held[0][0])  # idle the longest
+        # It comes back, again and again: the server is full, it takes nobody's place.
+        for _ in range(3):
+            reader, writer = await hold(server.bound_port, "127.0.0.2", half_sent=False)
+            assert await closed_by_server(reader)
+            writer.close()
+        assert server.stats.evicted == 1 and server.stats.refused == 3
+        reader, writer = held[2]  # the newcomer is served
+        writer.write(request(1, 5, 3, 0x10, 1))
+        assert await reader.readexactly(11) == struct.pack(">HHHBBBH", 1, 0, 5, 5, 3, 2, 100)
+    finally:
+        for _reader, writer in held:
+            writer.close()
+    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 1  # one line a minute per address, not one per attempt
+
+
 # ----------------------------------------------------------------------------- accepting
 
 

@@ -17,9 +17,11 @@ What pymodbus's server does not do by configuration, and how we add it:
   pauses while its answer is on the way (pymodbus would start one task per frame).
 - **Limits**: at most ``max_clients`` connections, ``max_clients_per_source`` from one
   address. A connection beyond a limit takes the place of the one idle the longest if that
-  one has been idle ``evict_idle_s``; otherwise it is closed at once, never queued. A client
-  closed that way may come back when there is room, but for ``idle_timeout_s`` it pushes no
-  one else out: idle clients cannot take turns pushing each other (and the real client) out.
+  one has been idle ``evict_idle_s``; otherwise it is closed at once, never queued. An
+  address whose client the server closed (idle, a frame half sent, pushed out for idling, a
+  bad header) in the last ``idle_timeout_s`` pushes no one out and gets none of the last
+  ``max_clients // 8`` places (at least one): abusers that reconnect at once cannot take
+  turns locking a new client out.
 - **Accepting**: our own accept loop hands each socket to pymodbus
   (``loop.connect_accepted_socket``). asyncio's server retries a failed accept up to 100
   times per wake-up and logs each (290,000 lines in 45 s when out of descriptors); ours says
@@ -212,6 +214,7 @@ class _Connection(ServerRequestHandler):
             stats.idle_closed += 1
             why = f"idle for {self._gateway.limits.idle_timeout_s:.0f} s"
         log.info("Modbus TCP client %s closed: %s", self.source, why)
+        self._gateway.closed_by_us(self.source)
         self.close()
 
     def _pending(self, pending: bool) -> None:
@@ -236,6 +239,7 @@ class _Connection(ServerRequestHandler):
                     self.source,
                     data[:7].hex(),
                 )
+                self._gateway.closed_by_us(self.source)
                 self.close()
                 return len(data)
         try:
@@ -293,7 +297,8 @@ class ModbusGatewayServer:
         self._pymodbus: _PymodbusGateway | None = None
         self._clients: set[_Connection] = set()
         self._unit_locks: dict[int, asyncio.Lock] = {}
-        self._pushed_out: dict[str, float] = {}  # source -> when its client was closed for room
+        self._asking: set[asyncio.Future[ReadResult | int | None]] = set()
+        self._closed_at: dict[str, float] = {}  # source -> when the server last closed one
         self._refusals: dict[str, tuple[float, int]] = {}  # source -> (logged at, not logged)
         self._absent = AbsentUnits(self.limits.absent_unit_s, self._now)
 
@@ -347,6 +352,8 @@ class ModbusGatewayServer:
             listener.close()
         for client in list(self._clients):
             client.close()
+        for asking in list(self._asking):
+            asking.cancel()
         pymodbus, self._pymodbus = self._pymodbus, None
         if pymodbus is not None and ModbusBaseServer.active_server is pymodbus:
             ModbusBaseServer.active_server = None  # pymodbus's class-wide "last server"
@@ -388,13 +395,14 @@ class ModbusGatewayServer:
         """Whether a new client from ``source`` may come in, closing an idle one if needed."""
         limits = self.limits
         now = self._now()
+        closed_lately = now - self._closed_at.get(source, -math.inf) < limits.idle_timeout_s
         same = [c for c in self._clients if c.source == source]
         if len(same) >= limits.max_clients_per_source:
             scope, what = same, f"{limits.max_clients_per_source} clients from {source}"
+        elif closed_lately and len(self._clients) >= limits.max_clients - self._reserve:
+            scope, what = [], f"{len(self._clients)} clients (it was closed a moment ago)"
         elif len(self._clients) >= limits.max_clients:
             scope, what = list(self._clients), f"{limits.max_clients} clients"
-            if now - self._pushed_out.get(source, -math.inf) < limits.idle_timeout_s:
-                scope = []  # pushed out for idling a moment ago: no turn to push another
         else:
             return True
         idlest = max(scope, key=lambda c: c.idle_for(now), default=None)
@@ -406,13 +414,26 @@ class ModbusGatewayServer:
                 idlest.idle_for(now),
             )
             if idlest.source != source:
-                self._pushed_out[idlest.source] = now
-                self._forget_old_push_outs(now)
+                self.closed_by_us(idlest.source)
             idlest.close()
             return True
         self.stats.refused += 1
         self._log_refusal(source, what, now)
         return False
+
+    @property
+    def _reserve(self) -> int:
+        """Places kept for addresses the server did not close lately."""
+        return max(1, self.limits.max_clients // 8)
+
+    def closed_by_us(self, source: str) -> None:
+        """Note that the server closed a client of ``source`` (see :meth:`_make_room`)."""
+        now = self._now()
+        self._closed_at[source] = now
+        hold = self.limits.idle_timeout_s
+        for old, when in list(self._closed_at.items()):
+            if now - when >= hold:
+                del self._closed_at[old]
 
     def _log_refusal(self, source: str, what: str, now: float) -> None:
         """One line per source a minute, with how many were refused meanwhile."""
@@ -426,12 +447,6 @@ class ModbusGatewayServer:
         for old, (when, _count) in list(self._refusals.items()):
             if now - when >= REFUSAL_LOG_S:
                 del self._refusals[old]
-
-    def _forget_old_push_outs(self, now: float) -> None:
-        hold = self.limits.idle_timeout_s
-        for source, when in list(self._pushed_out.items()):
-            if now - when >= hold:
-                del self._pushed_out[source]
 
     def _joined(self, client: _Connection) -> None:
         self.stats.accepted += 1
@@ -453,26 +468,19 @@ class ModbusGatewayServer:
             return _exception(request, ILLEGAL_DATA_ADDRESS)
         if not 1 <= unit <= 247:
             return _exception(request, GATEWAY_PATH_UNAVAILABLE)
-        # One request per unit at a time: clients looping on an absent unit wait for the
-        # first one's timeout, then are answered from memory.
-        lock = self._unit_locks.setdefault(unit, asyncio.Lock())
-        async with lock:
-            if unit in self._absent:
-                self.stats.absent_answers += 1
-                return _exception(request, GATEWAY_TARGET_FAILED)
-            result = await self._forward(request.function_code, unit, start, count)
+        # Asked on the bus even if the client leaves meanwhile (its timeout may be shorter
+        # than the bus's turn): the answer still tells whether the unit is there.
+        asking = asyncio.ensure_future(self._ask(request.function_code, unit, start, count))
+        self._asking.add(asking)
+        asking.add_done_callback(self._asking.discard)
+        result = await asyncio.shield(asking)
+        if result is None:
+            self.stats.absent_answers += 1
+            return _exception(request, GATEWAY_TARGET_FAILED)
         if isinstance(result, int):
             return _exception(request, result)
         if isinstance(result, ExceptionCode):
             return _exception(request, result.code)
-        if isinstance(result, NoAnswer):
-            self._absent.remember(unit)
-            log.info(
-                "Modbus TCP server: unit %d does not answer; answering 0x0B for %.0f s",
-                unit,
-                self.limits.absent_unit_s,
-            )
-            return _exception(request, GATEWAY_TARGET_FAILED)
         if isinstance(result, Failure) or len(result) != count:
             return _exception(request, GATEWAY_TARGET_FAILED)
         answer = (
@@ -481,3 +489,20 @@ class ModbusGatewayServer:
             else ReadHoldingRegistersResponse
         )
         return answer(registers=list(result))
+
+    async def _ask(self, fc: int, unit: int, start: int, count: int) -> ReadResult | int | None:
+        """The bus's answer, or None for a unit known to be absent. One request per unit at a
+        time: clients looping on an absent unit wait for the first one's timeout, then are
+        answered from memory."""
+        async with self._unit_locks.setdefault(unit, asyncio.Lock()):
+            if unit in self._absent:
+                return None
+            result = await self._forward(fc, unit, start, count)
+            if isinstance(result, NoAnswer):
+                self._absent.remember(unit)
+                log.info(
+                    "Modbus TCP server: unit %d does not answer; answering 0x0B for %.0f s",
+                    unit,
+                    self.limits.absent_unit_s,
+                )
+            return result

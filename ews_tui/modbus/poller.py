@@ -3,9 +3,10 @@
 One asyncio task per bus. It alone sends on its transport, one transaction at a time;
 other readers queue a job that the task runs between two device polls. The UI's Test
 button's jobs run at the first gap; the Modbus TCP gateway server's are *paced* (see
-:class:`_JobPacer`: in the bus's idle time when one fits before the next due poll, or else,
-once it has waited half a fast period, one at a time between two polls within a share of the
-bus time), so the box's own polling keeps its period whatever the gateway's clients ask.
+:class:`_JobPacer`: in the bus's idle time when one fits before the next due poll, or after
+a fast period in the idle time anyway, or on a saturated bus one at a time between two
+polls, within a share of the bus time), so the box's own polling keeps its period whatever
+the gateway's clients ask.
 Each pass it polls every device whose fast or slow interval is due (both merged into one
 plan when both are due) and publishes a :class:`Sample`; it never sleeps while a device is
 due, so a saturated bus cycles at wire speed.
@@ -42,7 +43,7 @@ from ews_tui.domain.events import (
 )
 from ews_tui.hub import Hub
 from ews_tui.modbus.device_reader import DeviceReader, DeviceTarget, Values
-from ews_tui.modbus.planner import BusParams, PollClass
+from ews_tui.modbus.planner import BusParams, CostModel, PollClass
 from ews_tui.modbus.transport import (
     BusTransport,
     Disconnected,
@@ -119,19 +120,24 @@ class _Slot:
 class _JobPacer:
     """When a paced job may take the bus (the gateway-request policy, in one place).
 
-    - In the idle time before the next due poll, a job runs when the line's timeout (the
-      longest a read can take) still fits; it then delays no device.
-    - Otherwise it waits; after half a fast period it runs between two device polls, at
-      most one between two polls, and only while such jobs have used less than
-      ``job_share`` of the bus time (a bucket refilled at that rate, holding at most the
-      share of one fast period, or of a second). Their time, and any overrun of an idle-time
-      job, is charged.
+    - In the idle time before the next due poll, a job runs when its cost still fits (the
+      wire time of a read of a unit that answers; a probe of another adds the line's
+      timeout, twice on RS485 for the silence after it); it then delays no device. While
+      one waits, devices due sooner than it would take are polled at once (see
+      :meth:`BusPoller._pull_forward`), so the idle time gathers after the last poll.
+    - A job that waited a fast period runs in the idle time even if it does not fit: the
+      devices due after it are late by the overrun only.
+    - On a saturated bus (no idle time for two fast periods) it runs before a due device
+      poll, at most one between two polls.
+    Outside a fitting idle time, jobs take the bus only while they have used less than
+    ``job_share`` of its time (a bucket refilled at that rate, holding at most the share of
+    one fast period, or of a second): their time before a device, their overrun after it.
     """
 
     def __init__(self, settings: PollSettings, now: float) -> None:
         self._share = settings.job_share
         self._cap = settings.job_share * max(settings.fast_s, 1.0)
-        self._wait_s = settings.fast_s / 2
+        self.wait_s = settings.fast_s
         self._tokens = self._cap
         self._refilled = now
 
@@ -139,13 +145,17 @@ class _JobPacer:
         self._tokens = min(self._cap, self._tokens + self._share * (now - self._refilled))
         self._refilled = now
 
-    def fits_idle(self, now: float, next_due: float, reserve_s: float) -> bool:
-        return next_due - now >= reserve_s
+    def may_run_idle(self, now: float, queued_at: float, next_due: float, cost_s: float) -> bool:
+        """A job may run now, with no device due."""
+        if next_due - now >= cost_s:
+            return True
+        self._refill(now)
+        return next_due > now and now - queued_at >= self.wait_s and self._tokens > 0
 
     def may_cut_in(self, now: float, queued_at: float) -> bool:
         """A job may run before a due device poll."""
         self._refill(now)
-        return now - queued_at >= self._wait_s and self._tokens > 0
+        return now - queued_at >= 2 * self.wait_s and self._tokens > 0
 
     def charge(self, now: float, seconds: float) -> None:
         self._refill(now)
@@ -178,7 +188,9 @@ class BusPoller:
         self._slots: dict[int, _Slot] = {}
         # (job, its answer, when it was queued), oldest first: the UI's, then the paced ones
         self._jobs: deque[tuple[Job[Any], asyncio.Future[Any], float]] = deque()
-        self._paced: deque[tuple[Job[Any], asyncio.Future[Any], float]] = deque()
+        # (job, its answer, when it was queued, the bus time it may take)
+        self._paced: deque[tuple[Job[Any], asyncio.Future[Any], float, float]] = deque()
+        self._answered: set[int] = set()  # addresses whose last paced read was answered
         self._pacer = _JobPacer(self.settings, self._loop_time())
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -239,9 +251,10 @@ class BusPoller:
         self._fail_jobs(Disconnected(self.transport.name, "poller stopped"))
         await self.transport.close()
 
-    async def submit(self, job: Job[T], *, paced: bool = False) -> T:
+    async def submit(self, job: Job[T], *, paced: bool = False, cost_s: float | None = None) -> T:
         """Run ``job(transport)`` on the poller task between two device polls; ``paced``
-        jobs (an outside client's) only when :class:`_JobPacer` lets them.
+        jobs (an outside client's) only when :class:`_JobPacer` lets them, counting that
+        they take ``cost_s`` of bus time (by default: a read that times out).
 
         When the bus is not connected the job is answered with :class:`Disconnected`
         without running (for jobs that return a :data:`ReadResult`).
@@ -249,7 +262,12 @@ class BusPoller:
         if self._task is None:
             return Disconnected(self.transport.name, "poller stopped")  # type: ignore[return-value]
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        (self._paced if paced else self._jobs).append((job, future, self._loop_time()))
+        now = self._loop_time()
+        if paced:
+            cost = self.transport.endpoint.timeout_s if cost_s is None else cost_s
+            self._paced.append((job, future, now, cost))
+        else:
+            self._jobs.append((job, future, now))
         self._wake.set()
         return await future
 
@@ -261,7 +279,25 @@ class BusPoller:
         async def job(transport: BusTransport) -> ReadResult:
             return await transport.read(fc, address, start, count)
 
-        return await self.submit(job, paced=paced)
+        if not paced:
+            return await self.submit(job)
+        # Its wire time for a unit that answers; a probe of another may wait its timeout,
+        # and on RS485 the line's silence after it (a late answer may still come).
+        cost = CostModel(self.bus).transaction_s(count)
+        if address not in self._answered and not self._polled_and_on(address):
+            timeout = self.transport.endpoint.timeout_s
+            cost += timeout if isinstance(self.transport.endpoint, TcpEndpoint) else 2 * timeout
+        result = await self.submit(job, paced=True, cost_s=cost)
+        if isinstance(result, tuple):
+            self._answered.add(address)
+        else:
+            self._answered.discard(address)
+        return result
+
+    def _polled_and_on(self, address: int) -> bool:
+        return any(
+            s.target.address == address and s.state is DeviceState.ON for s in self._slots.values()
+        )
 
     async def read_device(self, target: DeviceTarget) -> Values | Failure:
         """Read every quantity of ``target`` once (the Test button; any device, saved or not)."""
@@ -331,7 +367,7 @@ class BusPoller:
                     break
                 if self._slots.get(slot.target.device_id) is not slot:
                     continue  # removed by set_targets meanwhile
-                classes = slot.due(self._loop_time())
+                classes = slot.due(self._loop_time() + self._pull_forward())
                 if not classes:
                     continue
                 lost = await self._run_jobs(cut_in=True)
@@ -383,6 +419,19 @@ class BusPoller:
             if answer_jobs_with is None:
                 return
 
+    def _pull_forward(self) -> float:
+        """How early devices are polled: while a paced job waits for idle time that fits, a
+        device due sooner than the job would take is polled now, not after a gap too short
+        to use. The idle time gathers after the last poll, and polls come early, never late.
+        """
+        if not self._paced:
+            return 0.0
+        _job, _future, queued_at, cost = self._paced[0]
+        now = self._loop_time()
+        if cost >= self.settings.fast_s or now - queued_at >= self._pacer.wait_s:
+            return 0.0  # it cannot fit, or has waited enough: it runs at the next idle time
+        return cost if self._next_due() - now < cost else 0.0
+
     def _next_due(self) -> float:
         return min((s.next_time() for s in self._slots.values()), default=float("inf"))
 
@@ -396,12 +445,12 @@ class BusPoller:
             if lost is not None:
                 return lost
         while self._paced:
-            job, future, queued_at = self._paced[0]
+            job, future, queued_at, cost = self._paced[0]
             now = self._loop_time()
             if not future.done() and not (
                 self._pacer.may_cut_in(now, queued_at)
                 if cut_in
-                else self._pacer.fits_idle(now, self._next_due(), self.transport.endpoint.timeout_s)
+                else self._pacer.may_run_idle(now, queued_at, self._next_due(), cost)
             ):
                 return None
             self._paced.popleft()
@@ -438,11 +487,14 @@ class BusPoller:
         return None
 
     def _fail_jobs(self, failure: Failure) -> None:
-        for queue in (self._jobs, self._paced):
-            while queue:
-                _, future, _queued = queue.popleft()
-                if not future.done():
-                    future.set_result(failure)
+        while self._jobs:
+            future = self._jobs.popleft()[1]
+            if not future.done():
+                future.set_result(failure)
+        while self._paced:
+            future = self._paced.popleft()[1]
+            if not future.done():
+                future.set_result(failure)
 
     async def _counted_read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
         self._transactions += 1

@@ -201,6 +201,25 @@ async def test_clients_looping_on_an_absent_unit_are_answered_from_memory(
     assert present.registers == [100]  # other units still go to the bus
 
 
+async def test_a_unit_asked_by_a_client_that_left_is_still_remembered(
+    server: ModbusGatewayServer,
+) -> None:
+    # A client whose timeout is shorter than the bus's turn leaves before the answer: the
+    # probe goes on, and the next client is answered from memory, not by a second timeout.
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.bound_port)
+    writer.write(request(1, ABSENT, 3, 0, 1))
+    await until(lambda: any(c[1] == ABSENT for c in calls))
+    writer.close()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.bound_port)
+    try:
+        writer.write(request(2, ABSENT, 3, 0, 1))
+        assert await reader.readexactly(9) == struct.pack(">HHHBBB", 2, 0, 3, ABSENT, 0x83, 0x0B)
+    finally:
+        writer.close()
+    assert [c for c in calls if c[1] == ABSENT] == [(3, ABSENT, 0, 1)]
+    assert server.stats.absent_answers == 1
+
+
 def test_an_absent_unit_is_remembered_for_a_while() -> None:
     now = [0.0]
     absent = AbsentUnits(30.0, lambda: now[0])

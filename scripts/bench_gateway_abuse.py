@@ -11,9 +11,9 @@ box's.
 
 Three phases of the same length, one after the other:
 - ``unloaded``: nobody on the gateway server;
-- ``absent``: 16 abusive connections, each from its own loopback address (8 that send
-  nothing, 8 that send a header promising 254 bytes and stop; each reconnects at once when
-  closed) plus four clients looping on an absent unit;
+- ``absent``: four clients looping on an absent unit, then 16 abusive connections, each
+  from its own loopback address (8 that send nothing, 8 that send a header promising 254
+  bytes and stop; each reconnects at once when closed or refused);
 - ``present``: two clients looping on a present unit.
 In each phase a real pymodbus client connects, reads and leaves every second (from the third
 second on); "served" is the time from its first connect attempt to its answer, retries
@@ -152,8 +152,11 @@ def p99(values: list[float]) -> float:
 # ------------------------------------------------------------------ the clients
 
 
-async def held_connection(port: int, source: str, half_sent: bool, stop: asyncio.Event) -> None:
+async def held_connection(
+    port: int, source: str, half_sent: bool, stop: asyncio.Event, delay_s: float = 0.0
+) -> None:
     """Hold a connection that sends nothing (or half a frame); reconnect at once if closed."""
+    await asyncio.sleep(delay_s)
     while not stop.is_set():
         try:
             reader, writer = await asyncio.open_connection(
@@ -225,9 +228,12 @@ async def real_client(port: int) -> float:
 
 
 def absent_abuse(port: int, stop: asyncio.Event) -> list[Awaitable[Any]]:
-    held = [held_connection(port, f"127.0.0.{10 + i}", i % 2 == 1, stop) for i in range(16)]
+    # The looping clients first, then the 16 held connections (which fill the server).
     loops = [looping_client(port, f"127.0.0.{40 + i}", ABSENT_UNIT, stop) for i in range(4)]
-    return [*held, *loops]
+    held = [
+        held_connection(port, f"127.0.0.{10 + i}", i % 2 == 1, stop, delay_s=0.5) for i in range(16)
+    ]
+    return [*loops, *held]
 
 
 def present_abuse(port: int, stop: asyncio.Event) -> list[Awaitable[Any]]:

@@ -304,8 +304,42 @@ async def test_sixteen_idle_and_half_sent_connections_do_not_lock_out_a_real_cli
     # mbpoll took the place of an idle connection (never a half-sent one); pymodbus's client
     # then the place mbpoll left.
     assert server.stats.evicted == 1 and server.stats.refused == 0
-    closed = [i for i, (reader, _w) in enumerate(held) if reader.at_eof()]
-    assert len(closed) == 1 and closed[0] % 2 == 0
+    assert await closed_by_server(held[0][0])  # the one idle the longest
+    assert all(not reader.at_eof() for reader, _w in held[1:])
+
+
+async def test_half_sent_connections_that_reconnect_leave_a_place_for_a_new_client(
+    servers: StartServer,
+) -> None:
+    # No idle client to push out: eight connections each send half a frame, are closed after
+    # the read timeout, and reconnect at once, again and again.
+    limits = GatewayLimits(max_clients=8, read_timeout_s=0.1, evict_idle_s=3600)
+    server = await servers(limits)
+    stop = asyncio.Event()
+
+    async def abuse(source: str) -> None:
+        while not stop.is_set():
+            reader, writer = await hold(server.bound_port, source, half_sent=True)
+            try:
+                await reader.read()
+            except ConnectionError:
+                pass
+            finally:
+                writer.close()
+
+    abusers = [asyncio.ensure_future(abuse(f"127.0.0.{10 + i}")) for i in range(8)]
+    try:
+        await until(lambda: server.stats.read_closed >= 16)  # each cut, back, cut again
+        # Reconnecting at once, they still get none of the last place: a new client does.
+        code, out = await mbpoll(server.bound_port, "-a", "5", "-r", "17", "-c", "1")
+        assert code == 0 and "[17]: \t100" in out, out
+        assert server.clients <= limits.max_clients
+    finally:
+        stop.set()
+        for task in abusers:
+            task.cancel()
+        await asyncio.gather(*abusers, return_exceptions=True)
+    assert server.stats.refused > 0  # they were refused meanwhile, never queued
 
 
 async def test_beyond_the_limits_a_connection_is_closed_at_once(servers: StartServer) -> None:

@@ -74,7 +74,7 @@ class PollSettings:
     reconnect_stable_s: float = 60.0
     # Paced jobs (the gateway server's reads) that delay a due device may take at most this
     # share of the bus time; in the bus's idle time they are free.
-    job_share: float = 0.2
+    job_share: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,9 @@ class _JobPacer:
       :meth:`BusPoller._pull_forward`), so the idle time gathers after the last poll.
     - A job that waited a fast period runs in the idle time even if it does not fit: the
       devices due after it are late by the overrun only.
-    - On a saturated bus (no idle time for two fast periods) it runs before a due device
-      poll, at most one between two polls.
+    - On a saturated bus (no idle time) it runs before a due device poll, at most one
+      between two polls: after a fast period when the bucket below holds its cost, after
+      two otherwise (a probe of an absent unit).
     Outside a fitting idle time, jobs take the bus only while they have used less than
     ``job_share`` of its time (a bucket refilled at that rate, holding at most the share of
     one fast period, or of a second): their time before a device, their overrun after it.
@@ -152,10 +153,11 @@ class _JobPacer:
         self._refill(now)
         return next_due > now and now - queued_at >= self.wait_s and self._tokens > 0
 
-    def may_cut_in(self, now: float, queued_at: float) -> bool:
+    def may_cut_in(self, now: float, queued_at: float, cost_s: float) -> bool:
         """A job may run before a due device poll."""
         self._refill(now)
-        return now - queued_at >= 2 * self.wait_s and self._tokens > 0
+        wait_s = self.wait_s if cost_s <= self._tokens else 2 * self.wait_s
+        return now - queued_at >= wait_s and self._tokens > 0
 
     def charge(self, now: float, seconds: float) -> None:
         self._refill(now)
@@ -448,7 +450,7 @@ class BusPoller:
             job, future, queued_at, cost = self._paced[0]
             now = self._loop_time()
             if not future.done() and not (
-                self._pacer.may_cut_in(now, queued_at)
+                self._pacer.may_cut_in(now, queued_at, cost)
                 if cut_in
                 else self._pacer.may_run_idle(now, queued_at, self._next_due(), cost)
             ):

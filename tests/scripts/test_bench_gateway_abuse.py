@@ -32,6 +32,8 @@ def test_bench_gateway_abuse_quick_prints_its_figures() -> None:
             assert figures[key] is not None
     for phase in ("absent", "present"):
         assert "p99_over_unloaded" in result[phase]
+    saturated = result["saturated"]
+    assert saturated["unloaded"]["polls"] > 0 and "p99_over_unloaded" in saturated["present"]
     # The abuse happened: the looping clients were answered, the absent unit from memory,
     # and the half-sent connections were cut by the read timeout.
     assert result["absent"]["looping_answers"] > 0 and result["present"]["looping_answers"] > 0

@@ -121,6 +121,10 @@ class ModbusTcpServerSettings:
     listen: HostPort = field(
         default=HostPort("0.0.0.0", 502), metadata=_r(f.endpoint(HostPort.parse))
     )
+    max_clients: int = field(default=16, metadata=_r(f.integer(1, 1000)))
+    max_clients_per_source: int = field(default=4, metadata=_r(f.integer(1, 1000)))
+    idle_timeout_s: int = field(default=60, metadata=_r(f.integer(1, 86400)))
+    read_timeout_ms: int = field(default=2000, metadata=_r(f.integer(100, 60000)))
 
 
 @dataclass(frozen=True)

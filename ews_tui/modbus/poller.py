@@ -1,11 +1,15 @@
 """The bus poller: the one owner of a bus, reading its devices on schedule.
 
 One asyncio task per bus. It alone sends on its transport, one transaction at a time;
-other readers (the UI's Test button, the Modbus TCP gateway server) queue a job that the
-task runs between two device polls. Each pass it polls every device whose fast or slow
-interval is due (both merged into one plan when both are due) and publishes a
-:class:`Sample`; it never sleeps while a device is due, so a saturated bus cycles at wire
-speed.
+other readers queue a job that the task runs between two device polls. The UI's Test
+button's jobs run at the first gap; the Modbus TCP gateway server's are *paced* (see
+:class:`_JobPacer`: in the bus's idle time when one fits before the next due poll, or after
+a fast period in the idle time anyway, or on a saturated bus one at a time between two
+polls, within a share of the bus time), so the box's own polling keeps its period whatever
+the gateway's clients ask.
+Each pass it polls every device whose fast or slow interval is due (both merged into one
+plan when both are due) and publishes a :class:`Sample`; it never sleeps while a device is
+due, so a saturated bus cycles at wire speed.
 
 States travel as state events only: a device that fails gets ``retries`` more attempts,
 then goes Communication error (:class:`DeviceStateChanged`; whoever shows values drops the
@@ -25,6 +29,7 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -38,7 +43,7 @@ from ews_tui.domain.events import (
 )
 from ews_tui.hub import Hub
 from ews_tui.modbus.device_reader import DeviceReader, DeviceTarget, Values
-from ews_tui.modbus.planner import BusParams, PollClass
+from ews_tui.modbus.planner import BusParams, CostModel, PollClass
 from ews_tui.modbus.transport import (
     BusTransport,
     Disconnected,
@@ -67,6 +72,9 @@ class PollSettings:
     reconnect_max_s: float = 30.0
     # A connection must stay up this long before the reconnect delay starts over.
     reconnect_stable_s: float = 60.0
+    # Paced jobs (the gateway server's reads) that delay a due device may take at most this
+    # share of the bus time; in the bus's idle time they are free.
+    job_share: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,53 @@ class _Slot:
         return min(times, default=float("inf"))
 
 
+class _JobPacer:
+    """When a paced job may take the bus (the gateway-request policy, in one place).
+
+    - In the idle time before the next due poll, a job runs when its cost still fits (the
+      wire time of a read of a unit that answers; a probe of another adds the line's
+      timeout, twice on RS485 for the silence after it); it then delays no device. While
+      one waits, devices due sooner than it would take are polled at once (see
+      :meth:`BusPoller._pull_forward`), so the idle time gathers after the last poll.
+    - A job that waited a fast period runs in the idle time even if it does not fit: the
+      devices due after it are late by the overrun only.
+    - On a saturated bus (no idle time) it runs before a due device poll, at most one
+      between two polls: after a fast period when the bucket below holds its cost, after
+      two otherwise (a probe of an absent unit).
+    Outside a fitting idle time, jobs take the bus only while they have used less than
+    ``job_share`` of its time (a bucket refilled at that rate, holding at most the share of
+    one fast period, or of a second): their time before a device, their overrun after it.
+    """
+
+    def __init__(self, settings: PollSettings, now: float) -> None:
+        self._share = settings.job_share
+        self._cap = settings.job_share * max(settings.fast_s, 1.0)
+        self.wait_s = settings.fast_s
+        self._tokens = self._cap
+        self._refilled = now
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self._cap, self._tokens + self._share * (now - self._refilled))
+        self._refilled = now
+
+    def may_run_idle(self, now: float, queued_at: float, next_due: float, cost_s: float) -> bool:
+        """A job may run now, with no device due."""
+        if next_due - now >= cost_s:
+            return True
+        self._refill(now)
+        return next_due > now and now - queued_at >= self.wait_s and self._tokens > 0
+
+    def may_cut_in(self, now: float, queued_at: float, cost_s: float) -> bool:
+        """A job may run before a due device poll."""
+        self._refill(now)
+        wait_s = self.wait_s if cost_s <= self._tokens else 2 * self.wait_s
+        return now - queued_at >= wait_s and self._tokens > 0
+
+    def charge(self, now: float, seconds: float) -> None:
+        self._refill(now)
+        self._tokens -= max(0.0, seconds)
+
+
 class BusPoller:
     """Polls the devices of one bus (the Local RS485 line or one IP gateway)."""
 
@@ -133,7 +188,12 @@ class BusPoller:
         self._random = random.Random()
         self._connects = 0
         self._slots: dict[int, _Slot] = {}
-        self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any]]] = asyncio.Queue()
+        # (job, its answer, when it was queued), oldest first: the UI's, then the paced ones
+        self._jobs: deque[tuple[Job[Any], asyncio.Future[Any], float]] = deque()
+        # (job, its answer, when it was queued, the bus time it may take)
+        self._paced: deque[tuple[Job[Any], asyncio.Future[Any], float, float]] = deque()
+        self._answered: set[int] = set()  # addresses whose last paced read was answered
+        self._pacer = _JobPacer(self.settings, self._loop_time())
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._gateway_state: GatewayState | None = None
@@ -190,14 +250,13 @@ class BusPoller:
             await asyncio.wait({task}, timeout=1.0)
         if task is not None and not task.cancelled() and task.exception() is not None:
             log.error("bus %s: poller failed", self.transport.name, exc_info=task.exception())
-        while not self._jobs.empty():
-            _, future = self._jobs.get_nowait()
-            if not future.done():
-                future.set_result(Disconnected(self.transport.name, "poller stopped"))
+        self._fail_jobs(Disconnected(self.transport.name, "poller stopped"))
         await self.transport.close()
 
-    async def submit(self, job: Job[T]) -> T:
-        """Run ``job(transport)`` on the poller task between two device polls.
+    async def submit(self, job: Job[T], *, paced: bool = False, cost_s: float | None = None) -> T:
+        """Run ``job(transport)`` on the poller task between two device polls; ``paced``
+        jobs (an outside client's) only when :class:`_JobPacer` lets them, counting that
+        they take ``cost_s`` of bus time (by default: a read that times out).
 
         When the bus is not connected the job is answered with :class:`Disconnected`
         without running (for jobs that return a :data:`ReadResult`).
@@ -205,17 +264,42 @@ class BusPoller:
         if self._task is None:
             return Disconnected(self.transport.name, "poller stopped")  # type: ignore[return-value]
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._jobs.put((job, future))
+        now = self._loop_time()
+        if paced:
+            cost = self.transport.endpoint.timeout_s if cost_s is None else cost_s
+            self._paced.append((job, future, now, cost))
+        else:
+            self._jobs.append((job, future, now))
         self._wake.set()
         return await future
 
-    async def read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
-        """One raw read queued between device polls."""
+    async def read(
+        self, fc: int, address: int, start: int, count: int, *, paced: bool = False
+    ) -> ReadResult:
+        """One raw read queued between device polls (``paced``: see :meth:`submit`)."""
 
         async def job(transport: BusTransport) -> ReadResult:
             return await transport.read(fc, address, start, count)
 
-        return await self.submit(job)
+        if not paced:
+            return await self.submit(job)
+        # Its wire time for a unit that answers; a probe of another may wait its timeout,
+        # and on RS485 the line's silence after it (a late answer may still come).
+        cost = CostModel(self.bus).transaction_s(count)
+        if address not in self._answered and not self._polled_and_on(address):
+            timeout = self.transport.endpoint.timeout_s
+            cost += timeout if isinstance(self.transport.endpoint, TcpEndpoint) else 2 * timeout
+        result = await self.submit(job, paced=True, cost_s=cost)
+        if isinstance(result, tuple):
+            self._answered.add(address)
+        else:
+            self._answered.discard(address)
+        return result
+
+    def _polled_and_on(self, address: int) -> bool:
+        return any(
+            s.target.address == address and s.state is DeviceState.ON for s in self._slots.values()
+        )
 
     async def read_device(self, target: DeviceTarget) -> Values | Failure:
         """Read every quantity of ``target`` once (the Test button; any device, saved or not)."""
@@ -283,29 +367,30 @@ class BusPoller:
             for slot in list(self._slots.values()):
                 if self._stopped():
                     break
-                lost = await self._run_jobs()
-                if lost is not None:
-                    return lost
                 if self._slots.get(slot.target.device_id) is not slot:
                     continue  # removed by set_targets meanwhile
-                classes = slot.due(self._loop_time())
+                classes = slot.due(self._loop_time() + self._pull_forward())
                 if not classes:
                     continue
+                lost = await self._run_jobs(cut_in=True)
+                if lost is not None:
+                    return lost
                 outcome = await self._poll(slot, classes)
                 polled += 1
                 if isinstance(outcome, Disconnected):
                     return outcome
                 if self._half_open():
                     return Disconnected(self.transport.name, "no device answers: reconnecting")
-            lost = await self._run_jobs()
+            lost = await self._run_jobs(cut_in=False)
             if lost is not None:
                 return lost
             if polled:
                 self._cycles += 1
                 self._last_cycle_s = self._loop_time() - started
                 continue
-            wake_at = min((s.next_time() for s in self._slots.values()), default=float("inf"))
-            await self._idle(wake_at)
+            # Jobs that do not fit before the next poll wait for it: only a new job (or a
+            # change of targets) wakes the task before then.
+            await self._idle(self._next_due(), wake_on_queued=not self._paced)
         return Disconnected(self.transport.name, "poller stopped")
 
     def _half_open(self) -> bool:
@@ -315,12 +400,14 @@ class BusPoller:
             return False
         return self._silent_polls >= max(2, len(self._slots) + 1)
 
-    async def _idle(self, until: float, answer_jobs_with: Failure | None = None) -> None:
+    async def _idle(
+        self, until: float, answer_jobs_with: Failure | None = None, *, wake_on_queued: bool = True
+    ) -> None:
         """Wait until ``until`` or a job; answer jobs meanwhile when the bus is down."""
         while not self._stopping:
             if answer_jobs_with is not None:
                 self._fail_jobs(answer_jobs_with)
-            elif not self._jobs.empty():
+            elif self._jobs or (wake_on_queued and self._paced):
                 return
             timeout = until - self._loop_time()
             if timeout <= 0:
@@ -334,31 +421,80 @@ class BusPoller:
             if answer_jobs_with is None:
                 return
 
-    async def _run_jobs(self) -> Disconnected | None:
-        while not self._jobs.empty():
-            job, future = self._jobs.get_nowait()
+    def _pull_forward(self) -> float:
+        """How early devices are polled: while a paced job waits for idle time that fits, a
+        device due sooner than the job would take is polled now, not after a gap too short
+        to use. The idle time gathers after the last poll, and polls come early, never late.
+        """
+        if not self._paced:
+            return 0.0
+        _job, _future, queued_at, cost = self._paced[0]
+        now = self._loop_time()
+        if cost >= self.settings.fast_s or now - queued_at >= self._pacer.wait_s:
+            return 0.0  # it cannot fit, or has waited enough: it runs at the next idle time
+        return cost if self._next_due() - now < cost else 0.0
+
+    def _next_due(self) -> float:
+        return min((s.next_time() for s in self._slots.values()), default=float("inf"))
+
+    async def _run_jobs(self, *, cut_in: bool) -> Disconnected | None:
+        """Run the UI's queued jobs, then the paced ones :class:`_JobPacer` lets through: at
+        most one before a due device poll (``cut_in``), as many as fit in the idle time
+        otherwise."""
+        while self._jobs:
+            job, future, _queued = self._jobs.popleft()
+            lost = await self._run_job(job, future)
+            if lost is not None:
+                return lost
+        while self._paced:
+            job, future, queued_at, cost = self._paced[0]
+            now = self._loop_time()
+            if not future.done() and not (
+                self._pacer.may_cut_in(now, queued_at, cost)
+                if cut_in
+                else self._pacer.may_run_idle(now, queued_at, self._next_due(), cost)
+            ):
+                return None
+            self._paced.popleft()
             if future.done():
                 continue
+            next_due = self._next_due()
             try:
-                result = await job(self.transport)
-            except Exception as exc:  # a job's bug must not kill the bus
-                future.set_exception(exc)
-                continue
-            except BaseException:  # cancelled while running: the poller is stopping
-                if not future.done():
-                    future.set_result(Disconnected(self.transport.name, "poller stopped"))
-                raise
+                lost = await self._run_job(job, future)
+            finally:
+                ended = self._loop_time()
+                self._pacer.charge(ended, ended - now if cut_in else ended - next_due)
+            if lost is not None or cut_in:
+                return lost
+        return None
+
+    async def _run_job(self, job: Job[Any], future: asyncio.Future[Any]) -> Disconnected | None:
+        if future.done():
+            return None
+        try:
+            result = await job(self.transport)
+        except Exception as exc:  # a job's bug must not kill the bus
+            future.set_exception(exc)
+            return None
+        except BaseException:  # cancelled while running: the poller is stopping
             if not future.done():
-                future.set_result(result)
-            if isinstance(result, Disconnected):
-                return result
-            if not self.transport.connected:
-                return Disconnected(self.transport.name, "connection lost")
+                future.set_result(Disconnected(self.transport.name, "poller stopped"))
+            raise
+        if not future.done():
+            future.set_result(result)
+        if isinstance(result, Disconnected):
+            return result
+        if not self.transport.connected:
+            return Disconnected(self.transport.name, "connection lost")
         return None
 
     def _fail_jobs(self, failure: Failure) -> None:
-        while not self._jobs.empty():
-            _, future = self._jobs.get_nowait()
+        while self._jobs:
+            future = self._jobs.popleft()[1]
+            if not future.done():
+                future.set_result(failure)
+        while self._paced:
+            future = self._paced.popleft()[1]
             if not future.done():
                 future.set_result(failure)
 

@@ -62,6 +62,7 @@ def test_bench_poll_quick_prints_one_json_line_of_figures() -> None:
             "slowest_single_cycle_s",
             "all_cycle_s",
             "all_over_single",
+            "poller_process_cpu_share_all",
             "others_cycle_s",
             "refusing_over_without",
             "silent_over_without",
@@ -73,3 +74,4 @@ def test_bench_poll_quick_prints_one_json_line_of_figures() -> None:
     )
     numbers(result["dead_device"], {"max_gap_s", "median_gap_s", "bound_s"})
     numbers(result["accept_close"], {"first_minute_connects", "second_minute_connects"})
+    assert len(result["load_1min_start_end"]) == 2

@@ -19,7 +19,8 @@
               single gateway polled alone; then the others' cycle with one gateway that
               refuses connections, and with one that accepts the connection and never
               answers, each over the cycle without it (alternated, best of two each). The
-              poller process's CPU share while all run tells a saturated machine apart.
+              poller's and the simulator's CPU share (of one core) while all run tell a
+              machine taken by other work apart from a saturated poller.
 (c) overhead: the cost per request of the poller against a plain pymodbus
               ``AsyncModbusTcpClient`` loop doing the same reads (loopback, no wire time),
               alternated in the same run, best of each.
@@ -187,6 +188,12 @@ class Simulator:
             raise RuntimeError("the simulator did not answer")
         answer: dict[str, int] = self._parent.recv()
         return answer
+
+    def cpu_s(self) -> float:
+        """CPU seconds the simulator process used so far (user + system)."""
+        with open(f"/proc/{self._proc.pid}/stat") as stream:
+            fields = stream.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     async def wire(self) -> dict[str, int]:
         """The RTU line's counts now (off the loop: the poller keeps running meanwhile)."""
@@ -412,11 +419,13 @@ async def bench_tcp(gateways: int, per_gateway: int, cycles: int) -> dict[str, A
         for port in ports[:3]:  # a few gateways alone: the slowest is the baseline
             singles += await cycles_of(tcp_pollers([port], per_gateway), cycles)
         slowest_single = max(singles)
-        every, others, refused, silent, cpu = [], [], [], [], []
+        every, others, refused, silent, cpu, sim_cpu = [], [], [], [], [], []
         for _ in range(ROUNDS):
-            wall, used = time.monotonic(), time.process_time()
+            wall, used, sim_used = time.monotonic(), time.process_time(), sim.cpu_s()
             cycles_all = await cycles_of(tcp_pollers(ports, per_gateway), cycles)
-            cpu.append((time.process_time() - used) / (time.monotonic() - wall))
+            wall = time.monotonic() - wall
+            cpu.append((time.process_time() - used) / wall)
+            sim_cpu.append((sim.cpu_s() - sim_used) / wall)
             every.append(max(cycles_all))
             others.append(max(cycles_all[1:]))
             pollers = tcp_pollers(ports, per_gateway, 1)
@@ -431,6 +440,7 @@ async def bench_tcp(gateways: int, per_gateway: int, cycles: int) -> dict[str, A
         "all_cycle_s": round(worst, 4),
         "all_over_single": round(worst / slowest_single, 3),
         "poller_process_cpu_share_all": round(max(cpu), 2),
+        "simulator_process_cpu_share_all": round(max(sim_cpu), 2),
         "others_cycle_s": round(without, 4),
         "refusing_gateway_others_cycle_s": round(min(refused), 4),
         "refusing_over_without": round(min(refused) / without, 3),

@@ -63,6 +63,7 @@ def test_bench_poll_quick_prints_one_json_line_of_figures() -> None:
             "all_cycle_s",
             "all_over_single",
             "poller_process_cpu_share_all",
+            "simulator_process_cpu_share_all",
             "others_cycle_s",
             "refusing_over_without",
             "silent_over_without",

@@ -50,7 +50,8 @@ def test_bench_poll_quick_prints_one_json_line_of_figures() -> None:
     for name in ("baseline_per_device_block", "baseline_per_quantity"):
         numbers(rtu[name], WINDOW_KEYS | {"cycle_over_ours"})
     # Counted on the wire: both the poller and the block baseline read each EMDX3 in three.
-    assert rtu["requests_per_cycle"] == rtu["answers_per_cycle"] == 3 * rtu["devices"]
+    # (The poller runs on across the window's ends: one request more or less may fall in.)
+    assert round(rtu["requests_per_cycle"]) == round(rtu["answers_per_cycle"]) == 3 * rtu["devices"]
     assert rtu["baseline_per_quantity"]["requests_per_cycle"] == 30 * rtu["devices"]
     numbers(result["rtu_no_turnaround"], WINDOW_KEYS)
     assert result["rtu_no_turnaround"]["turnaround_s"] == 0

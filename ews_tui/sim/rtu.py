@@ -42,6 +42,20 @@ def _with_crc(body: bytes, corrupt: bool = False) -> bytes:
 
 
 @dataclass
+class WireCount:
+    """What crossed one served line at the simulator's side: bytes and frames each way.
+
+    Raw bytes as read and written (noise and bad frames included); benches turn them into
+    the line's time at its configured settings.
+    """
+
+    bytes_in: int = 0
+    bytes_out: int = 0
+    frames_in: int = 0
+    frames_out: int = 0
+
+
+@dataclass
 class PtyPair:
     """A pseudo-terminal pair: the simulator serves ``server_fd``, clients open ``path``."""
 
@@ -95,8 +109,9 @@ def _rtu_frames(buffer: bytearray) -> list[bytes]:
 class RtuPort:
     """Reads requests from a serial fd and writes answers (a single-master RS485 bus)."""
 
-    def __init__(self, fd: int, submit: Submit, label: str) -> None:
+    def __init__(self, fd: int, submit: Submit, label: str, wire: WireCount | None = None) -> None:
         self.fd, self.submit, self.label = fd, submit, label
+        self.wire = wire or WireCount()
         self.buffer = bytearray()
         self.last_rx = 0.0
         self.loop = asyncio.get_running_loop()
@@ -119,7 +134,9 @@ class RtuPort:
             self.buffer.clear()
         self.last_rx = now
         self.buffer += data
+        self.wire.bytes_in += len(data)
         for frame in _rtu_frames(self.buffer):
+            self.wire.frames_in += 1
             address = frame[0]
             if address == 0:
                 continue  # broadcast: never answered
@@ -128,9 +145,12 @@ class RtuPort:
     def _replier(self, address: int) -> Reply:
         def reply(pdu: bytes, corrupt: bool) -> None:
             frame = _with_crc(bytes((address,)) + pdu, corrupt)
+            self.wire.frames_out += 1
             while frame:
                 try:
-                    frame = frame[os.write(self.fd, frame) :]
+                    written = os.write(self.fd, frame)
+                    self.wire.bytes_out += written
+                    frame = frame[written:]
                 except BlockingIOError:
                     log.debug("%s: output full, answer dropped", self.label)
                     return

@@ -36,7 +36,15 @@ from ews_tui.sim.device import (
     exception_pdu,
     resolve_map,
 )
-from ews_tui.sim.rtu import PtyPair, Reply, RtuPort, crc16, open_pty_pair, open_serial
+from ews_tui.sim.rtu import (
+    PtyPair,
+    Reply,
+    RtuPort,
+    WireCount,
+    crc16,
+    open_pty_pair,
+    open_serial,
+)
 from ews_tui.sim.values import Value
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,7 @@ __all__ = [
     "PtyPair",
     "SimError",
     "SimulatedBus",
+    "WireCount",
     "crc16",
     "open_pty_pair",
     "site_devices",
@@ -89,6 +98,7 @@ class Endpoint:
         self._closers: list[Callable[[], Any]] = []
         self._free_at = 0.0
         self.connections: set[asyncio.Transport] = set()  # TCP: the clients connected now
+        self.wire = WireCount()  # bytes and frames in and out on this line (benches read it)
 
     def set_fault(self, address: int, fault: Fault | None) -> None:
         device = self._device(address)
@@ -179,6 +189,7 @@ class _TcpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        self.endpoint.wire.bytes_in += len(data)
         while len(self.buffer) >= 8:
             tid, pid, length, unit = struct.unpack(">HHHB", self.buffer[:7])
             if pid != 0 or not 2 <= length <= 254:
@@ -188,6 +199,7 @@ class _TcpConnection(asyncio.Protocol):
                 return
             pdu = bytes(self.buffer[7 : 6 + length])
             del self.buffer[: 6 + length]
+            self.endpoint.wire.frames_in += 1
             self.endpoint.submit(unit, pdu, self._replier(tid, unit))
 
     def _replier(self, tid: int, unit: int) -> Reply:
@@ -201,6 +213,8 @@ class _TcpConnection(asyncio.Protocol):
                 pdu = bytes(b ^ 0x55 for b in pdu)
             header = struct.pack(">HHHB", tid, pid, len(pdu) + 1, unit)
             self.transport.write(header + pdu)
+            self.endpoint.wire.frames_out += 1
+            self.endpoint.wire.bytes_out += len(header) + len(pdu)
 
         return reply
 
@@ -324,7 +338,7 @@ class SimulatedBus:
         except (OSError, ValueError) as error:
             await endpoint.close()
             raise SimError(f"{port}: {error}") from None
-        rtu = RtuPort(fd, endpoint.submit, endpoint.label)
+        rtu = RtuPort(fd, endpoint.submit, endpoint.label, endpoint.wire)
         endpoint.path = path
         endpoint._closers += [closer, rtu.close]
         self.endpoints.append(endpoint)

@@ -1,0 +1,64 @@
+"""``scripts/bench_sessions.py --quick``: one JSON line of figures, as numbers (the targets are
+for the full run on a quiet machine, not for a test); the key-to-frame measure waits for the
+key's effect, not for any output."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from ews_tui.domain.auth import DEFAULT_SCRYPT
+
+BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_sessions.py"
+
+
+def bench_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_sessions", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def test_the_effect_of_a_key_is_an_exact_run_of_masks() -> None:
+    masked = bench_module().masked
+    mask = "\u2022"
+    assert masked(2).search(f"\x1b[7;20H{mask}{mask}\x1b[7m \x1b[0m")
+    # A cursor blink repainting a field of two is not the backspace that leaves one.
+    assert not masked(1).search(f"\x1b[7;20H{mask}{mask}\x1b[7m \x1b[0m")
+    assert not masked(2).search(f"{mask}")
+    assert masked(1).search(f"PIN  {mask} ")
+
+
+@pytest.mark.timeout(300)
+def test_bench_sessions_quick_prints_one_json_line_of_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=280
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1, done.stdout
+    result = json.loads(lines[0])
+    assert result["bench"] == "sessions"
+    assert is_number(result["first_frame_ms"]) and is_number(result["scrypt_ms"])
+    # The password check runs at the production cost, not a cheap test one.
+    production = {"n": DEFAULT_SCRYPT.n, "r": DEFAULT_SCRYPT.r, "p": DEFAULT_SCRYPT.p}
+    assert result["scrypt"] == production and production["n"] >= 2**14
+    assert set(result["rss_mb_per_session"]) == {"1", "5", "10"}
+    assert all(is_number(v) for v in result["rss_mb_per_session"].values())
+    assert set(result["key_to_frame_ms"]) == {"p50", "p95"}
+    assert all(is_number(v) for v in result["key_to_frame_ms"].values())
+    assert set(result["poll_jitter_p99_ms"]) == {"sessions_0", "sessions_5"}
+    assert all(is_number(v) for v in result["poll_jitter_p99_ms"].values())

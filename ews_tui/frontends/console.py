@@ -1,11 +1,13 @@
 """The serial console: the UI on a tty for a technician with a terminal on a cable.
 
-The tty is put in raw mode with termios (8 bits, no parity, the configured speed, CLOCAL so
-that opening never waits for a carrier) and restored on exit. A serial line cannot tell its
-size, so the UI is drawn at ``console.columns`` x ``console.rows``, in 16 colours by default,
-without mouse reports. One session at a time, always back on the login screen: after a
-logout (the app's own), after ``ssh.idle_logout_minutes`` without a key, and after a line
-hang-up (the tty reads EOF/EIO), when the tty is opened again for a new session.
+The tty opens through pyserial (raw: 8 bits, no parity, no flow control, the configured
+speed; a pty takes all of it, a tty without a configured speed keeps its own) and is served
+by pyserial-asyncio's transport; its settings from before are put back on exit. A serial
+line cannot tell its size, so the UI is drawn at ``console.columns`` x ``console.rows``, in
+16 colours by default, without mouse reports. One session at a time, always back on the
+login screen: after a logout (the app's own), after ``ssh.idle_logout_minutes`` without a
+key, and after a line hang-up (the tty reads EOF/EIO), when the tty is opened again for a
+new session. A tty that cannot be opened (an unplugged USB adapter) is tried again.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import errno
 import logging
 import os
 import termios
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import serial
+import serial_asyncio
 
 from ews_tui.config import Config
 from ews_tui.frontends.driver import Colors, StreamTerminal, TerminalSize
@@ -32,10 +36,8 @@ from ews_tui.ui.session import Session
 log = logging.getLogger(__name__)
 
 REOPEN_DELAY_S = 2.0  # a tty that cannot be opened (unplugged adapter) is tried again
-SPEEDS = {
-    speed: getattr(termios, f"B{speed}")
-    for speed in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
-}
+CLOSE_GRACE_S = 2.0  # output still queued for a line that does not take it is dropped then
+DEFAULT_SPEED = 38400  # a tty without a configured speed whose own one pyserial cannot name
 
 
 class TtyError(Exception):
@@ -54,95 +56,127 @@ def open_tty(path: str) -> int:
     return fd
 
 
-def raw_mode(fd: int, baudrate: int | None) -> list[Any]:
-    """Put ``fd`` in raw mode (at ``baudrate`` if given); return the settings to restore."""
-    before = termios.tcgetattr(fd)
-    attrs = termios.tcgetattr(fd)
-    attrs[0] = 0  # iflag: no CR/NL mapping, no XON/XOFF (Ctrl+S, Ctrl+Q are keys)
-    attrs[1] = 0  # oflag: the UI sends exact bytes
-    attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.CSTOPB)) | (
-        termios.CS8 | termios.CREAD | termios.CLOCAL
-    )
-    attrs[3] = 0  # lflag: no echo, no line editing, no signals
-    attrs[6][termios.VMIN] = 1
-    attrs[6][termios.VTIME] = 0
-    if baudrate is not None:
-        attrs[4] = attrs[5] = SPEEDS[baudrate]
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
-    return before
+TtyAttrs = list[Any]  # termios.tcgetattr's answer
 
 
-def restore_mode(fd: int, before: list[Any]) -> None:
-    with contextlib.suppress(termios.error, OSError):
-        termios.tcsetattr(fd, termios.TCSANOW, before)
+def open_serial(path: str, baudrate: int | None) -> tuple[serial.Serial, TtyAttrs]:
+    """``path`` opened by pyserial in raw 8N1 at ``baudrate`` (None: the tty's own speed).
+
+    Also returns the tty's settings from before, to put back on close.
+    """
+    fd = open_tty(path)  # a clear TtyError for a missing node or a file that is no tty
+    try:
+        before = termios.tcgetattr(fd)
+    except termios.error as error:
+        raise TtyError(f"{path}: {error.args[-1]}") from None
+    finally:
+        os.close(fd)
+    try:
+        port = serial.Serial(
+            path,
+            baudrate or _speed_of(before),
+            bytesize=serial.EIGHTBITS,
+            parity=serial.PARITY_NONE,
+            stopbits=serial.STOPBITS_ONE,
+            xonxoff=False,  # Ctrl+S, Ctrl+Q are keys
+            rtscts=False,
+            dsrdtr=False,
+        )
+    except serial.SerialException as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise TtyError(f"{path}: {reason}") from None
+    except ValueError as error:  # a speed pyserial does not take
+        raise TtyError(f"{path}: {error}") from None
+    return port, before
 
 
-class TtyLink:
-    """A :class:`~ews_tui.frontends.driver.TerminalLink` over a non-blocking tty fd."""
+def _speed_of(attrs: TtyAttrs) -> int:
+    """The speed a tty is set to, as pyserial names it."""
+    speeds: dict[int, int] = serial.Serial.BAUDRATE_CONSTANTS
+    for speed, constant in speeds.items():
+        if constant == attrs[4] and speed:
+            return speed
+    return DEFAULT_SPEED
 
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
-        self._out = bytearray()
-        self._writing = False
+
+class TtyLink(asyncio.Protocol):
+    """A :class:`~ews_tui.frontends.driver.TerminalLink` over a tty opened by pyserial.
+
+    The pyserial-asyncio transport reads and writes; the line hanging up (EIO, or a tty
+    that reads nothing though ready, as an unplugged adapter) ends the link: :attr:`gone`.
+    Bytes that are not UTF-8 arrive as U+FFFD; control bytes go to the key parser as typed.
+    """
+
+    def __init__(self, port: serial.Serial, before: TtyAttrs | None = None) -> None:
+        self.port = port
         self.gone = False
+        self._before = before
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        self._received: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._transport: asyncio.Transport | None = None
+        self._lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @classmethod
+    async def open(cls, path: str, baudrate: int | None) -> TtyLink:
+        """The link on ``path`` (raise :class:`TtyError` if it cannot be opened)."""
+        port, before = open_serial(path, baudrate)
+        link = cls(port, before)
+        loop = asyncio.get_running_loop()
+        await serial_asyncio.connection_for_serial(loop, lambda: link, port)
+        return link
+
+    @property
+    def fd(self) -> int:
+        return self.port.fileno() if self.port.is_open else -1
+
+    # asyncio.Protocol, called by the transport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._received.put_nowait(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:  # the line hung up
+            log.info("tty %s: %s", self.port.name, exc)
+        self.gone = True
+        if self._before is not None and self.port.is_open:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(self.port.fileno(), termios.TCSANOW, self._before)
+        self._received.put_nowait(None)
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+    # TerminalLink
 
     async def read(self) -> str:
-        loop = asyncio.get_running_loop()
         while not self.gone:
-            ready = loop.create_future()
-            loop.add_reader(self.fd, ready.set_result, None)
-            try:
-                await ready
-            finally:
-                loop.remove_reader(self.fd)
-            try:
-                data = os.read(self.fd, 4096)
-            except BlockingIOError:
-                continue
-            except OSError as error:  # EIO: the line hung up
-                log.info("tty %d: %s", self.fd, error.strerror)
-                data = b""
-            if not data:
-                self.gone = True
+            data = await self._received.get()
+            if data is None:
                 break
             if text := self._decode(data):
                 return text
         return ""
 
     def write(self, data: str) -> None:
-        if self.gone:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data.encode("utf-8", errors="replace"))
+
+    async def close(self) -> None:
+        """Send what is queued (for up to :data:`CLOSE_GRACE_S`), restore the tty, close it."""
+        transport = self._transport
+        if transport is None:  # never connected: nothing reads or writes the port
+            self.port.close()
             return
-        self._out += data.encode("utf-8", errors="replace")
-        self._flush()
-
-    def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._out:
-            try:
-                sent = os.write(self.fd, self._out)
-            except BlockingIOError:
-                break
-            except OSError as error:
-                if error.errno != errno.EINTR:
-                    self.gone = True
-                    self._out.clear()
-            else:
-                del self._out[:sent]
-        if self._out and not self._writing:
-            self._writing = True
-            loop.add_writer(self.fd, self._writable)
-        elif not self._out and self._writing:
-            self._writing = False
-            loop.remove_writer(self.fd)
-
-    def _writable(self) -> None:
-        self._flush()
-
-    def close(self) -> None:
-        if self._writing:
-            asyncio.get_running_loop().remove_writer(self.fd)
-            self._writing = False
+        if not transport.is_closing():
+            transport.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._lost), CLOSE_GRACE_S)
+        except TimeoutError:  # the line takes no output: drop it
+            transport.abort()
+            await self._lost
 
 
 @dataclass(frozen=True)
@@ -154,6 +188,7 @@ class TtySetup:
     size: TerminalSize | None
     colors: Colors
     idle_timeout: float | None = None
+    reopen_delay_s: float = REOPEN_DELAY_S
 
 
 class TtyFrontEnd:
@@ -180,7 +215,7 @@ class TtyFrontEnd:
 
     async def start(self) -> None:
         """Check the tty can be opened (raise :class:`TtyError`), then serve it."""
-        os.close(open_tty(self.setup.path))
+        os.close(open_tty(self.setup.path))  # the startup check; sessions open it by pyserial
         self._task = self.runtime.supervise(self.name, self._serve)
         log.info("%s: UI on %s", self.name, self.setup.path)
 
@@ -196,26 +231,20 @@ class TtyFrontEnd:
     async def _serve(self) -> None:
         while not self._stopping:
             try:
-                fd = open_tty(self.setup.path)
+                link = await TtyLink.open(self.setup.path, self.setup.baudrate)
             except TtyError as error:
                 log.warning("%s: %s; trying again", self.name, error)
-                await asyncio.sleep(REOPEN_DELAY_S)
+                await asyncio.sleep(self.setup.reopen_delay_s)
                 continue
             try:
-                await self._sessions_on(fd)
+                await self._sessions_on(link)
             finally:
-                os.close(fd)
+                await link.close()
 
-    async def _sessions_on(self, fd: int) -> None:
-        """Sessions one after the other on ``fd`` until the line hangs up."""
-        before = raw_mode(fd, self.setup.baudrate)
-        link = TtyLink(fd)
-        try:
-            while not self._stopping and not link.gone:
-                await self._one_session(link)
-        finally:
-            link.close()
-            restore_mode(fd, before)
+    async def _sessions_on(self, link: TtyLink) -> None:
+        """Sessions one after the other on ``link`` until the line hangs up."""
+        while not self._stopping and not link.gone:
+            await self._one_session(link)
 
     async def _one_session(self, link: TtyLink) -> None:
         language = default_language(self.runtime)

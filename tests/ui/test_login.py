@@ -270,12 +270,21 @@ def test_snapshot_first_login_change(snap_compare, tmp_path: Path, language: str
 
     async def run_before(pilot: Any) -> None:
         await pilot.pause()
-        for field, value in (("#pin", "88888"), ("#puk", SYSTEM_PUK)):
-            widget = pilot.app.screen.query_one(field, Input)
+        login = pilot.app.screen
+        puk = login.query_one("#puk", Input)
+        # Each code is checked off the UI loop: wait for its outcome, not for a fixed time
+        # (a loaded machine, or tests in parallel, take longer than one pause).
+        for field, value, checked in (
+            ("#pin", "88888", lambda: not puk.disabled),
+            ("#puk", SYSTEM_PUK, lambda: pilot.app.screen is not login),
+        ):
+            widget = login.query_one(field, Input)
             widget.value = value
             widget.focus()
             await pilot.press("enter")
-            await pilot.pause()
+            while not checked():
+                await pilot.pause(0.02)
+        await pilot.pause()
 
     app = ShellSnapshotApp(tmp_path, language=language)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

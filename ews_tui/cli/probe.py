@@ -47,7 +47,7 @@ from ews_tui.store.user_models import catalog_and_problems
 from ews_tui.ui.test_answer import device_address, error_text
 
 Values = Mapping[str, float | str | None]
-ASSUMED_NOTE = N_("(assumed register map)")
+ASSUMED_NOTE = N_("(unverified register map)")
 ADDRESS_TEXT = re.compile(r"\d{1,3}(-\d{1,3})?")
 # The rules of the device form that concern reaching the device (not its name, phase...),
 # with the option that answers each.

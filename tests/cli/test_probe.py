@@ -82,7 +82,7 @@ async def test_json_with_a_reference_without_spaces(gateway: Endpoint) -> None:
 async def test_assumed_map_is_said(gateway: Endpoint) -> None:
     run = await ews(*tcp(gateway), "--address", "9", "--model", "0 590 61")
     assert run.code == 0, run.err
-    assert "(assumed register map)" in run.out.splitlines()[0]
+    assert "(unverified register map)" in run.out.splitlines()[0]
 
 
 async def test_generic_meter_reports_ea_import(gateway: Endpoint) -> None:

@@ -196,7 +196,7 @@ async def test_model_list_shows_ref_name_and_assumed_maps(make_app, runtime) -> 
         form = await fill(pilot, screen, "other", "SDM630")
         labels = [str(label) for label, _value in form.query_one("#f-model", Select)._options]
         assert "SDM630  Eastron SDM630" in labels
-        assert "GENERIC  Generic Modbus meter (assumed register map)" in labels
+        assert "GENERIC  Generic Modbus meter (unverified register map)" in labels
 
 
 async def test_ems_cx3_device_interface_address(make_app, runtime) -> None:

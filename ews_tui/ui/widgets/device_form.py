@@ -52,7 +52,7 @@ LABELS: dict[str, str] = {
 MANDATORY = {"family", "model", "address", "position", "concentrator", "side", "phase"}
 MANDATORY |= {"supply", "fc", "register", "words", "multiplier"}
 SUPPLY_LABELS = {"upstream": N_("Upstream"), "downstream": N_("Downstream")}
-ASSUMED = N_("(assumed register map)")
+ASSUMED = N_("(unverified register map)")
 # Domain violation field -> the form field that shows it.
 _FIELD_OF = {
     "generic": "register",

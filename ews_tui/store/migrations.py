@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from ews_tui.domain.messages import N_, Message
+from ews_tui.store.alarms_repo import V6_ALARMS
 from ews_tui.store.db import Database, StoreError
 from ews_tui.store.energy_schema import V3_ENERGY, V4_OPEN_SLOTS
 
@@ -162,6 +163,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "measures, energy and cost rules", V3_ENERGY),
     Migration(4, "the recorder's open slots", V4_OPEN_SLOTS),
     Migration(5, "failed logins per source, replaced PUKs", _V5_AUTH_SOURCES),
+    Migration(6, "alarms and alarm thresholds", V6_ALARMS),
 )
 
 

@@ -111,8 +111,8 @@ class TypeInfo:
 
 
 TYPES: dict[AlarmType, TypeInfo] = {
-    AlarmType.GATEWAY_COMM_ERROR: TypeInfo(N_("Gateway communication error"), Severity.MAJOR),
-    AlarmType.DEVICE_COMM_ERROR: TypeInfo(N_("Device communication error"), Severity.MAJOR),
+    AlarmType.GATEWAY_COMM_ERROR: TypeInfo(N_("Gateway comm. error"), Severity.MAJOR),
+    AlarmType.DEVICE_COMM_ERROR: TypeInfo(N_("Device comm. error"), Severity.MAJOR),
     AlarmType.DEVICE_CONFIG_ERROR: TypeInfo(N_("Configuration error"), Severity.WARNING),
     AlarmType.BREAKER_OPEN: TypeInfo(N_("Breaker open"), Severity.WARNING),
     AlarmType.BREAKER_TRIPPED: TypeInfo(N_("Breaker tripped"), Severity.CRITICAL),

@@ -89,7 +89,7 @@ async def test_home_shows_a_queue_falling_behind_when_it_shows_again(rt: Runtime
     slow = rt.hub.subscribe(Sample, lossless=True, name="slow-reader", high_water=2)
     app = make_shell_app(rt, "home", role=Role.CONSULTATION)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("down", "down", "down", "enter")  # Alarms (coming)
+        await pilot.press("down", "down", "down", "down", "enter")  # EN 50160 (coming)
         await pilot.pause()
         assert isinstance(app.screen, ComingScreen)
         for n in range(3):

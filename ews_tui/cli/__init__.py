@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ews_tui import logs
 from ews_tui.cli import (
+    alarms,
     auth,
     config_check,
     demo,
@@ -26,7 +27,21 @@ from ews_tui.cli import (
 )
 from ews_tui.cli.errors import UserError
 
-COMMANDS = (demo, config_check, install, sim, probe, report, export, history, serve, tui, ssh, auth)
+COMMANDS = (
+    demo,
+    config_check,
+    install,
+    sim,
+    probe,
+    report,
+    export,
+    history,
+    serve,
+    tui,
+    ssh,
+    auth,
+    alarms,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

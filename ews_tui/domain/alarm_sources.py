@@ -201,7 +201,8 @@ class AlarmSources:
             name = zone.name if zone else f"#{t.target_id}"
         else:
             name = ""
-        return Subject(kind, t.target_id, f"threshold:{t.id}", gateway, f"{name} · {t.name}")
+        label = f"{name} · {t.name}" if name else t.name
+        return Subject(kind, t.target_id, f"threshold:{t.id}", gateway, label)
 
     def muted(self, device_id: int) -> bool:
         """Whether the device's events raise nothing: "Exclude from alarms", switched off or

@@ -28,7 +28,7 @@ import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -301,10 +301,15 @@ class AlarmEngine:
 
     async def _write_csv(self, config: Config, transitions: tuple[Transition, ...]) -> None:
         tz = ZoneInfo(config.time.timezone)
+        folder = config.csv_folder / "events"
         rows: dict[Path, list[tuple[str, ...]]] = {}
+        paths: dict[date, Path] = {}
         for transition in transitions:
             stamp = datetime.fromtimestamp(transition_time(transition), tz)
-            path = config.csv_folder / "events" / f"{stamp.date().isoformat()}.csv"
+            day = stamp.date()
+            path = paths.get(day)
+            if path is None:
+                path = paths[day] = folder / f"{day.isoformat()}.csv"
             rows.setdefault(path, []).append(csv_row(transition, stamp))
         try:
             await asyncio.to_thread(append_rows, rows)

@@ -13,7 +13,8 @@ writes a batch, with the batch's transitions: the mail outbox queues its mails t
 After a restart the active alarms are read back and re-checked: each must be seen again
 (raised again or cleared by a fresh state or value) within ``recheck_s`` (plus a threshold's
 delay) or it is cleared; the box's own alarms (a failed service, a queue behind) belonged to
-the previous run and are cleared at once. Alarms cleared longer ago than
+the previous run and are cleared at once. Acknowledgements and thresholds written by another
+process (``ews alarms ack``, ``ews alarms threshold``) are read back every ``SYNC_S``. Alarms cleared longer ago than
 ``retention.alarms_days`` are deleted every hour.
 
 A batch that fails to write is kept and the loop crashes: the supervisor restarts it with
@@ -187,8 +188,11 @@ class AlarmEngine:
 
     async def _reload_thresholds(self) -> None:
         thresholds = await self.repo.thresholds()
-        if self._sources is not None:
-            self._sources.set_thresholds(thresholds)
+        sources = self._sources
+        if sources is not None:
+            if sources.thresholds == tuple(t for t in thresholds if t.enabled):
+                return
+            sources.set_thresholds(thresholds)
         kept = {f"threshold:{t.id}" for t in thresholds if t.enabled}
         now = self._clock()
         for alarm in self._book.active():
@@ -239,6 +243,7 @@ class AlarmEngine:
                 held = [a.id for a in self._book.alarms() if a.ack is None]
                 if held:
                     self._book.acknowledged(await self.repo.acknowledged_among(held))
+                await self._reload_thresholds()  # ``ews alarms threshold`` beside the box
         if now >= self._next_purge:
             self._next_purge = now + PURGE_S
             await self._purge(now)

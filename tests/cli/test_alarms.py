@@ -101,3 +101,30 @@ def test_ack_unknown_id_and_usage(ews: Run, box_config: Path) -> None:
     assert done.returncode == 1 and done.stderr.strip() == "ews: no alarm with id 42"
     assert ews("alarms", "ack", "--config", str(box_config)).returncode == 2
     assert ews("alarms", "ack", "1", "--all", "--config", str(box_config)).returncode == 2
+
+
+def test_thresholds_set_list_delete(ews: Run, box_config: Path) -> None:
+    config = ("--config", str(box_config))
+    done = ews("alarms", "threshold", "set", "Site power", "--site", "--quantity", "p",
+               "--above", "80", "--hysteresis", "2", "--delay", "30", "--severity", "major",
+               *config)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "threshold Site power saved (id 1)"
+    ews("alarms", "threshold", "set", "Site power", "--site", "--quantity", "p", "--above",
+        "90", *config)  # fmt: skip
+    listed = ews("alarms", "thresholds", *config).stdout.strip()
+    assert listed == "Site power: site p > 90, hysteresis 0, delay 0 s, warning"
+    as_json = json.loads(ews("alarms", "thresholds", "--json", *config).stdout)
+    assert as_json[0]["target"] == {"kind": "site", "id": None} and as_json[0]["limit"] == 90
+
+    missing = ews("alarms", "threshold", "set", "V1", "--device", "7", "--quantity", "v1",
+                  "--below", "207", *config)  # fmt: skip
+    assert missing.returncode == 1 and missing.stderr.strip() == "ews: no device with id 7"
+    bad = ews("alarms", "threshold", "set", "X", "--site", "--quantity", "p", "--above", "1",
+              "--delay", "-1", *config)  # fmt: skip
+    assert bad.returncode == 1
+
+    assert ews("alarms", "threshold", "delete", "Site power", *config).returncode == 0
+    assert ews("alarms", "thresholds", *config).stdout == ""
+    gone = ews("alarms", "threshold", "delete", "Site power", *config)
+    assert gone.returncode == 1 and "no threshold named Site power" in gone.stderr

@@ -29,7 +29,7 @@ from ews_tui.domain.events import (
 )
 from ews_tui.domain.installation import Installation
 from ews_tui.hub import Hub, Subscription
-from ews_tui.services.alarms import AlarmEngine
+from ews_tui.services.alarms import SYNC_S, AlarmEngine
 from ews_tui.store.alarms_repo import AlarmFilter
 from ews_tui.store.db import Database
 from ews_tui.supervision import Supervisor
@@ -244,3 +244,33 @@ async def test_retention_deletes_old_cleared_alarms(box: Box) -> None:
     await box.engine._purge(box.clock.now)
     page = await box.engine.page(AlarmFilter())
     assert [a.subject.id for a in page.alarms] == [2]  # active ones are always kept
+
+
+async def test_a_threshold_written_by_another_process_is_read_back(box: Box) -> None:
+    limit = Threshold(0, "Site power", "site", None, "p", ">", 50.0)
+    await box.engine.repo.save_threshold(limit)  # as ``ews alarms threshold set`` does
+    box.clock.now += SYNC_S
+    box.hub.publish(Sample(3, box.clock.now, {}))  # a turn of the loop: the sync is due
+    await watching(box, 1)
+    box.hub.publish(Sample(1, box.clock.now, {"p": 60.0}))
+    box.clock.now += 1
+    box.hub.publish(Sample(1, box.clock.now, {"p": 61.0}))
+    transition = await box.next()
+    assert transition.alarm.type is AlarmType.THRESHOLD and transition.alarm.subject.name == (
+        "Site power"
+    )
+    await box.engine.repo.delete_threshold(1)
+    box.clock.now += SYNC_S
+    box.hub.publish(Sample(3, box.clock.now, {}))
+    await watching(box, 0)
+    box.hub.publish(Sample(3, box.clock.now, {}))  # the clear found at the sync is written
+    assert (await box.next()).kind.value == "cleared"
+
+
+async def watching(box: Box, count: int) -> None:
+    """Until the engine's next turn has read back ``count`` thresholds from the store."""
+    sources = box.engine._sources
+    assert sources is not None
+    async with asyncio.timeout(10):
+        while len(sources.thresholds) != count:
+            await asyncio.sleep(0.001)

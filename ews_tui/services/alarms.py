@@ -14,8 +14,8 @@ After a restart the active alarms are read back and re-checked: each must be see
 (raised again or cleared by a fresh state or value) within ``recheck_s`` (plus a threshold's
 delay) or it is cleared; the box's own alarms (a failed service, a queue behind) belonged to
 the previous run and are cleared at once. Acknowledgements and thresholds written by another
-process (``ews alarms ack``, ``ews alarms threshold``) are read back every ``SYNC_S``. Alarms cleared longer ago than
-``retention.alarms_days`` are deleted every hour.
+process (``ews alarms ack``, ``ews alarms threshold``) are read back every ``SYNC_S``.
+Alarms cleared longer ago than ``retention.alarms_days`` are deleted every hour.
 
 A batch that fails to write is kept and the loop crashes: the supervisor restarts it with
 backoff (the home screen says so) and the batch is written then.
@@ -167,9 +167,12 @@ class AlarmEngine:
             elif not TYPES[alarm.type].momentary:
                 delay = delays.get(alarm.subject.part, 0.0)
                 self._unconfirmed[alarm.key] = now + self._recheck_s + delay
-        self._pending += self._gone(now)
+        self._pending += self._gone(now) + self._orphans(thresholds, now)
         async with self._lock:
-            await self._flush()
+            try:
+                await self._flush()
+            except Exception:  # kept: the loop writes it at its first turn (and says so)
+                log.exception("alarms: the changes found at start could not be written")
         self._follower.start()
 
     async def stop(self) -> None:
@@ -193,11 +196,16 @@ class AlarmEngine:
             if sources.thresholds == tuple(t for t in thresholds if t.enabled):
                 return
             sources.set_thresholds(thresholds)
+        self._pending += self._orphans(thresholds, self._clock())
+
+    def _orphans(self, thresholds: Sequence[Threshold], now: float) -> list[Change]:
+        """Clear the alarms of thresholds deleted or switched off."""
         kept = {f"threshold:{t.id}" for t in thresholds if t.enabled}
-        now = self._clock()
-        for alarm in self._book.active():
-            if alarm.type is AlarmType.THRESHOLD and alarm.subject.part not in kept:
-                self._pending.append(Clear(alarm.type, alarm.subject, now))
+        return [
+            Clear(a.type, a.subject, now, N_("threshold deleted or switched off"))
+            for a in self._book.active()
+            if a.type is AlarmType.THRESHOLD and a.subject.part not in kept
+        ]
 
     # -- acknowledgement ----------------------------------------------------------------------
 

@@ -274,3 +274,24 @@ async def watching(box: Box, count: int) -> None:
     async with asyncio.timeout(10):
         while len(sources.thresholds) != count:
             await asyncio.sleep(0.001)
+
+
+async def test_a_threshold_deleted_while_the_box_was_off_clears_its_alarm(
+    db: Database, tmp_path: Path
+) -> None:
+    clock = Clock(T0)
+    first = Box(db, tmp_path, clock, SITE)
+    await first.engine.start()
+    await first.engine.save_threshold(Threshold(0, "Site power", "site", None, "p", ">", 50.0))
+    first.hub.publish(Sample(1, T0, {"p": 60.0}))
+    assert (await first.next()).kind.value == "raised"
+    await first.engine.stop()
+    await first.engine.repo.delete_threshold(1)
+    second = Box(db, tmp_path, clock, SITE)
+    await second.engine.start()
+    try:
+        transition = await second.next()
+        assert transition.kind.value == "cleared"
+        assert transition.alarm.detail == "threshold deleted or switched off"
+    finally:
+        await second.engine.stop()

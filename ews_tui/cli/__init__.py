@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ews_tui import logs
 from ews_tui.cli import (
+    alarms,
     auth,
     config_check,
     demo,
@@ -41,6 +42,7 @@ COMMANDS = (
     tui,
     ssh,
     auth,
+    alarms,
 )
 
 

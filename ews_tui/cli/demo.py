@@ -1,7 +1,9 @@
 """``ews demo``: a living installation in one command.
 
 Simulators for the demo site (the Local RS485 bus on a pty, two IP gateways on loopback),
-the whole runtime on a temp data dir (or ``--data-dir``), and the UI in this terminal.
+the whole runtime on a temp data dir (or ``--data-dir``), and the UI in this terminal. The
+demo shows alarms from the start: a threshold on the site's power and a device that goes
+silent now and then.
 ``--headless S`` runs the same box without the UI for S seconds and prints what it read.
 """
 
@@ -23,8 +25,11 @@ from ews_tui.cli.box import hold_box, open_installation
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.sim import load_site, serve_site, site_quality
 from ews_tui.config import SshUser, apply_changes, default_config, save_config
+from ews_tui.domain.alarm_sources import Threshold
+from ews_tui.domain.alarms import Severity
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, TimeBand
+from ews_tui.domain.installation import Installation
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.file_modes import make_private_dir
@@ -32,18 +37,30 @@ from ews_tui.i18n import LANGUAGES, _
 from ews_tui.logs import log_to_data_dir
 from ews_tui.modbus.serial_line import LineSettings
 from ews_tui.runtime import Runtime
+from ews_tui.services.alarms import AlarmEngine
 from ews_tui.services.box import DATABASE_FILE, running_box
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
+from ews_tui.sim.device import Fault
 from ews_tui.sim.rtu import open_pty_pair
-from ews_tui.sim.server import SimulatedBus
+from ews_tui.sim.server import Endpoint, SimulatedBus
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.datadir_lock import DataDirLock
 from ews_tui.store.db import open_database
 
 CONFIG_FILE = "config.toml"
 DEMO_SSH_USER = "demo"  # also its password: the demo listens on 127.0.0.1 only
+# Alarms from the start: a threshold just under the site's power at start, and a device that
+# goes silent now and then (from FLAKY_FIRST_S after the start, FLAKY_SILENT_S every
+# FLAKY_PERIOD_S).
+SITE_POWER_THRESHOLD = "Site power"
+THRESHOLD_RATIO = 0.9
+THRESHOLD_DELAY_S = 5.0
+FLAKY_DEVICE = "Machine tools"
+FLAKY_FIRST_S = 20.0
+FLAKY_SILENT_S = 40.0
+FLAKY_PERIOD_S = 120.0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -126,9 +143,52 @@ async def demo_box(
                 consumption = rt.get(ConsumptionService)
                 if not any(page.rules for page in consumption.costs.energies):
                     await consumption.save_costs(demo_costs())
+                await demo_alarms(rt, bus, served)
                 yield rt
     finally:
         pair.close()
+
+
+async def demo_alarms(rt: Runtime, bus: SimulatedBus, served: Installation) -> None:
+    """The demo's alarms: a threshold on the site's power, set just under the power the main
+    meter gives now (raised a few seconds after the start), and a device of the Workshop
+    gateway that goes silent now and then (its communication error, then its end)."""
+    local = next((ep for ep in bus.endpoints if ep.path is not None), None)
+    main = served.device(served.local.eq_device_id or 0)
+    power = local.values(main.address).get("p") if local and main else None
+    limit = max(float(power) * THRESHOLD_RATIO, 1.0) if isinstance(power, int | float) else 10.0
+    limit = round(limit, 1)
+    await rt.get(AlarmEngine).save_threshold(
+        Threshold(
+            0,
+            SITE_POWER_THRESHOLD,
+            "site",
+            None,
+            "p",
+            ">",
+            limit,
+            hysteresis=round(limit * 0.02, 1),
+            delay_s=THRESHOLD_DELAY_S,
+            severity=Severity.WARNING,
+        )
+    )
+    flaky = next((d for d in served.devices if d.name == FLAKY_DEVICE), None)
+    gateway = served.gateway(flaky.gateway_id) if flaky is not None else None
+    endpoint = next(
+        (ep for ep in bus.endpoints if gateway is not None and ep.port == gateway.port), None
+    )
+    if flaky is not None and endpoint is not None:
+        rt.spawn(_flaky(endpoint, flaky.address), name="demo-flaky-device")
+
+
+async def _flaky(endpoint: Endpoint, address: int) -> None:
+    """Silence ``address`` on ``endpoint`` for a while, over and over (a simulator fault)."""
+    await asyncio.sleep(FLAKY_FIRST_S)
+    while True:
+        endpoint.set_fault(address, Fault("silent"))
+        await asyncio.sleep(FLAKY_SILENT_S)
+        endpoint.set_fault(address, None)
+        await asyncio.sleep(FLAKY_PERIOD_S - FLAKY_SILENT_S)
 
 
 async def run(args: argparse.Namespace) -> int:

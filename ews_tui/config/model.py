@@ -220,6 +220,8 @@ class RetentionSettings:
 
     measures_days: int = field(default=3 * 365, metadata=_r(f.integer(0, 36500)))
     energy_days: int = field(default=0, metadata=_r(f.integer(0, 36500)))
+    # Alarms cleared longer ago than this are deleted (active ones are always kept).
+    alarms_days: int = field(default=2 * 365, metadata=_r(f.integer(0, 36500)))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The whole box in one Runtime: what ``ews serve`` and ``ews demo`` run.
 
 Store, installation, settings, authentication, live values, the recorder, consumption, the
-CSV folders, the bus pollers and the optional Modbus TCP server, started in order and
-stopped in reverse.
+CSV folders, the alarm engine, the bus pollers and the optional Modbus TCP server, started in
+order and stopped in reverse.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ews_tui.config import Config, load_config
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.domain.consumption import device_max_rate
 from ews_tui.runtime import Runtime
+from ews_tui.services.alarms import AlarmEngine
 from ews_tui.services.auth import AuthService
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.csv_folders import CsvFolders
@@ -102,6 +103,17 @@ async def running_box(
                 config=lambda: settings.config,
                 installation=lambda: installation.current,
                 catalog=lambda: installation.catalog,
+                supervisor=rt.supervisor,
+            )
+        )
+        # Before the pollers: it subscribes at start and stops after them (nothing is lost).
+        rt.add(
+            AlarmEngine(
+                db,
+                rt.hub,
+                installation=lambda: installation.current,
+                catalog=lambda: installation.catalog,
+                config=lambda: settings.config,
                 supervisor=rt.supervisor,
             )
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from ews_tui.domain.messages import N_, Message
+from ews_tui.store.alarms_repo import V7_ALARMS
 from ews_tui.store.db import Database, StoreError
 from ews_tui.store.energy_schema import V3_ENERGY, V4_OPEN_SLOTS
 
@@ -178,6 +179,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "the recorder's open slots", V4_OPEN_SLOTS),
     Migration(5, "failed logins per source, replaced PUKs", _V5_AUTH_SOURCES),
     Migration(6, "the weekly EN 50160 verdicts", _V6_EN50160),
+    Migration(7, "alarms and alarm thresholds", V7_ALARMS),
 )
 
 

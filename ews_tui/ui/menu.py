@@ -55,7 +55,7 @@ MENU: tuple[MenuSection, ...] = (
                 "consumption_total",
             ),
             E("costs", N_("Costs"), N_("The cost of the consumption."), "consumption_costs"),
-            E("alarms", N_("Alarms"), N_("Active and past alarms."), None),
+            E("alarms", N_("Alarms"), N_("Active and past alarms."), "alarms"),
             E("en50160", N_("EN 50160"), N_("The weekly voltage quality verdict."), "en50160"),
         ),
     ),

@@ -61,15 +61,26 @@ def problems(health: tuple[ServiceHealth, ...], stats: tuple[SubscriptionStats, 
     return failed + degraded + restarting + behind + dropped
 
 
+def alarms_text(unacknowledged: int) -> str:
+    """The home status line's alarm count: active alarms not acknowledged yet."""
+    return ngettext(
+        "{count} alarm to acknowledge", "{count} alarms to acknowledge", unacknowledged
+    ).format(count=_number(unacknowledged))
+
+
 def status_line(
-    health: tuple[ServiceHealth, ...], stats: tuple[SubscriptionStats, ...]
+    health: tuple[ServiceHealth, ...],
+    stats: tuple[SubscriptionStats, ...],
+    alarms: int | None = None,
 ) -> StatusLine:
+    """``alarms``: active alarms not acknowledged, told after the rest when there are some."""
     found = problems(health, stats)
+    tail = " · " + alarms_text(alarms) if alarms else ""
     if not found:
-        return StatusLine(_("All services running"), problem=False)
+        return StatusLine(_("All services running") + tail, problem=False)
     text = found[0]
     if len(found) > 1:
         more = len(found) - 1
         text = ngettext("{text} (+{count} more problem)", "{text} (+{count} more problems)", more)
         text = text.format(text=found[0], count=_number(more))
-    return StatusLine(text, problem=True)
+    return StatusLine(text + tail, problem=True)

@@ -59,12 +59,14 @@ async def test_dashboard_power_states_pages_and_login(runtime: Runtime) -> None:
         kiosk = app.screen
         assert isinstance(kiosk, KioskScreen)
         assert text(kiosk, "power").endswith("—")  # nothing read yet
-        assert text(kiosk, "today").endswith("—") and text(kiosk, "alarms").endswith("—")
+        assert text(kiosk, "today").endswith("—") and text(kiosk, "alarms").endswith(": 0")
 
         runtime.hub.publish(DeviceStateChanged(main, DeviceState.ON))  # as a poller does
         runtime.hub.publish(Sample(main, time.time(), {"p": 12.5}))
         runtime.hub.publish(DeviceStateChanged(silent, DeviceState.COMM_ERROR, "timeout"))
         await until(pilot, lambda: "12.5 kW" in text(kiosk, "power"), "the site power")
+        # The silent device raised an alarm nobody acknowledged yet.
+        await until(pilot, lambda: text(kiosk, "alarms").endswith(": 1"), "the alarm count")
         pages = kiosk.query_one("#pages", ContentSwitcher)
         await until(pilot, lambda: pages.current == "page-comms", "the next page")
         comms = text(kiosk, "page-comms")

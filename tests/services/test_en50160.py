@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +25,12 @@ from ews_tui.store.db import Database
 from tests.services.set_clock import Clock
 
 PARIS = ZoneInfo("Europe/Paris")
-SITE = load_site("demo")  # gateway 1's EQ device: device 1, the main meter (THD, V, U, f)
+DEMO = load_site("demo")
+# Gateway 1's EQ device alone: device 1, the main meter (THD, V, U, f); the demo's Workshop has
+# one too (tests/cli/test_en50160.py checks both).
+SITE = DEMO.with_(
+    gateways=tuple(g if g.id == 1 else replace(g, eq_device_id=None) for g in DEMO.gateways)
+)
 MONDAY = date(2026, 11, 23)
 NEXT_MONDAY = datetime(2026, 11, 30, tzinfo=PARIS).timestamp()
 
@@ -145,6 +151,6 @@ async def test_it_waits_for_monday_and_checks_the_week_by_itself(
     assert [r.verdict for r in await job.catch_up()] == [WeekVerdict.OK]
 
 
-def test_the_demo_site_has_an_eq_device() -> None:
-    inst: Installation = SITE
-    assert [g.id for g in inst.gateways if g.eq_device_id is not None] == [1]
+def test_the_demo_site_has_two_eq_devices() -> None:
+    inst: Installation = DEMO
+    assert [g.id for g in inst.gateways if g.eq_device_id is not None] == [1, 3]

@@ -61,12 +61,11 @@ async def test_an_entry_not_there_yet_opens_the_coming_screen(rt: Runtime) -> No
     app = make_shell_app(rt, "home", role=Role.SYSTEM)
     async with app.run_test(size=SIZE) as pilot:
         menu = app.screen.query_one("#menu", OptionList)
-        await pilot.press("down", "down", "down")  # from Live measures to Alarms
-        assert menu.get_option_at_index(menu.highlighted or 0).id == "alarms"
+        menu.highlighted = menu.get_option_index("greenup")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ComingScreen)
-        assert app.screen.title_msgid == "Alarms"
+        assert app.screen.title_msgid == "Green'Up"
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)

@@ -13,7 +13,7 @@ from ews_tui.hub import SubscriptionStats
 from ews_tui.i18n import use_language
 from ews_tui.runtime import Runtime
 from ews_tui.supervision import Health, RestartPolicy, ServiceHealth
-from ews_tui.ui.screens.coming import ComingScreen
+from ews_tui.ui.screens.en50160 import En50160Screen
 from ews_tui.ui.screens.home import HomeScreen
 from ews_tui.ui.session import Role
 from ews_tui.ui.system_status import StatusLine, status_line
@@ -89,9 +89,9 @@ async def test_home_shows_a_queue_falling_behind_when_it_shows_again(rt: Runtime
     slow = rt.hub.subscribe(Sample, lossless=True, name="slow-reader", high_water=2)
     app = make_shell_app(rt, "home", role=Role.CONSULTATION)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("down", "down", "down", "enter")  # Alarms (coming)
+        await pilot.press("down", "down", "down", "down", "enter")  # EN 50160
         await pilot.pause()
-        assert isinstance(app.screen, ComingScreen)
+        assert isinstance(app.screen, En50160Screen)
         for n in range(3):
             rt.hub.publish(Sample(1, float(n), {"p": 1.0}))
         await pilot.press("escape")

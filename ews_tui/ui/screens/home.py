@@ -2,7 +2,8 @@
 
 Under the menu, a status line tells how the box's services and queues are doing
 (:mod:`ews_tui.ui.system_status`), read from the runtime's supervisor and ``Hub.stats()``
-every second and whenever the screen shows again.
+every second and whenever the screen shows again, and how many alarms wait for an
+acknowledgement.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ews_tui.i18n import N_, _
+from ews_tui.services.alarms import AlarmEngine
 from ews_tui.ui.menu import ROLE_NAMES, MenuEntry, sections_for
 from ews_tui.ui.system_status import status_line
 from ews_tui.ui.widgets.footer import EwsFooter
@@ -64,7 +66,11 @@ class HomeScreen(Screen[None]):
     def render_status(self) -> None:
         """The status line from the supervisor's read model and the Hub's queue figures."""
         runtime = self.app_.session.runtime
-        line = status_line(runtime.supervisor.health(), runtime.hub.stats())
+        try:
+            alarms: int | None = self.app_.session.service(AlarmEngine).counts.unacknowledged
+        except LookupError:
+            alarms = None
+        line = status_line(runtime.supervisor.health(), runtime.hub.stats(), alarms)
         status = self.query_one("#home-status", Static)
         status.update(line.text)
         status.set_class(line.problem, "-problem")

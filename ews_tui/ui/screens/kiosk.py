@@ -23,6 +23,7 @@ from textual.widgets import ContentSwitcher, Static
 from ews_tui.domain.events import DeviceState, GatewayState
 from ews_tui.domain.installation import Installation
 from ews_tui.i18n import N_, _
+from ews_tui.services.alarms import AlarmEngine
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveBoard, LiveValues
@@ -56,13 +57,16 @@ class KioskFigures:
 
     site_power_kw: float | None
     today_kwh: float | None  # the site's electricity since local midnight
-    alarms: int | None  # the alarms issue has not landed: always None for now
+    alarms: int | None  # active alarms not acknowledged; None: no alarm engine
     gateways: tuple[tuple[str, GatewayState | None], ...]
     devices: Counter[DeviceState | None]
 
 
 def kiosk_figures(
-    inst: Installation, board: LiveBoard, today_kwh: float | None = None
+    inst: Installation,
+    board: LiveBoard,
+    today_kwh: float | None = None,
+    alarms: int | None = None,
 ) -> KioskFigures:
     """The site power is the sum of the gateways' main meters ("eq_device") active power."""
     powers = []
@@ -75,7 +79,7 @@ def kiosk_figures(
         (g.name, state.state if (state := board.gateway(g.id)) else None) for g in inst.gateways
     )
     devices = Counter(board.device(d.id).state for d in inst.devices if d.enabled)
-    return KioskFigures(sum(powers) if powers else None, today_kwh, None, gateways, devices)
+    return KioskFigures(sum(powers) if powers else None, today_kwh, alarms, gateways, devices)
 
 
 class KioskScreen(EwsScreen[None]):
@@ -134,7 +138,11 @@ class KioskScreen(EwsScreen[None]):
             board = self.session.service(LiveValues).snapshot()
         except LookupError:
             return
-        figures = kiosk_figures(inst, board, self._today_kwh)
+        try:
+            unacknowledged: int | None = self.session.service(AlarmEngine).counts.unacknowledged
+        except LookupError:
+            unacknowledged = None
+        figures = kiosk_figures(inst, board, self._today_kwh, unacknowledged)
         self.query_one("#kiosk-title", Static).update(_("ews-tui · Energy Web Server"))
         self.query_one("#power", Static).update(
             _("Site power now: {power}").format(power=_kw(figures.site_power_kw))

@@ -68,10 +68,12 @@ class LiveScreen(Screen[None]):
         Binding("l", "focus_list", N_("Devices"), show=False),
     ]
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, device_id: int | None = None, **kwargs: Any) -> None:
+        """``device_id``: the device shown first (the Alarms screen opens one)."""
         super().__init__(**kwargs)
         self.board = LiveBoard()
         self.selected: Device | None = None
+        self._wanted = device_id
         self._shown: tuple[Device, ...] = ()
 
     @property
@@ -154,7 +156,7 @@ class LiveScreen(Screen[None]):
         options = self.query_one("#live-devices", OptionList)
         options.clear_options()
         options.add_options(Option(self._label(d), id=str(d.id)) for d in self._shown)
-        keep = self.selected.id if self.selected else None
+        keep = self.selected.id if self.selected else self._wanted
         index = next((i for i, d in enumerate(self._shown) if d.id == keep), None)
         if index is None and self._shown:
             index = 0

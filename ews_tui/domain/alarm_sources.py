@@ -1,0 +1,441 @@
+"""Where alarms come from: hub events turned into :class:`Raise` and :class:`Clear` changes.
+
+- gateway and device states (:class:`DeviceStateChanged`, :class:`GatewayStateChanged`);
+- breaker, charger and input states read in samples (catalog quantities ``breaker``,
+  ``charger``, ``in1``..``inN``), inputs named by their user labels;
+- thresholds on any live quantity of a device, a circuit, a zone or the site, with a delay
+  and a hysteresis (:class:`Threshold`, :class:`ThresholdWatch`);
+- the box's own news (services, queues, logins).
+
+A device marked "Exclude from alarms" (EMS CX3, DPX3 and DMX3 models) raises nothing; its
+state is still shown everywhere. Pure: the time is the caller's ``now``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from ews_tui.domain.alarms import AlarmType, Change, Clear, Raise, Severity, Subject, SubjectKind
+from ews_tui.domain.catalog import Catalog
+from ews_tui.domain.events import (
+    DeviceState,
+    DeviceStateChanged,
+    En50160Checked,
+    Event,
+    EventDropped,
+    GatewayState,
+    GatewayStateChanged,
+    LoginFailed,
+    QueueBehind,
+    QueueCaughtUp,
+    Sample,
+    ServiceFailed,
+    ServiceRecovered,
+    SourceLocked,
+    TaskFailed,
+)
+from ews_tui.domain.installation import Device, Installation
+
+BREAKER_ALARMS = {"open": AlarmType.BREAKER_OPEN, "tripped": AlarmType.BREAKER_TRIPPED}
+TargetKind = Literal["device", "circuit", "zone", "site"]
+TARGET_KINDS: tuple[str, ...] = ("device", "circuit", "zone", "site")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``quantity`` of ``target`` compared with ``limit``: ``op`` ``">"`` raises above it,
+    ``"<"`` below it. Raised once the value stayed beyond the limit for ``delay_s``; cleared
+    once it stayed back by ``hysteresis`` (same unit) for ``delay_s``. A circuit, a zone or
+    the site add up their devices' values (the site: each gateway's main meter, as the
+    kiosk): meant for powers and currents."""
+
+    id: int
+    name: str
+    target_kind: TargetKind
+    target_id: int | None
+    quantity: str
+    op: Literal[">", "<"]
+    limit: float
+    hysteresis: float = 0.0
+    delay_s: float = 0.0
+    severity: Severity = Severity.WARNING
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.op not in (">", "<"):
+            raise ValueError(f"threshold {self.name!r}: op {self.op!r} is not > or <")
+        if self.target_kind not in TARGET_KINDS:
+            raise ValueError(f"threshold {self.name!r}: target {self.target_kind!r}")
+        if self.hysteresis < 0 or self.delay_s < 0 or not math.isfinite(self.limit):
+            raise ValueError(f"threshold {self.name!r}: negative hysteresis or delay")
+
+    def beyond(self, value: float) -> bool:
+        return value > self.limit if self.op == ">" else value < self.limit
+
+    def back(self, value: float) -> bool:
+        if self.op == ">":
+            return value <= self.limit - self.hysteresis
+        return value >= self.limit + self.hysteresis
+
+    def text(self) -> str:
+        """``site p > 80`` (the rule in one line, for the alarm's detail)."""
+        return f"{self.quantity} {self.op} {self.limit:g}"
+
+
+@dataclass
+class ThresholdWatch:
+    """The state of one threshold: raised or not, and since when the value is beyond (or
+    back from) the limit."""
+
+    threshold: Threshold
+    raised: bool = False
+    since: float | None = None  # start of the current run beyond (or back, once raised)
+
+    def observe(self, value: float | None, at: float) -> bool | None:
+        """Feed a value; True: raise now, False: clear now, None: nothing to do.
+
+        A missing value (None, NaN) stops the run: it is not known to be beyond."""
+        t = self.threshold
+        if value is None or not math.isfinite(value):
+            self.since = None
+            return None
+        crossing = t.back(value) if self.raised else t.beyond(value)
+        if not crossing:
+            self.since = None
+            return None
+        if self.since is None:
+            self.since = at
+        if at - self.since >= t.delay_s:
+            self.raised = not self.raised
+            self.since = None
+            return self.raised
+        return None
+
+
+@dataclass
+class AlarmSources:
+    """Turns events into changes; keeps the little state that needs (last input states,
+    threshold watches, the latest values the thresholds read)."""
+
+    installation: Installation
+    catalog: Catalog
+    thresholds: tuple[Threshold, ...] = ()
+    _inputs: dict[tuple[int, str], str] = field(default_factory=dict)
+    _watches: dict[int, ThresholdWatch] = field(default_factory=dict)
+    _values: dict[tuple[int, str], float] = field(default_factory=dict)
+    _last_value: dict[int, float] = field(default_factory=dict)
+    _members: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    _by_device: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    _devices: dict[int, Device] = field(default_factory=dict)
+    _muted: frozenset[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.set_thresholds(self.thresholds)
+
+    # -- configuration --------------------------------------------------------------------
+
+    def set_installation(self, installation: Installation) -> None:
+        self.installation = installation
+        self._index()
+
+    def _index(self) -> None:
+        """Devices by id, the muted ones, which devices each threshold reads and the other
+        way round (a sample costs dictionary lookups, not a walk of the installation)."""
+        inst = self.installation
+        self._devices = {d.id: d for d in inst.devices}
+        self._muted = frozenset(
+            d.id for d in inst.devices if subject_gone(inst, self.catalog, Subject("device", d.id))
+        )
+        self._members = {t.id: tuple(d.id for d in self.members(t)) for t in self.thresholds}
+        by_device: dict[int, list[int]] = {}
+        for tid, devices in self._members.items():
+            for device_id in devices:
+                by_device.setdefault(device_id, []).append(tid)
+        self._by_device = {d: tuple(ts) for d, ts in by_device.items()}
+
+    def set_thresholds(self, thresholds: Iterable[Threshold]) -> None:
+        """Keep the watches of unchanged thresholds; new or edited ones start afresh."""
+        self.thresholds = tuple(t for t in thresholds if t.enabled)
+        old = self._watches
+        self._watches = {}
+        for t in self.thresholds:
+            watch = old.get(t.id)
+            self._watches[t.id] = (
+                watch if watch is not None and watch.threshold == t else ThresholdWatch(t)
+            )
+        self._index()
+
+    def watched(self) -> set[str]:
+        return {t.quantity for t in self.thresholds}
+
+    # -- subjects -------------------------------------------------------------------------
+
+    def device_subject(self, device_id: int, part: str = "") -> Subject:
+        device = self._devices.get(device_id)
+        name = device.display_name() if device is not None else f"#{device_id}"
+        if device is not None and part:
+            name = f"{name} · {device.advanced.label(part) or part}"
+        gateway = device.gateway_id if device is not None else None
+        return Subject("device", device_id, part, gateway, name)
+
+    def gateway_subject(self, gateway_id: int) -> Subject:
+        gateway = self.installation.gateway(gateway_id)
+        name = gateway.name if gateway is not None else f"#{gateway_id}"
+        return Subject("gateway", gateway_id, "", gateway_id, name)
+
+    def threshold_subject(self, t: Threshold) -> Subject:
+        inst = self.installation
+        kind: SubjectKind = t.target_kind
+        gateway: int | None = None
+        if t.target_kind == "device" and t.target_id is not None:
+            device = inst.device(t.target_id)
+            name = device.display_name() if device else f"#{t.target_id}"
+            gateway = device.gateway_id if device else None
+        elif t.target_kind == "circuit" and t.target_id is not None:
+            circuit = inst.circuit(t.target_id)
+            name = circuit.name if circuit else f"#{t.target_id}"
+        elif t.target_kind == "zone" and t.target_id is not None:
+            zone = inst.zone(t.target_id)
+            name = zone.name if zone else f"#{t.target_id}"
+        else:
+            name = ""
+        label = f"{name} · {t.name}" if name else t.name
+        return Subject(kind, t.target_id, f"threshold:{t.id}", gateway, label)
+
+    def muted(self, device_id: int) -> bool:
+        """Whether the device's events raise nothing: "Exclude from alarms", switched off or
+        gone from the installation."""
+        return device_id in self._muted
+
+    # -- events ---------------------------------------------------------------------------
+
+    def on_event(self, event: Event, now: float) -> list[Change]:
+        """The changes ``event`` makes at ``now``."""
+        if isinstance(event, Sample):
+            return self._sample(event, now)
+        if isinstance(event, DeviceStateChanged):
+            return self._device_state(event, now)
+        if isinstance(event, GatewayStateChanged):
+            subject = self.gateway_subject(event.gateway_id)
+            kind = AlarmType.GATEWAY_COMM_ERROR
+            if event.state is GatewayState.COMM_ERROR:
+                return [Raise(kind, subject, now, event.state.value, event.detail)]
+            return [Clear(kind, subject, now, event.detail)]
+        return self._system(event, now)
+
+    def _device_state(self, event: DeviceStateChanged, now: float) -> list[Change]:
+        if event.state is not DeviceState.ON:
+            self.forget_device(event.device_id)
+        if self.muted(event.device_id):
+            return []
+        subject = self.device_subject(event.device_id)
+        comm, config = AlarmType.DEVICE_COMM_ERROR, AlarmType.DEVICE_CONFIG_ERROR
+        state, detail = event.state, event.detail
+        if state is DeviceState.COMM_ERROR:
+            return [Clear(config, subject, now), Raise(comm, subject, now, state.value, detail)]
+        if state is DeviceState.CONFIG_ERROR:
+            return [Clear(comm, subject, now), Raise(config, subject, now, state.value, detail)]
+        return [Clear(comm, subject, now, detail), Clear(config, subject, now, detail)]
+
+    def _sample(self, sample: Sample, now: float) -> list[Change]:
+        changes: list[Change] = []
+        values = sample.values
+        if not values:
+            return changes
+        device_id = sample.device_id
+        muted = self.muted(device_id)
+        at = sample.ts
+        if not muted:
+            changes += self._states(device_id, values, at)
+        tids = self._by_device.get(device_id)
+        if tids:
+            for tid in tids:
+                qid = self._watches[tid].threshold.quantity
+                if qid not in values:
+                    continue
+                value = values[qid]
+                if isinstance(value, int | float) and math.isfinite(value):
+                    self._values[(device_id, qid)] = float(value)
+                else:
+                    self._values.pop((device_id, qid), None)
+            changes += self._thresholds(at, tids)
+        return changes
+
+    def _states(
+        self, device_id: int, values: Mapping[str, float | str | None], at: float
+    ) -> list[Change]:
+        changes: list[Change] = []
+        breaker = values.get("breaker")
+        if isinstance(breaker, str):
+            subject = self.device_subject(device_id)
+            for state, kind in BREAKER_ALARMS.items():
+                if breaker == state:
+                    changes.append(Raise(kind, subject, at, breaker))
+                else:
+                    changes.append(Clear(kind, subject, at, breaker))
+        charger = values.get("charger")
+        if isinstance(charger, str):
+            subject = self.device_subject(device_id)
+            if charger == "fault":
+                changes.append(Raise(AlarmType.CHARGER_FAULT, subject, at, charger))
+            else:
+                changes.append(Clear(AlarmType.CHARGER_FAULT, subject, at, charger))
+        for qid, value in values.items():
+            if not (qid.startswith("in") and qid[2:].isdigit() and isinstance(value, str)):
+                continue
+            before = self._inputs.get((device_id, qid))
+            self._inputs[(device_id, qid)] = value
+            if before is not None and before != value:
+                subject = self.device_subject(device_id, qid)
+                changes.append(
+                    Raise(AlarmType.INPUT_CHANGED, subject, at, value, f"{before} → {value}")
+                )
+        return changes
+
+    # -- thresholds -----------------------------------------------------------------------
+
+    def members(self, t: Threshold) -> tuple[Device, ...]:
+        inst = self.installation
+        enabled = [d for d in inst.devices if inst.device_enabled(d)]
+        if t.target_kind == "device":
+            return tuple(d for d in enabled if d.id == t.target_id)
+        if t.target_kind == "circuit":
+            return tuple(d for d in enabled if d.circuit_id == t.target_id)
+        if t.target_kind == "zone":
+            return tuple(d for d in enabled if t.target_id in d.zone_ids)
+        mains = {g.eq_device_id for g in inst.gateways if g.enabled and g.eq_device_id}
+        return tuple(d for d in enabled if d.id in mains)
+
+    def value_of(self, t: Threshold) -> float | None:
+        """The target's value now; None when a member's value is missing."""
+        members = self._members.get(t.id, ())
+        if not members:
+            return None
+        total = 0.0
+        for device_id in members:
+            value = self._values.get((device_id, t.quantity))
+            if value is None:
+                return None
+            total += value
+        return total
+
+    def forget_device(self, device_id: int) -> None:
+        """The device went silent: its values are missing, never its last numbers."""
+        for key in [k for k in self._values if k[0] == device_id]:
+            del self._values[key]
+
+    def _thresholds(self, at: float, tids: Iterable[int] | None = None) -> list[Change]:
+        changes: list[Change] = []
+        watches = self._watches
+        for tid in watches if tids is None else tids:
+            watch = watches[tid]
+            t = watch.threshold
+            value = self.value_of(t)
+            result = watch.observe(value, at)
+            if value is not None:
+                self._last_value[t.id] = value
+            if result is None:
+                continue
+            subject = self.threshold_subject(t)
+            shown = f"{self._last_value.get(t.id, math.nan):.4g}"
+            if result:
+                changes.append(
+                    Raise(AlarmType.THRESHOLD, subject, at, shown, t.text(), severity=t.severity)
+                )
+            else:
+                changes.append(Clear(AlarmType.THRESHOLD, subject, at, shown))
+        return changes
+
+    def tick(self, now: float) -> list[Change]:
+        """Delays that ran out with no new sample (a steady value) raise or clear now."""
+        return self._thresholds(now)
+
+    # -- the box ----------------------------------------------------------------------------
+
+    def _system(self, event: Event, now: float) -> list[Change]:
+        box = _box_subject
+        if isinstance(event, En50160Checked):
+            # The ISO week of the Monday that starts it (its Thursday is in the same week
+            # whatever the zone).
+            year, week, _day = datetime.fromtimestamp(
+                event.week_start + 3 * 86400, UTC
+            ).isocalendar()
+            label = f"{year}-W{week:02d}"
+            subject = self.gateway_subject(event.gateway_id)
+            if event.verdict == "ko":
+                return [Raise(AlarmType.EN50160_WEEK_KO, subject, now, label, event.verdict)]
+            if event.verdict == "ok":
+                return [Clear(AlarmType.EN50160_WEEK_KO, subject, now, label)]
+            return []
+        if isinstance(event, ServiceFailed):
+            return [Raise(AlarmType.SERVICE_FAILED, box(event.service), now, "", event.error)]
+        if isinstance(event, ServiceRecovered):
+            return [Clear(AlarmType.SERVICE_FAILED, box(event.service), now)]
+        if isinstance(event, TaskFailed):
+            return [Raise(AlarmType.TASK_CRASHED, box(event.task), now, "", event.error)]
+        if isinstance(event, QueueBehind):
+            queued = str(event.queued)
+            return [Raise(AlarmType.QUEUE_BEHIND, box(event.subscription), now, queued)]
+        if isinstance(event, QueueCaughtUp):
+            return [Clear(AlarmType.QUEUE_BEHIND, box(event.subscription), now)]
+        if isinstance(event, EventDropped):
+            return [Raise(AlarmType.EVENT_DROPPED, box(event.subscription), now, event.event)]
+        if isinstance(event, LoginFailed):
+            subject = box(event.source)
+            return [Raise(AlarmType.LOGIN_FAILED, subject, now, str(event.failures), event.reason)]
+        if isinstance(event, SourceLocked):
+            severity = Severity.CRITICAL if event.blocked else None
+            detail = "blocked" if event.blocked else "locked"
+            return [
+                Raise(
+                    AlarmType.SOURCE_LOCKED,
+                    box(event.source),
+                    now,
+                    str(event.failures),
+                    detail,
+                    severity=severity,
+                )
+            ]
+        return []
+
+
+def _box_subject(part: str) -> Subject:
+    return Subject("system", None, part, None, part)
+
+
+#: The hub events the sources read (the engine subscribes to these).
+SOURCE_EVENTS: tuple[type[Event], ...] = (
+    Sample,
+    En50160Checked,
+    DeviceStateChanged,
+    GatewayStateChanged,
+    ServiceFailed,
+    ServiceRecovered,
+    TaskFailed,
+    QueueBehind,
+    QueueCaughtUp,
+    EventDropped,
+    LoginFailed,
+    SourceLocked,
+)
+
+GoneCheck = Callable[[Subject], bool]
+
+
+def subject_gone(inst: Installation, catalog: Catalog, subject: Subject) -> bool:
+    """Whether the object of an alarm left the installation, was switched off, or is now
+    excluded from alarms: its alarms are cleared."""
+    if subject.kind == "device" and subject.id is not None:
+        device = inst.device(subject.id)
+        if device is None or not inst.device_enabled(device):
+            return True
+        model = catalog.find(device.model)
+        return device.advanced.exclude_from_alarms and model is not None and model.alarm_exclusion
+    if subject.kind == "gateway" and subject.id is not None:
+        gateway = inst.gateway(subject.id)
+        return gateway is None or not gateway.enabled
+    return False

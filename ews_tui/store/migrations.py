@@ -18,6 +18,7 @@ import aiosqlite
 from ews_tui.domain.messages import N_, Message
 from ews_tui.store.db import Database, StoreError
 from ews_tui.store.energy_schema import V3_ENERGY, V4_OPEN_SLOTS
+from ews_tui.store.outbox_repo import V7_OUTBOX
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "measures, energy and cost rules", V3_ENERGY),
     Migration(4, "the recorder's open slots", V4_OPEN_SLOTS),
     Migration(5, "failed logins per source, replaced PUKs", _V5_AUTH_SOURCES),
+    # 6 is the alarms' store (branch alarms).
+    Migration(7, "notification settings and the mail outbox", V7_OUTBOX),
 )
 
 

@@ -17,6 +17,7 @@ from ews_tui.cli import (
     export,
     history,
     install,
+    mail,
     probe,
     report,
     serve,
@@ -26,7 +27,21 @@ from ews_tui.cli import (
 )
 from ews_tui.cli.errors import UserError
 
-COMMANDS = (demo, config_check, install, sim, probe, report, export, history, serve, tui, ssh, auth)
+COMMANDS = (
+    demo,
+    config_check,
+    install,
+    sim,
+    probe,
+    report,
+    export,
+    history,
+    serve,
+    tui,
+    ssh,
+    auth,
+    mail,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

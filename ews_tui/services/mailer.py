@@ -291,6 +291,9 @@ class Mailer:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Subscribe and start the loop. Mails left unsent by the last run (a restart, a
+        ``kill -9``) are tried at once, not after the backoff that run had reached."""
+        await self.outbox.retry_now(self._clock())
         self._sub = self._hub.subscribe(MailQueued, SettingsChanged, name="mailer", maxsize=16)
         self._listener = self._supervisor.spawn(self._listen(self._sub), name="mailer-wake")
         self._loop = self._supervisor.supervise("mailer", self._run)

@@ -5,6 +5,7 @@ and the plain words of "Send a test mail"."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -255,8 +256,9 @@ async def test_starttls_with_a_self_signed_certificate(settled: Database, tmp_pa
 
 @pytest.mark.parametrize("mechanism", ["LOGIN", "PLAIN"])
 async def test_auth_wrong_then_right_password(
-    settled: Database, tmp_path: Path, mechanism: str
+    settled: Database, tmp_path: Path, mechanism: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     cert = self_signed(tmp_path)
     auth = Authenticator("box", "s3cret")
     other = "PLAIN" if mechanism == "LOGIN" else "LOGIN"
@@ -273,6 +275,7 @@ async def test_auth_wrong_then_right_password(
         answer = await box.mailer.send_test("marie@site.test")
         assert answer.ok, str(answer.message)
     assert auth.mechanisms == [mechanism, mechanism]
+    assert "s3cret" not in caplog.text and "wrong" not in caplog.text  # never logged
     assert len(inbox.mails) == 1
 
 

@@ -19,6 +19,7 @@ from ews_tui.cli import (
     export,
     history,
     install,
+    mail,
     probe,
     report,
     serve,
@@ -43,6 +44,7 @@ COMMANDS = (
     ssh,
     auth,
     alarms,
+    mail,
 )
 
 

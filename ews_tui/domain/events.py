@@ -239,3 +239,36 @@ class SourceLocked(SecurityEvent):
 
     failures: int
     blocked: bool = False
+
+
+# -- mail (the notification outbox): the alarms list shows the failures ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MailQueued(Event):
+    """Notices were queued in the outbox and committed: the mailer looks at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class MailFailing(SystemEvent):
+    """The SMTP server could not take the queued mail (``reason`` in plain words); published
+    once when the trouble starts, the mail is retried with backoff and nothing is lost."""
+
+    server: str
+    reason: str
+    queued: int
+
+
+@dataclass(frozen=True, slots=True)
+class MailRecovered(SystemEvent):
+    """The SMTP server took a mail again after :class:`MailFailing`."""
+
+    server: str
+
+
+@dataclass(frozen=True, slots=True)
+class MailRefused(SystemEvent):
+    """The server refused one mail for good (5xx on its recipient or content): not retried."""
+
+    recipient: str
+    reason: str

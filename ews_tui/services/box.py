@@ -22,6 +22,7 @@ from ews_tui.services.csv_folders import CsvFolders
 from ews_tui.services.en50160 import En50160Checker
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
+from ews_tui.services.mailer import Mailer
 from ews_tui.services.modbus_server import ModbusServerService
 from ews_tui.services.polling import PollingService
 from ews_tui.services.recorder import Recorder, Retention
@@ -103,6 +104,15 @@ async def running_box(
                 config=lambda: settings.config,
                 installation=lambda: installation.current,
                 catalog=lambda: installation.catalog,
+                supervisor=rt.supervisor,
+            )
+        )
+        rt.add(
+            Mailer(
+                db,
+                rt.hub,
+                smtp=lambda: settings.config.smtp,
+                timezone=lambda: settings.config.time.timezone,
                 supervisor=rt.supervisor,
             )
         )

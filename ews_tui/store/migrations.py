@@ -19,6 +19,7 @@ from ews_tui.domain.messages import N_, Message
 from ews_tui.store.alarms_repo import V7_ALARMS
 from ews_tui.store.db import Database, StoreError
 from ews_tui.store.energy_schema import V3_ENERGY, V4_OPEN_SLOTS
+from ews_tui.store.outbox_repo import V8_OUTBOX
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "failed logins per source, replaced PUKs", _V5_AUTH_SOURCES),
     Migration(6, "the weekly EN 50160 verdicts", _V6_EN50160),
     Migration(7, "alarms and alarm thresholds", V7_ALARMS),
+    Migration(8, "notification settings and the mail outbox", V8_OUTBOX),
 )
 
 

@@ -115,7 +115,7 @@ MENU: tuple[MenuSection, ...] = (
                 "notifications",
                 N_("E-mail and notifications"),
                 N_("Who gets the alarm e-mails."),
-                None,
+                "settings_smtp",
             ),
             E("update", N_("Update"), N_("Update the software."), None),
             E(

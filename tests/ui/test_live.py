@@ -47,12 +47,12 @@ async def box(tmp_path: Path) -> AsyncIterator[Runtime]:
 
 
 async def _until(pilot, check: Callable[[], bool]) -> None:  # type: ignore[no-untyped-def]
-    """Let the screen's subscription catch up (each pause runs the pending messages)."""
-    for _ in range(50):
-        if check():
-            return
-        await pilot.pause()
-    assert check()
+    """Let the screen catch up: its subscription, and its drawing timers (the values are
+    drawn at most every REFRESH_S). A deadline, not a count of pauses."""
+    deadline = time.monotonic() + 10.0
+    while not check():
+        assert time.monotonic() < deadline, "still waiting"
+        await pilot.pause(0.02)
 
 
 def _table(pilot) -> MeasureTable:  # type: ignore[no-untyped-def]
@@ -191,9 +191,8 @@ async def test_breaker_state(box: Runtime) -> None:
     app = make_box_app(box, "live")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter", "down")  # Enter: to the list; the highlighted one shows
-
+        await _until(pilot, lambda: "Feeder DPX3" in _text(pilot, "#live-device"))
         table = _table(pilot)
-        assert "Feeder DPX3" in _text(pilot, "#live-device")
         box.hub.publish(Sample(2, time.time(), {"breaker": "tripped", "i1": 0.0}))
         await _until(pilot, lambda: table.value_of("breaker") == "Tripped")
         assert "Tripped" in _text(pilot, "#live-breaker")

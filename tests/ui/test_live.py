@@ -24,6 +24,7 @@ from ews_tui.domain.installation import Device
 from ews_tui.runtime import Runtime
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
+from ews_tui.ui.screens.live import LiveScreen
 from ews_tui.ui.widgets.measure_table import MeasureTable
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 
@@ -217,6 +218,61 @@ async def test_off_devices_are_not_listed(box: Runtime) -> None:
         assert _listed(pilot) == ["Main meter"]
         await box.get(InstallationService).apply(set_device_enabled, 2, True)
         await _until(pilot, lambda: _listed(pilot) == ["Main meter", "Feeder DPX3"])
+
+
+def _live_screen(pilot) -> LiveScreen:  # type: ignore[no-untyped-def]
+    screen = pilot.app.screen
+    assert isinstance(screen, LiveScreen)
+    return screen
+
+
+async def test_values_are_drawn_at_the_rate_cap_and_only_where_they_changed(
+    box: Runtime,
+) -> None:
+    """Every sample redrew the whole table at once: ten sessions on Live measures took a
+    core. The board takes each event at once; the table is drawn at the next tick of the
+    rate cap (driven by hand here), and only the cells whose text changed are written."""
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, table = _live_screen(pilot), _table(pilot)
+        screen.refresh_s = 3600.0  # the tick never comes by itself: the test draws
+        box.hub.publish(DeviceStateChanged(1, DeviceState.ON))
+        box.hub.publish(Sample(1, 100.0, VALUES))
+        await _until(pilot, lambda: screen.board.device(1).ts == 100.0)
+        assert table.value_of("v1") == "—"  # taken, not drawn yet
+        screen.draw_due()
+        assert table.value_of("v1") == "231.4"
+        written = table.cells_written
+        box.hub.publish(Sample(1, 101.0, VALUES))  # the same values again
+        await _until(pilot, lambda: screen.board.device(1).ts == 101.0)
+        screen.draw_due()
+        assert table.cells_written == written
+        box.hub.publish(Sample(1, 102.0, {**VALUES, "v1": 229.0}))
+        box.hub.publish(Sample(1, 102.5, {**VALUES, "v1": 228.0}))  # two samples, one draw
+        await _until(pilot, lambda: screen.board.device(1).ts == 102.5)
+        screen.draw_due()
+        assert table.value_of("v1") == "228.0"
+        assert table.cells_written == written + 1
+
+
+async def test_key_repeats_in_the_list_build_one_device(box: Runtime) -> None:
+    """Each arrow key rebuilt the values table of the device it passed over; now the
+    highlight moves at once and the device it rests on is built once."""
+    await box.get(InstallationService).apply(save_device, GAS)
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, table = _live_screen(pilot), _table(pilot)
+        screen.select_delay_s = screen.select_max_delay_s = 3600.0  # the test says when
+        built = table.rows_built
+        await pilot.press("enter", "down", "down", "up", "down")
+        options = pilot.app.screen.query_one("#live-devices", OptionList)
+        assert options.highlighted == 2
+        assert screen.selected is not None and screen.selected.name == "Main meter"
+        assert table.rows_built == built  # nothing built while the keys come
+        screen.select_pending()
+        assert screen.selected is not None and screen.selected.name == "Boiler gas"
+        assert table.rows_built == built + 1
+        assert "Boiler gas" in _text(pilot, "#live-device")
 
 
 async def _publish_before_opening(rt: Runtime, sample: Sample) -> None:

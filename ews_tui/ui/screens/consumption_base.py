@@ -7,12 +7,18 @@ keys move to the previous or next one, change the step, the energy, what the bar
 screens follow the Hub: a change of the cost pages, the time zone or the installation
 reloads the view.
 
+Reading is rate-capped (the sessions share the loop with the buses): a key starts a read at
+once when the last one began ``LOAD_INTERVAL_S`` ago, else one read waits for the end of
+that interval; a key pressed meanwhile replaces the waiting read (the last view wins), so a
+run of key repeats reads the store a few times a second, not once per key.
+
 Not a menu screen itself (no ``SCREEN``): ``consumption_total``, ``consumption_partial`` and
 ``consumption_details`` subclass it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +65,7 @@ VIEWS: tuple[tuple[str, str], ...] = (
     ("consumption_details", N_("Details")),
 )
 RELOADING_SETTINGS = frozenset({"costs", "time"})
+LOAD_INTERVAL_S = 0.25  # a screen reads the store at most four times a second
 
 
 class ConsumptionScreen(EwsScreen[None]):
@@ -101,6 +108,10 @@ class ConsumptionScreen(EwsScreen[None]):
         self.view: ConsumptionView = view or ConsumptionView(anchor or date.today())
         self.table: ConsumptionTable | None = None
         self.cursor: int = 0
+        self.load_interval_s = LOAD_INTERVAL_S
+        self.reads = 0  # reads of the store started (tests count them)
+        self._last_read: float | None = None
+        self._drawn: dict[str, Text | str] = {}  # what each header Static shows now
 
     # ------------------------------------------------------------------ services
 
@@ -165,7 +176,7 @@ class ConsumptionScreen(EwsScreen[None]):
         for number_, (name, title) in enumerate(VIEWS, start=1):
             tabs.append("  ")
             tabs.append(f" {number_} {_(title)} ", style="reverse" if name == self.NAME else "")
-        self.query_one("#cons-tabs", Static).update(tabs)
+        self._update("cons-tabs", tabs)
         view = self.view
         parts = [
             _(ENERGY_NAMES[view.energy]),
@@ -173,7 +184,13 @@ class ConsumptionScreen(EwsScreen[None]):
             view_title(view.step, *view.range),
             *self.header_extra(),
         ]
-        self.query_one("#cons-view", Static).update(" · ".join(parts))
+        self._update("cons-view", " · ".join(parts))
+
+    def _update(self, widget_id: str, content: Text | str) -> None:
+        """Update a Static only when its content changes (an update lays the screen out)."""
+        if self._drawn.get(widget_id) != content:
+            self._drawn[widget_id] = content
+            self.query_one(f"#{widget_id}", Static).update(content)
 
     def header_extra(self) -> Sequence[str]:
         return ()
@@ -186,6 +203,13 @@ class ConsumptionScreen(EwsScreen[None]):
 
     @work(exclusive=True, group=LOAD_GROUP)
     async def _load(self, view: ConsumptionView) -> None:
+        # Exclusive: a key pressed while this read waits cancels it for the newer view.
+        if self._last_read is not None:
+            wait = self._last_read + self.load_interval_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._last_read = time.monotonic()
+        self.reads += 1
         try:
             data = await self.fetch(view)
         except Exception:

@@ -51,8 +51,8 @@ from ews_tui.ui.widgets.state_symbol import breaker_text, state_text
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 SILENT_GATEWAY = (GatewayState.COMM_ERROR, GatewayState.OFF)
 REFRESH_S = 0.25  # values and states are drawn at most four times a second
-SELECT_DELAY_S = 0.2  # the highlighted device is shown once the highlight rests this long
-SELECT_MAX_DELAY_S = 0.6  # ... or this long after the first of a run of moves
+SELECT_DELAY_S = 0.3  # the highlighted device is shown once the highlight rests this long
+SELECT_MAX_DELAY_S = 1.0  # ... or this long after the first of a run of moves
 
 
 def matches(device: Device, inst: Installation, model_name: str, query: str) -> bool:
@@ -91,6 +91,9 @@ class LiveScreen(Screen[None]):
         self._pending_since: float | None = None
         self._select_timer: Timer | None = None
         self._drawn: dict[str, Text | str] = {}  # what each Static shows now
+        self.refresh_s = REFRESH_S
+        self.select_delay_s = SELECT_DELAY_S
+        self.select_max_delay_s = SELECT_MAX_DELAY_S
 
     @property
     def installation(self) -> InstallationService:
@@ -153,7 +156,7 @@ class LiveScreen(Screen[None]):
     def _draw_soon(self) -> None:
         """Draw what changed within ``REFRESH_S`` (one timer for every change until then)."""
         if self._draw_timer is None:
-            self._draw_timer = self.set_timer(REFRESH_S, self.draw_due, name="live draw")
+            self._draw_timer = self.set_timer(self.refresh_s, self.draw_due, name="live draw")
 
     def draw_due(self) -> None:
         """Draw the list's states and the selected device's values if they changed."""
@@ -173,7 +176,7 @@ class LiveScreen(Screen[None]):
             self._pending_since = now
         if self._select_timer is not None:
             self._select_timer.stop()
-        wait = min(SELECT_DELAY_S, self._pending_since + SELECT_MAX_DELAY_S - now)
+        wait = min(self.select_delay_s, self._pending_since + self.select_max_delay_s - now)
         self._select_timer = self.set_timer(max(0.0, wait), self.select_pending, name="live select")
 
     def select_pending(self) -> None:

@@ -134,9 +134,7 @@ class MeasureTable(DataTable[str]):
         return self.columns[ColumnKey(key)].width
 
     def _value_width(self) -> int:
-        return max(
-            [cell_len(_("Value"))] + [cell_len(text) for text in self._values.values()]
-        )
+        return max([cell_len(_("Value"))] + [cell_len(text) for text in self._values.values()])
 
     def _unit_width(self) -> int:
         return max([cell_len(_("Unit"))] + [cell_len(unit) for unit in self._units.values()])

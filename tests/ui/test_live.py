@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 
 from ews_tui.domain.edits import save_device, set_device_enabled
 from ews_tui.domain.events import (
@@ -302,6 +302,10 @@ def test_snapshot_live(snap_compare, tmp_path: Path, language: str) -> None:  # 
 
     async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         await _until(pilot, lambda: _table(pilot).value_of("v1") != "—")
+        # The search field's cursor blinks: shown or not depended on how long the run took
+        # (the snapshot failed now and then under load). A steady cursor, always drawn.
+        pilot.app.screen.query_one("#live-search", Input).cursor_blink = False
+        await pilot.pause()
 
     app = SnapshotApp(tmp_path, "live", language=language, prepare=prepare)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)

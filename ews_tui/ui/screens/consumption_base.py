@@ -31,7 +31,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from ews_tui.domain.events import InstallationChanged, SettingsChanged
 from ews_tui.domain.grouping import Amount, By, GroupKey, known, metered_devices
@@ -54,6 +54,7 @@ from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.histogram import Chart, Histogram
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -111,7 +112,6 @@ class ConsumptionScreen(EwsScreen[None]):
         self.load_interval_s = LOAD_INTERVAL_S
         self.reads = 0  # reads of the store started (tests count them)
         self._last_read: float | None = None
-        self._drawn: dict[str, Text | str] = {}  # what each header Static shows now
 
     # ------------------------------------------------------------------ services
 
@@ -144,8 +144,8 @@ class ConsumptionScreen(EwsScreen[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="cons-tabs", classes="page-title")
-        yield Static("", id="cons-view")
+        yield SteadyStatic(id="cons-tabs", classes="page-title")
+        yield SteadyStatic(id="cons-view")
         yield from self.compose_body()
         yield EwsFooter()
 
@@ -187,10 +187,7 @@ class ConsumptionScreen(EwsScreen[None]):
         self._update("cons-view", " · ".join(parts))
 
     def _update(self, widget_id: str, content: Text | str) -> None:
-        """Update a Static only when its content changes (an update lays the screen out)."""
-        if self._drawn.get(widget_id) != content:
-            self._drawn[widget_id] = content
-            self.query_one(f"#{widget_id}", Static).update(content)
+        self.query_one(f"#{widget_id}", SteadyStatic).show(content)
 
     def header_extra(self) -> Sequence[str]:
         return ()

@@ -47,6 +47,7 @@ from ews_tui.ui.follow import while_shown
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.measure_table import MeasureTable
 from ews_tui.ui.widgets.state_symbol import breaker_text, state_text
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 SILENT_GATEWAY = (GatewayState.COMM_ERROR, GatewayState.OFF)
@@ -90,7 +91,6 @@ class LiveScreen(Screen[None]):
         self._pending: Device | None = None  # highlighted, not shown yet
         self._pending_since: float | None = None
         self._select_timer: Timer | None = None
-        self._drawn: dict[str, Text | str] = {}  # what each Static shows now
         self.refresh_s = REFRESH_S
         self.select_delay_s = SELECT_DELAY_S
         self.select_max_delay_s = SELECT_MAX_DELAY_S
@@ -106,9 +106,9 @@ class LiveScreen(Screen[None]):
                 yield Input(placeholder=_("Search…"), id="live-search", compact=True)
                 yield OptionList(id="live-devices")
             with Vertical(id="live-right"):
-                yield Static("", id="live-device")
-                yield Static("", id="live-comm")
-                yield Static("", id="live-breaker")
+                yield SteadyStatic(id="live-device")
+                yield SteadyStatic(id="live-comm")
+                yield SteadyStatic(id="live-breaker")
                 yield MeasureTable(id="live-values")
         yield EwsFooter()
 
@@ -190,10 +190,7 @@ class LiveScreen(Screen[None]):
             self.select(device)
 
     def _update(self, widget_id: str, content: Text | str) -> None:
-        """Update a Static only when its content changes (an update lays the screen out)."""
-        if self._drawn.get(widget_id) != content:
-            self._drawn[widget_id] = content
-            self.query_one(f"#{widget_id}", Static).update(content)
+        self.query_one(f"#{widget_id}", SteadyStatic).show(content)
 
     # ------------------------------------------------------------------ the list
 

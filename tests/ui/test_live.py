@@ -275,6 +275,29 @@ async def test_key_repeats_in_the_list_build_one_device(box: Runtime) -> None:
         assert "Boiler gas" in _text(pilot, "#live-device")
 
 
+async def test_a_meter_of_the_same_model_keeps_the_rows(box: Runtime) -> None:
+    """Going from a meter to another of its model rebuilt the table (and laid the screen
+    out); the rows stay, the values are the new meter's."""
+    second = Device(0, 1, "0 146 68", 8, name="Second meter")
+    await box.get(InstallationService).apply(save_device, second)
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, table = _live_screen(pilot), _table(pilot)
+        box.hub.publish(DeviceStateChanged(1, DeviceState.ON))
+        box.hub.publish(Sample(1, 100.0, VALUES))
+        await _until(pilot, lambda: table.value_of("v1") == "231.4")
+        built = table.rows_built
+        meter, feeder, other = (screen.installation.current.device(i) for i in (1, 2, 3))
+        assert other is not None and other.name == "Second meter"
+        screen.select(other)
+        assert table.rows_built == built
+        assert table.value_of("v1") == "—"  # the other meter's: nothing read yet
+        screen.select(feeder)  # another model: rebuilt
+        assert table.rows_built == built + 1
+        screen.select(meter)
+        assert table.value_of("v1") == "231.4"
+
+
 async def _publish_before_opening(rt: Runtime, sample: Sample) -> None:
     rt.hub.publish(DeviceStateChanged(sample.device_id, DeviceState.ON))
     rt.hub.publish(sample)

@@ -102,11 +102,19 @@ class MeasureTable(DataTable[str]):
     def set_rows(
         self, rows: Sequence[tuple[str, str]], custom: Mapping[str, str] | None = None
     ) -> None:
-        """One row per ``(quantity id, unit)``, in order; values start missing."""
+        """One row per ``(quantity id, unit)``, in order; values start missing.
+
+        The rows of a device with the same quantities and labels as the one shown (a site has
+        many meters of one model) are kept: only the values are written again, and the
+        screen is not laid out anew."""
+        labels = {qid: quantity_label(qid, custom) for qid, _unit in rows}
+        if list(rows) == list(self._units.items()) and labels == self._labels and rows:
+            self.show_values({})
+            return
         self.clear()
         self.rows_built += 1
         self._units = dict(rows)
-        self._labels = {qid: quantity_label(qid, custom) for qid, _unit in rows}
+        self._labels = labels
         self._shown = dict(self._labels)
         self._values = dict.fromkeys(self._units, MISSING)
         for qid, unit in rows:

@@ -275,6 +275,18 @@ async def test_key_repeats_in_the_list_build_one_device(box: Runtime) -> None:
         assert "Boiler gas" in _text(pilot, "#live-device")
 
 
+async def test_a_selection_already_due_does_not_end_the_session(box: Runtime) -> None:
+    """A run of moves longer than the longest wait asked Textual for a 0 s timer, and its
+    timer divided by that delay: ZeroDivisionError, the session ended."""
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = _live_screen(pilot)
+        screen.select_delay_s = screen.select_max_delay_s = 0.0  # due at once
+        await pilot.press("enter", "down")
+        await _until(pilot, lambda: "Feeder DPX3" in _text(pilot, "#live-device"))
+        assert app.is_running and app.return_code is None
+
+
 async def test_a_meter_of_the_same_model_keeps_the_rows(box: Runtime) -> None:
     """Going from a meter to another of its model rebuilt the table (and laid the screen
     out); the rows stay, the values are the new meter's."""

@@ -54,6 +54,7 @@ SILENT_GATEWAY = (GatewayState.COMM_ERROR, GatewayState.OFF)
 REFRESH_S = 0.25  # values and states are drawn at most four times a second
 SELECT_DELAY_S = 0.3  # the highlighted device is shown once the highlight rests this long
 SELECT_MAX_DELAY_S = 1.0  # ... or this long after the first of a run of moves
+MIN_TIMER_S = 0.01
 
 
 def matches(device: Device, inst: Installation, model_name: str, query: str) -> bool:
@@ -156,7 +157,8 @@ class LiveScreen(Screen[None]):
     def _draw_soon(self) -> None:
         """Draw what changed within ``REFRESH_S`` (one timer for every change until then)."""
         if self._draw_timer is None:
-            self._draw_timer = self.set_timer(self.refresh_s, self.draw_due, name="live draw")
+            delay = max(MIN_TIMER_S, self.refresh_s)
+            self._draw_timer = self.set_timer(delay, self.draw_due, name="live draw")
 
     def draw_due(self) -> None:
         """Draw the list's states and the selected device's values if they changed."""
@@ -177,7 +179,9 @@ class LiveScreen(Screen[None]):
         if self._select_timer is not None:
             self._select_timer.stop()
         wait = min(self.select_delay_s, self._pending_since + self.select_max_delay_s - now)
-        self._select_timer = self.set_timer(max(0.0, wait), self.select_pending, name="live select")
+        # Never a 0 s timer: Textual divides by the delay when a timer runs late.
+        delay = max(MIN_TIMER_S, wait)
+        self._select_timer = self.set_timer(delay, self.select_pending, name="live select")
 
     def select_pending(self) -> None:
         """Show the device the highlight rests on (if not shown already)."""

@@ -267,3 +267,21 @@ async def test_an_energy_whose_meters_are_all_excluded_says_so(box: Runtime) -> 
         assert text(pilot, "#cons-totals") == (
             "Every device of this energy (Gas) is excluded from totals."
         )
+
+
+async def test_a_read_ending_after_a_switch_does_not_end_the_session(box: Runtime) -> None:
+    """Ten sessions pressing 1, 2, 3 as their reads ended: a read finished on a screen being
+    switched away found its widgets gone, and NoMatches ended the session."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        total = pilot.app.screen
+        assert isinstance(total, TotalScreen)
+        data = await total.fetch(total.view)
+        for child in list(total.query("#cons-totals")):
+            await child.remove()  # as a switch prunes the screen, before its workers stop
+        await pilot.press("2")
+        await pilot.pause()
+        assert pilot.app.screen is not total
+        total.show_loaded(total.view, data)  # the read that ends now: nothing to show
+        assert app.is_running and app.return_code is None

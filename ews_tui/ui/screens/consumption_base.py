@@ -31,6 +31,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.widgets import DataTable
 
 from ews_tui.domain.events import InstallationChanged, SettingsChanged
@@ -213,8 +214,21 @@ class ConsumptionScreen(EwsScreen[None]):
             log.exception("consumption %s %s %s", view.step, view.anchor, view.energy)
             self.show_error(_("The consumption could not be read: see the log."))
             return
-        if view == self.view:
+        self.show_loaded(view, data)
+
+    def show_loaded(self, view: ConsumptionView, data: Any) -> None:
+        """Show what was read for ``view``, unless the view changed or the screen is going.
+
+        A read that ends as its screen is switched away (keys 1, 2, 3) found its widgets
+        already removed: NoMatches ended the whole session."""
+        if view != self.view or not self.is_attached:
+            return
+        try:
             self.show(data)
+        except NoMatches:
+            if self.app.screen is self:
+                raise  # the screen shown misses a widget: a bug, not a race
+            log.debug("consumption %s: read done as the screen went", self.NAME)
 
     async def fetch(self, view: ConsumptionView) -> Any:
         """What the screen shows for ``view``, read from the service (in the worker)."""

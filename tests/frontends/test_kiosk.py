@@ -23,6 +23,7 @@ from ews_tui.services.recorder import Recorder
 from ews_tui.ui.screens.kiosk import KioskScreen
 from ews_tui.ui.screens.login import LoginScreen
 from ews_tui.ui.session import Session
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import box_runtime
 
 DEADLINE_S = 10.0
@@ -125,3 +126,32 @@ async def test_a_wild_power_reading_does_not_end_the_kiosk(runtime: Runtime) -> 
         runtime.hub.publish(Sample(main, time.time(), {"p": float("nan")}))
         await until(pilot, lambda: text(kiosk, "power").endswith("— kW"), "NaN as missing")
         assert app.is_running
+
+
+async def test_the_dashboard_redraws_only_what_changed(runtime: Runtime) -> None:
+    """Every second the kiosk updated its six texts, and each update laid the screen out
+    again: it now writes a text only when it changed."""
+    inst = runtime.get(InstallationService).current
+    main = next(g.eq_device_id for g in inst.gateways if g.eq_device_id is not None)
+    app = kiosk_app(Session(runtime))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, KioskScreen), "the dashboard")
+        kiosk = app.screen
+        assert isinstance(kiosk, KioskScreen)
+        texts = {t.id: t for t in kiosk.query(SteadyStatic)}
+        assert len(texts) == 6
+
+        def updates() -> dict[str | None, int]:
+            return {widget_id: t.updates for widget_id, t in texts.items()}
+
+        kiosk.refresh_figures()
+        before = updates()
+        kiosk.refresh_figures()  # nothing new: nothing written
+        assert updates() == before
+        runtime.hub.publish(DeviceStateChanged(main, DeviceState.ON))
+        runtime.hub.publish(Sample(main, time.time(), {"p": 12.5}))
+        await until(pilot, lambda: "12.5 kW" in text(kiosk, "power"), "the site power")
+        after = updates()
+        assert after["power"] == before["power"] + 1
+        for steady in ("kiosk-title", "kiosk-hint", "alarms"):
+            assert after[steady] == before[steady] == 1, steady

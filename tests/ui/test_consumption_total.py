@@ -109,6 +109,30 @@ async def test_previous_and_next_day_change_the_range_and_values(box: Runtime) -
         assert set(column(pilot, "amount")) == {"—"}
 
 
+async def test_key_repeats_read_the_store_once(box: Runtime) -> None:
+    """Each arrow key read the store and rebuilt the table: ten sessions moving through the
+    days took a core. Within the rate cap, a read waits; each newer key replaces it, and
+    the one read is of the last view."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, TotalScreen)
+        screen.load_interval_s = 3600.0  # the waiting read never starts by itself
+        reads = screen.reads
+        await pilot.press("left", "left", "left", "right")
+        await pilot.pause()
+        assert "Monday, January 13, 2025" in text(pilot, "#cons-view")  # the header follows
+        waiting = [w for w in pilot.app.workers if w.group == "consumption-load"]
+        assert len([w for w in waiting if not w.is_finished]) == 1  # one read, waiting
+        assert screen.reads == reads  # nothing read within the interval
+        screen.load_interval_s = 0.0
+        await pilot.press("left")  # past the interval: read at once, the newer view
+        await loaded(pilot)
+        assert screen.reads == reads + 1
+        assert "Sunday, January 12, 2025" in text(pilot, "#cons-view")
+
+
 async def test_steps_week_month_year(box: Runtime) -> None:
     app = make_box_app(box, "home")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -243,3 +267,21 @@ async def test_an_energy_whose_meters_are_all_excluded_says_so(box: Runtime) -> 
         assert text(pilot, "#cons-totals") == (
             "Every device of this energy (Gas) is excluded from totals."
         )
+
+
+async def test_a_read_ending_after_a_switch_does_not_end_the_session(box: Runtime) -> None:
+    """Ten sessions pressing 1, 2, 3 as their reads ended: a read finished on a screen being
+    switched away found its widgets gone, and NoMatches ended the session."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        total = pilot.app.screen
+        assert isinstance(total, TotalScreen)
+        data = await total.fetch(total.view)
+        for child in list(total.query("#cons-totals")):
+            await child.remove()  # as a switch prunes the screen, before its workers stop
+        await pilot.press("2")
+        await pilot.pause()
+        assert pilot.app.screen is not total
+        total.show_loaded(total.view, data)  # the read that ends now: nothing to show
+        assert app.is_running and app.return_code is None

@@ -7,12 +7,18 @@ keys move to the previous or next one, change the step, the energy, what the bar
 screens follow the Hub: a change of the cost pages, the time zone or the installation
 reloads the view.
 
+Reading is rate-capped (the sessions share the loop with the buses): a key starts a read at
+once when the last one began ``LOAD_INTERVAL_S`` ago, else one read waits for the end of
+that interval; a key pressed meanwhile replaces the waiting read (the last view wins), so a
+run of key repeats reads the store a few times a second, not once per key.
+
 Not a menu screen itself (no ``SCREEN``): ``consumption_total``, ``consumption_partial`` and
 ``consumption_details`` subclass it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +31,8 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static
+from textual.css.query import NoMatches
+from textual.widgets import DataTable
 
 from ews_tui.domain.events import InstallationChanged, SettingsChanged
 from ews_tui.domain.grouping import Amount, By, GroupKey, known, metered_devices
@@ -48,6 +55,7 @@ from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.histogram import Chart, Histogram
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -59,6 +67,7 @@ VIEWS: tuple[tuple[str, str], ...] = (
     ("consumption_details", N_("Details")),
 )
 RELOADING_SETTINGS = frozenset({"costs", "time"})
+LOAD_INTERVAL_S = 0.25  # a screen reads the store at most four times a second
 
 
 class ConsumptionScreen(EwsScreen[None]):
@@ -101,6 +110,9 @@ class ConsumptionScreen(EwsScreen[None]):
         self.view: ConsumptionView = view or ConsumptionView(anchor or date.today())
         self.table: ConsumptionTable | None = None
         self.cursor: int = 0
+        self.load_interval_s = LOAD_INTERVAL_S
+        self.reads = 0  # reads of the store started (tests count them)
+        self._last_read: float | None = None
 
     # ------------------------------------------------------------------ services
 
@@ -133,8 +145,8 @@ class ConsumptionScreen(EwsScreen[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="cons-tabs", classes="page-title")
-        yield Static("", id="cons-view")
+        yield SteadyStatic(id="cons-tabs", classes="page-title")
+        yield SteadyStatic(id="cons-view")
         yield from self.compose_body()
         yield EwsFooter()
 
@@ -165,7 +177,7 @@ class ConsumptionScreen(EwsScreen[None]):
         for number_, (name, title) in enumerate(VIEWS, start=1):
             tabs.append("  ")
             tabs.append(f" {number_} {_(title)} ", style="reverse" if name == self.NAME else "")
-        self.query_one("#cons-tabs", Static).update(tabs)
+        self._update("cons-tabs", tabs)
         view = self.view
         parts = [
             _(ENERGY_NAMES[view.energy]),
@@ -173,7 +185,10 @@ class ConsumptionScreen(EwsScreen[None]):
             view_title(view.step, *view.range),
             *self.header_extra(),
         ]
-        self.query_one("#cons-view", Static).update(" · ".join(parts))
+        self._update("cons-view", " · ".join(parts))
+
+    def _update(self, widget_id: str, content: Text | str) -> None:
+        self.query_one(f"#{widget_id}", SteadyStatic).show(content)
 
     def header_extra(self) -> Sequence[str]:
         return ()
@@ -186,14 +201,34 @@ class ConsumptionScreen(EwsScreen[None]):
 
     @work(exclusive=True, group=LOAD_GROUP)
     async def _load(self, view: ConsumptionView) -> None:
+        # Exclusive: a key pressed while this read waits cancels it for the newer view.
+        if self._last_read is not None:
+            wait = self._last_read + self.load_interval_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._last_read = time.monotonic()
+        self.reads += 1
         try:
             data = await self.fetch(view)
         except Exception:
             log.exception("consumption %s %s %s", view.step, view.anchor, view.energy)
             self.show_error(_("The consumption could not be read: see the log."))
             return
-        if view == self.view:
+        self.show_loaded(view, data)
+
+    def show_loaded(self, view: ConsumptionView, data: Any) -> None:
+        """Show what was read for ``view``, unless the view changed or the screen is going.
+
+        A read that ends as its screen is switched away (keys 1, 2, 3) found its widgets
+        already removed: NoMatches ended the whole session."""
+        if view != self.view or not self.is_attached:
+            return
+        try:
             self.show(data)
+        except NoMatches:
+            if self.app.screen is self:
+                raise  # the screen shown misses a widget: a bug, not a race
+            log.debug("consumption %s: read done as the screen went", self.NAME)
 
     async def fetch(self, view: ConsumptionView) -> Any:
         """What the screen shows for ``view``, read from the service (in the worker)."""

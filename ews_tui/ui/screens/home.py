@@ -23,6 +23,7 @@ from ews_tui.services.alarms import AlarmEngine
 from ews_tui.ui.menu import ROLE_NAMES, MenuEntry, sections_for
 from ews_tui.ui.system_status import status_line
 from ews_tui.ui.widgets.footer import EwsFooter
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 STATUS_REFRESH_S = 1.0
 
@@ -40,7 +41,7 @@ class HomeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title", classes="screen-title")
         yield OptionList(id="menu")
-        yield Static(id="home-status")
+        yield SteadyStatic(id="home-status")
         yield EwsFooter()
 
     def on_mount(self) -> None:
@@ -65,14 +66,16 @@ class HomeScreen(Screen[None]):
 
     def render_status(self) -> None:
         """The status line from the supervisor's read model and the Hub's queue figures."""
+        if not self.is_current:  # under another screen: drawn again when it shows
+            return
         runtime = self.app_.session.runtime
         try:
             alarms: int | None = self.app_.session.service(AlarmEngine).counts.unacknowledged
         except LookupError:
             alarms = None
         line = status_line(runtime.supervisor.health(), runtime.hub.stats(), alarms)
-        status = self.query_one("#home-status", Static)
-        status.update(line.text)
+        status = self.query_one("#home-status", SteadyStatic)
+        status.show(line.text)  # once a second: the screen is laid out only on a change
         status.set_class(line.problem, "-problem")
 
     def render_menu(self) -> None:

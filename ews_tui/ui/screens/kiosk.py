@@ -18,7 +18,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import ContentSwitcher
 
 from ews_tui.domain.events import DeviceState, GatewayState
 from ews_tui.domain.installation import Installation
@@ -30,11 +30,13 @@ from ews_tui.services.live import LiveBoard, LiveValues
 from ews_tui.services.settings import SettingsService
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.value_text import number_text
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 log = logging.getLogger(__name__)
 
 MISSING = "—"
 TODAY_SECONDS = 60.0  # the recorder stores a slot every 10 minutes
+FIGURES_SECONDS = 1.0  # the live figures are drawn at most once a second, when they change
 PAGES = ("page-site", "page-comms")
 STATE_NAMES = {
     DeviceState.ON: N_("answering"),
@@ -87,21 +89,21 @@ class KioskScreen(EwsScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(id="kiosk-title", classes="screen-title")
+        yield SteadyStatic(id="kiosk-title", classes="screen-title")
         with ContentSwitcher(initial=PAGES[0], id="pages"):
             with Vertical(id="page-site"):
-                yield Static(id="power", classes="figure")
-                yield Static(id="today", classes="figure")
-                yield Static(id="alarms", classes="figure")
-            yield Static(id="page-comms")
-        yield Static(id="kiosk-hint")
+                yield SteadyStatic(id="power", classes="figure")
+                yield SteadyStatic(id="today", classes="figure")
+                yield SteadyStatic(id="alarms", classes="figure")
+            yield SteadyStatic(id="page-comms")
+        yield SteadyStatic(id="kiosk-hint")
 
     def on_mount(self) -> None:
         self._page = 0
         self._today_kwh: float | None = None
         self.refresh_figures()
         self.refresh_today()
-        self.set_interval(1.0, self.refresh_figures, name="kiosk figures")
+        self.set_interval(FIGURES_SECONDS, self.refresh_figures, name="kiosk figures")
         self.set_interval(TODAY_SECONDS, self.refresh_today, name="kiosk today")
         self.set_interval(self._page_seconds(), self.next_page, name="kiosk pages")
 
@@ -143,16 +145,18 @@ class KioskScreen(EwsScreen[None]):
         except LookupError:
             unacknowledged = None
         figures = kiosk_figures(inst, board, self._today_kwh, unacknowledged)
-        self.query_one("#kiosk-title", Static).update(_("ews-tui · Energy Web Server"))
-        self.query_one("#power", Static).update(
-            _("Site power now: {power}").format(power=_kw(figures.site_power_kw))
-        )
         today = MISSING if figures.today_kwh is None else _number(figures.today_kwh) + " kWh"
-        self.query_one("#today", Static).update(_("Consumed today: {energy}").format(energy=today))
         alarms = MISSING if figures.alarms is None else str(figures.alarms)
-        self.query_one("#alarms", Static).update(_("Active alarms: {count}").format(count=alarms))
-        self.query_one("#page-comms", Static).update(_comms_text(figures))
-        self.query_one("#kiosk-hint", Static).update(_("Press any key to configure (PIN needed)."))
+        shown = {
+            "kiosk-title": _("ews-tui · Energy Web Server"),
+            "power": _("Site power now: {power}").format(power=_kw(figures.site_power_kw)),
+            "today": _("Consumed today: {energy}").format(energy=today),
+            "alarms": _("Active alarms: {count}").format(count=alarms),
+            "page-comms": _comms_text(figures),
+            "kiosk-hint": _("Press any key to configure (PIN needed)."),
+        }
+        for widget_id, text in shown.items():  # a Static lays the screen out: only changes
+            self.query_one(f"#{widget_id}", SteadyStatic).show(text)
 
     def on_key(self, event: events.Key) -> None:
         event.stop()

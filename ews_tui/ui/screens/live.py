@@ -8,10 +8,17 @@ or every value of a silent device, shows as "—".
 
 The screen subscribes to the live events first, then copies the LiveValues board (so the
 last values show at once) and applies what its subscription brings.
+
+Drawing is rate-capped, as every session shares the loop with the buses: the events update
+the board at once, and the screen draws what changed at most every ``REFRESH_S`` (only the
+cells whose text changed). Moving in the device list shows the highlighted device once the
+highlight rests for ``SELECT_DELAY_S`` (at the latest ``SELECT_MAX_DELAY_S`` after the first
+move): key repeats build one device's rows, not one per key.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -39,9 +47,14 @@ from ews_tui.ui.follow import while_shown
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.measure_table import MeasureTable
 from ews_tui.ui.widgets.state_symbol import breaker_text, state_text
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 SILENT_GATEWAY = (GatewayState.COMM_ERROR, GatewayState.OFF)
+REFRESH_S = 0.25  # values and states are drawn at most four times a second
+SELECT_DELAY_S = 0.3  # the highlighted device is shown once the highlight rests this long
+SELECT_MAX_DELAY_S = 1.0  # ... or this long after the first of a run of moves
+MIN_TIMER_S = 0.01
 
 
 def matches(device: Device, inst: Installation, model_name: str, query: str) -> bool:
@@ -75,6 +88,15 @@ class LiveScreen(Screen[None]):
         self.selected: Device | None = None
         self._wanted = device_id
         self._shown: tuple[Device, ...] = ()
+        self._values_due = False  # the selected device's values changed since drawn
+        self._labels_due = False  # a listed device's state changed since drawn
+        self._draw_timer: Timer | None = None
+        self._pending: Device | None = None  # highlighted, not shown yet
+        self._pending_since: float | None = None
+        self._select_timer: Timer | None = None
+        self.refresh_s = REFRESH_S
+        self.select_delay_s = SELECT_DELAY_S
+        self.select_max_delay_s = SELECT_MAX_DELAY_S
 
     @property
     def installation(self) -> InstallationService:
@@ -87,9 +109,9 @@ class LiveScreen(Screen[None]):
                 yield Input(placeholder=_("Search…"), id="live-search", compact=True)
                 yield OptionList(id="live-devices")
             with Vertical(id="live-right"):
-                yield Static("", id="live-device")
-                yield Static("", id="live-comm")
-                yield Static("", id="live-breaker")
+                yield SteadyStatic(id="live-device")
+                yield SteadyStatic(id="live-comm")
+                yield SteadyStatic(id="live-breaker")
                 yield MeasureTable(id="live-values")
         yield EwsFooter()
 
@@ -119,7 +141,8 @@ class LiveScreen(Screen[None]):
                 before = self.board.device(device_id).state if device_id is not None else None
                 changed = self.board.apply(event)
                 if changed is not None and self.board.device(changed).state != before:
-                    self._relabel()
+                    self._labels_due = True
+                    self._draw_soon()
                 selected = self.selected
                 if selected is not None and (
                     changed == selected.id
@@ -128,7 +151,52 @@ class LiveScreen(Screen[None]):
                         and event.gateway_id == selected.gateway_id
                     )
                 ):
-                    self.show_live()
+                    self._values_due = True
+                    self._draw_soon()
+
+    # ------------------------------------------------------------------ rate caps
+
+    def _draw_soon(self) -> None:
+        """Draw what changed within ``REFRESH_S`` (one timer for every change until then)."""
+        if self._draw_timer is None:
+            delay = max(MIN_TIMER_S, self.refresh_s)
+            self._draw_timer = self.set_timer(delay, self.draw_due, name="live draw")
+
+    def draw_due(self) -> None:
+        """Draw the list's states and the selected device's values if they changed."""
+        self._draw_timer = None
+        if self._labels_due:
+            self._labels_due = False
+            self._relabel()
+        if self._values_due:
+            self._values_due = False
+            self.show_live()
+
+    def _select_soon(self, device: Device) -> None:
+        """Show ``device`` once the highlight rests (a run of key repeats shows the last)."""
+        self._pending = device
+        now = time.monotonic()
+        if self._pending_since is None:
+            self._pending_since = now
+        if self._select_timer is not None:
+            self._select_timer.stop()
+        wait = min(self.select_delay_s, self._pending_since + self.select_max_delay_s - now)
+        # Never a 0 s timer: Textual divides by the delay when a timer runs late.
+        delay = max(MIN_TIMER_S, wait)
+        self._select_timer = self.set_timer(delay, self.select_pending, name="live select")
+
+    def select_pending(self) -> None:
+        """Show the device the highlight rests on (if not shown already)."""
+        device, self._pending = self._pending, None
+        self._pending_since = None
+        if self._select_timer is not None:
+            self._select_timer.stop()
+            self._select_timer = None
+        if device is not None and device != self.selected:
+            self.select(device)
+
+    def _update(self, widget_id: str, content: Text | str) -> None:
+        self.query_one(f"#{widget_id}", SteadyStatic).show(content)
 
     # ------------------------------------------------------------------ the list
 
@@ -181,8 +249,8 @@ class LiveScreen(Screen[None]):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         device = next((d for d in self._shown if str(d.id) == event.option_id), None)
-        if device is not None and device != self.selected:
-            self.select(device)
+        if device is not None and (device != self.selected or self._pending is not None):
+            self._select_soon(device)
 
     def action_search(self) -> None:
         self.query_one("#live-search", Input).focus()
@@ -193,24 +261,30 @@ class LiveScreen(Screen[None]):
     # ------------------------------------------------------------------ the values
 
     def select(self, device: Device | None) -> None:
+        """Show ``device`` now (its rows built, its values drawn)."""
+        self._pending, self._pending_since = None, None
+        if self._select_timer is not None:
+            self._select_timer.stop()
+            self._select_timer = None
         self.selected = device
+        self._values_due = False
         table = self.query_one(MeasureTable)
-        header = self.query_one("#live-device", Static)
         if device is None:
-            header.update(_("No device to show."))
+            self._update("live-device", _("No device to show."))
             table.set_rows(())
             self.show_live()
             return
         catalog = self.installation.catalog
         model = catalog.find(device.model)
         gateway = self.installation.current.gateway(device.gateway_id)
-        header.update(
+        self._update(
+            "live-device",
             _("{name} — {model} — gateway {gateway}, address {address}").format(
                 name=device.display_name(),
                 model=_(model.name) if model else device.model or "?",
                 gateway=gateway.name if gateway else "?",
                 address=device.address_text(),
-            )
+            ),
         )
         try:
             _model, register_map = device_map(device, catalog)
@@ -235,12 +309,10 @@ class LiveScreen(Screen[None]):
 
     def show_live(self) -> None:
         device = self.selected
-        comm = self.query_one("#live-comm", Static)
-        breaker = self.query_one("#live-breaker", Static)
         table = self.query_one(MeasureTable)
         if device is None:
-            comm.update("")
-            breaker.update("")
+            self._update("live-comm", "")
+            self._update("live-breaker", "")
             return
         live = self.board.device(device.id)
         gateway = self.board.gateway(device.gateway_id)
@@ -252,13 +324,17 @@ class LiveScreen(Screen[None]):
         else:
             state = state_text(live.state)
         detail = live.detail or (gateway.detail if gateway else "")
-        comm.update(Text.assemble(_("Communication:") + " ", state, f" {detail}" if detail else ""))
+        self._update(
+            "live-comm",
+            Text.assemble(_("Communication:") + " ", state, f" {detail}" if detail else ""),
+        )
         values = {} if silent else live.values
         position = values.get("breaker")
-        breaker.update(
+        self._update(
+            "live-breaker",
             Text.assemble(_("Breaker:") + " ", breaker_text(str(position)) or "—")
             if "breaker" in table.rows
-            else ""
+            else "",
         )
         table.show_values(values)
 

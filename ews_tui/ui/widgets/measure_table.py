@@ -78,6 +78,12 @@ class MeasureTable(DataTable[str]):
 
     A number is never cut: the value column takes the width of its longest value, and the
     labels give way (shortened with "…") when the three columns would not fit.
+
+    The table measures its columns itself (the cells are plain text) and gives Textual fixed
+    widths: Textual's own fitting measured every cell of a column again for each cell that
+    got narrower, which cost more than all the rest of the screen. ``show_values`` writes
+    only the cells whose text changed; ``cells_written`` and ``rows_built`` count what it
+    did (tests read them).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -85,34 +91,61 @@ class MeasureTable(DataTable[str]):
         self._units: dict[str, str] = {}
         self._labels: dict[str, str] = {}
         self._shown: dict[str, str] = {}  # the label each row shows now
+        self._values: dict[str, str] = {}  # the text each value cell shows now
+        self.cells_written = 0
+        self.rows_built = 0
 
     def on_mount(self) -> None:
-        self.add_column(_("Quantity"), key="label")
-        self.add_column(_("Value"), key="value")
-        self.add_column(_("Unit"), key="unit")
+        for key, title in (("label", _("Quantity")), ("value", _("Value")), ("unit", _("Unit"))):
+            self.add_column(title, key=key, width=cell_len(title))
 
     def set_rows(
         self, rows: Sequence[tuple[str, str]], custom: Mapping[str, str] | None = None
     ) -> None:
-        """One row per ``(quantity id, unit)``, in order; values start missing."""
+        """One row per ``(quantity id, unit)``, in order; values start missing.
+
+        The rows of a device with the same quantities and labels as the one shown (a site has
+        many meters of one model) are kept: only the values are written again, and the
+        screen is not laid out anew."""
+        labels = {qid: quantity_label(qid, custom) for qid, _unit in rows}
+        if list(rows) == list(self._units.items()) and labels == self._labels and rows:
+            self.show_values({})
+            return
         self.clear()
+        self.rows_built += 1
         self._units = dict(rows)
-        self._labels = {qid: quantity_label(qid, custom) for qid, _unit in rows}
+        self._labels = labels
         self._shown = dict(self._labels)
+        self._values = dict.fromkeys(self._units, MISSING)
         for qid, unit in rows:
             self.add_row(self._labels[qid], MISSING, unit, key=qid)
-        self._fit_labels()
+        self._fit()
 
     def show_values(self, values: Mapping[str, float | str | None]) -> None:
-        """Show ``values`` (a row absent from them shows missing)."""
+        """Show ``values`` (a row absent from them shows missing); only changed cells are
+        written."""
+        wider = False
         for qid, unit in self._units.items():
             text = value_text(values.get(qid), unit)
-            if self.get_cell(qid, "value") != text:
-                self.update_cell(qid, "value", text, update_width=True)
-        self._fit_labels()
+            if self._values.get(qid) != text:
+                self._values[qid] = text
+                self.update_cell(qid, "value", text)
+                self.cells_written += 1
+                wider = wider or cell_len(text) > self._width("value")
+        if wider or self._value_width() < self._width("value"):
+            self._fit()
 
     def on_resize(self) -> None:
-        self._fit_labels()
+        self._fit()
+
+    def _width(self, key: str) -> int:
+        return self.columns[ColumnKey(key)].width
+
+    def _value_width(self) -> int:
+        return max([cell_len(_("Value"))] + [cell_len(text) for text in self._values.values()])
+
+    def _unit_width(self) -> int:
+        return max([cell_len(_("Unit"))] + [cell_len(unit) for unit in self._units.values()])
 
     def label_width(self) -> int:
         """The width left to the labels: the table's, less the values' and units'."""
@@ -120,23 +153,33 @@ class MeasureTable(DataTable[str]):
         if room <= 0:  # not laid out yet: no reason to shorten anything
             return max((cell_len(label) for label in self._labels.values()), default=0)
         padding = 2 * self.cell_padding
-        value_w = max(
-            [cell_len(str(self.columns[ColumnKey("value")].label))]
-            + [cell_len(str(self.get_cell(qid, "value"))) for qid in self._units]
-        )
-        unit_w = max(
-            [cell_len(str(self.columns[ColumnKey("unit")].label))]
-            + [cell_len(unit) for unit in self._units.values()]
-        )
-        return max(MIN_LABEL_WIDTH, room - value_w - unit_w - 3 * padding)
+        return max(MIN_LABEL_WIDTH, room - self._value_width() - self._unit_width() - 3 * padding)
 
-    def _fit_labels(self) -> None:
+    def _fit(self) -> None:
+        """Fit the labels to the room left, and give each column its width."""
         width = self.label_width()
         for qid, label in self._labels.items():
             shown = label if cell_len(label) <= width else set_cell_size(label, width - 1) + "…"
             if self._shown.get(qid) != shown:
                 self._shown[qid] = shown
-                self.update_cell(qid, "label", shown, update_width=True)
+                self.update_cell(qid, "label", shown)
+        widths = {
+            "label": max(
+                [cell_len(_("Quantity"))] + [cell_len(text) for text in self._shown.values()]
+            ),
+            "value": self._value_width(),
+            "unit": self._unit_width(),
+        }
+        changed = [key for key, w in widths.items() if self._width(key) != w]
+        for key in changed:
+            self.columns[ColumnKey(key)].width = widths[key]
+        if changed and self._units:
+            # One cell written with update_width: Textual then recomputes the table's
+            # size from the new widths (fixed widths: nothing else is measured again).
+            first = next(iter(self._units))
+            self.update_cell(first, "unit", self._units[first], update_width=True)
+        elif changed:
+            self.refresh(layout=True)
 
     def label_of(self, qid: str) -> str:
         return str(self.get_cell(qid, "label"))

@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""Busy-site load bench (issue 11): ten SSH sessions typing while the buses are polled.
+
+Three processes, all on loopback:
+- this one serves the demo site's simulated devices (the Local RS485 bus on a pty with
+  wire-time emulation at 19200 bps, two IP gateways over Modbus TCP) and times every request
+  that reads a device's fast quantity (V1): the poll periods are measured on the wire side,
+  from what the box actually sent;
+- ``ews serve`` on a temp data dir polls them and serves SSH; its CPU is read from
+  ``/proc/PID/stat`` (utime + stime over the window);
+- a client process (this script, ``--clients``) opens asyncssh PTY sessions at 80x24, logs
+  in, opens a screen and types ``--keys-per-s`` keys a second in each session.
+
+Phases, each ``--window`` seconds: ``unloaded`` (no session), ``live`` (the sessions on
+Live measures pressing ↓↓↓↑↑↑ in the device list), ``consumption`` (the sessions on
+Consumption Total / Partial / Details in turn, pressing ←←→→ to move the period).
+Per phase: the poll period p99 of the RTU bus and of the TCP gateways, the false
+communication errors (devices and gateways shown in communication error in the box's CSV
+events log: the simulators inject no fault, so every one is false), the CPU of ``ews serve``
+in % of one core, the keys typed. The JSON line carries the loaded phases' ratios against
+the unloaded one. Targets: period p99 ≤ 1.1× unloaded, 0 false errors, CPU ≤ 50 %.
+
+``--profile FILE`` runs ``ews serve`` under cProfile (stats written at its clean stop).
+Usage: scripts/bench_load.py [--quick] [--sessions N] [--window S] [--profile FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+PIN = "24680"
+PUK = "13579 2468 13579"
+USER = "bench"
+LIVE_KEYS = ("\x1b[B",) * 3 + ("\x1b[A",) * 3  # ↓↓↓↑↑↑ in the device list
+PERIOD_KEYS = ("\x1b[D", "\x1b[D", "\x1b[C", "\x1b[C")  # ←←→→
+FAST = "v1"  # one read of it is one poll of its device
+PHASE_TIMEOUT_S = 120.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as stream:
+        fields = stream.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------------- the client process
+
+
+class Session:
+    """One PTY session; keeps the tail of its output to wait for a text."""
+
+    def __init__(self, conn: Any, process: Any) -> None:
+        self.conn, self.process = conn, process
+        self.tail = ""
+        self.received = 0
+        self.changed = asyncio.Event()
+        self._pump = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        while data := await self.process.stdout.read(65536):
+            self.received += len(data)
+            self.tail = (self.tail + data)[-20000:]
+            self.changed.set()
+
+    async def wait_for(self, text: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.tail:
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                print(f"bench_load: no {text!r} in {self.tail[-3000:]!r}", file=sys.stderr)
+                raise
+
+    def type(self, keys: str) -> None:
+        self.tail = ""
+        self.process.stdin.write(keys)
+
+    async def close(self) -> None:
+        self.process.close()
+        self.conn.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.conn.wait_closed(), 5)
+        self._pump.cancel()
+        await asyncio.gather(self._pump, return_exceptions=True)
+
+
+async def open_session(port: int, screen: str, index: int) -> Session:
+    import asyncssh
+
+    conn = await asyncssh.connect(
+        "127.0.0.1",
+        port,
+        username=USER,
+        password=USER,
+        known_hosts=None,
+        client_keys=None,
+        agent_path=None,
+    )
+    process = await conn.create_process(term_type="xterm-256color", term_size=(80, 24))
+    session = Session(conn, process)
+    await session.wait_for("PIN")
+    session.type(PIN + "\r")
+    await session.wait_for("14 digits")
+    session.type(PUK + "\r")
+    await session.wait_for("Live measures")
+    if screen == "live":
+        session.type("\r")  # the first entry: Live measures
+        await session.wait_for("Search")
+        session.type("\r")  # from the search field to the device list
+    else:
+        session.type("\x1b[B")
+        await asyncio.sleep(0.3)
+        session.type("\r")  # Consumption (Total)
+        await session.wait_for("Period")
+        session.type(str(1 + index % 3))  # Total, Partial, Details in turn
+    await asyncio.sleep(0.5)
+    return session
+
+
+async def clients(port: int, count: int, screen: str, keys_per_s: float) -> int:
+    """Open the sessions, say "ready", type from "go S" for S seconds, say "done K"."""
+    sessions = []
+    for index in range(count):
+        sessions.append(await open_session(port, screen, index))
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    line = await loop.run_in_executor(None, sys.stdin.readline)
+    seconds = float(line.split()[1])
+    keys = LIVE_KEYS if screen == "live" else PERIOD_KEYS
+    typed = 0
+    end = time.monotonic() + seconds
+
+    async def typist(session: Session, offset: float) -> None:
+        nonlocal typed
+        await asyncio.sleep(offset)
+        step = 1.0 / keys_per_s
+        next_at = time.monotonic()
+        for key in itertools.cycle(keys):
+            if time.monotonic() >= end:
+                return
+            session.type(key)
+            typed += 1
+            next_at += step
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    spread = 1.0 / keys_per_s / max(1, count)
+    await asyncio.gather(*(typist(s, i * spread) for i, s in enumerate(sessions)))
+    print(f"done {typed}", flush=True)
+    for session in sessions:
+        await session.close()
+    return 0
+
+
+# ---------------------------------------------------------------------- the box side
+
+
+class Polls:
+    """When each served device was asked for its fast quantity (the polls, wire side)."""
+
+    def __init__(self) -> None:
+        self.times: dict[tuple[str, int], list[float]] = {}
+
+    def wrap(self, line: str, device: Any) -> None:
+        quantity = device.reg_map.quantity(FAST)
+        if quantity is None:
+            return
+        answer: Callable[[bytes, float], bytes] = device.answer
+        times = self.times.setdefault((line, device.spec.address), [])
+
+        def timed(pdu: bytes, now: float) -> bytes:
+            if len(pdu) == 5 and pdu[0] == quantity.fc:
+                start, count = int.from_bytes(pdu[1:3], "big"), int.from_bytes(pdu[3:5], "big")
+                if start <= quantity.register < start + count:
+                    times.append(time.monotonic())
+            return answer(pdu, now)
+
+        device.answer = timed
+
+    def periods(self, rtu: bool, since: float, until: float) -> list[float]:
+        out: list[float] = []
+        for (line, _address), times in self.times.items():
+            if (line == "rtu") != rtu:
+                continue
+            window = [t for t in times if since <= t <= until]
+            out += [b - a for a, b in itertools.pairwise(window)]
+        return out
+
+
+def comm_errors(data: Path) -> int:
+    """Rows of the box's CSV events log that show a communication error."""
+    return sum(
+        line.count(",comm_error,")
+        for path in (data / "csv" / "events").glob("*.csv")
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+    )
+
+
+async def prepare(data: Path, rtu_path: str, served: Any, ssh_port: int) -> Path:
+    """The box's config (RS485 on the pty, SSH on ``ssh_port``), the served site imported,
+    and the system role's PIN and PUK set (no first-login change to go through)."""
+    from ews_tui.cli.box import open_installation
+    from ews_tui.config import (
+        HostPort,
+        SshSettings,
+        SshUser,
+        apply_changes,
+        default_config,
+        save_config,
+    )
+    from ews_tui.domain.auth import Role
+    from ews_tui.domain.installation_doc import to_document
+    from ews_tui.frontends.ssh import hash_password
+    from ews_tui.hub import Hub
+    from ews_tui.services.auth import AuthService
+    from ews_tui.services.box import DATABASE_FILE
+    from ews_tui.store.db import open_database
+    from ews_tui.store.users_repo import UsersRepo
+
+    config = apply_changes(default_config(data), {"rs485.port": rtu_path}, data)
+    user = SshUser(USER, await asyncio.to_thread(hash_password, USER))
+    ssh = SshSettings(
+        enabled=True, listen=HostPort("127.0.0.1", ssh_port), users=(user,), max_sessions=64
+    )
+    config = replace(config, ssh=ssh)
+    path = data / "config.toml"
+    save_config(config, path)
+    async with open_installation(config) as installation:
+        await installation.import_document(to_document(served))
+    db = await open_database(data / DATABASE_FILE)
+    try:
+        auth = AuthService(UsersRepo(db), Hub())
+        await auth.start()
+        await auth.change_codes(
+            Role.SYSTEM,
+            "88888",
+            source="bench",
+            new_pin=PIN,
+            confirm_pin=PIN,
+            new_puk=PUK,
+            confirm_puk=PUK,
+        )
+    finally:
+        await db.close()
+    return path
+
+
+async def wait_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench_load: ews serve did not listen on {port}") from None
+            await asyncio.sleep(0.2)
+            continue
+        writer.close()
+        return
+
+
+async def phase(
+    name: str,
+    serve_pid: int,
+    polls: Polls,
+    data: Path,
+    window: float,
+    client: asyncio.subprocess.Process | None,
+) -> dict[str, Any]:
+    errors_before = comm_errors(data)
+    keys = 0
+    if client is not None:
+        assert client.stdin is not None and client.stdout is not None
+        client.stdin.write(f"go {window}\n".encode())
+        await client.stdin.drain()
+    started, cpu_before = time.monotonic(), cpu_seconds(serve_pid)
+    if client is not None:
+        assert client.stdout is not None
+        line = await asyncio.wait_for(client.stdout.readline(), window + PHASE_TIMEOUT_S)
+        keys = int(line.split()[1]) if line.startswith(b"done") else -1
+    else:
+        await asyncio.sleep(window)
+    ended, cpu_after = time.monotonic(), cpu_seconds(serve_pid)
+    await asyncio.sleep(1.0)  # the events log is written in a thread
+    rtu = polls.periods(True, started, ended)
+    tcp = polls.periods(False, started, ended)
+    return {
+        "phase": name,
+        "rtu_period_p99_s": round(percentile(rtu, 0.99), 3) if rtu else None,
+        "rtu_period_max_s": round(max(rtu), 3) if rtu else None,
+        "rtu_polls": len(rtu),
+        "tcp_period_p99_s": round(percentile(tcp, 0.99), 3) if tcp else None,
+        "false_comm_errors": comm_errors(data) - errors_before,
+        "serve_cpu_pct": round(100 * (cpu_after - cpu_before) / (ended - started), 1),
+        "keys": keys,
+        "window_s": round(ended - started, 1),
+    }
+
+
+async def start_clients(
+    port: int, count: int, screen: str, keys_per_s: float
+) -> asyncio.subprocess.Process:
+    client = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--clients",
+        str(port),
+        "--sessions",
+        str(count),
+        "--screen",
+        screen,
+        "--keys-per-s",
+        str(keys_per_s),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert client.stdout is not None
+    line = await asyncio.wait_for(client.stdout.readline(), PHASE_TIMEOUT_S)
+    if line.strip() != b"ready":
+        client.kill()
+        raise SystemExit(f"bench_load: the {screen} sessions did not open")
+    return client
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    from ews_tui.cli.sim import load_site, serve_site
+    from ews_tui.modbus.serial_line import LineSettings
+    from ews_tui.sim.rtu import open_pty_pair
+    from ews_tui.sim.server import SimulatedBus
+
+    work = Path(tempfile.mkdtemp(prefix="ews-bench-load-"))
+    data = work / "data"
+    data.mkdir(mode=0o700)
+    site = load_site("demo")
+    pair = open_pty_pair()
+    polls = Polls()
+    results: list[dict[str, Any]] = []
+    try:
+        async with SimulatedBus() as bus:
+            served = await serve_site(
+                bus,
+                site,
+                tcp=tuple(("127.0.0.1", 0) for g in site.gateways if not g.is_local),
+                rtu=pair.server_fd,
+                settings=LineSettings(pair.path, 19200, "E", 1),
+                wire_time=True,
+            )
+            for endpoint in bus.endpoints:
+                for device in endpoint.devices.values():
+                    polls.wrap("rtu" if endpoint.rtu else f"tcp{endpoint.port}", device)
+            ssh_port = free_port()
+            config = await prepare(data, pair.path, served, ssh_port)
+            command = [sys.executable]
+            if args.profile:
+                command += ["-m", "cProfile", "-o", str(args.profile)]
+            command += ["-m", "ews_tui.cli", "serve", "--config", str(config)]
+            log = (work / "serve.log").open("ab")
+            serve = await asyncio.create_subprocess_exec(
+                *command, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log
+            )
+            try:
+                await wait_port(ssh_port, 60)
+                await asyncio.sleep(args.window / 2)  # the pollers settle into their cycle
+                results.append(await phase("unloaded", serve.pid, polls, data, args.window, None))
+                for screen in ("live", "consumption"):
+                    client = await start_clients(ssh_port, args.sessions, screen, args.keys_per_s)
+                    try:
+                        results.append(
+                            await phase(screen, serve.pid, polls, data, args.window, client)
+                        )
+                        await asyncio.wait_for(client.wait(), 30)
+                    finally:
+                        if client.returncode is None:
+                            client.kill()
+                            await client.wait()
+            finally:
+                serve.terminate()
+                try:
+                    await asyncio.wait_for(serve.wait(), 30)
+                except TimeoutError:
+                    serve.kill()
+                    await serve.wait()
+                log.close()
+    finally:
+        pair.close()
+    base = results[0]
+
+    def ratio(value: float | None, against: float | None) -> float | None:
+        return round(value / against, 2) if value and against else None
+
+    figures: dict[str, Any] = {"bench": "load", "sessions": args.sessions}
+    figures["keys_per_s_per_session"] = args.keys_per_s
+    figures["phases"] = results
+    for loaded in results[1:]:
+        name = loaded["phase"]
+        rtu = ratio(loaded["rtu_period_p99_s"], base["rtu_period_p99_s"])
+        tcp = ratio(loaded["tcp_period_p99_s"], base["tcp_period_p99_s"])
+        figures[f"{name}_rtu_p99_ratio"] = rtu
+        figures[f"{name}_tcp_p99_ratio"] = tcp
+        figures[f"{name}_false_comm_errors"] = loaded["false_comm_errors"]
+        figures[f"{name}_serve_cpu_pct"] = loaded["serve_cpu_pct"]
+        figures[f"{name}_targets_met"] = (
+            rtu is not None
+            and rtu <= 1.1
+            and tcp is not None
+            and tcp <= 1.1
+            and loaded["false_comm_errors"] == 0
+            and loaded["serve_cpu_pct"] <= 50
+        )
+    figures["unloaded_serve_cpu_pct"] = base["serve_cpu_pct"]
+    figures["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    figures["work_dir"] = str(work)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 sessions, 8-second windows")
+    parser.add_argument("--sessions", type=int, default=None, help="SSH sessions (10)")
+    parser.add_argument("--window", type=float, default=None, help="seconds per phase (60)")
+    parser.add_argument("--keys-per-s", type=float, default=5.0, help="per session (5)")
+    parser.add_argument("--profile", type=Path, help="cProfile stats of ews serve to FILE")
+    parser.add_argument("--clients", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--screen", default="live", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sessions is None:
+        args.sessions = 3 if args.quick else 10
+    if args.window is None:
+        args.window = 8.0 if args.quick else 60.0
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    if args.clients is not None:
+        return asyncio.run(clients(args.clients, args.sessions, args.screen, args.keys_per_s))
+    out = sys.stdout
+    budget = 4 * args.window + 4 * PHASE_TIMEOUT_S
+    figures = asyncio.run(asyncio.wait_for(bench(args), budget))
+    print(json.dumps(figures), file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import decimal
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ from tests.frontends.ssh_fixtures import (
     ui_session,
 )
 from tests.frontends.terminal_text import DEADLINE_S
+from tests.frontends.test_listener import few_descriptors, flood
 from tests.ui.box_fixtures import box_runtime
 from tests.ui.polling_box import polling_box
 
@@ -429,3 +431,20 @@ async def test_connections_not_logged_in_beyond_max_startups_are_closed(
             await until(lambda: front.unauthenticated == 1, "the login to be counted out")
         waiting[1][1].close()
         await until(lambda: front.unauthenticated == 0, "every place to be freed")
+
+
+async def test_out_of_descriptors_the_server_pauses_accepting_and_a_login_then_works(
+    front: SshFrontEnd, client: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    clients: list[socket.socket] = []
+    try:
+        with caplog.at_level(logging.INFO), few_descriptors():
+            clients = flood(front.port)  # every descriptor taken, by banners only
+            await until(lambda: front.accept_pauses >= 2, "accepting to pause")
+    finally:
+        for sock in clients:
+            sock.close()
+    async with connect(front, client) as conn, ui_session(conn) as ui:
+        await ui.screen.wait_for("Enter your PIN")
+    flood_lines = [r for r in caplog.records if "accept" in r.getMessage()]
+    assert len(flood_lines) <= 3, flood_lines  # asyncio's loop wrote 100 per wake-up

@@ -225,6 +225,12 @@ def _theme_of(session: Session) -> str:
 
 
 def _add_too_small(screen: Screen[Any]) -> None:
-    """Give ``screen`` its "please enlarge" notice (shown by app.tcss below 80x24)."""
+    """Give ``screen`` its "please enlarge" notice (shown by app.tcss below 80x24).
+
+    A screen already gone (opened and closed before this runs: Enter then Esc typed
+    together) is left alone: mounting into it would end the session on a ``MountError``.
+    """
+    if not screen.is_attached:
+        return
     if not screen.query(TooSmall):
         screen.mount(TooSmall(classes="too-small"))

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import decimal
+import gc
 import logging
 import socket
+import sys
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -448,3 +451,24 @@ async def test_out_of_descriptors_the_server_pauses_accepting_and_a_login_then_w
         await ui.screen.wait_for("Enter your PIN")
     flood_lines = [r for r in caplog.records if "accept" in r.getMessage()]
     assert len(flood_lines) <= 3, flood_lines  # asyncio's loop wrote 100 per wake-up
+
+
+async def test_closed_sessions_leave_no_app_behind(
+    front: SshFrontEnd, client: ClientKey, runtime: Runtime
+) -> None:
+    subscribers = len(runtime.hub.subscriptions)
+    stdout = sys.stdout
+    apps: list[weakref.ref[object]] = []
+    async with connect(front, client) as conn:
+        async with ui_session(conn) as first, ui_session(conn) as second:
+            for ui in (first, second):
+                await ui.screen.wait_for("Enter your PIN")
+                await ui.type("1", "\x1b[B", "\x1b[A", "\x7f")  # keys through the parser
+            await until(lambda: len(front.sessions) == 2, "two sessions")
+            apps = [weakref.ref(live.app) for live in front.sessions.values()]
+            await first.close()  # the first one opened ends first
+        await until(lambda: not front.sessions, "the sessions to end")
+    gc.collect()
+    assert [ref() for ref in apps] == [None, None]
+    assert len(runtime.hub.subscriptions) == subscribers
+    assert sys.stdout is stdout

@@ -259,7 +259,7 @@ class SessionParser(XTermParser):
     microseconds; a closed session is megabytes.
     """
 
-    _parse_extended_key = XTermParser._parse_extended_key.__wrapped__
+    _parse_extended_key = XTermParser._parse_extended_key.__wrapped__  # type: ignore[assignment]
 
 
 class StreamDriver(Driver):

@@ -372,7 +372,7 @@ class SshFrontEnd:
         assert self._options is not None
         try:
             await asyncssh.run_server(sock, options=self._options)
-        except (asyncssh.Error, OSError, asyncio.TimeoutError) as error:
+        except (TimeoutError, asyncssh.Error, OSError) as error:
             # Refused (ssh.max_startups), wrong logins, a client gone: each said where it
             # happened; asyncssh closed the connection.
             log.debug("ssh: a connection ended before login: %s", error)

@@ -16,6 +16,10 @@ Guessing is slowed as OpenSSH does (see :mod:`~ews_tui.frontends.ssh_guard`): at
 spaced by a growing delay, at most ``ssh.max_startups`` connections not logged in yet. An
 unknown user name costs the same scrypt work as a known one (a dummy hash of the same cost),
 so names cannot be told apart by timing; scrypt runs in a thread, off the loop.
+
+Connections are accepted by a :class:`~ews_tui.frontends.listener.Listener` of our own, not
+asyncio's server: out of descriptors (EMFILE, ENFILE) it logs once and pauses accepting, then
+hands each accepted socket to ``asyncssh.run_server`` with options built once at start.
 """
 
 from __future__ import annotations

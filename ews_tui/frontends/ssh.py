@@ -296,6 +296,11 @@ class SshFrontEnd:
         return self._listener.port
 
     @property
+    def accepted(self) -> int:
+        """Connections accepted so far."""
+        return self._listener.accepted if self._listener is not None else 0
+
+    @property
     def accept_pauses(self) -> int:
         """Times accepting paused for want of descriptors or memory (EMFILE...)."""
         return self._listener.accept_pauses if self._listener is not None else 0

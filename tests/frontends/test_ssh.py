@@ -447,6 +447,10 @@ async def test_out_of_descriptors_the_server_pauses_accepting_and_a_login_then_w
     finally:
         for sock in clients:
             sock.close()
+    # The backlog is taken once descriptors are back; its connections end (their clients
+    # went) and free their ssh.max_startups places.
+    await until(lambda: front.accepted >= len(clients), "the backlog to be accepted")
+    await until(lambda: front.unauthenticated == 0, "the flood's connections to end")
     async with connect(front, client) as conn, ui_session(conn) as ui:
         await ui.screen.wait_for("Enter your PIN")
     flood_lines = [r for r in caplog.records if "accept" in r.getMessage()]

@@ -148,17 +148,31 @@ async def drive(port: int, batches: list[list[tuple[str, str]]], rows: int) -> N
 def run_clients(port: int, plan: str) -> int:
     spec = json.loads(plan)
     batches = [[tuple(pair) for pair in batch] for batch in spec["batches"]]
-    asyncio.run(asyncio.wait_for(drive(port, batches, spec["rows"]), 600))  # type: ignore[arg-type]
+    sys.stdin.readline()  # the go: the server side starts its probe after the fork
+    asyncio.run(asyncio.wait_for(drive(port, batches, spec["rows"]), 600))
     return 0
 
 
-async def clients(port: int, batches: list[list[tuple[str, str]]], *, rows: int) -> None:
+async def spawn_clients(
+    port: int, batches: list[list[tuple[str, str]]], *, rows: int
+) -> asyncio.subprocess.Process:
+    """The child that runs ``batches`` of sessions once told to go (see :func:`go`)."""
     plan = json.dumps({"batches": batches, "rows": rows})
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--clients", str(port), plan
+    return await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--clients", str(port), plan, stdin=asyncio.subprocess.PIPE
     )
+
+
+async def go(child: asyncio.subprocess.Process) -> None:
+    assert child.stdin is not None
+    child.stdin.write(b"go\n")
+    await child.stdin.drain()
     if await asyncio.wait_for(child.wait(), 600) != 0:
         raise RuntimeError(f"the SSH clients failed (exit status {child.returncode})")
+
+
+async def clients(port: int, batches: list[list[tuple[str, str]]], *, rows: int) -> None:
+    await go(await spawn_clients(port, batches, rows=rows))
 
 
 # -- the server side -----------------------------------------------------------------------
@@ -209,10 +223,12 @@ async def bench(quick: bool) -> dict[str, Any]:
                 by_round.append(round(rss_mb(), 1))
             end = by_round[-1]
 
+            stall_plan = [[(list(ROLES)[i % 2], lang) for i, lang in enumerate(stall_langs)]]
+            # Forking this process is the bench's own stall (100 ms and more): before the probe.
+            child = await spawn_clients(front.port, stall_plan, rows=tour)
             started = time.monotonic()
             probe = StallProbe()
-            stall_plan = [[(list(ROLES)[i % 2], lang) for i, lang in enumerate(stall_langs)]]
-            await clients(front.port, stall_plan, rows=tour)
+            await go(child)
             loaded_s = time.monotonic() - started
             max_stall = await probe.stop()
             await sessions_ended(front)

@@ -136,8 +136,9 @@ async def client_session(port: int, user: str, lang: str, rows: int) -> None:
                 last[1] = 0
                 process.stdin.write(key)
                 await settle(1.0)
-        process.close()
-        await asyncio.wait_for(reader, 10)
+        process.close()  # then the connection, leaving the block: the server sees both go
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
 
 
 async def drive(port: int, batches: list[list[tuple[str, str]]], rows: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,24 @@ async def test_the_runtime_loads_every_catalog_before_its_services_start(
     await runtime.start()
     await runtime.stop()
     assert loaded_when_started == [frozenset(LANGUAGES)]
+
+
+def test_load_all_reads_babel_locale_data_so_a_first_date_parses_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from babel import dates, localedata
+
+    monkeypatch.setattr(localedata, "_cache", {})  # as in a fresh process
+    Catalogs(LOCALES_DIR).load_all()
+    loaded: list[str] = []
+    original = localedata.load
+
+    def counted(name: str, merge_inherited: bool = True) -> dict[str, object]:
+        if name not in localedata._cache:
+            loaded.append(name)
+        return original(name, merge_inherited)
+
+    monkeypatch.setattr(localedata, "load", counted)
+    for code in LANGUAGES:
+        dates.format_date(date(2026, 12, 3), format="full", locale=i18n.babel_locale(code))
+    assert loaded == []  # every language's CLDR data was read at start

@@ -20,17 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TextIO
 
 from rich.color import ColorSystem
 from textual import constants, events
+from textual._styles_cache import StylesCache
 from textual._xterm_parser import XTermParser
 from textual.app import App
 from textual.driver import Driver
 from textual.geometry import Size
 from textual.message import Message
+from textual.widgets import DataTable
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +130,13 @@ class StreamTerminal:
         """
         app.driver_class = self.driver_class()
         set_color_depth(app, self.colors)
+        _share_print_capture(app)
         loop = asyncio.get_running_loop()
         self.last_input = loop.time()
         self.crashed = False
         if self.idle_timeout:
             self._idle_handle = loop.call_later(self.idle_timeout, self._check_idle)
+        _PRINTS.entered()
         try:
             await app.run_async(size=(self.size.columns, self.size.rows), mouse=self.mouse)
             # Textual ends an app with return code 1 after an exception nothing caught.
@@ -140,6 +145,8 @@ class StreamTerminal:
             log.exception("a UI session ended by an unexpected error")
             self.crashed = True
         finally:
+            _PRINTS.left()
+            release_textual_caches()
             if self._idle_handle is not None:
                 self._idle_handle.cancel()
                 self._idle_handle = None
@@ -174,6 +181,87 @@ def set_color_depth(app: App[Any], colors: Colors) -> None:
     app.console._color_system = COLOR_SYSTEMS.get(colors, ColorSystem.STANDARD)
 
 
+class _SessionPrints:
+    """Where ``print`` goes while session apps run: the log, never a terminal.
+
+    Textual swaps ``sys.stdout``/``sys.stderr`` for a capture object of the running app and
+    puts back what it found when that app ends. Sessions end in any order, so the last one
+    to end could leave a closed session's capture in ``sys.stdout``, and with it that whole
+    App. Every session app here captures into this one object instead (holding no app), and
+    the streams found before the first session are put back when the last one ends.
+    """
+
+    def __init__(self) -> None:
+        self.running = 0
+        self._saved: tuple[TextIO, TextIO] | None = None
+        self._writing = False  # logging's last-resort handler writes to sys.stderr: us
+
+    def write(self, text: str) -> int:
+        if text.strip() and not self._writing:
+            self._writing = True
+            try:
+                log.warning("printed while UI sessions run: %s", text.rstrip())
+            finally:
+                self._writing = False
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return -1
+
+    def entered(self) -> None:
+        if self.running == 0:
+            self._saved = (sys.stdout, sys.stderr)
+        self.running += 1
+
+    def left(self) -> None:
+        self.running -= 1
+        if self.running == 0 and self._saved is not None:
+            if sys.stdout is self:
+                sys.stdout = self._saved[0]
+            if sys.stderr is self:
+                sys.stderr = self._saved[1]
+            self._saved = None
+
+
+_PRINTS = _SessionPrints()
+
+
+def _share_print_capture(app: App[Any]) -> None:
+    """Make ``app`` capture prints into :data:`_PRINTS` (see :class:`_SessionPrints`)."""
+    app._capture_stdout = app._capture_stderr = _PRINTS  # type: ignore[assignment]
+
+
+def release_textual_caches() -> None:
+    """Empty Textual's class-wide caches that are keyed on widget objects.
+
+    ``StylesCache.get_inner_outer`` (an ``lru_cache`` on a method, 1,024 entries) keeps
+    each widget's styles cache, with every line it rendered; ``DataTable``'s
+    ``_get_styles_to_render_cell`` (32 entries) keeps whole tables, and with them their
+    App. A closed session stayed in memory through them. The other sessions only lose
+    entries they compute again in microseconds.
+    """
+    StylesCache.get_inner_outer.cache_clear()
+    DataTable._get_styles_to_render_cell.cache_clear()
+
+
+class SessionParser(XTermParser):
+    """Textual's xterm parser without its class-wide cache of parsed key sequences.
+
+    ``XTermParser._parse_extended_key`` is an ``lru_cache`` on the method: its 1,024
+    entries keep the parser and the ``Key`` events made, each holding the App that was
+    running (its sender), long after the session closed. Parsing a sequence again is
+    microseconds; a closed session is megabytes.
+    """
+
+    _parse_extended_key = XTermParser._parse_extended_key.__wrapped__  # type: ignore[assignment]
+
+
 class StreamDriver(Driver):
     """Textual's side of a :class:`StreamTerminal` (made by Textual, one per app run)."""
 
@@ -189,7 +277,7 @@ class StreamDriver(Driver):
     ) -> None:
         size = size or (self.terminal.size.columns, self.terminal.size.rows)
         super().__init__(app, debug=debug, mouse=mouse, size=size)
-        self._parser = XTermParser()
+        self._parser = SessionParser()
         self._tick: asyncio.TimerHandle | None = None
         self._input_on = False
 

@@ -16,6 +16,10 @@ Guessing is slowed as OpenSSH does (see :mod:`~ews_tui.frontends.ssh_guard`): at
 spaced by a growing delay, at most ``ssh.max_startups`` connections not logged in yet. An
 unknown user name costs the same scrypt work as a known one (a dummy hash of the same cost),
 so names cannot be told apart by timing; scrypt runs in a thread, off the loop.
+
+Connections are accepted by a :class:`~ews_tui.frontends.listener.Listener` of our own, not
+asyncio's server: out of descriptors (EMFILE, ENFILE) it logs once and pauses accepting, then
+hands each accepted socket to ``asyncssh.run_server`` with options built once at start.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -37,6 +42,7 @@ from ews_tui.config import SshSettings
 from ews_tui.config.fields import scrypt_hash_problem
 from ews_tui.domain.auth import DEFAULT_SCRYPT, SALT_BYTES, HashedSecret, ScryptParams, hash_secret
 from ews_tui.frontends.driver import StreamTerminal, TerminalSize, colors_for_terminal
+from ews_tui.frontends.listener import Listener
 from ews_tui.frontends.sessions import AppFactory, default_app, default_language
 from ews_tui.frontends.ssh_guard import SourcePenalty
 from ews_tui.i18n import N_, _, negotiate_language, set_language, translator
@@ -274,7 +280,9 @@ class SshFrontEnd:
         self.unauthenticated = 0  # connections not logged in yet (ssh.max_startups)
         self.sessions: dict[asyncio.Task[Any], _Live] = {}
         self._connections: set[asyncssh.SSHServerConnection] = set()
-        self._server: asyncssh.SSHAcceptor | None = None
+        self._listener: Listener | None = None
+        self._options: asyncssh.SSHServerConnectionOptions | None = None
+        self._handshakes: set[asyncio.Task[None]] = set()  # accepted, not logged in yet
         self._stopping = False
 
     @property
@@ -284,8 +292,18 @@ class SshFrontEnd:
     @property
     def port(self) -> int:
         """The port listened on (useful with ``listen = "127.0.0.1:0"``)."""
-        assert self._server is not None, "not started"
-        return int(self._server.sockets[0].getsockname()[1])
+        assert self._listener is not None, "not started"
+        return self._listener.port
+
+    @property
+    def accepted(self) -> int:
+        """Connections accepted so far."""
+        return self._listener.accepted if self._listener is not None else 0
+
+    @property
+    def accept_pauses(self) -> int:
+        """Times accepting paused for want of descriptors or memory (EMFILE...)."""
+        return self._listener.accept_pauses if self._listener is not None else 0
 
     async def start(self) -> None:
         """Listen; raise :class:`SshSetupError` naming the setting that stops it."""
@@ -300,22 +318,29 @@ class SshFrontEnd:
                 "ssh: neither authorized_keys nor users are set: nobody could log in"
             )
         host_key = load_host_key(self.host_key_file)
+        authorized = None
+        if keys is not None:
+            try:
+                authorized = asyncssh.read_authorized_keys(str(keys))
+            except (OSError, ValueError, asyncssh.KeyImportError) as error:
+                raise SshSetupError(f"ssh.authorized_keys: {keys}: {error}") from None
+        self._options = await asyncssh.SSHServerConnectionOptions.construct(
+            server_factory=lambda: _BoxSshServer(self),
+            server_host_keys=[host_key],
+            authorized_client_keys=authorized,
+            encoding="utf-8",
+            errors="replace",
+            line_editor=False,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            allow_scp=False,
+            sftp_factory=None,
+            keepalive_interval=60,
+        )
         listen = self.settings.listen
         try:
-            self._server = await asyncssh.create_server(
-                lambda: _BoxSshServer(self),
-                listen.host,
-                listen.port,
-                server_host_keys=[host_key],
-                authorized_client_keys=str(keys) if keys is not None else None,
-                encoding="utf-8",
-                errors="replace",
-                line_editor=False,
-                agent_forwarding=False,
-                x11_forwarding=False,
-                allow_scp=False,
-                sftp_factory=None,
-                keepalive_interval=60,
+            self._listener = await Listener.open(
+                listen.host, listen.port, name="ssh", on_socket=self._accepted
             )
         except OSError as error:
             raise SshSetupError(f"ssh.listen {listen}: {error.strerror or error}") from None
@@ -324,8 +349,12 @@ class SshFrontEnd:
     async def stop(self) -> None:
         """Stop listening, tell every session, await them, close the connections."""
         self._stopping = True
-        if self._server is not None:
-            self._server.close()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.close()
+        for handshake in list(self._handshakes):
+            handshake.cancel()
+        await asyncio.gather(*self._handshakes, return_exceptions=True)
         for live in self.sessions.values():
             live.ending = live.ending or STOPPING
             live.app.exit()
@@ -338,10 +367,24 @@ class SshFrontEnd:
         for conn in list(self._connections):
             conn.close()
             await conn.wait_closed()
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
         log.info("ssh: stopped")
+
+    # -- connections ------------------------------------------------------------------------
+
+    def _accepted(self, sock: socket.socket) -> None:
+        """A connection from the listener: asyncssh runs it (handshake, then the sessions)."""
+        task = asyncio.get_running_loop().create_task(self._handshake(sock), name="ssh-handshake")
+        self._handshakes.add(task)
+        task.add_done_callback(self._handshakes.discard)
+
+    async def _handshake(self, sock: socket.socket) -> None:
+        assert self._options is not None
+        try:
+            await asyncssh.run_server(sock, options=self._options)
+        except (TimeoutError, asyncssh.Error, OSError) as error:
+            # Refused (ssh.max_startups), wrong logins, a client gone: each said where it
+            # happened; asyncssh closed the connection.
+            log.debug("ssh: a connection ended before login: %s", error)
 
     # -- sessions ---------------------------------------------------------------------------
 

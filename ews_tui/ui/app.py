@@ -30,6 +30,9 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette, Provider
+from textual.css.model import RuleSet
+from textual.css.stylesheet import Stylesheet
+from textual.css.types import CSSLocation
 from textual.screen import Screen
 from textual.signal import Signal
 
@@ -44,6 +47,58 @@ log = logging.getLogger(__name__)
 STYLES = Path(__file__).parent / "styles"
 SCREENS_PACKAGE = "ews_tui.ui.screens"
 ANSI_THEME = "ansi-dark"
+
+
+class SharedStylesheet(Stylesheet):
+    """A stylesheet whose parsed rules are shared by every session of the process.
+
+    Textual parses CSS per App: each session parsed app.tcss, every widget's default CSS
+    and each screen's file again when it first showed, 50-120 ms of the one loop a screen.
+    The rules of one CSS text under one set of theme variables are the same for every
+    session (Textual only reads them once parsed), so they are parsed once per process.
+    """
+
+    _parsed: ClassVar[dict[tuple[object, ...], list[RuleSet]]] = {}
+    parses = 0  # CSS texts parsed by this process (the rest came from the shared cache)
+
+    def _parse_rules(
+        self,
+        css: str,
+        read_from: CSSLocation,
+        is_default_rules: bool = False,
+        tie_breaker: int = 0,
+        scope: str = "",
+    ) -> list[RuleSet]:
+        variables = tuple(sorted(self._variables.items()))
+        key = (css, read_from, is_default_rules, tie_breaker, scope, variables)
+        rules = self._parsed.get(key)
+        if rules is None:
+            rules = super()._parse_rules(css, read_from, is_default_rules, tie_breaker, scope)
+            SharedStylesheet.parses += 1
+            self._parsed[key] = rules
+        return rules
+
+    def reparse(self) -> None:
+        """Textual's ``reparse`` (a fresh stylesheet, so an error leaves this one as it
+        was), with a shared stylesheet."""
+        fresh = SharedStylesheet(variables=self._variables)
+        for read_from, (css, is_defaults, tie_breaker, scope) in self.source.items():
+            fresh.add_source(
+                css,
+                read_from=read_from,
+                is_default_css=is_defaults,
+                tie_breaker=tie_breaker,
+                scope=scope,
+            )
+        try:
+            fresh.parse()
+        except Exception:
+            self._invalid_css.update(fresh._invalid_css)
+            raise
+        self._rules = fresh.rules
+        self._rules_map = None
+        self.source = fresh.source
+        self._require_parse = False
 
 
 class EwsApp(App[None]):
@@ -75,6 +130,7 @@ class EwsApp(App[None]):
         self._start_screen = start_screen
         self.language_changed_signal: Signal[str] = Signal(self, "language-changed")
         self.theme = ANSI_THEME if wants_ansi(session) else _theme_of(session)
+        self.stylesheet = SharedStylesheet(variables=self.get_css_variables())
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -225,6 +281,12 @@ def _theme_of(session: Session) -> str:
 
 
 def _add_too_small(screen: Screen[Any]) -> None:
-    """Give ``screen`` its "please enlarge" notice (shown by app.tcss below 80x24)."""
+    """Give ``screen`` its "please enlarge" notice (shown by app.tcss below 80x24).
+
+    A screen already gone (opened and closed before this runs: Enter then Esc typed
+    together) is left alone: mounting into it would end the session on a ``MountError``.
+    """
+    if not screen.is_attached:
+        return
     if not screen.query(TooSmall):
         screen.mount(TooSmall(classes="too-small"))

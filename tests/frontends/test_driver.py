@@ -8,9 +8,10 @@ import asyncio
 from typing import ClassVar
 
 from textual import events
+from textual._styles_cache import StylesCache
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from ews_tui.frontends.driver import StreamTerminal, TerminalSize, colors_for_terminal
 from tests.frontends.terminal_text import DEADLINE_S
@@ -114,3 +115,31 @@ def test_colors_from_term_and_colorterm() -> None:
     assert colors_for_terminal("xterm", "truecolor") == "truecolor"
     assert colors_for_terminal("linux") == 16
     assert colors_for_terminal(None) == 16
+
+
+class TableProbe(App[None]):
+    def compose(self) -> ComposeResult:
+        table: DataTable[str] = DataTable()
+        table.add_columns("device", "value")
+        table.add_rows([("meter", "230.1 V"), ("breaker", "ON")])
+        yield table
+        yield Input(value="x")
+
+
+async def test_a_closed_session_leaves_nothing_in_textuals_class_wide_caches() -> None:
+    # They are keyed on widget objects: entries kept each widget's rendered lines, and a
+    # DataTable kept its whole App, after the session closed.
+    link = QueueLink()
+    terminal = StreamTerminal(link, TerminalSize(80, 24))
+    app = TableProbe()
+    running = asyncio.create_task(terminal.run(app))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DEADLINE_S
+    while not any("230.1 V" in chunk for chunk in link.out):  # the table was drawn
+        assert loop.time() < deadline, "the table never showed"
+        await asyncio.sleep(0.01)
+    assert StylesCache.get_inner_outer.cache_info().currsize > 0  # a session filled them
+    link.incoming.put_nowait("")
+    await asyncio.wait_for(running, DEADLINE_S)
+    assert StylesCache.get_inner_outer.cache_info().currsize == 0
+    assert DataTable._get_styles_to_render_cell.cache_info().currsize == 0

@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import decimal
+import gc
 import logging
+import socket
+import sys
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ from tests.frontends.ssh_fixtures import (
     ui_session,
 )
 from tests.frontends.terminal_text import DEADLINE_S
+from tests.frontends.test_listener import few_descriptors, flood
 from tests.ui.box_fixtures import box_runtime
 from tests.ui.polling_box import polling_box
 
@@ -429,3 +434,45 @@ async def test_connections_not_logged_in_beyond_max_startups_are_closed(
             await until(lambda: front.unauthenticated == 1, "the login to be counted out")
         waiting[1][1].close()
         await until(lambda: front.unauthenticated == 0, "every place to be freed")
+
+
+async def test_out_of_descriptors_the_server_pauses_accepting_and_a_login_then_works(
+    front: SshFrontEnd, client: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    clients: list[socket.socket] = []
+    try:
+        with caplog.at_level(logging.INFO), few_descriptors():
+            clients = flood(front.port)  # every descriptor taken, by banners only
+            await until(lambda: front.accept_pauses >= 2, "accepting to pause")
+    finally:
+        for sock in clients:
+            sock.close()
+    # The backlog is taken once descriptors are back; its connections end (their clients
+    # went) and free their ssh.max_startups places.
+    await until(lambda: front.accepted >= len(clients), "the backlog to be accepted")
+    await until(lambda: front.unauthenticated == 0, "the flood's connections to end")
+    async with connect(front, client) as conn, ui_session(conn) as ui:
+        await ui.screen.wait_for("Enter your PIN")
+    flood_lines = [r for r in caplog.records if "accept" in r.getMessage()]
+    assert len(flood_lines) <= 3, flood_lines  # asyncio's loop wrote 100 per wake-up
+
+
+async def test_closed_sessions_leave_no_app_behind(
+    front: SshFrontEnd, client: ClientKey, runtime: Runtime
+) -> None:
+    subscribers = len(runtime.hub.subscriptions)
+    stdout = sys.stdout
+    apps: list[weakref.ref[object]] = []
+    async with connect(front, client) as conn:
+        async with ui_session(conn) as first, ui_session(conn) as second:
+            for ui in (first, second):
+                await ui.screen.wait_for("Enter your PIN")
+                await ui.type("1", "\x1b[B", "\x1b[A", "\x7f")  # keys through the parser
+            await until(lambda: len(front.sessions) == 2, "two sessions")
+            apps = [weakref.ref(live.app) for live in front.sessions.values()]
+            await first.close()  # the first one opened ends first
+        await until(lambda: not front.sessions, "the sessions to end")
+    gc.collect()
+    assert [ref() for ref in apps] == [None, None]
+    assert len(runtime.hub.subscriptions) == subscribers
+    assert sys.stdout is stdout

@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from ews_tui.config import apply_changes, default_config
 from ews_tui.runtime import Runtime
-from ews_tui.ui.app import ANSI_THEME, EwsApp
+from ews_tui.ui.app import ANSI_THEME, EwsApp, SharedStylesheet
 from ews_tui.ui.screens.coming import ComingScreen
 from ews_tui.ui.screens.help import HelpScreen
 from ews_tui.ui.screens.home import HomeScreen
@@ -139,3 +139,18 @@ def test_the_16_colour_theme_is_chosen_for_vt_no_color_or_config(tmp_path: Path)
     assert EwsApp(Session(plain, colors=16)).theme == ANSI_THEME
     assert EwsApp(Session(plain, extra={"env": {"NO_COLOR": "1"}})).theme == ANSI_THEME
     assert EwsApp(Session(ansi_config)).theme == ANSI_THEME
+
+
+async def test_a_second_session_parses_no_css(rt: Runtime) -> None:
+    first = make_shell_app(rt, "home", role=Role.SYSTEM)
+    async with first.run_test(size=SIZE) as pilot:
+        first.open_screen("coming", title="x")
+        await pilot.pause()
+    parsed = SharedStylesheet.parses
+    second = make_shell_app(rt, "home", role=Role.SYSTEM)
+    async with second.run_test(size=SIZE) as pilot:
+        second.open_screen("coming", title="x")
+        await pilot.pause()
+        assert isinstance(second.screen, ComingScreen)
+        assert second.screen.query_one(TooSmall).styles.display == "none"  # rules applied
+    assert SharedStylesheet.parses == parsed

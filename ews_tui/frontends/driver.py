@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar, Protocol, TextIO
 
+from rich.color import Color as RichColor
 from rich.color import ColorSystem
 from textual import constants, events
 from textual._styles_cache import StylesCache
@@ -237,6 +240,56 @@ def _share_print_capture(app: App[Any]) -> None:
     app._capture_stdout = app._capture_stderr = _PRINTS  # type: ignore[assignment]
 
 
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def fit_colors(data: str, colors: Colors) -> str:
+    """``data`` with every colour of its SGR sequences brought down to ``colors``.
+
+    rich caches a style's escape codes on the style (``Style._ansi``) for the colour system
+    it first rendered in, and Textual shares styles between the apps of this process: a
+    16-colour serial console opened after a truecolor SSH session got truecolor codes. The
+    codes a terminal is sent are fitted here, whatever rendered them.
+    """
+    if colors == "truecolor" or "\x1b[" not in data:
+        return data
+    target = COLOR_SYSTEMS.get(colors, ColorSystem.STANDARD)
+    return _SGR.sub(lambda m: _fit_sgr(m.group(1), target), data)
+
+
+@lru_cache(maxsize=4096)
+def _fit_sgr_params(params: str, target: ColorSystem) -> str:
+    parts = params.split(";")
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if part in ("38", "48") and i + 1 < len(parts) and parts[i + 1] in ("2", "5"):
+            background = part == "48"
+            try:
+                if parts[i + 1] == "5":
+                    color = RichColor.from_ansi(int(parts[i + 2]))
+                    i += 3
+                else:
+                    r, g, b = (int(x) for x in parts[i + 2 : i + 5])
+                    color = RichColor.from_rgb(r, g, b)
+                    i += 5
+            except (IndexError, ValueError):
+                out.extend(parts[i:])  # not a colour we know: leave the rest as it was
+                break
+            out.extend(color.downgrade(target).get_ansi_codes(foreground=not background))
+            continue
+        out.append(part)
+        i += 1
+    return ";".join(out)
+
+
+def _fit_sgr(params: str, target: ColorSystem) -> str:
+    if "38;" not in params and "48;" not in params:
+        return f"\x1b[{params}m"
+    return f"\x1b[{_fit_sgr_params(params, target)}m"
+
+
 def release_textual_caches() -> None:
     """Empty Textual's class-wide caches that are keyed on widget objects.
 
@@ -282,7 +335,7 @@ class StreamDriver(Driver):
         self._input_on = False
 
     def write(self, data: str) -> None:
-        self.terminal.link.write(data)
+        self.terminal.link.write(fit_colors(data, self.terminal.colors))
 
     def send_message(self, message: Message) -> None:
         # The link is read in the app's own loop: no thread hop needed.

@@ -13,7 +13,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input
 
-from ews_tui.frontends.driver import StreamTerminal, TerminalSize, colors_for_terminal
+from ews_tui.frontends.driver import (
+    StreamTerminal,
+    TerminalSize,
+    colors_for_terminal,
+    fit_colors,
+)
 from tests.frontends.terminal_text import DEADLINE_S
 
 
@@ -143,3 +148,14 @@ async def test_a_closed_session_leaves_nothing_in_textuals_class_wide_caches() -
     await asyncio.wait_for(running, DEADLINE_S)
     assert StylesCache.get_inner_outer.cache_info().currsize == 0
     assert DataTable._get_styles_to_render_cell.cache_info().currsize == 0
+
+
+def test_colours_are_fitted_to_the_terminal_whatever_rendered_them() -> None:
+    """rich keeps a style's codes for the colour system it first rendered in, and Textual
+    shares styles between the apps of one process: a 16-colour console after a truecolor SSH
+    session got truecolor codes. What a terminal is sent is fitted to its depth."""
+    truecolor = "\x1b[1;38;2;255;0;0;48;5;235mX\x1b[0m\x1b[?1049h"
+    assert fit_colors(truecolor, 16) == "\x1b[1;31;40mX\x1b[0m\x1b[?1049h"
+    assert fit_colors(truecolor, 256) == "\x1b[1;38;5;196;48;5;235mX\x1b[0m\x1b[?1049h"
+    assert fit_colors(truecolor, "truecolor") == truecolor
+    assert fit_colors("\x1b[38;5mbroken", 16) == "\x1b[38;5mbroken"  # left as it was

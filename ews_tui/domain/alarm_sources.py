@@ -30,6 +30,9 @@ from ews_tui.domain.events import (
     GatewayState,
     GatewayStateChanged,
     LoginFailed,
+    MailFailing,
+    MailRecovered,
+    MailRefused,
     QueueBehind,
     QueueCaughtUp,
     Sample,
@@ -371,6 +374,13 @@ class AlarmSources:
             if event.verdict == "ok":
                 return [Clear(AlarmType.EN50160_WEEK_KO, subject, now, label)]
             return []
+        if isinstance(event, MailFailing):
+            return [Raise(AlarmType.MAIL_FAILING, box(event.server), now, str(event.queued),
+                          event.reason)]  # fmt: skip
+        if isinstance(event, MailRecovered):
+            return [Clear(AlarmType.MAIL_FAILING, box(event.server), now)]
+        if isinstance(event, MailRefused):
+            return [Raise(AlarmType.MAIL_REFUSED, box(event.recipient), now, "", event.reason)]
         if isinstance(event, ServiceFailed):
             return [Raise(AlarmType.SERVICE_FAILED, box(event.service), now, "", event.error)]
         if isinstance(event, ServiceRecovered):
@@ -410,6 +420,9 @@ def _box_subject(part: str) -> Subject:
 #: The hub events the sources read (the engine subscribes to these).
 SOURCE_EVENTS: tuple[type[Event], ...] = (
     Sample,
+    MailFailing,
+    MailRecovered,
+    MailRefused,
     En50160Checked,
     DeviceStateChanged,
     GatewayStateChanged,

@@ -93,6 +93,8 @@ class AlarmType(StrEnum):
     TASK_CRASHED = "system.task_crashed"
     QUEUE_BEHIND = "system.queue_behind"
     EVENT_DROPPED = "system.event_dropped"
+    MAIL_FAILING = "system.mail"  # never mailed about itself (notifications.MAIL_FAILING_TYPE)
+    MAIL_REFUSED = "system.mail_refused"
     LOGIN_FAILED = "security.login_failed"
     SOURCE_LOCKED = "security.source_locked"
     # Reserved for later issues: their sources are not written yet.
@@ -123,6 +125,8 @@ TYPES: dict[AlarmType, TypeInfo] = {
     AlarmType.TASK_CRASHED: TypeInfo(N_("Service restarted"), Severity.WARNING, momentary=True),
     AlarmType.QUEUE_BEHIND: TypeInfo(N_("Recording falling behind"), Severity.MAJOR),
     AlarmType.EVENT_DROPPED: TypeInfo(N_("Event dropped"), Severity.MAJOR, momentary=True),
+    AlarmType.MAIL_FAILING: TypeInfo(N_("Alarm mails not sent"), Severity.MAJOR),
+    AlarmType.MAIL_REFUSED: TypeInfo(N_("Alarm mail refused"), Severity.WARNING, momentary=True),
     AlarmType.LOGIN_FAILED: TypeInfo(N_("Login failed"), Severity.INFO, momentary=True),
     AlarmType.SOURCE_LOCKED: TypeInfo(N_("Login locked"), Severity.MAJOR, momentary=True),
     AlarmType.EN50160_WEEK_KO: TypeInfo(N_("EN 50160 week not compliant"), Severity.WARNING),

@@ -114,6 +114,8 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
     EventType("charger.fault", N_("Charger fault"), Severity.WARNING),
     EventType("input.changed", N_("Input changed"), Severity.INFO),
     EventType("threshold", N_("Threshold crossed"), Severity.WARNING),
+    EventType("en50160.week_ko", N_("EN 50160 week not compliant"), Severity.WARNING),
+    EventType("connector.transfer_failed", N_("Connector transfer failed"), Severity.CRITICAL),
     EventType("system", N_("System event"), Severity.WARNING),
 )
 _TYPE_LABELS: Final = MappingProxyType({t.id: t.label for t in EVENT_TYPES})

@@ -22,7 +22,7 @@ from ews_tui.services.csv_folders import CsvFolders
 from ews_tui.services.en50160 import En50160Checker
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
-from ews_tui.services.mailer import Mailer
+from ews_tui.services.mailer import Mailer, alarm_mail_hook
 from ews_tui.services.modbus_server import ModbusServerService
 from ews_tui.services.polling import PollingService
 from ews_tui.services.recorder import Recorder, Retention
@@ -117,7 +117,7 @@ async def running_box(
             )
         )
         # Before the pollers: it subscribes at start and stops after them (nothing is lost).
-        rt.add(
+        alarm_engine = rt.add(
             AlarmEngine(
                 db,
                 rt.hub,
@@ -127,6 +127,8 @@ async def running_box(
                 supervisor=rt.supervisor,
             )
         )
+        # A raise, clear or acknowledgement queues its mail in the alarm's own transaction.
+        alarm_engine.add_transaction_hook(alarm_mail_hook(rt.hub))
         rt.add(
             En50160Checker(
                 db,

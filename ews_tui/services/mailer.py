@@ -38,8 +38,11 @@ from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
+import aiosqlite
 
 from ews_tui.config import SmtpSecurity, SmtpSettings
+from ews_tui.domain.alarm_notices import notices_of
+from ews_tui.domain.alarms import Transition
 from ews_tui.domain.events import (
     MailFailing,
     MailQueued,
@@ -56,9 +59,10 @@ from ews_tui.domain.notifications import (
 )
 from ews_tui.hub import Hub, Subscription
 from ews_tui.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
+from ews_tui.services.alarms import TransactionHook
 from ews_tui.store.db import Database
 from ews_tui.store.notification_settings_repo import NotificationSettingsRepo
-from ews_tui.store.outbox_repo import OutboxCounts, OutboxRepo
+from ews_tui.store.outbox_repo import OutboxCounts, OutboxRepo, enqueue
 from ews_tui.supervision import Supervised, Supervisor
 
 log = logging.getLogger(__name__)
@@ -482,3 +486,20 @@ __all__ = [
     "deliver",
     "explain",
 ]
+
+
+def alarm_mail_hook(hub: Hub) -> TransactionHook:
+    """The alarm engine's transaction hook that queues the mail of its transitions in the
+    same transaction as the alarms (nothing mailed that was not stored, nothing stored
+    that is not mailed), then wakes the mailer once that transaction is over."""
+
+    async def queue(conn: aiosqlite.Connection, transitions: tuple[Transition, ...]) -> None:
+        notices = notices_of(transitions)
+        if not notices:
+            return
+        await enqueue(conn, notices)
+        # Published at the loop's next turn: the mailer reads the outbox through the same
+        # store, so it sees these mails once the alarms' COMMIT has released it.
+        asyncio.get_running_loop().call_soon(hub.publish, MailQueued())
+
+    return queue

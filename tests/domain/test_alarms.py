@@ -31,6 +31,8 @@ from ews_tui.domain.events import (
     GatewayState,
     GatewayStateChanged,
     LoginFailed,
+    MailFailing,
+    MailRecovered,
     QueueBehind,
     QueueCaughtUp,
     Sample,
@@ -346,3 +348,12 @@ def test_an_en50160_week_ko_raises_on_its_gateway_and_an_ok_week_clears_it() -> 
     assert src.on_event(En50160Checked(3, monday, "insufficient"), 101.0) == []
     (ok,) = src.on_event(En50160Checked(3, monday + 7 * 86400, "ok"), 102.0)
     assert isinstance(ok, Clear) and ok.key == ko.key
+
+
+def test_a_failing_mail_server_is_one_system_alarm_until_it_recovers() -> None:
+    src = sources()
+    (failing,) = src.on_event(MailFailing("127.0.0.1:25", "connection refused", 3), 10.0)
+    assert isinstance(failing, Raise) and failing.type is AlarmType.MAIL_FAILING
+    assert failing.subject.kind == "system" and failing.detail == "connection refused"
+    (back,) = src.on_event(MailRecovered("127.0.0.1:25"), 20.0)
+    assert isinstance(back, Clear) and back.key == failing.key

@@ -17,6 +17,7 @@ import pytest
 from ews_tui.cli.sim import load_site
 from ews_tui.config import Config, default_config
 from ews_tui.config.model import RetentionSettings
+from ews_tui.domain.alarm_notices import mail_event_type
 from ews_tui.domain.alarm_sources import Threshold
 from ews_tui.domain.alarms import AlarmChanged, AlarmError, AlarmType, Transition
 from ews_tui.domain.auth import Role
@@ -25,14 +26,18 @@ from ews_tui.domain.events import (
     DeviceState,
     DeviceStateChanged,
     InstallationChanged,
+    MailQueued,
     Sample,
     ServiceFailed,
 )
 from ews_tui.domain.installation import Installation
+from ews_tui.domain.notifications import NotificationSettings, Recipient
 from ews_tui.hub import Hub, Subscription
 from ews_tui.services.alarms import SYNC_S, AlarmEngine
+from ews_tui.services.mailer import alarm_mail_hook
 from ews_tui.store.alarms_repo import AlarmFilter
 from ews_tui.store.db import Database
+from ews_tui.store.notification_settings_repo import write_settings
 from ews_tui.supervision import Supervisor
 from tests.services.set_clock import Clock
 
@@ -301,3 +306,31 @@ async def test_a_threshold_deleted_while_the_box_was_off_clears_its_alarm(
         assert transition.alarm.detail == "threshold deleted or switched off"
     finally:
         await second.engine.stop()
+
+
+async def test_alarms_queue_their_mail_in_their_own_transaction(box: Box, db: Database) -> None:
+    """The box's wiring (services/box.py): the outbox hook on the engine. A recipient of
+    device errors gets the raise and the clear; the mailer is woken after each."""
+    settings = NotificationSettings(recipients=(Recipient("tech@example.com", "fr"),))
+    async with db.transaction() as conn:
+        await write_settings(conn, settings)
+    woken = box.hub.subscribe(MailQueued, maxsize=10, name="mailer-wake")
+    box.engine.add_transaction_hook(alarm_mail_hook(box.hub))
+    box.hub.publish(COMM)
+    await box.seen(1)
+    box.clock.now += 30
+    box.hub.publish(ON)
+    await box.seen(1)
+    rows = await db.fetchall("SELECT event_type, severity, label, kind FROM outbox_notices")
+    assert [tuple(r) for r in rows] == [
+        ("device.comm_error", "critical", "Main meter", "raised"),  # a major alarm
+        ("device.comm_error", "critical", "Main meter", "cleared"),
+    ]
+    await asyncio.sleep(0)  # the wake-up is published at the loop's next turn
+    assert len(woken) == 2
+
+
+def test_the_mailers_own_trouble_is_an_alarm_never_a_mail() -> None:
+    assert mail_event_type("system.mail") == "system.mail"  # enqueue skips it
+    assert mail_event_type("system.service_failed") == "system"
+    assert mail_event_type("en50160.week_ko") == "en50160.week_ko"

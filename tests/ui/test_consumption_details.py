@@ -4,14 +4,18 @@ change, the reserved EN 50160 line."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.widgets import OptionList
 
+from ews_tui.domain.edits import set_eq_device
+from ews_tui.domain.en50160 import Interval, WeekReport, builtin_limits, judge_week, week_slots
 from ews_tui.runtime import Runtime
+from ews_tui.services.en50160 import En50160Checker
+from ews_tui.services.installation import InstallationService
 from ews_tui.ui.screens.consumption_details import DetailsScreen
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 from tests.ui.consumption_fixtures import PARIS, seed_site
@@ -38,7 +42,7 @@ async def test_a_device_compared_with_the_day_before(box: Runtime) -> None:
         assert devices(pilot) == ["Lighting meter", "Heat pump", "Annex meter"]
         assert text(pilot, "#det-device") == "Lighting meter · Total: 44.0 kWh · Cost: €8.80"
         assert text(pilot, "#det-compare") == "Previous period: 24.0 kWh · change +83.3%"
-        assert text(pilot, "#det-en50160") == "EN 50160: no verdict yet"
+        assert text(pilot, "#det-en50160") == "EN 50160: no EQ device on this gateway"
         assert column(pilot, "amount")[8] == "3.0"
         assert column(pilot, "cost")[8] == "€0.60"
         assert column(pilot, "previous")[8] == "1.0"
@@ -84,7 +88,7 @@ async def test_a_week_in_french(box: Runtime) -> None:
             "Période précédente : 0,8 kWh* · évolution +13\u202f820,0\xa0%"
         )
         assert column(pilot, "amount")[2] == "44,0"
-        assert text(pilot, "#det-en50160") == "EN 50160 : pas encore de verdict"
+        assert text(pilot, "#det-en50160") == "EN 50160 : passerelle sans appareil EQ"
 
 
 async def test_an_in_progress_day_compares_the_same_hours(box: Runtime) -> None:
@@ -121,3 +125,25 @@ def test_snapshot_details(snap_compare: Any, tmp_path: Path, language: str) -> N
 
     app = SnapshotApp(tmp_path, "home", language=language, prepare=seed_site)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_the_last_weeks_en50160_verdict_of_the_gateways_eq_device(box: Runtime) -> None:
+    """Manual §7.16.1.4: "Last week EN50160 CHECK: OK or KO" on the Details page."""
+    service = box.get(InstallationService)
+    local = service.current.local
+    meter = next(d for d in service.current.devices if d.name == "Lighting meter")
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await service.apply(set_eq_device, local.id, meter.id)
+        await open_total(pilot, "consumption_details")
+        assert text(pilot, "#det-en50160") == "EN 50160: no verdict yet"
+        slots = week_slots(date(2025, 1, 6), PARIS)
+        healthy = [Interval(s, {"v1": 230.0, "f": 50.0}) for s in slots]
+        week = WeekReport.of(judge_week(builtin_limits(), slots, healthy), local.id, meter.id)
+        await box.get(En50160Checker).repo.save(week, 0.0)
+        await pilot.press("down", "up")  # another device, then back: the line is read again
+        for _ in range(50):
+            if text(pilot, "#det-en50160").startswith("Last week"):
+                break
+            await pilot.pause(0.05)
+        assert text(pilot, "#det-en50160") == "Last week EN 50160 check: ✓ OK (2025-W02)"

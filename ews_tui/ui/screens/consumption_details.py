@@ -13,14 +13,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ews_tui.domain.en50160 import week_label
 from ews_tui.domain.grouping import Amount, By, GroupKey, known
 from ews_tui.i18n import N_, _
+from ews_tui.services.en50160 import En50160Checker
+from ews_tui.services.installation import InstallationService
+from ews_tui.services.settings import SettingsService
 from ews_tui.store.consumption_repo import ConsumptionTable
 from ews_tui.ui.consumption_text import (
     ENERGY_NAMES,
@@ -32,11 +38,13 @@ from ews_tui.ui.consumption_text import (
     unit_text,
 )
 from ews_tui.ui.consumption_view import ConsumptionView
+from ews_tui.ui.en50160_text import verdict_text
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import Histogram, Series
 
 # Reserved: the weekly EN 50160 check of the device (issue "EN 50160") fills this line.
 EN50160_PENDING = N_("EN 50160: no verdict yet")
+EN50160_NO_EQ = N_("EN 50160: no EQ device on this gateway")
 COMPARE_WHOLE = N_("Previous period: {amount} · change {change}")
 # While the view is under way: its finished hours (days, months) against the same ones.
 COMPARE_SAME_PART = N_("Same part of the previous period: {amount} · change {change}")
@@ -120,6 +128,30 @@ class DetailsScreen(ConsumptionScreen):
 
     # ------------------------------------------------------------------ the chosen device
 
+    async def _show_en50160(self, device_id: int | None) -> None:
+        """Manual §7.16.1.4: the last week's EN 50160 verdict of the EQ device of the
+        device's gateway ("Last week EN50160 CHECK: OK or KO")."""
+        line = self.query_one("#det-en50160", Static)
+        inst = self.session.service(InstallationService).current
+        device = inst.device(device_id) if device_id is not None else None
+        gateway = inst.gateway(device.gateway_id) if device is not None else None
+        if gateway is None or gateway.eq_device_id is None:
+            line.update(_(EN50160_NO_EQ))
+            return
+        weeks = await self.session.service(En50160Checker).repo.weeks(gateway.id, 1)
+        if not weeks:
+            line.update(_(EN50160_PENDING))
+            return
+        week = weeks[0]
+        tz = ZoneInfo(self.session.service(SettingsService).config.time.timezone)
+        line.update(
+            Text.assemble(
+                _("Last week EN 50160 check: "),
+                verdict_text(week.verdict.value, week=True),
+                f" ({week_label(week.start, tz)})",
+            )
+        )
+
     def show_device(self) -> None:
         if self.data is None:
             return
@@ -135,6 +167,7 @@ class DetailsScreen(ConsumptionScreen):
             chart.chart = self.chart(table, [])
             self.fill_grid(self.query_one("#cons-table", DataTable), [("period", "")], [])
             return
+        self.run_worker(self._show_en50160(key.id), group="en50160", exclusive=True)
         values = table.rows[key]
         previous = before.rows.get(key, [None] * len(before.periods))
         finished, under_way = self.progress(table)

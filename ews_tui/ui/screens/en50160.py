@@ -27,30 +27,13 @@ from ews_tui.i18n import N_, _, babel_locale, ngettext
 from ews_tui.services.en50160 import En50160Checker
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.settings import SettingsService
+from ews_tui.ui.en50160_text import verdict_text
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.value_text import MISSING, value_text
 from ews_tui.ui.widgets.footer import EwsFooter
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 WEEKS_SHOWN = 26
-
-# verdict -> (glyph, word msgid, ANSI colour): a week's, then a criterion's
-WEEK_VERDICTS: dict[str, tuple[str, str, str]] = {
-    "ok": ("✓", N_("OK"), "green"),
-    "ko": ("✕", N_("KO"), "red"),
-    "insufficient": ("?", N_("insufficient data"), "yellow"),
-}
-VERDICTS: dict[str, tuple[str, str, str]] = {
-    Verdict.PASSED.value: ("✓", N_("passed"), "green"),
-    Verdict.FAILED.value: ("✕", N_("failed"), "red"),
-    Verdict.INSUFFICIENT.value: ("?", N_("too few data"), "yellow"),
-    Verdict.NOT_ASSESSED.value: ("–", N_("not assessed"), "bright_black"),
-}
-
-
-def verdict_text(value: str, *, week: bool = False) -> Text:
-    glyph, word, colour = (WEEK_VERDICTS if week else VERDICTS).get(value, ("?", value, "default"))
-    return Text(f"{glyph} {_(word)}", style=colour)
 
 
 def criterion_label(line: CriterionLine) -> str:

@@ -13,6 +13,7 @@ from ews_tui import logs
 from ews_tui.cli import (
     auth,
     config_check,
+    connector,
     demo,
     en50160,
     export,
@@ -37,6 +38,7 @@ COMMANDS = (
     export,
     history,
     en50160,
+    connector,
     serve,
     tui,
     ssh,

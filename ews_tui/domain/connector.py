@@ -12,7 +12,8 @@ Keywords in the destination, replaced when the job runs: ``%date`` = yyyyMMddHHm
 The schedule is a day (``*``, a weekday ``mon``..``sun`` or a day of the month 1–31) and an
 hour (``*`` or 0–23), minutes always :00, in the box's local time. A local hour that does not
 exist (the spring DST gap) runs at the moment the clocks jump; a repeated one (autumn) runs
-once, at its first occurrence. A day 31 skips the months that have none.
+once at its first occurrence, except "every hour", which runs each real hour. A day 31 skips
+the months that have none.
 """
 
 from __future__ import annotations
@@ -158,10 +159,19 @@ def _day_matches(day: Day, when: date) -> bool:
     return WEEKDAYS[when.weekday()] == day
 
 
-def _instant(when: date, hour: int, tz: ZoneInfo) -> datetime:
-    """The UTC instant of local ``when`` ``hour``:00 (a missing hour: when clocks jump)."""
+def _instants(when: date, hour: int, tz: ZoneInfo, *, repeated: bool) -> list[datetime]:
+    """The UTC instants of local ``when`` ``hour``:00: a missing hour gives the moment the
+    clocks jump; a repeated one its first occurrence, and its second when ``repeated``."""
     local = datetime.combine(when, time(hour), tzinfo=tz)
-    return local.astimezone(UTC)
+    first = local.astimezone(UTC)
+    second = local.replace(fold=1).astimezone(UTC)
+    if (
+        repeated
+        and second != first
+        and second.astimezone(tz).replace(tzinfo=None) == (local.replace(tzinfo=None))
+    ):
+        return [first, second]
+    return [first]
 
 
 def next_run(day: Day, hour: Hour, after: datetime, tz: ZoneInfo) -> datetime:
@@ -174,9 +184,9 @@ def next_run(day: Day, hour: Hour, after: datetime, tz: ZoneInfo) -> datetime:
         if not _day_matches(day, when):
             continue
         for h in hours:
-            instant = _instant(when, h, tz)
-            if instant > after_utc:
-                return instant
+            for instant in _instants(when, h, tz, repeated=hour == ANY):
+                if instant > after_utc:
+                    return instant
     raise ConnectorValueError(Message(N_("the schedule never runs")))  # pragma: no cover
 
 

@@ -324,9 +324,8 @@ async def _sftp(
     local = await _local_files(config)
     sent = await repo.sent_files(target)
     todo = [item for item in local if sent.get(item.rel) != item.state]
-    if not todo:
-        return 0, 0
     files, size = 0, 0
+    # Connected even when nothing changed: the log then says whether the server is there.
     async with await _connect(config, timeout) as ssh:
         sftp = await asyncio.wait_for(ssh.start_sftp_client(), timeout)
         async with sftp:

@@ -11,10 +11,9 @@ in plain words.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
-from textual.app import ComposeResult, CSSPathType
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
@@ -30,11 +29,13 @@ from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.settings_page import SettingsPage
 from ews_tui.ui.widgets.settings_form import Setting, SettingsForm
 
-STYLES = Path(__file__).resolve().parent.parent / "styles"
 LOG_LINES = 20
 
-MODES = ((N_("SFTP"), ConnectorMode.SFTP.value), (N_("SCP"), ConnectorMode.SCP.value))
-MODES += ((N_("OFF"), ConnectorMode.OFF.value),)
+MODES = (
+    (N_("SFTP"), ConnectorMode.SFTP.value),
+    (N_("SCP"), ConnectorMode.SCP.value),
+    (N_("OFF"), ConnectorMode.OFF.value),
+)
 
 
 def log_line(line: Transfer) -> str:
@@ -54,7 +55,13 @@ def log_line(line: Transfer) -> str:
 
 
 class ConnectorScreen(SettingsPage):
-    CSS_PATH: ClassVar[CSSPathType | None] = [STYLES / "settings.tcss", STYLES / "connector.tcss"]
+    DEFAULT_CSS = """
+    ConnectorScreen .section-title { height: 1; margin-top: 1; text-style: bold; }
+    ConnectorScreen #password-row { height: auto; margin-top: 1; }
+    ConnectorScreen #password-row .setting-label { width: 26; padding: 0 1 0 0; }
+    ConnectorScreen #connector-password { width: 30; }
+    ConnectorScreen #connector-log { height: auto; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s,f2", "save", N_("Save"), show=True, priority=True),
         Binding("f5", "send_now", N_("Send now"), show=True, priority=True),
@@ -134,7 +141,7 @@ class ConnectorScreen(SettingsPage):
         self.refresh_facts()
 
     def refresh_facts(self) -> None:
-        self.run_worker(self._facts, exclusive=True, group="facts")
+        self.run_worker(self._facts(), group="facts")
 
     async def _facts(self) -> None:
         connector = self.connector

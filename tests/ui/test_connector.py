@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input, Select, Static
@@ -18,7 +19,7 @@ from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.session import Role
 from ews_tui.ui.widgets.settings_form import SettingsForm
 from tests.services.openssh_server import OpenSshServer, openssh_server
-from tests.ui.box_fixtures import box_runtime, make_box_app
+from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 
 __all__ = ["openssh_server"]
 
@@ -110,3 +111,28 @@ async def test_settings_host_key_send_now_and_log(
         assert "Not sent: server unreachable" in _text(pilot, "#status")
         assert "failed: server unreachable" in _text(pilot, "#connector-log")
     assert box.get(ConnectorService).failures == 1
+
+
+# A fixed box key, so the page (which shows its public half) looks the same at each run.
+SNAPSHOT_KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACBPTpvwNBrQeEHHp0tVuhU3PeyDGoMg9IaJYvzK5koPMQAAAJCUrOkdlKzp
+HQAAAAtzc2gtZWQyNTUxOQAAACBPTpvwNBrQeEHHp0tVuhU3PeyDGoMg9IaJYvzK5koPMQ
+AAAEDWoS0KnVtrq8+ecfRqCCesBC3EMunYEz4VnNIusPf+bU9Om/A0GtB4QcenS1W6FTc9
+7IMagyD0holi/MrmSg8xAAAADWV3cy1jb25uZWN0b3I=
+-----END OPENSSH PRIVATE KEY-----
+"""
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_snapshot_connector_page(snap_compare, tmp_path: Path, language: str) -> None:  # type: ignore[no-untyped-def]
+    async def prepare(rt: Runtime) -> None:
+        key = rt.config.data_dir / "connector_ed25519_key"
+        key.write_text(SNAPSHOT_KEY)
+        key.chmod(0o600)
+
+    async def run_before(pilot: Any) -> None:
+        await _settled(pilot)
+
+    app = SnapshotApp(tmp_path, "connector", role=Role.SERVER, language=language, prepare=prepare)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

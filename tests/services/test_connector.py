@@ -15,7 +15,12 @@ import pytest
 
 from ews_tui.config import Config, ConnectorSettings, default_config
 from ews_tui.domain import connector as conn
-from ews_tui.domain.connector import ConnectorFailed, ConnectorMode, ConnectorRecovered
+from ews_tui.domain.connector import (
+    ConnectorFailed,
+    ConnectorMode,
+    ConnectorRecovered,
+    ConnectorSent,
+)
 from ews_tui.hub import Hub
 from ews_tui.services import connector_transfer as transfer
 from ews_tui.services.connector import ConnectorService
@@ -233,6 +238,32 @@ async def test_the_service_publishes_a_failure_then_retries_and_recovers(
         assert arrived(openssh_server.home / "backup") == files
         log = await service.log_lines()
         assert log[0].ok and not log[-1].ok
+    finally:
+        await service.stop()
+        await supervisor.cancel_all(5)
+
+
+async def test_the_service_sends_at_the_scheduled_hour_by_itself(
+    tmp_path: Path, openssh_server: OpenSshServer
+) -> None:
+    """Every day at 14h, the box's clock a moment before: the run starts by itself, once."""
+    config = box(tmp_path, openssh_server, day="*", hour=14)
+    files = write_csv(config)
+    await trust_and_authorize(config, openssh_server)
+    hub = Hub()
+    supervisor = Supervisor(hub)
+    sent = hub.subscribe(ConnectorSent)
+    just_before = WEDNESDAY_14H - 0.2
+    service = ConnectorService(
+        hub, config=lambda: config, supervisor=supervisor, clock=lambda: just_before
+    )
+    assert service.next_scheduled() == WEDNESDAY_14H
+    await service.start()
+    try:
+        done = await asyncio.wait_for(sent.get(), 30)
+        assert isinstance(done, ConnectorSent) and done.files == len(files)
+        assert service.next_scheduled() == WEDNESDAY_14H + 86_400  # not the same run again
+        assert len(await service.log_lines()) == 1
     finally:
         await service.stop()
         await supervisor.cancel_all(5)

@@ -136,3 +136,14 @@ def test_snapshot_connector_page(snap_compare, tmp_path: Path, language: str) ->
 
     app = SnapshotApp(tmp_path, "connector", role=Role.SERVER, language=language, prepare=prepare)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_nothing_changed_saves_nothing(box: Runtime, tmp_path: Path) -> None:
+    before = (tmp_path / "config.toml").read_bytes()
+    app = make_box_app(box, "connector", role=Role.SERVER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settled(pilot)
+        await pilot.press("ctrl+s")
+        await _settled(pilot)
+        assert _text(pilot, "#status") == "Nothing to save: no value changed."
+    assert (tmp_path / "config.toml").read_bytes() == before

@@ -130,6 +130,8 @@ class ConnectorScreen(SettingsPage):
         doc = to_document(self.service.config, self.service.base_dir)
         connector = dict(doc["connector"])
         connector["sources"] = ", ".join(connector["sources"])
+        # Text fields: compared as text with what is typed (an hour 0 is "0").
+        connector["day"], connector["hour"] = str(connector["day"]), str(connector["hour"])
         self.upload.load({"connector": connector})
         password = self.query_one("#connector-password", Input)
         password.value = ""

@@ -287,7 +287,7 @@ async def run_transfer(
             files, size = await _sftp(config, repo, destination, timeout)
     except TransferError as failure:
         error = failure
-    except (asyncssh.Error, OSError, TimeoutError) as failure:
+    except Exception as failure:  # any cause: a log line in words, never a crashed caller
         error = classify(failure)
     if error is not None:
         log.error("connector: transfer to %s failed: %s", c.address, error.message.render())

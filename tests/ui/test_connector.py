@@ -38,11 +38,14 @@ async def _type(pilot, selector: str, text: str) -> None:  # type: ignore[no-unt
 
 
 async def _settled(pilot) -> None:  # type: ignore[no-untyped-def]
-    """The page's own jobs done (not the follow loops, which last while a screen is up)."""
-    await pilot.pause()
+    """The page's own jobs done, and those they started (not the follow loops, which last
+    while a screen is up)."""
     jobs = ("facts", "save", "send", "host-key")
-    workers = [w for w in pilot.app.workers if w.group in jobs]
-    if workers:  # (an empty list would wait for every worker)
+    for _ in range(10):
+        await pilot.pause()
+        workers = [w for w in pilot.app.workers if w.group in jobs and not w.is_finished]
+        if not workers:
+            break
         await pilot.app.workers.wait_for_complete(workers)
     await pilot.pause()
 

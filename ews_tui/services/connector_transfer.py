@@ -23,6 +23,7 @@ import logging
 import os
 import shlex
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Sequence
@@ -122,19 +123,23 @@ def store_trust(config: Config, key: HostKey) -> None:
     write_atomically(path, text.encode("utf-8"))
 
 
+_KEY_LOCK = threading.Lock()  # one key made, even when two screens ask at once
+
+
 def client_key(config: Config) -> asyncssh.SSHKey | None:
     """The box's own private key (made on first use), or None when ``connector.key`` is ""."""
     path = config.connector_key_file
     if path is None:
         return None
-    if not path.exists():
-        key = asyncssh.generate_private_key("ssh-ed25519", comment="ews-connector")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, key.export_private_key())
-        write_atomically(path.with_name(path.name + ".pub"), key.export_public_key())
-        log.info("connector: made the box's key %s", path)
-        return key
-    return asyncssh.read_private_key(path)
+    with _KEY_LOCK:
+        if not path.exists():
+            key = asyncssh.generate_private_key("ssh-ed25519", comment="ews-connector")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, key.export_private_key())
+            write_atomically(path.with_name(path.name + ".pub"), key.export_public_key())
+            log.info("connector: made the box's key %s", path)
+            return key
+        return asyncssh.read_private_key(path)
 
 
 def public_key_text(config: Config) -> str | None:

@@ -267,3 +267,13 @@ async def test_the_service_sends_at_the_scheduled_hour_by_itself(
     finally:
         await service.stop()
         await supervisor.cancel_all(5)
+
+
+async def test_the_box_key_is_made_once_even_when_asked_twice_at_once(tmp_path: Path) -> None:
+    config = default_config(tmp_path / "box")
+    keys = await asyncio.gather(
+        *(asyncio.to_thread(transfer.public_key_text, config) for _ in range(8))
+    )
+    assert len(set(keys)) == 1
+    assert transfer.public_key_text(config) == keys[0]
+    assert (config.data_dir / "connector_ed25519_key").stat().st_mode & 0o077 == 0

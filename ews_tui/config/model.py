@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ews_tui.config import fields as f
-from ews_tui.domain.messages import N_
+from ews_tui.domain import connector as conn
+from ews_tui.domain.messages import N_, Message
 from ews_tui.domain.rules import OwnServer
 
 LANGUAGES = ("de", "en", "es", "fr", "fr_BE", "el", "it", "nl_BE", "nl", "pl", "pt", "ru", "hu")
@@ -236,6 +237,75 @@ class CsvSettings:
     keep_days: int = field(default=400, metadata=_r(f.integer(0, 36500)))
 
 
+CSV_FOLDERS = ("energy", "measures", "events", "eqcheck")  # as store.csv_export.FOLDERS
+
+
+def _connector_spec(read: Any, dump: Any = lambda value, _ctx: value) -> f.Spec:
+    """A spec around a pure parser of ``domain.connector`` (its refusal becomes Invalid)."""
+
+    def parse(value: Any, _ctx: f.Context) -> Any:
+        try:
+            return read(value)
+        except conn.ConnectorValueError as error:
+            raise f.Invalid(error.message.msgid, **error.message.params) from None
+
+    return f.Spec(parse, dump)
+
+
+def _port(value: Any) -> int:
+    """A TCP port; "" (an empty field) is 22."""
+    if value == "" or value is None:
+        return 22
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise conn.ConnectorValueError(
+            Message(
+                N_("{value} is out of range {low}..{high}"),
+                {"value": value, "low": 1, "high": 65535},
+            )
+        )
+    return value
+
+
+def _sources(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, str | list | tuple):
+        raise conn.ConnectorValueError(
+            Message(N_("{value} is not a folder name"), {"value": value})
+        )
+    return conn.parse_sources(value, CSV_FOLDERS)
+
+
+def _destination(value: Any) -> str:
+    if not isinstance(value, str):
+        raise conn.ConnectorValueError(Message(N_("{value} is not a string"), {"value": value}))
+    return conn.check_destination(value)
+
+
+@dataclass(frozen=True)
+class ConnectorSettings:
+    """The Connector (manual §7.12): push the CSV folders to a server by SFTP or SCP."""
+
+    mode: conn.ConnectorMode = field(
+        default=conn.ConnectorMode.OFF, metadata=_r(f.choice(conn.ConnectorMode))
+    )
+    address: str = field(default="", metadata=_r(f.host()))
+    port: int = field(default=22, metadata=_r(_connector_spec(_port)))
+    user: str = field(default="", metadata=_r(f.text()))
+    # Stored in this file only (0600); never logged, never shown again by the UI.
+    password: str = field(default="", metadata=_r(f.text()))
+    # The box's own ed25519 key (relative to data_dir), made on first use; "" for none.
+    key: Path | None = field(
+        default=Path("connector_ed25519_key"), metadata=_r(f.plain_path(required=False))
+    )
+    sources: tuple[str, ...] = field(
+        default=(), metadata=_r(_connector_spec(_sources, lambda value, _ctx: list(value)))
+    )
+    destination: str = field(default="", metadata=_r(_connector_spec(_destination)))
+    day: conn.Day = field(default="*", metadata=_r(_connector_spec(conn.parse_day)))
+    hour: conn.Hour = field(default=0, metadata=_r(_connector_spec(conn.parse_hour)))
+
+
 @dataclass(frozen=True)
 class Config:
     """Every box setting. Build with ``load_config``/``parse_config``/``default_config``;
@@ -263,6 +333,9 @@ class Config:
         default_factory=RetentionSettings, metadata=_r(f.Table(RetentionSettings))
     )
     csv: CsvSettings = field(default_factory=CsvSettings, metadata=_r(f.Table(CsvSettings)))
+    connector: ConnectorSettings = field(
+        default_factory=ConnectorSettings, metadata=_r(f.Table(ConnectorSettings))
+    )
     installation: Mapping[str, Any] | None = field(default=None, metadata=_r(f.RawTable()))
 
     @property
@@ -278,6 +351,12 @@ class Config:
     def csv_folder(self) -> Path:
         """``csv.folder`` resolved against the data dir."""
         return self.data_dir / self.csv.folder
+
+    @property
+    def connector_key_file(self) -> Path | None:
+        """``connector.key`` resolved against the data dir, or None for no key login."""
+        key = self.connector.key
+        return None if key is None else self.data_dir / key
 
     @property
     def ssh_host_key_file(self) -> Path:

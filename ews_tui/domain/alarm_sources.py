@@ -21,6 +21,7 @@ from typing import Literal
 
 from ews_tui.domain.alarms import AlarmType, Change, Clear, Raise, Severity, Subject, SubjectKind
 from ews_tui.domain.catalog import Catalog
+from ews_tui.domain.connector import ConnectorFailed, ConnectorRecovered
 from ews_tui.domain.events import (
     DeviceState,
     DeviceStateChanged,
@@ -374,6 +375,13 @@ class AlarmSources:
             if event.verdict == "ok":
                 return [Clear(AlarmType.EN50160_WEEK_KO, subject, now, label)]
             return []
+        if isinstance(event, ConnectorFailed):
+            # The problem in English (the alarm's detail); the UI shows the type's words.
+            subject = box("connector")
+            return [Raise(AlarmType.CONNECTOR_TRANSFER_FAILED, subject, now, "",
+                          event.problem.render())]  # fmt: skip
+        if isinstance(event, ConnectorRecovered):
+            return [Clear(AlarmType.CONNECTOR_TRANSFER_FAILED, box("connector"), now)]
         if isinstance(event, MailFailing):
             return [Raise(AlarmType.MAIL_FAILING, box(event.server), now, str(event.queued),
                           event.reason)]  # fmt: skip
@@ -420,6 +428,8 @@ def _box_subject(part: str) -> Subject:
 #: The hub events the sources read (the engine subscribes to these).
 SOURCE_EVENTS: tuple[type[Event], ...] = (
     Sample,
+    ConnectorFailed,
+    ConnectorRecovered,
     MailFailing,
     MailRecovered,
     MailRefused,

@@ -17,6 +17,7 @@ from ews_tui.domain.consumption import device_max_rate
 from ews_tui.runtime import Runtime
 from ews_tui.services.alarms import AlarmEngine
 from ews_tui.services.auth import AuthService
+from ews_tui.services.connector import ConnectorService
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.csv_folders import CsvFolders
 from ews_tui.services.en50160 import En50160Checker
@@ -107,6 +108,7 @@ async def running_box(
                 supervisor=rt.supervisor,
             )
         )
+        rt.add(ConnectorService(rt.hub, config=lambda: settings.config, supervisor=rt.supervisor))
         rt.add(
             Mailer(
                 db,

@@ -110,7 +110,12 @@ MENU: tuple[MenuSection, ...] = (
                 N_("The CSV folders and how long history is kept."),
                 "settings_csv",
             ),
-            E("connector", N_("Connector"), N_("Send the CSV folders to a server."), None),
+            E(
+                "connector",
+                N_("Connector"),
+                N_("Send the CSV folders to a server."),
+                "connector",
+            ),
             E(
                 "notifications",
                 N_("E-mail and notifications"),

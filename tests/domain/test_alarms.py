@@ -24,6 +24,7 @@ from ews_tui.domain.alarms import (
 )
 from ews_tui.domain.auth import Role
 from ews_tui.domain.catalog import builtin_catalog
+from ews_tui.domain.connector import ConnectorFailed, ConnectorRecovered
 from ews_tui.domain.events import (
     DeviceState,
     DeviceStateChanged,
@@ -41,6 +42,7 @@ from ews_tui.domain.events import (
     SourceLocked,
 )
 from ews_tui.domain.installation import Advanced
+from ews_tui.domain.messages import Message
 
 SITE = load_site("demo")
 CATALOG = builtin_catalog()
@@ -357,3 +359,13 @@ def test_a_failing_mail_server_is_one_system_alarm_until_it_recovers() -> None:
     assert failing.subject.kind == "system" and failing.detail == "connection refused"
     (back,) = src.on_event(MailRecovered("127.0.0.1:25"), 20.0)
     assert isinstance(back, Clear) and back.key == failing.key
+
+
+def test_a_failed_connector_transfer_is_an_alarm_until_one_goes_through() -> None:
+    src = sources()
+    problem = Message("connection refused on port {port}", {"port": 22})
+    (failed,) = src.on_event(ConnectorFailed(problem, 60.0), 10.0)
+    assert isinstance(failed, Raise) and failed.type is AlarmType.CONNECTOR_TRANSFER_FAILED
+    assert failed.detail == "connection refused on port 22"
+    (back,) = src.on_event(ConnectorRecovered(), 20.0)
+    assert isinstance(back, Clear) and back.key == failed.key

@@ -150,9 +150,10 @@ async def demo_box(
 
 
 async def demo_alarms(rt: Runtime, bus: SimulatedBus, served: Installation) -> None:
-    """The demo's alarms: a threshold on the site's power, set just under the power the main
-    meter gives now (raised a few seconds after the start), and a device of the Workshop
-    gateway that goes silent now and then (its communication error, then its end)."""
+    """The demo's alarms: a threshold on the site's power as the main meter (the incomer)
+    measures it, set just under the power it gives now (raised a few seconds after the
+    start), and a device of the Workshop gateway that goes silent now and then (its
+    communication error, then its end)."""
     local = next((ep for ep in bus.endpoints if ep.path is not None), None)
     main = served.device(served.local.eq_device_id or 0)
     power = local.values(main.address).get("p") if local and main else None
@@ -162,8 +163,8 @@ async def demo_alarms(rt: Runtime, bus: SimulatedBus, served: Installation) -> N
         Threshold(
             0,
             SITE_POWER_THRESHOLD,
-            "site",
-            None,
+            "device",
+            main.id if main is not None else None,
             "p",
             ">",
             limit,

@@ -27,7 +27,7 @@ async def test_demo_raises_a_threshold_and_a_silent_device(
         (threshold,) = await engine.thresholds()
         assert (threshold.name, threshold.target_kind, threshold.quantity) == (
             "Site power",
-            "site",
+            "device",  # the main meter, the site's incomer
             "p",
         )
         with rt.hub.subscribe(AlarmChanged, lossless=True, name="test") as changes:

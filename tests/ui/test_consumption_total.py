@@ -17,6 +17,7 @@ from ews_tui.domain.edits import save_device
 from ews_tui.runtime import Runtime
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.screens.consumption_total import TotalScreen
 from ews_tui.ui.widgets.histogram import MISSING, Histogram
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
@@ -31,10 +32,17 @@ async def box(tmp_path: Path) -> AsyncIterator[Runtime]:
 
 
 async def loaded(pilot: Any) -> None:
-    """Wait for the screen's table to be read and shown."""
+    """Wait for the screen's table to be read and shown: a read has started (on a loaded
+    machine the screen's first read may not have begun yet) and none is running."""
     await pilot.pause()
-    for worker in [w for w in pilot.app.workers if w.group == "consumption-load"]:
-        await worker.wait()
+    screen = pilot.app.screen
+    for _ in range(400):
+        running = [w for w in pilot.app.workers if w.group == "consumption-load"]
+        for worker in running:
+            await worker.wait()
+        if not running and (not isinstance(screen, ConsumptionScreen) or screen.reads > 0):
+            break
+        await pilot.pause(0.01)
     await pilot.pause()
 
 

@@ -146,7 +146,7 @@ async def test_demo_login_gateways_devices_and_live_values(demo: Runtime) -> Non
         await until(pilot, lambda: "Testing" not in str(status.render()), "the test's answer")
         answer = str(status.render())
         assert answer.startswith("Test: "), answer
-        assert re.search(r" · v1 \d+(\.\d+)? V · ", answer), answer
+        assert re.search(r" · Voltage L1-N \d+(\.\d+)? V", answer), answer
 
         # Back home, then Consultation > Live measures: the values are numbers.
         await pilot.press("escape", "escape")

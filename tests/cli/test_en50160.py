@@ -10,14 +10,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from textual.widgets import OptionList, Static
 
 from ews_tui.cli.box import open_installation, read_config
 from ews_tui.cli.sim import load_site
+from ews_tui.config import apply_changes
 from ews_tui.domain.installation_doc import to_document
-from ews_tui.services.box import DATABASE_FILE
+from ews_tui.services.box import DATABASE_FILE, running_box
 from ews_tui.store.db import open_database
+from ews_tui.ui.screens.consumption_details import DetailsScreen
+from ews_tui.ui.session import Role
 from tests.cli.conftest import Run
 from tests.services.test_en50160 import MONDAY, record_week
+from tests.ui.box_fixtures import CHEAP_SCRYPT, CLOSED_NTP, CLOSED_NTP_PORT, make_box_app
 
 
 async def a_box_with_a_ko_week(box_config: Path) -> None:
@@ -58,12 +63,13 @@ def test_bad_weeks_and_gateways_are_named(ews: Run, box_config: Path) -> None:
 
 
 @pytest.mark.timeout(240)
-def test_the_demo_history_has_an_ok_and_a_ko_gateway_and_every_view_agrees(
+async def test_the_demo_history_has_an_ok_and_a_ko_gateway_and_every_view_agrees(
     ews: Run, box_config: Path
 ) -> None:
     """Simulated history of the demo site (its Workshop's machine tools pollute the supply
     with harmonics every evening): the last finished week is OK on the Local bus and KO in the
-    Workshop; the JSON, the text and the eqcheck CSV say the same."""
+    Workshop; the JSON, the text, the eqcheck CSV, the EN 50160 screen and the Details line of
+    a Workshop device say the same."""
     now = datetime.now(ZoneInfo("Europe/Paris"))
     days = now.weekday() + 7 + 1  # back past the Monday that starts the last finished week
     seeded = ews("history", "seed", "--config", str(box_config), "--days", str(days),
@@ -75,11 +81,46 @@ def test_the_demo_history_has_an_ok_and_a_ko_gateway_and_every_view_agrees(
     assert {g: w["verdict"] for g, w in weeks.items()} == {"Local": "ok", "Workshop": "ko"}
     failed = [c["id"] for c in weeks["Workshop"]["criteria"] if c["verdict"] == "failed"]
     assert failed == ["thd"]
+    label = weeks["Workshop"]["week"]
     text = ews("en50160", "--config", str(box_config), "--gateway", "Workshop").stdout
-    assert f"EN 50160 {weeks['Workshop']['week']}, gateway Workshop: KO" in text
+    assert f"EN 50160 {label}, gateway Workshop: KO" in text
     folder = box_config.parent / "data" / "csv" / "eqcheck"
     for name, week in weeks.items():
         path = folder / f"{week['week']}_gateway-{week['gateway_id']}.csv"
         with path.open(encoding="utf-8", newline="") as stream:
             first = next(csv.DictReader(stream))
         assert (first["gateway"], first["verdict"]) == (name, week["verdict"])
+    # The box on the same data dir: its screens read what was stored.
+    config = apply_changes(read_config(box_config), CLOSED_NTP, box_config.parent)
+    async with running_box(
+        box_config, config, scrypt=CHEAP_SCRYPT, buses=False, ntp_port=CLOSED_NTP_PORT
+    ) as rt:
+        app = make_box_app(rt, "en50160", role=Role.CONSULTATION)
+        async with app.run_test(size=(80, 24)) as pilot:
+            options = app.screen.query_one("#en50160-weeks", OptionList)
+            for _ in range(100):
+                if options.option_count:
+                    break
+                await pilot.pause(0.05)
+            shown = [str(options.get_option_at_index(i).prompt) for i in range(2)]
+            assert shown == [
+                f"{label}  ✓ OK  Local (Main meter)",
+                f"{label}  ✕ KO  Workshop (Machine tools)",
+            ]
+            await pilot.press("escape")
+            app.open_screen("consumption_details")
+            for _ in range(100):
+                if isinstance(app.screen, DetailsScreen) and app.screen.keys:
+                    break
+                await pilot.pause(0.05)
+            details = app.screen
+            assert isinstance(details, DetailsScreen)
+            devices = details.query_one("#det-devices", OptionList)
+            names = [k.name for k in details.keys]
+            devices.highlighted = names.index("Machine tools")
+            line = details.query_one("#det-en50160", Static)
+            for _ in range(100):
+                if str(line.render()).startswith("Last week"):
+                    break
+                await pilot.pause(0.05)
+            assert str(line.render()) == f"Last week EN 50160 check: ✕ KO ({label})"

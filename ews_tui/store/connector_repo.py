@@ -19,6 +19,7 @@ from pathlib import Path
 import aiosqlite
 
 from ews_tui.domain.messages import Message
+from ews_tui.file_modes import create_private_file, make_private_dir
 
 FILE = "connector.sqlite"
 LOG_KEEP = 500
@@ -134,8 +135,10 @@ class ConnectorRepo:
 
 @asynccontextmanager
 async def open_connector_repo(data_dir: Path) -> AsyncIterator[ConnectorRepo]:
-    """The repo on ``data_dir/connector.sqlite`` (created if missing), closed on exit."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """The repo on ``data_dir/connector.sqlite`` (created if missing, 0600 like every file of
+    the data dir: SQLite gives its -wal and -shm the database file's mode), closed on exit."""
+    make_private_dir(data_dir)
+    create_private_file(data_dir / FILE)
     db = await aiosqlite.connect(data_dir / FILE)
     try:
         await db.execute("PRAGMA journal_mode=WAL")

@@ -9,10 +9,14 @@ on the stack and keeps following.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, TypeVar
 
+from textual.css.query import NoMatches
 from textual.screen import Screen
+
+log = logging.getLogger(__name__)
 
 E = TypeVar("E")
 
@@ -31,3 +35,19 @@ async def while_shown(screen: Screen[Any], events: AsyncIterable[E]) -> AsyncIte
         if not is_shown(screen):
             return
         yield event
+
+
+async def follow(
+    screen: Screen[Any], events: AsyncIterable[E], handle: Callable[[E], object]
+) -> None:
+    """``handle`` each event while ``screen`` is on the stack. An event that finds a widget
+    missing while the screen is not the one shown (it is being taken down, or covered while
+    the app switches screens) is skipped: it ended the whole session. The shown screen
+    missing a widget is a bug, and raises."""
+    async for event in while_shown(screen, events):
+        try:
+            handle(event)
+        except NoMatches:
+            if screen.is_attached and screen.app.screen is screen:
+                raise
+            log.debug("%s: an event came as the screen's widgets went", type(screen).__name__)

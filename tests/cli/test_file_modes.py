@@ -64,6 +64,9 @@ async def test_serve_creates_its_files_private_and_names_wider_ones(
     await serve.log.wait_for("ews serve: running")
     assert data.stat().st_mode & 0o777 == 0o700
     assert modes(data) == {
+        "connector.sqlite": 0o600,
+        "connector.sqlite-shm": 0o600,
+        "connector.sqlite-wal": 0o600,
         "ews.lock": 0o600,
         "pin.pepper": 0o600,
         "ews.sqlite": 0o600,

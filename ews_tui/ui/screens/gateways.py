@@ -35,7 +35,7 @@ from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.services.polling import PollingService
-from ews_tui.ui.follow import while_shown
+from ews_tui.ui.follow import follow
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.gateway_test import GatewayTestScreen
@@ -190,8 +190,7 @@ class GatewaysScreen(EwsScreen[None]):
         self.action_devices()
 
     async def _follow(self, subscription: Subscription) -> None:
-        async for event in while_shown(self, subscription):
-            self.on_hub_event(event)
+        await follow(self, subscription, self.on_hub_event)
 
     def on_hub_event(self, event: Event) -> None:
         if isinstance(event, GatewayStateChanged):

@@ -15,8 +15,6 @@ is computed in a thread.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +46,7 @@ from ews_tui.file_modes import make_private_dir
 from ews_tui.hub import Hub
 from ews_tui.modbus.device_reader import device_map
 from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.csv_export import csv_number, csv_text
 from ews_tui.store.db import Database
 from ews_tui.store.en50160_repo import En50160Repo
 from ews_tui.supervision import Supervised, Supervisor
@@ -243,21 +242,21 @@ class En50160Checker:
             worst_at = "" if c.worst_at is None else _stamp(c.worst_at, tz)
             rows.append(
                 (label, gateway.id, gateway.name, report.device_id, device_name, c.id, c.label,
-                 c.unit, c.verdict.value, c.n, c.n1, c.n2, c.share, _num(c.low), _num(c.high),
-                 _num(c.always_low), _num(c.always_high), _num(c.worst), worst_at,
-                 round(c.valid_share, 6))
+                 c.unit, c.verdict.value, c.n, c.n1, c.n2, c.share, csv_number(c.low),
+                 csv_number(c.high), csv_number(c.always_low), csv_number(c.always_high),
+                 csv_number(c.worst), worst_at, round(c.valid_share, 6))
             )  # fmt: skip
         values: list[Sequence[object]] = []
         for interval in week.intervals:
             stamp = _stamp(interval.slot * SLOT_SECONDS, tz)
             for name in sorted(interval.mean):
                 values.append(
-                    (stamp, name, _num(interval.mean[name]), _num(interval.low.get(name)),
-                     _num(interval.high.get(name)))
+                    (stamp, name, csv_number(interval.mean[name]),
+                     csv_number(interval.low.get(name)), csv_number(interval.high.get(name)))
                 )  # fmt: skip
         paths = [folder / f"{stem}.csv", folder / f"{stem}_values.csv"]
-        write_atomically(paths[0], _csv(CRITERIA_HEADER, rows).encode("utf-8"))
-        write_atomically(paths[1], _csv(VALUES_HEADER, values).encode("utf-8"))
+        write_atomically(paths[0], csv_text(CRITERIA_HEADER, rows).encode("utf-8"))
+        write_atomically(paths[1], csv_text(VALUES_HEADER, values).encode("utf-8"))
         return paths
 
 
@@ -273,17 +272,5 @@ def _intervals(rows: Sequence[tuple[int, Sequence[QuantityStats]]]) -> list[Inte
     ]
 
 
-def _num(value: float | None) -> str:
-    return "" if value is None else repr(round(value, 6))
-
-
 def _stamp(ts: int, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts, tz).isoformat()
-
-
-def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()

@@ -49,7 +49,7 @@ MEASURES_HEADER = (
 )
 
 
-def _number(value: float | None) -> str:
+def csv_number(value: float | None) -> str:
     return "" if value is None else repr(round(value, 6))
 
 
@@ -57,7 +57,7 @@ def _stamp(slot: int, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(slot * SLOT_SECONDS, tz).isoformat()
 
 
-def _csv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
+def csv_text(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
     """The CSV text; control characters in a cell (a name stored before they were refused)
     are written ``\x1b``, so a file shown on a terminal cannot drive it."""
     buffer = io.StringIO()
@@ -141,15 +141,15 @@ class CsvExporter:
                         device_id,
                         name,
                         energy,
-                        _number(reading.value),
-                        _number(used.get(reading.slot)),
+                        csv_number(reading.value),
+                        csv_number(used.get(reading.slot)),
                         unit,
                     )
                 )
         # By instant: on the day the clocks go back, 02:00+02:00 comes before 02:00+01:00
         # and 02:10+02:00 (text order would mix the two hours).
         rows.sort(key=lambda r: (r[0], r[2]))
-        text = _csv(ENERGY_HEADER, (r[1:] for r in rows))
+        text = csv_text(ENERGY_HEADER, (r[1:] for r in rows))
         write_atomically(path, text.encode("utf-8"))
 
     async def _measures_day(self, root: Path, day: date, a: int, b: int) -> Path:
@@ -190,6 +190,6 @@ class CsvExporter:
             stamp, name = _stamp(slot, self._tz), self._name(device_id)
             for s in stats:
                 unit = QUANTITY_UNITS.get(s.name, "")
-                mean, lo, hi = _number(s.mean), _number(s.min), _number(s.max)
+                mean, lo, hi = csv_number(s.mean), csv_number(s.min), csv_number(s.max)
                 rows.append((stamp, device_id, name, s.name, unit, s.count, mean, lo, hi))
-        write_atomically(path, _csv(MEASURES_HEADER, rows).encode("utf-8"))
+        write_atomically(path, csv_text(MEASURES_HEADER, rows).encode("utf-8"))

@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from ews_tui import heap
 from ews_tui.cli.box import hold_box, open_installation
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.sim import load_site, serve_site, site_quality
@@ -211,6 +212,7 @@ async def _run(args: argparse.Namespace, data_dir: Path, lock: DataDirLock) -> i
         demo_box(data_dir, wire_time=not args.no_wire_time) as rt,
         _demo_ssh(rt, args.ssh_port),
     ):
+        heap.settle()  # as `ews serve` does once its front ends run
         if args.headless is not None:
             return await _headless(rt, args.headless)
         from ews_tui.frontends.sessions import run_here

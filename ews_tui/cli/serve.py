@@ -31,6 +31,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from ews_tui import heap
 from ews_tui.cli.box import (
     add_config_option,
     config_path,
@@ -92,6 +93,7 @@ async def _serve(path: Path, config: Config) -> int:
     try:
         async with running_box(path, config) as rt, front_ends(rt, config) as names:
             log.info("ews serve: running, front ends: %s", ", ".join(names) or "none")
+            heap.settle()  # what start-up loaded stays: out of every later collection's scan
             warn_wide_modes(path, config)
             await stop.wait()
             log.info("ews serve: stopping")

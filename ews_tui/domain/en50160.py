@@ -120,6 +120,12 @@ class Limits:
     interruption_below: float = 0.05  # of the nominal voltage
     nominal: Nominal = field(default_factory=Nominal)
 
+    def needed(self) -> frozenset[str]:
+        """Every quantity id a check reads: the criteria's on either kind of supply, and the
+        voltages that flag interruptions and give the unbalance."""
+        ids = {q for c in self.criteria for wire in (False, True) for q in c.quantities(wire)}
+        return frozenset(ids | set(PHASE_VOLTAGES) | set(LINE_VOLTAGES))
+
     def criterion(self, cid: str) -> Criterion:
         return next(c for c in self.criteria if c.id == cid)
 
@@ -301,12 +307,14 @@ def judge_week(
     by_slot = {i.slot: with_unbalance(i) for i in intervals if i.slot in slots}
     supply = LINE_VOLTAGES if nominal.three_wire else PHASE_VOLTAGES
     floor = limits.interruption_below * nominal.voltage
-    valid = [
-        i
-        for i in (by_slot[s] for s in slots if s in by_slot)
-        if not any(i.mean.get(v, math.inf) < floor or i.low.get(v, math.inf) < floor
-                   for v in supply)
-    ]  # fmt: skip
+    valid: list[Interval] = []
+    for slot in slots:
+        interval = by_slot.get(slot)
+        if interval is None:
+            continue
+        mean, low = interval.mean, interval.low
+        if all(mean.get(v, math.inf) >= floor and low.get(v, math.inf) >= floor for v in supply):
+            valid.append(interval)
     if gives is None:
         given = {q for i in by_slot.values() for q in i.mean}
     else:
@@ -344,10 +352,6 @@ def _always(c: Criterion, reference: float) -> tuple[float | None, float | None]
     return reference * (1 + c.always[0]), reference * (1 + c.always[1])
 
 
-def _outside(values: Sequence[float], low: float | None, high: float | None) -> bool:
-    return any((low is not None and v < low) or (high is not None and v > high) for v in values)
-
-
 def _judge(
     c: Criterion,
     limits: Limits,
@@ -366,17 +370,34 @@ def _judge(
     worst: float | None = None
     worst_slot: int | None = None
     worst_distance = -math.inf
-    for interval in valid:
-        values = _values(c, ids, interval)
-        if values is None:
+    if c.statistic == "extremes":
+        rows = [(i.slot, _values(ids, i, True)) for i in valid]
+    else:  # the usual case, inline: a week is a thousand intervals per criterion
+        rows = [(i.slot, [m[q] for q in ids if q in m]) for i in valid for m in (i.mean,)]
+    for slot, values in rows:
+        if not math.isfinite(sum(values)):  # one NaN or infinity makes the sum so
+            values = [v for v in values if math.isfinite(v)]
+        if not values:
             continue
         n += 1
-        n1 += _outside(values, low, high)
-        n2 += _outside(values, always_low, always_high)
-        for v in values:
-            distance = abs(v - reference) if c.limit is None else v
-            if distance > worst_distance:
-                worst, worst_slot, worst_distance = v, interval.slot, distance
+        least, most = min(values), max(values)
+        n1 += (low is not None and least < low) or (high is not None and most > high)
+        n2 += (always_low is not None and least < always_low) or (
+            always_high is not None and most > always_high
+        )
+        # The interval's worst value: the one farthest from the reference (the highest,
+        # against an upper limit); on a tie, the first in the interval's order.
+        if c.limit is None:
+            far, near = abs(most - reference), abs(least - reference)
+            if far == near:
+                candidate = next(v for v in values if v in (least, most))
+            else:
+                candidate = most if far > near else least
+            distance = max(far, near)
+        else:
+            candidate, distance = most, most
+        if distance > worst_distance:
+            worst, worst_slot, worst_distance = candidate, slot, distance
     share = n / total if total else 0.0
     if n == 0 or share < limits.min_valid_share:
         verdict = Verdict.INSUFFICIENT
@@ -387,18 +408,26 @@ def _judge(
     return CriterionResult(c, verdict, n, n1, n2, worst, worst_slot, share, reference)
 
 
-def _values(c: Criterion, ids: Sequence[str], interval: Interval) -> list[float] | None:
+def _values(ids: Sequence[str], interval: Interval, extremes: bool) -> list[float]:
     """The values judged in one interval: each phase's mean, or its lowest and highest
-    reading; None when the device gave none of them (the interval does not count)."""
+    reading; empty when the device gave none of them (the interval does not count)."""
+    mean = interval.mean
     values: list[float] = []
-    for q in ids:
-        if c.statistic == "extremes":
-            values.extend(x[q] for x in (interval.low, interval.high) if q in x)
-            if q not in interval.low and q not in interval.high and q in interval.mean:
-                values.append(interval.mean[q])
-        elif q in interval.mean:
-            values.append(interval.mean[q])
-    return [v for v in values if math.isfinite(v)] or None
+    if extremes:
+        low, high = interval.low, interval.high
+        for q in ids:
+            a, b = low.get(q), high.get(q)
+            if a is not None:
+                values.append(a)
+            if b is not None:
+                values.append(b)
+            if a is None and b is None and q in mean:
+                values.append(mean[q])
+    else:
+        values = [mean[q] for q in ids if q in mean]
+    if math.isfinite(sum(values)):  # one NaN or infinity makes the sum so (floats of f32)
+        return values
+    return [v for v in values if math.isfinite(v)]
 
 
 def _week_verdict(results: Sequence[CriterionResult]) -> WeekVerdict:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,16 +25,19 @@ from zoneinfo import ZoneInfo
 
 from ews_tui.atomic_file import write_atomically
 from ews_tui.config import Config
-from ews_tui.domain.aggregation import QuantityStats
 from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.en50160 import (
+    LINE_VOLTAGES,
+    UNBALANCE,
     Interval,
     Limits,
     WeekReport,
+    WeekResult,
     WeekVerdict,
     builtin_limits,
     judge_week,
     last_finished_monday,
+    voltage_unbalance,
     week_label,
     week_slots,
 )
@@ -45,7 +48,7 @@ from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.file_modes import make_private_dir
 from ews_tui.hub import Hub
 from ews_tui.modbus.device_reader import device_map
-from ews_tui.store.aggregates_repo import AggregatesRepo
+from ews_tui.store.aggregates_repo import AggregatesRepo, Triple
 from ews_tui.store.csv_export import csv_number, csv_text
 from ews_tui.store.db import Database
 from ews_tui.store.en50160_repo import En50160Repo
@@ -191,9 +194,12 @@ class En50160Checker:
             log.warning("en50160: gateway %s: EQ device %s: %s", gateway.id, device.id, exc)
             gives = None
         slots = week_slots(monday, tz)
-        intervals = await self._week_intervals(device.id, slots)
         limits = self.limits
-        result = await asyncio.to_thread(judge_week, limits, slots, intervals, None, gives)
+        rows = await self._measures.device_series(
+            device.id, slots.start, slots.stop, limits.needed()
+        )
+        # The intervals and the verdict in one thread: the week is a thousand rows.
+        intervals, result = await asyncio.to_thread(_judged, limits, slots, rows, gives)
         report = WeekReport.of(result, gateway.id, device.id)
         await self.repo.save(report, self._clock())
         week = CheckedWeek(report, tuple(intervals))
@@ -209,15 +215,6 @@ class En50160Checker:
             log.info("EN 50160 %s: gateway %s, %s", report.verdict.value, gateway.name, label)
         self._hub.publish(En50160Checked(gateway.id, report.start, report.verdict.value))
         return week
-
-    async def _week_intervals(self, device_id: int, slots: range) -> list[Interval]:
-        """The device's 10-minute stats over ``slots``, read a day at a time."""
-        out: list[Interval] = []
-        for first in range(slots.start, slots.stop, DAY_SLOTS):
-            end = min(first + DAY_SLOTS, slots.stop)
-            rows = await self._measures.device_measures(device_id, first, end)
-            out += await asyncio.to_thread(_intervals, rows)
-        return out
 
     # --- the eqcheck folder -----------------------------------------------------------
 
@@ -260,16 +257,24 @@ class En50160Checker:
         return paths
 
 
-def _intervals(rows: Sequence[tuple[int, Sequence[QuantityStats]]]) -> list[Interval]:
-    return [
-        Interval(
-            slot,
-            {q.name: q.mean for q in stats},
-            {q.name: q.min for q in stats},
-            {q.name: q.max for q in stats},
-        )
-        for slot, stats in rows
-    ]
+def _judged(
+    limits: Limits,
+    slots: range,
+    rows: Sequence[tuple[int, Mapping[str, Triple]]],
+    gives: Sequence[str] | None,
+) -> tuple[list[Interval], WeekResult]:
+    intervals: list[Interval] = []
+    for slot, values in rows:
+        mean = {name: t[0] for name, t in values.items()}
+        u2 = None
+        if all(u in mean for u in LINE_VOLTAGES):
+            u2 = voltage_unbalance(*(mean[u] for u in LINE_VOLTAGES))
+        if u2 is not None:
+            mean[UNBALANCE] = u2  # as judge_week would add it, without a copy per interval
+        low = {name: t[1] for name, t in values.items()}
+        high = {name: t[2] for name, t in values.items()}
+        intervals.append(Interval(slot, mean, low, high))
+    return intervals, judge_week(limits, slots, intervals, None, gives)
 
 
 def _stamp(ts: int, tz: ZoneInfo) -> str:

@@ -107,6 +107,8 @@ async def test_serve_starts_serves_ssh_and_stops_on_sigterm(
     port = free_port()
     serve = await start_serve(write_config(tmp_path, client, port))
     await serve.log.wait_for("ews serve: running, front ends: ssh")
+    # What start-up loaded is frozen out of the collector's scans (ews_tui.heap).
+    await serve.log.wait_for(" objects frozen out of the collector's scans")
     host_key = tmp_path / "data" / "ssh_host_ed25519_key"
     assert host_key.stat().st_mode & 0o777 == 0o600
 

@@ -22,6 +22,7 @@ def test_bench_en50160_quick_prints_its_figures() -> None:
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["gateways"] == 4 and result["rows"] == 4 * 4 * 1008
     assert result["verdicts"] == ["ok"]
-    for key in ("check_s", "raw_read_s", "check_over_raw", "stall_ms", "raw_stall_ms"):
+    figures = ("check_s", "raw_read_s", "check_over_raw", "check_cpu_s", "raw_cpu_s", "stall_ms")
+    for key in (*figures, "raw_stall_ms"):
         assert isinstance(result[key], float) and result[key] > 0, key
     assert isinstance(result["idle_stall_ms"], float)

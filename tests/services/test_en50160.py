@@ -109,7 +109,10 @@ async def test_the_finished_week_is_judged_once_stored_written_and_published(
     assert by_id["voltage"]["n"] == "1008" and by_id["voltage"]["low"] == "207.0"
     assert by_id["flicker"]["verdict"] == "not_assessed"
     values = rows(folder / "2026-W48_gateway-1_values.csv")
-    assert len(values) == 1008 * 9
+    # The nine quantities read, and the unbalance computed from u12, u23, u31 (a mean only).
+    assert len(values) == 1008 * 10
+    unbalance = [v for v in values if v["quantity"] == "unbalance"]
+    assert len(unbalance) == 1008 and unbalance[0]["min"] == unbalance[0]["max"] == ""
     assert values[0]["timestamp"] == "2026-11-23T00:00:00+01:00"
 
 

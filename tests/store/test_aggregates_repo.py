@@ -148,21 +148,48 @@ async def test_ids_of_a_rolled_back_batch_are_not_remembered(db: Database) -> No
     ]
 
 
-async def test_one_devices_measures_are_read_by_key_and_match_the_scan(db: Database) -> None:
-    """The EN 50160 check reads one device a day at a time: the same rows as the scan of
-    every device's rows, without reading the other devices'."""
+def stats_of_every_format(device: int, slot: int) -> tuple[QuantityStats, ...]:
+    """Stats that a blob stores in each of the four formats, by device: 1 and 2 when counts
+    differ (2 with a spread too large for a half float), 3 when every spread is a half
+    float's, 4 when one quantity is always 0, one a single value, one a huge spread."""
+    v = 230.0 + slot % 7
+    if device == 1:  # format 3
+        return (
+            QuantityStats("v1", 10, v, v - 1, v + 1.5),
+            QuantityStats("f", 10, 50.0, 49.9, 50.1),
+        )
+    if device == 2:  # format 4
+        return (
+            QuantityStats("v1", 10, v, v - 1, v + 1),
+            QuantityStats("i1", 10, 0.0, 0.0, 0.0),
+            QuantityStats("f", 10, 50.0, 50.0, 50.0),
+            QuantityStats("ea", 10, 5e6, 1e6, 9e6),
+        )
+    if device == 3:  # format 1
+        return (QuantityStats("v1", 10, v, v - 1, v + 1), QuantityStats("f", 9, 50.0, 49.9, 50.1))
+    return (QuantityStats("v1", 10, v, v - 1, v + 1), QuantityStats("ea", 9, 5e6, 1e6, 9e6))
+
+
+async def test_one_devices_series_is_read_by_key_and_matches_the_scan(db: Database) -> None:
+    """The EN 50160 check reads one device's week by key, only the quantities it needs:
+    the same values as the scan of every device's rows decodes, in all four formats."""
     repo = AggregatesRepo(db)
     records = [
-        SlotRecord(
-            device, slot, (QuantityStats("v1", 10, 230.0 + slot % 7, 229.0, 231.5 + device),)
-        )
+        SlotRecord(device, slot, stats_of_every_format(device, slot))
         for slot in range(1000, 1300)
-        for device in (1, 2, 700)
+        for device in (1, 2, 3, 700)
         if not (device == 2 and slot % 3 == 0)  # a device that missed slots
     ]
     await repo.write(Batch(records=records))
-    for device in (1, 2, 700):
-        scan = [(s, stats) for d, s, stats in await repo.measures(1000, 1300, [device])]
-        assert await repo.device_measures(device, 1000, 1300) == scan
+    wanted = frozenset({"v1", "f", "ea", "i1", "absent"})
+    for device in (1, 2, 3, 700):
+        scan = [
+            (s, {q.name: (q.mean, q.min, q.max) for q in stats if q.name in wanted})
+            for d, s, stats in await repo.measures(1000, 1300, [device])
+        ]
+        assert await repo.device_series(device, 1000, 1300, wanted) == scan
         assert len(scan) == (200 if device == 2 else 300)
-    assert await repo.device_measures(3, 1000, 1300) == []
+        assert set(scan[0][1]) == {q.name for q in stats_of_every_format(device, 0)}
+    assert await repo.device_series(5, 1000, 1300, wanted) == []
+    only_f = await repo.device_series(2, 1001, 1003, frozenset({"f"}))  # 1002 missed
+    assert only_f == [(1001, {"f": (50.0, 50.0, 50.0)})]

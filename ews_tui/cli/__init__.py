@@ -4,53 +4,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import signal
 import sys
 from collections.abc import Sequence
 
 from ews_tui import logs
-from ews_tui.cli import (
-    alarms,
-    auth,
-    config_check,
-    connector,
-    demo,
-    en50160,
-    export,
-    history,
-    install,
-    mail,
-    probe,
-    report,
-    serve,
-    sim,
-    ssh,
-    tui,
-)
 from ews_tui.cli.errors import UserError
 
-COMMANDS = (
-    demo,
-    config_check,
-    install,
-    sim,
-    probe,
-    report,
-    export,
-    history,
-    en50160,
-    connector,
-    serve,
-    tui,
-    ssh,
-    auth,
-    alarms,
-    mail,
+#: Each command's name and the module that registers its parser and runs it. A command line
+#: that names one imports only that module: `ews config check` does not load the UI, SSH and
+#: the Modbus stacks (over a second of start-up on the box).
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("demo", "ews_tui.cli.demo"),
+    ("config", "ews_tui.cli.config_check"),
+    ("install", "ews_tui.cli.install"),
+    ("sim", "ews_tui.cli.sim"),
+    ("probe", "ews_tui.cli.probe"),
+    ("report", "ews_tui.cli.report"),
+    ("export", "ews_tui.cli.export"),
+    ("history", "ews_tui.cli.history"),
+    ("en50160", "ews_tui.cli.en50160"),
+    ("connector", "ews_tui.cli.connector"),
+    ("serve", "ews_tui.cli.serve"),
+    ("tui", "ews_tui.cli.tui"),
+    ("ssh", "ews_tui.cli.ssh"),
+    ("auth", "ews_tui.cli.auth"),
+    ("alarms", "ews_tui.cli.alarms"),
+    ("mail", "ews_tui.cli.mail"),
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``ews`` parser; with ``argv``, only the command it names (every command when it
+    names none, or one that does not exist: the usage then lists them all)."""
     parser = argparse.ArgumentParser(
         prog="ews",
         description="ews-tui: energy management server operated through a terminal UI.",
@@ -64,14 +52,26 @@ def build_parser() -> argparse.ArgumentParser:
         "while a UI is on this terminal",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in COMMANDS:
-        command.register(sub)
+    named = _command_named(argv)
+    for name, module in COMMANDS:
+        if named is None or name == named:
+            importlib.import_module(module).register(sub)
     return parser
 
 
+def _command_named(argv: Sequence[str] | None) -> str | None:
+    """The command ``argv`` names: its first word that is not an option of ``ews`` itself
+    (``-v``, ``-vv``, ``--verbose``), if it is one of :data:`COMMANDS`."""
+    for word in argv or ():
+        if word in ("-v", "--verbose") or (word.startswith("-v") and set(word[1:]) == {"v"}):
+            continue
+        return word if any(word == name for name, _module in COMMANDS) else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(words).parse_args(words)
     logs.configure(args.verbose)
     try:
         result = args.run(args)

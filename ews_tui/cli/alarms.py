@@ -27,9 +27,8 @@ from ews_tui.domain.alarm_sources import TargetKind, Threshold
 from ews_tui.domain.alarms import Acknowledgement, Alarm, Severity, Transition, TransitionKind
 from ews_tui.i18n import _, ngettext
 from ews_tui.services.alarms import append_rows, csv_row
-from ews_tui.services.box import DATABASE_FILE
 from ews_tui.store.alarms_repo import AlarmFilter, AlarmsRepo
-from ews_tui.store.db import StoreError, open_database
+from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
 from ews_tui.store.installation_repo import InstallationRepo
 
 CLI_ROLE = "cli"

@@ -15,8 +15,7 @@ from ews_tui.cli.errors import UserError
 from ews_tui.domain.auth import Role
 from ews_tui.hub import Hub
 from ews_tui.services.auth import AuthService
-from ews_tui.services.box import DATABASE_FILE
-from ews_tui.store.db import StoreError, open_database
+from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
 from ews_tui.store.users_repo import PepperError, UsersRepo
 
 ROLE_CHOICES = [role.value for role in Role]

@@ -12,10 +12,9 @@ from pathlib import Path
 from ews_tui.cli.errors import UserError
 from ews_tui.config import Config, ConfigError, load_config
 from ews_tui.hub import Hub
-from ews_tui.services.box import DATABASE_FILE
 from ews_tui.services.installation import InstallationService
 from ews_tui.store.datadir_lock import DataDirLock, hold_data_dir
-from ews_tui.store.db import StoreError, open_database
+from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
 from ews_tui.store.installation_repo import InstallationRepo
 from ews_tui.store.user_models import catalog_and_problems
 

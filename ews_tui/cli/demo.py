@@ -39,7 +39,7 @@ from ews_tui.logs import log_to_data_dir
 from ews_tui.modbus.serial_line import LineSettings
 from ews_tui.runtime import Runtime
 from ews_tui.services.alarms import AlarmEngine
-from ews_tui.services.box import DATABASE_FILE, running_box
+from ews_tui.services.box import running_box
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
@@ -48,7 +48,7 @@ from ews_tui.sim.rtu import open_pty_pair
 from ews_tui.sim.server import Endpoint, SimulatedBus
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.datadir_lock import DataDirLock
-from ews_tui.store.db import open_database
+from ews_tui.store.db import DATABASE_FILE, open_database
 
 CONFIG_FILE = "config.toml"
 DEMO_SSH_USER = "demo"  # also its password: the demo listens on 127.0.0.1 only

@@ -15,9 +15,8 @@ from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.costs import CostSettings
 from ews_tui.domain.installation import Installation
 from ews_tui.i18n import _
-from ews_tui.services.box import DATABASE_FILE
 from ews_tui.store.cost_rules_repo import CostRulesRepo
-from ews_tui.store.db import Database, StoreError, open_database
+from ews_tui.store.db import DATABASE_FILE, Database, StoreError, open_database
 from ews_tui.store.installation_repo import InstallationRepo
 from ews_tui.store.user_models import catalog_and_problems
 

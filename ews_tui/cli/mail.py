@@ -14,9 +14,8 @@ from ews_tui.cli.box import add_config_option, config_path, read_config
 from ews_tui.cli.errors import UserError
 from ews_tui.hub import Hub
 from ews_tui.i18n import _, use_language
-from ews_tui.services.box import DATABASE_FILE
 from ews_tui.services.mailer import Mailer, server_text
-from ews_tui.store.db import StoreError, open_database
+from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
 from ews_tui.supervision import Supervisor
 
 

@@ -48,9 +48,9 @@ from ews_tui.frontends.kiosk import kiosk_front_end
 from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError
 from ews_tui.logs import LOG_FILE, log_to_data_dir, stderr_is_on
 from ews_tui.runtime import Runtime
-from ews_tui.services.box import DATABASE_FILE, running_box
+from ews_tui.services.box import running_box
 from ews_tui.store.datadir_lock import LOCK_FILE
-from ews_tui.store.db import StoreError
+from ews_tui.store.db import DATABASE_FILE, StoreError
 
 log = logging.getLogger("ews_tui.serve")
 

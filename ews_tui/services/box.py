@@ -29,12 +29,10 @@ from ews_tui.services.polling import PollingService
 from ews_tui.services.recorder import Recorder, Retention
 from ews_tui.services.settings import NTP_PORT, SettingsService
 from ews_tui.store.aggregates_repo import AggregatesRepo
-from ews_tui.store.db import open_database
+from ews_tui.store.db import DATABASE_FILE, open_database
 from ews_tui.store.installation_repo import InstallationRepo
 from ews_tui.store.user_models import catalog_for
 from ews_tui.store.users_repo import UsersRepo
-
-DATABASE_FILE = "ews.sqlite"
 
 
 @asynccontextmanager

@@ -27,6 +27,9 @@ import aiosqlite
 from ews_tui.domain.messages import N_, Message
 from ews_tui.file_modes import create_private_file, make_private_dir
 
+#: The box's database, in its data dir.
+DATABASE_FILE = "ews.sqlite"
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000

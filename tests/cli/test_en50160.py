@@ -16,8 +16,8 @@ from ews_tui.cli.box import open_installation, read_config
 from ews_tui.cli.sim import load_site
 from ews_tui.config import apply_changes
 from ews_tui.domain.installation_doc import to_document
-from ews_tui.services.box import DATABASE_FILE, running_box
-from ews_tui.store.db import open_database
+from ews_tui.services.box import running_box
+from ews_tui.store.db import DATABASE_FILE, open_database
 from ews_tui.ui.screens.consumption_details import DetailsScreen
 from ews_tui.ui.session import Role
 from tests.cli.conftest import Run

@@ -18,11 +18,8 @@ from ews_tui.modbus.serial_line import LineSettings
 from ews_tui.sim.server import DeviceSpec, Endpoint, Fault, SimulatedBus, open_pty_pair
 from tests.cli.test_sim import ews_sim, tcp_port
 
-# ``ews`` with the probe command, whether or not the command table lists it yet.
-EWS = (
-    "import sys; from ews_tui import cli; from ews_tui.cli import probe; "
-    "cli.COMMANDS = tuple(dict.fromkeys((*cli.COMMANDS, probe))); sys.exit(cli.main())"
-)
+# ``ews``, as its console script runs it.
+EWS = "import sys; from ews_tui import cli; sys.exit(cli.main())"
 
 
 @dataclass

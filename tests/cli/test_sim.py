@@ -23,12 +23,8 @@ from ews_tui.domain.installation_doc import from_document
 from ews_tui.domain.rules import RuleContext
 from ews_tui.modbus.codec import decode
 
-# `ews` with the sim command, whether or not it is listed in the CLI's COMMANDS yet.
-RUNNER = (
-    "import sys, ews_tui.cli as cli; from ews_tui.cli import sim;"
-    "cli.COMMANDS = cli.COMMANDS if sim in cli.COMMANDS else (*cli.COMMANDS, sim);"
-    "sys.exit(cli.main(sys.argv[1:]))"
-)
+# `ews`, as its console script runs it.
+RUNNER = "import sys, ews_tui.cli as cli; sys.exit(cli.main(sys.argv[1:]))"
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 CATALOG = builtin_catalog()
 

@@ -28,12 +28,11 @@ from zoneinfo import ZoneInfo
 from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff
 from ews_tui.domain.events import Sample
 from ews_tui.runtime import Runtime
-from ews_tui.services.box import DATABASE_FILE
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo
-from ews_tui.store.db import open_database
+from ews_tui.store.db import DATABASE_FILE, open_database
 
 PARIS = ZoneInfo("Europe/Paris")
 ANCHOR = date(2025, 1, 15)

@@ -13,10 +13,9 @@ from textual.widgets import DataTable, OptionList, Static
 from ews_tui.cli.sim import load_site
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.runtime import Runtime
-from ews_tui.services.box import DATABASE_FILE
 from ews_tui.services.en50160 import En50160Checker
 from ews_tui.services.installation import InstallationService
-from ews_tui.store.db import open_database
+from ews_tui.store.db import DATABASE_FILE, open_database
 from ews_tui.ui.screens.en50160 import En50160Screen, En50160WeekScreen
 from ews_tui.ui.session import Role
 from tests.services.test_en50160 import MONDAY, record_week

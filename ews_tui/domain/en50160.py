@@ -282,11 +282,18 @@ def voltage_unbalance(u12: float, u23: float, u31: float) -> float | None:
     return 100.0 * math.sqrt((1.0 - root) / (1.0 + root))
 
 
+def unbalance_of(mean: Mapping[str, float]) -> float | None:
+    """The voltage unbalance of one interval's means; None without the three line voltages."""
+    if any(u not in mean for u in LINE_VOLTAGES):
+        return None
+    return voltage_unbalance(*(mean[u] for u in LINE_VOLTAGES))
+
+
 def with_unbalance(interval: Interval) -> Interval:
     """The interval with its voltage unbalance (from the line voltages' means) added."""
-    if UNBALANCE in interval.mean or any(u not in interval.mean for u in LINE_VOLTAGES):
+    if UNBALANCE in interval.mean:
         return interval
-    u2 = voltage_unbalance(*(interval.mean[u] for u in LINE_VOLTAGES))
+    u2 = unbalance_of(interval.mean)
     if u2 is None:
         return interval
     return Interval(interval.slot, {**interval.mean, UNBALANCE: u2}, interval.low, interval.high)
@@ -371,8 +378,8 @@ def _judge(
     worst_slot: int | None = None
     worst_distance = -math.inf
     if c.statistic == "extremes":
-        rows = [(i.slot, _values(ids, i, True)) for i in valid]
-    else:  # the usual case, inline: a week is a thousand intervals per criterion
+        rows = [(i.slot, _extremes(ids, i)) for i in valid]
+    else:  # each phase's mean, inline: a week is a thousand intervals per criterion
         rows = [(i.slot, [m[q] for q in ids if q in m]) for i in valid for m in (i.mean,)]
     for slot, values in rows:
         if not math.isfinite(sum(values)):  # one NaN or infinity makes the sum so
@@ -408,26 +415,20 @@ def _judge(
     return CriterionResult(c, verdict, n, n1, n2, worst, worst_slot, share, reference)
 
 
-def _values(ids: Sequence[str], interval: Interval, extremes: bool) -> list[float]:
-    """The values judged in one interval: each phase's mean, or its lowest and highest
-    reading; empty when the device gave none of them (the interval does not count)."""
-    mean = interval.mean
+def _extremes(ids: Sequence[str], interval: Interval) -> list[float]:
+    """Each phase's lowest and highest reading in one interval (its mean when the device
+    gave neither); empty when it gave none of them (the interval does not count)."""
+    mean, low, high = interval.mean, interval.low, interval.high
     values: list[float] = []
-    if extremes:
-        low, high = interval.low, interval.high
-        for q in ids:
-            a, b = low.get(q), high.get(q)
-            if a is not None:
-                values.append(a)
-            if b is not None:
-                values.append(b)
-            if a is None and b is None and q in mean:
-                values.append(mean[q])
-    else:
-        values = [mean[q] for q in ids if q in mean]
-    if math.isfinite(sum(values)):  # one NaN or infinity makes the sum so (floats of f32)
-        return values
-    return [v for v in values if math.isfinite(v)]
+    for q in ids:
+        a, b = low.get(q), high.get(q)
+        if a is not None:
+            values.append(a)
+        if b is not None:
+            values.append(b)
+        if a is None and b is None and q in mean:
+            values.append(mean[q])
+    return values
 
 
 def _week_verdict(results: Sequence[CriterionResult]) -> WeekVerdict:

@@ -27,7 +27,6 @@ from ews_tui.atomic_file import write_atomically
 from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.en50160 import (
-    LINE_VOLTAGES,
     UNBALANCE,
     Interval,
     Limits,
@@ -37,7 +36,7 @@ from ews_tui.domain.en50160 import (
     builtin_limits,
     judge_week,
     last_finished_monday,
-    voltage_unbalance,
+    unbalance_of,
     week_label,
     week_slots,
 )
@@ -266,9 +265,7 @@ def _judged(
     intervals: list[Interval] = []
     for slot, values in rows:
         mean = {name: t[0] for name, t in values.items()}
-        u2 = None
-        if all(u in mean for u in LINE_VOLTAGES):
-            u2 = voltage_unbalance(*(mean[u] for u in LINE_VOLTAGES))
+        u2 = unbalance_of(mean)
         if u2 is not None:
             mean[UNBALANCE] = u2  # as judge_week would add it, without a copy per interval
         low = {name: t[1] for name, t in values.items()}

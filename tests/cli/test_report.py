@@ -6,8 +6,9 @@ import csv
 import io
 import json
 import sqlite3
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -32,8 +33,13 @@ def seeded(ews: Run, box_config: Path) -> Path:
     return box_config
 
 
+def box_today() -> date:
+    """Today where the box is (the default time zone), not where the test runs."""
+    return datetime.now(ZoneInfo("Europe/Paris")).date()
+
+
 def span() -> tuple[str, str]:
-    today = date.today()
+    today = box_today()
     return (today - timedelta(days=2)).isoformat(), today.isoformat()
 
 
@@ -135,7 +141,7 @@ def test_a_reversed_range_is_a_user_error(ews: Run, box_config: Path) -> None:
 
 def test_a_period_without_data_is_null_and_a_dash_never_zero(ews: Run, seeded: Path) -> None:
     """Before the history and in the future: nothing known, so nothing invented."""
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = box_today() + timedelta(days=1)
     for first, last in (("2020-01-01", "2020-01-02"), (tomorrow.isoformat(),) * 2):
         args = ("report", "consumption", "--config", str(seeded), "--from", first, "--to", last)
         rows = json.loads(ews(*args, "--step", "hour", "--by", "device", "--json").stdout)

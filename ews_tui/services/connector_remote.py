@@ -65,6 +65,23 @@ def limit_for(size: int, timeout: float) -> float:
     return timeout + size / MIN_RATE
 
 
+async def make_folders(sftp: asyncssh.SFTPClient, folder: str, timeout: float) -> None:
+    """``mkdir -p folder``, raising the server's own answer where a level cannot be made
+    (asyncssh's ``makedirs`` passes over a refused level and reports the next as missing)."""
+    path = ""
+    for part in folder.split("/"):
+        path = remote_path(path, part)
+        try:
+            await asyncio.wait_for(sftp.mkdir(path), timeout)
+        except (
+            asyncssh.SFTPFailure,
+            asyncssh.SFTPFileAlreadyExists,
+            asyncssh.SFTPPermissionDenied,
+        ):
+            if not await asyncio.wait_for(sftp.isdir(path), timeout):
+                raise
+
+
 async def rename_into_place(sftp: asyncssh.SFTPClient, part: str, final: str) -> None:
     """Rename ``part`` over ``final`` (POSIX rename when the server has it)."""
     try:
@@ -141,7 +158,7 @@ async def send_zip_sftp(
     async with sftp:
         folder = final.rpartition("/")[0]
         if folder:
-            await asyncio.wait_for(sftp.makedirs(folder, exist_ok=True), timeout)
+            await make_folders(sftp, folder, timeout)
         await put_file(
             sftp,
             archive,

@@ -386,7 +386,7 @@ async def _sftp(
                 final = remote.remote_path(destination, item.rel)
                 folder = final.rpartition("/")[0]
                 if folder and folder not in made:
-                    await asyncio.wait_for(sftp.makedirs(folder, exist_ok=True), timeout)
+                    await remote.make_folders(sftp, folder, timeout)
                     made.add(folder)
                 try:
                     await remote.put_file(

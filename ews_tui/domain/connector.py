@@ -204,6 +204,11 @@ METHOD_LABELS = {
 }
 
 
+def method_label(mode: str) -> str:
+    """The msgid naming how a run sent (its log line's ``mode``)."""
+    return METHOD_LABELS.get(mode, mode.upper())
+
+
 # --------------------------------------------------------------------------- problems
 
 #: Each problem of a transfer in plain words (the log and the event say these).

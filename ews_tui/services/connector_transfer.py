@@ -339,7 +339,7 @@ async def run_transfer(
             tally.files,
             tally.size,
             c.address,
-            conn.METHOD_LABELS.get(tally.method, tally.method),
+            conn.method_label(tally.method),
         )
     line = Transfer(
         started,

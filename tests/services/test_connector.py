@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import zipfile
 from pathlib import Path
 
 from ews_tui.config import default_config
 from ews_tui.domain import connector as conn
 from ews_tui.domain.connector import (
     ConnectorFailed,
-    ConnectorMode,
     ConnectorRecovered,
     ConnectorSent,
 )
@@ -73,24 +71,6 @@ async def test_sftp_sends_the_chosen_folders_into_the_expanded_destination(
     remote = openssh_server.home / "répertoire/sauvegarde202211301400"
     wanted = {rel: data for rel, data in files.items() if rel.split("/")[0] in ("energy", "events")}
     assert arrived(remote) == wanted
-
-
-async def test_scp_sends_one_zip_named_after_the_destination(
-    tmp_path: Path, openssh_server: OpenSshServer, repo: ConnectorRepo
-) -> None:
-    config = box(
-        tmp_path, openssh_server, mode=ConnectorMode.SCP, destination="répertoire/energyOf%dow"
-    )
-    files = write_csv(config)
-    await trust_and_authorize(config, openssh_server)
-    line = await transfer.run_transfer(config, repo, now=WEDNESDAY_14H)
-    assert line.ok, line.problem
-    archive = openssh_server.home / "répertoire/energyOfwed.zip"
-    assert sorted(p.name for p in archive.parent.iterdir()) == ["energyOfwed.zip"]
-    with zipfile.ZipFile(archive) as opened:
-        assert {name: opened.read(name) for name in opened.namelist()} == files
-    assert line.files == len(files) and line.size == archive.stat().st_size
-    assert not list((config.data_dir / "connector-tmp").iterdir())  # local zip removed
 
 
 async def test_a_wrong_password_is_refused_in_plain_words(

@@ -188,6 +188,18 @@ async def test_each_page_fits_80x24_without_scrolling(box: Runtime, language: st
             assert all(rows == 0 for rows in scrolled), (page, scrolled)
             footer = " ".join(str(k.render()) for k in app.screen.query("FooterKey"))
             assert "F7-F9" in footer
+        # With refusals under the fields and the status line, the settings still fit.
+        for key, fields in (("f7", ("port", "address")), ("f8", ("day", "hour", "sources"))):
+            await pilot.press(key)
+            await _settled(pilot)
+            for name in fields:
+                await _type(pilot, f"#set-connector-{name}", "99999 /not valid, power")
+            await pilot.press("ctrl+s")
+            await _settled(pilot)
+            form = app.screen.query_one("#form", SettingsForm)
+            assert all(form.error_of(f"connector.{name}") for name in fields)
+            scrolled = [s.max_scroll_y for s in app.screen.query(VerticalScroll)]
+            assert all(rows == 0 for rows in scrolled), (key, scrolled)
 
 
 async def test_nothing_changed_saves_nothing(box: Runtime, tmp_path: Path) -> None:

@@ -20,7 +20,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import pwd
 import sys
 import tempfile
 import time
@@ -34,14 +33,7 @@ from ews_tui.config import Config, ConnectorSettings, default_config
 from ews_tui.domain.connector import ConnectorMode
 from ews_tui.services import connector_transfer as transfer
 from ews_tui.store.connector_repo import open_connector_repo
-from tests.services.openssh_server import (
-    CONFIG,
-    SFTP_SERVER,
-    WRAPPER,
-    OpenSshServer,
-    _keygen,
-    free_port,
-)
+from tests.services.openssh_server import OpenSshServer, running_sshd
 
 # Bytes of one device's day, as the box writes them (a 10-minute row per slot).
 ENERGY_DAY = 144 * 90
@@ -65,24 +57,8 @@ def fill(root: Path, days: int, devices: int) -> None:
 async def main(days: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        folder, home = tmp / "sshd", tmp / "home"
-        folder.mkdir()
-        home.mkdir()
-        if os.geteuid() == 0:
-            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
-        _keygen(folder / "host_key")
-        (folder / "authorized_keys").write_text("")
-        wrapper = folder / "session.sh"
-        wrapper.write_text(WRAPPER.format(home=home, sftp=SFTP_SERVER))
-        wrapper.chmod(0o755)
-        port = free_port()
-        (folder / "sshd_config").write_text(CONFIG.format(port=port, dir=folder, sftp=SFTP_SERVER))
-        server = OpenSshServer(folder, port, home, pwd.getpwuid(os.geteuid()).pw_name)
-        await server.start()
-        try:
+        async with running_sshd(tmp) as server:
             return await measure(tmp, server, days)
-        finally:
-            await server.stop()
 
 
 async def measure(tmp: Path, server: OpenSshServer, days: int) -> dict[str, object]:

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from ews_tui.cli.box import add_config_option, config_path, read_config
 from ews_tui.cli.errors import UserError
+from ews_tui.domain.connector import method_label
 from ews_tui.i18n import _
 from ews_tui.services import connector_transfer as transfer
 from ews_tui.services.connector_transfer import TransferError
@@ -95,13 +96,13 @@ def describe(line: Transfer) -> str:
     started = datetime.fromtimestamp(line.started).isoformat(sep=" ", timespec="seconds")
     if line.problem is not None:
         return _("{started}  {mode}  failed: {problem}").format(
-            started=started, mode=line.mode.upper(), problem=line.problem.render(_)
+            started=started, mode=_(method_label(line.mode)), problem=line.problem.render(_)
         )
     return _(
         "{started}  {mode}  {files} files, {size} bytes to {destination} in {seconds} s"
     ).format(
         started=started,
-        mode=line.mode.upper(),
+        mode=_(method_label(line.mode)),
         files=line.files,
         size=line.size,
         destination=line.destination or ".",

@@ -190,6 +190,25 @@ def next_run(day: Day, hour: Hour, after: datetime, tz: ZoneInfo) -> datetime:
     raise ConnectorValueError(Message(N_("the schedule never runs")))  # pragma: no cover
 
 
+# --------------------------------------------------------------------------- methods
+
+#: How a run sent (a log line's ``mode``): SFTP; SCP by the legacy protocol (``scp -t`` on
+#: the server); SCP's zip over SFTP, for a server without an ``scp`` command.
+SFTP_METHOD = "sftp"
+LEGACY_SCP = "scp"
+SFTP_SCP = "scp-sftp"
+METHOD_LABELS = {
+    SFTP_METHOD: N_("SFTP"),
+    LEGACY_SCP: N_("SCP"),
+    SFTP_SCP: N_("SCP over SFTP"),
+}
+
+
+def method_label(mode: str) -> str:
+    """The msgid naming how a run sent (its log line's ``mode``)."""
+    return METHOD_LABELS.get(mode, mode.upper())
+
+
 # --------------------------------------------------------------------------- problems
 
 #: Each problem of a transfer in plain words (the log and the event say these).
@@ -198,6 +217,9 @@ AUTH_REFUSED = N_("authentication refused")
 HOST_KEY_CHANGED = N_("host key changed: the transfer is refused until the new key is accepted")
 HOST_KEY_UNKNOWN = N_("host key not accepted yet: accept the server's fingerprint first")
 DISK_FULL = N_("disk full on the server")
+#: OpenSSH's sftp-server answers a full disk with a generic failure and a folder it may not
+#: write with "permission denied": one message that says only what is known.
+WRITE_REFUSED = N_("the server refused to write: disk full or no permission")
 PERMISSION_DENIED = N_("permission denied on the server")
 TIMED_OUT = N_("the server did not answer in time")
 LOCAL_READ = N_("cannot read a local file: {detail}")

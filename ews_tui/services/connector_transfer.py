@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shlex
 import tempfile
 import threading
 import time
@@ -39,16 +38,16 @@ from ews_tui.config import Config
 from ews_tui.config.model import CSV_FOLDERS
 from ews_tui.domain import connector as conn
 from ews_tui.domain.messages import N_, Message
+from ews_tui.services import connector_remote as remote
+from ews_tui.services.connector_remote import PART, Progress, ProgressHook
 from ews_tui.store.connector_repo import ConnectorRepo, FileState, Transfer
 
 log = logging.getLogger(__name__)
 
 KNOWN_HOSTS = "connector_known_hosts"
-PART = ".ews-part"
 CONNECTION_LOST = N_("connection to the server lost")
 NO_ZIP_NAME = N_("SCP needs a destination file name")
-#: Bytes per second below which a file's upload is taken as stalled (plus the base timeout).
-MIN_RATE = 50_000
+__all__ = ["PART", "Progress", "ProgressHook"]
 
 
 class TransferError(Exception):
@@ -178,17 +177,14 @@ def classify(error: BaseException) -> TransferError:
         return problem(conn.HOST_KEY_CHANGED)
     if isinstance(error, asyncssh.PermissionDenied):
         return problem(conn.AUTH_REFUSED)
+    if isinstance(error, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+        return problem(CONNECTION_LOST)
     if isinstance(error, asyncssh.SFTPNoSpaceOnFilesystem | asyncssh.SFTPQuotaExceeded):
         return problem(conn.DISK_FULL)
     if isinstance(error, asyncssh.SFTPPermissionDenied):
-        return problem(conn.PERMISSION_DENIED)
+        return problem(conn.WRITE_REFUSED)
     if isinstance(error, asyncssh.SFTPError):
-        reason = str(error.reason)
-        if "space" in reason.lower() or "quota" in reason.lower():
-            return problem(conn.DISK_FULL)
-        if "permission" in reason.lower():
-            return problem(conn.PERMISSION_DENIED)
-        return problem(conn.FAILED, reason)
+        return _sftp_problem(error)
     if isinstance(error, asyncssh.ProcessError):
         text = str(error.stderr or error.reason or "").strip()
         if "space" in text.lower():
@@ -196,13 +192,34 @@ def classify(error: BaseException) -> TransferError:
         if "permission" in text.lower():
             return problem(conn.PERMISSION_DENIED)
         return problem(conn.FAILED, text.splitlines()[-1] if text else "scp")
-    if isinstance(error, asyncssh.ConnectionLost | asyncssh.DisconnectError):
+    if isinstance(
+        error,
+        asyncssh.ConnectionLost
+        | asyncssh.DisconnectError
+        | ConnectionResetError
+        | ConnectionAbortedError
+        | BrokenPipeError,
+    ):
         return problem(CONNECTION_LOST)
     if isinstance(error, TimeoutError):
         return problem(conn.TIMED_OUT)
     if isinstance(error, OSError):
         return problem(conn.UNREACHABLE)
     return problem(conn.FAILED, type(error).__name__)
+
+
+def _sftp_problem(error: asyncssh.SFTPError) -> TransferError:
+    """An SFTP status in words. OpenSSH's sftp-server says "Failure" for a full disk (and a
+    quota); the SCP client carries the server's own words ("No space left on device")."""
+    reason = str(error.reason).strip()
+    lower = reason.lower()
+    if "space" in lower or "quota" in lower:
+        return problem(conn.DISK_FULL)
+    if "permission denied" in lower:
+        return problem(conn.PERMISSION_DENIED)
+    if isinstance(error, asyncssh.SFTPFailure) and lower in ("", "failure"):
+        return problem(conn.WRITE_REFUSED)
+    return problem(conn.FAILED, reason)
 
 
 # --------------------------------------------------------------------------- local files
@@ -269,42 +286,68 @@ async def _connect(config: Config, timeout: float) -> asyncssh.SSHClientConnecti
         raise classify(error) from None
 
 
-def _remote(*parts: str) -> str:
-    return "/".join(part for part in parts if part) or "."
+@dataclass
+class Tally:
+    """What a run has sent so far (kept by a failed run too), and the way it sent it."""
+
+    method: str
+    files: int = 0
+    size: int = 0
 
 
 async def run_transfer(
-    config: Config, repo: ConnectorRepo, *, now: float, timeout: float = 30.0
+    config: Config,
+    repo: ConnectorRepo,
+    *,
+    now: float,
+    timeout: float = 30.0,
+    progress: ProgressHook | None = None,
 ) -> Transfer:
-    """Send what is due now with ``config``; the log line (also written to ``repo``)."""
+    """Send what is due now with ``config``; the log line (also written to ``repo``).
+
+    A run cut short still says what it sent before the cut (those files are remembered as
+    sent, the next run sends the rest)."""
     c = config.connector
     local_now = datetime.fromtimestamp(now, ZoneInfo(config.time.timezone))
     destination = conn.expand_destination(c.destination, local_now)
     started = time.time()
-    files, size = 0, 0
+    tally = Tally(c.mode.value)
     error: TransferError | None = None
     try:
         if not c.address:
             raise problem(conn.NOT_CONFIGURED)
         if c.mode is conn.ConnectorMode.SCP:
-            files, size = await _scp(config, destination, timeout)
+            await _scp(config, destination, timeout, tally, progress)
         else:
-            files, size = await _sftp(config, repo, destination, timeout)
+            await _sftp(config, repo, destination, timeout, tally, progress)
     except TransferError as failure:
         error = failure
     except Exception as failure:  # any cause: a log line in words, never a crashed caller
+        log.debug("connector: run failed by %r", failure)
         error = classify(failure)
     if error is not None:
-        log.error("connector: transfer to %s failed: %s", c.address, error.message.render())
+        log.error(
+            "connector: transfer to %s failed: %s (%d files, %d bytes sent before)",
+            c.address,
+            error.message.render(),
+            tally.files,
+            tally.size,
+        )
     else:
-        log.info("connector: %d files, %d bytes sent to %s", files, size, c.address)
+        log.info(
+            "connector: %d files, %d bytes sent to %s by %s",
+            tally.files,
+            tally.size,
+            c.address,
+            conn.method_label(tally.method),
+        )
     line = Transfer(
         started,
         time.time(),
-        c.mode.value,
+        tally.method,
         destination,
-        files,
-        size,
+        tally.files,
+        tally.size,
         None if error is None else error.message,
     )
     await repo.add_transfer(line)
@@ -323,48 +366,54 @@ async def _local_files(config: Config) -> list[LocalFile]:
 
 
 async def _sftp(
-    config: Config, repo: ConnectorRepo, destination: str, timeout: float
-) -> tuple[int, int]:
+    config: Config,
+    repo: ConnectorRepo,
+    destination: str,
+    timeout: float,
+    tally: Tally,
+    progress: ProgressHook | None,
+) -> None:
     target = target_of(config, destination)
     local = await _local_files(config)
     sent = await repo.sent_files(target)
     todo = [item for item in local if sent.get(item.rel) != item.state]
-    files, size = 0, 0
     # Connected even when nothing changed: the log then says whether the server is there.
     async with await _connect(config, timeout) as ssh:
         sftp = await asyncio.wait_for(ssh.start_sftp_client(), timeout)
         async with sftp:
             made: set[str] = set()
             for item in todo:
-                final = _remote(destination, item.rel)
+                final = remote.remote_path(destination, item.rel)
                 folder = final.rpartition("/")[0]
                 if folder and folder not in made:
-                    await asyncio.wait_for(sftp.makedirs(folder, exist_ok=True), timeout)
+                    await remote.make_folders(sftp, folder, timeout)
                     made.add(folder)
-                part = final + PART
-                limit = timeout + item.state.size / MIN_RATE
                 try:
-                    await asyncio.wait_for(sftp.put(str(item.path), part), limit)
+                    await remote.put_file(
+                        sftp,
+                        item.path,
+                        final,
+                        name=item.rel,
+                        size=item.state.size,
+                        timeout=timeout,
+                        progress=progress,
+                    )
                 except FileNotFoundError:
                     continue  # removed by the box's retention meanwhile: nothing to send
-                await asyncio.wait_for(_rename(sftp, part, final), timeout)
                 await repo.mark_sent(target, item.rel, item.state)
-                files += 1
-                size += item.state.size
-    return files, size
+                tally.files += 1
+                tally.size += item.state.size
 
 
-async def _rename(sftp: asyncssh.SFTPClient, part: str, final: str) -> None:
-    """Rename ``part`` over ``final`` (POSIX rename when the server has it)."""
-    try:
-        await sftp.posix_rename(part, final)
-    except asyncssh.SFTPOpUnsupported:
-        if await sftp.exists(final):
-            await sftp.remove(final)
-        await sftp.rename(part, final)
-
-
-async def _scp(config: Config, destination: str, timeout: float) -> tuple[int, int]:
+async def _scp(
+    config: Config,
+    destination: str,
+    timeout: float,
+    tally: Tally,
+    progress: ProgressHook | None,
+) -> None:
+    """One zip of the chosen folders, by legacy SCP when the server has ``scp``, else over
+    SFTP (:mod:`connector_remote`); ``tally.method`` says which."""
     if not destination:
         raise problem(NO_ZIP_NAME)
     final = conn.zip_name(destination)
@@ -380,19 +429,14 @@ async def _scp(config: Config, destination: str, timeout: float) -> tuple[int, i
         except OSError as error:
             raise problem(conn.LOCAL_READ, error.strerror or str(error)) from None
         async with await _connect(config, timeout) as ssh:
-            folder = final.rpartition("/")[0]
-            if folder:
-                await asyncio.wait_for(
-                    ssh.run(f"mkdir -p -- {shlex.quote(folder)}", check=True), timeout
-                )
-            part = final + PART
-            await asyncio.wait_for(
-                asyncssh.scp(str(archive), (ssh, part)), timeout + size / MIN_RATE
-            )
-            await asyncio.wait_for(
-                ssh.run(f"mv -f -- {shlex.quote(part)} {shlex.quote(final)}", check=True),
-                timeout,
-            )
+            if await remote.has_scp(ssh, timeout):
+                tally.method = conn.LEGACY_SCP
+                send = remote.send_zip_legacy
+            else:
+                log.info("connector: the server has no scp command: the zip goes over SFTP")
+                tally.method = conn.SFTP_SCP
+                send = remote.send_zip_sftp
+            await send(ssh, archive, final, size=size, timeout=timeout, progress=progress)
     finally:
         await asyncio.to_thread(archive.unlink, missing_ok=True)
-    return len(local), size
+    tally.files, tally.size = len(local), size

@@ -71,3 +71,27 @@ async def test_unknown_source_folder_is_refused_by_config_check(
     assert checked.returncode == 1
     assert "connector.sources" in checked.stderr + checked.stdout
     assert "energy, measures, events, eqcheck" in checked.stderr + checked.stdout
+
+
+async def test_send_now_says_which_scp_ran(
+    ews: Run, tmp_path: Path, openssh_server: OpenSshServer
+) -> None:
+    config = tmp_path / "config.toml"
+    write_config(config, openssh_server)
+    config.write_text(config.read_text().replace('mode = "sftp"', 'mode = "scp"'))
+    data = tmp_path / "data/csv/energy/2026-12-01.csv"
+    data.parent.mkdir(parents=True)
+    data.write_text("timestamp,energy\n1,2\n")
+    assert ews("connector", "trust", "--config", str(config), "--yes").returncode == 0
+    openssh_server.authorize(ews("connector", "key", "--config", str(config)).stdout)
+
+    legacy = ews("connector", "send-now", "--config", str(config))
+    assert legacy.returncode == 0, legacy.stderr
+    assert "  SCP  1 files" in legacy.stdout
+    openssh_server.sftp_only = True
+    over_sftp = ews("connector", "send-now", "--config", str(config))
+    assert over_sftp.returncode == 0, over_sftp.stderr
+    assert "  SCP over SFTP  1 files" in over_sftp.stdout
+    log = json.loads(ews("connector", "log", "--config", str(config), "--json").stdout)
+    assert [line["mode"] for line in log] == ["scp-sftp", "scp"]
+    assert (openssh_server.home / "pushed.zip").is_file()

@@ -3,83 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import os
-import zipfile
-from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import pytest
-
-from ews_tui.config import Config, ConnectorSettings, default_config
+from ews_tui.config import default_config
 from ews_tui.domain import connector as conn
 from ews_tui.domain.connector import (
     ConnectorFailed,
-    ConnectorMode,
     ConnectorRecovered,
     ConnectorSent,
 )
 from ews_tui.hub import Hub
 from ews_tui.services import connector_transfer as transfer
 from ews_tui.services.connector import ConnectorService
-from ews_tui.store.connector_repo import ConnectorRepo, open_connector_repo
+from ews_tui.store.connector_repo import ConnectorRepo
 from ews_tui.supervision import Supervisor
+from tests.services.connector_fixtures import (
+    WEDNESDAY_14H,
+    arrived,
+    box,
+    repo,
+    trust_and_authorize,
+    write_csv,
+)
 from tests.services.openssh_server import OpenSshServer, openssh_server
 
-__all__ = ["openssh_server"]
-
-PARIS = ZoneInfo("Europe/Paris")
-WEDNESDAY_14H = datetime(2022, 11, 30, 14, 0, tzinfo=PARIS).timestamp()
-
-
-def write_csv(config: Config) -> dict[str, bytes]:
-    """A few days of each folder; their bytes by folder-relative name."""
-    files: dict[str, bytes] = {}
-    for folder in ("energy", "measures", "events", "eqcheck"):
-        for day in range(1, 4):
-            rel = f"{folder}/2022-11-0{day}.csv"
-            data = f"timestamp,{folder}\n".encode() + os.urandom(2000).hex().encode()
-            path = config.csv_folder / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            files[rel] = data
-    return files
-
-
-def box(tmp_path: Path, server: OpenSshServer, **settings: object) -> Config:
-    config = default_config(tmp_path / "box")
-    connector = ConnectorSettings(
-        mode=ConnectorMode.SFTP,
-        address="127.0.0.1",
-        port=server.port,
-        user=server.user,
-        destination="backup",
-    )
-    return dataclasses.replace(config, connector=dataclasses.replace(connector, **settings))
-
-
-async def trust_and_authorize(config: Config, server: OpenSshServer) -> None:
-    key = await transfer.fetch_host_key(config, 10)
-    transfer.store_trust(config, key)
-    public = transfer.public_key_text(config)
-    assert public is not None and public.startswith("ssh-ed25519 ")
-    server.authorize(public)
-
-
-@pytest.fixture
-async def repo(tmp_path: Path) -> AsyncIterator[ConnectorRepo]:
-    async with open_connector_repo(tmp_path / "box") as opened:
-        yield opened
-
-
-def arrived(root: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in root.rglob("*")
-        if path.is_file()
-    }
+__all__ = ["openssh_server", "repo"]
 
 
 async def test_sftp_sends_new_and_changed_files_only_byte_for_byte(
@@ -123,24 +71,6 @@ async def test_sftp_sends_the_chosen_folders_into_the_expanded_destination(
     remote = openssh_server.home / "répertoire/sauvegarde202211301400"
     wanted = {rel: data for rel, data in files.items() if rel.split("/")[0] in ("energy", "events")}
     assert arrived(remote) == wanted
-
-
-async def test_scp_sends_one_zip_named_after_the_destination(
-    tmp_path: Path, openssh_server: OpenSshServer, repo: ConnectorRepo
-) -> None:
-    config = box(
-        tmp_path, openssh_server, mode=ConnectorMode.SCP, destination="répertoire/energyOf%dow"
-    )
-    files = write_csv(config)
-    await trust_and_authorize(config, openssh_server)
-    line = await transfer.run_transfer(config, repo, now=WEDNESDAY_14H)
-    assert line.ok, line.problem
-    archive = openssh_server.home / "répertoire/energyOfwed.zip"
-    assert sorted(p.name for p in archive.parent.iterdir()) == ["energyOfwed.zip"]
-    with zipfile.ZipFile(archive) as opened:
-        assert {name: opened.read(name) for name in opened.namelist()} == files
-    assert line.files == len(files) and line.size == archive.stat().st_size
-    assert not list((config.data_dir / "connector-tmp").iterdir())  # local zip removed
 
 
 async def test_a_wrong_password_is_refused_in_plain_words(

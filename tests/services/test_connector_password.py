@@ -1,35 +1,149 @@
-"""Password login and a full disk on the server, against a real SSH server (asyncssh's, on
-loopback): OpenSSH's sshd would need a system account with a known password for the first,
-and a small filesystem for the second. The SFTP server is asyncssh's own, rooted in the
-test's folder; the "full" one answers every write with SSH_FX_NO_SPACE_ON_FILESYSTEM."""
+"""Password login and a destination the server refuses to write, against real OpenSSH.
+
+The account is a temporary system account with a random password (root only: CI runs the
+tests as root; elsewhere these skip saying so). OpenSSH's sftp-server answers a folder the
+account may not write with "permission denied" and a full disk with a generic "failure": the
+log says "the server refused to write: disk full or no permission", which is true of both.
+The disk is a small tmpfs when ``mount`` works. One test keeps asyncssh's own SFTP server,
+which answers with the precise "no space" code: then the log says "disk full on the server".
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncssh
 import pytest
 
-from ews_tui.config import Config, ConnectorSettings, default_config
+from ews_tui.config import Config, default_config
 from ews_tui.domain import connector as conn
-from ews_tui.domain.connector import ConnectorMode
 from ews_tui.services import connector_transfer as transfer
-from ews_tui.store.connector_repo import ConnectorRepo, open_connector_repo
+from ews_tui.store.connector_repo import ConnectorRepo
+from tests.services.connector_fixtures import (
+    arrived,
+    box,
+    repo,
+    trust,
+    trust_and_authorize,
+    with_settings,
+    write_csv,
+)
+from tests.services.openssh_server import (
+    OpenSshServer,
+    account_server,
+    openssh_server,
+)
 
-PASSWORD = "correct horse"
+__all__ = ["account_server", "openssh_server", "repo"]
 
 
-class PasswordServer(asyncssh.SSHServer):
-    def begin_auth(self, username: str) -> bool:
-        return True
+def owner_of(path: Path) -> int:
+    return path.stat().st_uid
 
-    def password_auth_supported(self) -> bool:
-        return True
 
-    def validate_password(self, username: str, password: str) -> bool:
-        return username == "box" and password == PASSWORD
+async def test_password_login_sends_and_a_wrong_password_is_refused(
+    tmp_path: Path, account_server: OpenSshServer, repo: ConnectorRepo
+) -> None:
+    account = account_server.add_account()
+    config = box(
+        tmp_path,
+        account_server,
+        user=account.name,
+        password="not-" + account.password,
+        key=None,
+        destination="in",
+    )
+    files = write_csv(config)
+    await trust(config)
+    wrong = await transfer.run_transfer(config, repo, now=0)
+    assert wrong.problem is not None and wrong.problem.msgid == conn.AUTH_REFUSED
+    assert not (account.home / "in").exists()
+
+    right = with_settings(config, password=account.password)
+    line = await transfer.run_transfer(right, repo, now=0)
+    assert line.ok, line.problem
+    assert arrived(account.home / "in") == files
+    account_uid = owner_of(account.home)
+    assert {owner_of(path) for path in (account.home / "in").rglob("*")} == {account_uid}
+    assert account.password not in str(await repo.transfers())
+
+
+async def test_a_folder_the_account_cannot_write_is_said_and_sent_once_writable(
+    tmp_path: Path, account_server: OpenSshServer, repo: ConnectorRepo
+) -> None:
+    account = account_server.add_account()
+    locked = account.home / "locked"
+    locked.mkdir(mode=0o755)  # root's: the account may read it, not write in it
+    config = box(
+        tmp_path,
+        account_server,
+        user=account.name,
+        password=account.password,
+        key=None,
+        destination="locked/in",
+        sources=("energy",),
+    )
+    files = write_csv(config)
+    await trust(config)
+    refused = await transfer.run_transfer(config, repo, now=0)
+    assert refused.problem is not None
+    assert refused.problem.msgid == conn.WRITE_REFUSED
+    assert refused.problem.render() == "the server refused to write: disk full or no permission"
+    assert refused.files == 0 and list(locked.iterdir()) == []
+    assert await repo.sent_files(transfer.target_of(config, "locked/in")) == {}
+
+    os.chown(locked, owner_of(account.home), -1)
+    line = await transfer.run_transfer(config, repo, now=0)
+    assert line.ok, line.problem
+    assert arrived(locked / "in") == {k: v for k, v in files.items() if k.startswith("energy/")}
+
+
+@pytest.fixture
+def small_disk(openssh_server: OpenSshServer) -> Iterator[Path]:
+    """A 64 KiB tmpfs in the remote home (root and a working ``mount``, or skip)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs the tests as root)")
+    disk = openssh_server.home / "small"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+async def test_a_full_disk_is_said_and_what_did_not_fit_is_sent_later(
+    tmp_path: Path, openssh_server: OpenSshServer, small_disk: Path, repo: ConnectorRepo
+) -> None:
+    config = box(tmp_path, openssh_server, destination="small/in")
+    files = write_csv(config)  # 12 files of 4 KiB
+    big = config.csv_folder / "measures/2022-11-02-big.csv"
+    big.write_bytes(os.urandom(200_000))
+    files[big.relative_to(config.csv_folder).as_posix()] = big.read_bytes()
+    await trust_and_authorize(config, openssh_server)
+    full = await transfer.run_transfer(config, repo, now=0)
+    assert full.problem is not None and full.problem.msgid == conn.WRITE_REFUSED
+    landed = {k: v for k, v in arrived(small_disk / "in").items() if not k.endswith(".ews-part")}
+    assert len(landed) == full.files < len(files)  # nothing half written under its name
+    assert all(files[name] == data for name, data in landed.items())
+
+    subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
+    line = await transfer.run_transfer(config, repo, now=0)
+    assert line.ok, line.problem
+    assert full.files + line.files == len(files)
+    assert arrived(small_disk / "in") == files
+
+
+# ------------------------------------------------------- a server that says "no space" exactly
 
 
 class FullDisk(asyncssh.SFTPServer):
@@ -37,94 +151,57 @@ class FullDisk(asyncssh.SFTPServer):
         raise asyncssh.SFTPNoSpaceOnFilesystem("No space left on device")
 
 
-async def serve(
-    tmp_path: Path, sftp: type[asyncssh.SFTPServer]
-) -> tuple[asyncssh.SSHAcceptor, Path]:
+class AnyPassword(asyncssh.SSHServer):
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return True
+
+
+@pytest.fixture
+async def full_server(tmp_path: Path) -> AsyncIterator[tuple[asyncssh.SSHAcceptor, Path]]:
     root = tmp_path / "remote"
-    root.mkdir(exist_ok=True)
-    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    root.mkdir()
 
     def factory(chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
-        return sftp(chan, chroot=str(root).encode())
+        return FullDisk(chan, chroot=str(root).encode())
 
     acceptor = await asyncssh.listen(
         "127.0.0.1",
         0,
-        server_factory=PasswordServer,
-        server_host_keys=[host_key],
+        server_factory=AnyPassword,
+        server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")],
         sftp_factory=factory,
     )
-    return acceptor, root
+    try:
+        yield acceptor, root
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
 
 
-@pytest.fixture
-async def repo(tmp_path: Path) -> AsyncIterator[ConnectorRepo]:
-    async with open_connector_repo(tmp_path / "box") as opened:
-        yield opened
-
-
-def box(tmp_path: Path, port: int, password: str) -> Config:
-    config = default_config(tmp_path / "box")
-    settings = ConnectorSettings(
-        mode=ConnectorMode.SFTP,
+async def test_a_no_space_answer_is_said_as_disk_full(
+    tmp_path: Path, full_server: tuple[asyncssh.SSHAcceptor, Path], repo: ConnectorRepo
+) -> None:
+    acceptor, root = full_server
+    config: Config = default_config(tmp_path / "box")
+    config = with_settings(
+        config,
+        mode=conn.ConnectorMode.SFTP,
         address="127.0.0.1",
-        port=port,
+        port=acceptor.get_port(),
         user="box",
-        password=password,
+        password="any",
         key=None,
         destination="in",
     )
-    data = config.csv_folder / "energy/2026-12-01.csv"
-    data.parent.mkdir(parents=True)
-    data.write_text("timestamp,energy\n1,2\n")
-    return dataclasses.replace(config, connector=settings)
-
-
-async def test_password_login_sends_and_a_wrong_one_is_refused(
-    tmp_path: Path, repo: ConnectorRepo
-) -> None:
-    acceptor, root = await serve(tmp_path, asyncssh.SFTPServer)
-    try:
-        port = acceptor.get_port()
-        wrong = box(tmp_path, port, "wrong")
-        transfer.store_trust(wrong, await transfer.fetch_host_key(wrong, 10))
-        refused = await transfer.run_transfer(wrong, repo, now=0)
-        assert refused.problem is not None and refused.problem.msgid == conn.AUTH_REFUSED
-        right = dataclasses.replace(
-            wrong, connector=dataclasses.replace(wrong.connector, password=PASSWORD)
-        )
-        line = await transfer.run_transfer(right, repo, now=0)
-        assert line.ok and line.files == 1
-        assert (root / "in/energy/2026-12-01.csv").read_text() == "timestamp,energy\n1,2\n"
-    finally:
-        acceptor.close()
-        await acceptor.wait_closed()
-
-
-async def test_a_full_disk_on_the_server_is_said_and_the_file_sent_later(
-    tmp_path: Path, repo: ConnectorRepo
-) -> None:
-    acceptor, root = await serve(tmp_path, FullDisk)
-    try:
-        config = box(tmp_path, acceptor.get_port(), PASSWORD)
-        transfer.store_trust(config, await transfer.fetch_host_key(config, 10))
-        full = await transfer.run_transfer(config, repo, now=0)
-        assert full.problem is not None and full.problem.msgid == conn.DISK_FULL
-        assert not (root / "in/energy/2026-12-01.csv").exists()  # no half file in place
-        assert await repo.sent_files(transfer.target_of(config, "in")) == {}  # not sent
-    finally:
-        acceptor.close()
-        await acceptor.wait_closed()
-    acceptor, root = await serve(tmp_path, asyncssh.SFTPServer)  # space again
-    try:
-        config = box_again(config, acceptor.get_port())
-        transfer.store_trust(config, await transfer.fetch_host_key(config, 10))
-        line = await transfer.run_transfer(config, repo, now=0)
-        assert line.ok and line.files == 1
-    finally:
-        acceptor.close()
-        await acceptor.wait_closed()
-
-
-def box_again(config: Config, port: int) -> Config:
-    return dataclasses.replace(config, connector=dataclasses.replace(config.connector, port=port))
+    write_csv(config)
+    await trust(config)
+    full = await transfer.run_transfer(config, repo, now=0)
+    assert full.problem is not None and full.problem.msgid == conn.DISK_FULL
+    assert [p.name for p in (root / "in").rglob("*.csv")] == []  # no half file in place
+    assert await repo.sent_files(transfer.target_of(config, "in")) == {}

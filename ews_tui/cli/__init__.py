@@ -13,6 +13,7 @@ from ews_tui import logs
 from ews_tui.cli import (
     alarms,
     auth,
+    backup,
     config_check,
     connector,
     demo,
@@ -47,6 +48,7 @@ COMMANDS = (
     auth,
     alarms,
     mail,
+    backup,
 )
 
 

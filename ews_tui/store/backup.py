@@ -300,9 +300,9 @@ def prune_nightly(folder: Path, keep: int) -> list[Path]:
 
 
 def new_backup_path(folder: Path, prefix: str, now: datetime) -> Path:
-    """``folder/<prefix>YYYYmmdd-HHMMSS.tar.gz`` (local time), a new name."""
+    """``folder/<prefix>YYYYmmdd-HHMMSS.tar.gz`` (``now``'s own time zone), a new name."""
     make_private_dir(folder)
-    base = f"{prefix}{stamp(now.astimezone())}"
+    base = f"{prefix}{stamp(now)}"
     path = folder / f"{base}{SUFFIX}"
     n = 1
     while path.exists():

@@ -266,7 +266,7 @@ def list_backups(folder: Path) -> list[BackupInfo]:
     found = []
     try:
         entries = list(folder.iterdir())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
     for path in entries:
         name = path.name

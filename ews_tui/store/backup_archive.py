@@ -188,6 +188,11 @@ def extract_archive(source: Path, into: Path) -> Manifest:
     """Read the backup file ``source`` into the folder ``into`` (made if missing), each
     member checked against the manifest (size, SHA-256, nothing missing or extra)."""
     where = str(source)
+    into.mkdir(parents=True, exist_ok=True)
+    if not source.exists():
+        raise refused(where, N_("no such file"))
+    if source.is_dir():
+        raise refused(where, N_("is a folder, not a file"))
     try:
         with tarfile.open(source, mode="r:gz") as tar:
             first = tar.next()
@@ -206,10 +211,6 @@ def extract_archive(source: Path, into: Path) -> Manifest:
                     raise refused(where, N_("unexpected member {path}"), path=info.name)
                 seen.add(info.name)
                 _extract_one(tar, info, member, into, where)
-    except FileNotFoundError:
-        raise refused(where, N_("no such file")) from None
-    except IsADirectoryError:
-        raise refused(where, N_("is a folder, not a file")) from None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise refused(
             where, N_("the file is damaged or truncated ({reason})"), reason=error

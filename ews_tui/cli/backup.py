@@ -15,13 +15,9 @@ from pathlib import Path
 from ews_tui.cli.box import add_config_option, config_path, read_config
 from ews_tui.cli.errors import UserError
 from ews_tui.i18n import _, ngettext
-from ews_tui.store.backup import (
-    backups_folder,
-    create_backup,
-    list_backups,
-    restore_backup,
-)
+from ews_tui.store.backup import backups_folder, create_backup, list_backups
 from ews_tui.store.backup_archive import BackupError
+from ews_tui.store.backup_restore import restore_backup
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -14,7 +14,7 @@ import pytest
 from ews_tui.domain.events import ServiceDegraded, ServiceRecovered
 from ews_tui.runtime import Runtime
 from ews_tui.services.backup import BackupService
-from ews_tui.store.backup import restore_backup
+from ews_tui.store.backup_restore import restore_backup
 from ews_tui.supervision import Health
 from ews_tui.ui.system_status import status_line
 from tests.ui.box_fixtures import CLOSED_NTP, box_runtime
@@ -120,3 +120,10 @@ async def test_the_next_night_is_in_the_sites_time_zone(
         box.hub, config=lambda: config, config_path=tmp_path / "config.toml", clock=Clock(now)
     )
     assert backups.next_wake() == wait
+
+
+def test_the_backup_keys_are_checked_like_the_others(tmp_path: Path) -> None:
+    from ews_tui.config import check_config
+
+    problems = check_config({"backup": {"keep": 0, "hour": 24, "nightly": "yes"}}, tmp_path)
+    assert [p.split(":")[0] for p in problems] == ["backup.nightly", "backup.hour", "backup.keep"]

@@ -21,9 +21,9 @@ from ews_tui.store.backup import (
     list_backups,
     new_backup_path,
     prune_nightly,
-    restore_backup,
 )
 from ews_tui.store.backup_archive import MANIFEST, BackupError, sha256_of
+from ews_tui.store.backup_restore import restore_backup
 from ews_tui.store.datadir_lock import hold_data_dir
 from ews_tui.store.db import open_database
 from ews_tui.store.migrations import latest_version
@@ -289,3 +289,13 @@ def test_nightly_names_and_retention(tmp_path: Path) -> None:
     left = list_backups(folder)
     assert [b.path for b in left if b.kind == "nightly"] == [made[4], made[3]]
     assert manual in [b.path for b in left]
+
+
+async def test_a_data_dir_with_uri_characters_in_its_name(tmp_path: Path) -> None:
+    odd = Box(tmp_path / "site ?#%20 1")
+    await populate(odd, [5])
+    create_backup(tmp_path / "b.tar.gz", odd.config_path, odd.config)
+    new = Box(tmp_path / "new #2?")
+    restore_backup(tmp_path / "b.tar.gz", new.config_path)
+    assert new.rows() == [(5,)]
+    assert not (tmp_path / "site ?#%20 1" / "data" / "site ").exists()  # nothing made aside

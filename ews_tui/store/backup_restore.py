@@ -106,14 +106,12 @@ def restore_backup(
     now = now or datetime.now(UTC)
     config_path = Path(config_path)
     data_dir = target_data_dir(config_path)
-    if data_dir is None and source is None:
-        raise refused(config_path, N_("no such file"))
-    with tempfile.TemporaryDirectory(dir=config_path.parent, prefix=".ews-restore-") as probe_dir:
-        if data_dir is None:  # a bare box: the data dir the backup's config names
-            assert source is not None
-            _read_source(source, Path(probe_dir))
-            config = _staged_config(Path(probe_dir), config_path, None)
-            data_dir = config.data_dir
+    if data_dir is None:  # a bare box: the data dir the backup's config names
+        if source is None:
+            raise refused(config_path, N_("no such file"))
+        with tempfile.TemporaryDirectory(dir=config_path.parent, prefix=".ews-restore-") as probe:
+            _read_source(source, Path(probe))
+            data_dir = _staged_config(Path(probe), config_path, None).data_dir
     try:
         make_private_dir(data_dir)
     except OSError as error:
@@ -193,8 +191,10 @@ def _staged_config(stage: Path, config_path: Path, data_dir: Path | None) -> Con
         ) from None
     if data_dir is not None and config.data_dir.resolve() != data_dir.resolve():
         # The restored box keeps its own data dir, written as its config file wrote it.
-        doc = read_document(staged)
-        doc["data_dir"] = read_document(config_path).get("data_dir", str(data_dir))
+        doc, current = read_document(staged), read_document(config_path)
+        doc.pop("data_dir", None)
+        if "data_dir" in current:
+            doc = {"data_dir": current["data_dir"], **doc}
         text = RESTORED_HEADER + tomli_w.dumps(doc)
         write_atomically(staged, text.encode("utf-8"))
         config = replace(config, data_dir=data_dir)

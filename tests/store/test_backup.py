@@ -299,3 +299,14 @@ async def test_a_data_dir_with_uri_characters_in_its_name(tmp_path: Path) -> Non
     restore_backup(tmp_path / "b.tar.gz", new.config_path)
     assert new.rows() == [(5,)]
     assert not (tmp_path / "site ?#%20 1" / "data" / "site ").exists()  # nothing made aside
+
+
+async def test_a_bare_box_takes_the_backups_config_whole(old: Box, tmp_path: Path) -> None:
+    create_backup(tmp_path / "b.tar.gz", old.config_path, old.config)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    done = restore_backup(tmp_path / "b.tar.gz", bare / "config.toml")
+    assert done.data_dir == bare / "data"
+    assert (bare / "config.toml").read_bytes() == old.config_path.read_bytes()
+    assert load_config(bare / "config.toml").language == "fr"
+    assert sorted(p.name for p in bare.iterdir()) == ["config.toml", "data"]  # no probe left

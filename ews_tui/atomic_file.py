@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_atomically(path: Path, data: bytes, *, new_mode: int = 0o600) -> None:
@@ -25,6 +28,29 @@ def write_atomically(path: Path, data: bytes, *, new_mode: int = 0o600) -> None:
             temp.write(data)
             temp.flush()
             os.fchmod(temp.fileno(), mode)
+            os.fsync(temp.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+@contextmanager
+def open_atomically(path: Path, *, new_mode: int = 0o600) -> Iterator[BinaryIO]:
+    """A binary file to write ``path``'s new content into, as :func:`write_atomically` does
+    for data too large to hold in memory: the target is replaced when the block ends, and
+    left untouched (no temp file behind) when it raises."""
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as temp:
+            os.fchmod(temp.fileno(), new_mode)
+            yield temp
+            temp.flush()
             os.fsync(temp.fileno())
         os.replace(temp_name, path)
     except BaseException:

@@ -33,6 +33,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("auth", "ews_tui.cli.auth"),
     ("alarms", "ews_tui.cli.alarms"),
     ("mail", "ews_tui.cli.mail"),
+    ("backup", "ews_tui.cli.backup"),
 )
 
 

@@ -1,20 +1,33 @@
-"""``ews install export F`` / ``ews install import F``: the installation as TOML."""
+"""``ews install export F`` / ``ews install import F``: the installation and its cost pages
+(rules and tariffs) as TOML."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import tomli_w
 
 from ews_tui.cli.box import add_config_option, config_path, open_installation, read_config
 from ews_tui.cli.errors import UserError
+from ews_tui.config import Config
+from ews_tui.domain.costs import CostSettings
+from ews_tui.domain.costs_doc import costs_from_document
 from ews_tui.domain.edits import InstallationError
 from ews_tui.domain.installation import Installation
+from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.text_rules import excerpt
 from ews_tui.i18n import ngettext
+from ews_tui.services.box import DATABASE_FILE
 from ews_tui.services.installation import InstallationService
-from ews_tui.store.db import StoreError
-from ews_tui.store.toml_files import read_toml, write_installation_toml
+from ews_tui.store.cost_rules_repo import CostRulesRepo
+from ews_tui.store.db import StoreError, open_database
+from ews_tui.store.toml_files import ews_version, read_toml, write_text_atomically
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,14 +57,43 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 async def run_export(args: argparse.Namespace) -> int:
     config = read_config(config_path(args))
-    async with open_installation(config) as service:
+    async with open_installation(config) as service, cost_rules(config) as repo:
+        inst = service.current
+        costs = await repo.load()
         try:
-            write_installation_toml(args.file, service.current)
+            write_text_atomically(args.file, installation_text(inst, costs))
         except (OSError, StoreError) as error:
             raise UserError(f"{args.file}: {error}") from None
-        inst = service.current
-    print(f"{args.file}: {len(inst.gateways)} gateways, {len(inst.devices)} devices written")
+    rules = sum(len(page.rules) for page in costs.energies)
+    print(
+        f"{args.file}: {len(inst.gateways)} gateways, {len(inst.devices)} devices, "
+        f"{rules} cost rules written"
+    )
     return 0
+
+
+def installation_text(inst: Installation, costs: CostSettings) -> str:
+    """The export: a header comment, then the installation and its cost pages."""
+    stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+    header = (
+        f"# ews-tui installation (revision {inst.revision}) with its cost pages, "
+        f"exported {stamp} by ews {ews_version()}.\n"
+        "# Restore or set up a box from it with: ews install import FILE\n\n"
+    )
+    return header + tomli_w.dumps(to_document(inst, costs))
+
+
+@asynccontextmanager
+async def cost_rules(config: Config) -> AsyncIterator[CostRulesRepo]:
+    """The cost pages of the box's store (its own connection, closed on exit)."""
+    try:
+        db = await open_database(config.data_dir / DATABASE_FILE)
+    except StoreError as error:
+        raise UserError(str(error)) from None
+    try:
+        yield CostRulesRepo(db)
+    finally:
+        await db.close()
 
 
 async def run_import(args: argparse.Namespace) -> int:
@@ -75,10 +117,26 @@ async def run_import(args: argparse.Namespace) -> int:
             await _refuse_losses(service, new, args.file)
         try:
             inst = await service.import_document(doc)
+            rules = await _import_costs(config, doc, inst)
         except StoreError as error:
             raise UserError(f"{args.file}: {error}") from None
-    print(f"{args.file}: {len(inst.gateways)} gateways, {len(inst.devices)} devices imported")
+    text = f"{args.file}: {len(inst.gateways)} gateways, {len(inst.devices)} devices"
+    print(text + (f", {rules} cost rules imported" if rules is not None else " imported"))
     return 0
+
+
+async def _import_costs(config: Config, doc: Mapping[str, Any], inst: Installation) -> int | None:
+    """Store the file's cost pages, their circuits and zones those of the imported ``inst``
+    (checked with the installation before anything was stored); None when the file has
+    none (the stored ones stay)."""
+    if "costs" not in doc:
+        return None
+    costs, problems = costs_from_document(doc["costs"], inst)
+    if problems:  # checked before the import: a bug if seen here
+        raise UserError("; ".join(str(p) for p in problems))
+    async with cost_rules(config) as repo:
+        await repo.save(costs)
+    return sum(len(page.rules) for page in costs.energies)
 
 
 async def _refuse_losses(service: InstallationService, new: Installation, file: Path) -> None:

@@ -307,6 +307,17 @@ class ConnectorSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    """The nightly backup of the whole box into ``<data_dir>/backups``."""
+
+    nightly: bool = field(default=True, metadata=_r(f.boolean()))
+    # Local hour the nightly backup is made at.
+    hour: int = field(default=2, metadata=_r(f.integer(0, 23)))
+    # Nightly backups kept; older ones are removed (backups made by hand are kept).
+    keep: int = field(default=7, metadata=_r(f.integer(1, 365)))
+
+
+@dataclass(frozen=True)
 class Config:
     """Every box setting. Build with ``load_config``/``parse_config``/``default_config``;
     change with ``apply_changes`` (validated), persist with ``save_config``."""
@@ -335,6 +346,9 @@ class Config:
     csv: CsvSettings = field(default_factory=CsvSettings, metadata=_r(f.Table(CsvSettings)))
     connector: ConnectorSettings = field(
         default_factory=ConnectorSettings, metadata=_r(f.Table(ConnectorSettings))
+    )
+    backup: BackupSettings = field(
+        default_factory=BackupSettings, metadata=_r(f.Table(BackupSettings))
     )
     installation: Mapping[str, Any] | None = field(default=None, metadata=_r(f.RawTable()))
 

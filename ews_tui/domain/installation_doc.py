@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ews_tui.domain.costs import CostSettings
+from ews_tui.domain.costs_doc import costs_from_document, costs_to_document
 from ews_tui.domain.edits import normalize, preset_circuits
 from ews_tui.domain.installation import (
     DEFAULT_TCP_PORT,
@@ -60,7 +62,7 @@ _GROUP_KEYS = {"name", "description", "active"}
 _CIRCUIT_KEYS = {"name", "preset", "active"}
 _GENERIC_KEYS = {"fc", "register", "words", "multiplier"}
 _ADVANCED_KEYS = {"exclude_from_totals", "exclude_from_alarms", "labels"}
-_TOP_KEYS = {"gateways", "circuits", "zones", "switchboards"}
+_TOP_KEYS = {"gateways", "circuits", "zones", "switchboards", "costs"}
 
 _ADDRESS = re.compile(r"\s*(\d{1,3})\s*(?:-\s*(\d{1,3})\s*)?")
 
@@ -250,6 +252,8 @@ def from_document(
         for v in (_in_file(v, places) for v in validate(inst, ctx))
         if not any(v.place == s or v.place.startswith(s + ".") for s in shaped)
     ]
+    if isinstance(doc, Mapping) and "costs" in doc:
+        rules += costs_from_document(doc["costs"], inst)[1]
     return inst, reader.problems + rules
 
 
@@ -506,8 +510,9 @@ def _read_groups(reader: _Reader, doc: Mapping[str, Any], kind: str, cls: type) 
 # ---------------------------------------------------------------------- writing
 
 
-def to_document(inst: Installation) -> dict[str, Any]:
-    """The installation as a TOML-ready document (names instead of ids, no empty keys)."""
+def to_document(inst: Installation, costs: CostSettings | None = None) -> dict[str, Any]:
+    """The installation as a TOML-ready document (names instead of ids, no empty keys);
+    with ``costs``, the cost pages too (``[[costs]]``)."""
     doc: dict[str, Any] = {"gateways": [_gateway_doc(inst, g) for g in inst.gateways]}
     doc["circuits"] = [
         {
@@ -522,6 +527,8 @@ def to_document(inst: Installation) -> dict[str, Any]:
             {"name": i.name, "description": i.description, "active": i.active}
             for i in getattr(inst, kind)
         ]
+    if costs is not None:
+        doc["costs"] = costs_to_document(costs, inst)
     return doc
 
 

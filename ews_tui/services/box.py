@@ -17,6 +17,7 @@ from ews_tui.domain.consumption import device_max_rate
 from ews_tui.runtime import Runtime
 from ews_tui.services.alarms import AlarmEngine
 from ews_tui.services.auth import AuthService
+from ews_tui.services.backup import BackupService
 from ews_tui.services.connector import ConnectorService
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.csv_folders import CsvFolders
@@ -107,6 +108,14 @@ async def running_box(
             )
         )
         rt.add(ConnectorService(rt.hub, config=lambda: settings.config, supervisor=rt.supervisor))
+        rt.add(
+            BackupService(
+                rt.hub,
+                config=lambda: settings.config,
+                config_path=config_path,
+                supervisor=rt.supervisor,
+            )
+        )
         rt.add(
             Mailer(
                 db,

@@ -129,6 +129,12 @@ MENU: tuple[MenuSection, ...] = (
                 N_("The PIN and PUK of each role."),
                 "settings_users",
             ),
+            E(
+                "backup",
+                N_("Backup"),
+                N_("Back up the whole box now or every night; the list of backups."),
+                "backup",
+            ),
         ),
     ),
 )

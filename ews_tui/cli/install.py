@@ -23,10 +23,9 @@ from ews_tui.domain.installation import Installation
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.text_rules import excerpt
 from ews_tui.i18n import ngettext
-from ews_tui.services.box import DATABASE_FILE
 from ews_tui.services.installation import InstallationService
 from ews_tui.store.cost_rules_repo import CostRulesRepo
-from ews_tui.store.db import StoreError, open_database
+from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
 from ews_tui.store.toml_files import ews_version, read_toml, write_text_atomically
 
 

@@ -5,7 +5,8 @@
   ``charger``, ``in1``..``inN``), inputs named by their user labels;
 - thresholds on any live quantity of a device, a circuit, a zone or the site, with a delay
   and a hysteresis (:class:`Threshold`, :class:`ThresholdWatch`);
-- the box's own news (services, queues, logins).
+- the box's own news (services failed or degraded, queues, logins, the data dir's disk, a
+  clock jump, the box started, stopped, or stopped unexpectedly before this start).
 
 A device marked "Exclude from alarms" (EMS CX3, DPX3 and DMX3 models) raises nothing; its
 state is still shown everywhere. Pure: the time is the caller's ``now``.
@@ -23,8 +24,13 @@ from ews_tui.domain.alarms import AlarmType, Change, Clear, Raise, Severity, Sub
 from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.connector import ConnectorFailed, ConnectorRecovered
 from ews_tui.domain.events import (
+    BoxStarted,
+    BoxStopping,
+    ClockJumped,
     DeviceState,
     DeviceStateChanged,
+    DiskLow,
+    DiskRecovered,
     En50160Checked,
     Event,
     EventDropped,
@@ -37,12 +43,15 @@ from ews_tui.domain.events import (
     QueueBehind,
     QueueCaughtUp,
     Sample,
+    ServiceDegraded,
     ServiceFailed,
     ServiceRecovered,
     SourceLocked,
     TaskFailed,
 )
 from ews_tui.domain.installation import Device, Installation
+from ews_tui.domain.messages import N_
+from ews_tui.domain.system_watch import MB, jump_text
 
 BREAKER_ALARMS = {"open": AlarmType.BREAKER_OPEN, "tripped": AlarmType.BREAKER_TRIPPED}
 TargetKind = Literal["device", "circuit", "zone", "site"]
@@ -392,7 +401,15 @@ class AlarmSources:
         if isinstance(event, ServiceFailed):
             return [Raise(AlarmType.SERVICE_FAILED, box(event.service), now, "", event.error)]
         if isinstance(event, ServiceRecovered):
-            return [Clear(AlarmType.SERVICE_FAILED, box(event.service), now)]
+            return [
+                Clear(AlarmType.SERVICE_FAILED, box(event.service), now),
+                Clear(AlarmType.SERVICE_DEGRADED, box(event.service), now),
+            ]
+        if isinstance(event, ServiceDegraded):
+            detail = event.problem.render()
+            return [Raise(AlarmType.SERVICE_DEGRADED, box(event.service), now, "", detail)]
+        if isinstance(event, DiskLow | DiskRecovered | ClockJumped | BoxStarted | BoxStopping):
+            return _the_box(event, now)
         if isinstance(event, TaskFailed):
             return [Raise(AlarmType.TASK_CRASHED, box(event.task), now, "", event.error)]
         if isinstance(event, QueueBehind):
@@ -425,6 +442,60 @@ def _box_subject(part: str) -> Subject:
     return Subject("system", None, part, None, part)
 
 
+def _disk_subject(path: str, level: str) -> Subject:
+    """One alarm per level (as a meter's high and high-high): the warning one stays raised
+    while the critical one comes and goes."""
+    return Subject("system", None, f"disk:{level}", None, path)
+
+
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _free_text(free: int, total: int) -> str:
+    """``3.1 % free (310 MB)``."""
+    share = 100.0 * free / total if total > 0 else 0.0
+    return f"{share:.1f} % free ({free // MB} MB)"
+
+
+def _the_box(
+    event: DiskLow | DiskRecovered | ClockJumped | BoxStarted | BoxStopping, now: float
+) -> list[Change]:
+    """Disk, clock, start and stop (published by the system watch)."""
+    disk = AlarmType.DISK_LOW
+    if isinstance(event, DiskLow):
+        warning, critical = (
+            _disk_subject(event.path, "warning"),
+            _disk_subject(event.path, "critical"),
+        )
+        free = _free_text(event.free_bytes, event.total_bytes)
+        if event.level == "critical":
+            return [
+                Raise(disk, warning, now, free),
+                Raise(disk, critical, now, free, severity=Severity.CRITICAL),
+            ]
+        return [Clear(disk, critical, now, free), Raise(disk, warning, now, free)]
+    if isinstance(event, DiskRecovered):
+        free = _free_text(event.free_bytes, event.total_bytes)
+        return [
+            Clear(disk, _disk_subject(event.path, "critical"), now, free),
+            Clear(disk, _disk_subject(event.path, "warning"), now, free),
+        ]
+    box = _box_subject("box")
+    if isinstance(event, ClockJumped):
+        detail = f"{_utc(event.wall_before)} → {_utc(event.wall_after)}"
+        return [Raise(AlarmType.CLOCK_JUMPED, _box_subject("clock"), now, jump_text(event.jump_s),
+                      detail)]  # fmt: skip
+    if isinstance(event, BoxStopping):
+        return [Raise(AlarmType.BOX_STOPPED, box, now)]
+    changes: list[Change] = []
+    if event.unexpected_stop:
+        seen = _utc(event.last_seen) if event.last_seen is not None else ""
+        changes.append(Raise(AlarmType.UNEXPECTED_STOP, box, now, seen, N_("last seen alive")))
+    changes.append(Raise(AlarmType.BOX_STARTED, box, now))
+    return changes
+
+
 #: The hub events the sources read (the engine subscribes to these).
 SOURCE_EVENTS: tuple[type[Event], ...] = (
     Sample,
@@ -438,6 +509,12 @@ SOURCE_EVENTS: tuple[type[Event], ...] = (
     GatewayStateChanged,
     ServiceFailed,
     ServiceRecovered,
+    ServiceDegraded,
+    DiskLow,
+    DiskRecovered,
+    ClockJumped,
+    BoxStarted,
+    BoxStopping,
     TaskFailed,
     QueueBehind,
     QueueCaughtUp,

@@ -49,6 +49,7 @@ from ews_tui.domain.events import (
     SourceLocked,
     TaskFailed,
 )
+from ews_tui.domain.grouping import energy_of
 from ews_tui.domain.installation import Device, Installation
 from ews_tui.domain.messages import N_
 from ews_tui.domain.system_watch import MB, jump_text
@@ -63,8 +64,8 @@ class Threshold:
     """``quantity`` of ``target`` compared with ``limit``: ``op`` ``">"`` raises above it,
     ``"<"`` below it. Raised once the value stayed beyond the limit for ``delay_s``; cleared
     once it stayed back by ``hysteresis`` (same unit) for ``delay_s``. A circuit, a zone or
-    the site add up their devices' values (the site: each gateway's main meter, as the
-    kiosk): meant for powers and currents."""
+    the site add up their devices' values (the site: the devices its consumption total
+    counts, :func:`site_members`): meant for powers and currents."""
 
     id: int
     name: str
@@ -320,8 +321,7 @@ class AlarmSources:
             return tuple(d for d in enabled if d.circuit_id == t.target_id)
         if t.target_kind == "zone":
             return tuple(d for d in enabled if t.target_id in d.zone_ids)
-        mains = {g.eq_device_id for g in inst.gateways if g.enabled and g.eq_device_id}
-        return tuple(d for d in enabled if d.id in mains)
+        return site_members(inst, self.catalog, t.quantity)
 
     def value_of(self, t: Threshold) -> float | None:
         """The target's value now; None when a member's value is missing."""
@@ -436,6 +436,29 @@ class AlarmSources:
                 )
             ]
         return []
+
+
+def measures(device: Device, catalog: Catalog, quantity: str) -> bool:
+    """Whether the device's model reads ``quantity`` (a pulse meter or a generic energy
+    register reads no power)."""
+    model = catalog.find(device.model) if device.model else None
+    reg_map = catalog.register_map(model) if model is not None else None
+    return reg_map is not None and reg_map.quantity(quantity) is not None
+
+
+def site_members(inst: Installation, catalog: Catalog, quantity: str) -> tuple[Device, ...]:
+    """The site as the consumption model counts its total
+    (:func:`~ews_tui.domain.grouping.group` by ``total``): the enabled devices metering
+    electricity and not marked "Exclude from totals", those of them that read ``quantity``.
+    The site's power is the sum of theirs, as its consumption is the sum of theirs."""
+    return tuple(
+        d
+        for d in inst.devices
+        if inst.device_enabled(d)
+        and not d.advanced.exclude_from_totals
+        and energy_of(d, catalog) == "electricity"
+        and measures(d, catalog, quantity)
+    )
 
 
 def _box_subject(part: str) -> Subject:

@@ -8,7 +8,13 @@ from dataclasses import replace
 import pytest
 
 from ews_tui.cli.sim import load_site
-from ews_tui.domain.alarm_sources import AlarmSources, Threshold, ThresholdWatch, subject_gone
+from ews_tui.domain.alarm_sources import (
+    AlarmSources,
+    Threshold,
+    ThresholdWatch,
+    site_members,
+    subject_gone,
+)
 from ews_tui.domain.alarms import (
     TYPES,
     Acknowledgement,
@@ -161,10 +167,13 @@ def test_type_ids_are_stable() -> None:
 # -- sources -------------------------------------------------------------------------------
 
 
-# The demo site with one EQ device, the main meter's: a "site" threshold reads the gateways'
-# EQ devices (the demo's Workshop has one too, for its EN 50160 week).
+# The demo site where the main meter alone counts in the site's total (the others are
+# "Exclude from totals"): a "site" threshold reads the devices the site's total counts.
 ONE_MAIN = SITE.with_(
-    gateways=tuple(g if g.id == 1 else replace(g, eq_device_id=None) for g in SITE.gateways)
+    devices=tuple(
+        d if d.id == 1 else replace(d, advanced=replace(d.advanced, exclude_from_totals=True))
+        for d in SITE.devices
+    )
 )
 
 
@@ -296,16 +305,45 @@ def test_threshold_refuses_nonsense() -> None:
         power_limit(hysteresis=-1.0)
 
 
-def test_site_threshold_reads_the_main_meters() -> None:
+def test_site_threshold_reads_the_devices_the_site_total_counts() -> None:
     src = sources(power_limit(delay_s=0.0))
     raised = src.on_event(Sample(1, 1.0, {"p": 95.0}), 1.0)
     assert [(type(c).__name__, c.type, c.value) for c in raised] == [
         ("Raise", AlarmType.THRESHOLD, "95")
     ]
     assert raised[0].subject.kind == "site" and raised[0].detail == "p > 80"
-    assert src.on_event(Sample(5, 1.0, {"p": 500.0}), 1.0) == []  # not a main meter
+    assert src.on_event(Sample(5, 1.0, {"p": 500.0}), 1.0) == []  # excluded from totals
     cleared = src.on_event(Sample(1, 2.0, {"p": 10.0}), 2.0)
     assert isinstance(cleared[0], Clear)
+
+
+def test_the_site_is_what_its_consumption_total_counts() -> None:
+    """The demo counts every electricity meter in its total but the machine tools' (behind
+    the Workshop meter): the site's power is the sum of those that read a power (not the
+    kitchen's pulse meter, not the compressor's generic energy register), not the gateways'
+    EQ devices."""
+    members = [d.name for d in site_members(SITE, CATALOG, "p")]
+    assert members == [
+        "Main meter",
+        "Lighting feeder",
+        "HVAC breaker",
+        "Charger A",
+        "Charger B1",
+        "Charger B2",
+        "Parking RCD",
+        "Workshop meter",
+    ]
+    assert [d.name for d in site_members(ONE_MAIN, CATALOG, "p")] == ["Main meter"]
+    off = SITE.with_(gateways=tuple(replace(g, enabled=g.id != 2) for g in SITE.gateways))
+    assert "Charger A" not in [d.name for d in site_members(off, CATALOG, "p")]
+    src = sources(power_limit(delay_s=0.0, limit=100.0), site=SITE)
+    for n, device_id in enumerate((1, 2, 4, 9, 10, 11, 12)):
+        assert src.on_event(Sample(device_id, 1.0, {"p": 10.0 + n}), 1.0) == []
+    assert src.value_of(src.thresholds[0]) is None  # the Workshop meter not heard yet
+    raised = src.on_event(Sample(13, 1.0, {"p": 19.0}), 1.0)  # 91 + 19
+    assert [(c.type, c.value) for c in raised] == [(AlarmType.THRESHOLD, "110")]
+    assert src.on_event(Sample(14, 1.0, {"p": 500.0}), 1.0) == []  # the compressor: no p
+    assert src.on_event(Sample(15, 1.0, {"p": 500.0}), 1.0) == []  # excluded from totals
 
 
 def test_circuit_threshold_adds_its_devices_and_needs_them_all() -> None:

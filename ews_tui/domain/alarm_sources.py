@@ -1,6 +1,8 @@
 """Where alarms come from: hub events turned into :class:`Raise` and :class:`Clear` changes.
 
-- gateway and device states (:class:`DeviceStateChanged`, :class:`GatewayStateChanged`);
+- gateway and device states (:class:`DeviceStateChanged`, :class:`GatewayStateChanged`); a
+  gateway in communication error is one alarm, its devices' own communication errors are
+  grouped under it (not raised, or cleared as grouped) while it lasts;
 - breaker, charger and input states read in samples (catalog quantities ``breaker``,
   ``charger``, ``in1``..``inN``), inputs named by their user labels;
 - thresholds on any live quantity of a device, a circuit, a zone or the site, with a delay
@@ -54,6 +56,13 @@ from ews_tui.domain.installation import Device, Installation
 from ews_tui.domain.messages import N_
 from ews_tui.domain.system_watch import MB, jump_text
 
+#: Seconds after its gateway came back within which a grouped device must answer, or it is
+#: raised on its own (the poller tries every device at once when the bus is back).
+REGROUP_S = 30.0
+#: The detail of a device's communication error cleared because its gateway's alarm took
+#: it in (no mail is queued for that clear: it is no news).
+GROUPED = N_("grouped under its gateway's communication error")
+STILL_SILENT = N_("still silent after its gateway came back")
 BREAKER_ALARMS = {"open": AlarmType.BREAKER_OPEN, "tripped": AlarmType.BREAKER_TRIPPED}
 TargetKind = Literal["device", "circuit", "zone", "site"]
 TARGET_KINDS: tuple[str, ...] = ("device", "circuit", "zone", "site")
@@ -146,6 +155,11 @@ class AlarmSources:
     _by_device: dict[int, tuple[int, ...]] = field(default_factory=dict)
     _devices: dict[int, Device] = field(default_factory=dict)
     _muted: frozenset[int] = frozenset()
+    # A dead gateway's devices: their own communication errors are grouped under its alarm.
+    _device_states: dict[int, DeviceState] = field(default_factory=dict)  # each one's last
+    _dead: set[int] = field(default_factory=set)  # gateways in communication error
+    _grouped: dict[int, set[int]] = field(default_factory=dict)  # gateway -> silent devices
+    _regroup_at: dict[int, float] = field(default_factory=dict)  # gateway back: check then
 
     def __post_init__(self) -> None:
         self.set_thresholds(self.thresholds)
@@ -234,14 +248,57 @@ class AlarmSources:
         if isinstance(event, DeviceStateChanged):
             return self._device_state(event, now)
         if isinstance(event, GatewayStateChanged):
-            subject = self.gateway_subject(event.gateway_id)
-            kind = AlarmType.GATEWAY_COMM_ERROR
-            if event.state is GatewayState.COMM_ERROR:
-                return [Raise(kind, subject, now, event.state.value, event.detail)]
-            return [Clear(kind, subject, now, event.detail)]
+            return self._gateway_state(event, now)
         return self._system(event, now)
 
+    def _gateway_state(self, event: GatewayStateChanged, now: float) -> list[Change]:
+        """A gateway in communication error is one alarm: the communication errors of its
+        devices are grouped under it (those raised already are cleared as grouped, those to
+        come are not raised). Once it is back, a device still silent ``REGROUP_S`` later is
+        raised on its own."""
+        gateway_id = event.gateway_id
+        subject = self.gateway_subject(gateway_id)
+        kind = AlarmType.GATEWAY_COMM_ERROR
+        if event.state is not GatewayState.COMM_ERROR:
+            if gateway_id in self._dead:
+                self._dead.discard(gateway_id)
+                self._regroup_at[gateway_id] = now + REGROUP_S
+            return [Clear(kind, subject, now, event.detail)]
+        changes: list[Change] = [Raise(kind, subject, now, event.state.value, event.detail)]
+        self._dead.add(gateway_id)
+        self._regroup_at.pop(gateway_id, None)
+        grouped = self._grouped.setdefault(gateway_id, set())
+        for device in self.installation.devices_of(gateway_id):
+            if self._device_states.get(device.id) is DeviceState.COMM_ERROR:
+                grouped.add(device.id)
+                changes.append(
+                    Clear(AlarmType.DEVICE_COMM_ERROR, self.device_subject(device.id), now, GROUPED)
+                )
+        return changes
+
+    def _regroup(self, now: float) -> list[Change]:
+        """Gateways back for ``REGROUP_S``: their devices still silent are raised now."""
+        changes: list[Change] = []
+        for gateway_id in [g for g, at in self._regroup_at.items() if now >= at]:
+            del self._regroup_at[gateway_id]
+            for device_id in sorted(self._grouped.pop(gateway_id, set())):
+                if self._device_states.get(device_id) is not DeviceState.COMM_ERROR:
+                    continue
+                if self.muted(device_id):
+                    continue
+                changes.append(
+                    Raise(
+                        AlarmType.DEVICE_COMM_ERROR,
+                        self.device_subject(device_id),
+                        now,
+                        DeviceState.COMM_ERROR.value,
+                        STILL_SILENT,
+                    )
+                )
+        return changes
+
     def _device_state(self, event: DeviceStateChanged, now: float) -> list[Change]:
+        self._device_states[event.device_id] = event.state
         if event.state is not DeviceState.ON:
             self.forget_device(event.device_id)
         if self.muted(event.device_id):
@@ -250,6 +307,10 @@ class AlarmSources:
         comm, config = AlarmType.DEVICE_COMM_ERROR, AlarmType.DEVICE_CONFIG_ERROR
         state, detail = event.state, event.detail
         if state is DeviceState.COMM_ERROR:
+            device = self._devices.get(event.device_id)
+            if device is not None and device.gateway_id in self._dead:
+                self._grouped.setdefault(device.gateway_id, set()).add(event.device_id)
+                return [Clear(config, subject, now)]  # grouped under the gateway's alarm
             return [Clear(config, subject, now), Raise(comm, subject, now, state.value, detail)]
         if state is DeviceState.CONFIG_ERROR:
             return [Clear(comm, subject, now), Raise(config, subject, now, state.value, detail)]
@@ -364,8 +425,12 @@ class AlarmSources:
         return changes
 
     def tick(self, now: float) -> list[Change]:
-        """Delays that ran out with no new sample (a steady value) raise or clear now."""
-        return self._thresholds(now)
+        """Delays that ran out with no new sample (a steady value) raise or clear now; so do
+        the devices of a gateway back for ``REGROUP_S`` that are still silent."""
+        changes = self._thresholds(now)
+        if self._regroup_at:
+            changes += self._regroup(now)
+        return changes
 
     # -- the box ----------------------------------------------------------------------------
 

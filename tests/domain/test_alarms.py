@@ -8,7 +8,11 @@ from dataclasses import replace
 import pytest
 
 from ews_tui.cli.sim import load_site
+from ews_tui.domain.alarm_notices import notices_of
 from ews_tui.domain.alarm_sources import (
+    GROUPED,
+    REGROUP_S,
+    STILL_SILENT,
     AlarmSources,
     Threshold,
     ThresholdWatch,
@@ -18,6 +22,7 @@ from ews_tui.domain.alarm_sources import (
 from ews_tui.domain.alarms import (
     TYPES,
     Acknowledgement,
+    Alarm,
     AlarmBook,
     AlarmType,
     Change,
@@ -25,6 +30,7 @@ from ews_tui.domain.alarms import (
     Raise,
     Severity,
     Subject,
+    Transition,
     TransitionKind,
     may_acknowledge,
 )
@@ -194,6 +200,60 @@ def test_device_and_gateway_states() -> None:
     gateway = src.on_event(GatewayStateChanged(2, GatewayState.COMM_ERROR), 4.0)
     assert isinstance(gateway[0], Raise) and gateway[0].subject.name == "Parking"
     assert isinstance(src.on_event(GatewayStateChanged(2, GatewayState.ON), 5.0)[0], Clear)
+
+
+def kinds(changes: list[Change]) -> list[tuple[str, AlarmType, int | None]]:
+    return [(type(c).__name__, c.type, c.subject.id) for c in changes]
+
+
+def test_a_dead_gateway_groups_its_devices_communication_errors() -> None:
+    """Parking (gateway 2): Charger A (9), B1 (10), B2 (11), the RCD (12)."""
+    src = sources()
+    # Two devices silent first (a TCP gateway whose RS485 side went quiet), then the gateway.
+    assert kinds(src.on_event(DeviceStateChanged(9, DeviceState.COMM_ERROR), 1.0))[1] == (
+        "Raise", COMM, 9
+    )  # fmt: skip
+    src.on_event(DeviceStateChanged(10, DeviceState.COMM_ERROR), 1.0)
+    down = src.on_event(GatewayStateChanged(2, GatewayState.COMM_ERROR, "no answer"), 2.0)
+    assert kinds(down) == [
+        ("Raise", AlarmType.GATEWAY_COMM_ERROR, 2),
+        ("Clear", COMM, 9),
+        ("Clear", COMM, 10),
+    ]
+    assert all(c.detail == GROUPED for c in down[1:] if isinstance(c, Clear))
+    # The others then: grouped, not raised.
+    for device_id in (11, 12):
+        changes = src.on_event(DeviceStateChanged(device_id, DeviceState.COMM_ERROR), 2.0)
+        assert kinds(changes) == [("Clear", AlarmType.DEVICE_CONFIG_ERROR, device_id)]
+    # A device of another gateway is not grouped.
+    assert kinds(src.on_event(DeviceStateChanged(1, DeviceState.COMM_ERROR), 2.0))[1] == (
+        "Raise", COMM, 1
+    )  # fmt: skip
+    # Back: the devices that answer are ON; the one still silent REGROUP_S later is raised.
+    assert kinds(src.on_event(GatewayStateChanged(2, GatewayState.ON), 10.0)) == [
+        ("Clear", AlarmType.GATEWAY_COMM_ERROR, 2)
+    ]
+    for device_id in (9, 10, 11):
+        src.on_event(DeviceStateChanged(device_id, DeviceState.ON), 11.0)
+    assert src.tick(10.0 + REGROUP_S - 1) == []
+    late = src.tick(10.0 + REGROUP_S)
+    assert kinds(late) == [("Raise", COMM, 12)] and late[0].detail == STILL_SILENT
+    assert src.tick(10.0 + 2 * REGROUP_S) == []  # once
+
+
+def test_a_grouped_clear_is_no_mail() -> None:
+    subject = Subject("device", 9, "", 2, "Charger A")
+    raised = Alarm(1, COMM, Severity.MAJOR, subject, 1.0, 1.0)
+    grouped = replace(raised, cleared_at=2.0, detail=GROUPED)
+    cleared = replace(raised, cleared_at=2.0, detail="")
+    told = notices_of(
+        [
+            Transition(TransitionKind.RAISED, raised),
+            Transition(TransitionKind.CLEARED, grouped),
+            Transition(TransitionKind.CLEARED, cleared),
+        ]
+    )
+    assert [n.kind.value for n in told] == ["raised", "cleared"]
 
 
 def test_breaker_states() -> None:

@@ -28,7 +28,8 @@ Figures:
   (one per recipient at once, then one per recipient per ``digest_minutes``);
   ``notices_queued``: notices in the outbox then (they leave as the next digest);
   ``largest_mail_kb``: the biggest mail received.
-Usage: scripts/bench_alarms.py [--quick]   (--quick: 100 devices for 5 s)
+Usage: scripts/bench_alarms.py [--quick] [--no-mail]   (--quick: 100 devices for 5 s;
+--no-mail: no recipient, to see what the mail outbox costs the engine)
 """
 
 from __future__ import annotations
@@ -160,7 +161,9 @@ def engine_queue(rt: Runtime) -> int:
     return next((s.queued for s in rt.hub.stats() if s.name == AlarmEngine.name), 0)
 
 
-async def one_run(devices: int, seconds: float, with_alarms: bool) -> dict[str, Any]:
+async def one_run(
+    devices: int, seconds: float, with_alarms: bool, mail: bool = True
+) -> dict[str, Any]:
     received = Received()
     with (
         tempfile.TemporaryDirectory(prefix="bench-alarms-") as data,
@@ -185,7 +188,8 @@ async def one_run(devices: int, seconds: float, with_alarms: bool) -> dict[str, 
 
             collector = asyncio.create_task(collect())
             await asyncio.sleep(WARM_UP_S)
-            await mail_to(rt, smtp_port)
+            if mail:
+                await mail_to(rt, smtp_port)
             arrivals.clear()
             written0, seen0 = engine.written, engine.changes_seen
             dropped0 = changes.dropped + len(changes)
@@ -219,9 +223,9 @@ async def one_run(devices: int, seconds: float, with_alarms: bool) -> dict[str, 
             mails = received.between(started, drained)
             figures["mail"] = {
                 "mails_sent": len(mails),
-                "mails_bound": len(RECIPIENTS)
+                "mails_bound": (len(RECIPIENTS) if mail else 0)
                 * (1 + int((drained - started) // (DEFAULT_DIGEST_MINUTES * 60))),
-                "recipients": len(RECIPIENTS),
+                "recipients": len(RECIPIENTS) if mail else 0,
                 "digest_minutes": DEFAULT_DIGEST_MINUTES,
                 "notices_queued": (await rt.get(Mailer).outbox.counts()).waiting,
                 "largest_mail_kb": round(max((m[2] for m in mails), default=0) / 1024, 1),
@@ -242,10 +246,10 @@ async def one_run(devices: int, seconds: float, with_alarms: bool) -> dict[str, 
             return figures
 
 
-async def bench(quick: bool) -> dict[str, Any]:
+async def bench(quick: bool, mail: bool = True) -> dict[str, Any]:
     devices, seconds = (100, 5.0) if quick else (1000, 60.0)
-    baseline = await one_run(devices, seconds, with_alarms=False)
-    alarms = await one_run(devices, seconds, with_alarms=True)
+    baseline = await one_run(devices, seconds, with_alarms=False, mail=mail)
+    alarms = await one_run(devices, seconds, with_alarms=True, mail=mail)
     p99_base = baseline["poll_jitter_ms"]["p99"]
     p99_alarms = alarms["poll_jitter_ms"]["p99"]
     return {
@@ -269,9 +273,10 @@ async def bench(quick: bool) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 devices for 5 s")
+    parser.add_argument("--no-mail", action="store_true", help="no recipient (no mail queued)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-    figures = asyncio.run(asyncio.wait_for(bench(args.quick), 900))
+    figures = asyncio.run(asyncio.wait_for(bench(args.quick, not args.no_mail), 900))
     print(json.dumps(figures))
     return 0
 

@@ -108,6 +108,7 @@ class SystemWatch:
         self._beaten: float | None = None  # monotonic time of the last heartbeat written
         self._supervised: Supervised | None = None
         self._problems: set[str] = set()  # what this service cannot do now (degraded)
+        self._pending: Message | None = None  # trouble met in start(), shown by the loop
         # A write cancelled at stop still runs in its thread: never after the clean one.
         self._file_lock = threading.Lock()
         self._stopped_cleanly = False
@@ -132,6 +133,7 @@ class SystemWatch:
             log.warning("the previous run stopped unexpectedly (last seen alive at %s)",
                         previous.seen if previous else "?")  # fmt: skip
         self._started = self._wall()
+        await self._write_heartbeat(clean=False)  # there once the box says it runs
         # The first check runs at once in the loop (supervised: its trouble shows).
         self._supervised = self._supervisor.supervise(self.name, self._run)
 
@@ -143,6 +145,9 @@ class SystemWatch:
         await self._write_heartbeat(clean=True)
 
     async def _run(self) -> None:
+        if self._pending is not None:  # found at start, before it could be shown
+            self._supervisor.degrade(self.name, self._pending)
+            self._pending = None
         while True:
             await self.check()
             await asyncio.sleep(self._interval_s)
@@ -207,13 +212,18 @@ class SystemWatch:
     # -- degraded while something cannot be done ----------------------------------------------
 
     def _trouble(self, what: str, msgid: str, **params: object) -> None:
-        log.error("system watch: %s", Message(msgid, params).render())
+        problem = Message(msgid, params)
+        log.error("system watch: %s", problem.render())
         self._problems.add(what)
-        self._supervisor.degrade(self.name, Message(msgid, params))
+        if self._supervised is None:
+            self._pending = problem
+        else:
+            self._supervisor.degrade(self.name, problem)
 
     def _well(self, what: str) -> None:
         if what not in self._problems:
             return
         self._problems.discard(what)
         if not self._problems:
+            self._pending = None
             self._supervisor.restore(self.name)

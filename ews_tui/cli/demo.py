@@ -15,7 +15,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import date
 from decimal import Decimal
@@ -26,11 +26,11 @@ from ews_tui.cli.box import hold_box, open_installation
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.sim import load_site, serve_site, site_quality
 from ews_tui.config import SshUser, apply_changes, default_config, save_config
-from ews_tui.domain.alarm_sources import Threshold
+from ews_tui.domain.alarm_sources import Threshold, site_members
 from ews_tui.domain.alarms import Severity
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, TimeBand
-from ews_tui.domain.installation import Installation
+from ews_tui.domain.installation import Device, Gateway, Installation
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.file_modes import make_private_dir
@@ -45,7 +45,7 @@ from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.sim.device import Fault
 from ews_tui.sim.rtu import open_pty_pair
-from ews_tui.sim.server import Endpoint, SimulatedBus
+from ews_tui.sim.server import Endpoint, SimError, SimulatedBus
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.datadir_lock import DataDirLock
 from ews_tui.store.db import DATABASE_FILE, open_database
@@ -151,21 +151,21 @@ async def demo_box(
 
 
 async def demo_alarms(rt: Runtime, bus: SimulatedBus, served: Installation) -> None:
-    """The demo's alarms: a threshold on the site's power as the main meter (the incomer)
-    measures it, set just under the power it gives now (raised a few seconds after the
-    start), and a device of the Workshop gateway that goes silent now and then (its
-    communication error, then its end)."""
-    local = next((ep for ep in bus.endpoints if ep.path is not None), None)
-    main = served.device(served.local.eq_device_id or 0)
-    power = local.values(main.address).get("p") if local and main else None
-    limit = max(float(power) * THRESHOLD_RATIO, 1.0) if isinstance(power, int | float) else 10.0
-    limit = round(limit, 1)
+    """The demo's alarms: a threshold on the site's power (the devices the site's
+    consumption total counts, :func:`~ews_tui.domain.alarm_sources.site_members`), set just
+    under the power they give now (raised a few seconds after the start), and a device of the
+    Workshop gateway that goes silent now and then (its communication error, then its end;
+    a sub-meter the site's total leaves out: a silent meter of the total would leave the
+    site's power unknown, and the threshold neither raised nor cleared meanwhile)."""
+    catalog = rt.get(InstallationService).catalog
+    power = _site_power(bus, served, site_members(served, catalog, "p"))
+    limit = round(max(power * THRESHOLD_RATIO, 1.0), 1) if power is not None else 10.0
     await rt.get(AlarmEngine).save_threshold(
         Threshold(
             0,
             SITE_POWER_THRESHOLD,
-            "device",
-            main.id if main is not None else None,
+            "site",
+            None,
             "p",
             ">",
             limit,
@@ -176,11 +176,34 @@ async def demo_alarms(rt: Runtime, bus: SimulatedBus, served: Installation) -> N
     )
     flaky = next((d for d in served.devices if d.name == FLAKY_DEVICE), None)
     gateway = served.gateway(flaky.gateway_id) if flaky is not None else None
-    endpoint = next(
-        (ep for ep in bus.endpoints if gateway is not None and ep.port == gateway.port), None
-    )
+    endpoint = _endpoint_of(bus, gateway) if gateway is not None else None
     if flaky is not None and endpoint is not None:
         rt.spawn(_flaky(endpoint, flaky.address), name="demo-flaky-device")
+
+
+def _endpoint_of(bus: SimulatedBus, gateway: Gateway) -> Endpoint | None:
+    """The simulator serving ``gateway``: the pty for Local, the TCP port for the others."""
+    for ep in bus.endpoints:
+        if (ep.path is not None) if gateway.is_local else (ep.port == gateway.port):
+            return ep
+    return None
+
+
+def _site_power(bus: SimulatedBus, served: Installation, members: Iterable[Device]) -> float | None:
+    """The sum of the members' active power as the simulators serve it now (None: none)."""
+    total: float | None = None
+    for device in members:
+        gateway = served.gateway(device.gateway_id)
+        endpoint = _endpoint_of(bus, gateway) if gateway is not None else None
+        if endpoint is None:
+            continue
+        try:
+            value = endpoint.values(device.address, device.side or 1).get("p")
+        except SimError:
+            continue
+        if isinstance(value, int | float):
+            total = (total or 0.0) + float(value)
+    return total
 
 
 async def _flaky(endpoint: Endpoint, address: int) -> None:

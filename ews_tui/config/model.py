@@ -17,6 +17,7 @@ from ews_tui.config import fields as f
 from ews_tui.domain import connector as conn
 from ews_tui.domain.messages import N_, Message
 from ews_tui.domain.rules import OwnServer
+from ews_tui.domain.system_watch import DiskLimits
 
 LANGUAGES = ("de", "en", "es", "fr", "fr_BE", "el", "it", "nl_BE", "nl", "pl", "pt", "ru", "hu")
 LICENCES = (10, 32)  # ref. 4 149 47 "Mini Serveur web énergie 10", 4 149 48 "... 32"
@@ -237,6 +238,30 @@ class CsvSettings:
     keep_days: int = field(default=400, metadata=_r(f.integer(0, 36500)))
 
 
+@dataclass(frozen=True)
+class SystemSettings:
+    """The box watching itself: room left on the data dir's disk, clock jumps."""
+
+    # "Disk almost full": below this share of the disk or this many MB free (the larger).
+    disk_warning_percent: int = field(default=10, metadata=_r(f.integer(1, 90)))
+    disk_warning_mb: int = field(default=500, metadata=_r(f.integer(0, 1_000_000)))
+    # Critical below this share of the disk (less than disk_warning_percent).
+    disk_critical_percent: int = field(default=2, metadata=_r(f.integer(0, 89)))
+    # Cleared once the free room is back above the limit by this share of the disk.
+    disk_hysteresis_percent: int = field(default=2, metadata=_r(f.integer(0, 50)))
+    # The wall clock moving this many seconds more (or less) than the elapsed time is a jump.
+    clock_jump_s: int = field(default=60, metadata=_r(f.integer(5, 86400)))
+
+    @property
+    def disk_limits(self) -> DiskLimits:
+        return DiskLimits(
+            self.disk_warning_percent,
+            self.disk_warning_mb,
+            self.disk_critical_percent,
+            self.disk_hysteresis_percent,
+        )
+
+
 CSV_FOLDERS = ("energy", "measures", "events", "eqcheck")  # as store.csv_export.FOLDERS
 
 
@@ -344,6 +369,9 @@ class Config:
         default_factory=RetentionSettings, metadata=_r(f.Table(RetentionSettings))
     )
     csv: CsvSettings = field(default_factory=CsvSettings, metadata=_r(f.Table(CsvSettings)))
+    system: SystemSettings = field(
+        default_factory=SystemSettings, metadata=_r(f.Table(SystemSettings))
+    )
     connector: ConnectorSettings = field(
         default_factory=ConnectorSettings, metadata=_r(f.Table(ConnectorSettings))
     )

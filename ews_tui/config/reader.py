@@ -22,6 +22,7 @@ from ews_tui.config.model import (
     RetentionSettings,
     SmtpSettings,
     SshSettings,
+    SystemSettings,
     TimeSettings,
 )
 from ews_tui.domain.messages import N_, Message
@@ -149,6 +150,14 @@ def _check_retention(retention: RetentionSettings) -> list[tuple[str, Message]]:
     return []
 
 
+def _check_system(system: SystemSettings) -> list[tuple[str, Message]]:
+    if system.disk_critical_percent >= system.disk_warning_percent:
+        msg = N_("{value} must be less than disk_warning_percent ({warning})")
+        params = {"value": system.disk_critical_percent, "warning": system.disk_warning_percent}
+        return [("disk_critical_percent", Message(msg, params))]
+    return []
+
+
 def _check_smtp(smtp: SmtpSettings) -> list[tuple[str, Message]]:
     if smtp.host and not smtp.sender:
         return [("sender", Message(N_("required when smtp.host is set")))]
@@ -190,6 +199,7 @@ _CROSS_CHECKS: dict[type, Callable[[Any], list[tuple[str, Message]]]] = {
     TimeSettings: _check_time,
     RetentionSettings: _check_retention,
     SmtpSettings: _check_smtp,
+    SystemSettings: _check_system,
     SshSettings: _check_ssh,
     Config: _check_config,
 }

@@ -4,7 +4,8 @@ The alarm engine's types are finer than the notification settings' event types: 
 own (``system.*``) and security (``security.*``) alarms mail as "System event"; the others
 keep their id. Four alarm severities map to the mails' three: major mails as critical, so a
 recipient who asked for critical alarms only still hears of a silent device. A repeated
-alarm (a flap) is told as raised again.
+alarm (a flap) is told as raised again. A device's communication error cleared as grouped
+under its gateway's alarm is not told (one alarm, one mail line, for a dead gateway).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from ews_tui.domain.alarm_sources import GROUPED
 from ews_tui.domain.alarms import Severity as AlarmSeverity
 from ews_tui.domain.alarms import Transition, TransitionKind
 from ews_tui.domain.notifications import (
@@ -62,4 +64,10 @@ def notice_of(transition: Transition) -> Notice:
 
 
 def notices_of(transitions: Iterable[Transition]) -> list[Notice]:
-    return [notice_of(t) for t in transitions]
+    """The notices of ``transitions``; a device's communication error cleared because its
+    gateway's alarm took it in is no news (the gateway's alarm is)."""
+    return [notice_of(t) for t in transitions if not _grouped(t)]
+
+
+def _grouped(transition: Transition) -> bool:
+    return transition.kind is TransitionKind.CLEARED and transition.alarm.detail == GROUPED

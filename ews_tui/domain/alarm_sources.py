@@ -1,11 +1,14 @@
 """Where alarms come from: hub events turned into :class:`Raise` and :class:`Clear` changes.
 
-- gateway and device states (:class:`DeviceStateChanged`, :class:`GatewayStateChanged`);
+- gateway and device states (:class:`DeviceStateChanged`, :class:`GatewayStateChanged`); a
+  gateway in communication error is one alarm, its devices' own communication errors are
+  grouped under it (not raised, or cleared as grouped) while it lasts;
 - breaker, charger and input states read in samples (catalog quantities ``breaker``,
   ``charger``, ``in1``..``inN``), inputs named by their user labels;
 - thresholds on any live quantity of a device, a circuit, a zone or the site, with a delay
   and a hysteresis (:class:`Threshold`, :class:`ThresholdWatch`);
-- the box's own news (services, queues, logins).
+- the box's own news (services failed or degraded, queues, logins, the data dir's disk, a
+  clock jump, the box started, stopped, or stopped unexpectedly before this start).
 
 A device marked "Exclude from alarms" (EMS CX3, DPX3 and DMX3 models) raises nothing; its
 state is still shown everywhere. Pure: the time is the caller's ``now``.
@@ -23,8 +26,13 @@ from ews_tui.domain.alarms import AlarmType, Change, Clear, Raise, Severity, Sub
 from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.connector import ConnectorFailed, ConnectorRecovered
 from ews_tui.domain.events import (
+    BoxStarted,
+    BoxStopping,
+    ClockJumped,
     DeviceState,
     DeviceStateChanged,
+    DiskLow,
+    DiskRecovered,
     En50160Checked,
     Event,
     EventDropped,
@@ -37,13 +45,24 @@ from ews_tui.domain.events import (
     QueueBehind,
     QueueCaughtUp,
     Sample,
+    ServiceDegraded,
     ServiceFailed,
     ServiceRecovered,
     SourceLocked,
     TaskFailed,
 )
+from ews_tui.domain.grouping import energy_of
 from ews_tui.domain.installation import Device, Installation
+from ews_tui.domain.messages import N_
+from ews_tui.domain.system_watch import MB, jump_text
 
+#: Seconds after its gateway came back within which a grouped device must answer, or it is
+#: raised on its own (the poller tries every device at once when the bus is back).
+REGROUP_S = 30.0
+#: The detail of a device's communication error cleared because its gateway's alarm took
+#: it in (no mail is queued for that clear: it is no news).
+GROUPED = N_("grouped under its gateway's communication error")
+STILL_SILENT = N_("still silent after its gateway came back")
 BREAKER_ALARMS = {"open": AlarmType.BREAKER_OPEN, "tripped": AlarmType.BREAKER_TRIPPED}
 TargetKind = Literal["device", "circuit", "zone", "site"]
 TARGET_KINDS: tuple[str, ...] = ("device", "circuit", "zone", "site")
@@ -54,8 +73,8 @@ class Threshold:
     """``quantity`` of ``target`` compared with ``limit``: ``op`` ``">"`` raises above it,
     ``"<"`` below it. Raised once the value stayed beyond the limit for ``delay_s``; cleared
     once it stayed back by ``hysteresis`` (same unit) for ``delay_s``. A circuit, a zone or
-    the site add up their devices' values (the site: each gateway's main meter, as the
-    kiosk): meant for powers and currents."""
+    the site add up their devices' values (the site: the devices its consumption total
+    counts, :func:`site_members`): meant for powers and currents."""
 
     id: int
     name: str
@@ -136,6 +155,11 @@ class AlarmSources:
     _by_device: dict[int, tuple[int, ...]] = field(default_factory=dict)
     _devices: dict[int, Device] = field(default_factory=dict)
     _muted: frozenset[int] = frozenset()
+    # A dead gateway's devices: their own communication errors are grouped under its alarm.
+    _device_states: dict[int, DeviceState] = field(default_factory=dict)  # each one's last
+    _dead: set[int] = field(default_factory=set)  # gateways in communication error
+    _grouped: dict[int, set[int]] = field(default_factory=dict)  # gateway -> silent devices
+    _regroup_at: dict[int, float] = field(default_factory=dict)  # gateway back: check then
 
     def __post_init__(self) -> None:
         self.set_thresholds(self.thresholds)
@@ -224,14 +248,57 @@ class AlarmSources:
         if isinstance(event, DeviceStateChanged):
             return self._device_state(event, now)
         if isinstance(event, GatewayStateChanged):
-            subject = self.gateway_subject(event.gateway_id)
-            kind = AlarmType.GATEWAY_COMM_ERROR
-            if event.state is GatewayState.COMM_ERROR:
-                return [Raise(kind, subject, now, event.state.value, event.detail)]
-            return [Clear(kind, subject, now, event.detail)]
+            return self._gateway_state(event, now)
         return self._system(event, now)
 
+    def _gateway_state(self, event: GatewayStateChanged, now: float) -> list[Change]:
+        """A gateway in communication error is one alarm: the communication errors of its
+        devices are grouped under it (those raised already are cleared as grouped, those to
+        come are not raised). Once it is back, a device still silent ``REGROUP_S`` later is
+        raised on its own."""
+        gateway_id = event.gateway_id
+        subject = self.gateway_subject(gateway_id)
+        kind = AlarmType.GATEWAY_COMM_ERROR
+        if event.state is not GatewayState.COMM_ERROR:
+            if gateway_id in self._dead:
+                self._dead.discard(gateway_id)
+                self._regroup_at[gateway_id] = now + REGROUP_S
+            return [Clear(kind, subject, now, event.detail)]
+        changes: list[Change] = [Raise(kind, subject, now, event.state.value, event.detail)]
+        self._dead.add(gateway_id)
+        self._regroup_at.pop(gateway_id, None)
+        grouped = self._grouped.setdefault(gateway_id, set())
+        for device in self.installation.devices_of(gateway_id):
+            if self._device_states.get(device.id) is DeviceState.COMM_ERROR:
+                grouped.add(device.id)
+                changes.append(
+                    Clear(AlarmType.DEVICE_COMM_ERROR, self.device_subject(device.id), now, GROUPED)
+                )
+        return changes
+
+    def _regroup(self, now: float) -> list[Change]:
+        """Gateways back for ``REGROUP_S``: their devices still silent are raised now."""
+        changes: list[Change] = []
+        for gateway_id in [g for g, at in self._regroup_at.items() if now >= at]:
+            del self._regroup_at[gateway_id]
+            for device_id in sorted(self._grouped.pop(gateway_id, set())):
+                if self._device_states.get(device_id) is not DeviceState.COMM_ERROR:
+                    continue
+                if self.muted(device_id):
+                    continue
+                changes.append(
+                    Raise(
+                        AlarmType.DEVICE_COMM_ERROR,
+                        self.device_subject(device_id),
+                        now,
+                        DeviceState.COMM_ERROR.value,
+                        STILL_SILENT,
+                    )
+                )
+        return changes
+
     def _device_state(self, event: DeviceStateChanged, now: float) -> list[Change]:
+        self._device_states[event.device_id] = event.state
         if event.state is not DeviceState.ON:
             self.forget_device(event.device_id)
         if self.muted(event.device_id):
@@ -240,6 +307,10 @@ class AlarmSources:
         comm, config = AlarmType.DEVICE_COMM_ERROR, AlarmType.DEVICE_CONFIG_ERROR
         state, detail = event.state, event.detail
         if state is DeviceState.COMM_ERROR:
+            device = self._devices.get(event.device_id)
+            if device is not None and device.gateway_id in self._dead:
+                self._grouped.setdefault(device.gateway_id, set()).add(event.device_id)
+                return [Clear(config, subject, now)]  # grouped under the gateway's alarm
             return [Clear(config, subject, now), Raise(comm, subject, now, state.value, detail)]
         if state is DeviceState.CONFIG_ERROR:
             return [Clear(comm, subject, now), Raise(config, subject, now, state.value, detail)]
@@ -311,8 +382,7 @@ class AlarmSources:
             return tuple(d for d in enabled if d.circuit_id == t.target_id)
         if t.target_kind == "zone":
             return tuple(d for d in enabled if t.target_id in d.zone_ids)
-        mains = {g.eq_device_id for g in inst.gateways if g.enabled and g.eq_device_id}
-        return tuple(d for d in enabled if d.id in mains)
+        return site_members(inst, self.catalog, t.quantity)
 
     def value_of(self, t: Threshold) -> float | None:
         """The target's value now; None when a member's value is missing."""
@@ -355,8 +425,12 @@ class AlarmSources:
         return changes
 
     def tick(self, now: float) -> list[Change]:
-        """Delays that ran out with no new sample (a steady value) raise or clear now."""
-        return self._thresholds(now)
+        """Delays that ran out with no new sample (a steady value) raise or clear now; so do
+        the devices of a gateway back for ``REGROUP_S`` that are still silent."""
+        changes = self._thresholds(now)
+        if self._regroup_at:
+            changes += self._regroup(now)
+        return changes
 
     # -- the box ----------------------------------------------------------------------------
 
@@ -392,7 +466,15 @@ class AlarmSources:
         if isinstance(event, ServiceFailed):
             return [Raise(AlarmType.SERVICE_FAILED, box(event.service), now, "", event.error)]
         if isinstance(event, ServiceRecovered):
-            return [Clear(AlarmType.SERVICE_FAILED, box(event.service), now)]
+            return [
+                Clear(AlarmType.SERVICE_FAILED, box(event.service), now),
+                Clear(AlarmType.SERVICE_DEGRADED, box(event.service), now),
+            ]
+        if isinstance(event, ServiceDegraded):
+            detail = event.problem.render()
+            return [Raise(AlarmType.SERVICE_DEGRADED, box(event.service), now, "", detail)]
+        if isinstance(event, DiskLow | DiskRecovered | ClockJumped | BoxStarted | BoxStopping):
+            return _the_box(event, now)
         if isinstance(event, TaskFailed):
             return [Raise(AlarmType.TASK_CRASHED, box(event.task), now, "", event.error)]
         if isinstance(event, QueueBehind):
@@ -421,8 +503,85 @@ class AlarmSources:
         return []
 
 
+def measures(device: Device, catalog: Catalog, quantity: str) -> bool:
+    """Whether the device's model reads ``quantity`` (a pulse meter or a generic energy
+    register reads no power)."""
+    model = catalog.find(device.model) if device.model else None
+    reg_map = catalog.register_map(model) if model is not None else None
+    return reg_map is not None and reg_map.quantity(quantity) is not None
+
+
+def site_members(inst: Installation, catalog: Catalog, quantity: str) -> tuple[Device, ...]:
+    """The site as the consumption model counts its total
+    (:func:`~ews_tui.domain.grouping.group` by ``total``): the enabled devices metering
+    electricity and not marked "Exclude from totals", those of them that read ``quantity``.
+    The site's power is the sum of theirs, as its consumption is the sum of theirs."""
+    return tuple(
+        d
+        for d in inst.devices
+        if inst.device_enabled(d)
+        and not d.advanced.exclude_from_totals
+        and energy_of(d, catalog) == "electricity"
+        and measures(d, catalog, quantity)
+    )
+
+
 def _box_subject(part: str) -> Subject:
     return Subject("system", None, part, None, part)
+
+
+def _disk_subject(path: str, level: str) -> Subject:
+    """One alarm per level (as a meter's high and high-high): the warning one stays raised
+    while the critical one comes and goes."""
+    return Subject("system", None, f"disk:{level}", None, path)
+
+
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _free_text(free: int, total: int) -> str:
+    """``3.1 % free (310 MB)``."""
+    share = 100.0 * free / total if total > 0 else 0.0
+    return f"{share:.1f} % free ({free // MB} MB)"
+
+
+def _the_box(
+    event: DiskLow | DiskRecovered | ClockJumped | BoxStarted | BoxStopping, now: float
+) -> list[Change]:
+    """Disk, clock, start and stop (published by the system watch)."""
+    disk = AlarmType.DISK_LOW
+    if isinstance(event, DiskLow):
+        warning, critical = (
+            _disk_subject(event.path, "warning"),
+            _disk_subject(event.path, "critical"),
+        )
+        free = _free_text(event.free_bytes, event.total_bytes)
+        if event.level == "critical":
+            return [
+                Raise(disk, warning, now, free),
+                Raise(disk, critical, now, free, severity=Severity.CRITICAL),
+            ]
+        return [Clear(disk, critical, now, free), Raise(disk, warning, now, free)]
+    if isinstance(event, DiskRecovered):
+        free = _free_text(event.free_bytes, event.total_bytes)
+        return [
+            Clear(disk, _disk_subject(event.path, "critical"), now, free),
+            Clear(disk, _disk_subject(event.path, "warning"), now, free),
+        ]
+    box = _box_subject("box")
+    if isinstance(event, ClockJumped):
+        detail = f"{_utc(event.wall_before)} → {_utc(event.wall_after)}"
+        return [Raise(AlarmType.CLOCK_JUMPED, _box_subject("clock"), now, jump_text(event.jump_s),
+                      detail)]  # fmt: skip
+    if isinstance(event, BoxStopping):
+        return [Raise(AlarmType.BOX_STOPPED, box, now)]
+    changes: list[Change] = []
+    if event.unexpected_stop:
+        seen = _utc(event.last_seen) if event.last_seen is not None else ""
+        changes.append(Raise(AlarmType.UNEXPECTED_STOP, box, now, seen, N_("last seen alive")))
+    changes.append(Raise(AlarmType.BOX_STARTED, box, now))
+    return changes
 
 
 #: The hub events the sources read (the engine subscribes to these).
@@ -438,6 +597,12 @@ SOURCE_EVENTS: tuple[type[Event], ...] = (
     GatewayStateChanged,
     ServiceFailed,
     ServiceRecovered,
+    ServiceDegraded,
+    DiskLow,
+    DiskRecovered,
+    ClockJumped,
+    BoxStarted,
+    BoxStopping,
     TaskFailed,
     QueueBehind,
     QueueCaughtUp,

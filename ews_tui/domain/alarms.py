@@ -100,6 +100,13 @@ class AlarmType(StrEnum):
     # Reserved for later issues: their sources are not written yet.
     EN50160_WEEK_KO = "en50160.week_ko"
     CONNECTOR_TRANSFER_FAILED = "connector.transfer_failed"
+    # The box itself.
+    SERVICE_DEGRADED = "system.service_degraded"
+    DISK_LOW = "system.disk_low"
+    CLOCK_JUMPED = "system.clock_jumped"
+    BOX_STARTED = "system.started"
+    BOX_STOPPED = "system.stopped"
+    UNEXPECTED_STOP = "system.unexpected_stop"
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,14 @@ TYPES: dict[AlarmType, TypeInfo] = {
     AlarmType.SOURCE_LOCKED: TypeInfo(N_("Login locked"), Severity.MAJOR, momentary=True),
     AlarmType.EN50160_WEEK_KO: TypeInfo(N_("EN 50160 week not compliant"), Severity.WARNING),
     AlarmType.CONNECTOR_TRANSFER_FAILED: TypeInfo(N_("Connector transfer failed"), Severity.MAJOR),
+    AlarmType.SERVICE_DEGRADED: TypeInfo(N_("Service degraded"), Severity.MAJOR),
+    AlarmType.DISK_LOW: TypeInfo(N_("Disk almost full"), Severity.WARNING),
+    AlarmType.CLOCK_JUMPED: TypeInfo(N_("Clock jumped"), Severity.WARNING, momentary=True),
+    AlarmType.BOX_STARTED: TypeInfo(N_("Box started"), Severity.INFO, momentary=True),
+    AlarmType.BOX_STOPPED: TypeInfo(N_("Box stopped"), Severity.INFO, momentary=True),
+    AlarmType.UNEXPECTED_STOP: TypeInfo(
+        N_("Box stopped unexpectedly"), Severity.MAJOR, momentary=True
+    ),
 }
 
 SubjectKind = Literal["gateway", "device", "circuit", "zone", "site", "system"]

@@ -272,3 +272,50 @@ class MailRefused(SystemEvent):
 
     recipient: str
     reason: str
+
+
+# -- the box itself (disk, clock, start and stop): the alarms list shows them -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiskLow(SystemEvent):
+    """The filesystem of ``path`` (the data dir) has little room left: ``level`` is
+    ``"warning"`` or ``"critical"``; published when the level changes."""
+
+    path: str
+    level: str
+    free_bytes: int
+    total_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class DiskRecovered(SystemEvent):
+    """The filesystem of ``path`` has room again (above the warning level and its hysteresis)."""
+
+    path: str
+    free_bytes: int
+    total_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClockJumped(SystemEvent):
+    """The wall clock moved ``jump_s`` seconds more than the monotonic clock between two
+    checks (positive: forward, negative: back), from ``wall_before`` to ``wall_after``."""
+
+    jump_s: float
+    wall_before: float
+    wall_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class BoxStarted(SystemEvent):
+    """The box started. ``unexpected_stop``: its previous run did not stop cleanly (power cut,
+    ``kill -9``), last seen alive at ``last_seen``; ``last_seen`` is None on a first start."""
+
+    unexpected_stop: bool
+    last_seen: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BoxStopping(SystemEvent):
+    """The box is stopping cleanly (published before the services stop)."""

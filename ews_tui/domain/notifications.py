@@ -42,6 +42,9 @@ LANGUAGE_CODES: Final = (
     "hu",
 )
 DEFAULT_DIGEST_MINUTES: Final = 5
+#: Events a mail lists at most; a longer digest (a thousand devices flapping) says how many
+#: more there were and points to the Alarms screen.
+MAX_LISTED: Final = 100
 MAX_DIGEST_MINUTES: Final = 24 * 60
 _ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")
 
@@ -313,10 +316,21 @@ def notice_line(notice: Notice, words: Wording, zone: tzinfo) -> str:
 
 
 def compose(
-    notices: Sequence[Notice], site: str, words: Wording, zone: tzinfo, *, test: bool = False
+    notices: Sequence[Notice],
+    site: str,
+    words: Wording,
+    zone: tzinfo,
+    *,
+    test: bool = False,
+    total: int | None = None,
+    worst: Severity | None = None,
 ) -> MailText:
     """One mail telling ``notices`` (oldest first): the subject names the site, the worst
-    severity and the first event; the body lists every event with its time in ``zone``."""
+    severity and the first event; the body lists every event with its time in ``zone``.
+
+    ``total``: how many events the mail stands for when ``notices`` are only the first of
+    them (a long digest), with ``worst`` the worst severity of them all: the body then says
+    how many more there were."""
     if test:
         subject = words.gettext("[{site}] Test mail").format(site=site)
         body = words.gettext(
@@ -327,15 +341,19 @@ def compose(
     if not notices:
         raise ValueError("compose: no notice to tell")
     ordered = sorted(notices, key=lambda n: n.at)
+    count = max(total or 0, len(ordered))
     first = ordered[0]
     event = words.gettext(event_type_label(first.event_type))
+    severity = _worst(ordered)
+    if worst is not None and worst.rank > severity.rank:
+        severity = worst
     subject = words.gettext("[{site}] {severity}: {event} on {object}").format(
         site=site,
-        severity=words.gettext(_worst(ordered).label),
+        severity=words.gettext(severity.label),
         event=event,
         object=first.label,
     )
-    more = len(ordered) - 1
+    more = count - 1
     if more:
         subject += " " + words.ngettext("(+{n} other event)", "(+{n} other events)", more).format(
             n=more
@@ -343,9 +361,19 @@ def compose(
     head = words.ngettext(
         "{n} event on the energy server {site}:",
         "{n} events on the energy server {site}:",
-        len(ordered),
-    ).format(n=len(ordered), site=site)
-    lines = [head, "", *(notice_line(n, words, zone) for n in ordered), ""]
+        count,
+    ).format(n=count, site=site)
+    lines = [head, "", *(notice_line(n, words, zone) for n in ordered)]
+    unlisted = count - len(ordered)
+    if unlisted:
+        lines.append(
+            words.ngettext(
+                "... and {n} more event: see the Alarms screen.",
+                "... and {n} more events: see the Alarms screen.",
+                unlisted,
+            ).format(n=unlisted)
+        )
+    lines.append("")
     lines.append(
         words.gettext("Times are in the time zone of the site ({zone}).").format(zone=zone)
     )

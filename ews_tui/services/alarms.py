@@ -73,7 +73,7 @@ PURGE_S = 3600.0
 TICK_S = 1.0
 
 TransactionHook = Callable[[aiosqlite.Connection, tuple[Transition, ...]], Awaitable[None]]
-_SYSTEM_CONDITIONS = (AlarmType.SERVICE_FAILED, AlarmType.QUEUE_BEHIND)
+_SYSTEM_CONDITIONS = (AlarmType.SERVICE_FAILED, AlarmType.SERVICE_DEGRADED, AlarmType.QUEUE_BEHIND)
 
 
 class AlarmEngine:

@@ -1,8 +1,8 @@
 """The whole box in one Runtime: what ``ews serve`` and ``ews demo`` run.
 
 Store, installation, settings, authentication, live values, the recorder, consumption, the
-CSV folders, the alarm engine, the bus pollers and the optional Modbus TCP server, started in
-order and stopped in reverse.
+CSV folders, the alarm engine, the system watch, the bus pollers and the optional Modbus TCP
+server, started in order and stopped in reverse.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ews_tui.services.modbus_server import ModbusServerService
 from ews_tui.services.polling import PollingService
 from ews_tui.services.recorder import Recorder, Retention
 from ews_tui.services.settings import NTP_PORT, SettingsService
+from ews_tui.services.system_watch import SystemWatch
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import DATABASE_FILE, open_database
 from ews_tui.store.installation_repo import InstallationRepo
@@ -44,11 +45,14 @@ async def running_box(
     scrypt: ScryptParams = DEFAULT_SCRYPT,
     buses: bool = True,
     ntp_port: int = NTP_PORT,
+    watch: bool = True,
 ) -> AsyncIterator[Runtime]:
     """A started Runtime for the box whose settings are ``config_path``; stopped on exit.
 
     ``buses=False`` leaves out the pollers and the Modbus TCP server (UI tests that must not
     reach for a serial port or gateways); everything else is the production box.
+    ``watch=False`` leaves out the system watch (its "Box started" at the real time would
+    be in every alarm list a UI test reads).
     """
     config = config if config is not None else load_config(config_path)
     async with AsyncExitStack() as stack:
@@ -138,6 +142,15 @@ async def running_box(
         )
         # A raise, clear or acknowledgement queues its mail in the alarm's own transaction.
         alarm_engine.add_transaction_hook(alarm_mail_hook(rt.hub))
+        if watch:  # after the engine: it hears the start; stopped before it: it hears the stop
+            rt.add(
+                SystemWatch(
+                    rt.hub,
+                    data_dir=config.data_dir,
+                    settings=lambda: settings.config.system,
+                    supervisor=rt.supervisor,
+                )
+            )
         rt.add(
             En50160Checker(
                 db,

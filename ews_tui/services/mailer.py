@@ -68,6 +68,7 @@ from ews_tui.supervision import Supervised, Supervisor
 log = logging.getLogger(__name__)
 
 KEEP_SENT_S = 30 * 86400.0  # sent and refused mails are forgotten after 30 days
+PRUNE_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,7 @@ class Mailer:
         self.stop_grace_s = 5.0
         self._failures = 0
         self._failing: Message | None = None
+        self._next_prune = 0.0
         self._sub: Subscription | None = None
         self._loop: Supervised | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -398,10 +400,11 @@ class Mailer:
                 continue
             words = translator(_language(waiting.language))
             notices = [n for _id, n in waiting.notices]
-            text = compose(notices, self._site(settings), words, self._zone())
+            site, zone = self._site(settings), self._zone()
+            text = compose(notices, site, words, zone, total=waiting.total, worst=waiting.worst)
             await self.outbox.add_mail(
                 waiting.recipient,
-                [i for i, _n in waiting.notices],
+                waiting.last_id,
                 _message_id(smtp),
                 text.subject,
                 text.body,
@@ -412,7 +415,9 @@ class Mailer:
             next_try = await self.outbox.next_try()
             if next_try is not None:
                 next_due = min(next_due, next_try)
-        await self.outbox.prune(now - KEEP_SENT_S)
+        if now >= self._next_prune:  # an hourly chore, not one per round
+            self._next_prune = now + PRUNE_S
+            await self.outbox.prune(now - KEEP_SENT_S)
         return max(next_due - self._clock(), 0.0)
 
     async def _send_due(self, smtp: SmtpSettings) -> None:

@@ -21,7 +21,7 @@ receiving system see the duplicate).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +29,7 @@ import aiosqlite
 
 from ews_tui.domain.notifications import (
     MAIL_SYSTEM_TYPES,
+    MAX_LISTED,
     Notice,
     NoticeKind,
     Severity,
@@ -101,39 +102,60 @@ async def enqueue(conn: aiosqlite.Connection, notices: Iterable[Notice]) -> None
     queue a mail about themselves.
     """
     settings = await read_settings(conn)
+    rows: list[tuple[int, str, str, str, str, str, str]] = []
+    deliveries: list[tuple[int, str, str]] = []
+    # Ids given here, in one go (the caller's transaction holds the write lock): three
+    # statements for a batch of any size, not two per notice.
+    base = next(
+        iter(await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM outbox_notices"))
+    )[0]
     for notice in notices:
         if notice.event_type in MAIL_SYSTEM_TYPES:
             continue
         recipients = settings.recipients_for(notice)
         if not recipients:
             continue
-        cursor = await conn.execute(
-            "INSERT INTO outbox_notices (event_type, severity, label, at, value, kind)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+        notice_id = int(base) + len(rows) + 1
+        rows.append(
             (
+                notice_id,
                 notice.event_type,
                 notice.severity.value,
                 notice.label,
                 notice.at.isoformat(),
                 notice.value,
                 notice.kind.value,
-            ),
+            )
         )
-        notice_id = cursor.lastrowid
-        await conn.executemany(
-            "INSERT INTO outbox_deliveries (notice_id, recipient, language) VALUES (?, ?, ?)",
-            [(notice_id, r.address, r.language) for r in recipients],
-        )
+        deliveries += [(notice_id, r.address, r.language) for r in recipients]
+    if not rows:
+        return
+    await conn.executemany(
+        "INSERT INTO outbox_notices (id, event_type, severity, label, at, value, kind)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    await conn.executemany(
+        "INSERT INTO outbox_deliveries (notice_id, recipient, language) VALUES (?, ?, ?)",
+        deliveries,
+    )
 
 
 @dataclass(frozen=True)
 class Waiting:
-    """A recipient's notices not yet in a mail, and when its next mail may leave."""
+    """A recipient's notices not yet in a mail, and when its next mail may leave.
+
+    ``notices``: the oldest ones, at most the ``listed`` asked for, and only when the mail
+    is due (an empty tuple while the digest window is closed: not read for nothing);
+    ``total``: how many wait; ``last_id``: the newest one's id (the mail takes them all)."""
 
     recipient: str
     language: str
     notices: tuple[tuple[int, Notice], ...]  # (notice id, notice), oldest first
     due: float
+    total: int = 0
+    last_id: int = 0
+    worst: Severity | None = None  # of all the waiting notices (read when due)
 
 
 @dataclass(frozen=True)
@@ -190,26 +212,37 @@ def _mail(row: sqlite3.Row) -> OutboxMail:
     )
 
 
+async def _worst_waiting(conn: aiosqlite.Connection, recipient: str) -> Severity | None:
+    rows = await conn.execute_fetchall(
+        "SELECT DISTINCT n.severity FROM outbox_deliveries d"
+        " JOIN outbox_notices n ON n.id = d.notice_id"
+        " WHERE d.mail_id IS NULL AND d.recipient = ?",
+        (recipient,),
+    )
+    found = [Severity(row[0]) for row in rows]
+    return max(found, key=lambda s: s.rank) if found else None
+
+
 class OutboxRepo:
     """The mailer's side of the outbox, each method its own transaction."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def waiting(self, interval_s: float, now: float) -> list[Waiting]:
+    async def waiting(
+        self, interval_s: float, now: float, listed: int = MAX_LISTED
+    ) -> list[Waiting]:
         """Per recipient with notices not yet in a mail and no unsent mail before them:
-        its notices and when the digest rule lets its next mail leave."""
+        how many wait, and when the digest rule lets its next mail leave; the oldest
+        ``listed`` notices too when that is now (a summary per recipient otherwise, so a
+        long digest in the making costs nothing to look at)."""
         async with self.db.snapshot() as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT d.recipient, d.language, n.* FROM outbox_deliveries d"
-                " JOIN outbox_notices n ON n.id = d.notice_id"
-                " WHERE d.mail_id IS NULL ORDER BY n.id"
+            summary = await conn.execute_fetchall(
+                "SELECT recipient, count(*) AS n, max(notice_id) AS last FROM outbox_deliveries"
+                " WHERE mail_id IS NULL GROUP BY recipient ORDER BY min(notice_id)"
             )
-            grouped: dict[str, list[sqlite3.Row]] = {}
-            for row in rows:
-                grouped.setdefault(row["recipient"], []).append(row)
             result: list[Waiting] = []
-            for recipient, found in grouped.items():
+            for recipient, total, last_id in summary:
                 pending = await conn.execute_fetchall(
                     "SELECT count(*) FROM outbox_mails"
                     " WHERE recipient = ? AND sent IS NULL AND refused IS NULL",
@@ -222,13 +255,33 @@ class OutboxRepo:
                     " WHERE recipient = ?",
                     (recipient,),
                 )
-                last_sent = next(iter(last))[0]
+                due = digest_due(next(iter(last))[0], interval_s, now)
+                language = await conn.execute_fetchall(
+                    "SELECT language FROM outbox_deliveries WHERE notice_id = ? AND recipient = ?",
+                    (last_id, recipient),
+                )
+                found: list[sqlite3.Row] = []
+                worst: Severity | None = None
+                if due <= now:
+                    worst = await _worst_waiting(conn, recipient)
+                    found = list(
+                        await conn.execute_fetchall(
+                            "SELECT n.* FROM outbox_deliveries d"
+                            " JOIN outbox_notices n ON n.id = d.notice_id"
+                            " WHERE d.mail_id IS NULL AND d.recipient = ?"
+                            " ORDER BY n.id LIMIT ?",
+                            (recipient, listed),
+                        )
+                    )
                 result.append(
                     Waiting(
                         recipient,
-                        found[-1]["language"],
+                        next(iter(language))[0],
                         tuple((row["id"], _notice(row)) for row in found),
-                        digest_due(last_sent, interval_s, now),
+                        due,
+                        int(total),
+                        int(last_id),
+                        worst,
                     )
                 )
         return result
@@ -236,13 +289,14 @@ class OutboxRepo:
     async def add_mail(
         self,
         recipient: str,
-        notice_ids: Sequence[int],
+        last_id: int,
         message_id: str,
         subject: str,
         body: str,
         now: float,
     ) -> int:
-        """Store a composed mail and put ``notice_ids``' deliveries to ``recipient`` in it."""
+        """Store a composed mail and put every delivery to ``recipient`` still waiting, up
+        to notice ``last_id``, in it."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO outbox_mails (recipient, message_id, subject, body, created,"
@@ -251,10 +305,10 @@ class OutboxRepo:
             )
             mail_id = cursor.lastrowid
             assert mail_id is not None
-            await conn.executemany(
+            await conn.execute(
                 "UPDATE outbox_deliveries SET mail_id = ?"
-                " WHERE notice_id = ? AND recipient = ? AND mail_id IS NULL",
-                [(mail_id, n, recipient) for n in notice_ids],
+                " WHERE recipient = ? AND mail_id IS NULL AND notice_id <= ?",
+                (mail_id, recipient, last_id),
             )
         return mail_id
 

@@ -78,4 +78,6 @@ def detail_text(alarm: Alarm, tz: ZoneInfo) -> str:
         parts.append(_("value {value}").format(value=alarm.value))
     if alarm.detail:
         parts.append(_(alarm.detail))
+    if alarm.type is AlarmType.GATEWAY_COMM_ERROR and alarm.active:
+        parts.append(_("its devices' communication errors are grouped under this alarm"))
     return " · ".join(parts)

@@ -1,5 +1,7 @@
 """``ews demo`` shows alarms from the start: a threshold on the site's power, and a device
-that goes silent now and then (a simulator fault), on the real demo box."""
+that goes silent now and then (a simulator fault), on the real demo box. The site's power
+is the sum of the devices the site's consumption total counts (not the gateways' EQ
+devices); the silent device is not one of them."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ async def test_demo_raises_a_threshold_and_a_silent_device(
         (threshold,) = await engine.thresholds()
         assert (threshold.name, threshold.target_kind, threshold.quantity) == (
             "Site power",
-            "device",  # the main meter, the site's incomer
+            "site",  # the devices the site's consumption total counts
             "p",
         )
         with rt.hub.subscribe(AlarmChanged, lossless=True, name="test") as changes:

@@ -8,10 +8,21 @@ from dataclasses import replace
 import pytest
 
 from ews_tui.cli.sim import load_site
-from ews_tui.domain.alarm_sources import AlarmSources, Threshold, ThresholdWatch, subject_gone
+from ews_tui.domain.alarm_notices import notices_of
+from ews_tui.domain.alarm_sources import (
+    GROUPED,
+    REGROUP_S,
+    STILL_SILENT,
+    AlarmSources,
+    Threshold,
+    ThresholdWatch,
+    site_members,
+    subject_gone,
+)
 from ews_tui.domain.alarms import (
     TYPES,
     Acknowledgement,
+    Alarm,
     AlarmBook,
     AlarmType,
     Change,
@@ -19,6 +30,7 @@ from ews_tui.domain.alarms import (
     Raise,
     Severity,
     Subject,
+    Transition,
     TransitionKind,
     may_acknowledge,
 )
@@ -161,10 +173,13 @@ def test_type_ids_are_stable() -> None:
 # -- sources -------------------------------------------------------------------------------
 
 
-# The demo site with one EQ device, the main meter's: a "site" threshold reads the gateways'
-# EQ devices (the demo's Workshop has one too, for its EN 50160 week).
+# The demo site where the main meter alone counts in the site's total (the others are
+# "Exclude from totals"): a "site" threshold reads the devices the site's total counts.
 ONE_MAIN = SITE.with_(
-    gateways=tuple(g if g.id == 1 else replace(g, eq_device_id=None) for g in SITE.gateways)
+    devices=tuple(
+        d if d.id == 1 else replace(d, advanced=replace(d.advanced, exclude_from_totals=True))
+        for d in SITE.devices
+    )
 )
 
 
@@ -185,6 +200,60 @@ def test_device_and_gateway_states() -> None:
     gateway = src.on_event(GatewayStateChanged(2, GatewayState.COMM_ERROR), 4.0)
     assert isinstance(gateway[0], Raise) and gateway[0].subject.name == "Parking"
     assert isinstance(src.on_event(GatewayStateChanged(2, GatewayState.ON), 5.0)[0], Clear)
+
+
+def kinds(changes: list[Change]) -> list[tuple[str, AlarmType, int | None]]:
+    return [(type(c).__name__, c.type, c.subject.id) for c in changes]
+
+
+def test_a_dead_gateway_groups_its_devices_communication_errors() -> None:
+    """Parking (gateway 2): Charger A (9), B1 (10), B2 (11), the RCD (12)."""
+    src = sources()
+    # Two devices silent first (a TCP gateway whose RS485 side went quiet), then the gateway.
+    assert kinds(src.on_event(DeviceStateChanged(9, DeviceState.COMM_ERROR), 1.0))[1] == (
+        "Raise", COMM, 9
+    )  # fmt: skip
+    src.on_event(DeviceStateChanged(10, DeviceState.COMM_ERROR), 1.0)
+    down = src.on_event(GatewayStateChanged(2, GatewayState.COMM_ERROR, "no answer"), 2.0)
+    assert kinds(down) == [
+        ("Raise", AlarmType.GATEWAY_COMM_ERROR, 2),
+        ("Clear", COMM, 9),
+        ("Clear", COMM, 10),
+    ]
+    assert all(c.detail == GROUPED for c in down[1:] if isinstance(c, Clear))
+    # The others then: grouped, not raised.
+    for device_id in (11, 12):
+        changes = src.on_event(DeviceStateChanged(device_id, DeviceState.COMM_ERROR), 2.0)
+        assert kinds(changes) == [("Clear", AlarmType.DEVICE_CONFIG_ERROR, device_id)]
+    # A device of another gateway is not grouped.
+    assert kinds(src.on_event(DeviceStateChanged(1, DeviceState.COMM_ERROR), 2.0))[1] == (
+        "Raise", COMM, 1
+    )  # fmt: skip
+    # Back: the devices that answer are ON; the one still silent REGROUP_S later is raised.
+    assert kinds(src.on_event(GatewayStateChanged(2, GatewayState.ON), 10.0)) == [
+        ("Clear", AlarmType.GATEWAY_COMM_ERROR, 2)
+    ]
+    for device_id in (9, 10, 11):
+        src.on_event(DeviceStateChanged(device_id, DeviceState.ON), 11.0)
+    assert src.tick(10.0 + REGROUP_S - 1) == []
+    late = src.tick(10.0 + REGROUP_S)
+    assert kinds(late) == [("Raise", COMM, 12)] and late[0].detail == STILL_SILENT
+    assert src.tick(10.0 + 2 * REGROUP_S) == []  # once
+
+
+def test_a_grouped_clear_is_no_mail() -> None:
+    subject = Subject("device", 9, "", 2, "Charger A")
+    raised = Alarm(1, COMM, Severity.MAJOR, subject, 1.0, 1.0)
+    grouped = replace(raised, cleared_at=2.0, detail=GROUPED)
+    cleared = replace(raised, cleared_at=2.0, detail="")
+    told = notices_of(
+        [
+            Transition(TransitionKind.RAISED, raised),
+            Transition(TransitionKind.CLEARED, grouped),
+            Transition(TransitionKind.CLEARED, cleared),
+        ]
+    )
+    assert [n.kind.value for n in told] == ["raised", "cleared"]
 
 
 def test_breaker_states() -> None:
@@ -296,16 +365,45 @@ def test_threshold_refuses_nonsense() -> None:
         power_limit(hysteresis=-1.0)
 
 
-def test_site_threshold_reads_the_main_meters() -> None:
+def test_site_threshold_reads_the_devices_the_site_total_counts() -> None:
     src = sources(power_limit(delay_s=0.0))
     raised = src.on_event(Sample(1, 1.0, {"p": 95.0}), 1.0)
     assert [(type(c).__name__, c.type, c.value) for c in raised] == [
         ("Raise", AlarmType.THRESHOLD, "95")
     ]
     assert raised[0].subject.kind == "site" and raised[0].detail == "p > 80"
-    assert src.on_event(Sample(5, 1.0, {"p": 500.0}), 1.0) == []  # not a main meter
+    assert src.on_event(Sample(5, 1.0, {"p": 500.0}), 1.0) == []  # excluded from totals
     cleared = src.on_event(Sample(1, 2.0, {"p": 10.0}), 2.0)
     assert isinstance(cleared[0], Clear)
+
+
+def test_the_site_is_what_its_consumption_total_counts() -> None:
+    """The demo counts every electricity meter in its total but the machine tools' (behind
+    the Workshop meter): the site's power is the sum of those that read a power (not the
+    kitchen's pulse meter, not the compressor's generic energy register), not the gateways'
+    EQ devices."""
+    members = [d.name for d in site_members(SITE, CATALOG, "p")]
+    assert members == [
+        "Main meter",
+        "Lighting feeder",
+        "HVAC breaker",
+        "Charger A",
+        "Charger B1",
+        "Charger B2",
+        "Parking RCD",
+        "Workshop meter",
+    ]
+    assert [d.name for d in site_members(ONE_MAIN, CATALOG, "p")] == ["Main meter"]
+    off = SITE.with_(gateways=tuple(replace(g, enabled=g.id != 2) for g in SITE.gateways))
+    assert "Charger A" not in [d.name for d in site_members(off, CATALOG, "p")]
+    src = sources(power_limit(delay_s=0.0, limit=100.0), site=SITE)
+    for n, device_id in enumerate((1, 2, 4, 9, 10, 11, 12)):
+        assert src.on_event(Sample(device_id, 1.0, {"p": 10.0 + n}), 1.0) == []
+    assert src.value_of(src.thresholds[0]) is None  # the Workshop meter not heard yet
+    raised = src.on_event(Sample(13, 1.0, {"p": 19.0}), 1.0)  # 91 + 19
+    assert [(c.type, c.value) for c in raised] == [(AlarmType.THRESHOLD, "110")]
+    assert src.on_event(Sample(14, 1.0, {"p": 500.0}), 1.0) == []  # the compressor: no p
+    assert src.on_event(Sample(15, 1.0, {"p": 500.0}), 1.0) == []  # excluded from totals
 
 
 def test_circuit_threshold_adds_its_devices_and_needs_them_all() -> None:

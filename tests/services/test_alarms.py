@@ -42,10 +42,13 @@ from ews_tui.supervision import Supervisor
 from tests.services.set_clock import Clock
 
 DEMO = load_site("demo")
-# The demo site with one EQ device, the main meter's: a "site" threshold reads the gateways'
-# EQ devices (the demo's Workshop has one too, for its EN 50160 week).
+# The demo site where the main meter alone counts in the site's total (the others are
+# "Exclude from totals"): a "site" threshold reads the devices the site's total counts.
 SITE = DEMO.with_(
-    gateways=tuple(g if g.id == 1 else replace(g, eq_device_id=None) for g in DEMO.gateways)
+    devices=tuple(
+        d if d.id == 1 else replace(d, advanced=replace(d.advanced, exclude_from_totals=True))
+        for d in DEMO.devices
+    )
 )
 T0 = 1_735_689_600.0  # 2025-01-01T00:00Z
 

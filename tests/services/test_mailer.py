@@ -17,6 +17,7 @@ import pytest
 from ews_tui.config import SmtpSecurity, SmtpSettings
 from ews_tui.domain.events import MailFailing, MailQueued, MailRecovered, MailRefused
 from ews_tui.domain.notifications import (
+    MAX_LISTED,
     EventRule,
     Notice,
     NoticeKind,
@@ -305,3 +306,39 @@ async def test_the_running_service_sends_when_notices_are_queued(settled: Databa
         finally:
             await box.mailer.stop()
     assert len(inbox.mails) == 2
+
+
+async def test_a_long_digest_lists_the_first_events_and_counts_the_rest(
+    settled: Database,
+) -> None:
+    """A thousand devices flapping: the outbox is looked at by recipient (no notice read
+    while the window is closed), and the digest lists MAX_LISTED events, then how many more,
+    in one mail that takes them all."""
+    inbox = Inbox()
+    async with smtp_server(inbox) as port:
+        box = Box(settled, port)
+        await box.queue(notice(T0))
+        await box.mailer.run_once()  # the first mail: the window closes for 5 minutes
+        many = [
+            notice(T0 + 1 + n / 100, "device.comm_error", f"Meter {n}", severity=Severity.WARNING)
+            for n in range(MAX_LISTED + 99)
+        ]
+        info = notice(T0 + 8, "device.comm_error", "Meter X", severity=Severity.INFO)  # no mail
+        many += [info, notice(T0 + 9, "breaker.tripped", "TD2 Q1")]  # the worst, not listed
+        await box.queue(*many)
+        closed = await box.mailer.outbox.waiting(300.0, T0 + 10)
+        assert [(w.recipient, w.total, w.notices) for w in closed] == [
+            ("marie@site.test", MAX_LISTED + 100, ()),
+            ("bob@site.test", 1, ()),
+        ]
+        box.clock.now = T0 + 300
+        await box.mailer.run_once()
+        await box.mailer.run_once()
+        assert (await box.mailer.outbox.counts()).waiting == 0
+    marie = to(inbox.mails, "marie@site.test")
+    assert len(marie) == 2
+    body = text(marie[1])
+    assert body.count("Meter ") == MAX_LISTED and "TD2 Q1" not in body
+    assert "... et 100 événements de plus : voir l'écran Alarmes." in body
+    assert marie[1]["Subject"].startswith("[Usine Nord] Critique : ")
+    assert f"(+{MAX_LISTED + 99} autres événements)" in marie[1]["Subject"]

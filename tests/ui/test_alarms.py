@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from ews_tui.domain.alarms import AlarmChanged
 from ews_tui.domain.auth import Role
-from ews_tui.domain.edits import save_device
+from ews_tui.domain.edits import save_device, save_gateway
 from ews_tui.domain.events import (
     DeviceState,
     DeviceStateChanged,
@@ -21,7 +21,7 @@ from ews_tui.domain.events import (
     GatewayStateChanged,
     ServiceFailed,
 )
-from ews_tui.domain.installation import Device
+from ews_tui.domain.installation import Device, Gateway
 from ews_tui.runtime import Runtime
 from ews_tui.services.alarms import AlarmEngine
 from ews_tui.services.installation import InstallationService
@@ -31,6 +31,7 @@ from ews_tui.ui.screens.live import LiveScreen
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 
 T0 = 1_735_730_000.0  # 2025-01-01 12:13:20 in Paris
+ANNEX = 2  # the gateway raise_alarms adds
 
 
 class FixedClock:
@@ -43,11 +44,13 @@ class FixedClock:
 
 
 async def raise_alarms(rt: Runtime, devices: int = 2, services: int = 1) -> None:
-    """A device alarm per device (the first cleared), a gateway alarm and a service alarm,
+    """A device alarm per device of Local (the first cleared), an alarm of the Annex gateway
+    (none of its devices: a gateway's alarm groups its devices' own) and a service alarm,
     published as the pollers and the supervisor do, at fixed times."""
     engine = rt.get(AlarmEngine)
     engine._clock = FixedClock()  # the screen shows times: fixed ones
     service = rt.get(InstallationService)
+    await service.apply(save_gateway, Gateway(0, "Annex", "192.168.1.20"))
     for n in range(devices):
         await service.apply(save_device, Device(0, 1, "0 146 68", n + 1, name=f"Meter {n + 1}"))
     ids = [d.id for d in service.current.devices]
@@ -56,7 +59,7 @@ async def raise_alarms(rt: Runtime, devices: int = 2, services: int = 1) -> None
         for device_id in ids:
             rt.hub.publish(DeviceStateChanged(device_id, DeviceState.COMM_ERROR, "no answer"))
         rt.hub.publish(DeviceStateChanged(ids[0], DeviceState.ON))
-        rt.hub.publish(GatewayStateChanged(1, GatewayState.COMM_ERROR, "port closed"))
+        rt.hub.publish(GatewayStateChanged(ANNEX, GatewayState.COMM_ERROR, "port closed"))
         for n in range(services):
             name = "csv-folders" if n == 0 else f"service-{n}"
             rt.hub.publish(ServiceFailed(name, "OSError: disk full", 5))
@@ -93,7 +96,7 @@ async def test_active_first_then_history(box: Runtime) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         shown = rows(app)
-        assert [r[4] for r in shown] == ["csv-folders", "Local", "Meter 2", "Meter 1"]
+        assert [r[4] for r in shown] == ["csv-folders", "Annex", "Meter 2", "Meter 1"]
         assert [r[1] for r in shown] == ["active", "active", "active", "cleared"]
         assert shown[0][0] == "× critical" and shown[2][0] == "‼ major"  # without colour
         assert "3 active, 3 not acknowledged" in text(app, "alarms-title")
@@ -139,13 +142,13 @@ async def test_filters(box: Runtime) -> None:
         await settle(pilot)
         await pilot.press("s")  # active
         await settle(pilot)
-        assert [r[4] for r in rows(app)] == ["csv-folders", "Local", "Meter 2"]
+        assert [r[4] for r in rows(app)] == ["csv-folders", "Annex", "Meter 2"]
         await pilot.press("v", "v", "v", "v")  # critical and worse
         await settle(pilot)
         assert [r[4] for r in rows(app)] == ["csv-folders"]
         await pilot.press("x", "g")  # the Local gateway (1), any state
         await settle(pilot)
-        assert [r[4] for r in rows(app)] == ["Local", "Meter 2", "Meter 1"]
+        assert [r[4] for r in rows(app)] == ["Meter 2", "Meter 1"]
         await pilot.press("d")  # its first device
         await settle(pilot)
         assert [r[4] for r in rows(app)] == ["Meter 1"]
@@ -165,9 +168,9 @@ async def test_enter_opens_the_device_or_the_gateway(box: Runtime) -> None:
         assert app.screen.selected is not None and app.screen.selected.name == "Meter 2"
         await pilot.press("escape")
         await settle(pilot)
-        await pilot.press("up", "enter")  # Local
+        await pilot.press("up", "enter")  # Annex
         await pilot.pause()
-        assert isinstance(app.screen, DevicesScreen) and app.screen.gateway_id == 1
+        assert isinstance(app.screen, DevicesScreen) and app.screen.gateway_id == ANNEX
 
 
 async def test_paging(tmp_path: Path) -> None:
@@ -190,7 +193,7 @@ async def test_a_new_alarm_shows_while_the_screen_is_open(box: Runtime) -> None:
     app = make_box_app(box, "alarms")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        box.hub.publish(GatewayStateChanged(1, GatewayState.ON))
+        box.hub.publish(GatewayStateChanged(ANNEX, GatewayState.ON))
         for _ in range(50):
             await settle(pilot)
             if rows(app)[1][1] == "cleared":
@@ -205,3 +208,14 @@ def test_snapshot_alarms(snap_compare, tmp_path: Path, language: str) -> None:  
 
     app = SnapshotApp(tmp_path, "alarms", language=language, prepare=raise_alarms)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled)
+
+
+async def test_a_gateway_alarm_says_it_groups_its_devices(box: Runtime) -> None:
+    app = make_box_app(box, "alarms")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down")  # Annex
+        await settle(pilot)
+        assert "communication errors are grouped under this alarm" in " ".join(
+            text(app, "alarms-detail").split()
+        )

@@ -7,7 +7,8 @@ under the table tell everything about the highlighted alarm (the value that rais
 Keys: ``s`` state, ``v`` severity, ``t`` type, ``g`` gateway, ``d`` device (each cycles its
 filter; ``x`` clears them), ``n``/``p`` next and previous page, ``a`` acknowledge the
 highlighted alarm, ``A`` acknowledge every alarm the filters show, ``Enter`` open the device
-(Live measures) or the gateway (its devices) concerned. The Consultation role sees the list
+(Live measures) or the gateway (its devices) concerned, ``T`` the alarm thresholds (System
+configuration role). The Consultation role sees the list
 but has no acknowledge keys. The list follows the engine's :class:`AlarmChanged` events.
 """
 
@@ -84,6 +85,7 @@ class AlarmsScreen(EwsScreen[None]):
         Binding("x", "clear_filters", N_("Clear filters"), show=False),
         Binding("n", "page(1)", N_("Next page")),
         Binding("p", "page(-1)", N_("Previous page")),
+        Binding("T", "thresholds", N_("Thresholds")),
     ]
 
     def __init__(self) -> None:
@@ -139,7 +141,12 @@ class AlarmsScreen(EwsScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("acknowledge", "acknowledge_all"):
             return self.may_acknowledge  # Consultation: the keys are not there
+        if action == "thresholds":
+            return self.session.role is Role.SYSTEM  # the installer edits them
         return True
+
+    def action_thresholds(self) -> None:
+        self.app.open_screen("thresholds")
 
     # -- data -----------------------------------------------------------------------------
 

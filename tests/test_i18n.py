@@ -77,6 +77,12 @@ def placeholders(text: str) -> set[str]:
     }
 
 
+def by_msgid(item: tuple[MessageKey, object]) -> tuple[str, str]:
+    """Sort key of an extracted message: its msgid, then its context (None first)."""
+    (msgid, context), _found = item
+    return msgid, context or ""
+
+
 @pytest.fixture(scope="module")
 def code_messages() -> dict[MessageKey, tuple[str | tuple[str, ...], list[str]]]:
     messages = extracted_messages()
@@ -103,7 +109,7 @@ def a_french_translation(catalog: Catalog) -> tuple[str, str]:
 
 def test_every_msgid_of_the_code_is_translated_in_french(code_messages, french) -> None:
     problems = []
-    for (msgid, context), (_message, places) in sorted(code_messages.items()):
+    for (msgid, context), (_message, places) in sorted(code_messages.items(), key=by_msgid):
         entry = french.get(msgid, context)
         where = ", ".join(places[:3])
         if entry is None:
@@ -119,7 +125,7 @@ def test_every_msgid_of_the_code_is_in_the_english_catalog(code_messages) -> Non
     english = load_catalog("en")
     missing = [
         f"{msgid!r} ({', '.join(places[:3])})"
-        for (msgid, context), (_message, places) in sorted(code_messages.items())
+        for (msgid, context), (_message, places) in sorted(code_messages.items(), key=by_msgid)
         if english.get(msgid, context) is None
     ]
     assert not missing, f"en catalog: {REFRESH_HINT}\n" + "\n".join(missing)

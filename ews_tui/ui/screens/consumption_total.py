@@ -88,9 +88,11 @@ class TotalScreen(ConsumptionScreen):
     def fill_table(self, table: ConsumptionTable, values: list[Amount | None], shown: int) -> None:
         unit = unit_text(table.unit)
         gas_kwh = table.energy == "gas" and table.kwh_per_m3 is not None
+        # Outside the f-string: babel's extraction does not see calls inside one (Python 3.11).
+        consumption = pgettext("column", "Consumption")
         columns = [
             ("period", _("Period")),
-            ("amount", f"{pgettext('column', 'Consumption')} ({unit})"),
+            ("amount", f"{consumption} ({unit})"),
         ]
         if gas_kwh:
             columns.append(("kwh", _("kWh equivalent")))

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gettext
 import io
 import os
+import re
 import string
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from babel import Locale
 from babel.messages.catalog import Catalog
+from babel.messages.catalog import Message as Entry
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
@@ -22,6 +26,7 @@ from babel.numbers import format_decimal
 from ews_tui import i18n
 from ews_tui.domain.messages import Message
 from ews_tui.i18n import (
+    FALLBACKS,
     LANGUAGES,
     Catalogs,
     UnknownLanguageError,
@@ -39,7 +44,13 @@ from ews_tui.i18n_extract import extract_toml
 
 REPO = Path(__file__).resolve().parent.parent
 REFRESH_HINT = "run scripts/i18n.sh refresh"
-TRANSLATE_HINT = f"{REFRESH_HINT}, then translate locales/fr/LC_MESSAGES/messages.po"
+TRANSLATE_HINT = f"{REFRESH_HINT}, then translate locales/{{code}}/LC_MESSAGES/messages.po"
+# Every UI language but the source language has a catalog of its own.
+TRANSLATED = [code for code in LANGUAGES if code != "en"]
+# The catalogs there are, whose entries are checked (a missing one fails the two tests above
+# them, once each).
+PRESENT = [code for code in LANGUAGES if (REPO / "locales" / code).is_dir()]
+PRESENT_TRANSLATED = [code for code in PRESENT if code != "en"]
 
 MessageKey = tuple[str, str | None]  # (singular msgid, context)
 
@@ -60,9 +71,28 @@ def extracted_messages() -> dict[MessageKey, tuple[str | tuple[str, ...], list[s
     return found
 
 
+def catalog_path(code: str) -> Path:
+    return REPO / "locales" / code / "LC_MESSAGES" / "messages.po"
+
+
 def load_catalog(code: str) -> Catalog:
-    with (REPO / "locales" / code / "LC_MESSAGES" / "messages.po").open("rb") as stream:
+    with catalog_path(code).open("rb") as stream:
         return read_po(stream, locale=code)
+
+
+def require_catalog(code: str) -> Catalog:
+    """``code``'s catalog; a language of the manual without one fails, saying how to start it."""
+    if not catalog_path(code).is_file():
+        pytest.fail(
+            f"{code} ({LANGUAGES[code]}): no catalog {catalog_path(code).relative_to(REPO)}: "
+            f"scripts/i18n.sh init {code}, then translate it"
+        )
+    return load_catalog(code)
+
+
+def translated(entry: Entry | None) -> bool:
+    """A usable translation: there, not fuzzy, every plural form filled."""
+    return entry is not None and not entry.fuzzy and all(forms(entry.string))
 
 
 def forms(value: str | tuple[str, ...] | list[str]) -> list[str]:
@@ -107,18 +137,67 @@ def a_french_translation(catalog: Catalog) -> tuple[str, str]:
 # (a) catalogs complete for what the code says right now
 
 
-def test_every_msgid_of_the_code_is_translated_in_french(code_messages, french) -> None:
+@pytest.mark.parametrize("code", [code for code in LANGUAGES if code != "en"])
+def test_every_language_has_a_catalog(code: str) -> None:
+    """The 13 languages of the manual: each but English (the msgids) has its catalog;
+    fr_BE and nl_BE hold only what Belgian usage changes."""
+    require_catalog(code)
+
+
+def untranslated(
+    catalog: Catalog, behind: Catalog | None, wanted: dict[MessageKey, tuple[object, list[str]]]
+) -> list[str]:
+    """The msgids of ``wanted`` that ``catalog`` (or ``behind``, its parent) does not
+    translate: missing, fuzzy, or a form empty."""
     problems = []
-    for (msgid, context), (_message, places) in sorted(code_messages.items(), key=by_msgid):
-        entry = french.get(msgid, context)
+    for (msgid, context), (_message, places) in sorted(wanted.items(), key=by_msgid):
+        entry = catalog.get(msgid, context)
         where = ", ".join(places[:3])
-        if entry is None:
-            problems.append(f"missing   {msgid!r} ({where})")
-        elif entry.fuzzy:
-            problems.append(f"fuzzy     {msgid!r} ({where})")
-        elif not all(forms(entry.string)):
+        if entry is not None and entry.fuzzy:
+            problems.append(f"fuzzy        {msgid!r} ({where})")
+        elif translated(entry) or (behind is not None and translated(behind.get(msgid, context))):
+            continue
+        elif entry is None and behind is None:
+            problems.append(f"missing      {msgid!r} ({where})")
+        else:
             problems.append(f"untranslated {msgid!r} ({where})")
-    assert not problems, f"fr catalog: {TRANSLATE_HINT}\n" + "\n".join(problems)
+    return problems
+
+
+def unfinished(catalog: Catalog, *, variant: bool) -> list[str]:
+    """Whatever the code says today: a fuzzy entry, a plural with some forms empty, or (in a
+    language's own catalog) an empty one is unfinished work. A variant's empty entry reads
+    its parent's."""
+    problems = []
+    for entry in catalog:
+        if not entry.id:
+            continue
+        filled = [bool(text) for text in forms(entry.string)]
+        if entry.fuzzy:
+            problems.append(f"fuzzy        {entry.id!r}")
+        elif any(filled) and not all(filled):
+            problems.append(f"a plural form is empty: {entry.id!r}")
+        elif not any(filled) and not variant:
+            problems.append(f"untranslated {entry.id!r}")
+    return problems
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_msgid_of_the_code_is_translated(code: str, code_messages) -> None:
+    """In every language: no msgid of the code missing, fuzzy or with an empty form. A
+    regional variant (fr_BE, nl_BE) passes when it or its parent translates each msgid."""
+    parent = FALLBACKS.get(code)
+    problems = untranslated(
+        require_catalog(code), require_catalog(parent) if parent else None, code_messages
+    )
+    hint = TRANSLATE_HINT.format(code=code)
+    assert not problems, f"{code} catalog ({len(problems)}): {hint}\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("code", PRESENT_TRANSLATED)
+def test_no_entry_of_a_catalog_is_fuzzy_or_half_done(code: str) -> None:
+    problems = unfinished(require_catalog(code), variant=code in FALLBACKS)
+    assert not problems, f"{code} catalog ({len(problems)}):\n" + "\n".join(problems)
 
 
 def test_every_msgid_of_the_code_is_in_the_english_catalog(code_messages) -> None:
@@ -141,21 +220,259 @@ def test_extraction_reads_python_calls_and_toml_names(code_messages) -> None:
 # (b) placeholders survive translation
 
 
-@pytest.mark.parametrize("code", ["fr", "en"])
-def test_placeholders_match_between_msgid_and_msgstr(code: str) -> None:
+PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
+MARKUP = re.compile(r"\[/?[a-z][a-z ]*\]")  # Rich markup: [b]...[/b]
+
+
+def fixed_parts(text: str) -> tuple[set[str], list[str], list[str]]:
+    """What a translation must keep: {placeholders}, %-conversions and Rich markup tags."""
+    return placeholders(text), sorted(PERCENT.findall(text)), sorted(MARKUP.findall(text))
+
+
+def mismatched(catalog: Catalog) -> list[str]:
+    """Entries whose translation lost or gained a placeholder, a %-conversion or a tag."""
     problems = []
-    for entry in load_catalog(code):
+    for entry in catalog:
         if not entry.id:
             continue
         try:
             expected = set().union(*(placeholders(text) for text in forms(entry.id)))
+            percent, markup = fixed_parts(forms(entry.id)[-1])[1:]
             for text in forms(entry.string):
-                if text and placeholders(text) != expected:
-                    got = sorted(placeholders(text))
-                    problems.append(f"{entry.id!r}: {sorted(expected)} but {text!r} has {got}")
+                if not text:
+                    continue
+                got, got_percent, got_markup = fixed_parts(text)
+                if got != expected:
+                    problems.append(
+                        f"{entry.id!r}: {sorted(expected)} but {text!r} has {sorted(got)}"
+                    )
+                if (got_percent, got_markup) != (percent, markup):
+                    problems.append(
+                        f"{entry.id!r}: {percent + markup} but {text!r} has "
+                        f"{got_percent + got_markup}"
+                    )
         except ValueError as exc:
             problems.append(f"{entry.id!r}: broken braces ({exc})")
-    assert not problems, "\n".join(problems)
+    return problems
+
+
+@pytest.mark.parametrize("code", PRESENT)
+def test_placeholders_match_between_msgid_and_msgstr(code: str) -> None:
+    problems = mismatched(require_catalog(code))
+    assert not problems, f"{code} catalog ({len(problems)}):\n" + "\n".join(problems)
+
+
+# (b2) no English left in a translation
+
+
+# Words a translation keeps as the English has them, in every language: units, model
+# references and makers, protocol and standard names, product names, symbols. Any word with
+# a digit (EMDX3, L1-N, RS485, UTF-8, 4 149 48) is a reference too, a single letter a key.
+# fmt: off
+KEPT_WORDS = frozenset({
+    "a", "v", "kw", "kwh", "kvar", "kvarh", "kva", "hz", "ms", "s", "min", "bps", "mib", "m³",
+    "emdx3", "dpx3", "dmx3", "dx3", "ems", "cx3", "green'up", "green’up", "premium", "access",
+    "eastron", "carlo", "gavazzi", "janitza", "umg", "socomec", "countis", "din", "mid", "rfid",
+    "lcd", "modbus", "rtu", "tcp", "sftp", "scp", "smtp", "ntp", "starttls", "tls", "ssh", "csv",
+    "toml", "ip", "ipv4", "iso", "thd", "plt", "en", "eq", "pin", "puk", "ok", "ko", "on", "off",
+    "ews", "ews-tui", "connector", "local",
+})
+# Whole msgids that are names: the product's.
+KEPT_MSGIDS = frozenset({"ews-tui · Energy Web Server"})
+# Words spelt as in English that are that language's own trade term (a native reader's
+# choice): add a language's words here when its catalog is written.
+SAME_WORDS: dict[str, frozenset[str]] = {
+    "de": frozenset({"gateway", "name", "start", "test", "info", "alarm", "port", "status"}),
+    "es": frozenset({"total", "local", "info"}),
+    "fr": frozenset({
+        "parking", "site", "consultation", "port", "circuit", "circuits", "zones", "position",
+        "communication", "phase", "total", "verdict", "info", "information", "active",
+        "destination", "mode", "type", "mail",
+    }),
+    "it": frozenset({"gateway", "info", "test", "mail"}),
+    "nl": frozenset({
+        "gateway", "test", "info", "alarm", "port", "model", "start", "status", "mail", "type",
+    }),
+    "pl": frozenset({"limit", "parking", "info", "alarm", "test", "port", "model"}),
+    "pt": frozenset({"gateway", "total", "interface", "mail", "info", "compressor"}),
+    "hu": frozenset({"port"}),
+}
+# fmt: on
+SAME_WORDS["fr_BE"] = SAME_WORDS["fr"]
+SAME_WORDS["nl_BE"] = SAME_WORDS["nl"]
+WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def english_words_left(msgid: str, code: str) -> list[str]:
+    """The words of ``msgid`` a translation may not keep unchanged in ``code``."""
+    text = re.sub(r"\{[^}]*\}", " ", msgid)  # placeholders
+    text = re.sub(r"(?<!\w)--[\w-]+", " ", text)  # command-line options
+    allowed = KEPT_WORDS | SAME_WORDS.get(code, frozenset())
+    return [
+        word
+        for word in WORD.findall(text)
+        if len(word) > 1  # a key or a symbol: "y", "s", "A"
+        and word.lower() not in allowed
+        and not any(ch.isdigit() for ch in word)
+    ]
+
+
+def copied(catalog: Catalog, code: str) -> list[str]:
+    """Entries left as the English has them, beyond the allow-lists."""
+    problems = []
+    for entry in catalog:
+        if not entry.id or entry.id in KEPT_MSGIDS or not all(forms(entry.string)):
+            continue
+        english = forms(entry.id)
+        if isinstance(entry.id, tuple):  # every form as one of the English forms
+            same = all(text in english for text in forms(entry.string))
+        else:
+            same = entry.string == entry.id
+        left = english_words_left(english[-1], code) if same else []
+        if left:
+            problems.append(f"{english[0]!r} left in English ({', '.join(left)})")
+    return problems
+
+
+@pytest.mark.parametrize("code", PRESENT_TRANSLATED)
+def test_no_translation_is_the_english_copied(code: str) -> None:
+    problems = copied(require_catalog(code), code)
+    assert not problems, (
+        f"{code} catalog ({len(problems)}): translate these, or add a word that {code} spells "
+        "as English to SAME_WORDS:\n" + "\n".join(problems)
+    )
+
+
+def test_the_allow_list_lets_references_through_and_catches_words() -> None:
+    assert english_words_left("EMDX3 three-phase energy meter, CT connection, MID", "pl") == [
+        "three-phase", "energy", "meter", "CT", "connection",
+    ]  # fmt: skip
+    assert english_words_left("--week: {error}", "ru") == []
+    assert english_words_left("STARTTLS (port 587)", "ru") == ["port"]
+    assert english_words_left("STARTTLS (port 587)", "fr") == []
+
+
+# (b3) plural forms as CLDR has them
+
+# The locale whose CLDR plural rules a catalog follows: the box's Portuguese is Portugal's
+# (1 takes the singular, 0 the plural; CLDR's "pt" is Brazil's: 0 and 1 singular).
+CLDR_LOCALE = {"pt": "pt_PT"}
+COUNTS = [*range(1001), 1_000_000, 1_000_001, 2_000_000, 10**9]
+
+
+def same_partition(forms_of: dict[int, int], categories: dict[int, str]) -> bool:
+    """One form per CLDR category and one category per form, over ``COUNTS``."""
+    form_to_category: dict[int, str] = {}
+    category_to_form: dict[str, int] = {}
+    for n in COUNTS:
+        form, category = forms_of[n], categories[n]
+        if form_to_category.setdefault(form, category) != category:
+            return False
+        if category_to_form.setdefault(category, form) != form:
+            return False
+    return True
+
+
+def plural_problems(catalog: Catalog, cldr: str) -> list[str]:
+    """A Plural-Forms header that does not pick the forms CLDR's rules for ``cldr`` pick, and
+    plural entries without all of its forms."""
+    header = dict(catalog.mime_headers).get("Plural-Forms", "")
+    if not header:
+        return ["no Plural-Forms header"]
+    pick = gettext.c2py(catalog.plural_expr)
+    forms_of = {n: pick(n) for n in COUNTS}
+    rule = Locale.parse(cldr).plural_form
+    categories = {n: rule(n) for n in COUNTS}
+    # CLDR 42 gave French, Spanish, Italian and Portuguese a "many" form for whole millions
+    # ("1 000 000 de ..."): a catalog may keep it apart or read "other" for it.
+    merged = {n: "other" if c == "many" else c for n, c in categories.items()}
+    problems = []
+    if not (same_partition(forms_of, categories) or same_partition(forms_of, merged)):
+        problems.append(
+            f"{header!r} does not pick CLDR's plural categories for {cldr} "
+            f"(babel writes: {Catalog(locale=cldr).plural_forms})"
+        )
+    if len(set(forms_of.values())) != catalog.num_plurals:
+        problems.append(f"{header!r}: not all of its {catalog.num_plurals} forms are used")
+    problems.extend(
+        f"{entry.id[0]!r}: {sum(map(bool, forms(entry.string)))} of {catalog.num_plurals} forms"
+        for entry in catalog
+        if isinstance(entry.id, tuple)
+        and any(forms(entry.string))
+        and (len(forms(entry.string)) != catalog.num_plurals or not all(forms(entry.string)))
+    )
+    return problems
+
+
+@pytest.mark.parametrize("code", PRESENT)
+def test_plural_forms_follow_cldr_and_every_plural_has_them_all(code: str) -> None:
+    problems = plural_problems(require_catalog(code), CLDR_LOCALE.get(code, code))
+    assert not problems, f"{code} catalog:\n" + "\n".join(problems)
+
+
+def broken_catalog(code: str, plural_forms: str) -> Catalog:
+    catalog = Catalog(locale=code, domain="messages")
+    catalog.mime_headers = [("Plural-Forms", plural_forms)]
+    return catalog
+
+
+def test_each_check_finds_what_it_is_for() -> None:
+    """The checks above on a catalog written wrong on purpose: each names what it found."""
+    pl = broken_catalog("pl", "nplurals=2; plural=(n != 1);")  # Polish has three forms
+    pl.add("Gateway", "Bramka")
+    pl.add("Device", "Urządzenie", flags=["fuzzy"])
+    pl.add("Alarms", "")
+    pl.add(("{n} alarm", "{n} alarms"), ("{n} alarm", ""))
+    pl.add("Saved {name}.", "Zapisano {nazwa}.")
+    pl.add("Press [b]q[/b]", "Naciśnij q")
+    pl.add("Circuit breaker", "Circuit breaker")
+    pl.add("Test", "Test")  # Polish spells it so: SAME_WORDS
+    wanted: dict[MessageKey, tuple[object, list[str]]] = {
+        (msgid, None): (msgid, ["here.py:1"]) for msgid in ("Gateway", "Device", "Alarms", "Zone")
+    }
+    assert untranslated(pl, None, wanted) == [
+        "untranslated 'Alarms' (here.py:1)",
+        "fuzzy        'Device' (here.py:1)",
+        "missing      'Zone' (here.py:1)",
+    ]
+    assert unfinished(pl, variant=False) == [
+        "fuzzy        'Device'",
+        "untranslated 'Alarms'",
+        "a plural form is empty: ('{n} alarm', '{n} alarms')",
+    ]
+    assert mismatched(pl) == [
+        "'Saved {name}.': ['{name}'] but 'Zapisano {nazwa}.' has ['{nazwa}']",
+        "'Press [b]q[/b]': ['[/b]', '[b]'] but 'Naciśnij q' has []",
+    ]
+    assert copied(pl, "pl") == ["'Circuit breaker' left in English (Circuit, breaker)"]
+    assert plural_problems(pl, "pl") == [
+        "'nplurals=2; plural=(n != 1);' does not pick CLDR's plural categories for pl "
+        f"(babel writes: {Catalog(locale='pl').plural_forms})",
+        "'{n} alarm': 1 of 2 forms",
+    ]
+    belgian = broken_catalog("fr_BE", "nplurals=2; plural=(n > 1);")
+    belgian.add("Switchboard", "Tableau")
+    belgian.add("Device", "")  # read from fr
+    french = broken_catalog("fr", "nplurals=2; plural=(n > 1);")
+    french.add("Device", "Dispositif")
+    french.add("Gateway", "Passerelle")
+    wanted = {(m, None): (m, ["here.py:1"]) for m in ("Switchboard", "Device", "Gateway")}
+    assert untranslated(belgian, french, wanted) == []
+    assert unfinished(belgian, variant=True) == []
+    assert plural_problems(french, "fr") == []  # "many" read as "other"
+    assert plural_problems(broken_catalog("pt", "nplurals=2; plural=(n > 1);"), "pt_PT") != []
+
+
+def test_stats_show_one_line_per_language() -> None:
+    shown = subprocess.run(
+        [str(REPO / "scripts" / "i18n.sh"), "stats"],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout.splitlines()  # fmt: skip
+    assert [line.split()[0] for line in shown] == list(LANGUAGES)
+    for line in shown:
+        code = line.split()[0]
+        if code != "en" and catalog_path(code).is_file():
+            assert re.match(rf"{code} +\d+\.\d %  \d+/\d+ translated", line), line
 
 
 # (c) each session its own language, at the same time

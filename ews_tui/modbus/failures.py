@@ -11,16 +11,18 @@ from dataclasses import dataclass
 
 from ews_tui.domain.messages import N_, Message
 
+# The names are msgids: a screen translates the ``name`` of EXCEPTION_MESSAGE's parameters.
 EXCEPTION_NAMES = {
-    1: "illegal function",
-    2: "illegal data address",
-    3: "illegal data value",
-    4: "device failure",
-    5: "acknowledge",
-    6: "device busy",
-    10: "gateway path unavailable",
-    11: "gateway target failed to respond",
+    1: N_("illegal function"),
+    2: N_("illegal data address"),
+    3: N_("illegal data value"),
+    4: N_("device failure"),
+    5: N_("acknowledge"),
+    6: N_("device busy"),
+    10: N_("gateway path unavailable"),
+    11: N_("gateway target failed to respond"),
 }
+EXCEPTION_MESSAGE = N_("address {address} answered exception {code:02d} ({name})")
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,9 @@ class ExceptionCode(Failure):
 
     @property
     def message(self) -> Message:
-        name = EXCEPTION_NAMES.get(self.code, "unknown")
+        name = EXCEPTION_NAMES.get(self.code, N_("unknown"))
         return Message(
-            N_("address {address} answered exception {code:02d} ({name})"),
-            {"address": self.address, "code": self.code, "name": name},
+            EXCEPTION_MESSAGE, {"address": self.address, "code": self.code, "name": name}
         )
 
 

@@ -41,6 +41,7 @@ from ews_tui.i18n import N_, _, change_language, set_language
 from ews_tui.ui.menu import MenuEntry, entry_for_screen, may_open
 from ews_tui.ui.palette import ScreensProvider
 from ews_tui.ui.session import Session
+from ews_tui.ui.textual_words import EwsCommandPalette, show_quit_hint
 from ews_tui.ui.widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 
 log = logging.getLogger(__name__)
@@ -262,8 +263,11 @@ class EwsApp(App[None]):
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self.app):
             self.push_screen(
-                CommandPalette(placeholder=_("Search for a screen…"), id="--command-palette")
+                EwsCommandPalette(placeholder=_("Search for a screen…"), id="--command-palette")
             )
+
+    def action_help_quit(self) -> None:
+        show_quit_hint(self)  # Textual's Ctrl+C note, in the session's language
 
 
 def wants_ansi(session: Session) -> bool:

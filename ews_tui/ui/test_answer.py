@@ -13,6 +13,7 @@ from ews_tui.domain.catalog import known_unit
 from ews_tui.domain.installation import Device
 from ews_tui.domain.messages import Message
 from ews_tui.i18n import _
+from ews_tui.modbus.failures import EXCEPTION_MESSAGE
 from ews_tui.services.polling import TestResult
 from ews_tui.ui.value_text import value_text
 from ews_tui.ui.widgets.measure_table import quantity_label
@@ -30,10 +31,14 @@ def device_address(device: Device) -> str:
 
 
 def error_text(error: Message, device: Device) -> str:
-    """``error`` translated, naming ``device`` by its own address where it names its unit."""
+    """``error`` translated, naming ``device`` by its own address where it names its unit
+    (and a Modbus exception by its name in the session's language)."""
     params = dict(error.params)
     if params.get("address") == device.address:
         params["address"] = device_address(device)
+    name = params.get("name")
+    if error.msgid == EXCEPTION_MESSAGE and isinstance(name, str):
+        params["name"] = _(name)  # the Modbus exception's name ("illegal data address")
     return Message(error.msgid, params).render(_)
 
 

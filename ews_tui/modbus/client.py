@@ -94,14 +94,19 @@ class WireCounter:
 # ------------------------------------------------------------------------------ the tap
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Pending:
     """The request in flight, as the tap sees it."""
 
     address: int
     fc: int
     count: int
-    deadline: asyncio.Timeout
+    # The task awaiting the answer, and its cancel requests when the request began: the tap
+    # ends the request early by cancelling it (as ``asyncio.timeout`` does, without a timer
+    # object per request); see :meth:`Tap.stop` and :meth:`Tap.took_back`.
+    task: asyncio.Task[object] | None = None
+    cancelling: int = 0
+    cancelled: bool = False  # the tap cancelled the task, not yet taken back
     tid: int = 0  # TCP: the transaction id pymodbus gave it
     offset: int = 0  # where unread data begins in the buffer (stale frames skipped)
     wrong: str = ""  # RTU: a valid frame of the device came, of another size: what it was
@@ -117,41 +122,64 @@ class Tap:
         self.name = name
         self.counter = counter
         self.lost = False
-        self.last_rx = 0.0  # loop time of the last bytes received
         self.pending: _Pending | None = None
+        # RTU: when the last request ended without a valid answer (0.0: the line is free);
+        # the next one waits for the line to go quiet first (see RtuTap.settle).
+        self.unsettled_since = 0.0
         self._kept = b""  # what pymodbus kept of its receive buffer after the last call
         self._loop = asyncio.get_running_loop()
 
-    def begin(self, address: int, fc: int, count: int, deadline: asyncio.Timeout) -> _Pending:
-        self.pending = _Pending(address, fc, count, deadline)
-        return self.pending
+    def begin(self, address: int, fc: int, count: int) -> _Pending:
+        """A request begins, awaited by the current task (which :meth:`stop` may cancel)."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError(f"bus {self.name}: a read must run in a task")
+        self.pending = pending = _Pending(address, fc, count, task, task.cancelling())
+        return pending
 
-    def end(self) -> None:
+    def end(self, pending: _Pending) -> None:
+        """The request is over: answered, failed or cancelled."""
         self.pending = None
+        if pending.cancelled and pending.task is not None:
+            # stopped, but its answer came first (the cancel was swallowed): take it back
+            pending.cancelled = False
+            pending.task.uncancel()
 
     def stop(self, failure: FrameError | Disconnected) -> None:
-        """End the request in flight now with ``failure``."""
+        """End the request in flight now with ``failure``: its task is cancelled, and the
+        read turns that cancel into ``failure`` (:meth:`took_back`)."""
         pending = self.pending
         if pending is not None and pending.verdict is None:
             pending.verdict = failure
-            pending.deadline.reschedule(self._loop.time())
+            if pending.task is not None and not pending.task.done():
+                pending.cancelled = True
+                pending.task.cancel()
+
+    @staticmethod
+    def took_back(pending: _Pending) -> bool:
+        """In the read's ``except CancelledError``: whether the tap's :meth:`stop` alone
+        cancelled the request (nobody else asked to cancel its task meanwhile); the cancel
+        is then taken back and the read ends with the verdict. As ``asyncio.timeout``."""
+        if not pending.cancelled or pending.task is None:
+            return False
+        pending.cancelled = False
+        return pending.task.uncancel() <= pending.cancelling
 
     def packet(self, sending: bool, data: bytes) -> bytes:
         """``trace_packet``: ``data`` is a frame to send, or pymodbus's whole receive buffer
         (what it kept plus what came); what we return is what its framer decodes."""
+        pending = self.pending
         if sending:
             self.counter.sent += len(data)
             self._kept = b""  # pymodbus clears its receive buffer as it sends
-            if self.pending is not None:
-                self._sent(self.pending, data)
+            if pending is not None:
+                self._sent(pending, data)
             return data
-        fresh = len(data) - len(self._kept) if data.startswith(self._kept) else len(data)
-        self.counter.received += fresh
-        self.last_rx = self._loop.time()
-        pending = self.pending
+        kept = self._kept
+        self.counter.received += len(data) - len(kept) if data.startswith(kept) else len(data)
         frame = b"" if pending is None or pending.verdict else self._select(pending, data)
         # pymodbus cuts what its framer used (all of the frame, nothing when empty)
-        self._kept = data[len(frame) :]
+        self._kept = data[len(frame) :] if frame else data
         return frame
 
     def connection(self, up: bool) -> None:
@@ -173,18 +201,22 @@ class Tap:
         """The request just ended without a valid answer."""
 
     async def settle(self, timeout_s: float) -> None:
-        """Before a request: wait until the line is free of earlier answers."""
+        """Before a request, when :attr:`unsettled_since` is set: wait until the line is
+        free of earlier answers."""
 
 
-def _check_pdu(pending: _Pending, pdu: bytes) -> FrameError | None:
-    """Why a response PDU (function code first) is not an answer to ``pending``."""
+def _check_pdu(pending: _Pending, buffer: bytes, start: int, end: int) -> FrameError | None:
+    """Why the response PDU ``buffer[start:end]`` (function code first) is not an answer to
+    ``pending``."""
     fc, address = pending.fc, pending.address
-    if len(pdu) == 2 and pdu[0] == fc | 0x80:
+    length = end - start
+    first = buffer[start] if length else 0
+    if length == 2 and first == fc | 0x80:
         return None  # an exception response
-    if len(pdu) < 2 or pdu[0] != fc:
-        return FrameError(address, f"function code {pdu[0] if pdu else 0} answers {fc}")
-    size = pdu[1]
-    if size != len(pdu) - 2 or size % 2:
+    if length < 2 or first != fc:
+        return FrameError(address, f"function code {first} answers {fc}")
+    size = buffer[start + 1]
+    if size != length - 2 or size % 2:
         return FrameError(address, GARBLED)
     if size != 2 * pending.count:
         return FrameError(address, f"{size // 2} registers instead of {pending.count}")
@@ -195,17 +227,18 @@ class TcpTap(Tap):
     """Modbus TCP: the answer is the frame with the request's transaction id."""
 
     def _sent(self, pending: _Pending, frame: bytes) -> None:
-        pending.tid = int.from_bytes(frame[:2], "big")
+        pending.tid = frame[0] << 8 | frame[1]
 
     def _select(self, pending: _Pending, buffer: bytes) -> bytes:
         i = pending.offset
-        while len(buffer) - i >= 8:
+        n = len(buffer)
+        while n - i >= 8:
             tid, pid, length, unit = _MBAP.unpack_from(buffer, i)
             if pid != 0 or not 2 <= length <= 254:  # not Modbus TCP: nothing can be trusted
                 self.stop(FrameError(pending.address, GARBLED))
                 return b""
             end = i + 6 + length
-            if len(buffer) < end:
+            if n < end:
                 return b""
             if tid != pending.tid:  # a late answer to a request that timed out
                 pending.offset = i = end
@@ -213,10 +246,10 @@ class TcpTap(Tap):
             if unit != pending.address:
                 self.stop(FrameError(pending.address, f"answer from address {unit}"))
                 return b""
-            if (wrong := _check_pdu(pending, buffer[i + 7 : end])) is not None:
+            if (wrong := _check_pdu(pending, buffer, i + 7, end)) is not None:
                 self.stop(wrong)
                 return b""
-            return buffer[i:end]
+            return buffer if i == 0 and end == n else buffer[i:end]
         return b""
 
 
@@ -230,7 +263,12 @@ class RtuTap(Tap):
 
     def __init__(self, name: str, counter: WireCounter) -> None:
         super().__init__(name, counter)
-        self._quiet_from = 0.0  # the line is ours once quiet since then (see settle)
+        self.last_rx = 0.0  # loop time of the last bytes received
+
+    def packet(self, sending: bool, data: bytes) -> bytes:
+        if not sending:
+            self.last_rx = self._loop.time()
+        return super().packet(sending, data)
 
     def _select(self, pending: _Pending, buffer: bytes) -> bytes:
         address, fc = pending.address, pending.fc
@@ -268,16 +306,16 @@ class RtuTap(Tap):
 
     def failed(self) -> None:
         # its answer, or the rest of it, may come late: let it pass before the next request
-        self._quiet_from = self._loop.time()
+        self.unsettled_since = self._loop.time()
 
     async def settle(self, timeout_s: float) -> None:
         """After a request that got no valid answer, wait until the line has been quiet
         for ``timeout_s`` since that request ended (bytes that come meanwhile are read and
         dropped), for at most 4 timeouts of noise."""
-        if not self._quiet_from:
+        if not self.unsettled_since:
             return
         loop = self._loop
-        unsettled_since, self._quiet_from = self._quiet_from, 0.0
+        unsettled_since, self.unsettled_since = self.unsettled_since, 0.0
         limit = loop.time() + 4 * timeout_s
         while not self.lost:
             quiet_at = max(unsettled_since, self.last_rx) + timeout_s
@@ -400,31 +438,29 @@ class BusClient:
         """Read ``count`` registers from ``start`` of device ``address`` (fc 3 or 4); one
         request at a time (the transport's lock)."""
         tap = self.tap
-        await tap.settle(self.timeout_s)
-        if not self.connected:
-            return Disconnected(tap.name, "connection lost" if tap.lost else "")
+        if tap.unsettled_since:
+            await tap.settle(self.timeout_s)
         client = self.client
+        if tap.lost or not client.connected:
+            return Disconnected(tap.name, "connection lost" if tap.lost else "")
         answer: ModbusPDU | ModbusException
         # No deadline of ours: pymodbus times the request out; the tap ends it sooner.
+        pending = tap.begin(address, fc, count)
         try:
-            async with asyncio.timeout(None) as deadline:
-                pending = tap.begin(address, fc, count, deadline)
-                if fc == 3:
-                    answer = await client.read_holding_registers(
-                        start, count=count, device_id=address
-                    )
-                else:
-                    answer = await client.read_input_registers(
-                        start, count=count, device_id=address
-                    )
-        except TimeoutError:  # ours: the tap stopped the request (its verdict says why)
-            answer = ModbusException("stopped")
+            if fc == 3:
+                answer = await client.read_holding_registers(start, count=count, device_id=address)
+            else:
+                answer = await client.read_input_registers(start, count=count, device_id=address)
+        except asyncio.CancelledError:
+            if not tap.took_back(pending):
+                raise  # not the tap's: the caller is being cancelled
+            answer = ModbusException("stopped")  # the tap's verdict says why
         except ModbusException as exc:
             answer = exc
         finally:  # answered, failed or cancelled: the tap's request is over
-            tap.end()
+            tap.end(pending)
         result = outcome(pending, answer, tap.name)
-        if isinstance(result, NoAnswer | FrameError):
+        if type(result) is not tuple and isinstance(result, NoAnswer | FrameError):
             tap.failed()
         return result
 

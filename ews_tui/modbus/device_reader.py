@@ -131,11 +131,13 @@ class DeviceReader:
         self.target = target
         self.reg_map = target.reg_map
         self.state = PlanState(target.reg_map, bus_for_map(bus, target.reg_map))
+        self.requests = 0  # reads sent (the poller's transaction count)
         self._classes = {q.poll for q in target.reg_map.quantities}
         self._quantities = {q.id: q for q in target.reg_map.quantities}
         self._decoders: dict[Read, BlockDecoder | None] = {}
-        # per plan (the planner caches them): its reads' decoders, without hashing a Read
-        self._plan_decoders: dict[int, tuple[ReadPlan, list[BlockDecoder | None]]] = {}
+        # per plan (the planner caches them): its reads' decoders and its values before any
+        # read (every wanted quantity missing), without hashing a Read
+        self._prepared: dict[int, _Prepared] = {}
 
     @property
     def address(self) -> int:
@@ -156,39 +158,53 @@ class DeviceReader:
     ) -> Values | Failure:
         """Read the due classes; the decoded values (None when missing) or the failure."""
         plan = self.plan(classes)
-        values: dict[str, float | str | None] = dict.fromkeys(plan.wanted)
-        done: set[str] = set()
-        reads, decoders = plan.reads, self._decoders_of(plan)
+        prepared = self._prepare(plan)
+        values = prepared.missing.copy()
+        reads, decoders = plan.reads, prepared.decoders
+        address = self.target.address
+        done: set[str] | None = None  # what was read, kept once a re-plan may repeat it
         index = 0
         while index < len(reads):
             read = reads[index]
             index += 1
-            if done and done.issuperset(read.quantities):
+            if done is not None and done.issuperset(read.quantities):
                 continue  # fetched before a re-plan
-            result = await read_fn(read.fc, self.address, read.start, read.count)
-            if isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS:
+            self.requests += 1
+            result = await read_fn(read.fc, address, read.start, read.count)
+            if isinstance(result, Failure):
+                if not (isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS):
+                    return result
                 log.info(
                     "device %d refused %s (exception 02): re-planning", self.target.device_id, read
                 )
+                if done is None:  # the reads before this one were answered
+                    done = {qid for r in reads[: index - 1] for qid in r.quantities}
                 plan = self.state.split_read(plan, read)
-                reads, decoders, index = plan.reads, self._decoders_of(plan), 0
+                reads, decoders, index = plan.reads, self._prepare(plan).decoders, 0
                 continue
-            if isinstance(result, Failure):
-                return result
-            values.update(self._decode(read, result, decoders[index - 1]))
-            done.update(read.quantities)
+            decoder = decoders[index - 1]
+            if decoder is not None:
+                try:
+                    decoder.decode_into(values, result)
+                except CodecError:
+                    decoder = None  # decode one by one below, to log which quantity is wrong
+            if decoder is None:
+                values.update(self._decode_each(read, result))
+            if done is not None:
+                done.update(read.quantities)
         if plan.wanted and len(plan.unavailable) == len(plan.wanted):
-            return ExceptionCode(self.address, ILLEGAL_DATA_ADDRESS)
+            return ExceptionCode(address, ILLEGAL_DATA_ADDRESS)
         return values
 
-    def _decoders_of(self, plan: ReadPlan) -> list[BlockDecoder | None]:
-        entry = self._plan_decoders.get(id(plan))
-        if entry is None or entry[0] is not plan:
-            if len(self._plan_decoders) > 8:  # re-plans after exception 02: start afresh
-                self._plan_decoders.clear()
-            entry = (plan, [self._decoder(read) for read in plan.reads])
-            self._plan_decoders[id(plan)] = entry
-        return entry[1]
+    def _prepare(self, plan: ReadPlan) -> _Prepared:
+        prepared = self._prepared.get(id(plan))
+        if prepared is None or prepared.plan is not plan:
+            if len(self._prepared) > 8:  # re-plans after exception 02: start afresh
+                self._prepared.clear()
+            decoders = [self._decoder(read) for read in plan.reads]
+            prepared = _Prepared(plan, decoders, dict.fromkeys(plan.wanted))
+            self._prepared[id(plan)] = prepared
+        return prepared
 
     def _decoder(self, read: Read) -> BlockDecoder | None:
         if read not in self._decoders:
@@ -203,14 +219,7 @@ class DeviceReader:
             self._decoders[read] = decoder
         return self._decoders[read]
 
-    def _decode(
-        self, read: Read, words: tuple[int, ...], decoder: BlockDecoder | None
-    ) -> dict[str, float | str | None]:
-        if decoder is not None:
-            try:
-                return decoder(words)
-            except CodecError:
-                pass  # decode one by one below, to log which quantity is wrong
+    def _decode_each(self, read: Read, words: tuple[int, ...]) -> dict[str, float | str | None]:
         out: dict[str, float | str | None] = {}
         for qid in read.quantities:
             q = self._quantities.get(qid)
@@ -223,3 +232,12 @@ class DeviceReader:
                 log.warning("device %d: %s: %s", self.target.device_id, qid, exc)
                 out[qid] = None
         return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """What a reader keeps per plan."""
+
+    plan: ReadPlan
+    decoders: list[BlockDecoder | None]
+    missing: dict[str, float | str | None]  # every wanted quantity, None: copied per read

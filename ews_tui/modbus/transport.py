@@ -137,8 +137,12 @@ class BusTransport:
         """Read ``count`` registers from ``start`` of device ``address`` with fc 3 or 4."""
         if fc not in READ_FUNCTIONS:
             raise ValueError(f"read {self.name}: function code {fc} is not 3 or 4")
-        async with self._lock:
+        lock = self._lock
+        await lock.acquire()
+        try:
             client = self._client
             if client is None:
                 return Disconnected(self.name)
             return await client.read(fc, address, start, count)
+        finally:
+            lock.release()

@@ -366,6 +366,19 @@ async def test_tcp_late_answer_is_not_taken_for_the_next_one() -> None:
     assert transport.wire_bytes() == (24, 11 + 11)
 
 
+async def test_tcp_answers_are_counted_on_the_wire() -> None:
+    async with Gateway() as gateway:
+        gateway.answer = lambda request: mbap(request, b"\x03\x04\x00\x07\x00\x08")
+        transport = BusTransport(TcpEndpoint("127.0.0.1", gateway.port, 1.0))
+        assert await transport.connect() is None
+        try:
+            for _ in range(3):
+                assert await transport.read(3, 5, 0x10, 2) == (7, 8)
+        finally:
+            await transport.close()
+    assert transport.wire_bytes() == (3 * 12, 3 * 13)
+
+
 async def test_tcp_late_answer_of_125_registers_before_the_answer() -> None:
     """Both frames at once (518 bytes): more than pymodbus keeps by itself (264)."""
     words = struct.pack(">125H", *range(125))
@@ -485,8 +498,13 @@ async def test_a_stop_after_the_answer_came_leaves_the_task_as_it_was(monkeypatc
     """The tap stops a request whose answer is in, before its task resumes (its cancel is
     then swallowed on the way): the read ends with the tap's verdict, and the task carries
     no cancel request (a later timeout in it still raises TimeoutError)."""
+
+    def stale_then_answer(request: bytes) -> bytes:  # the tap picks the answer in _select
+        stale = mbap(request, b"\x03\x02\x00\x06", tid=int.from_bytes(request[:2]) ^ 0xFFFF)
+        return stale + mbap(request, b"\x03\x02\x00\x07")
+
     async with Gateway() as gateway:
-        gateway.answer = lambda request: mbap(request, b"\x03\x02\x00\x07")
+        gateway.answer = stale_then_answer
         client = await BusClient.open_tcp("127.0.0.1", gateway.port, 3600.0, "gw", WireCounter())
         assert isinstance(client, BusClient)
         tap = client.tap

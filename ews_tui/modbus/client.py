@@ -32,7 +32,6 @@ import asyncio
 import logging
 import os
 import struct
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
@@ -95,25 +94,29 @@ class WireCounter:
 # ------------------------------------------------------------------------------ the tap
 
 
-@dataclass(eq=False, slots=True)
 class _Pending:
-    """The request in flight, as the tap sees it."""
+    """The request in flight, as the tap sees it (one per request: the fields that start
+    the same for every request are the class's until set)."""
 
-    address: int
-    fc: int
-    count: int
-    # The task awaiting the answer, and its cancel requests when the request began: the tap
-    # ends the request early by cancelling it (as ``asyncio.timeout`` does, without a timer
-    # object per request); see :meth:`Tap.stop` and :meth:`Tap.took_back`.
-    task: asyncio.Task[object] | None = None
-    cancelling: int = 0
-    cancelled: bool = False  # the tap cancelled the task, not yet taken back
-    tid: int = 0  # TCP: the transaction id pymodbus gave it
-    head: bytes = b""  # TCP: how its answer begins (MBAP header, function, byte count)
-    offset: int = 0  # where unread data begins in the buffer (stale frames skipped)
-    wrong: str = ""  # RTU: a valid frame of the device came, of another size: what it was
-    garbage: bool = False  # bytes came that were not the answer
+    cancelled = False  # the tap cancelled the task, not yet taken back
+    tid = 0  # TCP: the transaction id pymodbus gave it
+    head = b""  # TCP: how its answer begins (MBAP header, function, byte count)
+    offset = 0  # where unread data begins in the buffer (stale frames skipped)
+    wrong = ""  # RTU: a valid frame of the device came, of another size: what it was
+    garbage = False  # bytes came that were not the answer
     verdict: FrameError | Disconnected | None = None  # the request ended early, why
+
+    def __init__(
+        self, address: int, fc: int, count: int, task: asyncio.Task[object], cancelling: int
+    ) -> None:
+        self.address = address
+        self.fc = fc
+        self.count = count
+        # The task awaiting the answer, and its cancel requests when the request began: the
+        # tap ends the request early by cancelling it (as ``asyncio.timeout`` does, without
+        # a timer per request); see :meth:`Tap.stop` and :meth:`Tap.took_back`.
+        self.task = task
+        self.cancelling = cancelling
 
 
 class Tap:
@@ -142,7 +145,7 @@ class Tap:
     def end(self, pending: _Pending) -> None:
         """The request is over: answered, failed or cancelled."""
         self.pending = None
-        if pending.cancelled and pending.task is not None:
+        if pending.cancelled:
             # stopped, but its answer came first (the cancel was swallowed): take it back
             pending.cancelled = False
             pending.task.uncancel()
@@ -153,7 +156,7 @@ class Tap:
         pending = self.pending
         if pending is not None and pending.verdict is None:
             pending.verdict = failure
-            if pending.task is not None and not pending.task.done():
+            if not pending.task.done():
                 pending.cancelled = True
                 pending.task.cancel()
 
@@ -162,7 +165,7 @@ class Tap:
         """In the read's ``except CancelledError``: whether the tap's :meth:`stop` alone
         cancelled the request (nobody else asked to cancel its task meanwhile); the cancel
         is then taken back and the read ends with the verdict. As ``asyncio.timeout``."""
-        if not pending.cancelled or pending.task is None:
+        if not pending.cancelled:
             return False
         pending.cancelled = False
         return pending.task.uncancel() <= pending.cancelling
@@ -386,6 +389,7 @@ class BusClient:
         self.client = client
         self.tap = tap
         self.timeout_s = timeout_s
+        self._lock = asyncio.Lock()  # one request at a time, whoever calls
 
     @classmethod
     async def open_tcp(
@@ -452,33 +456,41 @@ class BusClient:
 
     async def read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
         """Read ``count`` registers from ``start`` of device ``address`` (fc 3 or 4); one
-        request at a time (the transport's lock)."""
-        tap = self.tap
-        if tap.unsettled_since:
-            await tap.settle(self.timeout_s)
-        client = self.client
-        if tap.lost or not client.connected:
-            return Disconnected(tap.name, "connection lost" if tap.lost else "")
-        answer: ModbusPDU | ModbusException
-        # No deadline of ours: pymodbus times the request out; the tap ends it sooner.
-        pending = tap.begin(address, fc, count)
+        request at a time."""
+        await self._lock.acquire()
         try:
-            if fc == 3:
-                answer = await client.read_holding_registers(start, count=count, device_id=address)
-            else:
-                answer = await client.read_input_registers(start, count=count, device_id=address)
-        except asyncio.CancelledError:
-            if not tap.took_back(pending):
-                raise  # not the tap's: the caller is being cancelled
-            answer = ModbusException("stopped")  # the tap's verdict says why
-        except ModbusException as exc:
-            answer = exc
-        finally:  # answered, failed or cancelled: the tap's request is over
-            tap.end(pending)
-        result = outcome(pending, answer, tap.name)
-        if type(result) is not tuple and isinstance(result, NoAnswer | FrameError):
-            tap.failed()
-        return result
+            tap = self.tap
+            if tap.unsettled_since:
+                await tap.settle(self.timeout_s)
+            client = self.client
+            if tap.lost or not client.connected:
+                return Disconnected(tap.name, "connection lost" if tap.lost else "")
+            answer: ModbusPDU | ModbusException
+            # No deadline of ours: pymodbus times the request out; the tap ends it sooner.
+            pending = tap.begin(address, fc, count)
+            try:
+                if fc == 3:
+                    answer = await client.read_holding_registers(
+                        start, count=count, device_id=address
+                    )
+                else:
+                    answer = await client.read_input_registers(
+                        start, count=count, device_id=address
+                    )
+            except asyncio.CancelledError:
+                if not tap.took_back(pending):
+                    raise  # not the tap's: the caller is being cancelled
+                answer = ModbusException("stopped")  # the tap's verdict says why
+            except ModbusException as exc:
+                answer = exc
+            finally:  # answered, failed or cancelled: the tap's request is over
+                tap.end(pending)
+            result = outcome(pending, answer, tap.name)
+            if type(result) is not tuple and isinstance(result, NoAnswer | FrameError):
+                tap.failed()
+            return result
+        finally:
+            self._lock.release()
 
 
 def _why_not(

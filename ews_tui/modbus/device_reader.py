@@ -134,7 +134,7 @@ class DeviceReader:
         self.requests = 0  # reads sent (the poller's transaction count)
         self._classes = {q.poll for q in target.reg_map.quantities}
         self._quantities = {q.id: q for q in target.reg_map.quantities}
-        self._decoders: dict[Read, BlockDecoder | None] = {}
+        self._decoders: dict[Read, BlockDecoder | _OneByOne] = {}
         # per plan (the planner caches them): its reads' decoders and its values before any
         # read (every wanted quantity missing), without hashing a Read
         self._prepared: dict[int, _Prepared] = {}
@@ -160,38 +160,52 @@ class DeviceReader:
         plan = self.plan(classes)
         prepared = self._prepare(plan)
         values = prepared.missing.copy()
-        reads, decoders = plan.reads, prepared.decoders
         address = self.target.address
-        done: set[str] | None = None  # what was read, kept once a re-plan may repeat it
-        index = 0
-        while index < len(reads):
-            read = reads[index]
-            index += 1
-            if done is not None and done.issuperset(read.quantities):
-                continue  # fetched before a re-plan
-            self.requests += 1
+        for index, (read, decoder) in enumerate(prepared.steps):
             result = await read_fn(read.fc, address, read.start, read.count)
             if isinstance(result, Failure):
-                if not (isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS):
+                self.requests += index + 1
+                if isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS:
+                    return await self._replanned(read_fn, plan, index, values)
+                return result
+            try:
+                decoder.decode_into(values, result)
+            except CodecError:  # decode one by one, to log which quantity is wrong
+                values.update(self._decode_each(read, result))
+        self.requests += len(prepared.steps)
+        if plan.unavailable and len(plan.unavailable) == len(plan.wanted):
+            return ExceptionCode(address, ILLEGAL_DATA_ADDRESS)
+        return values
+
+    async def _replanned(
+        self, read_fn: ReadFn, plan: ReadPlan, refused: int, values: dict[str, float | str | None]
+    ) -> Values | Failure:
+        """The rest of :meth:`read` after the device answered exception 02 to the read at
+        ``refused`` in ``plan``: re-plan, and read what is not read yet."""
+        address = self.target.address
+        done = {qid for read in plan.reads[:refused] for qid in read.quantities}
+        read = plan.reads[refused]
+        while True:
+            log.info(
+                "device %d refused %s (exception 02): re-planning", self.target.device_id, read
+            )
+            plan = self.state.split_read(plan, read)
+            for read, decoder in self._prepare(plan).steps:
+                if done.issuperset(read.quantities):
+                    continue  # fetched before a re-plan
+                self.requests += 1
+                result = await read_fn(read.fc, address, read.start, read.count)
+                if isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS:
+                    break  # re-plan again
+                if isinstance(result, Failure):
                     return result
-                log.info(
-                    "device %d refused %s (exception 02): re-planning", self.target.device_id, read
-                )
-                if done is None:  # the reads before this one were answered
-                    done = {qid for r in reads[: index - 1] for qid in r.quantities}
-                plan = self.state.split_read(plan, read)
-                reads, decoders, index = plan.reads, self._prepare(plan).decoders, 0
-                continue
-            decoder = decoders[index - 1]
-            if decoder is not None:
                 try:
                     decoder.decode_into(values, result)
                 except CodecError:
-                    decoder = None  # decode one by one below, to log which quantity is wrong
-            if decoder is None:
-                values.update(self._decode_each(read, result))
-            if done is not None:
+                    values.update(self._decode_each(read, result))
                 done.update(read.quantities)
+            else:
+                break
         if plan.wanted and len(plan.unavailable) == len(plan.wanted):
             return ExceptionCode(address, ILLEGAL_DATA_ADDRESS)
         return values
@@ -201,21 +215,21 @@ class DeviceReader:
         if prepared is None or prepared.plan is not plan:
             if len(self._prepared) > 8:  # re-plans after exception 02: start afresh
                 self._prepared.clear()
-            decoders = [self._decoder(read) for read in plan.reads]
-            prepared = _Prepared(plan, decoders, dict.fromkeys(plan.wanted))
+            steps = [(read, self._decoder(read)) for read in plan.reads]
+            prepared = _Prepared(plan, steps, dict.fromkeys(plan.wanted))
             self._prepared[id(plan)] = prepared
         return prepared
 
-    def _decoder(self, read: Read) -> BlockDecoder | None:
+    def _decoder(self, read: Read) -> BlockDecoder | _OneByOne:
         if read not in self._decoders:
             quantities = [self._quantities[qid] for qid in read.quantities
                           if qid in self._quantities]  # fmt: skip
             try:
-                decoder: BlockDecoder | None = BlockDecoder(
+                decoder: BlockDecoder | _OneByOne = BlockDecoder(
                     quantities, read.start, read.count, self.reg_map
                 )
             except CodecError:
-                decoder = None  # decoded one by one, each error logged
+                decoder = _OneByOne()  # decoded one by one, each error logged
             self._decoders[read] = decoder
         return self._decoders[read]
 
@@ -234,10 +248,18 @@ class DeviceReader:
         return out
 
 
+class _OneByOne:
+    """The decoder of a read no :class:`BlockDecoder` can take: the reader decodes its
+    quantities one by one, logging each that does not decode."""
+
+    def decode_into(self, out: dict[str, float | str | None], words: tuple[int, ...]) -> None:
+        raise CodecError("decoded one by one")
+
+
 @dataclass(frozen=True, eq=False)
 class _Prepared:
     """What a reader keeps per plan."""
 
     plan: ReadPlan
-    decoders: list[BlockDecoder | None]
+    steps: list[tuple[Read, BlockDecoder | _OneByOne]]  # each read with its decoder
     missing: dict[str, float | str | None]  # every wanted quantity, None: copied per read

@@ -512,26 +512,33 @@ class BusPoller:
         sent = reader.requests
         try:
             outcome = await reader.read(read, classes)
-            for _ in range(attempts - 1):
-                if not isinstance(outcome, Failure) or isinstance(outcome, Disconnected):
+            while attempts > 1 and isinstance(outcome, Failure):
+                if isinstance(outcome, Disconnected):
                     break
+                attempts -= 1
                 outcome = await reader.read(read, classes)
         finally:
             self._transactions += reader.requests - sent
-        if isinstance(outcome, Disconnected):
-            return outcome
         if isinstance(outcome, Failure):
+            if isinstance(outcome, Disconnected):
+                return outcome
             if isinstance(outcome, NoAnswer | FrameError):
                 self._silent_polls += 1
             self._device_failed(slot, outcome)
             return outcome
         self._silent_polls = 0
-        if "fast" in classes:
-            slot.next_fast = started + self.settings.fast_s
-        if "slow" in classes:
-            slot.next_slow = started + self.settings.slow_s
+        settings = self.settings
+        if classes is _BOTH:
+            slot.next_fast = started + settings.fast_s
+            slot.next_slow = started + settings.slow_s
+        else:
+            if "fast" in classes:
+                slot.next_fast = started + settings.fast_s
+            if "slow" in classes:
+                slot.next_slow = started + settings.slow_s
         slot.backoff_s = 0.0
-        self._set_device(slot, DeviceState.ON, "")
+        if slot.state is not DeviceState.ON:
+            self._set_device(slot, DeviceState.ON, "")
         self.hub.publish(Sample(slot.target.device_id, time.time(), outcome))
         return outcome
 

@@ -22,8 +22,12 @@
               poller's and the simulator's CPU share (of one core) while all run tell a
               machine taken by other work apart from a saturated poller.
 (c) overhead: the cost per request of the poller against a plain pymodbus
-              ``AsyncModbusTcpClient`` loop doing the same reads (loopback, no wire time),
-              alternated in the same run, best of each.
+              ``AsyncModbusTcpClient`` loop doing the same reads (the poller's own plan,
+              checked against what it sent; loopback, no wire time), 7 rounds alternated,
+              which side goes first alternating, the same 5 ms waker task beside each
+              (the poller's cycles are read by one); best of the rounds' medians each, each
+              round's pair, and this process's CPU per request on both sides (steadier than
+              wall time on a loaded machine: compare both with the load average).
 (d) dead_device: the longest gap between two samples of a live device while its neighbour on
               the same gateway is silent (the bound: fast interval + one request timeout).
 (e) accept_close: connects a minute to a gateway port that accepts, then closes at once,

@@ -32,7 +32,6 @@ import asyncio
 import logging
 import os
 import struct
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
@@ -51,6 +50,7 @@ NEVER = 2**31  # unanswered requests before pymodbus would drop the connection: 
 # not a late one before it. A request's answer and what may come before it fit in this.
 RECEIVE_BUFFER = 4096
 _MBAP = struct.Struct(">HHHB")  # transaction id, protocol id, length, unit
+_ANSWER = struct.Struct(">HHHBBB")  # an answer's MBAP header, function code and byte count
 
 
 class _Restated(logging.Filter):
@@ -94,19 +94,29 @@ class WireCounter:
 # ------------------------------------------------------------------------------ the tap
 
 
-@dataclass(eq=False)
 class _Pending:
-    """The request in flight, as the tap sees it."""
+    """The request in flight, as the tap sees it (one per request: the fields that start
+    the same for every request are the class's until set)."""
 
-    address: int
-    fc: int
-    count: int
-    deadline: asyncio.Timeout
-    tid: int = 0  # TCP: the transaction id pymodbus gave it
-    offset: int = 0  # where unread data begins in the buffer (stale frames skipped)
-    wrong: str = ""  # RTU: a valid frame of the device came, of another size: what it was
-    garbage: bool = False  # bytes came that were not the answer
+    cancelled = False  # the tap cancelled the task, not yet taken back
+    tid = 0  # TCP: the transaction id pymodbus gave it
+    head = b""  # TCP: how its answer begins (MBAP header, function, byte count)
+    offset = 0  # where unread data begins in the buffer (stale frames skipped)
+    wrong = ""  # RTU: a valid frame of the device came, of another size: what it was
+    garbage = False  # bytes came that were not the answer
     verdict: FrameError | Disconnected | None = None  # the request ended early, why
+
+    def __init__(
+        self, address: int, fc: int, count: int, task: asyncio.Task[object], cancelling: int
+    ) -> None:
+        self.address = address
+        self.fc = fc
+        self.count = count
+        # The task awaiting the answer, and its cancel requests when the request began: the
+        # tap ends the request early by cancelling it (as ``asyncio.timeout`` does, without
+        # a timer per request); see :meth:`Tap.stop` and :meth:`Tap.took_back`.
+        self.task = task
+        self.cancelling = cancelling
 
 
 class Tap:
@@ -117,24 +127,48 @@ class Tap:
         self.name = name
         self.counter = counter
         self.lost = False
-        self.last_rx = 0.0  # loop time of the last bytes received
         self.pending: _Pending | None = None
+        # RTU: when the last request ended without a valid answer (0.0: the line is free);
+        # the next one waits for the line to go quiet first (see RtuTap.settle).
+        self.unsettled_since = 0.0
         self._kept = b""  # what pymodbus kept of its receive buffer after the last call
         self._loop = asyncio.get_running_loop()
 
-    def begin(self, address: int, fc: int, count: int, deadline: asyncio.Timeout) -> _Pending:
-        self.pending = _Pending(address, fc, count, deadline)
-        return self.pending
+    def begin(self, address: int, fc: int, count: int) -> _Pending:
+        """A request begins, awaited by the current task (which :meth:`stop` may cancel)."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError(f"bus {self.name}: a read must run in a task")
+        self.pending = pending = _Pending(address, fc, count, task, task.cancelling())
+        return pending
 
-    def end(self) -> None:
+    def end(self, pending: _Pending) -> None:
+        """The request is over: answered, failed or cancelled."""
         self.pending = None
+        if pending.cancelled:
+            # stopped, but its answer came first (the cancel was swallowed): take it back
+            pending.cancelled = False
+            pending.task.uncancel()
 
     def stop(self, failure: FrameError | Disconnected) -> None:
-        """End the request in flight now with ``failure``."""
+        """End the request in flight now with ``failure``: its task is cancelled, and the
+        read turns that cancel into ``failure`` (:meth:`took_back`)."""
         pending = self.pending
         if pending is not None and pending.verdict is None:
             pending.verdict = failure
-            pending.deadline.reschedule(self._loop.time())
+            if not pending.task.done():
+                pending.cancelled = True
+                pending.task.cancel()
+
+    @staticmethod
+    def took_back(pending: _Pending) -> bool:
+        """In the read's ``except CancelledError``: whether the tap's :meth:`stop` alone
+        cancelled the request (nobody else asked to cancel its task meanwhile); the cancel
+        is then taken back and the read ends with the verdict. As ``asyncio.timeout``."""
+        if not pending.cancelled:
+            return False
+        pending.cancelled = False
+        return pending.task.uncancel() <= pending.cancelling
 
     def packet(self, sending: bool, data: bytes) -> bytes:
         """``trace_packet``: ``data`` is a frame to send, or pymodbus's whole receive buffer
@@ -142,16 +176,13 @@ class Tap:
         if sending:
             self.counter.sent += len(data)
             self._kept = b""  # pymodbus clears its receive buffer as it sends
-            if self.pending is not None:
-                self._sent(self.pending, data)
             return data
-        fresh = len(data) - len(self._kept) if data.startswith(self._kept) else len(data)
-        self.counter.received += fresh
-        self.last_rx = self._loop.time()
         pending = self.pending
+        kept = self._kept
+        self.counter.received += len(data) - len(kept) if data.startswith(kept) else len(data)
         frame = b"" if pending is None or pending.verdict else self._select(pending, data)
         # pymodbus cuts what its framer used (all of the frame, nothing when empty)
-        self._kept = data[len(frame) :]
+        self._kept = data[len(frame) :] if frame else data
         return frame
 
     def connection(self, up: bool) -> None:
@@ -162,9 +193,6 @@ class Tap:
             self.lost = True
             self.stop(Disconnected(self.name, "connection lost"))
 
-    def _sent(self, pending: _Pending, frame: bytes) -> None:
-        pass
-
     def _select(self, pending: _Pending, buffer: bytes) -> bytes:
         """The answer's frame when complete in ``buffer``, else b"" (wait for more)."""
         raise NotImplementedError
@@ -173,18 +201,22 @@ class Tap:
         """The request just ended without a valid answer."""
 
     async def settle(self, timeout_s: float) -> None:
-        """Before a request: wait until the line is free of earlier answers."""
+        """Before a request, when :attr:`unsettled_since` is set: wait until the line is
+        free of earlier answers."""
 
 
-def _check_pdu(pending: _Pending, pdu: bytes) -> FrameError | None:
-    """Why a response PDU (function code first) is not an answer to ``pending``."""
+def _check_pdu(pending: _Pending, buffer: bytes, start: int, end: int) -> FrameError | None:
+    """Why the response PDU ``buffer[start:end]`` (function code first) is not an answer to
+    ``pending``."""
     fc, address = pending.fc, pending.address
-    if len(pdu) == 2 and pdu[0] == fc | 0x80:
+    length = end - start
+    first = buffer[start] if length else 0
+    if length == 2 and first == fc | 0x80:
         return None  # an exception response
-    if len(pdu) < 2 or pdu[0] != fc:
-        return FrameError(address, f"function code {pdu[0] if pdu else 0} answers {fc}")
-    size = pdu[1]
-    if size != len(pdu) - 2 or size % 2:
+    if length < 2 or first != fc:
+        return FrameError(address, f"function code {first} answers {fc}")
+    size = buffer[start + 1]
+    if size != length - 2 or size % 2:
         return FrameError(address, GARBLED)
     if size != 2 * pending.count:
         return FrameError(address, f"{size // 2} registers instead of {pending.count}")
@@ -194,18 +226,38 @@ def _check_pdu(pending: _Pending, pdu: bytes) -> FrameError | None:
 class TcpTap(Tap):
     """Modbus TCP: the answer is the frame with the request's transaction id."""
 
-    def _sent(self, pending: _Pending, frame: bytes) -> None:
-        pending.tid = int.from_bytes(frame[:2], "big")
+    def packet(self, sending: bool, data: bytes) -> bytes:
+        pending = self.pending
+        if sending:
+            if pending is not None:  # its transaction id, and how its answer will begin
+                pending.tid = tid = data[0] << 8 | data[1]
+                size = 2 * pending.count
+                pending.head = _ANSWER.pack(tid, 0, 3 + size, pending.address, pending.fc, size)
+            self.counter.sent += len(data)
+            self._kept = b""  # pymodbus clears its receive buffer as it sends
+            return data
+        if (
+            pending is not None
+            and not self._kept
+            and not pending.offset
+            and len(data) == 9 + 2 * pending.count
+            and data.startswith(pending.head)
+            and pending.verdict is None
+        ):  # the answer, whole and alone (the usual case): what _select would pick
+            self.counter.received += len(data)
+            return data
+        return super().packet(sending, data)
 
     def _select(self, pending: _Pending, buffer: bytes) -> bytes:
         i = pending.offset
-        while len(buffer) - i >= 8:
+        n = len(buffer)
+        while n - i >= 8:
             tid, pid, length, unit = _MBAP.unpack_from(buffer, i)
             if pid != 0 or not 2 <= length <= 254:  # not Modbus TCP: nothing can be trusted
                 self.stop(FrameError(pending.address, GARBLED))
                 return b""
             end = i + 6 + length
-            if len(buffer) < end:
+            if n < end:
                 return b""
             if tid != pending.tid:  # a late answer to a request that timed out
                 pending.offset = i = end
@@ -213,10 +265,10 @@ class TcpTap(Tap):
             if unit != pending.address:
                 self.stop(FrameError(pending.address, f"answer from address {unit}"))
                 return b""
-            if (wrong := _check_pdu(pending, buffer[i + 7 : end])) is not None:
+            if (wrong := _check_pdu(pending, buffer, i + 7, end)) is not None:
                 self.stop(wrong)
                 return b""
-            return buffer[i:end]
+            return buffer if i == 0 and end == n else buffer[i:end]
         return b""
 
 
@@ -230,7 +282,12 @@ class RtuTap(Tap):
 
     def __init__(self, name: str, counter: WireCounter) -> None:
         super().__init__(name, counter)
-        self._quiet_from = 0.0  # the line is ours once quiet since then (see settle)
+        self.last_rx = 0.0  # loop time of the last bytes received
+
+    def packet(self, sending: bool, data: bytes) -> bytes:
+        if not sending:
+            self.last_rx = self._loop.time()
+        return super().packet(sending, data)
 
     def _select(self, pending: _Pending, buffer: bytes) -> bytes:
         address, fc = pending.address, pending.fc
@@ -268,16 +325,16 @@ class RtuTap(Tap):
 
     def failed(self) -> None:
         # its answer, or the rest of it, may come late: let it pass before the next request
-        self._quiet_from = self._loop.time()
+        self.unsettled_since = self._loop.time()
 
     async def settle(self, timeout_s: float) -> None:
         """After a request that got no valid answer, wait until the line has been quiet
         for ``timeout_s`` since that request ended (bytes that come meanwhile are read and
         dropped), for at most 4 timeouts of noise."""
-        if not self._quiet_from:
+        if not self.unsettled_since:
             return
         loop = self._loop
-        unsettled_since, self._quiet_from = self._quiet_from, 0.0
+        unsettled_since, self.unsettled_since = self.unsettled_since, 0.0
         limit = loop.time() + 4 * timeout_s
         while not self.lost:
             quiet_at = max(unsettled_since, self.last_rx) + timeout_s
@@ -332,6 +389,7 @@ class BusClient:
         self.client = client
         self.tap = tap
         self.timeout_s = timeout_s
+        self._lock = asyncio.Lock()  # one request at a time, whoever calls
 
     @classmethod
     async def open_tcp(
@@ -398,17 +456,19 @@ class BusClient:
 
     async def read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
         """Read ``count`` registers from ``start`` of device ``address`` (fc 3 or 4); one
-        request at a time (the transport's lock)."""
-        tap = self.tap
-        await tap.settle(self.timeout_s)
-        if not self.connected:
-            return Disconnected(tap.name, "connection lost" if tap.lost else "")
-        client = self.client
-        answer: ModbusPDU | ModbusException
-        # No deadline of ours: pymodbus times the request out; the tap ends it sooner.
+        request at a time."""
+        await self._lock.acquire()
         try:
-            async with asyncio.timeout(None) as deadline:
-                pending = tap.begin(address, fc, count, deadline)
+            tap = self.tap
+            if tap.unsettled_since:
+                await tap.settle(self.timeout_s)
+            client = self.client
+            if tap.lost or not client.connected:
+                return Disconnected(tap.name, "connection lost" if tap.lost else "")
+            answer: ModbusPDU | ModbusException
+            # No deadline of ours: pymodbus times the request out; the tap ends it sooner.
+            pending = tap.begin(address, fc, count)
+            try:
                 if fc == 3:
                     answer = await client.read_holding_registers(
                         start, count=count, device_id=address
@@ -417,16 +477,20 @@ class BusClient:
                     answer = await client.read_input_registers(
                         start, count=count, device_id=address
                     )
-        except TimeoutError:  # ours: the tap stopped the request (its verdict says why)
-            answer = ModbusException("stopped")
-        except ModbusException as exc:
-            answer = exc
-        finally:  # answered, failed or cancelled: the tap's request is over
-            tap.end()
-        result = outcome(pending, answer, tap.name)
-        if isinstance(result, NoAnswer | FrameError):
-            tap.failed()
-        return result
+            except asyncio.CancelledError:
+                if not tap.took_back(pending):
+                    raise  # not the tap's: the caller is being cancelled
+                answer = ModbusException("stopped")  # the tap's verdict says why
+            except ModbusException as exc:
+                answer = exc
+            finally:  # answered, failed or cancelled: the tap's request is over
+                tap.end(pending)
+            result = outcome(pending, answer, tap.name)
+            if type(result) is not tuple and isinstance(result, NoAnswer | FrameError):
+                tap.failed()
+            return result
+        finally:
+            self._lock.release()
 
 
 def _why_not(

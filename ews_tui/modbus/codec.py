@@ -203,27 +203,69 @@ class BlockDecoder:
         self._plain = tuple((qid, gone, scale) for _, qid, gone, scale in plain)
         self._plain_raws = _picker([position for position, *_ in plain])
         self._other = tuple(other)
+        # Only plain numbers (a meter's usual read): when no raw value is any of their
+        # sentinels, the values are the raws times the scales, zipped in C.
+        self._only_plain = not other
+        self._ids = tuple(qid for _, qid, _, _ in plain)
+        self._scales = tuple(scale for _, _, _, scale in plain)
+        self._any_gone = frozenset().union(*(gone for _, _, gone, _ in plain))
         # canonical words (high first) as big-endian bytes: a little-endian device's words
         # are byte-swapped, which packing them little-endian does
         order = "<" if reg_map.byte_order == "little" else ">"
-        self._take: Callable[[Sequence[int]], tuple[int, ...]] = _picker(indices)
-        self._pack = struct.Struct(f"{order}{len(indices)}H").pack
-        self._unpack = struct.Struct(">" + "".join(formats)).unpack
+        if indices == sorted(set(indices)):
+            # every word once, in the read's order (high word first): pack the whole read
+            # and skip the registers between quantities as pad bytes
+            self._take: Callable[[Sequence[int]], Sequence[int]] = _same
+            self._pack = struct.Struct(f"{order}{count}H").pack
+            self._unpack = struct.Struct(">" + _padded(indices, formats, count)).unpack
+        else:
+            self._take = _picker(indices)
+            self._pack = struct.Struct(f"{order}{len(indices)}H").pack
+            self._unpack = struct.Struct(">" + "".join(formats)).unpack
 
     def __call__(self, words: Sequence[int]) -> dict[str, float | str | None]:
+        out: dict[str, float | str | None] = {}
+        self.decode_into(out, words)
+        return out
+
+    def decode_into(self, out: dict[str, float | str | None], words: Sequence[int]) -> None:
+        """``out.update(self(words))``, without a dict in between on the usual path; ``out``
+        is left as it was when the words do not fit (:class:`CodecError`)."""
         if len(words) != self.count:
             raise CodecError(f"the read needs {self.count} registers, got {len(words)}")
         try:
             raws = self._unpack(self._pack(*self._take(words)))
         except struct.error as exc:
             raise CodecError(f"register values are not 16-bit words: {exc}") from None
-        out: dict[str, float | str | None] = {
+        if self._only_plain and self._any_gone.isdisjoint(raws):
+            out.update(zip(self._ids, map(operator.mul, raws, self._scales), strict=True))
+            return
+        values: dict[str, float | str | None] = {
             qid: None if raw in gone else raw * scale
             for (qid, gone, scale), raw in zip(self._plain, self._plain_raws(raws), strict=True)
         }
         for position, q in self._other:
-            out[q.id] = _finish(q, raws[position])
-        return out
+            values[q.id] = _finish(q, raws[position])
+        out.update(values)
+
+
+def _padded(indices: list[int], formats: list[str], count: int) -> str:
+    """The struct format of the quantities (``formats``, one per quantity, over ``indices``
+    in order) within the whole read of ``count`` words: pad bytes where no quantity is."""
+    out: list[str] = []
+    at = 0  # the next word
+    words = iter(indices)
+    for fmt in formats:
+        first = next(words)
+        for _ in range(struct.calcsize(fmt) // 2 - 1):
+            next(words)
+        if first > at:
+            out.append(f"{2 * (first - at)}x")
+        out.append(fmt)
+        at = first + struct.calcsize(fmt) // 2
+    if count > at:
+        out.append(f"{2 * (count - at)}x")
+    return "".join(out)
 
 
 def _finish(q: Quantity, raw: int | float) -> float | str | None:
@@ -233,6 +275,10 @@ def _finish(q: Quantity, raw: int | float) -> float | str | None:
     if q.states:
         return q.states.get(int(raw))
     return raw * q.scale
+
+
+def _same(words: Sequence[int]) -> Sequence[int]:
+    return words
 
 
 def _picker(indices: list[int]) -> Callable[[Sequence[int]], tuple[int, ...]]:

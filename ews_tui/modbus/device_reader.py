@@ -131,11 +131,13 @@ class DeviceReader:
         self.target = target
         self.reg_map = target.reg_map
         self.state = PlanState(target.reg_map, bus_for_map(bus, target.reg_map))
+        self.requests = 0  # reads sent (the poller's transaction count)
         self._classes = {q.poll for q in target.reg_map.quantities}
         self._quantities = {q.id: q for q in target.reg_map.quantities}
-        self._decoders: dict[Read, BlockDecoder | None] = {}
-        # per plan (the planner caches them): its reads' decoders, without hashing a Read
-        self._plan_decoders: dict[int, tuple[ReadPlan, list[BlockDecoder | None]]] = {}
+        self._decoders: dict[Read, BlockDecoder | _OneByOne] = {}
+        # per plan (the planner caches them): its reads' decoders and its values before any
+        # read (every wanted quantity missing), without hashing a Read
+        self._prepared: dict[int, _Prepared] = {}
 
     @property
     def address(self) -> int:
@@ -156,61 +158,82 @@ class DeviceReader:
     ) -> Values | Failure:
         """Read the due classes; the decoded values (None when missing) or the failure."""
         plan = self.plan(classes)
-        values: dict[str, float | str | None] = dict.fromkeys(plan.wanted)
-        done: set[str] = set()
-        reads, decoders = plan.reads, self._decoders_of(plan)
-        index = 0
-        while index < len(reads):
-            read = reads[index]
-            index += 1
-            if done and done.issuperset(read.quantities):
-                continue  # fetched before a re-plan
-            result = await read_fn(read.fc, self.address, read.start, read.count)
-            if isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS:
-                log.info(
-                    "device %d refused %s (exception 02): re-planning", self.target.device_id, read
-                )
-                plan = self.state.split_read(plan, read)
-                reads, decoders, index = plan.reads, self._decoders_of(plan), 0
-                continue
+        prepared = self._prepare(plan)
+        values = prepared.missing.copy()
+        address = self.target.address
+        for index, (read, decoder) in enumerate(prepared.steps):
+            result = await read_fn(read.fc, address, read.start, read.count)
             if isinstance(result, Failure):
+                self.requests += index + 1
+                if isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS:
+                    return await self._replanned(read_fn, plan, index, values)
                 return result
-            values.update(self._decode(read, result, decoders[index - 1]))
-            done.update(read.quantities)
-        if plan.wanted and len(plan.unavailable) == len(plan.wanted):
-            return ExceptionCode(self.address, ILLEGAL_DATA_ADDRESS)
+            try:
+                decoder.decode_into(values, result)
+            except CodecError:  # decode one by one, to log which quantity is wrong
+                values.update(self._decode_each(read, result))
+        self.requests += len(prepared.steps)
+        if plan.unavailable and len(plan.unavailable) == len(plan.wanted):
+            return ExceptionCode(address, ILLEGAL_DATA_ADDRESS)
         return values
 
-    def _decoders_of(self, plan: ReadPlan) -> list[BlockDecoder | None]:
-        entry = self._plan_decoders.get(id(plan))
-        if entry is None or entry[0] is not plan:
-            if len(self._plan_decoders) > 8:  # re-plans after exception 02: start afresh
-                self._plan_decoders.clear()
-            entry = (plan, [self._decoder(read) for read in plan.reads])
-            self._plan_decoders[id(plan)] = entry
-        return entry[1]
+    async def _replanned(
+        self, read_fn: ReadFn, plan: ReadPlan, refused: int, values: dict[str, float | str | None]
+    ) -> Values | Failure:
+        """The rest of :meth:`read` after the device answered exception 02 to the read at
+        ``refused`` in ``plan``: re-plan, and read what is not read yet."""
+        address = self.target.address
+        done = {qid for read in plan.reads[:refused] for qid in read.quantities}
+        read = plan.reads[refused]
+        while True:
+            log.info(
+                "device %d refused %s (exception 02): re-planning", self.target.device_id, read
+            )
+            plan = self.state.split_read(plan, read)
+            for read, decoder in self._prepare(plan).steps:
+                if done.issuperset(read.quantities):
+                    continue  # fetched before a re-plan
+                self.requests += 1
+                result = await read_fn(read.fc, address, read.start, read.count)
+                if isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS:
+                    break  # re-plan again
+                if isinstance(result, Failure):
+                    return result
+                try:
+                    decoder.decode_into(values, result)
+                except CodecError:
+                    values.update(self._decode_each(read, result))
+                done.update(read.quantities)
+            else:
+                break
+        if plan.wanted and len(plan.unavailable) == len(plan.wanted):
+            return ExceptionCode(address, ILLEGAL_DATA_ADDRESS)
+        return values
 
-    def _decoder(self, read: Read) -> BlockDecoder | None:
+    def _prepare(self, plan: ReadPlan) -> _Prepared:
+        prepared = self._prepared.get(id(plan))
+        if prepared is None or prepared.plan is not plan:
+            if len(self._prepared) > 8:  # re-plans after exception 02: start afresh
+                self._prepared.clear()
+            steps = [(read, self._decoder(read)) for read in plan.reads]
+            prepared = _Prepared(plan, steps, dict.fromkeys(plan.wanted))
+            self._prepared[id(plan)] = prepared
+        return prepared
+
+    def _decoder(self, read: Read) -> BlockDecoder | _OneByOne:
         if read not in self._decoders:
             quantities = [self._quantities[qid] for qid in read.quantities
                           if qid in self._quantities]  # fmt: skip
             try:
-                decoder: BlockDecoder | None = BlockDecoder(
+                decoder: BlockDecoder | _OneByOne = BlockDecoder(
                     quantities, read.start, read.count, self.reg_map
                 )
             except CodecError:
-                decoder = None  # decoded one by one, each error logged
+                decoder = _OneByOne()  # decoded one by one, each error logged
             self._decoders[read] = decoder
         return self._decoders[read]
 
-    def _decode(
-        self, read: Read, words: tuple[int, ...], decoder: BlockDecoder | None
-    ) -> dict[str, float | str | None]:
-        if decoder is not None:
-            try:
-                return decoder(words)
-            except CodecError:
-                pass  # decode one by one below, to log which quantity is wrong
+    def _decode_each(self, read: Read, words: tuple[int, ...]) -> dict[str, float | str | None]:
         out: dict[str, float | str | None] = {}
         for qid in read.quantities:
             q = self._quantities.get(qid)
@@ -223,3 +246,20 @@ class DeviceReader:
                 log.warning("device %d: %s: %s", self.target.device_id, qid, exc)
                 out[qid] = None
         return out
+
+
+class _OneByOne:
+    """The decoder of a read no :class:`BlockDecoder` can take: the reader decodes its
+    quantities one by one, logging each that does not decode."""
+
+    def decode_into(self, out: dict[str, float | str | None], words: tuple[int, ...]) -> None:
+        raise CodecError("decoded one by one")
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """What a reader keeps per plan."""
+
+    plan: ReadPlan
+    steps: list[tuple[Read, BlockDecoder | _OneByOne]]  # each read with its decoder
+    missing: dict[str, float | str | None]  # every wanted quantity, None: copied per read

@@ -84,6 +84,11 @@ class PollerStats:
     last_cycle_s: float
 
 
+_BOTH: tuple[PollClass, ...] = ("fast", "slow")
+_FAST: tuple[PollClass, ...] = ("fast",)
+_SLOW: tuple[PollClass, ...] = ("slow",)
+
+
 class _Slot:
     """One device's schedule and state, touched only by the poller task."""
 
@@ -98,13 +103,11 @@ class _Slot:
 
     def due(self, now: float) -> tuple[PollClass, ...]:
         if self.state is DeviceState.COMM_ERROR:
-            return ("fast", "slow") if now >= self.retry_at else ()
-        classes: list[PollClass] = []
-        if self.reader.has_class("fast") and now >= self.next_fast:
-            classes.append("fast")
-        if self.reader.has_class("slow") and now >= self.next_slow:
-            classes.append("slow")
-        return tuple(classes)
+            return _BOTH if now >= self.retry_at else ()
+        fast = now >= self.next_fast and self.reader.has_class("fast")
+        if now >= self.next_slow and self.reader.has_class("slow"):
+            return _BOTH if fast else _SLOW
+        return _FAST if fast else ()
 
     def next_time(self) -> float:
         if self.state is DeviceState.COMM_ERROR:
@@ -369,21 +372,25 @@ class BusPoller:
                     break
                 if self._slots.get(slot.target.device_id) is not slot:
                     continue  # removed by set_targets meanwhile
-                classes = slot.due(self._loop_time() + self._pull_forward())
+                ahead = self._pull_forward() if self._paced else 0.0
+                classes = slot.due(self._loop_time() + ahead)
                 if not classes:
                     continue
-                lost = await self._run_jobs(cut_in=True)
-                if lost is not None:
-                    return lost
+                if self._jobs or self._paced:
+                    lost = await self._run_jobs(cut_in=True)
+                    if lost is not None:
+                        return lost
                 outcome = await self._poll(slot, classes)
                 polled += 1
-                if isinstance(outcome, Disconnected):
-                    return outcome
-                if self._half_open():
-                    return Disconnected(self.transport.name, "no device answers: reconnecting")
-            lost = await self._run_jobs(cut_in=False)
-            if lost is not None:
-                return lost
+                if isinstance(outcome, Failure):
+                    if isinstance(outcome, Disconnected):
+                        return outcome
+                    if self._half_open():
+                        return Disconnected(self.transport.name, "no device answers: reconnecting")
+            if self._jobs or self._paced:
+                lost = await self._run_jobs(cut_in=False)
+                if lost is not None:
+                    return lost
             if polled:
                 self._cycles += 1
                 self._last_cycle_s = self._loop_time() - started
@@ -498,32 +505,40 @@ class BusPoller:
             if not future.done():
                 future.set_result(failure)
 
-    async def _counted_read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
-        self._transactions += 1
-        return await self.transport.read(fc, address, start, count)
-
     async def _poll(self, slot: _Slot, classes: tuple[PollClass, ...]) -> Values | Failure:
         started = self._loop_time()
         attempts = 1 if slot.state is DeviceState.COMM_ERROR else 1 + self.settings.retries
-        outcome: Values | Failure = Disconnected(self.transport.name)
-        for _ in range(attempts):
-            outcome = await slot.reader.read(self._counted_read, classes)
-            if not isinstance(outcome, Failure):
-                break
+        reader, read = slot.reader, self.transport.read
+        sent = reader.requests
+        try:
+            outcome = await reader.read(read, classes)
+            while attempts > 1 and isinstance(outcome, Failure):
+                if isinstance(outcome, Disconnected):
+                    break
+                attempts -= 1
+                outcome = await reader.read(read, classes)
+        finally:
+            self._transactions += reader.requests - sent
+        if isinstance(outcome, Failure):
             if isinstance(outcome, Disconnected):
                 return outcome
-        if isinstance(outcome, Failure):
             if isinstance(outcome, NoAnswer | FrameError):
                 self._silent_polls += 1
             self._device_failed(slot, outcome)
             return outcome
         self._silent_polls = 0
-        if "fast" in classes:
-            slot.next_fast = started + self.settings.fast_s
-        if "slow" in classes:
-            slot.next_slow = started + self.settings.slow_s
+        settings = self.settings
+        if classes is _BOTH:
+            slot.next_fast = started + settings.fast_s
+            slot.next_slow = started + settings.slow_s
+        else:
+            if "fast" in classes:
+                slot.next_fast = started + settings.fast_s
+            if "slow" in classes:
+                slot.next_slow = started + settings.slow_s
         slot.backoff_s = 0.0
-        self._set_device(slot, DeviceState.ON, "")
+        if slot.state is not DeviceState.ON:
+            self._set_device(slot, DeviceState.ON, "")
         self.hub.publish(Sample(slot.target.device_id, time.time(), outcome))
         return outcome
 

@@ -8,15 +8,15 @@ failure saying what went wrong and where (:class:`NoAnswer`, :class:`ExceptionCo
 (pymodbus's retries and reconnects are off): the bus poller that owns the transport
 decides, so one owner paces the line.
 
-One transaction at a time: reads are serialised by a lock, whoever calls.
+One transaction at a time: the open client serialises reads, whoever calls.
 :meth:`BusTransport.wire_bytes` counts the bytes sent and received on the wire, over every
 connection the transport opened.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from ews_tui.modbus.client import BusClient, WireBytes, WireCounter
@@ -84,13 +84,16 @@ Endpoint = RtuEndpoint | TcpEndpoint
 # ------------------------------------------------------------------------------ transport
 
 
+async def _answered(result: ReadResult) -> ReadResult:
+    return result
+
+
 class BusTransport:
     """One Modbus client on one endpoint, owned by one bus poller."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._client: BusClient | None = None
-        self._lock = asyncio.Lock()
         self._wire = WireCounter()
 
     @property
@@ -133,12 +136,12 @@ class BusTransport:
             client.close()
             log.info("bus %s closed", self.name)
 
-    async def read(self, fc: int, address: int, start: int, count: int) -> ReadResult:
-        """Read ``count`` registers from ``start`` of device ``address`` with fc 3 or 4."""
+    def read(self, fc: int, address: int, start: int, count: int) -> Awaitable[ReadResult]:
+        """Read ``count`` registers from ``start`` of device ``address`` with fc 3 or 4 (to
+        await: the open client's read, which sends one request at a time)."""
         if fc not in READ_FUNCTIONS:
             raise ValueError(f"read {self.name}: function code {fc} is not 3 or 4")
-        async with self._lock:
-            client = self._client
-            if client is None:
-                return Disconnected(self.name)
-            return await client.read(fc, address, start, count)
+        client = self._client
+        if client is None:
+            return _answered(Disconnected(self.name))
+        return client.read(fc, address, start, count)

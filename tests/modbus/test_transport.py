@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from ews_tui.domain.catalog import builtin_catalog
+from ews_tui.modbus.client import BusClient, WireCounter
 from ews_tui.modbus.codec import decode
 from ews_tui.modbus.serial_line import LineSettings, line_settings
 from ews_tui.modbus.transport import (
@@ -365,6 +366,19 @@ async def test_tcp_late_answer_is_not_taken_for_the_next_one() -> None:
     assert transport.wire_bytes() == (24, 11 + 11)
 
 
+async def test_tcp_answers_are_counted_on_the_wire() -> None:
+    async with Gateway() as gateway:
+        gateway.answer = lambda request: mbap(request, b"\x03\x04\x00\x07\x00\x08")
+        transport = BusTransport(TcpEndpoint("127.0.0.1", gateway.port, 1.0))
+        assert await transport.connect() is None
+        try:
+            for _ in range(3):
+                assert await transport.read(3, 5, 0x10, 2) == (7, 8)
+        finally:
+            await transport.close()
+    assert transport.wire_bytes() == (3 * 12, 3 * 13)
+
+
 async def test_tcp_late_answer_of_125_registers_before_the_answer() -> None:
     """Both frames at once (518 bytes): more than pymodbus keeps by itself (264)."""
     words = struct.pack(">125H", *range(125))
@@ -435,6 +449,85 @@ async def test_map_connection_lost_is_disconnected_at_once() -> None:
             assert not transport.connected
         finally:
             await transport.close()
+
+
+# ------------------------------------------------- the tap's early stop and cancellation
+# The tap ends a request early by cancelling the task that awaits it and taking that cancel
+# back (as asyncio.timeout does): a cancel from anyone else must go through, and a cancel
+# the tap took back must leave the task as it was.
+
+
+async def test_a_read_cancelled_by_its_caller_stays_cancelled() -> None:
+    async with Gateway() as gateway:
+        asked = asyncio.Event()
+        gateway.answer = lambda request: asked.set()  # never answers
+        transport = BusTransport(TcpEndpoint("127.0.0.1", gateway.port, 3600.0))
+        assert await transport.connect() is None
+        try:
+            read = asyncio.create_task(transport.read(3, 5, 0, 1))
+            await asyncio.wait_for(asked.wait(), WAIT_S)
+            read.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await read
+            gateway.answer = lambda request: mbap(request, b"\x03\x02\x00\x07")
+            assert await asyncio.wait_for(transport.read(3, 5, 0, 1), WAIT_S) == (7,)
+        finally:
+            await transport.close()
+
+
+async def test_a_read_cancelled_as_the_tap_stops_it_stays_cancelled() -> None:
+    """The caller's cancel and the tap's (the connection closed) reach the task together:
+    the tap takes back its own only."""
+    async with Gateway() as gateway:
+        asked = asyncio.Event()
+        gateway.answer = lambda request: asked.set()
+        transport = BusTransport(TcpEndpoint("127.0.0.1", gateway.port, 3600.0))
+        assert await transport.connect() is None
+        try:
+            read = asyncio.create_task(transport.read(3, 5, 0, 1))
+            await asyncio.wait_for(asked.wait(), WAIT_S)
+            read.cancel()
+            await transport.close()  # the tap stops the request: Disconnected "closed"
+            with pytest.raises(asyncio.CancelledError):
+                await read
+        finally:
+            await transport.close()
+
+
+async def test_a_stop_after_the_answer_came_leaves_the_task_as_it_was(monkeypatch) -> None:
+    """The tap stops a request whose answer is in, before its task resumes (its cancel is
+    then swallowed on the way): the read ends with the tap's verdict, and the task carries
+    no cancel request (a later timeout in it still raises TimeoutError)."""
+
+    def stale_then_answer(request: bytes) -> bytes:  # the tap picks the answer in _select
+        stale = mbap(request, b"\x03\x02\x00\x06", tid=int.from_bytes(request[:2]) ^ 0xFFFF)
+        return stale + mbap(request, b"\x03\x02\x00\x07")
+
+    async with Gateway() as gateway:
+        gateway.answer = stale_then_answer
+        client = await BusClient.open_tcp("127.0.0.1", gateway.port, 3600.0, "gw", WireCounter())
+        assert isinstance(client, BusClient)
+        tap = client.tap
+        select = tap._select
+
+        def then_stop(pending: object, buffer: bytes) -> bytes:
+            frame = select(pending, buffer)  # type: ignore[arg-type]
+            # runs after pymodbus has the answer, before the task that awaits it resumes
+            asyncio.get_running_loop().call_soon(tap.stop, FrameError(5, "stopped late"))
+            return frame
+
+        monkeypatch.setattr(tap, "_select", then_stop)
+        try:
+            task = asyncio.current_task()
+            assert task is not None and task.cancelling() == 0
+            result = await client.read(3, 5, 0, 1)  # in this task (the gateway answers)
+            assert result == FrameError(5, "stopped late")
+            assert task.cancelling() == 0
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0):
+                    await asyncio.Event().wait()
+        finally:
+            client.close()
 
 
 # ------------------------------------------------------------- against pymodbus' servers

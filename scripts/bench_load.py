@@ -93,7 +93,7 @@ class Session:
             self.tail = (self.tail + data)[-20000:]
             self.changed.set()
 
-    async def wait_for(self, text: str, timeout: float = 30.0) -> None:
+    async def wait_for(self, text: str, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while text not in self.tail:
             self.changed.clear()

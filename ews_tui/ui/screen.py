@@ -18,16 +18,18 @@ from __future__ import annotations
 from typing import TypeVar
 
 from textual import getters
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 
 from ews_tui.ui.app import EwsApp
+from ews_tui.ui.frames import PacedFrames
 from ews_tui.ui.session import Session
 
 ResultT = TypeVar("ResultT")
 
 
-class EwsScreen(Screen[ResultT]):
-    """A screen of one UI session: typed ``app`` and ``session``."""
+class EwsScreen(PacedFrames[ResultT]):
+    """A screen of one UI session: typed ``app`` and ``session``; its frames take turns
+    with the other sessions' (:mod:`~ews_tui.ui.frames`)."""
 
     app = getters.app(EwsApp)
 

@@ -20,6 +20,7 @@ from ews_tui.services.installation import InstallationService
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.screens.consumption_total import TotalScreen
 from ews_tui.ui.widgets.histogram import MISSING, Histogram
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 from tests.ui.consumption_fixtures import ANCHOR, LATER, seed_site
 
@@ -115,6 +116,24 @@ async def test_previous_and_next_day_change_the_range_and_values(box: Runtime) -
         await loaded(pilot)
         assert text(pilot, "#cons-totals") == "Total: — · Cost: —"
         assert set(column(pilot, "amount")) == {"—"}
+
+
+async def test_the_next_day_writes_its_cells_without_a_layout(box: Runtime) -> None:
+    """Each ←/→ cleared and rebuilt the table (and set the totals line), which laid the
+    whole screen out again at every key, in every session. The same columns and rows get
+    their cells written; the totals line, as high as before, repaints alone."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        grid = pilot.app.screen.query_one("#cons-table", DataTable)
+        totals = pilot.app.screen.query_one("#cons-totals", SteadyStatic)
+        rows, layouts = list(grid.rows.values()), totals.layouts
+        await pilot.press("left")
+        await loaded(pilot)
+        assert text(pilot, "#cons-totals") == "Total: 96.0 kWh · Cost: €19.20"
+        assert column(pilot, "amount")[8] == "4.0"
+        assert all(a is b for a, b in zip(grid.rows.values(), rows, strict=True))
+        assert totals.layouts == layouts
 
 
 async def test_key_repeats_read_the_store_once(box: Runtime) -> None:

@@ -26,6 +26,7 @@ from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.ui.screens.live import LiveScreen
 from ews_tui.ui.widgets.measure_table import MeasureTable
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 
 METER = Device(0, 1, "0 146 68", 5, name="Main meter")
@@ -344,3 +345,47 @@ def test_snapshot_live(snap_compare, tmp_path: Path, language: str) -> None:  # 
 
     app = SnapshotApp(tmp_path, "live", language=language, prepare=prepare)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+async def test_a_changed_value_repaints_its_own_line_only(box: Runtime) -> None:
+    """The values table was a DataTable: one cell written repainted every cell of every row
+    (a fifth of the box's CPU with ten sessions on this screen). Now a changed value draws
+    its own line, and a new text of the same height lays nothing out."""
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, table = _live_screen(pilot), _table(pilot)
+        box.hub.publish(DeviceStateChanged(1, DeviceState.ON))
+        box.hub.publish(Sample(1, time.time(), VALUES))
+        await _until(pilot, lambda: table.value_of("v1") == "231.4")
+        await pilot.pause()
+        comm = screen.query_one("#live-comm", SteadyStatic)
+        drawn, layouts = table.lines_rendered, comm.layouts
+        box.hub.publish(Sample(1, time.time(), {**VALUES, "v1": 229.5}))
+        await _until(pilot, lambda: table.value_of("v1") == "229.5")
+        await pilot.pause()
+        assert table.lines_rendered == drawn + 1
+        assert "229.5" in _rendered_row(table, "v1")
+        box.hub.publish(DeviceStateChanged(1, DeviceState.COMM_ERROR, "no answer"))
+        await _until(pilot, lambda: "no answer" in _text(pilot, "#live-comm"))
+        assert comm.layouts == layouts  # one line before, one line now: no layout
+
+
+async def test_the_values_scroll_under_their_header_from_the_keyboard(box: Runtime) -> None:
+    """The table is taller than an 80x24 terminal: a user without a mouse reaches its last
+    row with the keys, the header staying on top."""
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = _table(pilot)
+        table.focus()
+        await pilot.pause()
+        last = table.row_count - 1
+        assert last + 1 > table.size.height - 1  # more rows than lines under the header
+        await pilot.press("end")
+        assert table.cursor_row == last
+        assert table.scroll_y > 0
+        header = "".join(segment.text for segment in table.render_line(0))
+        assert "Quantity" in header
+        bottom = "".join(segment.text for segment in table.render_line(table.size.height - 1))
+        assert table.label_of(list(table.rows)[last]) in bottom
+        await pilot.press("home")
+        assert (table.cursor_row, table.scroll_y) == (0, 0)

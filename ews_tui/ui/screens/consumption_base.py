@@ -33,6 +33,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from ews_tui.domain.events import InstallationChanged, SettingsChanged
 from ews_tui.domain.grouping import Amount, By, GroupKey, known, metered_devices
@@ -112,6 +113,8 @@ class ConsumptionScreen(EwsScreen[None]):
         self.cursor: int = 0
         self.load_interval_s = LOAD_INTERVAL_S
         self.reads = 0  # reads of the store started (tests count them)
+        # What each grid shows: its columns and rows count, for which view.
+        self._grid_shapes: dict[str | None, tuple[tuple[object, ...], ConsumptionView]] = {}
         self._last_read: float | None = None
 
     # ------------------------------------------------------------------ services
@@ -307,18 +310,44 @@ class ConsumptionScreen(EwsScreen[None]):
         columns: Sequence[tuple[str, str]],
         rows: Sequence[Sequence[str]],
     ) -> None:
-        """Columns ``(key, title)``: the first left-aligned, the numbers right-aligned."""
+        """Columns ``(key, title)``: the first left-aligned, the numbers right-aligned.
+
+        Another view (the next day, week, month: what ←/→ bring) in a grid of the same
+        columns (keys, titles) and rows count gets only its changed cells written: built
+        anew, the table laid the whole screen out again at each key, in every session. The
+        same view again (another device of Details) is built anew, as it was."""
+        widths = [
+            max([len(title), *(len(row[n]) for row in rows)])
+            for n, (_key, title) in enumerate(columns)
+        ]
+        shape = (tuple(columns), len(rows))
+        period = replace(self.view, device_id=None)  # the view but the device
+        shown = self._grid_shapes.get(grid.id)
+        self._grid_shapes[grid.id] = (shape, period)
+        if shown is not None and shown[0] == shape and shown[1] != period:
+            for index, row in enumerate(rows):
+                for n, ((key, _title), cell) in enumerate(zip(columns, row, strict=True)):
+                    if str(grid.get_cell(str(index), key)) != cell:
+                        grid.update_cell(str(index), key, self._cell(cell, n))
+            for n, ((key, _title), width) in enumerate(zip(columns, widths, strict=True)):
+                column = grid.columns[ColumnKey(key)]
+                if column.width != width and rows:
+                    # Fixed widths: one cell written with update_width makes the table
+                    # measure itself again from them (nothing else is measured).
+                    column.width = width
+                    grid.update_cell("0", key, self._cell(rows[0][n], n), update_width=True)
+            return
         grid.clear(columns=True)
-        for n, (key, title) in enumerate(columns):
-            width = max([len(title), *(len(row[n]) for row in rows)])
+        for n, ((key, title), width) in enumerate(zip(columns, widths, strict=True)):
             grid.add_column(
                 Text(title, justify="left" if n == 0 else "right"), key=key, width=width
             )
         for index, row in enumerate(rows):
-            cells = [
-                Text(cell, justify="left" if n == 0 else "right") for n, cell in enumerate(row)
-            ]
-            grid.add_row(*cells, key=str(index))
+            grid.add_row(*(self._cell(cell, n) for n, cell in enumerate(row)), key=str(index))
+
+    @staticmethod
+    def _cell(text: str, column: int) -> Text:
+        return Text(text, justify="left" if column == 0 else "right")
 
     def place_cursor(self, data_table: DataTable[Any], row: int) -> None:
         if data_table.row_count:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, OptionList, Static
+from textual.widgets import DataTable, OptionList
 from textual.widgets.option_list import Option
 
 from ews_tui.domain.en50160 import week_label
@@ -41,6 +41,7 @@ from ews_tui.ui.consumption_view import ConsumptionView
 from ews_tui.ui.en50160_text import verdict_text
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import Histogram, Series
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 # Reserved: the weekly EN 50160 check of the device (issue "EN 50160") fills this line.
 EN50160_PENDING = N_("EN 50160: no verdict yet")
@@ -73,15 +74,15 @@ class DetailsScreen(ConsumptionScreen):
         with Horizontal():
             yield OptionList(id="det-devices")
             with Vertical(id="det-right"):
-                yield Static("", id="det-device")
-                yield Static("", id="det-compare")
-                yield Static("", id="det-en50160")
+                yield SteadyStatic("", id="det-device")
+                yield SteadyStatic("", id="det-compare")
+                yield SteadyStatic("", id="det-en50160")
                 yield Histogram(id="cons-chart")
                 yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
 
     def on_mount(self) -> None:
         self.add_class("-details")
-        self.query_one("#det-en50160", Static).update(_(EN50160_PENDING))
+        self.query_one("#det-en50160", SteadyStatic).show(_(EN50160_PENDING))
         super().on_mount()
         self.query_one("#det-devices", OptionList).focus()
 
@@ -131,20 +132,20 @@ class DetailsScreen(ConsumptionScreen):
     async def _show_en50160(self, device_id: int | None) -> None:
         """Manual §7.16.1.4: the last week's EN 50160 verdict of the EQ device of the
         device's gateway ("Last week EN50160 CHECK: OK or KO")."""
-        line = self.query_one("#det-en50160", Static)
+        line = self.query_one("#det-en50160", SteadyStatic)
         inst = self.session.service(InstallationService).current
         device = inst.device(device_id) if device_id is not None else None
         gateway = inst.gateway(device.gateway_id) if device is not None else None
         if gateway is None or gateway.eq_device_id is None:
-            line.update(_(EN50160_NO_EQ))
+            line.show(_(EN50160_NO_EQ))
             return
         weeks = await self.session.service(En50160Checker).repo.weeks(gateway.id, 1)
         if not weeks:
-            line.update(_(EN50160_PENDING))
+            line.show(_(EN50160_PENDING))
             return
         week = weeks[0]
         tz = ZoneInfo(self.session.service(SettingsService).config.time.timezone)
-        line.update(
+        line.show(
             Text.assemble(
                 _("Last week EN 50160 check: "),
                 verdict_text(week.verdict.value, week=True),
@@ -157,13 +158,13 @@ class DetailsScreen(ConsumptionScreen):
             return
         table, before, totals, before_totals = self.data
         key = self.selected_key()
-        title = self.query_one("#det-device", Static)
-        compare = self.query_one("#det-compare", Static)
+        title = self.query_one("#det-device", SteadyStatic)
+        compare = self.query_one("#det-compare", SteadyStatic)
         chart = self.query_one("#cons-chart", Histogram)
         if key is None:
             energy = _(ENERGY_NAMES[table.energy])
-            title.update(_("No device meters this energy ({energy}).").format(energy=energy))
-            compare.update("")
+            title.show(_("No device meters this energy ({energy}).").format(energy=energy))
+            compare.show("")
             chart.chart = self.chart(table, [])
             self.fill_grid(self.query_one("#cons-table", DataTable), [("period", "")], [])
             return
@@ -179,7 +180,7 @@ class DetailsScreen(ConsumptionScreen):
             total = range_sum(values, finished + (1 if under_way is not None else 0))
             now, then = range_sum(values, finished), range_sum(previous, finished)
             label = _(COMPARE_SAME_PART)
-        title.update(
+        title.show(
             f"{key.name} · "
             + _("Total: {amount}").format(amount=amount_text(total, table.unit, with_unit=True))
             + " · "
@@ -194,7 +195,7 @@ class DetailsScreen(ConsumptionScreen):
                 now_value.value if now_value else None,
                 then_value.value if then_value else None,
             )
-        compare.update(
+        compare.show(
             label.format(amount=amount_text(then, table.unit, with_unit=True), change=change)
         )
         chart.chart = self.chart(table, [Series(key.name, self.bar_values(values))])

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from ews_tui.domain.grouping import Amount, GroupKey
 from ews_tui.i18n import N_, _
@@ -31,6 +31,7 @@ from ews_tui.ui.consumption_text import (
 from ews_tui.ui.consumption_view import ConsumptionView
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import MISSING, MISSING_STYLE, Histogram, Series, series_colour
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 NAME_WIDTH = 14  # a group's name in the table's header and the legend
 
@@ -47,7 +48,7 @@ class PartialScreen(ConsumptionScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="cons-legend")
+        yield SteadyStatic("", id="cons-legend")
         yield Histogram(id="cons-chart")
         yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
 
@@ -80,10 +81,10 @@ class PartialScreen(ConsumptionScreen):
         self.fill_table(table, totals, keys)
 
     def show_legend(self, table: ConsumptionTable, keys: list[GroupKey]) -> None:
-        legend = self.query_one("#cons-legend", Static)
+        legend = self.query_one("#cons-legend", SteadyStatic)
         if not keys:
             energy = _(ENERGY_NAMES[table.energy])
-            legend.update(_("No device meters this energy ({energy}).").format(energy=energy))
+            legend.show(_("No device meters this energy ({energy}).").format(energy=energy))
             return
         text = Text(no_wrap=True, overflow="ellipsis")
         for n, key in enumerate(keys):
@@ -91,7 +92,7 @@ class PartialScreen(ConsumptionScreen):
             text.append(f" {short(self.group_name(key))}  ")
         text.append(MISSING, style=MISSING_STYLE)
         text.append(" " + _("no data"))
-        legend.update(text)
+        legend.show(text)
 
     def cell(self, amount: Amount | None, table: ConsumptionTable) -> str:
         if self.view.chart_cost:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from ews_tui.domain.grouping import Amount, By, known
 from ews_tui.i18n import _, pgettext
@@ -28,6 +28,7 @@ from ews_tui.ui.consumption_text import (
 from ews_tui.ui.consumption_view import ConsumptionView
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import Histogram, Series
+from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 
 def site_values(table: ConsumptionTable) -> list[Amount | None]:
@@ -42,7 +43,7 @@ class TotalScreen(ConsumptionScreen):
     NAME = "consumption_total"
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="cons-totals")
+        yield SteadyStatic("", id="cons-totals")
         yield Histogram(id="cons-chart")
         yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
 
@@ -69,21 +70,21 @@ class TotalScreen(ConsumptionScreen):
         self.fill_table(table, values, shown)
 
     def show_totals(self, table: ConsumptionTable, total: Amount | None) -> None:
-        line = self.query_one("#cons-totals", Static)
+        line = self.query_one("#cons-totals", SteadyStatic)
         if not table.rows:
             energy = _(ENERGY_NAMES[table.energy])
             if self.metered(table.energy):
                 message = _("Every device of this energy ({energy}) is excluded from totals.")
             else:
                 message = _("No device meters this energy ({energy}).")
-            line.update(message.format(energy=energy))
+            line.show(message.format(energy=energy))
             return
         text = _("Total: {amount}").format(amount=amount_text(total, table.unit, with_unit=True))
         kwh = table.kwh(known(total)) if table.energy == "gas" else None
         if kwh is not None:
             text += " " + _("({kwh} kWh equivalent)").format(kwh=number(kwh, 1))
         text += " · " + _("Cost: {cost}").format(cost=cost_text(total, table.currency))
-        line.update(text)
+        line.show(text)
 
     def fill_table(self, table: ConsumptionTable, values: list[Amount | None], shown: int) -> None:
         unit = unit_text(table.unit)

@@ -27,7 +27,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -44,6 +43,7 @@ from ews_tui.modbus.device_reader import DeviceMapError, device_map
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LIVE_EVENTS, LiveBoard, LiveValues
 from ews_tui.ui.follow import while_shown
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.measure_table import MeasureTable
 from ews_tui.ui.widgets.state_symbol import breaker_text, state_text
@@ -74,7 +74,7 @@ def matches(device: Device, inst: Installation, model_name: str, query: str) -> 
     return query.casefold() in haystack.casefold()
 
 
-class LiveScreen(Screen[None]):
+class LiveScreen(EwsScreen[None]):
     CSS_PATH = STYLES / "live.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", N_("Search")),
@@ -100,7 +100,7 @@ class LiveScreen(Screen[None]):
 
     @property
     def installation(self) -> InstallationService:
-        return self.app.session.service(InstallationService)  # type: ignore[attr-defined,no-any-return]
+        return self.session.service(InstallationService)
 
     def compose(self) -> ComposeResult:
         yield Static(_("Live measures"), classes="page-title")
@@ -116,12 +116,12 @@ class LiveScreen(Screen[None]):
         yield EwsFooter()
 
     def on_mount(self) -> None:
-        hub = self.app.session.hub  # type: ignore[attr-defined]
+        hub = self.session.hub
         subscription = hub.subscribe(
             *LIVE_EVENTS, InstallationChanged, maxsize=1024, name="live-screen"
         )
         try:  # subscribed first, then the board: nothing falls between the two
-            self.board = self.app.session.service(LiveValues).snapshot()  # type: ignore[attr-defined]
+            self.board = self.session.service(LiveValues).snapshot()
         except LookupError:
             self.board = LiveBoard()
         self.refresh_devices()

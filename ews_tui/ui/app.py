@@ -35,6 +35,7 @@ from textual.css.stylesheet import Stylesheet
 from textual.css.types import CSSLocation
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.widget import AwaitMount
 
 from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _, change_language, set_language
@@ -223,6 +224,16 @@ class EwsApp(App[None]):
         if self.session.role is not None:
             self._restart_with("home")
 
+    def _get_screen(self, screen: Screen[Any] | str) -> tuple[Screen[Any], AwaitMount]:
+        """Textual's (Textual 8, pinned), with a new screen given its breakpoint classes
+        before it is styled: Textual sets them on the screen's first Resize, after every
+        widget of the screen was styled, and a class change on the screen styles the whole
+        screen again (Devices: 230 style applications in one step of the loop)."""
+        found = self.get_screen(screen)
+        if not found.is_running:
+            found.update_classes(breakpoint_classes(found, self), update=False)
+        return super()._get_screen(found)
+
     def _restart_with(self, name: str) -> None:
         screen_class = self.screen_class(name)
         assert screen_class is not None, name
@@ -264,6 +275,30 @@ class EwsApp(App[None]):
             self.push_screen(
                 CommandPalette(placeholder=_("Search for a screen…"), id="--command-palette")
             )
+
+
+def breakpoint_classes(screen: Screen[Any], app: App[Any]) -> dict[str, bool]:
+    """The breakpoint classes Textual gives ``screen`` in ``app`` at the app's size (the
+    screen's ``HORIZONTAL_BREAKPOINTS`` / ``VERTICAL_BREAKPOINTS``, else the app's): True
+    for the one of each list that applies, False for the others."""
+    size = app.size
+    horizontal = (
+        app.HORIZONTAL_BREAKPOINTS
+        if screen.HORIZONTAL_BREAKPOINTS is None
+        else screen.HORIZONTAL_BREAKPOINTS
+    ) or []
+    vertical = (
+        app.VERTICAL_BREAKPOINTS
+        if screen.VERTICAL_BREAKPOINTS is None
+        else screen.VERTICAL_BREAKPOINTS
+    ) or []
+    classes = {name: False for _threshold, name in horizontal + vertical}
+    for dimension, points in ((size.width, horizontal), (size.height, vertical)):
+        for threshold, name in sorted(points, reverse=True):
+            if dimension >= threshold:
+                classes[name] = True
+                break
+    return classes
 
 
 def wants_ansi(session: Session) -> bool:

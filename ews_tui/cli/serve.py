@@ -50,6 +50,7 @@ from ews_tui.runtime import Runtime
 from ews_tui.services.box import DATABASE_FILE, running_box
 from ews_tui.store.datadir_lock import LOCK_FILE
 from ews_tui.store.db import StoreError
+from ews_tui.ui.warm_up import warm_up
 
 log = logging.getLogger("ews_tui.serve")
 
@@ -136,6 +137,8 @@ async def front_ends(rt: Runtime, config: Config) -> AsyncIterator[list[str]]:
         fronts.append(console_front_end(rt, config))
     if config.kiosk.enabled:
         fronts.append(kiosk_front_end(rt, config))
+    if fronts:
+        await warm_up()  # the first sessions would pay it in the loop the pollers share
     async with AsyncExitStack() as stack:
         for front in fronts:
             try:

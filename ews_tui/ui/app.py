@@ -33,6 +33,7 @@ from textual.command import CommandPalette, Provider
 from textual.css.model import RuleSet
 from textual.css.stylesheet import Stylesheet
 from textual.css.types import CSSLocation
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.widget import AwaitMount
@@ -233,6 +234,15 @@ class EwsApp(App[None]):
         if not found.is_running:
             found.update_classes(breakpoint_classes(found, self), update=False)
         return super()._get_screen(found)
+
+    def update_styles(self, node: DOMNode, animate: bool = True) -> None:
+        """Textual's, except for a widget not in the DOM yet: Textual styles each widget as
+        it mounts, so a restyle asked before that is work done twice, in the loop every
+        session shares (``compact=True`` given to an Input, Select or OptionList restyles it
+        as it is built: 36 times when Devices opens, a third of its style work)."""
+        if node is not self and not node.is_attached:
+            return
+        super().update_styles(node, animate=animate)
 
     def _restart_with(self, name: str) -> None:
         screen_class = self.screen_class(name)

@@ -16,6 +16,7 @@ import pytest
 from textual.app import App
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.widgets import Input
 
 from ews_tui.cli.sim import load_site
 from ews_tui.domain.auth import Role
@@ -134,3 +135,19 @@ async def test_breakpoint_classes_are_textuals(site: Runtime, width: int, height
         }
         assert breakpoint_classes(app.screen, app) == expected
         assert sum(expected.values()) == 2
+
+
+async def test_a_widget_is_styled_when_it_mounts_not_as_it_is_built(site: Runtime) -> None:
+    app = EwsApp(Session(site, role=Role.SYSTEM), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        built: list[Input] = []
+        # Built in the app's context, as a screen's compose does: compact=True sets a class.
+        app.call_later(lambda: built.append(Input(compact=True)))
+        await pilot.pause()
+        field = built[0]
+        assert field.has_class("-textual-compact")
+        assert not field.styles.base._rules  # not styled yet: nothing to restyle
+        await app.screen.mount(field)
+        await pilot.pause()
+        assert field.styles.base._rules and field.outer_size.height == 1  # compact: no border

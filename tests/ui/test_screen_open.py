@@ -20,11 +20,13 @@ from textual.widgets import Input
 
 from ews_tui.cli.sim import load_site
 from ews_tui.domain.auth import Role
+from ews_tui.domain.edits import device_problems
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.runtime import Runtime
 from ews_tui.services.installation import InstallationService
 from ews_tui.ui.app import EwsApp, breakpoint_classes
 from ews_tui.ui.session import Session
+from ews_tui.ui.widgets import device_form
 from tests.ui.box_fixtures import box_runtime
 
 SIZE = (80, 24)
@@ -151,3 +153,30 @@ async def test_a_widget_is_styled_when_it_mounts_not_as_it_is_built(site: Runtim
         await app.screen.mount(field)
         await pilot.pause()
         assert field.styles.base._rules and field.outer_size.height == 1  # compact: no border
+
+
+async def test_the_device_form_checks_a_loaded_device_once(
+    site: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading a device into the form sets each field, and each sends a Changed: the form
+    checked the whole device (and looked its error labels up again) for every one of them."""
+    calls: list[object] = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(args[1])
+        return device_problems(*args)
+
+    monkeypatch.setattr(device_form, "device_problems", counted)
+    app = EwsApp(Session(site, role=Role.SYSTEM), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_screen("devices", **params_for(site, "devices"))
+        for _ in range(5):
+            await pilot.pause()
+        assert 1 <= len(calls) <= 2, len(calls)
+        form = app.screen.query_one(device_form.DeviceForm)
+        calls.clear()
+        form.query_one("#f-name", Input).value = "Renamed"
+        for _ in range(3):
+            await pilot.pause()
+        assert len(calls) == 1  # a real change is checked

@@ -273,7 +273,19 @@ class EwsApp(App[None]):
     # App.action_back is a coroutine; ours stays a plain method (Textual runs either) so
     # subclasses such as KioskApp call it without awaiting.
     def action_back(self) -> None:  # type: ignore[override]
-        if len(self.screen_stack) > 2:
+        if len(self.screen_stack) <= 2:
+            return
+        screen = self.screen
+        if not screen.is_mounted:
+            # Esc before the screen just opened had its turn to mount (Enter and Esc in one
+            # read, or a busy loop): popped now, its on_mount would find its widgets gone
+            # and the NoMatches would end the session. Back once it has mounted.
+            screen.call_later(self._back_from, screen)
+            return
+        self.pop_screen()
+
+    def _back_from(self, screen: Screen[Any]) -> None:
+        if self.screen is screen and len(self.screen_stack) > 2:
             self.pop_screen()
 
     def action_help(self) -> None:

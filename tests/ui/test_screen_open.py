@@ -180,3 +180,24 @@ async def test_the_device_form_checks_a_loaded_device_once(
         for _ in range(3):
             await pilot.pause()
         assert len(calls) == 1  # a real change is checked
+
+
+@pytest.mark.parametrize("name", ["live", "consumption_total", "devices", "en50160"])
+async def test_esc_before_a_screen_has_mounted_goes_back_once_it_has(
+    site: Runtime, name: str
+) -> None:
+    """Esc typed before the screen just opened finished mounting (Enter and Esc in one read,
+    or a loaded box): the screen's on_mount found its widgets gone and the NoMatches ended
+    the session (seen in bench_sessions with five sessions navigating)."""
+    app = EwsApp(Session(site, role=Role.SYSTEM), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        home = app.screen
+        app.open_screen(name, **params_for(site, name))
+        opened = app.screen
+        assert not opened.is_mounted
+        app.action_back()  # what Esc runs, before the screen had a turn to mount
+        for _ in range(10):
+            await pilot.pause()
+        assert app.crash is None and app.is_running
+        assert app.screen is home and opened not in app.screen_stack

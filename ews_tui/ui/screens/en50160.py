@@ -67,7 +67,7 @@ class En50160Screen(EwsScreen[None]):
 
     CSS_PATH = STYLES / "en50160.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", N_("Back")),
+        Binding("escape", "app.back", N_("Back")),
     ]
 
     def __init__(self) -> None:
@@ -164,7 +164,7 @@ class En50160WeekScreen(EwsScreen[None]):
 
     CSS_PATH = STYLES / "en50160.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", N_("Back")),
+        Binding("escape", "app.back", N_("Back")),
     ]
 
     def __init__(self, week: WeekReport, tz: ZoneInfo) -> None:

@@ -16,14 +16,30 @@ in the same loop open PTY sessions at 80x24.
   between one and two: a cursor blink repaints what the field already shows, never that);
 - ``poll_jitter_ms``: |interval - 1 s| of the main meter's samples, p99, with no session
   (the baseline) and with 5 sessions typing.
+- ``screen_open_ms``: each screen's open time, from its push (``EwsApp._get_screen``) to its
+  first frame handed to the SSH session (``App._display``), in sessions logged in over SSH
+  at 80x24 that open every screen of the menus (and Devices, Advanced, Help) one after the
+  other, as ``ews serve`` runs after :func:`ews_tui.ui.warm_up.warm_up`; the median of
+  ``open_sessions`` sessions (1 with --quick, 3), each screen the first time in its session.
+  ``slowest_screen_open_ms`` / ``slowest_screen``: the largest of them.
+- ``navigating``: five sessions (two with --quick), each in a language no session used
+  before, log in and go through every entry of their home menu (Enter, Esc, ↓; SSH clients
+  in a child process, as scripts/bench_memory.py runs them) while a probe task sleeps 5 ms
+  again and again: ``max_stall_ms`` is its latest wake-up, ``cpu_in_max_stall_ms`` the
+  loop's own CPU time in it (the rest is the machine's load); ``baseline_max_stall_ms`` the
+  same probe for as long with no session; ``slowest_open_ms`` the slowest screen those
+  sessions opened; ``gc_max_pause_ms`` the longest garbage collection meanwhile.
 Targets (issue 5): first frame < 500 ms, < 15 MB per extra session, key p95 < 50 ms,
-jitter p99 < 20 ms with 5 sessions. Usage: scripts/bench_sessions.py [--quick]
+jitter p99 < 20 ms with 5 sessions; (issue 16) every screen opens in < 150 ms, (issue 11)
+loop stall < 50 ms while five sessions navigate. Usage: scripts/bench_sessions.py [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import importlib.util
 import itertools
 import json
 import logging
@@ -34,17 +50,23 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import asyncssh
+from rich.console import RenderableType
+from textual.screen import Screen
 
 from ews_tui.cli.demo import demo_box
 from ews_tui.config import HostPort, SshSettings, SshUser
-from ews_tui.domain.auth import DEFAULT_SCRYPT
+from ews_tui.domain.auth import DEFAULT_SCRYPT, Role
 from ews_tui.domain.events import Sample
 from ews_tui.frontends.ssh import SshFrontEnd, hash_password
 from ews_tui.runtime import Runtime
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.app import SCREENS_PACKAGE, EwsApp
+from ews_tui.ui.session import Session
+from ews_tui.ui.warm_up import warm_up
 
 LOGIN_TEXT = "Enter your PIN"
 MASK = "\u2022"  # how Textual's password Input shows each character
@@ -163,6 +185,258 @@ async def jitter_ms(rt: Runtime, seconds: float, busy: list[Client]) -> float:
     return round(percentile(gaps, 0.99), 1) if gaps else float("nan")
 
 
+def bench_memory() -> ModuleType:
+    """scripts/bench_memory.py: its SSH client child process and its stall probe."""
+    path = Path(__file__).with_name("bench_memory.py")
+    spec = importlib.util.spec_from_file_location("bench_memory", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MEMORY = bench_memory()
+SYSTEM, SERVER = Role.SYSTEM, Role.SERVER
+# Every screen a menu opens, the ones Gateways and Devices open, Help and "coming".
+SCREENS: tuple[tuple[str, Role], ...] = (
+    ("live", SYSTEM),
+    ("consumption_total", SYSTEM),
+    ("consumption_costs", SYSTEM),
+    ("consumption_partial", SYSTEM),
+    ("consumption_details", SYSTEM),
+    ("alarms", SYSTEM),
+    ("en50160", SYSTEM),
+    ("gateways", SYSTEM),
+    ("devices", SYSTEM),
+    ("device_advanced", SYSTEM),
+    ("groups", SYSTEM),
+    ("cost_rules", SYSTEM),
+    ("coming", SYSTEM),
+    ("help", SYSTEM),
+    ("settings_network", SERVER),
+    ("settings_modbus", SERVER),
+    ("settings_time", SERVER),
+    ("settings_language", SERVER),
+    ("settings_csv", SERVER),
+    ("connector", SERVER),
+    ("settings_smtp", SERVER),
+    ("settings_users", SERVER),
+)
+
+
+def screen_name(screen: Screen[Any]) -> str:
+    module = type(screen).__module__
+    return (
+        module.removeprefix(f"{SCREENS_PACKAGE}.")
+        if module.startswith(SCREENS_PACKAGE)
+        else (type(screen).__name__)
+    )
+
+
+class TimedApp(EwsApp):
+    """The product's App; it notes each screen's open time, from its push to its first
+    frame handed to the terminal (the SSH session)."""
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self.pushed: dict[Screen[Any], tuple[float, float]] = {}
+        self.opens: list[tuple[str, float, float]] = []  # name, wall ms, loop CPU ms
+
+    def _get_screen(self, screen: Screen[Any] | str) -> Any:
+        started = time.perf_counter(), time.thread_time()
+        found = self.get_screen(screen)
+        if not found.is_running:
+            self.pushed[found] = started
+        return super()._get_screen(found)
+
+    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
+        if renderable is not None and screen in self.pushed:
+            wall, cpu = self.pushed.pop(screen)
+            self.opens.append(
+                (
+                    screen_name(screen),
+                    (time.perf_counter() - wall) * 1000,
+                    (time.thread_time() - cpu) * 1000,
+                )
+            )
+        super()._display(screen, renderable)
+
+
+class TimedApps:
+    """The app factory of the SSH front end: logged in as the role the user's name says
+    (no PIN typing), and every app kept for its figures."""
+
+    def __init__(self) -> None:
+        self.apps: list[TimedApp] = []
+
+    def __call__(self, session: Session) -> TimedApp:
+        user = session.origin.removeprefix("ssh:").split("@")[0]
+        session.role = MEMORY.ROLES[user]
+        app = TimedApp(session, start_screen="home")
+        self.apps.append(app)
+        return app
+
+    def opens(self) -> list[tuple[str, float, float]]:
+        return [o for app in self.apps for o in app.opens]
+
+
+class GcPauses:
+    """The longest garbage collection (wall and this thread's CPU) while installed."""
+
+    def __init__(self) -> None:
+        self.worst = self.worst_cpu = 0.0
+        self._started = self._cpu = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started, self._cpu = time.perf_counter(), time.thread_time()
+        elif (took := time.perf_counter() - self._started) > self.worst:
+            self.worst, self.worst_cpu = took, time.thread_time() - self._cpu
+
+    def stop(self) -> dict[str, float]:
+        gc.callbacks.remove(self._note)
+        return {
+            "gc_max_pause_ms": round(self.worst * 1000, 1),
+            "gc_cpu_in_max_pause_ms": round(self.worst_cpu * 1000, 1),
+        }
+
+
+def screen_params(rt: Runtime, name: str) -> dict[str, Any]:
+    inst = rt.get(InstallationService).current
+    local = next(g for g in inst.gateways if g.is_local)
+    if name == "devices":
+        return {"gateway_id": local.id}
+    if name == "device_advanced":
+        return {"device_id": inst.devices_of(local.id)[0].id}
+    if name == "coming":
+        return {"title": "Green'Up"}
+    return {}
+
+
+async def until(check: Any, what: str, at_most: float = 20.0) -> None:
+    deadline = time.monotonic() + at_most
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"still waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def open_every_screen(
+    rt: Runtime, port: int, apps: TimedApps
+) -> dict[str, tuple[float, float]]:
+    """One SSH session opens every screen, each after the last one closed; its open times
+    (wall, and the loop's CPU time meanwhile: on a loaded machine the wall time is mostly
+    the process waiting for a core)."""
+    conn = await asyncssh.connect(
+        "127.0.0.1",
+        port,
+        username="system",
+        password=MEMORY.PASSWORD,
+        known_hosts=None,
+        client_keys=None,
+        agent_path=None,
+    )
+    process = await conn.create_process(term_type="xterm-256color", term_size=(80, 24))
+    client = Client(conn, process)
+    try:
+        await until(lambda: bool(apps.apps) and bool(apps.apps[-1].opens), "the home screen")
+        app = apps.apps[-1]
+        await asyncio.sleep(0.5)
+        for name, role in SCREENS:
+            app.session.role = role
+            count = len(app.opens)
+            app.call_later(app.open_screen, name, **screen_params(rt, name))
+            await until(lambda n=count: len(app.opens) > n, f"screen {name}")
+            await asyncio.sleep(0.3)
+            app.call_later(app.pop_screen)
+            await asyncio.sleep(0.3)
+        return {name: (wall, cpu) for name, wall, cpu in app.opens if name != "home"}
+    finally:
+        await client.close()
+
+
+async def navigating(
+    rt: Runtime, front: SshFrontEnd, apps: TimedApps, langs: tuple[str, ...], rows: int
+) -> dict[str, Any]:
+    """The loop's longest stall while sessions in new languages go through their menus."""
+    plan = [[(list(MEMORY.ROLES)[i % 2], lang) for i, lang in enumerate(langs)]]
+    # Forking this process is the bench's own stall (100 ms and more): before the probe.
+    child = await MEMORY.spawn_clients(front.port, plan, rows=rows)
+    before = len(apps.opens())
+    started = time.monotonic()
+    probe, pauses = MEMORY.StallProbe(), GcPauses()
+    await MEMORY.go(child)
+    loaded_s = time.monotonic() - started
+    stall, gc_figures = await probe.stop(), pauses.stop()
+    opened = apps.opens()[before:]
+    await MEMORY.sessions_ended(front)
+    probe = MEMORY.StallProbe()
+    await asyncio.sleep(loaded_s)
+    baseline = await probe.stop()
+    slowest = max(opened, key=lambda o: o[1], default=("", float("nan"), float("nan")))
+    return {
+        "sessions": len(langs),
+        "languages": [lang.split(".")[0] for lang in langs],
+        **stall,
+        **gc_figures,
+        "baseline_max_stall_ms": baseline["max_stall_ms"],
+        "screens_opened": len(opened),
+        "slowest_open_ms": round(slowest[1], 1),
+        "slowest_open_cpu_ms": round(slowest[2], 1),
+        "slowest_open_screen": slowest[0],
+        "window_s": round(loaded_s, 1),
+    }
+
+
+async def screens(quick: bool) -> dict[str, Any]:
+    """Screen open times, then the loop's stall while sessions navigate, on a box of its
+    own that polls at the wire's pace (as a real RS485 bus does), warmed up as ``ews serve``
+    does; its own front end (users named after their role, a cheap password hash: logging
+    in is not measured here)."""
+    data = Path(tempfile.mkdtemp(prefix="ews-bench-screens-"))
+    async with demo_box(data, wire_time=True, scrypt=MEMORY.CHEAP) as rt:
+        await warm_up()
+        return await screens_on(rt, data, quick)
+
+
+async def screens_on(rt: Runtime, data: Path, quick: bool) -> dict[str, Any]:
+    users = tuple(
+        SshUser(name, hash_password(MEMORY.PASSWORD, MEMORY.CHEAP)) for name in MEMORY.ROLES
+    )
+    settings = SshSettings(
+        enabled=True,
+        listen=HostPort("127.0.0.1", 0),
+        users=users,
+        max_sessions=64,
+        max_startups=64,
+    )
+    apps = TimedApps()
+    front = SshFrontEnd(rt, settings, data / "host_key_screens", None, make_app=apps)
+    await front.start()
+    try:
+        runs = [await open_every_screen(rt, front.port, apps) for _ in range(1 if quick else 3)]
+        await MEMORY.sessions_ended(front)
+        table = {name: round(statistics.median(r[name][0] for r in runs), 1) for name in runs[0]}
+        cpu = {name: round(statistics.median(r[name][1] for r in runs), 1) for name in runs[0]}
+        langs = MEMORY.NEW_LANGUAGES[: 2 if quick else 5]
+        navigation = await navigating(rt, front, apps, langs, 4 if quick else MEMORY.MENU_ROWS)
+    finally:
+        await front.stop()
+    slowest = max(table, key=lambda n: table[n])
+    slowest_cpu = max(cpu, key=lambda n: cpu[n])
+    return {
+        "slowest_screen_open_ms": table[slowest],
+        "slowest_screen": slowest,
+        "slowest_screen_open_cpu_ms": cpu[slowest_cpu],
+        "slowest_screen_by_cpu": slowest_cpu,
+        "screen_open_ms": table,
+        "screen_open_cpu_ms": cpu,
+        "open_sessions": len(runs),
+        "navigating": navigation,
+    }
+
+
 async def bench(quick: bool) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="ews-bench-sessions-"))
     window = 4.0 if quick else 10.0
@@ -173,6 +447,7 @@ async def bench(quick: bool) -> dict[str, Any]:
         await loop.run_in_executor(None, hash_password, "bench", DEFAULT_SCRYPT)
         scrypt_s.append(time.perf_counter() - started)
     async with demo_box(data, wire_time=False, scrypt=DEFAULT_SCRYPT) as rt:
+        await warm_up()  # as ews serve does before its front ends start
         user = SshUser("bench", hash_password("bench", DEFAULT_SCRYPT))
         settings = SshSettings(
             enabled=True, listen=HostPort("127.0.0.1", 0), users=(user,), max_sessions=64
@@ -210,6 +485,7 @@ async def bench(quick: bool) -> dict[str, Any]:
                 await client.close()
         finally:
             await front.stop()
+    screen_figures = await screens(quick)
     return {
         "bench": "sessions",
         "first_frame_ms": round(statistics.median(firsts), 1),
@@ -222,6 +498,8 @@ async def bench(quick: bool) -> dict[str, Any]:
         },
         "poll_jitter_p99_ms": {"sessions_0": baseline_jitter, "sessions_5": sessions_jitter},
         "window_s": window,
+        **screen_figures,
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
 

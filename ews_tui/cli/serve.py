@@ -51,6 +51,7 @@ from ews_tui.runtime import Runtime
 from ews_tui.services.box import running_box
 from ews_tui.store.datadir_lock import LOCK_FILE
 from ews_tui.store.db import DATABASE_FILE, StoreError
+from ews_tui.ui.warm_up import warm_up
 
 log = logging.getLogger("ews_tui.serve")
 
@@ -93,7 +94,7 @@ async def _serve(path: Path, config: Config) -> int:
     try:
         async with running_box(path, config) as rt, front_ends(rt, config) as names:
             log.info("ews serve: running, front ends: %s", ", ".join(names) or "none")
-            heap.settle()  # what start-up loaded stays: out of every later collection's scan
+            heap.settle()  # what the front ends loaded stays out of later collections too
             warn_wide_modes(path, config)
             await stop.wait()
             log.info("ews serve: stopping")
@@ -138,6 +139,8 @@ async def front_ends(rt: Runtime, config: Config) -> AsyncIterator[list[str]]:
         fronts.append(console_front_end(rt, config))
     if config.kiosk.enabled:
         fronts.append(kiosk_front_end(rt, config))
+    if fronts:
+        await warm_up()  # the first sessions would pay it in the loop the pollers share
     async with AsyncExitStack() as stack:
         for front in fronts:
             try:

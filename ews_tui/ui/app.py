@@ -33,8 +33,10 @@ from textual.command import CommandPalette, Provider
 from textual.css.model import RuleSet
 from textual.css.stylesheet import Stylesheet
 from textual.css.types import CSSLocation
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.widget import AwaitMount
 
 from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _, change_language, set_language
@@ -224,6 +226,25 @@ class EwsApp(App[None]):
         if self.session.role is not None:
             self._restart_with("home")
 
+    def _get_screen(self, screen: Screen[Any] | str) -> tuple[Screen[Any], AwaitMount]:
+        """Textual's (Textual 8, pinned), with a new screen given its breakpoint classes
+        before it is styled: Textual sets them on the screen's first Resize, after every
+        widget of the screen was styled, and a class change on the screen styles the whole
+        screen again (Devices: 230 style applications in one step of the loop)."""
+        found = self.get_screen(screen)
+        if not found.is_running:
+            found.update_classes(breakpoint_classes(found, self), update=False)
+        return super()._get_screen(found)
+
+    def update_styles(self, node: DOMNode, animate: bool = True) -> None:
+        """Textual's, except for a widget not in the DOM yet: Textual styles each widget as
+        it mounts, so a restyle asked before that is work done twice, in the loop every
+        session shares (``compact=True`` given to an Input, Select or OptionList restyles it
+        as it is built: 36 times when Devices opens, a third of its style work)."""
+        if node is not self and not node.is_attached:
+            return
+        super().update_styles(node, animate=animate)
+
     def _restart_with(self, name: str) -> None:
         screen_class = self.screen_class(name)
         assert screen_class is not None, name
@@ -253,7 +274,19 @@ class EwsApp(App[None]):
     # App.action_back is a coroutine; ours stays a plain method (Textual runs either) so
     # subclasses such as KioskApp call it without awaiting.
     def action_back(self) -> None:  # type: ignore[override]
-        if len(self.screen_stack) > 2:
+        if len(self.screen_stack) <= 2:
+            return
+        screen = self.screen
+        if not screen.is_mounted:
+            # Esc before the screen just opened had its turn to mount (Enter and Esc in one
+            # read, or a busy loop): popped now, its on_mount would find its widgets gone
+            # and the NoMatches would end the session. Back once it has mounted.
+            screen.call_later(self._back_from, screen)
+            return
+        self.pop_screen()
+
+    def _back_from(self, screen: Screen[Any]) -> None:
+        if self.screen is screen and len(self.screen_stack) > 2:
             self.pop_screen()
 
     def action_help(self) -> None:
@@ -268,6 +301,30 @@ class EwsApp(App[None]):
 
     def action_help_quit(self) -> None:
         show_quit_hint(self)  # Textual's Ctrl+C note, in the session's language
+
+
+def breakpoint_classes(screen: Screen[Any], app: App[Any]) -> dict[str, bool]:
+    """The breakpoint classes Textual gives ``screen`` in ``app`` at the app's size (the
+    screen's ``HORIZONTAL_BREAKPOINTS`` / ``VERTICAL_BREAKPOINTS``, else the app's): True
+    for the one of each list that applies, False for the others."""
+    size = app.size
+    horizontal = (
+        app.HORIZONTAL_BREAKPOINTS
+        if screen.HORIZONTAL_BREAKPOINTS is None
+        else screen.HORIZONTAL_BREAKPOINTS
+    ) or []
+    vertical = (
+        app.VERTICAL_BREAKPOINTS
+        if screen.VERTICAL_BREAKPOINTS is None
+        else screen.VERTICAL_BREAKPOINTS
+    ) or []
+    classes = {name: False for _threshold, name in horizontal + vertical}
+    for dimension, points in ((size.width, horizontal), (size.height, vertical)):
+        for threshold, name in sorted(points, reverse=True):
+            if dimension >= threshold:
+                classes[name] = True
+                break
+    return classes
 
 
 def wants_ansi(session: Session) -> bool:

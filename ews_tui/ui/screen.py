@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from textual import getters
-from textual.screen import ModalScreen
+from textual import events, getters
+from textual.screen import ModalScreen, Screen
 
 from ews_tui.ui.app import EwsApp
 from ews_tui.ui.frames import PacedFrames
@@ -27,9 +27,32 @@ from ews_tui.ui.session import Session
 ResultT = TypeVar("ResultT")
 
 
-class EwsScreen(PacedFrames[ResultT]):
-    """A screen of one UI session: typed ``app`` and ``session``; its frames take turns
-    with the other sessions' (:mod:`~ews_tui.ui.frames`)."""
+class StyledOnce(Screen[ResultT]):
+    """A screen whose widgets are styled once when it opens, not three times.
+
+    Textual styles each widget as it mounts, then styles the whole screen again when the
+    screen first shows (``ScreenResume(refresh_styles=True)``), in one step of the loop
+    that every session and poller shares (Devices: 230 style applications). On that first
+    resume only the screen's own node is out of date (Textual styled it before reading its
+    ``CSS_PATH``); its widgets were styled moments ago, after its CSS was read and with the
+    breakpoint classes already set (``EwsApp._get_screen``). So the first resume styles the
+    screen node alone; a later one (back from another screen) is left to Textual.
+    """
+
+    _resumed = False
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual calls this before Screen's own handler, with the same event.
+        if not self._resumed:
+            self._resumed = True
+            if event.refresh_styles:
+                event.refresh_styles = False
+                self.app.stylesheet.apply(self, animate=False)
+
+
+class EwsScreen(PacedFrames[ResultT], StyledOnce[ResultT]):
+    """A screen of one UI session: typed ``app`` and ``session``; styled once when it opens,
+    and its frames take turns with the other sessions' (:mod:`~ews_tui.ui.frames`)."""
 
     app = getters.app(EwsApp)
 
@@ -39,7 +62,7 @@ class EwsScreen(PacedFrames[ResultT]):
         return self.app.session
 
 
-class EwsModalScreen(ModalScreen[ResultT]):
+class EwsModalScreen(StyledOnce[ResultT], ModalScreen[ResultT]):
     """A modal screen (form, question) of one UI session: typed ``app`` and ``session``."""
 
     app = getters.app(EwsApp)

@@ -3,6 +3,7 @@ worst value of the highlighted criterion; snapshots at 80x24 in English and Fren
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -103,3 +104,37 @@ def test_snapshot_week(snap_compare: Any, tmp_path: Path, language: str) -> None
 
     app = SnapshotApp(tmp_path, "home", language=language, prepare=a_checked_ko_week)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_weeks_that_come_after_esc_are_not_shown(
+    box: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Esc before the store answered: the answer found the screen's widgets going, and the
+    NoMatches ended the session (seen in bench_sessions, Esc 0.3 s after opening, under
+    load). A screen that left the stack shows nothing more."""
+    await box.get(InstallationService).import_document(to_document(load_site("demo")))
+    await a_checked_ko_week(box)
+    repo = box.get(En50160Checker).repo
+    gateways = box.get(InstallationService).current.gateways
+    answers = {g.id: await repo.weeks(g.id, 100) for g in gateways}
+    gate, asked = asyncio.Event(), asyncio.Event()
+
+    async def slow_weeks(gateway_id: int, count: int) -> Any:
+        asked.set()
+        await gate.wait()  # the store answers once the user pressed Esc
+        return answers[gateway_id][:count]
+
+    monkeypatch.setattr(repo, "weeks", slow_weeks)
+    app = make_box_app(box, "home", role=Role.CONSULTATION)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.open_screen("en50160")
+        screen = app.screen
+        assert isinstance(screen, En50160Screen)
+        await asyncio.wait_for(asked.wait(), 10)
+        app.pop_screen()
+        gate.set()
+        for _ in range(10):
+            await pilot.pause()
+        assert screen.weeks == []
+        assert app.crash is None and app.is_running

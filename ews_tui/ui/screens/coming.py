@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Static
 
 from ews_tui.i18n import N_, _
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 
 
-class ComingScreen(Screen[None]):
+class ComingScreen(EwsScreen[None]):
     """``ComingScreen(title=N_("Consumption"))``: the title is a msgid."""
 
     CSS_PATH = "../styles/coming.tcss"

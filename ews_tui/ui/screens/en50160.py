@@ -28,6 +28,7 @@ from ews_tui.services.en50160 import En50160Checker
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.settings import SettingsService
 from ews_tui.ui.en50160_text import verdict_text
+from ews_tui.ui.follow import is_shown
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.value_text import MISSING, value_text
 from ews_tui.ui.widgets.footer import EwsFooter
@@ -66,7 +67,7 @@ class En50160Screen(EwsScreen[None]):
 
     CSS_PATH = STYLES / "en50160.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", N_("Back")),
+        Binding("escape", "app.back", N_("Back")),
     ]
 
     def __init__(self) -> None:
@@ -96,6 +97,10 @@ class En50160Screen(EwsScreen[None]):
         for gateway in gateways:
             weeks += await checker.repo.weeks(gateway.id, WEEKS_SHOWN)
         weeks.sort(key=lambda w: (-w.start, w.gateway_id))
+        if not is_shown(self):
+            # Esc while the store answered: the widgets may already be gone (a NoMatches
+            # here ended the session).
+            return
         self.weeks = weeks
         summary = self.query_one("#en50160-summary", Static)
         if not gateways:
@@ -159,7 +164,7 @@ class En50160WeekScreen(EwsScreen[None]):
 
     CSS_PATH = STYLES / "en50160.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", N_("Back")),
+        Binding("escape", "app.back", N_("Back")),
     ]
 
     def __init__(self, week: WeekReport, tz: ZoneInfo) -> None:

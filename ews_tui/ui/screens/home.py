@@ -8,19 +8,19 @@ acknowledgement.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ews_tui.i18n import N_, _
 from ews_tui.services.alarms import AlarmEngine
 from ews_tui.ui.menu import ROLE_NAMES, MenuEntry, sections_for
+from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.system_status import status_line
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.steady_static import SteadyStatic
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ews_tui.ui.app import EwsApp
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(EwsScreen[None]):
     CSS_PATH = "../styles/home.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open", N_("Open entry")),
@@ -58,7 +58,7 @@ class HomeScreen(Screen[None]):
 
     @property
     def app_(self) -> EwsApp:
-        return cast("EwsApp", self.app)
+        return self.app
 
     def _render_all(self) -> None:
         self.render_menu()

@@ -90,6 +90,8 @@ class DeviceForm(VerticalScroll):
         self._touched = False
         self._shown: dict[str, str] = {}  # error label id -> the message it shows
         self._first: tuple[Device | None, dict[str, str]] | None = None
+        self._errors: list[Static] = []  # the error labels, found once
+        self._checked: tuple[object, ...] | None = None  # what the last check saw
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -145,6 +147,7 @@ class DeviceForm(VerticalScroll):
     def load(self, inst: Installation, device: Device, *, other_side: bool = False) -> None:
         """Show ``device`` (id 0: a new one); ``other_side``: only its name and phase."""
         self._inst, self.subject, self.other_side = inst, device, other_side
+        self._checked = None
         # A blank new form shows no "required" messages until something is typed or saved.
         self._touched = device.id != 0 or other_side
         self._first = None
@@ -345,6 +348,11 @@ class DeviceForm(VerticalScroll):
         if self._first is None:
             self._first = (device, dict(problems))
         self._touched = self._touched or force or (device, problems) != self._first
+        # Loading a device sends a Changed per field it sets: one check is enough for them.
+        seen = (device, tuple(problems.items()), self._inst, self._touched, self.other_side)
+        if seen == self._checked:
+            return device if not self.problems else None
+        self._checked = seen
         if device is not None and not problems:
             for violation in device_problems(self._inst, device, self._ctx):
                 key = self.field_of(violation)
@@ -360,6 +368,7 @@ class DeviceForm(VerticalScroll):
         return "general"
 
     def show_violations(self, violations: tuple[Violation, ...]) -> None:
+        self._checked = None  # the next check shows its own problems again
         problems: dict[str, str] = {}
         for violation in violations:
             problems.setdefault(self.field_of(violation), violation.message.render(_))
@@ -367,7 +376,9 @@ class DeviceForm(VerticalScroll):
 
     def show_problems(self, problems: dict[str, str]) -> None:
         self.problems = problems
-        for error in self.query(".error").results(Static):
+        if not self._errors:
+            self._errors = list(self.query(".error").results(Static))
+        for error in self._errors:
             message = problems.get((error.id or "").removeprefix("err-"), "")
             if message != self._shown.get(error.id or ""):
                 self._shown[error.id or ""] = message

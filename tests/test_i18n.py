@@ -287,7 +287,7 @@ SAME_WORDS: dict[str, frozenset[str]] = {
     "fr": frozenset({
         "parking", "site", "consultation", "port", "circuit", "circuits", "zones", "position",
         "communication", "phase", "total", "verdict", "info", "information", "active",
-        "destination", "mode", "type", "mail",
+        "destination", "mode", "type", "mail", "pages", "zone",
     }),
     "it": frozenset({"gateway", "info", "test", "mail"}),
     "nl": frozenset({

@@ -35,6 +35,7 @@ from types import MappingProxyType
 from typing import Final
 
 from babel import Locale, localedata
+from babel.messages.pofile import PoFileError
 
 from ews_tui.domain.messages import N_, Message
 
@@ -187,7 +188,13 @@ class Catalogs:
         if not po.is_file():
             log.debug("no catalog for %s at %s: using its fallback", code, po)
             return None
-        return _gettext.GNUTranslations(_compile_po(po, code))
+        try:
+            return _gettext.GNUTranslations(_compile_po(po, code))
+        except PoFileError as error:
+            # babel would print its warnings on stdout, the terminal a UI may be drawing on;
+            # a damaged catalog is refused whole and its language reads its fallback.
+            log.error("catalog %s refused (%s): %s reads its fallback", po, error, code)
+            return None
 
 
 def load_locale_data(code: str) -> None:
@@ -206,7 +213,7 @@ def _compile_po(po: Path, code: str) -> BytesIO:
     from babel.messages.pofile import read_po
 
     with po.open("rb") as stream:
-        catalog = read_po(stream, locale=code, domain=DOMAIN)
+        catalog = read_po(stream, locale=code, domain=DOMAIN, abort_invalid=True)
     buffer = BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)

@@ -69,3 +69,23 @@ def test_load_all_reads_babel_locale_data_so_a_first_date_parses_nothing(
     for code in LANGUAGES:
         dates.format_date(date(2026, 12, 3), format="full", locale=i18n.babel_locale(code))
     assert loaded == []  # every language's CLDR data was read at start
+
+
+def test_a_damaged_catalog_prints_nothing_and_its_language_reads_english(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """babel prints "WARNING: ..." on stdout for a damaged .po: on a terminal that carries a
+    UI that would be garbage on screen. The catalog is refused whole (half a catalog would mix
+    languages), logged, and the language falls back."""
+    folder = tmp_path / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "messages.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Gateways"\nmsgstr "Gateways-de"\n\nmsgid "Devices"\n\n'
+        'msgid "Alarms"\nmsgstr "Alarme"\n',
+        encoding="utf-8",
+    )
+    german = Catalogs(tmp_path).translator("de")
+    assert german.gettext("Alarms") == "Alarms"
+    assert capfd.readouterr().out == ""
+    assert any("refused" in record.getMessage() for record in caplog.records)

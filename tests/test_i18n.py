@@ -283,24 +283,29 @@ KEPT_MSGIDS = frozenset({"ews-tui · Energy Web Server"})
 # Words spelt as in English that are that language's own trade term (a native reader's
 # choice): add a language's words here when its catalog is written.
 SAME_WORDS: dict[str, frozenset[str]] = {
-    "de": frozenset({"gateway", "name", "start", "test", "info", "alarm", "port", "status"}),
-    "es": frozenset({"total", "local", "info"}),
+    "de": frozenset({
+        "gateway", "name", "start", "test", "info", "alarm", "port", "status", "bytes", "zone",
+        "information", "gas", "details", "mail", "position", "phase", "register", "hex",
+    }),
+    "es": frozenset({"total", "local", "info", "gas", "no", "bytes"}),
     "fr": frozenset({
         "parking", "site", "consultation", "port", "circuit", "circuits", "zones", "position",
         "communication", "phase", "total", "verdict", "info", "information", "active",
         "destination", "mode", "type", "mail", "pages", "zone",
     }),
-    "it": frozenset({"gateway", "info", "test", "mail"}),
+    "it": frozenset({"gateway", "info", "test", "mail", "gas", "no", "backup", "password"}),
     "nl": frozenset({
         "gateway", "test", "info", "alarm", "port", "model", "start", "status", "mail", "type",
+        "bytes", "zone", "compressor", "help", "gas", "water", "week", "object", "details",
+        "zones", "even", "interface", "open", "concentrator", "register", "hex",
     }),
     "pl": frozenset({"limit", "parking", "info", "alarm", "test", "port", "model"}),
-    "pt": frozenset({"gateway", "total", "interface", "mail", "info", "compressor"}),
+    "pt": frozenset({"gateway", "total", "interface", "mail", "info", "compressor", "bytes"}),
     "hu": frozenset({"port"}),
 }
 # fmt: on
 SAME_WORDS["fr_BE"] = SAME_WORDS["fr"]
-SAME_WORDS["nl_BE"] = SAME_WORDS["nl"]
+SAME_WORDS["nl_BE"] = SAME_WORDS["nl"] | {"parking"}
 WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 

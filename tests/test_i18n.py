@@ -76,8 +76,10 @@ def catalog_path(code: str) -> Path:
 
 
 def load_catalog(code: str) -> Catalog:
+    """``code``'s catalog, read as the box reads it: a damaged file (a merge that left a msgid
+    without its msgstr) fails here, naming the line, as the box would refuse it whole."""
     with catalog_path(code).open("rb") as stream:
-        return read_po(stream, locale=code)
+        return read_po(stream, locale=code, abort_invalid=True)
 
 
 def require_catalog(code: str) -> Catalog:

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pair in socat:socat sshd:openssh-server ssh:openssh-client tmux:tmux mbpoll:mbpoll; do
+for pair in socat:socat sshd:openssh-server ssh:openssh-client tmux:tmux mbpoll:mbpoll \
+    chronyd:chrony; do
     cmd=${pair%%:*}
     pkg=${pair#*:}
     if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then

@@ -1,8 +1,8 @@
 """A real NTP server on loopback: ``chronyd -x`` (it serves NTP and never touches the clock)
 on a free UDP port above 1024, with its own config in the test's temp folder.
 
-Skipped with the reason when chrony is not installed (``scripts/setup.sh`` installs it) or
-``chronyd`` exits at start; it is stopped (TERM, then KILL) at the end of the test.
+Skipped with the reason when there is no ``chronyd`` (``scripts/setup.sh`` unpacks one into
+``.venv/chrony``) or it exits at start; it is stopped (TERM, then KILL) at the end of the test.
 """
 
 from __future__ import annotations
@@ -19,7 +19,17 @@ import pytest
 
 from ews_tui.services.settings import query_sntp
 
-CHRONYD = shutil.which("chronyd") or "/usr/sbin/chronyd"
+UNPACKED = Path(__file__).resolve().parents[2] / ".venv" / "chrony" / "usr" / "sbin" / "chronyd"
+
+
+def _chronyd() -> Path | None:
+    """chronyd installed, or unpacked by scripts/setup.sh (which does not install it)."""
+    for found in (shutil.which("chronyd"), "/usr/sbin/chronyd", UNPACKED):
+        if found is not None and Path(found).is_file():
+            return Path(found)
+    return None
+
+
 READY_TRIES = 40  # SNTP queries of 0.25 s at most while chronyd starts
 
 CONFIG = """port {port}
@@ -41,8 +51,9 @@ def _free_udp_port() -> int:
 @contextlib.asynccontextmanager
 async def chrony_server(folder: Path) -> AsyncIterator[int]:
     """Start ``chronyd -x`` serving NTP on 127.0.0.1; yield its port."""
-    if not Path(CHRONYD).is_file():
-        pytest.skip("chrony is not installed (scripts/setup.sh installs it)")
+    chronyd = _chronyd()
+    if chronyd is None:
+        pytest.skip("chronyd not found (scripts/setup.sh unpacks it into .venv/chrony)")
     folder.mkdir(parents=True, exist_ok=True)
     port = _free_udp_port()
     conf = folder / "chrony.conf"
@@ -51,7 +62,7 @@ async def chrony_server(folder: Path) -> AsyncIterator[int]:
     user = ["-u", "root"] if os.geteuid() == 0 else ["-U"]
     log = (folder / "chronyd.log").open("wb")
     process = await asyncio.create_subprocess_exec(
-        CHRONYD, "-x", "-d", *user, "-f", str(conf),
+        chronyd, "-x", "-d", *user, "-f", str(conf),
         stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
     )  # fmt: skip
     try:

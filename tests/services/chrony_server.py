@@ -1,5 +1,6 @@
 """A real NTP server on loopback: ``chronyd -x`` (it serves NTP and never touches the clock)
-on a free UDP port above 1024, with its own config in the test's temp folder.
+on a free UDP port above 1024, with its own config in the test's temp folder and no command
+socket, so that nothing outside that folder is touched.
 
 Skipped with the reason when there is no ``chronyd`` (``scripts/setup.sh`` unpacks one into
 ``.venv/chrony``) or it exits at start; it is stopped (TERM, then KILL) at the end of the test.
@@ -37,6 +38,7 @@ bindaddress 127.0.0.1
 allow 127.0.0.1
 local stratum 8
 cmdport 0
+bindcmdaddress /
 pidfile {folder}/chronyd.pid
 """
 

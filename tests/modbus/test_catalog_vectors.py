@@ -8,6 +8,7 @@ published map fails here.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -109,3 +110,12 @@ def test_the_4_120_45_reads_no_power_or_energy_while_its_units_are_in_doubt() ->
     ids = {q.id for q in reg_map.quantities}
     assert not ids & {"p", "q", "s", "p1", "p2", "p3", "ea_import", "ea_export"}
     assert reg_map.provenance == "assumed"
+
+
+def test_every_published_map_names_a_public_copy_of_its_document() -> None:
+    """ "published" means checked against a document someone else can open: its source names a
+    public copy (host/path), not only a program that read it."""
+    public_copy = re.compile(r"\b[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}/\S+")
+    for reg_map in CATALOG.maps.values():
+        if reg_map.provenance == "published":
+            assert public_copy.search(reg_map.source), reg_map.id

@@ -101,6 +101,8 @@ def test_the_4_120_45_reads_its_own_table_from_0x1000() -> None:
     for ref in ("0 046 76", "4 120 51"):
         other = CATALOG.find(ref)
         assert other is not None and other.map != "emdx3_412045", ref
+    refs = [m.ref for m in CATALOG.models_of("emdx3_power_meters")]
+    assert refs.index("0 046 76") < refs.index("4 120 45") < refs.index("4 120 51")
 
 
 def test_the_4_120_45_reads_no_power_or_energy_while_its_units_are_in_doubt() -> None:

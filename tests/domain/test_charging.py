@@ -49,7 +49,7 @@ def test_a_session_from_plug_to_leave_takes_the_largest_counter() -> None:
 
 
 def test_a_session_already_running_at_first_look_has_no_start() -> None:
-    track, ended, started = run([(100.0, {"charger": "charging", "session_energy": 2.0})])
+    track, _ended, started = run([(100.0, {"charger": "charging", "session_energy": 2.0})])
     assert started == [ChargingSession(7, None, energy_kwh=2.0, side=2)]
     assert track.session is not None and track.session.duration(500.0) is None
 

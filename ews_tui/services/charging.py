@@ -18,7 +18,7 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -178,6 +178,34 @@ class ChargingService:
             log.error("csv: charging: %s", error.strerror or error)
             raise
         del rows[: len(rows)]
+
+
+async def seed_sessions(
+    db: Database, inst: Installation, catalog: Catalog, found: Iterable[Sample]
+) -> int:
+    """Sessions told from simulated samples in time order (``ews history seed``, so ``ews
+    demo`` has a history): each one stored, the one still going on left open for the live
+    service to carry on. A store that has sessions already is left alone. The count."""
+    repo = ChargingRepo(db)
+    if await repo.recent(1):
+        return 0
+    points = {d.id: d for d in charging_points(inst, catalog)}
+    tracks: dict[int, Track] = {}
+    count = 0
+    for sample in found:
+        device = points.get(sample.device_id)
+        if device is None or not sample.values:
+            continue
+        result = step(tracks.get(device.id) or Track(), device, sample.ts, sample.values)
+        tracks[device.id] = result.track
+        if result.ended is not None:
+            await repo.save(result.ended, None)
+            count += 1
+    for track in tracks.values():
+        if track.session is not None:
+            await repo.save(None, track.session)
+            count += 1
+    return count
 
 
 def _stamp(ts: float, tz: ZoneInfo) -> str:

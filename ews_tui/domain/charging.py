@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from ews_tui.domain.catalog import Catalog
+from ews_tui.domain.events import Event
 from ews_tui.domain.installation import Device, Installation
 
 
@@ -46,6 +47,13 @@ IN_SESSION = (ChargerState.CONNECTED, ChargerState.CHARGING)
 ENDS_SESSION = (ChargerState.AVAILABLE, ChargerState.DISABLED)
 #: kWh: a session counter lower than the session's largest by more than this was reset.
 COUNTER_SLACK_KWH = 0.0005
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingChanged(Event):
+    """A charging session opened or closed, or a charging point went to fault."""
+
+    device_id: int
 
 
 @dataclass(frozen=True)

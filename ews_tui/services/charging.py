@@ -19,14 +19,20 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog
-from ews_tui.domain.charging import ChargingSession, Track, charging_points, step
+from ews_tui.domain.charging import (
+    ChargingChanged,
+    ChargingSession,
+    Track,
+    charging_points,
+    step,
+)
 from ews_tui.domain.events import Event, Sample
 from ews_tui.domain.installation import Device, Installation
 from ews_tui.hub import Hub, Subscription
@@ -39,13 +45,6 @@ log = logging.getLogger(__name__)
 
 FOLDER = "charging"
 CSV_HEADER = ("start", "end", "device_id", "device", "side", "energy_kwh")
-
-
-@dataclass(frozen=True, slots=True)
-class ChargingChanged(Event):
-    """A charging session opened or closed, or a charging point went to fault."""
-
-    device_id: int
 
 
 class ChargingService:
@@ -172,8 +171,12 @@ class ChargingService:
         rows = self._rows
         if not rows:
             return
+        config = self._config()
+        keep = config.csv.keep_days
+        today = datetime.fromtimestamp(self._clock(), ZoneInfo(config.time.timezone)).date()
+        oldest = today - timedelta(days=keep - 1) if keep else None
         try:
-            await asyncio.to_thread(_append_rows, list(rows))
+            await asyncio.to_thread(_append_rows, list(rows), oldest)
         except OSError as error:
             log.error("csv: charging: %s", error.strerror or error)
             raise
@@ -212,8 +215,9 @@ def _stamp(ts: float, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
 
 
-def _append_rows(rows: list[tuple[Path, tuple[str, ...]]]) -> None:
-    """Append each row to its day file, in order, the header first on a new file."""
+def _append_rows(rows: list[tuple[Path, tuple[str, ...]]], oldest: date | None = None) -> None:
+    """Append each row to its day file, in order, the header first on a new file; remove
+    the day files before ``oldest`` (``csv.keep_days``) from those folders."""
     by_file: dict[Path, list[tuple[str, ...]]] = {}
     for path, row in rows:
         by_file.setdefault(path, []).append(row)
@@ -226,3 +230,11 @@ def _append_rows(rows: list[tuple[Path, tuple[str, ...]]]) -> None:
         writer.writerows(lines)
         with path.open("a", encoding="utf-8", newline="") as stream:
             stream.write(text.getvalue())
+    for folder in {path.parent for path in by_file} if oldest is not None else ():
+        for old in folder.glob("*.csv"):
+            try:
+                day = date.fromisoformat(old.stem)
+            except ValueError:
+                continue  # not one of ours: left alone
+            if oldest is not None and day < oldest:
+                old.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,30 @@ async def test_a_session_going_on_survives_a_restart(db: Database, tmp_path: Pat
     await second.stop()
     (session,) = await second.recent()
     assert session == ChargingSession(1, 200.0, 400.0, 2.5, side=1, id=session.id)
+
+
+async def test_day_files_older_than_keep_days_go_when_a_session_is_written(
+    db: Database, tmp_path: Path
+) -> None:
+    base = default_config(tmp_path / "data")
+    config = replace(base, csv=replace(base.csv, keep_days=2))
+    folder = config.csv_folder / "charging"
+    folder.mkdir(parents=True)
+    (folder / "2026-02-28.csv").write_text("old\n")
+    (folder / "notes.csv").write_text("not a day file: left alone\n")
+    now = 1_772_452_800.0  # 2026-03-02 12:00 UTC
+    hub = Hub()
+    service = ChargingService(
+        db, hub, installation=lambda: INSTALLATION, catalog=lambda: CATALOG,
+        config=lambda: config, clock=lambda: now,
+    )  # fmt: skip
+    await service.start()
+    hub.publish(Sample(1, now - 3600, {"charger": "available"}))
+    hub.publish(Sample(1, now - 3000, {"charger": "charging", "session_energy": 1.25}))
+    hub.publish(Sample(1, now, {"charger": "available"}))
+    await service.stop()
+    assert sorted(p.name for p in folder.iterdir()) == ["2026-03-02.csv", "notes.csv"]
+    rows = list(csv.reader((folder / "2026-03-02.csv").open(encoding="utf-8")))
+    assert rows[1] == [
+        "2026-03-02T12:10:00+01:00", "2026-03-02T13:00:00+01:00", "1", "Bay 1", "1", "1.250"
+    ]  # fmt: skip

@@ -30,12 +30,18 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
-from ews_tui.domain.charging import ChargerState, ChargingSession, charger_state, map_assumed
+from ews_tui.domain.charging import (
+    ChargerState,
+    ChargingChanged,
+    ChargingSession,
+    charger_state,
+    map_assumed,
+)
 from ews_tui.domain.events import DeviceState, InstallationChanged
 from ews_tui.domain.installation import Device
 from ews_tui.hub import Subscription
 from ews_tui.i18n import N_, _, babel_locale
-from ews_tui.services.charging import ChargingChanged, ChargingService
+from ews_tui.services.charging import ChargingService
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LIVE_EVENTS, LiveBoard, LiveValues
 from ews_tui.services.settings import SettingsService

@@ -116,6 +116,11 @@ async def test_points_follow_the_chargers_and_sessions_are_listed(box: Runtime) 
         assert going == ["—", "going on", second[0], "1", "3.5"]
         assert done[1:] == ["10:06", second[0], "1", "12.3"] and done[0].endswith("09:00")
         assert text(pilot, "#greenup-sessions-title") == "Recent sessions: 2"
+        assert text(pilot, "#greenup-point") == (
+            "Charger A: model 0 590 02, address 1 (unverified register map)"
+        )
+        await pilot.press("down")
+        assert text(pilot, "#greenup-point").startswith("Charger B1: model 0 590 32, address 2-1")
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
@@ -48,6 +48,7 @@ from ews_tui.services.settings import SettingsService
 from ews_tui.ui.follow import is_shown, while_shown
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.value_text import MISSING, value_text
+from ews_tui.ui.widgets.device_form import ASSUMED
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.state_symbol import state_text
 
@@ -126,6 +127,7 @@ class GreenUpScreen(EwsScreen[None]):
         yield DataTable(id="greenup-points", cursor_type="row", zebra_stripes=False)
         yield Static(_("Recent sessions"), id="greenup-sessions-title")
         yield DataTable(id="greenup-sessions", cursor_type="row")
+        yield Static("", id="greenup-point")
         yield Static("", id="greenup-settings")
         yield Static(_("Tab: next table · Esc: back"), id="greenup-keys")
         yield EwsFooter()
@@ -192,6 +194,23 @@ class GreenUpScreen(EwsScreen[None]):
                 strict=True,
             ):
                 table.update_cell(str(device.id), column, cell)
+
+    @on(DataTable.RowHighlighted, "#greenup-points")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_point(int(str(event.row_key.value)))
+
+    def show_point(self, device_id: int) -> None:
+        """The highlighted point's model and address, marked when its map is assumed."""
+        inst = self.session.service(InstallationService)
+        device = inst.current.device(device_id)
+        if device is None:
+            return
+        facts = _("{name}: model {model}, address {address}").format(
+            name=point_name(device), model=device.model, address=device.address_text()
+        )
+        if map_assumed(device, inst.catalog):
+            facts = f"{facts} {_(ASSUMED)}"
+        self.query_one("#greenup-point", Static).update(facts)
 
     def show_settings(self) -> None:
         inst = self.session.service(InstallationService)

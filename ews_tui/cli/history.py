@@ -250,11 +250,14 @@ async def seed_history(
             shown = None if line is None else (lambda ts: line.update(int(ts - start)))
             count = await _record(recorder, found, shown)
             # The chargers' sessions of those days, so the Green'Up page has a history.
-            chargers = [
-                s for s in srcs if s.device_id in {d.id for d in charging_points(inst, catalog)}
-            ]
+            points = {d.id for d in charging_points(inst, catalog)}
+            chargers = [s for s in srcs if s.device_id in points]
             await seed_sessions(
-                store.db, inst, catalog, samples(chargers, start, end, poll, seed, _local_offset())
+                store.db,
+                inst,
+                catalog,
+                samples(chargers, start, end, poll, seed, _local_offset()),
+                config,
             )
         else:
             # Newest day first, each one transaction ending where the newer history starts

@@ -155,17 +155,9 @@ class ChargingService:
     # --- the CSV folder -----------------------------------------------------------------
 
     def _queue_row(self, device: Device, session: ChargingSession) -> None:
-        config = self._config()
-        if not config.csv.enabled or session.end is None:
-            return
-        tz = ZoneInfo(config.time.timezone)
-        end = datetime.fromtimestamp(session.end, tz)
-        start = "" if session.start is None else _stamp(session.start, tz)
-        path = config.csv_folder / FOLDER / f"{end.date().isoformat()}.csv"
-        energy = "" if session.energy_kwh is None else f"{session.energy_kwh:.3f}"
-        side = "" if session.side is None else str(session.side)
-        row = (start, _stamp(session.end, tz), str(device.id), device.display_name(), side, energy)
-        self._rows.append((path, row))
+        found = session_row(self._config(), device, session)
+        if found is not None:
+            self._rows.append(found)
 
     async def _write_rows(self) -> None:
         rows = self._rows
@@ -183,17 +175,42 @@ class ChargingService:
         del rows[: len(rows)]
 
 
+def session_row(
+    config: Config, device: Device, session: ChargingSession
+) -> tuple[Path, tuple[str, ...]] | None:
+    """The CSV day file of a closed session (the local day of its end) and its row; None
+    when the CSV folders are off or the session goes on."""
+    if not config.csv.enabled or session.end is None:
+        return None
+    tz = ZoneInfo(config.time.timezone)
+    end = datetime.fromtimestamp(session.end, tz)
+    start = "" if session.start is None else _stamp(session.start, tz)
+    path = config.csv_folder / FOLDER / f"{end.date().isoformat()}.csv"
+    energy = "" if session.energy_kwh is None else f"{session.energy_kwh:.3f}"
+    side = "" if session.side is None else str(session.side)
+    return path, (
+        start,
+        _stamp(session.end, tz),
+        str(device.id),
+        device.display_name(),
+        side,
+        energy,
+    )
+
+
 async def seed_sessions(
-    db: Database, inst: Installation, catalog: Catalog, found: Iterable[Sample]
+    db: Database, inst: Installation, catalog: Catalog, found: Iterable[Sample], config: Config
 ) -> int:
     """Sessions told from simulated samples in time order (``ews history seed``, so ``ews
-    demo`` has a history): each one stored, the one still going on left open for the live
-    service to carry on. A store that has sessions already is left alone. The count."""
+    demo`` has a history): each one stored and written to the CSV folder, the one still
+    going on left open for the live service to carry on. A store that has sessions already
+    is left alone. The count."""
     repo = ChargingRepo(db)
     if await repo.recent(1):
         return 0
     points = {d.id: d for d in charging_points(inst, catalog)}
     tracks: dict[int, Track] = {}
+    rows: list[tuple[Path, tuple[str, ...]]] = []
     count = 0
     for sample in found:
         device = points.get(sample.device_id)
@@ -203,7 +220,11 @@ async def seed_sessions(
         tracks[device.id] = result.track
         if result.ended is not None:
             await repo.save(result.ended, None)
+            row = session_row(config, device, result.ended)
+            rows += [row] if row is not None else []
             count += 1
+    if rows:
+        await asyncio.to_thread(_append_rows, rows)
     for track in tracks.values():
         if track.session is not None:
             await repo.save(None, track.session)

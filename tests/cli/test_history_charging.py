@@ -1,4 +1,5 @@
-"""``ews history seed`` also records the demo chargers' sessions (so ``ews demo`` has some)."""
+"""``ews history seed`` also records the demo chargers' sessions, in the store and the CSV
+folder (so ``ews demo`` has some)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def test_seed_records_the_chargers_sessions_once(ews: Run, box_config: Path) -> 
         assert start is None or start < end
         assert energy is not None and 0 < energy < 100
     assert len(rows) - len(closed) <= len(chargers)  # at most one going on per point
+    # ... and in the CSV folder, a line per closed session in the day file of its end.
+    files = sorted((box_config.parent / "data" / "csv" / "charging").glob("*.csv"))
+    lines = [line for f in files for line in f.read_text("utf-8").splitlines()[1:]]
+    assert len(lines) == len(closed)
     # Seeding again leaves the recorded sessions alone.
     done = ews(*args, "--poll", "300")
     assert done.returncode == 0, done.stderr

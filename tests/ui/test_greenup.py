@@ -122,6 +122,16 @@ async def test_points_follow_the_chargers_and_sessions_are_listed(box: Runtime) 
         await pilot.press("down")
         assert text(pilot, "#greenup-point").startswith("Charger B1: model 0 590 32, address 2-1")
 
+        # A car plugged at Charger A, seen from its start: its duration moves with the clock.
+        screen = app.screen
+        assert isinstance(screen, GreenUpScreen)
+        screen.clock = lambda: FAULT_AT + 3_900.0
+        a_id = names["Charger A"]
+        box.hub.publish(Sample(a_id, FAULT_AT + 60, {"charger": "available"}))
+        box.hub.publish(Sample(a_id, FAULT_AT + 300, {"charger": "charging", "p": 11.0}))
+        await until(lambda: rows(pilot, "#greenup-points")[0][4] == "1:00", pilot.pause)
+        assert rows(pilot, "#greenup-points")[0][1:3] == ["▶ Charging", "11.000"]
+
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_snapshot(snap_compare: Any, tmp_path: Path, language: str) -> None:

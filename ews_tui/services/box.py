@@ -18,6 +18,7 @@ from ews_tui.runtime import Runtime
 from ews_tui.services.alarms import AlarmEngine
 from ews_tui.services.auth import AuthService
 from ews_tui.services.backup import BackupService
+from ews_tui.services.charging import ChargingService
 from ews_tui.services.connector import ConnectorService
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.csv_folders import CsvFolders
@@ -112,6 +113,16 @@ async def running_box(
                 config=lambda: settings.config,
                 installation=lambda: installation.current,
                 catalog=lambda: installation.catalog,
+                supervisor=rt.supervisor,
+            )
+        )
+        rt.add(  # before the pollers: it subscribes at start, nothing is missed
+            ChargingService(
+                db,
+                rt.hub,
+                installation=lambda: installation.current,
+                catalog=lambda: installation.catalog,
+                config=lambda: settings.config,
                 supervisor=rt.supervisor,
             )
         )

@@ -13,6 +13,7 @@ from ews_tui.config import apply_changes, default_config
 from ews_tui.runtime import Runtime
 from ews_tui.ui.app import ANSI_THEME, EwsApp, SharedStylesheet
 from ews_tui.ui.screens.coming import ComingScreen
+from ews_tui.ui.screens.greenup import GreenUpScreen
 from ews_tui.ui.screens.help import HelpScreen
 from ews_tui.ui.screens.home import HomeScreen
 from ews_tui.ui.screens.login import LoginScreen
@@ -95,7 +96,7 @@ async def test_ctrl_p_lists_the_screens_of_the_role(rt: Runtime) -> None:
         assert "Network" not in prompts and "Users and PINs" not in prompts
         await pilot.press(*"green", "enter")
         await pilot.pause()
-        assert isinstance(app.screen, ComingScreen) and app.screen.title_msgid == "Green'Up"
+        assert isinstance(app.screen, GreenUpScreen)
 
 
 async def test_the_palette_speaks_the_session_language(rt: Runtime) -> None:

@@ -58,14 +58,19 @@ async def test_a_role_cannot_open_a_screen_of_another_section(rt: Runtime) -> No
 
 
 async def test_an_entry_not_there_yet_opens_the_coming_screen(rt: Runtime) -> None:
-    app = make_shell_app(rt, "home", role=Role.SYSTEM)
+    coming = [(s, e) for s in MENU for e in s.entries if e.screen is None]
+    if not coming:
+        pytest.skip("every menu entry has its screen")
+    section, entry = coming[0]
+    role = next(r for r in (Role.SYSTEM, Role.SERVER) if r in section.roles)
+    app = make_shell_app(rt, "home", role=role)
     async with app.run_test(size=SIZE) as pilot:
         menu = app.screen.query_one("#menu", OptionList)
-        menu.highlighted = menu.get_option_index("greenup")
+        menu.highlighted = menu.get_option_index(entry.key)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ComingScreen)
-        assert app.screen.title_msgid == "Green'Up"
+        assert app.screen.title_msgid == entry.label
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)

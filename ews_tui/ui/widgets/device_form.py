@@ -92,6 +92,7 @@ class DeviceForm(VerticalScroll):
         self._first: tuple[Device | None, dict[str, str]] | None = None
         self._errors: list[Static] = []  # the error labels, found once
         self._checked: tuple[object, ...] | None = None  # what the last check saw
+        self._loaded: Device | None = None  # the fields as loaded (see unsaved)
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -184,6 +185,12 @@ class DeviceForm(VerticalScroll):
         self.refresh_fields()
         self.check()
         self.scroll_home(animate=False)
+        self._loaded = self.read()[0]  # what "nothing changed" reads as
+
+    def unsaved(self) -> bool:
+        """The fields describe something else than the device loaded (a new device:
+        anything chosen or typed)."""
+        return self.is_mounted and self.read()[0] != self._loaded
 
     def _set(self, key: str, value: object) -> None:
         self.query_one(f"#f-{key}", Select).value = Select.NULL if value is None else value

@@ -136,7 +136,6 @@ class DevicesScreen(UnsavedInput, EwsScreen[None]):
 
     def on_mount(self) -> None:
         self.fill_list(select=self._first_device().id)
-        self._show_state(self._first_device())
         self._subscription = subscription = self.session.hub.subscribe(
             DeviceStateChanged,
             GatewayStateChanged,
@@ -146,6 +145,7 @@ class DevicesScreen(UnsavedInput, EwsScreen[None]):
             name=f"ui-devices-{self.gateway_id}",
         )
         self._seed_states()
+        self._show_state(self._first_device())  # as the list shows it: states seeded first
         self.run_worker(self._follow(subscription), name="devices-hub", group="hub")
         self.query_one("#device-list").focus()
 

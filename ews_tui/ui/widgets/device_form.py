@@ -30,6 +30,7 @@ from ews_tui.domain.installation import (
 from ews_tui.domain.installation_doc import parse_address
 from ews_tui.domain.rules import RuleContext, Violation
 from ews_tui.i18n import N_, _
+from ews_tui.ui.widgets.ticks import TickList
 
 # Field key -> label msgid (a "*" is added to mandatory ones).
 LABELS: dict[str, str] = {
@@ -132,7 +133,7 @@ class DeviceForm(VerticalScroll):
             ),
         )
         yield self._field("circuit", Select([], compact=True, prompt=_("(none)")))
-        yield self._field("zones", SelectionList[int](compact=True, id="zones-list"))
+        yield self._field("zones", TickList[int](compact=True, id="zones-list"))
         yield self._field("fc", Select([("3", 3), ("4", 4)], compact=True, allow_blank=False))
         yield self._field("register", Input(compact=True, restrict=r"(0x|0X)?[0-9a-fA-F]*"))
         yield self._field(

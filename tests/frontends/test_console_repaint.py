@@ -158,8 +158,31 @@ async def test_each_screen_change_repaints_the_whole_console(
         await pane.settled(
             ("Description/Place",), (), lambda: screen_name(front) == "GatewaysScreen"
         )
+        # The command palette over the gateway form: the form does not show through it.
+        await pane.keys("C-p")
+        await pane.settled(
+            ("Search for a screen",),
+            ("Description/Place",),
+            lambda: screen_name(front) == "EwsCommandPalette",
+        )
+        await pane.keys("Escape")
+        await pane.settled(
+            ("Description/Place",),
+            ("Search for a screen",),
+            lambda: screen_name(front) == "GatewaysScreen",
+        )
         await pane.keys("Escape")
         await pane.settled(HOME, ("Description/Place",), lambda: screen_name(front) == "HomeScreen")
+
+        # Home in French, from its language list: every text is redrawn in French.
+        await pane.keys("Tab", "Enter")
+        await pane.settled(("Français",), (), lambda: front.app.focused.id != "language")
+        await pane.keys("Down", "Down", "Enter")
+        await pane.settled(
+            ("Mesures en temps réel", "Se déconnecter", "Langue"),
+            ("Live measures", "Circuits, zones and switchboards", "Open entry", "Log out"),
+            lambda: front.app.session.language == "fr",
+        )
     finally:
         await front.stop()
         await pane.run("kill-server")

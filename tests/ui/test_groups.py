@@ -200,8 +200,9 @@ async def test_esc_from_a_new_unsaved_circuit_asks_before_leaving(box: Runtime) 
         await pilot.press("escape")  # nothing typed: back at once
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
-        app.open_screen("groups")
+        await pilot.press("down", "down", "down", "down", "down", "down", "enter")
         await pilot.pause()
+        assert isinstance(app.screen, GroupsScreen)  # from the menu, as a user opens it
         await pilot.press("c", "a", *"Lighting 2", "escape")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)

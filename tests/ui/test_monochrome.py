@@ -49,6 +49,17 @@ def list_lines(widget: SelectionList[Any]) -> list[str]:
     return [widget.render_line(y).text.rstrip() for y in range(widget.option_count)]
 
 
+async def open_devices(app: EwsApp, pilot: Any) -> None:
+    """Local's devices, opened from the app's own task (as the Gateways screen does): the
+    screen then runs in the session's language, not in whatever the test's task has."""
+    app.call_later(app.open_screen, "devices", gateway_id=LOCAL_GATEWAY_ID)
+    for _ in range(50):
+        await pilot.pause()
+        if isinstance(app.screen, DevicesScreen):
+            return
+    raise AssertionError("Devices did not open")
+
+
 async def add(rt: Runtime, device: Device) -> Device:
     service = rt.get(InstallationService)
     await service.apply(save_device, device)
@@ -63,8 +74,7 @@ async def test_ticks_read_ticked_or_not_without_colour(box: Runtime) -> None:
     await add(box, Device(0, LOCAL_GATEWAY_ID, "0 146 68", 5, "Lighting", zone_ids=(offices,)))
     app = monochrome(box, "gateways")
     async with app.run_test(size=SIZE) as pilot:
-        app.open_screen("devices", gateway_id=LOCAL_GATEWAY_ID)
-        await pilot.pause()
+        await open_devices(app, pilot)
         zones = app.screen.query_one("#zones-list", SelectionList)
         assert list_lines(zones) == [f"{TICKED} Offices", f"{UNTICKED} Workshop"]
         zones.select_all()
@@ -100,8 +110,7 @@ async def test_device_states_read_by_their_symbol_and_word(box: Runtime) -> None
     box.hub.publish(DeviceStateChanged(failing.id, DeviceState.COMM_ERROR, "no answer"))
     app = monochrome(box, "gateways")
     async with app.run_test(size=SIZE) as pilot:
-        app.open_screen("devices", gateway_id=LOCAL_GATEWAY_ID)
-        await pilot.pause()
+        await open_devices(app, pilot)
         screen = app.screen
         assert isinstance(screen, DevicesScreen)
         await pilot.pause()

@@ -56,6 +56,7 @@ async def test_f1_and_question_mark_open_help_and_esc_goes_back(rt: Runtime) -> 
         lines = [str(s.render()) for s in app.screen.query(".help-line")]
         assert any(line.startswith("Gateways and devices: ") for line in lines)
         assert not any(line.startswith("Network: ") for line in lines)  # not this role's
+        assert f"{'Ctrl+D':<16}Log out (home screen)" in lines  # no letter: issue 16
         await pilot.press("f1")  # help does not stack on help
         assert len(app.screen_stack) == 3
         await pilot.press("escape")

@@ -19,6 +19,7 @@ from textual.widgets import Input, Label, Select, Static, Switch
 
 from ews_tui.config import Problem
 from ews_tui.i18n import _
+from ews_tui.ui.widgets.ticks import TickSwitch
 
 Kind = Literal["text", "number", "select", "switch", "list"]
 
@@ -96,7 +97,7 @@ class SettingsForm(Vertical):
 
     def _control(self, setting: Setting) -> Input | Select[Any] | Switch:
         if setting.kind == "switch":
-            return Switch(id=setting.dom_id)
+            return TickSwitch(id=setting.dom_id)
         if setting.kind == "select":
             options = [
                 (label if setting.native else _(label), value) for label, value in setting.choices

@@ -193,7 +193,7 @@ class UpdateOutcome:
     result: str
     at: str
     problem: str = ""  # msgid
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
     backup: str = ""
     reported: bool = False
 
@@ -207,7 +207,7 @@ class UpdateOutcome:
 
 
 def write_outcome(layout: Layout, outcome: UpdateOutcome) -> None:
-    body = {**asdict(outcome), "params": {k: str(v) for k, v in outcome.params.items()}}
+    body = asdict(outcome)
     write_atomically(
         layout.status_file, (json.dumps(body, indent=2) + "\n").encode(), new_mode=0o644
     )
@@ -278,7 +278,8 @@ async def apply_update(
     stamp = _now().isoformat(timespec="seconds")
 
     def outcome(result: str, problem: str = "", **params: Any) -> UpdateOutcome:
-        done = UpdateOutcome(version, previous_version, result, stamp, problem, params, str(backup))
+        text = {name: str(value) for name, value in params.items()}
+        done = UpdateOutcome(version, previous_version, result, stamp, problem, text, str(backup))
         write_outcome(layout, done)
         return done
 

@@ -19,6 +19,7 @@ from ews_tui.cli.errors import UserError
 from ews_tui.domain.messages import Message
 from ews_tui.i18n import _
 from ews_tui.services.system_commands import SubprocessRunner
+from ews_tui.services.update import outcome_text, update_problem
 from ews_tui.services.update_bundle import (
     CheckedBundle,
     UpdateError,
@@ -32,8 +33,6 @@ from ews_tui.services.update_bundle import (
 )
 from ews_tui.services.update_install import (
     INSTALLED,
-    RESULTS,
-    ROLLED_BACK,
     ApplyPlan,
     Layout,
     apply_update,
@@ -137,7 +136,7 @@ def run_build(args: argparse.Namespace) -> int:
         )
     except UpdateError as error:
         raise _refused(error) from None
-    signed = _("signed") if key is not None else _("NOT signed")
+    signed = _("signed") if key is not None else _("not signed")
     print(
         _("{file}: version {version}, {count} wheels, {signed}").format(
             file=args.out, version=manifest.version, count=len(manifest.files), signed=signed
@@ -184,7 +183,7 @@ async def run_apply(args: argparse.Namespace) -> int:
     running = layout.running_version()
     order = compare_versions(bundle.version, running)
     if order == 0:
-        raise UserError(_("version {version} is already installed").format(version=running))
+        raise UserError(_("Version {version} is already installed.").format(version=running))
     if order < 0 and not args.yes:
         question = _("{version} is OLDER than the running {running}. Downgrade? [y/N] ").format(
             version=bundle.version, running=running
@@ -204,19 +203,10 @@ async def run_apply(args: argparse.Namespace) -> int:
         outcome = await apply_update(bundle, plan, progress)
     except UpdateError as error:
         raise _refused(error) from None
-    problem = outcome.message.render(_) if outcome.message is not None else ""
     if outcome.result == INSTALLED:
         print(_("Version {version} is running.").format(version=outcome.version))
         return 0
-    if outcome.result == ROLLED_BACK:
-        raise UserError(
-            _("update to {version} rolled back to {previous}: {problem}").format(
-                version=outcome.version, previous=outcome.previous, problem=problem
-            )
-        )
-    raise UserError(
-        _("update to {version} failed: {problem}").format(version=outcome.version, problem=problem)
-    )
+    raise UserError(update_problem(outcome).render(_))
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -225,12 +215,5 @@ def run_status(args: argparse.Namespace) -> int:
     print(_("Running version: {version}").format(version=layout.running_version()))
     last = read_outcome(layout)
     if last is not None:
-        problem = last.message.render(_) if last.message is not None else ""
-        print(
-            _("Last update: {version} at {at}: {result} {problem}")
-            .format(
-                version=last.version, at=last.at, result=_(RESULTS[last.result]), problem=problem
-            )
-            .rstrip()
-        )
+        print(outcome_text(last))
     return 0

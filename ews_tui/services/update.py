@@ -24,6 +24,7 @@ from ews_tui.config import Config
 from ews_tui.domain.events import ServiceDegraded, ServiceRecovered
 from ews_tui.domain.messages import N_, Message
 from ews_tui.hub import Hub
+from ews_tui.i18n import _
 from ews_tui.services.system_commands import CommandResult, CommandRunner, SubprocessRunner
 from ews_tui.services.update_bundle import (
     SUFFIX,
@@ -37,6 +38,7 @@ from ews_tui.services.update_bundle import (
 from ews_tui.services.update_health import installed_version
 from ews_tui.services.update_install import (
     FAILED,
+    RESULTS,
     ROLLED_BACK,
     Layout,
     UpdateOutcome,
@@ -187,3 +189,15 @@ def update_problem(outcome: UpdateOutcome) -> Message:
         N_("the update to {version} failed: {reason}"),
         {"version": outcome.version, "reason": reason},
     )
+
+
+def outcome_text(outcome: UpdateOutcome) -> str:
+    """``Last update: 0.2.0 (2026-12-03 02:15): rolled back. <why>``, in the session's
+    language."""
+    problem = outcome.message.render(_) if outcome.message is not None else ""
+    text = _("Last update: {version} ({at}): {result}").format(
+        version=outcome.version,
+        at=outcome.at[:16].replace("T", " "),
+        result=_(RESULTS[outcome.result]),
+    )
+    return f"{text}. {problem}" if problem else text

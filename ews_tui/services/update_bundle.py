@@ -426,7 +426,7 @@ def inspect_bundle(
             N_("{path}: cannot read the update file: {reason}"), path=path, reason=error
         ) from None
     if body is None:
-        raise UpdateError(N_("{path}: no manifest: not an ews-tui update file"), path=path)
+        raise UpdateError(N_("{path}: not an ews-tui update file"), path=path)
     manifest = BundleManifest.from_bytes(body, path)
     if signature is None:
         if not allow_unsigned:
@@ -453,7 +453,7 @@ def _member_bytes(
     except KeyError:
         return None
     if not info.isfile() or info.size > _MANIFEST_MAX:
-        raise UpdateError(N_("{path}: {member} is not a plain file"), path=path, member=name)
+        raise UpdateError(N_("{path}: not an ews-tui update file"), path=path)
     stream = tar.extractfile(info)
     assert stream is not None  # a regular file
     return stream.read()

@@ -20,8 +20,7 @@ from textual.widgets.option_list import Option
 
 from ews_tui.domain.messages import Message
 from ews_tui.i18n import N_, _
-from ews_tui.services.update import FoundBundle, UpdateService
-from ews_tui.services.update_install import RESULTS, UpdateOutcome
+from ews_tui.services.update import FoundBundle, UpdateService, outcome_text
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.widgets.footer import EwsFooter
@@ -37,17 +36,7 @@ def bundle_line(found: FoundBundle) -> str:
         problem = Message(found.problem.msgid, {**found.problem.params, "path": name})
         return _("Refused: {problem}").format(problem=problem.render(_))
     words = {1: N_("newer"), 0: N_("installed"), -1: N_("older")}
-    return f"{found.bundle.version:<10} {_(words[found.order]):<10} {name}"
-
-
-def outcome_text(outcome: UpdateOutcome) -> str:
-    problem = outcome.message.render(_) if outcome.message is not None else ""
-    text = _("Last update: {version} ({at}): {result}").format(
-        version=outcome.version,
-        at=outcome.at[:16].replace("T", " "),
-        result=_(RESULTS[outcome.result]),
-    )
-    return f"{text}. {problem}" if problem else text
+    return f"{found.bundle.version:<10} {_(words[found.order]):<14} {name}"
 
 
 class UpdateScreen(EwsScreen[None]):

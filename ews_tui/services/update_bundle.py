@@ -237,6 +237,19 @@ def stage_source(source: Path, stage: Path, version: str | None) -> Path:
         )
         if count != 1:
             raise UpdateError(N_("{path}: no version line to change"), path=source)
+    # The catalogs travel inside the package (ews_tui.i18n looks there when they are not
+    # beside it): a box updated from a wheel keeps its languages.
+    if (source / "locales").is_dir():
+        inside = stage / "ews_tui" / "locales"
+        shutil.copytree(source / "locales", inside, ignore=ignore, dirs_exist_ok=True)
+        text, count = re.subn(
+            r'(?m)^("ews_tui"\s*=\s*\[)(?!"locales)',
+            r'\1"locales/*/LC_MESSAGES/*.po", ',
+            text,
+            count=1,
+        )
+        if count != 1 and '"locales/*/LC_MESSAGES/*.po"' not in text:
+            raise UpdateError(N_("{path}: no package data line to change"), path=source)
     (stage / "pyproject.toml").write_text(text, "utf-8")
     return stage
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from .update_fixtures import BROKEN_VERSION, GOOD_VERSION, ServeRunner, Wheels, 
 
 __all__ = ["update_wheels"]
 
+FRENCH = "from ews_tui.i18n import translator; print(translator('fr').gettext('Install'))"
 VENV = Path(__file__).resolve().parents[2] / ".venv"
 
 
@@ -100,7 +102,12 @@ async def test_an_update_switches_and_a_broken_one_rolls_back(
         assert os.readlink(prefix / "current") == f"versions/{GOOD_VERSION}"
         assert runner.calls == [("systemctl", "restart", "ews")]
         assert runner.process is not None and runner.process.poll() is None
-        assert (prefix / "versions" / GOOD_VERSION / "bin" / "ews").is_file()
+        installed = prefix / "versions" / GOOD_VERSION
+        # The catalogs came with the wheel: the updated box still speaks French.
+        french = subprocess.run(
+            [installed / "bin" / "python", "-c", FRENCH], capture_output=True, text=True
+        )
+        assert french.stdout.strip() == "Installer", french.stderr
         assert Path(outcome.backup).is_file()
         assert read_outcome(layout) == outcome
         assert any("Installing version" in m.msgid for m in said)

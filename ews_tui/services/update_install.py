@@ -59,6 +59,7 @@ VERSIONS = "versions"
 CURRENT = "current"
 STATUS_FILE = "last-update.json"
 BACKUP_PREFIX = "before-update-"
+ROLLBACK_WAIT_S = 60.0
 
 INSTALLED = "installed"
 ROLLED_BACK = "rolled back"
@@ -335,7 +336,8 @@ async def _roll_back(plan: ApplyPlan, previous: Path, schema: int, backup: Path)
     started = await plan.runner.run("systemctl", "start", plan.unit)
     if not started.ok:
         return f"{started.command}: {started.reason.render()}"
-    if not await wait_healthy(plan.data_dir, previous.name, plan.timeout_s):
+    # The version that ran before gets at least ROLLBACK_WAIT_S: it came up here before.
+    if not await wait_healthy(plan.data_dir, previous.name, max(plan.timeout_s, ROLLBACK_WAIT_S)):
         return Message(
             N_("version {version} did not report healthy either"), {"version": previous.name}
         ).render()

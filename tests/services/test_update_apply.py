@@ -120,7 +120,7 @@ async def test_an_update_switches_and_a_broken_one_rolls_back(
             trusted,
             allow_unsigned=False,
         )
-        config, config_path = box(tmp_path, timeout_s=20)
+        config, config_path = box(tmp_path, timeout_s=8)
         runner.calls.clear()
         outcome = await apply_update(broken, ApplyPlan(config, config_path, runner))
         broken_log = (tmp_path / "logs" / "serve-3.log").read_text(errors="replace")
@@ -128,7 +128,7 @@ async def test_an_update_switches_and_a_broken_one_rolls_back(
         assert outcome.result == ROLLED_BACK, (outcome, broken_log)
         assert outcome.previous == GOOD_VERSION
         assert outcome.message is not None
-        assert "did not report healthy within 20 s" in outcome.message.render()
+        assert "did not report healthy within 8 s" in outcome.message.render()
         assert runner.calls == [
             ("systemctl", "restart", "ews"),
             ("systemctl", "stop", "ews"),

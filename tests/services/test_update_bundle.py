@@ -168,7 +168,7 @@ def test_not_a_bundle_is_refused_with_its_name(tmp_path: Path) -> None:
         inspect_bundle(tmp_path / "x.ewsupdate", [], allow_unsigned=True)
     with tarfile.open(tmp_path / "empty.tar", "w"):
         pass
-    with pytest.raises(UpdateError, match="no manifest"):
+    with pytest.raises(UpdateError, match="not an ews-tui update file"):
         inspect_bundle(tmp_path / "empty.tar", [], allow_unsigned=True)
     assert SIGNATURE == "manifest.sig"
 

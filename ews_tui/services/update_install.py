@@ -44,6 +44,7 @@ from ews_tui.services.update_bundle import (
 )
 from ews_tui.services.update_health import PROJECT, clear_health, installed_version, wait_healthy
 from ews_tui.store.backup import (
+    BACKUPS_FOLDER,
     backups_folder,
     create_backup,
     new_backup_path,
@@ -276,6 +277,7 @@ async def apply_update(
         manifest = await asyncio.to_thread(create_backup, backup, plan.config_path, plan.config)
     except BackupError as error:
         raise UpdateError(N_("cannot back up the database: {reason}"), reason=error) from None
+    await asyncio.to_thread(hand_back, plan.data_dir)
     stamp = _now().isoformat(timespec="seconds")
 
     def outcome(result: str, problem: str = "", **params: Any) -> UpdateOutcome:
@@ -328,10 +330,15 @@ async def _roll_back(plan: ApplyPlan, previous: Path, schema: int, backup: Path)
     database = plan.data_dir / DATABASE_FILE
     if database.is_file() and await asyncio.to_thread(schema_version_of, database) > schema:
         log.warning("update: the new version migrated the database; restoring %s", backup)
+        config_owner = _owner(plan.config_path)
         try:
             await asyncio.to_thread(restore_backup, backup, plan.config_path)
         except BackupError as error:
             return str(error)
+        finally:
+            await asyncio.to_thread(hand_back, plan.data_dir)
+            if config_owner is not None:
+                await asyncio.to_thread(_chown, plan.config_path, *config_owner)
     await asyncio.to_thread(clear_health, plan.data_dir)
     started = await plan.runner.run("systemctl", "start", plan.unit)
     if not started.ok:
@@ -343,6 +350,45 @@ async def _roll_back(plan: ApplyPlan, previous: Path, schema: int, backup: Path)
         ).render()
     log.info("update: rolled back to %s", previous.name)
     return None
+
+
+def _owner(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_uid, info.st_gid
+
+
+def _chown(path: Path, uid: int, gid: int) -> None:
+    try:
+        info = path.lstat()
+        if (info.st_uid, info.st_gid) != (uid, gid):
+            os.chown(path, uid, gid, follow_symlinks=False)
+    except OSError as error:
+        log.error("update: cannot give %s back to uid %s: %s", path, uid, error)
+
+
+def hand_back(data_dir: Path) -> None:
+    """Give what an update run as root wrote in the data dir (its backup, a restored
+    database) back to the data dir's owner, the box's user: the top of the data dir, the
+    backups folder, and what a restore kept aside. Nothing to do unless run as root."""
+    owner = _owner(data_dir)
+    if os.geteuid() != 0 or owner is None or owner[0] == 0:
+        return
+    try:
+        top = list(data_dir.iterdir())
+        kept = backups_folder_of(data_dir)
+        deep = list(kept.rglob("*")) if kept.is_dir() else []
+    except OSError as error:
+        log.error("update: cannot look through %s: %s", data_dir, error)
+        return
+    for path in (*top, *deep):
+        _chown(path, *owner)
+
+
+def backups_folder_of(data_dir: Path) -> Path:
+    return data_dir / BACKUPS_FOLDER
 
 
 def _now() -> datetime:

@@ -87,7 +87,10 @@ DEFAULT_LANGUAGE: Final = "en"
 # A regional variant reads its parent's catalog for whatever it does not translate itself.
 FALLBACKS: Final[Mapping[str, str]] = MappingProxyType({"fr_BE": "fr", "nl_BE": "nl"})
 DOMAIN: Final = "messages"
-LOCALES_DIR: Final = Path(__file__).resolve().parent.parent / "locales"
+# In a source tree (and an editable install) the catalogs sit beside the package; a wheel
+# made by `ews update build` carries them inside it.
+_BESIDE: Final = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR: Final = _BESIDE if _BESIDE.is_dir() else Path(__file__).resolve().parent / "locales"
 
 
 class UnknownLanguageError(ValueError):

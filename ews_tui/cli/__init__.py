@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from ews_tui import logs
 from ews_tui.cli.errors import UserError
@@ -34,6 +35,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("alarms", "ews_tui.cli.alarms"),
     ("mail", "ews_tui.cli.mail"),
     ("backup", "ews_tui.cli.backup"),
+    ("update", "ews_tui.cli.update"),
 )
 
 
@@ -52,12 +54,21 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         help="more log lines (-vv for debug); on stderr, or in DATA_DIR/logs/ews.log "
         "while a UI is on this terminal",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     named = _command_named(argv)
     for name, module in COMMANDS:
         if named is None or name == named:
             importlib.import_module(module).register(sub)
     return parser
+
+
+def package_version() -> str:
+    """The installed ews-tui's version (its wheel's metadata)."""
+    try:
+        return metadata.version("ews-tui")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _command_named(argv: Sequence[str] | None) -> str | None:

@@ -49,6 +49,7 @@ from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError
 from ews_tui.logs import LOG_FILE, log_to_data_dir, stderr_is_on
 from ews_tui.runtime import Runtime
 from ews_tui.services.box import running_box
+from ews_tui.services.update_health import installed_version, write_health
 from ews_tui.store.datadir_lock import LOCK_FILE
 from ews_tui.store.db import DATABASE_FILE, StoreError
 from ews_tui.ui.warm_up import warm_up
@@ -95,6 +96,8 @@ async def _serve(path: Path, config: Config) -> int:
         async with running_box(path, config) as rt, front_ends(rt, config) as names:
             log.info("ews serve: running, front ends: %s", ", ".join(names) or "none")
             heap.settle()  # what the front ends loaded stays out of later collections too
+            # Up on this config and database: what an update waits for before keeping it.
+            write_health(config.data_dir, installed_version())
             warn_wide_modes(path, config)
             await stop.wait()
             log.info("ews serve: stopping")

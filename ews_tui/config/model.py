@@ -354,6 +354,51 @@ class BackupSettings:
     keep: int = field(default=7, metadata=_r(f.integer(1, 365)))
 
 
+def _folders() -> f.Spec:
+    """A list of absolute folders (``update.media``)."""
+
+    def parse(value: Any, _ctx: f.Context) -> tuple[Path, ...]:
+        if not isinstance(value, list | tuple):
+            raise f.Invalid(N_("{value} is not a list of folders"), value=f.show(value))
+        folders: list[Path] = []
+        for word in value:
+            if not isinstance(word, str) or not word.startswith("/") or "\0" in word:
+                raise f.Invalid(N_("{value} is not an absolute folder"), value=f.show(word))
+            folders.append(Path(word))
+        return tuple(folders)
+
+    return f.Spec(parse, lambda folders, _ctx: [str(p) for p in folders])
+
+
+@dataclass(frozen=True)
+class UpdateSettings:
+    """Software updates from a file (``ews update apply``, the Update page)."""
+
+    # Where the versions are installed: <prefix>/versions/<version>, <prefix>/current.
+    prefix: Path = field(default=Path("/opt/ews"), metadata=_r(f.config_path()))
+    # The ed25519 public keys (OpenSSH format, one a line) whose signature the box trusts.
+    trusted_keys: Path = field(
+        default=Path("/etc/ews-update/trusted_keys.pub"), metadata=_r(f.config_path())
+    )
+    # Install update files that are not signed (a wrong signature is refused whatever this says).
+    allow_unsigned: bool = field(default=False, metadata=_r(f.boolean()))
+    # Seconds the new version has to report healthy before the box goes back to the old one.
+    health_timeout_s: int = field(default=120, metadata=_r(f.integer(5, 3600)))
+    # The systemd unit restarted onto the new version.
+    unit: str = field(
+        default="ews",
+        metadata=_r(
+            f.text(
+                required=True,
+                pattern=r"[A-Za-z0-9@_.:-]{1,64}",
+                refusal=N_("{value} is not a systemd unit name"),
+            )
+        ),
+    )
+    # Where removable media are mounted: update files are looked for there too.
+    media: tuple[Path, ...] = field(default=(Path("/media"), Path("/mnt")), metadata=_r(_folders()))
+
+
 @dataclass(frozen=True)
 class Config:
     """Every box setting. Build with ``load_config``/``parse_config``/``default_config``;
@@ -389,6 +434,9 @@ class Config:
     )
     backup: BackupSettings = field(
         default_factory=BackupSettings, metadata=_r(f.Table(BackupSettings))
+    )
+    update: UpdateSettings = field(
+        default_factory=UpdateSettings, metadata=_r(f.Table(UpdateSettings))
     )
     installation: Mapping[str, Any] | None = field(default=None, metadata=_r(f.RawTable()))
 

@@ -32,6 +32,7 @@ from ews_tui.services.recorder import Recorder, Retention
 from ews_tui.services.settings import NTP_PORT, SettingsService
 from ews_tui.services.system_commands import CommandRunner
 from ews_tui.services.system_watch import SystemWatch
+from ews_tui.services.update import UpdateService
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import DATABASE_FILE, open_database
 from ews_tui.store.installation_repo import InstallationRepo
@@ -174,6 +175,11 @@ async def running_box(
                 installation=lambda: installation.current,
                 catalog=lambda: installation.catalog,
                 supervisor=rt.supervisor,
+            )
+        )
+        rt.add(
+            UpdateService(
+                rt.hub, config=lambda: settings.config, config_path=config_path, runner=runner
             )
         )
         if not buses:

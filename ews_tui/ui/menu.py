@@ -122,7 +122,7 @@ MENU: tuple[MenuSection, ...] = (
                 N_("Who gets the alarm e-mails."),
                 "settings_smtp",
             ),
-            E("update", N_("Update"), N_("Update the software."), None),
+            E("update", N_("Update"), N_("Update the software."), "update"),
             E(
                 "users",
                 N_("Users and PINs"),

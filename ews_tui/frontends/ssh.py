@@ -301,6 +301,11 @@ class SshFrontEnd:
         return self._listener.accepted if self._listener is not None else 0
 
     @property
+    def handshaking(self) -> int:
+        """Connections accepted whose SSH handshake has not ended yet."""
+        return len(self._handshakes)
+
+    @property
     def accept_pauses(self) -> int:
         """Times accepting paused for want of descriptors or memory (EMFILE...)."""
         return self._listener.accept_pauses if self._listener is not None else 0

@@ -450,7 +450,12 @@ async def test_out_of_descriptors_the_server_pauses_accepting_and_a_login_then_w
     # The backlog is taken once descriptors are back; its connections end (their clients
     # went) and free their ssh.max_startups places.
     await until(lambda: front.accepted >= len(clients), "the backlog to be accepted")
-    await until(lambda: front.unauthenticated == 0, "the flood's connections to end")
+    # An accepted socket counts as not logged in only once asyncssh has built its connection:
+    # wait for every handshake to end, not only for the count to read 0 between two of them.
+    await until(
+        lambda: front.handshaking == 0 and front.unauthenticated == 0,
+        "the flood's connections to end",
+    )
     async with connect(front, client) as conn, ui_session(conn) as ui:
         await ui.screen.wait_for("Enter your PIN")
     flood_lines = [r for r in caplog.records if "accept" in r.getMessage()]

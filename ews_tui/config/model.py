@@ -275,6 +275,13 @@ class SystemSettings:
 
 
 CSV_FOLDERS = ("energy", "measures", "events", "eqcheck")  # as store.csv_export.FOLDERS
+#: The folders the Connector sends when ``connector.sources`` is empty: the manual's CSV
+#: folders (the Upload page lists them).
+CONNECTOR_DEFAULT = CSV_FOLDERS
+#: Every folder it may send: those, and, only when named, the chargers' sessions
+#: (``<csv>/charging``, services.charging.FOLDER) and the backups (``<data_dir>/backups``: a
+#: backup holds the config file, its passwords included).
+CONNECTOR_FOLDERS = (*CSV_FOLDERS, "charging", "backups")
 
 
 def _connector_spec(read: Any, dump: Any = lambda value, _ctx: value) -> f.Spec:
@@ -310,7 +317,7 @@ def _sources(value: Any) -> tuple[str, ...]:
         raise conn.ConnectorValueError(
             Message(N_("{value} is not a folder name"), {"value": value})
         )
-    return conn.parse_sources(value, CSV_FOLDERS)
+    return conn.parse_sources(value, CONNECTOR_FOLDERS)
 
 
 def _destination(value: Any) -> str:

@@ -35,11 +35,12 @@ import asyncssh
 
 from ews_tui.atomic_file import write_atomically
 from ews_tui.config import Config
-from ews_tui.config.model import CSV_FOLDERS
+from ews_tui.config.model import CONNECTOR_DEFAULT
 from ews_tui.domain import connector as conn
 from ews_tui.domain.messages import N_, Message
 from ews_tui.services import connector_remote as remote
 from ews_tui.services.connector_remote import PART, Progress, ProgressHook
+from ews_tui.store.backup import BACKUPS_FOLDER
 from ews_tui.store.connector_repo import ConnectorRepo, FileState, Transfer
 
 log = logging.getLogger(__name__)
@@ -225,18 +226,18 @@ def _sftp_problem(error: asyncssh.SFTPError) -> TransferError:
 # --------------------------------------------------------------------------- local files
 
 
-def list_files(root: Path, folders: Sequence[str]) -> list[LocalFile]:
-    """The regular files of ``folders`` under ``root``, sorted (hidden ones left out)."""
+def list_files(folders: Sequence[tuple[str, Path]]) -> list[LocalFile]:
+    """The regular files of each ``(name, path)`` folder, named ``name/...``, sorted (hidden
+    ones left out)."""
     found: list[LocalFile] = []
-    for folder in folders:
-        base = root / folder
+    for name, base in folders:
         if not base.is_dir():
             continue
         for path in sorted(base.rglob("*")):
             if path.name.startswith(".") or not path.is_file():
                 continue
             stat = path.stat()
-            rel = path.relative_to(root).as_posix()
+            rel = f"{name}/{path.relative_to(base).as_posix()}"
             found.append(LocalFile(rel, path, FileState(stat.st_size, stat.st_mtime_ns)))
     return found
 
@@ -354,13 +355,23 @@ async def run_transfer(
     return line
 
 
-def _folders(config: Config) -> tuple[str, ...]:
-    return conn.chosen_folders(config.connector.sources, CSV_FOLDERS)
+def _folders(config: Config) -> list[tuple[str, Path]]:
+    """The folders a run sends, each with where it is on the box."""
+    chosen = conn.chosen_folders(config.connector.sources, CONNECTOR_DEFAULT)
+    return [
+        (
+            name,
+            config.data_dir / BACKUPS_FOLDER
+            if name == BACKUPS_FOLDER
+            else config.csv_folder / name,
+        )
+        for name in chosen
+    ]
 
 
 async def _local_files(config: Config) -> list[LocalFile]:
     try:
-        return await asyncio.to_thread(list_files, config.csv_folder, _folders(config))
+        return await asyncio.to_thread(list_files, _folders(config))
     except OSError as error:
         raise problem(conn.LOCAL_READ, error.strerror or str(error)) from None
 

@@ -73,6 +73,35 @@ async def test_sftp_sends_the_chosen_folders_into_the_expanded_destination(
     assert arrived(remote) == wanted
 
 
+async def test_the_chargers_sessions_and_the_backups_go_only_when_named(
+    tmp_path: Path, openssh_server: OpenSshServer, repo: ConnectorRepo
+) -> None:
+    """Empty sources send the manual's four CSV folders. The Connector can also send the
+    chargers' sessions and the nightly backups (issue 17), when named: a backup holds the
+    config file and its passwords."""
+    config = box(tmp_path, openssh_server)
+    files = write_csv(config)
+    sessions = config.csv_folder / "charging" / "2022-11-30.csv"
+    sessions.parent.mkdir(parents=True)
+    sessions.write_bytes(b"start,end,device_id,device,side,energy_kwh\n")
+    backup = config.data_dir / "backups" / "ews-backup-20221130-0200.tar"
+    backup.parent.mkdir(parents=True)
+    backup.write_bytes(b"backup bytes")
+    await trust_and_authorize(config, openssh_server)
+    line = await transfer.run_transfer(config, repo, now=WEDNESDAY_14H)
+    assert line.ok, line.problem
+    remote = openssh_server.home / "backup"
+    assert arrived(remote) == files
+
+    named = box(tmp_path, openssh_server, sources=("charging", "backups"), destination="saved")
+    line = await transfer.run_transfer(named, repo, now=WEDNESDAY_14H)
+    assert line.ok, line.problem
+    assert arrived(openssh_server.home / "saved") == {
+        "charging/2022-11-30.csv": sessions.read_bytes(),
+        "backups/ews-backup-20221130-0200.tar": b"backup bytes",
+    }
+
+
 async def test_a_wrong_password_is_refused_in_plain_words(
     tmp_path: Path, openssh_server: OpenSshServer, repo: ConnectorRepo
 ) -> None:

@@ -48,3 +48,14 @@ def _no_leftover_tasks(request: pytest.FixtureRequest) -> Iterator[None]:
     if inspect.iscoroutinefunction(test) and loop_scope == "function":
         request.getfixturevalue("_leftover_task_check")
     yield
+
+
+@pytest.fixture(autouse=True)
+def _english_until_told() -> Iterator[None]:
+    """Each test starts in English with a language selection of its own: a test that left a
+    language set (or switched one in place with change_language) no longer leaks it into the
+    next test of the same worker (a screen opened from the test's task read "Zustand")."""
+    from ews_tui.i18n import use_language
+
+    with use_language("en"):
+        yield

@@ -136,7 +136,8 @@ async def test_points_follow_the_chargers_and_sessions_are_listed(box: Runtime) 
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_snapshot(snap_compare: Any, tmp_path: Path, language: str) -> None:
     async def run_before(pilot: Any) -> None:
-        pilot.app.open_screen("greenup")
+        # from the app's own task: the screen is built in the session's language
+        pilot.app.call_next(pilot.app.open_screen, "greenup")
         await pilot.pause()
         await until(lambda: len(rows(pilot, "#greenup-sessions")) == 2, pilot.pause)
         await until(lambda: rows(pilot, "#greenup-points")[1][1] != "—", pilot.pause)

@@ -98,15 +98,15 @@ class ThresholdsScreen(EwsScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#thresholds-table", DataTable)
-        for key, label, width in (
-            ("name", _("Name"), 16),
-            ("target", _("Watches"), 20),
-            ("rule", _("Rule"), 16),
+        for key, label, width in (  # 80 columns with the cells' padding
+            ("name", _("Name"), 14),
+            ("target", _("Watches"), 18),
+            ("rule", _("Rule"), 15),
             ("delay", _("Delay"), 6),
             ("severity", _("Severity"), 10),
             ("on", _("On"), 3),
         ):
-            table.add_column(label, key=key, width=width)
+            table.add_column(label, key=key, width=max(width, len(label)))
         table.focus()
         self.reload()
 

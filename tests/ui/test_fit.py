@@ -33,6 +33,7 @@ from textual.widgets._toggle_button import ToggleButton
 
 from ews_tui.cli.sim import load_site
 from ews_tui.domain.auth import Role
+from ews_tui.domain.events import Sample
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.i18n import LANGUAGES, N_, _, use_language
 from ews_tui.runtime import Runtime
@@ -40,7 +41,7 @@ from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.ui.app import EwsApp
 from ews_tui.ui.session import Session
-from tests.ui.box_fixtures import box_runtime
+from tests.ui.box_fixtures import SnapshotApp, box_runtime
 from tests.ui.consumption_fixtures import COSTS
 
 SIZE = (80, 24)
@@ -445,3 +446,56 @@ async def plan_problems(
             problems += await visit(pilot, item, where, seen)
         assert app.crash is None
     return problems
+
+
+# -- snapshots of the longest screens in the longest languages ----------------------------
+# en and fr are snapped by each screen's own tests (the same scenes); these add German,
+# Greek and Russian at 80x24.
+LONG_LANGUAGES = ("de", "el", "ru")
+
+
+@pytest.mark.parametrize("language", LONG_LANGUAGES)
+def test_snapshot_partial(snap_compare: Any, tmp_path: Path, language: str) -> None:
+    from tests.ui.consumption_fixtures import seed_site
+    from tests.ui.test_consumption_total import loaded, open_total
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await open_total(pilot, "consumption_partial")
+        await pilot.press("w")
+        await loaded(pilot)
+
+    app = SnapshotApp(tmp_path, "home", language=language, prepare=seed_site)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("language", LONG_LANGUAGES)
+def test_snapshot_live(snap_compare: Any, tmp_path: Path, language: str) -> None:
+    from tests.ui import test_live
+
+    async def prepare(rt: Runtime) -> None:
+        await test_live._devices(rt)
+        await test_live._publish_before_opening(rt, Sample(1, 0.0, test_live.VALUES))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await test_live._until(pilot, lambda: test_live._table(pilot).value_of("v1") != "—")
+        pilot.app.screen.query_one("#live-search", Input).cursor_blink = False
+        await pilot.pause()
+
+    app = SnapshotApp(tmp_path, "live", language=language, prepare=prepare)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("language", LONG_LANGUAGES)
+def test_snapshot_device_form(snap_compare: Any, tmp_path: Path, language: str) -> None:
+    from tests.ui.test_devices import _charger_form
+
+    app = SnapshotApp(tmp_path, "gateways", language=language)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_charger_form)
+
+
+@pytest.mark.parametrize("language", LONG_LANGUAGES)
+def test_snapshot_alarms(snap_compare: Any, tmp_path: Path, language: str) -> None:
+    from tests.ui.test_alarms import raise_alarms, settle
+
+    app = SnapshotApp(tmp_path, "alarms", language=language, prepare=raise_alarms)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)

@@ -311,7 +311,6 @@ CONSULTATION_VISITS = (
     Visit("consumption_total"),
     Visit("consumption_total", keys=("y",)),
     Visit("consumption_partial"),
-    Visit("consumption_partial", keys=("g",)),
     Visit("consumption_partial", keys=("g", "g")),
     Visit("consumption_details"),
     Visit("consumption_costs"),
@@ -325,7 +324,6 @@ CONFIGURATION_VISITS = (
     Visit("devices", lambda rt: {"gateway_id": _local(rt).id}, rows="#device-list"),
     Visit("device_advanced", _first_device),
     Visit("groups"),
-    Visit("groups", lambda _rt: {"page": "zones"}),
     Visit("groups", lambda _rt: {"page": "circuits"}),
     Visit(
         "group_remove",
@@ -403,7 +401,7 @@ async def visit(pilot: Pilot[Any], item: Visit, where: str, seen: set[object]) -
         problems += await every_row_problems(pilot, item.rows, where, seen)
     if app.screen is not below:
         app.call_later(app.pop_screen)
-        await settle(pilot)
+        await pilot.pause()
     return problems
 
 

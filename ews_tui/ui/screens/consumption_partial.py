@@ -10,7 +10,6 @@ add up to the site total.
 from __future__ import annotations
 
 import textwrap
-
 from collections.abc import Sequence
 from typing import Any, ClassVar
 

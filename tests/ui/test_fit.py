@@ -263,6 +263,7 @@ class Visit:
     build: Callable[[EwsApp], Screen[Any]] | None = None
     keys: tuple[str, ...] = ()  # pressed once it is open (another page, another step)
     rows: str = ""  # a list whose every entry is highlighted in turn (the device form)
+    ready: str = ""  # a list that must have entries before the keys are pressed
 
 
 def _local(rt: Runtime) -> Any:
@@ -298,6 +299,12 @@ def _confirm(app: EwsApp) -> Screen[Any]:
     return ConfirmScreen(_("Acknowledge every alarm the filters show?"), yes=N_("Save"))
 
 
+def _en50160(app: EwsApp) -> Screen[Any]:
+    from ews_tui.ui.screens.en50160 import En50160Screen
+
+    return En50160Screen()
+
+
 def _help(app: EwsApp) -> Screen[Any]:
     from ews_tui.ui.screens.help import HelpScreen
 
@@ -318,6 +325,7 @@ CONSULTATION_VISITS = (
     Visit("thresholds"),
     Visit("threshold_form", build=_threshold_form),
     Visit("en50160"),
+    Visit("en50160_week", build=_en50160, keys=("enter",), ready="#en50160-weeks"),
 )
 CONFIGURATION_VISITS = (
     Visit("gateways"),
@@ -393,13 +401,21 @@ async def visit(pilot: Pilot[Any], item: Visit, where: str, seen: set[object]) -
             app.call_later(app.open_screen, item.name, **item.params(app.session.runtime))
         await settle(pilot)
         assert app.screen is not below, f"{where}: did not open"
+    if item.ready:
+        entries = app.screen.query_one(item.ready, OptionList)
+        for _turn in range(100):
+            if entries.option_count:
+                break
+            await pilot.pause(0.02)
+    opened = app.screen
     await pilot.press(*item.keys)
     await settle(pilot)
+    assert not item.ready or app.screen is not opened, f"{where}: the entry did not open"
     problems = fit_problems(app.screen, where)
     problems += await dropdown_problems(pilot, where, seen)
     if item.rows:
         problems += await every_row_problems(pilot, item.rows, where, seen)
-    if app.screen is not below:
+    while app.screen is not below:
         app.call_later(app.pop_screen)
         await pilot.pause()
     return problems
@@ -424,6 +440,10 @@ async def every_row_problems(
 @pytest.mark.parametrize("language", list(LANGUAGES))
 async def test_every_screen_fits_80x24(site: Runtime, language: str, part: str) -> None:
     problems: list[str] = []
+    if part == "consultation":
+        from tests.ui.test_en50160 import a_checked_ko_week
+
+        await a_checked_ko_week(site)  # a week to open
     with use_language(language):  # the forms built here, and the texts compared
         for role, visits in PARTS[part]:
             problems += await plan_problems(site, language, role, visits)

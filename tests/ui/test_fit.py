@@ -344,6 +344,7 @@ CONFIGURATION_VISITS = (
     Visit("cost_band", build=_modal("cost_band", "BandForm", "electricity", 0, 0)),
     Visit("cost_currency", build=_modal("cost_currency", "CurrencyForm", "gas")),
     Visit("coming", lambda _rt: {"title": "Green'Up"}),
+    Visit("kiosk"),
 )
 SERVER_VISITS = (
     Visit("home"),

@@ -18,6 +18,15 @@ from typing import BinaryIO
 
 def write_atomically(path: Path, data: bytes, *, new_mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` atomically; OSError on failure (nothing changed)."""
+    with open_atomically(path, new_mode=new_mode) as temp:
+        temp.write(data)
+
+
+@contextmanager
+def open_atomically(path: Path, *, new_mode: int = 0o600) -> Iterator[BinaryIO]:
+    """A binary file to write ``path``'s new content into, for data too large to hold in
+    memory as well: the target is replaced when the block ends, and left untouched (no temp
+    file behind) when it raises."""
     try:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
@@ -25,30 +34,7 @@ def write_atomically(path: Path, data: bytes, *, new_mode: int = 0o600) -> None:
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as temp:
-            temp.write(data)
-            temp.flush()
             os.fchmod(temp.fileno(), mode)
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
-@contextmanager
-def open_atomically(path: Path, *, new_mode: int = 0o600) -> Iterator[BinaryIO]:
-    """A binary file to write ``path``'s new content into, as :func:`write_atomically` does
-    for data too large to hold in memory: the target is replaced when the block ends, and
-    left untouched (no temp file behind) when it raises."""
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            os.fchmod(temp.fileno(), new_mode)
             yield temp
             temp.flush()
             os.fsync(temp.fileno())

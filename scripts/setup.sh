@@ -24,6 +24,28 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
+# chronyd, the NTP server of the Date and time tests (tests/services/chrony_server.py), is
+# unpacked into .venv/chrony, not installed: the chrony package replaces systemd-timesyncd,
+# the box's own time backend, and would start as this machine's time daemon.
+if ! command -v chronyd >/dev/null 2>&1 && [ ! -x /usr/sbin/chronyd ] &&
+    [ ! -x .venv/chrony/usr/sbin/chronyd ] && command -v apt-get >/dev/null 2>&1; then
+    download=$(mktemp -d)
+    chmod 755 "$download" # apt's own user writes the download there
+    if ! (cd "$download" && apt-get download -qq chrony >/dev/null 2>&1) &&
+        [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        (cd "$download" && apt-get download -qq chrony >/dev/null 2>&1) || true
+    fi
+    if ls "$download"/chrony_*.deb >/dev/null 2>&1; then
+        echo "setup: unpacking chronyd into .venv/chrony" >&2
+        mkdir -p .venv/chrony
+        dpkg-deb -x "$download"/chrony_*.deb .venv/chrony
+    else
+        echo "setup: warning: cannot download chrony: the NTP server tests will skip" >&2
+    fi
+    rm -rf "$download"
+fi
+
 python=""
 for candidate in python3.13 python3.12 python3.11 python3; do
     if command -v "$candidate" >/dev/null 2>&1 &&

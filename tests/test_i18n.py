@@ -76,8 +76,10 @@ def catalog_path(code: str) -> Path:
 
 
 def load_catalog(code: str) -> Catalog:
+    """``code``'s catalog, read as the box reads it: a damaged file (a merge that left a msgid
+    without its msgstr) fails here, naming the line, as the box would refuse it whole."""
     with catalog_path(code).open("rb") as stream:
-        return read_po(stream, locale=code)
+        return read_po(stream, locale=code, abort_invalid=True)
 
 
 def require_catalog(code: str) -> Catalog:
@@ -270,7 +272,8 @@ def test_placeholders_match_between_msgid_and_msgstr(code: str) -> None:
 # a digit (EMDX3, L1-N, RS485, UTF-8, 4 149 48) is a reference too, a single letter a key.
 # fmt: off
 KEPT_WORDS = frozenset({
-    "a", "v", "kw", "kwh", "kvar", "kvarh", "kva", "hz", "ms", "s", "min", "bps", "mib", "m³", "kb", "mb",
+    "a", "v", "kw", "kwh", "kvar", "kvarh", "kva", "hz", "ms", "s", "min", "bps", "mib", "m³",
+    "kb", "mb",
     "emdx3", "dpx3", "dmx3", "dx3", "ems", "cx3", "green'up", "green’up", "premium", "access",
     "eastron", "carlo", "gavazzi", "janitza", "umg", "socomec", "countis", "din", "mid", "rfid",
     "lcd", "modbus", "rtu", "tcp", "sftp", "scp", "smtp", "ntp", "starttls", "tls", "ssh", "csv",
@@ -282,24 +285,29 @@ KEPT_MSGIDS = frozenset({"ews-tui · Energy Web Server"})
 # Words spelt as in English that are that language's own trade term (a native reader's
 # choice): add a language's words here when its catalog is written.
 SAME_WORDS: dict[str, frozenset[str]] = {
-    "de": frozenset({"gateway", "name", "start", "test", "info", "alarm", "port", "status"}),
-    "es": frozenset({"total", "local", "info"}),
+    "de": frozenset({
+        "gateway", "name", "start", "test", "info", "alarm", "port", "status", "bytes", "zone",
+        "information", "gas", "details", "mail", "position", "phase", "register", "hex",
+    }),
+    "es": frozenset({"total", "local", "info", "gas", "no", "bytes"}),
     "fr": frozenset({
         "parking", "site", "consultation", "port", "circuit", "circuits", "zones", "position",
         "communication", "phase", "total", "verdict", "info", "information", "active",
         "destination", "mode", "type", "mail", "pages", "zone",
     }),
-    "it": frozenset({"gateway", "info", "test", "mail"}),
+    "it": frozenset({"gateway", "info", "test", "mail", "gas", "no", "backup", "password"}),
     "nl": frozenset({
         "gateway", "test", "info", "alarm", "port", "model", "start", "status", "mail", "type",
+        "bytes", "zone", "compressor", "help", "gas", "water", "week", "object", "details",
+        "zones", "even", "interface", "open", "concentrator", "register", "hex",
     }),
     "pl": frozenset({"limit", "parking", "info", "alarm", "test", "port", "model"}),
-    "pt": frozenset({"gateway", "total", "interface", "mail", "info", "compressor"}),
+    "pt": frozenset({"gateway", "total", "interface", "mail", "info", "compressor", "bytes"}),
     "hu": frozenset({"port"}),
 }
 # fmt: on
 SAME_WORDS["fr_BE"] = SAME_WORDS["fr"]
-SAME_WORDS["nl_BE"] = SAME_WORDS["nl"]
+SAME_WORDS["nl_BE"] = SAME_WORDS["nl"] | {"parking"}
 WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 

@@ -30,6 +30,7 @@ from ews_tui.cli.export import ProgressLine
 from ews_tui.cli.sim import load_site, site_quality
 from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog, Model, RegisterMap
+from ews_tui.domain.charging import charging_points
 from ews_tui.domain.consumption import (
     MAX_RATE,
     Reading,
@@ -45,6 +46,7 @@ from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.i18n import _
 from ews_tui.modbus.device_reader import PULSE_ELECTRICITY_ID, PULSE_INDEX_ID, device_map
+from ews_tui.services.charging import seed_sessions
 from ews_tui.services.recorder import Recorder
 from ews_tui.sim.device import DeviceSpec
 from ews_tui.sim.server import site_devices
@@ -247,6 +249,16 @@ async def seed_history(
             found = samples(srcs, start, end, poll, seed, _local_offset())
             shown = None if line is None else (lambda ts: line.update(int(ts - start)))
             count = await _record(recorder, found, shown)
+            # The chargers' sessions of those days, so the Green'Up page has a history.
+            points = {d.id for d in charging_points(inst, catalog)}
+            chargers = [s for s in srcs if s.device_id in points]
+            await seed_sessions(
+                store.db,
+                inst,
+                catalog,
+                samples(chargers, start, end, poll, seed, _local_offset()),
+                config,
+            )
         else:
             # Newest day first, each one transaction ending where the newer history starts
             # and joining it: stopped at any point, the history is whole back to where it

@@ -269,6 +269,33 @@ def ipv4(*, required: bool = True) -> Spec:
     return Spec(parse, lambda address, _ctx: "" if address is None else str(address))
 
 
+def address_list(*, most: int) -> Spec:
+    """Up to ``most`` distinct IP addresses (IPv4 or IPv6): a TOML list, or one string of them
+    separated by commas or spaces (as typed in a form field); written back as a list."""
+
+    def parse(value: Any, _ctx: Context) -> tuple[str, ...]:
+        if isinstance(value, str):
+            words = [w for w in re.split(r"[,\s]+", value) if w]
+        elif isinstance(value, list | tuple):
+            words = [_require_str(w).strip() for w in value]
+        else:
+            raise Invalid(N_("{value} is not a list of IP addresses"), value=show(value))
+        addresses: list[str] = []
+        for word in words:
+            try:
+                address = str(ipaddress.ip_address(word))
+            except ValueError:
+                raise Invalid(N_("{value} is not an IP address"), value=show(word)) from None
+            if address in addresses:
+                raise Invalid(N_("{value} is listed twice"), value=show(word))
+            addresses.append(address)
+        if len(addresses) > most:
+            raise Invalid(N_("at most {count} addresses"), count=most)
+        return tuple(addresses)
+
+    return Spec(parse, lambda addresses, _ctx: list(addresses))
+
+
 def netmask() -> Spec:
     def parse(value: Any, _ctx: Context) -> ipaddress.IPv4Address:
         word = _require_str(value)

@@ -25,6 +25,7 @@ RS485_BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 CONSOLE_BAUDRATES = (*RS485_BAUDRATES, 230400)
 COLOR_DEPTHS: tuple[int | str, ...] = (16, 256, "truecolor")
 DEFAULT_DATA_DIR = Path("/var/lib/ews")
+MAX_DNS_SERVERS = 3  # what glibc's resolver uses (MAXNS)
 
 _SPEED = N_("{value} is not a supported speed ({allowed})")
 _INTERFACE = f.text(
@@ -59,6 +60,11 @@ class Parity(StrEnum):
 class NetworkBackend(StrEnum):
     NONE = "none"  # the box's address is managed outside ews-tui; the UI shows it read-only
     SYSTEMD_NETWORKD = "systemd-networkd"
+
+
+class TimeBackend(StrEnum):
+    NONE = "none"  # the clock is set outside ews-tui; the page shows the settings as not applied
+    SYSTEMD_TIMESYNCD = "systemd-timesyncd"
 
 
 class SmtpSecurity(StrEnum):
@@ -145,6 +151,8 @@ class NetworkSettings:
         default=ipaddress.IPv4Address("192.168.1.1"), metadata=_r(f.ipv4(required=False))
     )
     networkd_dir: Path = field(default=Path("/etc/systemd/network"), metadata=_r(f.config_path()))
+    # DNS servers written into the .network file: the Connector and NTP servers may be names.
+    dns: tuple[str, ...] = field(default=(), metadata=_r(f.address_list(most=MAX_DNS_SERVERS)))
 
     @property
     def network(self) -> ipaddress.IPv4Network:
@@ -156,6 +164,10 @@ class TimeSettings:
     timezone: str = field(default="Europe/Paris", metadata=_r(f.timezone()))
     ntp_enabled: bool = field(default=False, metadata=_r(f.boolean()))
     ntp_server: str = field(default="0.europe.pool.ntp.org", metadata=_r(f.host()))
+    backend: TimeBackend = field(default=TimeBackend.NONE, metadata=_r(f.choice(TimeBackend)))
+    timesyncd_dir: Path = field(
+        default=Path("/etc/systemd/timesyncd.conf.d"), metadata=_r(f.config_path())
+    )
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,13 @@ def excerpt(value: object, limit: int = MAX_EXCERPT) -> object:
         return value
     if isinstance(value, str):
         short = _shorten(value, limit)
-        return Excerpt(printable(short), repr(short))
+        quoted, keep = repr(short), limit
+        while len(quoted) > limit + 2 and keep > 1:
+            # repr's escapes (\x00, \U000e0001) made it longer: keep fewer characters
+            keep -= 1 + (len(quoted) - limit - 2) // 10
+            short = _shorten(value, max(keep, 1))
+            quoted = repr(short)
+        return Excerpt(printable(short), quoted)
     if isinstance(value, list | tuple | Mapping):
         text = _shorten(printable(_bounded_repr(value, limit)), limit)
         return Excerpt(text, text)

@@ -18,6 +18,7 @@ from ews_tui.runtime import Runtime
 from ews_tui.services.alarms import AlarmEngine
 from ews_tui.services.auth import AuthService
 from ews_tui.services.backup import BackupService
+from ews_tui.services.charging import ChargingService
 from ews_tui.services.connector import ConnectorService
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.csv_folders import CsvFolders
@@ -29,6 +30,7 @@ from ews_tui.services.modbus_server import ModbusServerService
 from ews_tui.services.polling import PollingService
 from ews_tui.services.recorder import Recorder, Retention
 from ews_tui.services.settings import NTP_PORT, SettingsService
+from ews_tui.services.system_commands import CommandRunner
 from ews_tui.services.system_watch import SystemWatch
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import DATABASE_FILE, open_database
@@ -46,13 +48,15 @@ async def running_box(
     buses: bool = True,
     ntp_port: int = NTP_PORT,
     watch: bool = True,
+    runner: CommandRunner | None = None,
 ) -> AsyncIterator[Runtime]:
     """A started Runtime for the box whose settings are ``config_path``; stopped on exit.
 
     ``buses=False`` leaves out the pollers and the Modbus TCP server (UI tests that must not
     reach for a serial port or gateways); everything else is the production box.
     ``watch=False`` leaves out the system watch (its "Box started" at the real time would
-    be in every alarm list a UI test reads).
+    be in every alarm list a UI test reads). ``runner`` runs timedatectl/networkctl (tests
+    give one that records them; None: the real commands).
     """
     config = config if config is not None else load_config(config_path)
     async with AsyncExitStack() as stack:
@@ -75,6 +79,7 @@ async def running_box(
                 config,
                 ntp_port=ntp_port,
                 gateways=lambda: installation.current.gateways,
+                runner=runner,
             )
         )
         rt.add(AuthService(UsersRepo(db), rt.hub, params=scrypt))
@@ -108,6 +113,16 @@ async def running_box(
                 config=lambda: settings.config,
                 installation=lambda: installation.current,
                 catalog=lambda: installation.catalog,
+                supervisor=rt.supervisor,
+            )
+        )
+        rt.add(  # before the pollers: it subscribes at start, nothing is missed
+            ChargingService(
+                db,
+                rt.hub,
+                installation=lambda: installation.current,
+                catalog=lambda: installation.catalog,
+                config=lambda: settings.config,
                 supervisor=rt.supervisor,
             )
         )

@@ -79,7 +79,11 @@ class CsvFolders:
             (DeviceStateChanged, GatewayStateChanged),
             self._log_event,
             drain_on_stop=True,
+            tick=self._write_events,
         )
+        #: Rows of the events log taken from the Hub and not yet appended: the follower's
+        #: turn (:meth:`_write_events`) appends all of them in one thread hop.
+        self._event_rows: list[tuple[Path, tuple[str, ...]]] = []
 
     # --- service ----------------------------------------------------------------------
 
@@ -158,16 +162,38 @@ class CsvFolders:
     # --- the events log ---------------------------------------------------------------
 
     async def _log_event(self, event: Event) -> None:
-        if not isinstance(event, DeviceStateChanged | GatewayStateChanged):
+        if isinstance(event, DeviceStateChanged | GatewayStateChanged):
+            found = self._event_row(event)
+            if found is not None:
+                self._event_rows.append(found)
+
+    async def _write_events(self) -> None:
+        """Append the rows taken since the last turn (a burst of state changes costs one
+        thread hop and one open per file, not one each); a failed write is kept for the
+        next turn and shown as this loop's failure."""
+        rows = self._event_rows
+        if not rows:
             return
         try:
-            await self.append_event(event)
+            await asyncio.to_thread(_append_rows, rows)
         except OSError as error:
             log.error("csv: events: %s", error.strerror or error)
+            raise
+        del rows[: len(rows)]
 
     async def append_event(self, event: DeviceStateChanged | GatewayStateChanged) -> Path | None:
-        """Append one state change to today's ``events`` file (header on a new file); the
-        file work runs in a thread."""
+        """Append one state change to today's ``events`` file (header on a new file) now;
+        the file work runs in a thread."""
+        found = self._event_row(event)
+        if found is None:
+            return None
+        await asyncio.to_thread(_append_rows, [found])
+        return found[0]
+
+    def _event_row(
+        self, event: DeviceStateChanged | GatewayStateChanged
+    ) -> tuple[Path, tuple[str, ...]] | None:
+        """The events file of today and the row of ``event`` (None: CSV folders off)."""
         config = self._config()
         if not config.csv.enabled:
             return None
@@ -184,19 +210,26 @@ class CsvFolders:
             name = gateway.name if gateway is not None else f"#{ident}"
         path = config.csv_folder / "events" / f"{stamp.date().isoformat()}.csv"
         when = stamp.isoformat(timespec="seconds")
-        row = (when, kind, str(ident), name, str(event.state.value), event.detail)
-        await asyncio.to_thread(_append_row, path, row)
-        return path
+        return path, (when, kind, str(ident), name, str(event.state.value), event.detail)
 
 
-def _append_row(path: Path, row: tuple[str, ...]) -> None:
-    """Append ``row`` to the events file ``path``, its header first on a new file."""
+def _append_rows(rows: list[tuple[Path, tuple[str, ...]]]) -> None:
+    """Append each row to its events file, in order, the header first on a new file."""
+    by_file: dict[Path, list[tuple[str, ...]]] = {}
+    for path, row in rows:
+        by_file.setdefault(path, []).append(row)
+    for path, lines in by_file.items():
+        _append_row(path, *lines)
+
+
+def _append_row(path: Path, *rows: tuple[str, ...]) -> None:
+    """Append ``rows`` to the events file ``path``, its header first on a new file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = io.StringIO()
     writer = csv.writer(line, lineterminator="\n")
     if not path.exists():
         writer.writerow(EVENTS_HEADER)
-    writer.writerow(row)
+    writer.writerows(rows)
     with path.open("a", encoding="utf-8", newline="") as stream:
         stream.write(line.getvalue())
 

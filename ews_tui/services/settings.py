@@ -6,13 +6,18 @@ value is refused with the same message a bad file gets), writes the file atomica
 publishes one :class:`SettingsChanged` per section touched: the polling service restarts the
 local bus poller on ``"rs485"``, not the process.
 
-Two things reach outside the file:
+Three things reach outside the file:
 
-- the **network backend** (``network.backend``): ``none`` keeps the address in the file only
-  (the UI shows it as not applied); ``systemd-networkd`` writes
-  ``<networkd_dir>/10-ews-<interface>.network`` atomically;
+- the **network backend** (``network.backend``, :mod:`ews_tui.services.network_apply`):
+  ``none`` keeps the address in the file only (the UI shows it as not applied);
+  ``systemd-networkd`` writes ``<networkd_dir>/10-ews-<interface>.network`` atomically, then
+  reloads and reconfigures the interface;
+- the **time backend** (``time.backend``, :mod:`ews_tui.services.time_apply`): ``none`` or
+  ``systemd-timesyncd`` (a drop-in, ``timedatectl``), and the clock set by hand;
 - the **NTP offset**: one SNTP query (RFC 4330) over UDP with a timeout, never blocking the
   loop; an unreachable server gives a reading with ``offset`` None and the reason.
+
+Every system command goes through one :class:`CommandRunner` (tests give a recording one).
 """
 
 from __future__ import annotations
@@ -23,15 +28,13 @@ import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ews_tui.atomic_file import write_atomically
 from ews_tui.config import (
     Config,
     ConfigError,
-    NetworkBackend,
-    NetworkSettings,
     Problem,
     check_changes,
     load_config,
@@ -43,22 +46,21 @@ from ews_tui.domain.installation import Gateway
 from ews_tui.domain.messages import Message
 from ews_tui.hub import Hub
 from ews_tui.i18n import N_
+from ews_tui.services.network_apply import (
+    NetworkResult,
+    apply_network,
+    network_status,
+    networkd_file,
+    networkd_text,
+)
+from ews_tui.services.system_commands import CommandRunner, SubprocessRunner
+from ews_tui.services.time_apply import TimeResult, apply_time, set_clock, time_status
 
 log = logging.getLogger(__name__)
 
 NTP_PORT = 123
 NTP_TIMEOUT_S = 2.0
 _NTP_EPOCH = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
-
-
-@dataclass(frozen=True)
-class NetworkResult:
-    """What the network backend did with the saved address: ``applied`` and where."""
-
-    backend: NetworkBackend
-    applied: bool
-    file: Path | None = None
-    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,41 +78,6 @@ def sections_of(changes: Mapping[str, Any]) -> tuple[str, ...]:
     for key in changes:
         seen.setdefault(key.split(".", 1)[0], None)
     return tuple(seen)
-
-
-def networkd_file(net: NetworkSettings) -> Path:
-    return net.networkd_dir / f"10-ews-{net.interface}.network"
-
-
-def networkd_text(net: NetworkSettings) -> str:
-    """The systemd-networkd unit of the box's static address."""
-    lines = [
-        "# Written by ews-tui (Server settings > Network). Changes here are overwritten.",
-        "[Match]",
-        f"Name={net.interface}",
-        "",
-        "[Network]",
-        f"Address={net.ip}/{net.network.prefixlen}",
-    ]
-    if net.gateway is not None:
-        lines.append(f"Gateway={net.gateway}")
-    return "\n".join(lines) + "\n"
-
-
-def apply_network(net: NetworkSettings) -> NetworkResult:
-    """Hand the saved address to the backend (blocking file I/O: run it in a thread)."""
-    if net.backend is NetworkBackend.NONE:
-        return NetworkResult(net.backend, applied=False)
-    target = networkd_file(net)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # systemd-networkd runs as its own user: the file must be readable by others.
-        write_atomically(target, networkd_text(net).encode("utf-8"), new_mode=0o644)
-    except OSError as error:
-        log.error("cannot write %s: %s", target, error)
-        return NetworkResult(net.backend, False, target, error.strerror or str(error))
-    log.info("wrote the network settings of %s to %s", net.interface, target)
-    return NetworkResult(net.backend, applied=True, file=target)
 
 
 class _SntpProtocol(asyncio.DatagramProtocol):
@@ -145,6 +112,24 @@ def sntp_offset(request_sent: float, packet: bytes, received: float) -> float:
     return ((t2 - request_sent) + (t3 - received)) / 2
 
 
+def check_sntp_answer(packet: bytes, request_stamp: bytes) -> None:
+    """ValueError when ``packet`` is not a usable server answer to the request stamped
+    ``request_stamp``: too short, not from a server, a kiss-o'-death (stratum 0), a server
+    not synchronised itself, or an answer to another request (RFC 4330 §5)."""
+    if len(packet) < 48:
+        raise ValueError(f"SNTP answer of {len(packet)} bytes, expected 48")
+    leap, mode, stratum = packet[0] >> 6, packet[0] & 0x07, packet[1]
+    if mode != 4:
+        raise ValueError(f"not a server answer (mode {mode})")
+    if stratum == 0:
+        code = packet[12:16].decode("ascii", "replace")
+        raise ValueError(f"the server refused the request ({code})")
+    if leap == 3:
+        raise ValueError("the server is not synchronised")
+    if packet[24:32] != request_stamp:
+        raise ValueError("an answer to another request")
+
+
 async def query_sntp(server: str, port: int = NTP_PORT, timeout: float = NTP_TIMEOUT_S) -> float:
     """The box clock's offset to ``server`` in seconds; OSError/TimeoutError/ValueError if not."""
     loop = asyncio.get_running_loop()
@@ -155,10 +140,12 @@ async def query_sntp(server: str, port: int = NTP_PORT, timeout: float = NTP_TIM
         )
         try:
             sent = time.time()
-            transport.sendto(b"\x23" + b"\0" * 39 + _to_ntp(sent))  # LI 0, version 4, client
+            stamp = _to_ntp(sent)
+            transport.sendto(b"\x23" + b"\0" * 39 + stamp)  # LI 0, version 4, client
             packet, received = await answer
         finally:
             transport.close()
+    check_sntp_answer(packet, stamp)
     return sntp_offset(sent, packet, received)
 
 
@@ -176,6 +163,8 @@ class SettingsService:
         ntp_port: int = NTP_PORT,
         ntp_timeout: float = NTP_TIMEOUT_S,
         gateways: Callable[[], Sequence[Gateway]] = tuple,
+        runner: CommandRunner | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
         self._gateways = gateways  # the installation's, read at each check
@@ -184,7 +173,11 @@ class SettingsService:
         self._lock = asyncio.Lock()
         self.ntp_port = ntp_port
         self.ntp_timeout = ntp_timeout
+        # timedatectl, networkctl, systemctl: tests give one that records the command lines.
+        self.runner: CommandRunner = runner if runner is not None else SubprocessRunner()
+        self.clock = clock  # the box's clock as the Date and time page shows it
         self.last_network: NetworkResult | None = None
+        self.last_time: TimeResult | None = None
 
     @property
     def config(self) -> Config:
@@ -218,7 +211,9 @@ class SettingsService:
             self._config = new
             sections = sections_of(changes)
             if "network" in sections:
-                self.last_network = await asyncio.to_thread(apply_network, new.network)
+                self.last_network = await apply_network(new.network, self.runner)
+            if "time" in sections:
+                self.last_time = await apply_time(new.time, self.runner)
         log.info("settings saved: %s", ", ".join(sorted(changes)))
         for section in sections:
             self._hub.publish(SettingsChanged(section))
@@ -259,11 +254,30 @@ class SettingsService:
         """The last backend result, or what the backend would say before any save."""
         if self.last_network is not None:
             return self.last_network
-        net = self._config.network
-        if net.backend is NetworkBackend.NONE:
-            return NetworkResult(net.backend, applied=False)
-        target = networkd_file(net)
-        return NetworkResult(net.backend, applied=target.is_file(), file=target)
+        return network_status(self._config.network)
+
+    async def reapply_network(self) -> NetworkResult:
+        """Apply the saved network settings again (after a failure, or a file changed)."""
+        async with self._lock:
+            self.last_network = await apply_network(self._config.network, self.runner)
+            return self.last_network
+
+    def time_status(self) -> TimeResult:
+        """The last time backend result, or what it would say before any save."""
+        if self.last_time is not None:
+            return self.last_time
+        return time_status(self._config.time)
+
+    async def reapply_time(self) -> TimeResult:
+        """Apply the saved time zone and NTP settings again."""
+        async with self._lock:
+            self.last_time = await apply_time(self._config.time, self.runner)
+            return self.last_time
+
+    async def set_clock(self, moment: datetime) -> TimeResult:
+        """Set the box's clock to ``moment`` (aware), by the time backend."""
+        async with self._lock:
+            return await set_clock(self._config.time, moment, self.runner)
 
     async def ntp_offset(self, server: str | None = None) -> NtpReading:
         """Measure the clock's offset to ``server`` (default: the configured one)."""
@@ -284,7 +298,10 @@ __all__ = [
     "NetworkResult",
     "NtpReading",
     "SettingsService",
+    "TimeResult",
     "apply_network",
+    "check_sntp_answer",
+    "networkd_file",
     "networkd_text",
     "query_sntp",
     "sections_of",

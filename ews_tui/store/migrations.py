@@ -17,6 +17,7 @@ import aiosqlite
 
 from ews_tui.domain.messages import N_, Message
 from ews_tui.store.alarms_repo import V7_ALARMS
+from ews_tui.store.charging_repo import V9_CHARGING
 from ews_tui.store.db import Database, StoreError
 from ews_tui.store.energy_schema import V3_ENERGY, V4_OPEN_SLOTS
 from ews_tui.store.outbox_repo import V8_OUTBOX
@@ -182,6 +183,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "the weekly EN 50160 verdicts", _V6_EN50160),
     Migration(7, "alarms and alarm thresholds", V7_ALARMS),
     Migration(8, "notification settings and the mail outbox", V8_OUTBOX),
+    Migration(9, "EV charging sessions and the chargers' last faults", V9_CHARGING),
 )
 
 

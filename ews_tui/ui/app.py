@@ -42,6 +42,7 @@ from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _, change_language, set_language
 from ews_tui.ui.menu import MenuEntry, entry_for_screen, may_open
 from ews_tui.ui.palette import ScreensProvider
+from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.session import Session
 from ews_tui.ui.textual_words import EwsCommandPalette, show_quit_hint
 from ews_tui.ui.widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
@@ -102,6 +103,17 @@ class SharedStylesheet(Stylesheet):
         self._rules_map = None
         self.source = fresh.source
         self._require_parse = False
+
+
+LEAVE_QUESTION = N_("Leave without saving? What you typed here will be lost.")
+
+
+class UnsavedInput:
+    """A screen holding a form: Esc (the app's Back) asks before leaving it while
+    :meth:`unsaved_input` says the form holds input that is not saved."""
+
+    def unsaved_input(self) -> bool:
+        raise NotImplementedError
 
 
 class EwsApp(App[None]):
@@ -283,7 +295,21 @@ class EwsApp(App[None]):
             # and the NoMatches would end the session. Back once it has mounted.
             screen.call_later(self._back_from, screen)
             return
+        if isinstance(screen, UnsavedInput) and screen.unsaved_input():
+            self._ask_to_leave(screen)
+            return
         self.pop_screen()
+
+    def _ask_to_leave(self, screen: Screen[Any]) -> None:
+        """Leave ``screen`` and its unsaved input only on a "yes" (``y``); Esc, ``n`` or
+        Enter on the focused "Stay" keep it as it was."""
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self._back_from(screen)
+
+        question = ConfirmScreen(_(LEAVE_QUESTION), yes=N_("Leave"), no=N_("Stay"))
+        self.push_screen(question, answered)
 
     def _back_from(self, screen: Screen[Any]) -> None:
         if self.screen is screen and len(self.screen_stack) > 2:

@@ -77,7 +77,7 @@ MENU: tuple[MenuSection, ...] = (
                 "groups",
             ),
             E("cost_rules", N_("Cost of consumption"), N_("Tariffs and cost rules."), "cost_rules"),
-            E("greenup", N_("Green'Up"), N_("Electric vehicle charging points."), None),
+            E("greenup", N_("Green'Up"), N_("Electric vehicle charging points."), "greenup"),
         ),
     ),
     MenuSection(

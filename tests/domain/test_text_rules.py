@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +55,13 @@ def test_an_excerpt_is_short_and_printable(value: object) -> None:
     for text in (str(shown), repr(shown)):
         assert control_char(text) is None
         assert len(text) <= MAX_EXCERPT + 2  # the quotes of repr
+
+
+@pytest.mark.parametrize("value", ["\x00" * 200, "\U000e0001" * 100, "é\x1b" * 40])
+def test_an_excerpt_of_escaped_characters_stays_short_in_its_quoted_form(value: str) -> None:
+    """repr escapes a control character in 4 to 10 characters: the quoted form is cut to
+    the limit too (hypothesis found a 71-character repr against a limit of 66)."""
+    assert len(repr(excerpt(value))) <= MAX_EXCERPT + 2
 
 
 def test_an_excerpt_of_a_huge_value_stays_short() -> None:

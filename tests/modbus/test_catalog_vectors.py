@@ -8,6 +8,7 @@ published map fails here.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -86,3 +87,37 @@ def test_a_wrong_word_order_or_scale_is_caught() -> None:
     assert decode(q, vector["words"], em24) == pytest.approx(vector["expected"])
     assert decode(q, vector["words"], swapped) != pytest.approx(vector["expected"])
     assert decode(replace(q, scale=1.0), vector["words"], em24) != pytest.approx(vector["expected"])
+
+
+def test_the_4_120_45_reads_its_own_table_from_0x1000() -> None:
+    """Legrand's 412045 table is not the common table: the 4 120 45 has a map of its own, and
+    the references without a table of their own do not borrow it."""
+    model = CATALOG.find("4 120 45")
+    assert model is not None and model.map == "emdx3_412045"
+    reg_map = _map("emdx3_412045")
+    v1 = reg_map.quantity("v1")
+    assert v1 is not None and v1.register == 0x1000
+    assert all(0x1000 <= q.register < 0x1100 for q in reg_map.quantities)
+    for ref in ("0 046 76", "4 120 51"):
+        other = CATALOG.find(ref)
+        assert other is not None and other.map != "emdx3_412045", ref
+    refs = [m.ref for m in CATALOG.models_of("emdx3_power_meters")]
+    assert refs.index("0 046 76") < refs.index("4 120 45") < refs.index("4 120 51")
+
+
+def test_the_4_120_45_reads_no_power_or_energy_while_its_units_are_in_doubt() -> None:
+    """Its transcriptions disagree on the unit of powers and energies (CT-ratio dependent in
+    one): showing none is better than showing a wrong one."""
+    reg_map = _map("emdx3_412045")
+    ids = {q.id for q in reg_map.quantities}
+    assert not ids & {"p", "q", "s", "p1", "p2", "p3", "ea_import", "ea_export"}
+    assert reg_map.provenance == "assumed"
+
+
+def test_every_published_map_names_a_public_copy_of_its_document() -> None:
+    """ "published" means checked against a document someone else can open: its source names a
+    public copy (host/path), not only a program that read it."""
+    public_copy = re.compile(r"\b[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}/\S+")
+    for reg_map in CATALOG.maps.values():
+        if reg_map.provenance == "published":
+            assert public_copy.search(reg_map.source), reg_map.id

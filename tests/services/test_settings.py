@@ -21,6 +21,7 @@ from ews_tui.services.settings import (
     sections_of,
     sntp_offset,
 )
+from tests.services.command_fixtures import RecordingRunner
 
 NTP_EPOCH = 2_208_988_800
 
@@ -104,7 +105,8 @@ async def test_backend_none_stores_only(config_path: Path) -> None:
 
 async def test_systemd_networkd_backend_writes_the_unit(config_path: Path, tmp_path: Path) -> None:
     folder = tmp_path / "networkd"
-    service = SettingsService(config_path, Hub())
+    runner = RecordingRunner()
+    service = SettingsService(config_path, Hub(), runner=runner)
     await service.apply(
         {"network.backend": "systemd-networkd", "network.networkd_dir": str(folder)}
     )
@@ -114,6 +116,7 @@ async def test_systemd_networkd_backend_writes_the_unit(config_path: Path, tmp_p
     assert status.file.read_text() == networkd_text(service.config.network)
     assert "Address=172.168.1.101/24\nGateway=172.168.1.100\n" in status.file.read_text()
     assert "[Match]\nName=eth0\n" in status.file.read_text()
+    assert runner.calls[-2:] == [("networkctl", "reload"), ("networkctl", "reconfigure", "eth0")]
 
 
 def test_networkd_unit_without_gateway(tmp_path: Path) -> None:
@@ -148,7 +151,7 @@ class _FakeNtpServer(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr) -> None:  # type: ignore[no-untyped-def]
         assert len(data) == 48 and data[0] & 0x07 == 3  # a client request
         now = time.time() + self.ahead
-        reply = b"\x24" + bytes(23) + data[40:48] + _ntp(now) + _ntp(now)
+        reply = b"\x24\x02" + bytes(22) + data[40:48] + _ntp(now) + _ntp(now)  # stratum 2
         assert self.transport is not None
         self.transport.sendto(reply, addr)
 

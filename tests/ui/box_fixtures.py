@@ -21,8 +21,10 @@ from ews_tui.config import apply_changes, default_config, save_config
 from ews_tui.domain.auth import ScryptParams
 from ews_tui.runtime import Runtime
 from ews_tui.services.box import running_box
+from ews_tui.services.system_commands import CommandRunner
 from ews_tui.ui.app import EwsApp
 from ews_tui.ui.session import Role, Session
+from tests.services.command_fixtures import RecordingRunner
 
 # The real cost is covered in tests/services/test_auth.py.
 CHEAP_SCRYPT = ScryptParams(n=2**4, r=1, p=1)
@@ -33,14 +35,21 @@ CLOSED_NTP_PORT = 9
 
 @asynccontextmanager
 async def box_runtime(
-    tmp_path: Path, changes: dict[str, Any] | None = None
+    tmp_path: Path, changes: dict[str, Any] | None = None, runner: CommandRunner | None = None
 ) -> AsyncIterator[Runtime]:
-    """A started Runtime whose settings live in ``tmp_path / "config.toml"``."""
+    """A started Runtime whose settings live in ``tmp_path / "config.toml"``; system commands
+    (timedatectl, networkctl) go to ``runner``, by default one that records them only."""
     path = tmp_path / "config.toml"
     config = apply_changes(default_config(tmp_path / "data"), changes or CLOSED_NTP, tmp_path)
     save_config(config, path)
     async with running_box(  # no system watch: its "Box started" would be in every alarm list
-        path, config, scrypt=CHEAP_SCRYPT, buses=False, ntp_port=CLOSED_NTP_PORT, watch=False
+        path,
+        config,
+        scrypt=CHEAP_SCRYPT,
+        buses=False,
+        ntp_port=CLOSED_NTP_PORT,
+        watch=False,
+        runner=runner if runner is not None else RecordingRunner(),
     ) as rt:
         yield rt
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from ews_tui.ui.screens.consumption_total import TotalScreen
 from ews_tui.ui.widgets.histogram import MISSING, Histogram
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
-from tests.ui.consumption_fixtures import ANCHOR, LATER, seed_site
+from tests.ui.consumption_fixtures import ANCHOR, LATER, PARIS, seed_site
 
 
 @pytest.fixture
@@ -215,13 +216,29 @@ async def test_the_cost_chart_and_the_cursor(box: Runtime) -> None:
         await pilot.press("c")
         await loaded(pilot)
         assert chart_lines(pilot)[0].startswith("▲ €1.20")
-        assert chart.cursor == 23  # the latest hour
-        await pilot.press("up", "up")
-        assert chart.cursor == 21
+        assert chart.cursor == 0  # a past day opens at its first hour
+        await pilot.press("down", "down")
+        assert chart.cursor == 2
         await pilot.press("left")  # another day keeps the hour under the cursor
         await loaded(pilot)
-        assert chart.cursor == 21
-        assert app.screen.query_one("#cons-table", DataTable).cursor_row == 21
+        assert chart.cursor == 2
+        assert app.screen.query_one("#cons-table", DataTable).cursor_row == 2
+
+
+async def test_a_table_opens_at_its_top_or_on_the_current_period(box: Runtime) -> None:
+    """Issue 16: a past day opened scrolled to its last hour; today opens on this hour."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)  # the anchor day, long past
+        table = app.screen.query_one("#cons-table", DataTable)
+        assert (table.cursor_row, table.scroll_y) == (0, 0)
+        await pilot.press("escape")
+        await pilot.pause()
+        at_ten = datetime(2025, 1, 15, 10, 30, tzinfo=PARIS).timestamp()
+        await open_total(pilot, clock=lambda: at_ten)  # the anchor day is today, 10:30
+        table = app.screen.query_one("#cons-table", DataTable)
+        assert table.cursor_row == 10
+        assert "10:00" in str(table.get_row_at(10)[0])
 
 
 async def test_costs_follow_the_saved_cost_pages(box: Runtime) -> None:

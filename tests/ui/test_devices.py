@@ -402,3 +402,52 @@ def test_snapshot_device_form_en(snap_compare, tmp_path: Path) -> None:
 def test_snapshot_device_form_fr(snap_compare, tmp_path: Path) -> None:
     app = SnapshotApp(tmp_path, "gateways", language="fr")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_charger_form)
+
+
+async def test_esc_goes_back_one_level_at_a_time(make_app, runtime) -> None:
+    """Issue 16: from a field to the list, from a search to the whole list, then to the
+    gateways (not further)."""
+    await service(runtime).apply(save_device, Device(0, LOCAL_GATEWAY_ID, "0 146 68", 5, "A"))
+    app = make_app("gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, DevicesScreen), "Devices")
+        screen = app.screen
+        listing = screen.query_one("#device-list", OptionList)
+        await pilot.press("enter")  # into the device's form
+        await until(pilot, lambda: screen.focused is not listing, "a field")
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.focused is listing, "back on the list")
+        await pilot.press("slash", *"zz", "enter")
+        await until(pilot, lambda: listing.option_count == 0 and screen.focused is listing, "")
+        await pilot.press("escape")  # the search goes, the list is whole again
+        await until(pilot, lambda: listing.option_count == 1, "the whole list")
+        assert app.screen is screen
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, GatewaysScreen), "Gateways")
+        assert len(app.screen_stack) == 3  # default, home, gateways
+        assert app.focused is app.screen.query_one("#gateway-list")
+
+
+async def test_esc_from_a_new_unsaved_device_asks_before_leaving(make_app, runtime) -> None:
+    app = make_app("gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, DevicesScreen), "Devices")
+        screen = app.screen
+        await pilot.press("escape")  # a blank form, nothing typed: back at once
+        await until(pilot, lambda: isinstance(app.screen, GatewaysScreen), "Gateways")
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, DevicesScreen), "Devices")
+        screen = app.screen
+        form = await fill(
+            pilot, screen, "emdx3_power_meters", "0 146 68", address="7", name="Boiler"
+        )
+        await pilot.press("escape", "escape")  # the field, then the screen
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is screen, "Devices again")
+        assert form.query_one("#f-name", Input).value == "Boiler"
+        await pilot.press("escape", "y")
+        await until(pilot, lambda: isinstance(app.screen, GatewaysScreen), "Gateways")
+    assert service(runtime).current.devices == ()

@@ -13,9 +13,13 @@ from ews_tui.domain.edits import save_device, save_group
 from ews_tui.domain.installation import Circuit, Device, Switchboard, Zone
 from ews_tui.runtime import Runtime
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.group_remove import GroupRemoveScreen
+from ews_tui.ui.screens.groups import GroupsScreen
+from ews_tui.ui.screens.home import HomeScreen
 from ews_tui.ui.widgets.group_panel import DEACTIVATED, GroupPanel
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
+from tests.ui.screen_text import screen_text
 
 
 @pytest.fixture
@@ -187,3 +191,47 @@ def test_snapshot_groups(snap_compare, tmp_path: Path, language: str) -> None:  
 
     app = SnapshotApp(tmp_path, "groups", language=language)
     assert snap_compare(app, terminal_size=(80, 24), run_before=circuits_page)
+
+
+async def test_esc_from_a_new_unsaved_circuit_asks_before_leaving(box: Runtime) -> None:
+    """Issue 16: Esc on a circuit being written left the screen and lost what was typed."""
+    app = make_box_app(box, "groups")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("escape")  # nothing typed: back at once
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("down", "down", "down", "down", "down", "down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, GroupsScreen)  # from the menu, as a user opens it
+        await pilot.press("c", "a", *"Lighting 2", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Leave without saving?" in screen_text(app)
+        await pilot.press("n")  # stay: the input is still there
+        await pilot.pause()
+        assert isinstance(app.screen, GroupsScreen)
+        assert app.screen.query_one("#circuits-name", Input).value == "Lighting 2"
+        await pilot.press("escape", "y")  # leave: nothing saved
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+    assert "Lighting 2" not in [c.name for c in _stored(box).circuits]
+
+
+async def test_esc_from_a_changed_zone_asks_a_saved_one_leaves(box: Runtime) -> None:
+    await box.get(InstallationService).apply(save_group, Zone(0, "Offices"))
+    app = make_box_app(box, "groups")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("z")
+        app.screen.query_one("#zones-name", Input).focus()
+        await pilot.press("end", *" 2", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")  # Esc on the question: stay
+        await pilot.pause()
+        assert isinstance(app.screen, GroupsScreen)
+        await pilot.press("ctrl+s")
+        await _settled(pilot)
+        assert [z.name for z in _stored(box).zones] == ["Offices 2"]
+        await pilot.press("escape")  # saved: nothing to lose
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)

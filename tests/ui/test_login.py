@@ -84,7 +84,7 @@ async def test_first_login_sets_a_new_pin_and_shows_a_new_puk_once(rt: Runtime) 
         assert isinstance(app.screen, HomeScreen)
         assert app.session.role is Role.SYSTEM
 
-        await pilot.press("l")  # log out
+        await pilot.press("ctrl+d")  # log out
         await pilot.pause()
         assert isinstance(app.screen, LoginScreen) and app.session.role is None
         await enter(pilot, "24680")

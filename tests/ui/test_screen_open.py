@@ -39,6 +39,7 @@ SYSTEM_SCREENS = (
     "device_advanced",
     "groups",
     "cost_rules",
+    "greenup",
     "help",
     "coming",
 )

@@ -287,12 +287,14 @@ class ConsumptionScreen(EwsScreen[None]):
         )
 
     def start_cursor(self, table: ConsumptionTable, rows: int) -> int:
-        """Keep the cursor's place when the step did not change, else the latest period."""
+        """Keep the cursor's place when the step did not change, else the current period
+        (today's hour, this month), or the first row when the view is all past or all
+        future: a table opens at its top, never scrolled to its bottom."""
         if self.table is not None and len(self.table.periods) == len(table.periods):
             return min(self.cursor, rows - 1)
         future = self.future_from(table)
-        last = (future if future is not None else len(table.periods)) - 1
-        return max(0, min(last, rows - 1))
+        current = future - 1 if future is not None and future > 0 else 0
+        return max(0, min(current, rows - 1))
 
     def show_grid(self, columns: Sequence[tuple[str, str]], rows: list[list[Any]]) -> None:
         """The table under the chart, its cursor on the chosen period."""

@@ -15,6 +15,7 @@ from ews_tui.domain.costs import CostSettings, EnergyCosts, TimeBand
 from ews_tui.i18n import N_, _
 from ews_tui.ui.cost_text import UNITS, day_names, day_text, number_text
 from ews_tui.ui.screens.cost_form import CostForm, Reading
+from ews_tui.ui.widgets.ticks import TickList
 
 BAD_HOUR = N_("type an hour from 0 to 24")
 WORKING_DAYS = frozenset(range(5))
@@ -35,7 +36,7 @@ class BandForm(CostForm):
         self.TITLE_MSGID = N_("new time band") if band is None else N_("time band")
 
     def compose_rows(self) -> ComposeResult:
-        days = SelectionList[int](*((name, i) for i, name in enumerate(day_names("wide"))))
+        days = TickList[int](*((name, i) for i, name in enumerate(day_names("wide"))))
         days.id = "f-days"
         days.compact = True
         yield self.row("days", N_("Days"), days)

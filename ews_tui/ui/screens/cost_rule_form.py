@@ -18,6 +18,7 @@ from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff
 from ews_tui.i18n import N_, _
 from ews_tui.ui.screens.cost_form import CostForm, Reading
 from ews_tui.ui.widgets.group_panel import group_name
+from ews_tui.ui.widgets.ticks import TickList
 
 
 class RuleForm(CostForm):
@@ -30,7 +31,7 @@ class RuleForm(CostForm):
 
     def compose_rows(self) -> ComposeResult:
         yield self.row("name", N_("Name"), Input(id="f-name", max_length=64, compact=True))
-        scope = SelectionList[str](id="f-scope", compact=True)
+        scope = TickList[str](id="f-scope", compact=True)
         yield self.row("scope", N_("Applies to"), scope)
         yield Static(_("Nothing chosen: the whole site."), classes="form-note")
         if self.rule is None:

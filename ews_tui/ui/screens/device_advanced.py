@@ -23,6 +23,7 @@ from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
+from ews_tui.ui.widgets.ticks import TickBox
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 
@@ -72,7 +73,7 @@ class DeviceAdvancedScreen(EwsScreen[None]):
             id="advanced-title",
         )
         with VerticalScroll(id="advanced-form"):
-            yield Checkbox(
+            yield TickBox(
                 _("Exclude from totals"),
                 advanced.exclude_from_totals,
                 id="exclude-totals",
@@ -86,7 +87,7 @@ class DeviceAdvancedScreen(EwsScreen[None]):
                 classes="hint",
             )
             if model is not None and model.alarm_exclusion:
-                yield Checkbox(
+                yield TickBox(
                     _("Exclude from alarms"),
                     advanced.exclude_from_alarms,
                     id="exclude-alarms",

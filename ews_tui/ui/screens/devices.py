@@ -3,7 +3,8 @@
 Left: the registered devices (address as the manual writes it, name, breaker symbol for
 protection devices, state), with a search by name. Right: the device's parameters, whose
 fields follow its family and model. Keys: a Add, s Save, t Test, d Delete, o ON/OFF,
-v Advanced, / Search, Esc back (from a field: back to the list first).
+v Advanced, / Search, Esc back one level (from a field to the list, from a search to the whole
+list, then to the gateways, asking first if the form holds unsaved input).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.services.polling import PollingService, TestResult
+from ews_tui.ui.app import UnsavedInput
 from ews_tui.ui.follow import follow
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
@@ -59,7 +61,7 @@ STYLES = Path(__file__).resolve().parent.parent / "styles"
 TEST_TIMEOUT = 90.0  # a safety net: the polling service has its own, shorter, timeout
 
 
-class DevicesScreen(EwsScreen[None]):
+class DevicesScreen(UnsavedInput, EwsScreen[None]):
     """The devices of gateway ``gateway_id``."""
 
     CSS_PATH = STYLES / "devices.tcss"
@@ -134,7 +136,6 @@ class DevicesScreen(EwsScreen[None]):
 
     def on_mount(self) -> None:
         self.fill_list(select=self._first_device().id)
-        self._show_state(self._first_device())
         self._subscription = subscription = self.session.hub.subscribe(
             DeviceStateChanged,
             GatewayStateChanged,
@@ -144,6 +145,7 @@ class DevicesScreen(EwsScreen[None]):
             name=f"ui-devices-{self.gateway_id}",
         )
         self._seed_states()
+        self._show_state(self._first_device())  # as the list shows it: states seeded first
         self.run_worker(self._follow(subscription), name="devices-hub", group="hub")
         self.query_one("#device-list").focus()
 
@@ -385,11 +387,20 @@ class DevicesScreen(EwsScreen[None]):
     def action_search(self) -> None:
         self.query_one("#device-search").focus()
 
+    def unsaved_input(self) -> bool:
+        return self.form.unsaved()
+
     async def action_leave(self) -> None:
+        """Back one level: from a field to the list, from a searched list to the whole
+        list, then (asking first if the form holds unsaved input) to the gateways."""
         focused = self.focused
         listing = self.query_one("#device-list")
+        search = self.query_one("#device-search", Input)
         if focused is not None and focused is not listing:
             listing.focus()
+            return
+        if search.value:
+            search.value = ""  # the list shows every device again (Input.Changed)
             return
         await self.app.run_action("back")
 

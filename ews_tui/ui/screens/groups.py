@@ -27,6 +27,7 @@ from ews_tui.domain.events import InstallationChanged
 from ews_tui.domain.installation import Circuit, Installation
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.app import UnsavedInput
 from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.group_remove import GroupRemoveScreen
@@ -41,7 +42,7 @@ PAGES = (
 )
 
 
-class GroupsScreen(EwsScreen[None]):
+class GroupsScreen(UnsavedInput, EwsScreen[None]):
     CSS_PATH = STYLES / "groups.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", N_("Add")),
@@ -94,6 +95,10 @@ class GroupsScreen(EwsScreen[None]):
     def _show_all(self, inst: Installation, kind: str = "", select_id: int | None = None) -> None:
         for page, _title in PAGES:
             self.panel(page).show(inst, select_id if page == kind else None)
+
+    def unsaved_input(self) -> bool:
+        """A new item being written, or a saved one changed, on any of the three pages."""
+        return any(self.panel(kind).unsaved() for kind, _title in PAGES)
 
     # ------------------------------------------------------------------ actions
 

@@ -26,7 +26,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Enter", N_("Open the selected entry, or go to the next field")),
     ("Tab  Shift+Tab", N_("Next or previous field")),
     ("↑ ↓", N_("Move in a list")),
-    ("L", N_("Log out (home screen)")),
+    ("Ctrl+D", N_("Log out (home screen)")),
     ("Ctrl+Q", N_("Quit")),
 )
 LOGIN_HELP = N_(

@@ -4,6 +4,13 @@ Under the menu, a status line tells how the box's services and queues are doing
 (:mod:`ews_tui.ui.system_status`), read from the runtime's supervisor and ``Hub.stats()``
 every second and whenever the screen shows again, and how many alarms wait for an
 acknowledgement.
+
+The title line holds the session's language (manual §7.11.2): choosing one there changes
+this session's texts at once (the menu, the status line, the footer) and nothing else: the
+box's default language (Server configuration > Language) and other sessions keep theirs.
+
+Logging out is Ctrl+D, the key that ends a shell session: no letter, so a word typed while
+the Home screen has the keys (a search meant for another screen) cannot end the session.
 """
 
 from __future__ import annotations
@@ -14,10 +21,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import OptionList, Static
+from textual.containers import Horizontal
+from textual.widgets import Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from ews_tui.i18n import N_, _
+from ews_tui.i18n import LANGUAGES, N_, _
 from ews_tui.services.alarms import AlarmEngine
 from ews_tui.ui.menu import ROLE_NAMES, MenuEntry, sections_for
 from ews_tui.ui.screen import EwsScreen
@@ -35,11 +43,20 @@ class HomeScreen(EwsScreen[None]):
     CSS_PATH = "../styles/home.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open", N_("Open entry")),
-        Binding("l", "logout", N_("Log out")),
+        Binding("ctrl+d", "logout", N_("Log out")),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="title", classes="screen-title")
+        with Horizontal(id="home-header", classes="screen-title"):
+            yield Static(id="title")
+            yield Label(id="language-label")
+            yield Select(
+                [(name, code) for code, name in LANGUAGES.items()],
+                value=self.session.language,
+                allow_blank=False,
+                compact=True,
+                id="language",
+            )
         yield OptionList(id="menu")
         yield SteadyStatic(id="home-status")
         yield EwsFooter()
@@ -47,9 +64,7 @@ class HomeScreen(EwsScreen[None]):
     def on_mount(self) -> None:
         self._entries: dict[str, MenuEntry] = {}
         self.render_menu()
-        signal = getattr(self.app, "language_changed_signal", None)
-        if signal is not None:
-            signal.subscribe(self, lambda _code: self._render_all())
+        self.app.language_changed_signal.subscribe(self, lambda _code: self._render_all())
         self.render_status()
         self.set_interval(STATUS_REFRESH_S, self.render_status)
 
@@ -80,6 +95,7 @@ class HomeScreen(EwsScreen[None]):
 
     def render_menu(self) -> None:
         role = self.app_.session.role
+        self.query_one("#language-label", Label).update(_("Language"))
         title = _("Home")
         if role is not None:
             title = f"{title} · {_(ROLE_NAMES[role])}"
@@ -107,6 +123,12 @@ class HomeScreen(EwsScreen[None]):
         entry = self._entries.get(event.option.id or "")
         if entry is not None:
             self.app_.open_entry(entry)
+
+    @on(Select.Changed, "#language")
+    def _language_chosen(self, event: Select.Changed) -> None:
+        code = event.value
+        if isinstance(code, str) and code != self.session.language:
+            self.app.change_language(code)  # this session only; the menu follows its signal
 
     def action_open(self) -> None:
         self.query_one("#menu", OptionList).action_select()

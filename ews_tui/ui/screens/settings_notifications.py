@@ -32,6 +32,7 @@ from ews_tui.i18n import LANGUAGES, N_, _
 from ews_tui.services.mailer import Mailer
 from ews_tui.ui.screen import EwsModalScreen, EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
+from ews_tui.ui.widgets.ticks import TickList
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 SEVERITIES = (Severity.INFO, Severity.WARNING, Severity.CRITICAL)
@@ -81,7 +82,7 @@ class RecipientForm(EwsModalScreen[Recipient | None]):
                     compact=True,
                 )
             yield Label(_("Event types it gets (none ticked: all)"))
-            yield SelectionList[str](
+            yield TickList[str](
                 *((_(t.label), t.id, t.id in self.recipient.event_types) for t in EVENT_TYPES),
                 id="rcpt-types",
             )

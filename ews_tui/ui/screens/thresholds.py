@@ -31,6 +31,7 @@ from ews_tui.ui.alarm_text import severity_text
 from ews_tui.ui.screen import EwsModalScreen, EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.widgets.footer import EwsFooter
+from ews_tui.ui.widgets.ticks import TickBox
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 KIND_WORDS: dict[str, str] = {
@@ -276,7 +277,7 @@ class ThresholdForm(EwsModalScreen[Threshold | None]):
                     compact=True,
                 ),
             )
-            yield Checkbox(_("On"), t.enabled, id="thr-enabled", compact=True)
+            yield TickBox(_("On"), t.enabled, id="thr-enabled", compact=True)
             yield Static(id="thr-error")
             yield EwsFooter(compact=True)
 

@@ -30,6 +30,7 @@ from ews_tui.domain.installation import (
 from ews_tui.domain.installation_doc import parse_address
 from ews_tui.domain.rules import RuleContext, Violation
 from ews_tui.i18n import N_, _
+from ews_tui.ui.widgets.ticks import TickList
 
 # Field key -> label msgid (a "*" is added to mandatory ones).
 LABELS: dict[str, str] = {
@@ -92,6 +93,7 @@ class DeviceForm(VerticalScroll):
         self._first: tuple[Device | None, dict[str, str]] | None = None
         self._errors: list[Static] = []  # the error labels, found once
         self._checked: tuple[object, ...] | None = None  # what the last check saw
+        self._loaded: Device | None = None  # the fields as loaded (see unsaved)
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -131,7 +133,7 @@ class DeviceForm(VerticalScroll):
             ),
         )
         yield self._field("circuit", Select([], compact=True, prompt=_("(none)")))
-        yield self._field("zones", SelectionList[int](compact=True, id="zones-list"))
+        yield self._field("zones", TickList[int](compact=True, id="zones-list"))
         yield self._field("fc", Select([("3", 3), ("4", 4)], compact=True, allow_blank=False))
         yield self._field("register", Input(compact=True, restrict=r"(0x|0X)?[0-9a-fA-F]*"))
         yield self._field(
@@ -184,6 +186,12 @@ class DeviceForm(VerticalScroll):
         self.refresh_fields()
         self.check()
         self.scroll_home(animate=False)
+        self._loaded = self.read()[0]  # what "nothing changed" reads as
+
+    def unsaved(self) -> bool:
+        """The fields describe something else than the device loaded (a new device:
+        anything chosen or typed)."""
+        return self.is_mounted and self.read()[0] != self._loaded
 
     def _set(self, key: str, value: object) -> None:
         self.query_one(f"#f-{key}", Select).value = Select.NULL if value is None else value

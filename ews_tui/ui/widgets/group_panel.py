@@ -179,6 +179,17 @@ class GroupPanel(Horizontal):
             return Zone(id=0, name=name, description=description)
         return Switchboard(id=0, name=name, description=description)
 
+    def unsaved(self) -> bool:
+        """The form holds what is not saved: a new item with a name or a description
+        typed, or a saved one changed."""
+        if self.selected is None:
+            item = self.item()
+            return bool(item.name or (self.has_description and self._description()))
+        return self.item() != self.selected
+
+    def _description(self) -> str:
+        return self.query_one(f"#{self.kind}-description", Input).value.strip()
+
     def show_violations(self, violations: Iterable[Violation]) -> None:
         """A name problem under the name; any other under the form."""
         name_lines: list[str] = []

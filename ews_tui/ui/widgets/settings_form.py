@@ -8,6 +8,7 @@ only what changed (``changes()``), and shows the config's own refusal of a key u
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,14 +19,16 @@ from textual.widgets import Input, Label, Select, Static, Switch
 
 from ews_tui.config import Problem
 from ews_tui.i18n import _
+from ews_tui.ui.widgets.ticks import TickSwitch
 
-Kind = Literal["text", "number", "select", "switch"]
+Kind = Literal["text", "number", "select", "switch", "list"]
 
 
 @dataclass(frozen=True)
 class Setting:
     """One row: ``key`` as in the TOML file (``rs485.timeout_ms``), a label msgid, a control.
 
+    A ``list`` is one text field of words separated by commas or spaces (DNS servers).
     ``choices`` are ``(label, value)`` pairs for a select; labels are msgids unless
     ``native`` (language names are shown in their own language). ``suffix`` is a unit msgid.
     """
@@ -94,7 +97,7 @@ class SettingsForm(Vertical):
 
     def _control(self, setting: Setting) -> Input | Select[Any] | Switch:
         if setting.kind == "switch":
-            return Switch(id=setting.dom_id)
+            return TickSwitch(id=setting.dom_id)
         if setting.kind == "select":
             options = [
                 (label if setting.native else _(label), value) for label, value in setting.choices
@@ -116,6 +119,8 @@ class SettingsForm(Vertical):
                 word.update(_("ON") if value else _("OFF"))
             elif isinstance(widget, Select):
                 widget.value = value
+            elif isinstance(widget, Input) and isinstance(value, list):
+                widget.value = ", ".join(map(str, value))
             elif isinstance(widget, Input):
                 widget.value = "" if value is None else str(value)
 
@@ -124,6 +129,8 @@ class SettingsForm(Vertical):
         if isinstance(widget, Switch | Select):
             return widget.value
         assert isinstance(widget, Input)
+        if setting.kind == "list":
+            return [word for word in re.split(r"[,\s]+", widget.value) if word]
         return _as_number(widget.value) if setting.kind == "number" else widget.value.strip()
 
     def values(self) -> dict[str, Any]:

@@ -343,7 +343,8 @@ CONFIGURATION_VISITS = (
     Visit("cost_tariff", build=_modal("cost_tariff", "TariffForm", "electricity", 0)),
     Visit("cost_band", build=_modal("cost_band", "BandForm", "electricity", 0, 0)),
     Visit("cost_currency", build=_modal("cost_currency", "CurrencyForm", "gas")),
-    Visit("coming", lambda _rt: {"title": "Green'Up"}),
+    Visit("greenup"),
+    Visit("coming", lambda _rt: {"title": "Update"}),
     Visit("kiosk"),
 )
 SERVER_VISITS = (

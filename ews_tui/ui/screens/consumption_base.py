@@ -318,8 +318,8 @@ class ConsumptionScreen(EwsScreen[None]):
         columns (keys, titles) and rows count gets only its changed cells written: built
         anew, the table laid the whole screen out again at each key, in every session. The
         same view again (another device of Details) is built anew, as it was."""
-        widths = [
-            max([len(title), *(len(row[n]) for row in rows)])
+        widths = [  # a title may have two lines (Partial's group names)
+            max([*(len(line) for line in title.split("\n")), *(len(row[n]) for row in rows)])
             for n, (_key, title) in enumerate(columns)
         ]
         shape = (tuple(columns), len(rows))

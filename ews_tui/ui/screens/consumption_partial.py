@@ -9,6 +9,7 @@ add up to the site total.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -33,11 +34,18 @@ from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import MISSING, MISSING_STYLE, Histogram, Series, series_colour
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 
-NAME_WIDTH = 14  # a group's name in the table's header and the legend
+NAME_WIDTH = 11  # a group's name in the table's header: at most two lines this wide
+HEADER_LINES = 2
 
 
-def short(name: str, width: int = NAME_WIDTH) -> str:
-    return name if len(name) <= width else name[: width - 1] + "…"
+def header_name(name: str, width: int = NAME_WIDTH) -> str:
+    """``name`` on at most two lines of ``width`` (five groups and the period fit 80
+    columns): "Power\nsockets"; only a name longer than two lines ends with "…"."""
+    lines = textwrap.wrap(name, width, break_on_hyphens=False) or [""]
+    if len(lines) > HEADER_LINES:
+        rest = " ".join(lines[HEADER_LINES - 1 :])
+        lines = [*lines[: HEADER_LINES - 1], rest[: width - 1] + "…"]
+    return "\n".join(lines)
 
 
 class PartialScreen(ConsumptionScreen):
@@ -86,10 +94,10 @@ class PartialScreen(ConsumptionScreen):
             energy = _(ENERGY_NAMES[table.energy])
             legend.show(_("No device meters this energy ({energy}).").format(energy=energy))
             return
-        text = Text(no_wrap=True, overflow="ellipsis")
+        text = Text()  # wraps to a second line when the names need it
         for n, key in enumerate(keys):
             text.append("█", style=series_colour(n))
-            text.append(f" {short(self.group_name(key))}  ")
+            text.append(f" {self.group_name(key)}  ")
         text.append(MISSING, style=MISSING_STYLE)
         text.append(" " + _("no data"))
         legend.show(text)
@@ -104,7 +112,7 @@ class PartialScreen(ConsumptionScreen):
     ) -> None:
         what = _("Cost") if self.view.chart_cost else unit_text(table.unit)
         columns = [("period", f"{_('Period')} ({what})")]
-        columns += [(str(n), short(self.group_name(key))) for n, key in enumerate(keys)]
+        columns += [(str(n), header_name(self.group_name(key))) for n, key in enumerate(keys)]
         future = self.future_from(table)
         rows = []
         for index, period in enumerate(table.periods):
@@ -119,6 +127,8 @@ class PartialScreen(ConsumptionScreen):
             values = totals.rows.get(key)
             total_cells.append(self.cell(values[0] if values else None, table))
         rows.append(total_cells)
+        grid = self.query_one("#cons-table", DataTable)
+        grid.header_height = max(title.count("\n") + 1 for _key, title in columns)
         self.show_grid(columns, rows)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -208,7 +208,9 @@ class NotificationSettingsScreen(EwsScreen[None]):
                 key=str(n),
             )
         if not self.settings.recipients:
-            table.add_row(_("(no recipient: press a to add one)"), "", "", key="none")
+            # The hint below the table says how to add one: a hint as wide as the table
+            # here pushed the other columns' headers off the 80 columns.
+            table.add_row(_("(none)"), "", "", key="none")
         if row:
             table.move_cursor(row=min(row, max(len(self.settings.recipients) - 1, 0)))
 

@@ -71,6 +71,26 @@ def rule_text(t: Threshold) -> str:
     return f"{text} ±{t.hysteresis:g}" if t.hysteresis else text
 
 
+TEXT_COLUMNS = (("name", N_("Name"), 14), ("target", N_("Watches"), 18), ("rule", N_("Rule"), 15))
+SHORT_COLUMNS = (("delay", N_("Delay"), 6), ("severity", N_("Severity"), 10), ("on", N_("On"), 3))
+
+
+def table_columns(width: int) -> list[tuple[str, str, int]]:
+    """The table's columns ``(key, title, width)`` in ``width`` cells: the short ones as
+    wide as their title needs, the name, target and rule share the rest (a title longer
+    than its column would be cut, and the last column pushed off an 80-column console)."""
+    columns = TEXT_COLUMNS + SHORT_COLUMNS
+    room = width - 2 * len(columns) - 2  # each cell's padding, the scroll bar
+    short = [(key, _(label), max(size, len(_(label)))) for key, label, size in SHORT_COLUMNS]
+    room -= sum(size for _key, _label, size in short)
+    wanted = sum(size for _key, _label, size in TEXT_COLUMNS)
+    text = [
+        (key, _(label), max(len(_(label)), size * room // wanted))
+        for key, label, size in TEXT_COLUMNS
+    ]
+    return text + short
+
+
 class ThresholdsScreen(EwsScreen[None]):
     CSS_PATH = STYLES / "alarms.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -99,14 +119,7 @@ class ThresholdsScreen(EwsScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#thresholds-table", DataTable)
-        for key, label, width in (
-            ("name", _("Name"), 16),
-            ("target", _("Watches"), 20),
-            ("rule", _("Rule"), 16),
-            ("delay", _("Delay"), 6),
-            ("severity", _("Severity"), 10),
-            ("on", _("On"), 3),
-        ):
+        for key, label, width in table_columns(self.app.size.width):
             table.add_column(label, key=key, width=width)
         table.focus()
         self.reload()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -69,25 +70,36 @@ class EwsFooter(Footer):
             widget.description = _(widget.description) if widget.description else ""
             if isinstance(widget.tooltip, str) and widget.tooltip:
                 widget.tooltip = _(widget.tooltip)
-        self._fit(keys)
-        yield from widgets
+        left_out = self._fit(keys)
+        yield from (w for w in widgets if w not in left_out)
 
-    def _fit(self, keys: list[FooterKey]) -> None:
-        """Drop the palette key's word, then shorten the longest descriptions ("Sauvegarder"
-        -> "Sauvegar…") until every key fits the terminal's width: a key that does not show
-        cannot be learnt."""
+    def _fit(self, keys: list[FooterKey]) -> list[FooterKey]:
+        """Make the keys fit the terminal's width without cutting a word ("Sauv…" cannot be
+        read): drop the palette key's word, close up the spaces, drop the word of Esc, then
+        leave out the screen's own keys from the last one (Help, F1, lists every key of the
+        screen; Esc and F1 always show). Returns the keys left out."""
         width = self.app.size.width - 1  # the bar before the docked palette key
-        extra = 2 if self.compact else 3  # the spaces around a key and its description
 
         def needed() -> int:
-            return sum(len(k.key_display) + len(k.description) + extra for k in keys)
+            extra = 2 if self.compact else 3  # the spaces around a key and its description
+            return sum(len(k.key_display) + len(k.description) + extra for k in shown)
 
-        # The palette's "^p" is known from every screen: its word goes first.
+        shown = list(keys)
         palette = [k for k in keys if k.has_class("-command-palette")]
         if needed() > width and palette:
-            palette[0].description = ""
-        while needed() > width:
-            longest = max(keys, key=lambda k: len(k.description), default=None)
-            if longest is None or len(longest.description) <= 4:
-                return
-            longest.description = longest.description.removesuffix("…")[:-1] + "…"
+            palette[0].description = ""  # "^p" is known from every screen
+        if needed() > width and not self.compact:
+            self.compact = True  # the keys are bound to it
+        app_keys = {b.action for b in self.app.BINDINGS if isinstance(b, Binding)}
+        back = [k for k in keys if k.key == "escape"]
+        if needed() > width and back:
+            back[0].description = ""  # Esc goes back on every screen
+        screen_keys = [
+            k for k in keys if k.action not in app_keys and k not in palette and k not in back
+        ]
+        left_out = []
+        while needed() > width and screen_keys:
+            last = screen_keys.pop()
+            shown.remove(last)
+            left_out.append(last)
+        return left_out

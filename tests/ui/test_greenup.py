@@ -135,7 +135,7 @@ async def test_points_follow_the_chargers_and_sessions_are_listed(box: Runtime) 
 
 
 @pytest.mark.skip(
-    reason="flaky: about 1 run in 4 a frame differs in style only (same text); see the closing note of 2026-12-04"
+    reason="flaky: 1 run in 4 a frame differs in style only; closing note of 2026-12-04"
 )
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_snapshot(snap_compare: Any, tmp_path: Path, language: str) -> None:

@@ -134,9 +134,6 @@ async def test_points_follow_the_chargers_and_sessions_are_listed(box: Runtime) 
         assert rows(pilot, "#greenup-points")[0][1:3] == ["▶ Charging", "11.000"]
 
 
-@pytest.mark.skip(
-    reason="flaky: 1 run in 4 a frame differs in style only; closing note of 2026-12-04"
-)
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_snapshot(snap_compare: Any, tmp_path: Path, language: str) -> None:
     async def run_before(pilot: Any) -> None:

@@ -177,11 +177,7 @@ async def running_box(
                 supervisor=rt.supervisor,
             )
         )
-        rt.add(
-            UpdateService(
-                rt.hub, config=lambda: settings.config, config_path=config_path, runner=runner
-            )
-        )
+        rt.add(UpdateService(rt.hub, config=lambda: settings.config, runner=runner))
         if not buses:
             await rt.start()
             stack.push_async_callback(rt.stop)

@@ -3,9 +3,14 @@ update's outcome, and starting an install.
 
 Update files are looked for in ``<data_dir>/updates/`` and on removable media (the folders of
 ``update.media``, three levels down: ``/media/<user>/<label>/x.ewsupdate``). An install is
-``ews update apply FILE --yes`` started through ``systemd-run`` as a unit of its own: it
-restarts the box, so it cannot run inside it (systemd stops every process of ``ews.service``
-on restart). It writes its outcome to ``<prefix>/last-update.json``; when the box starts
+``ews update apply FILE --yes`` run by the unit ``ews-update@<FILE, escaped>.service``
+(``scripts/ews-update@.service``, started with ``systemctl start --no-block``): it restarts the
+box, so it cannot run inside it (systemd stops every process of ``ews.service`` on restart),
+and it installs into ``/opt/ews`` as root while the box runs as the ``ews`` user. A template
+unit, not ``systemd-run``: the polkit rule (``scripts/ews.polkit.rules``) can then let the
+``ews`` user start this one command, where a transient unit could run anything as root.
+
+It writes its outcome to ``<prefix>/last-update.json``; when the box starts
 after an update that rolled back or failed, this service raises it as a system alarm
 (:class:`~ews_tui.domain.events.ServiceDegraded` of "update"), once; a good one clears it.
 """
@@ -14,10 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
 from ews_tui.config import Config
@@ -89,12 +92,10 @@ class UpdateService:
         hub: Hub,
         *,
         config: Callable[[], Config],
-        config_path: Path,
         runner: CommandRunner | None = None,
     ) -> None:
         self._hub = hub
         self._config = config
-        self._config_path = Path(config_path)
         self._runner = runner or SubprocessRunner()
 
     async def start(self) -> None:
@@ -159,22 +160,36 @@ class UpdateService:
     async def install(self, found: FoundBundle) -> CommandResult:
         """Start ``ews update apply`` on ``found`` as its own systemd unit (it outlives the
         restart of this box); the result of starting it."""
-        stamp = datetime.now().strftime("%Y%m%d%H%M%S")
-        ews = Path(sys.executable).with_name("ews")
         return await self._runner.run(
-            "systemd-run",
-            f"--unit=ews-update-{stamp}",
-            "--collect",
-            "--quiet",
-            "--",
-            str(ews),
-            "update",
-            "apply",
-            str(found.path),
-            "--yes",
-            "--config",
-            str(self._config_path),
+            "systemctl", "start", "--no-block", apply_unit(found.path.resolve())
         )
+
+
+#: The template unit that runs ``ews update apply %f --yes`` (scripts/ews-update@.service).
+APPLY_TEMPLATE = "ews-update@{}.service"
+
+
+def systemd_escape_path(path: Path) -> str:
+    """``path`` as ``systemd-escape --path`` writes it (the unit's ``%f`` gives it back):
+    slashes trimmed, inner ones as ``-``, every byte but ASCII letters, digits, ``:``, ``_``
+    and a ``.`` not leading written ``\\xNN``."""
+    text = "/".join(part for part in str(path).split("/") if part)
+    if not text:
+        return "-"
+    out: list[str] = []
+    for index, char in enumerate(text):
+        if char == "/":
+            out.append("-")
+        elif (char.isascii() and char.isalnum()) or char in ":_" or (char == "." and index):
+            out.append(char)
+        else:
+            out.extend(f"\\x{byte:02x}" for byte in char.encode("utf-8"))
+    return "".join(out)
+
+
+def apply_unit(path: Path) -> str:
+    """The unit that installs the update file ``path``."""
+    return APPLY_TEMPLATE.format(systemd_escape_path(path))
 
 
 def update_problem(outcome: UpdateOutcome) -> Message:

@@ -1,16 +1,23 @@
 """The update service: an update that rolled back is a system alarm once the box is up
-again (once, not at every start); the files in reach are listed newest first."""
+again (once, not at every start); the files in reach are listed newest first; an install
+starts the update template unit of the file, which the unit files and the polkit rule in
+``scripts/`` agree on."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 import zipfile
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from ews_tui.config import Config, default_config
 from ews_tui.domain.events import ServiceDegraded, ServiceRecovered
 from ews_tui.hub import Hub, SubscriptionEmpty
-from ews_tui.services.update import UpdateService, update_files
+from ews_tui.services.update import UpdateService, apply_unit, systemd_escape_path, update_files
 from ews_tui.services.update_bundle import write_bundle
 from ews_tui.services.update_install import (
     INSTALLED,
@@ -22,6 +29,16 @@ from ews_tui.services.update_install import (
 )
 
 from .command_fixtures import RecordingRunner
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+PATHS = (
+    "/var/lib/ews/updates/ews-0.2.0.ewsupdate",
+    "/media/ews/MY USB/ews-é 1.ewsupdate",
+    "/media/x/.hidden/a-b.ewsupdate",
+    ".lead/x",
+    "//a//b/",
+    "/",
+)
 
 
 def settings(tmp_path: Path) -> Config:
@@ -56,7 +73,7 @@ async def test_a_rollback_is_raised_once_when_the_box_starts(tmp_path: Path) -> 
     write_outcome(layout, rolled_back())
     hub = Hub()
     seen = hub.subscribe(ServiceDegraded, ServiceRecovered)
-    service = UpdateService(hub, config=lambda: config, config_path=tmp_path / "c.toml")
+    service = UpdateService(hub, config=lambda: config)
     await service.start()
     event = seen.get_nowait()
     assert isinstance(event, ServiceDegraded) and event.service == "update"
@@ -96,19 +113,58 @@ async def test_files_in_reach_are_listed_newest_first(tmp_path: Path) -> None:
     (deep / "too-deep.ewsupdate").write_text("")
     assert len(update_files([tmp_path / "media"])) == 3
     runner = RecordingRunner()
-    service = UpdateService(
-        Hub(), config=lambda: config, config_path=tmp_path / "c.toml", runner=runner
-    )
+    service = UpdateService(Hub(), config=lambda: config, runner=runner)
     found = await service.find()
     assert [f.version for f in found] == ["0.10.0", "0.2.0", "0.0.1", None]
     assert [f.order for f in found[:3]] == [1, 1, -1]
     assert found[3].problem is not None and "cannot read" in found[3].problem.msgid
     result = await service.install(found[0])
     assert result.ok
-    assert runner.calls[0][-5:] == (
-        "apply",
-        str(found[0].path),
-        "--yes",
-        "--config",
-        str(tmp_path / "c.toml"),
+    unit = apply_unit(found[0].path.resolve())
+    assert runner.calls == [("systemctl", "start", "--no-block", unit)]
+    assert unit.startswith("ews-update@") and unit.endswith("-ews\\x2d0.10.0.ewsupdate.service")
+
+
+def test_a_path_is_escaped_as_systemd_escape_does() -> None:
+    assert systemd_escape_path(Path("/media/ews/MY USB/ews-é 1.ewsupdate")) == (
+        r"media-ews-MY\x20USB-ews\x2d\xc3\xa9\x201.ewsupdate"
     )
+    assert systemd_escape_path(Path(".lead/x")) == r"\x2elead-x"
+    tool = shutil.which("systemd-escape")
+    if tool is None:
+        pytest.skip("systemd-escape is not installed")
+    for path in PATHS:
+        done = subprocess.run([tool, "--path", path], capture_output=True, text=True, check=True)
+        assert systemd_escape_path(Path(path)) == done.stdout.strip(), path
+
+
+def test_the_unit_files_and_the_polkit_rule_agree() -> None:
+    config = default_config(Path("/var/lib/ews"))
+    ews = config.update.prefix / "current" / "bin" / "ews"
+    box = (SCRIPTS / "ews.service").read_text("utf-8")
+    template = (SCRIPTS / "ews-update@.service").read_text("utf-8")
+    # The box runs the version `current` points at, the one an update switches.
+    assert re.search(rf"(?m)^ExecStart={re.escape(str(ews))} serve\b", box)
+    assert re.search(rf"(?m)^ExecStart={re.escape(str(ews))} update apply %f --yes$", template)
+    assert config.update.unit in ("ews", "ews.service")  # what `systemctl restart` gets
+    # Both read the same configuration.
+    [box_env] = re.findall(r"(?m)^Environment=EWS_CONFIG=(\S+)$", box)
+    [template_env] = re.findall(r"(?m)^Environment=EWS_CONFIG=(\S+)$", template)
+    assert box_env == template_env
+    # The folders the settings pages write are writable under ProtectSystem=strict.
+    [paths] = re.findall(r"(?m)^ReadWritePaths=(.+)$", box)
+    writable = {p.lstrip("-") for p in paths.split()}
+    assert {str(config.network.networkd_dir), str(config.time.timesyncd_dir)} <= writable
+    # The polkit rule lets the ews user start the unit of any update file, one level only.
+    rule = (SCRIPTS / "ews.polkit.rules").read_text("utf-8")
+    [pattern] = re.findall(r"/(\^ews-update@.+?\$)/\.test\(unit\)", rule)
+    js = re.compile(pattern.replace(r"\/", "/"))
+    for path in PATHS[:3]:
+        assert js.match(apply_unit(Path(path)))
+    assert not js.match("ews.service") and not js.match("ews-update@x.service/../y")
+    assert f'subject.user != "{box_user(box)}"' in rule
+
+
+def box_user(unit: str) -> str:
+    [user] = re.findall(r"(?m)^User=(\S+)$", unit)
+    return user

@@ -17,6 +17,7 @@ from textual.widgets import OptionList, Static
 
 from ews_tui.config import default_config
 from ews_tui.runtime import Runtime
+from ews_tui.services.update import apply_unit
 from ews_tui.services.update_bundle import write_bundle
 from ews_tui.services.update_health import installed_version
 from ews_tui.services.update_install import ROLLED_BACK, Layout, UpdateOutcome, write_outcome
@@ -133,9 +134,8 @@ async def test_the_page_lists_and_installs_after_confirmation(
         await _settled(pilot)
         assert len(runner.calls) == 1
         call = runner.calls[0]
-        assert call[0] == "systemd-run" and "--collect" in call
-        path = str(box.config.data_dir / "updates" / "ews-9.0.0.ewsupdate")
-        assert call[call.index("apply") :][:3] == ("apply", path, "--yes")
+        path = box.config.data_dir / "updates" / "ews-9.0.0.ewsupdate"
+        assert call == ("systemctl", "start", "--no-block", apply_unit(path.resolve()))
         assert "9.0.0 started" in _text(pilot, "#status")
 
         # Older: asked twice; a "no" the second time installs nothing.
@@ -155,12 +155,13 @@ async def test_the_page_lists_and_installs_after_confirmation(
         await pilot.press("y")
         await _settled(pilot)
         assert len(runner.calls) == 2
-        assert str(tmp_path / "media" / "usb" / "ews-0.0.1.ewsupdate") in runner.calls[1]
+        older = tmp_path / "media" / "usb" / "ews-0.0.1.ewsupdate"
+        assert runner.calls[1][-1] == apply_unit(older.resolve())
 
 
 async def test_a_failed_start_shows_in_red(tmp_path: Path) -> None:
     prepare_files(tmp_path, tmp_path / "data")
-    failing = RecordingRunner({("systemd-run",): (1, "Access denied")})
+    failing = RecordingRunner({("systemctl", "start"): (1, "Access denied")})
     async with box_runtime(tmp_path, changes(tmp_path), runner=failing) as rt:
         app = make_box_app(rt, "update", role=Role.SERVER)
         async with app.run_test(size=(80, 24)) as pilot:

@@ -48,6 +48,10 @@ EVENTS_HEADER = ("timestamp", "kind", "id", "name", "state", "detail")
 DAY_GRACE_S = 120.0
 
 
+#: Rows of the events log kept in memory while its file cannot be written.
+MAX_PENDING_ROWS = 10_000
+
+
 class CsvFolders:
     """The daily CSV job and the events log, one task in the loop."""
 
@@ -63,6 +67,7 @@ class CsvFolders:
         catalog: Callable[[], Catalog],
         clock: Callable[[], float] = time.time,
         supervisor: Supervisor | None = None,
+        max_pending_rows: int = MAX_PENDING_ROWS,
     ) -> None:
         self._repo = AggregatesRepo(db)
         self._hub = hub
@@ -84,6 +89,11 @@ class CsvFolders:
         #: Rows of the events log taken from the Hub and not yet appended: the follower's
         #: turn (:meth:`_write_events`) appends all of them in one thread hop.
         self._event_rows: list[tuple[Path, tuple[str, ...]]] = []
+        #: While the disk refuses the events log, rows wait up to this many (the oldest go
+        #: first beyond it: a box that cannot write for days must not fill its memory); the
+        #: count of rows let go is written as a row of its own once the log can be written.
+        self._max_pending_rows = max_pending_rows
+        self._lost_rows = 0
 
     # --- service ----------------------------------------------------------------------
 
@@ -166,6 +176,10 @@ class CsvFolders:
             found = self._event_row(event)
             if found is not None:
                 self._event_rows.append(found)
+                excess = len(self._event_rows) - self._max_pending_rows
+                if excess > 0:
+                    del self._event_rows[:excess]
+                    self._lost_rows += excess
 
     async def _write_events(self) -> None:
         """Append the rows taken since the last turn (a burst of state changes costs one
@@ -174,12 +188,21 @@ class CsvFolders:
         rows = self._event_rows
         if not rows:
             return
+        lost = self._lost_rows
+        written = [self._lost_row(rows[0][0], lost), *rows] if lost else rows
         try:
-            await asyncio.to_thread(_append_rows, rows)
+            await asyncio.to_thread(_append_rows, written)
         except OSError as error:
             log.error("csv: events: %s", error.strerror or error)
             raise
-        del rows[: len(rows)]
+        del rows[: len(written) - (1 if lost else 0)]
+        self._lost_rows -= lost
+
+    def _lost_row(self, path: Path, lost: int) -> tuple[Path, tuple[str, ...]]:
+        """The row that says how many state changes the log could not keep."""
+        when = datetime.fromtimestamp(self._clock(), self._tz()).isoformat(timespec="seconds")
+        detail = f"{lost} state changes not logged: the events file could not be written"
+        return path, (when, "box", "0", "ews", "lost", detail)
 
     async def append_event(self, event: DeviceStateChanged | GatewayStateChanged) -> Path | None:
         """Append one state change to today's ``events`` file (header on a new file) now;

@@ -235,6 +235,48 @@ async def test_csv_events_log_crashing_once_writes_every_line(
     assert logged == ids
 
 
+async def test_csv_events_kept_within_a_bound_while_the_disk_refuses_them(
+    db: Database, hub: Hub, failures: Subscription, tmp_path: Path
+) -> None:
+    """A log that cannot be written keeps at most its bound of rows in memory (the oldest
+    go); once it can be written, a row says how many were let go, then the rest follow."""
+    config = dataclasses.replace(
+        default_config(tmp_path), csv=dataclasses.replace(CsvSettings(), refresh_minutes=0)
+    )
+    events = config.csv_folder / "events"
+    events.parent.mkdir(parents=True)
+    events.write_text("a file where the folder goes: every append fails")
+    folders = CsvFolders(
+        db,
+        hub,
+        config=lambda: config,
+        installation=lambda: SITE,
+        catalog=builtin_catalog,
+        clock=lambda: T0,
+        supervisor=Supervisor(hub, QUICK),
+        max_pending_rows=10,
+    )
+    await folders.start()
+    device_id = SITE.devices[0].id
+    for n in range(25):
+        hub.publish(DeviceStateChanged(device_id, DeviceState.COMM_ERROR, f"change {n}"))
+    failed = await crash_of(failures, "csv-events")  # shown, not only logged
+    assert "events" in failed.error
+    await until(lambda: queued(hub, "csv-events") == 0)
+    events.unlink()
+    hub.publish(DeviceStateChanged(device_id, DeviceState.ON, "back"))
+    await until(lambda: events.is_dir() and any(events.glob("*.csv")))
+    await folders.stop()
+    (path,) = events.glob("*.csv")
+    with path.open(encoding="utf-8", newline="") as stream:
+        logged = list(csv.DictReader(stream))
+    assert logged[0]["kind"] == "box" and logged[0]["state"] == "lost"
+    lost = int(logged[0]["detail"].split()[0])
+    details = [row["detail"] for row in logged[1:]]
+    assert lost + len(details) == 26 and len(details) <= 11
+    assert details == [f"change {n}" for n in range(lost, 25)] + ["back"]
+
+
 async def test_csv_daily_job_crashing_once_is_restarted(
     db: Database, hub: Hub, failures: Subscription, tmp_path: Path
 ) -> None:

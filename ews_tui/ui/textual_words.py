@@ -2,7 +2,9 @@
 
 Textual 8 (pinned) writes a few English words of its own on a session's terminal: the
 command palette's "No matches found" when a search finds nothing, and the note that Ctrl+C
-shows ("Press ctrl+q to quit the app", titled "Do you want to quit?"). Everything else
+shows ("Press ctrl+q to quit the app", titled "Do you want to quit?"), and the key an open
+dropdown puts in the footer ("Esc Dismiss menu": its description is a msgid of ours, so the
+footer's gettext finds it). Everything else
 Textual shows comes from us: the keys' descriptions (translated by
 :class:`~ews_tui.ui.widgets.footer.EwsFooter`), the palette's placeholder and its hits
 (:mod:`ews_tui.ui.palette`). The palette's own bindings ("Exit the command palette"...) show
@@ -24,6 +26,8 @@ from ews_tui.i18n import N_, _
 NO_MATCHES = N_("No matches found")
 QUIT_HINT = N_("Press [b]{key}[/b] to quit")
 QUIT_TITLE = N_("Do you want to quit?")
+#: Textual's ``SelectOverlay`` binding (escape, "dismiss", "Dismiss menu"), in our catalogs.
+DISMISS_MENU = N_("Dismiss menu")
 
 
 class EwsCommandPalette(CommandPalette):

@@ -1,5 +1,5 @@
-"""Textual's own words (the palette's "No matches found", Ctrl+C's note) in the session's
-language."""
+"""Textual's own words (the palette's "No matches found", Ctrl+C's note, an open dropdown's
+key in the footer) in the session's language."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 from rich.align import Align
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
+from textual.widgets import Select
+from textual.widgets._footer import FooterKey
 
 from ews_tui.runtime import Runtime
 from ews_tui.ui.app import EwsApp
@@ -79,3 +81,20 @@ async def test_ctrl_c_says_which_key_quits_in_the_session_language(rt: Runtime) 
         assert isinstance(app.screen, HomeScreen)  # it does not quit
         notes = [(n.title, n.message) for n in app._notifications]
         assert notes == [("Voulez-vous quitter ?", "Appuyez sur [b]^q[/b] pour quitter")]
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("fr", "Fermer le menu"), ("de", "Menü schließen")]
+)
+async def test_an_open_dropdown_says_its_key_in_the_session_language(
+    rt: Runtime, language: str, words: str
+) -> None:
+    app = make_shell_app(rt, "home", role=Role.SYSTEM, language=language)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#language", Select).focus()
+        await pilot.press("enter")  # the dropdown opens: its Esc shows in the footer
+        await pilot.pause()
+        await pilot.pause()
+        keys = [key.description for key in app.screen.query(FooterKey) if key.key == "escape"]
+        assert words in keys, keys

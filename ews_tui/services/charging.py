@@ -8,7 +8,10 @@ transaction is committed; a CSV append that fails is kept and tried again at the
 and fails the loop meanwhile (the supervisor shows it).
 
 At start the open sessions and the last faults come back from the store, so a session going
-on across a restart carries on from its row.
+on across a restart carries on from its row. A point that stops being one (deleted, switched
+OFF, given a model that is not a charger) can no longer tell its session's end: the session
+is closed at the point's last sample (at the change if none came since the start), so the
+page never shows "going on" for a point nobody reads.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from ews_tui.domain.charging import (
     charging_points,
     step,
 )
-from ews_tui.domain.events import Event, Sample
+from ews_tui.domain.events import Event, InstallationChanged, Sample
 from ews_tui.domain.installation import Device, Installation
 from ews_tui.hub import Hub, Subscription
 from ews_tui.services.follower import HubFollower
@@ -72,11 +75,12 @@ class ChargingService:
         self._tracks: dict[int, Track] = {}
         self._points: tuple[Installation | None, dict[int, Device]] = (None, {})
         self._rows: list[tuple[Path, tuple[str, ...]]] = []
+        self._seen: dict[int, tuple[Device, float]] = {}  # each point, its last sample's time
         self._follower = HubFollower(
             hub,
             supervisor or Supervisor(hub),
             "charging",
-            (Sample,),
+            (Sample, InstallationChanged),
             self._handle,
             drain_on_stop=True,
             tick=self._write_rows,
@@ -125,11 +129,15 @@ class ChargingService:
         return points
 
     async def _handle(self, event: Event) -> None:
+        if isinstance(event, InstallationChanged):
+            await self._close_gone()
+            return
         if not isinstance(event, Sample) or not event.values:
             return
         device = self._charging_points().get(event.device_id)
         if device is None:
             return
+        self._seen[device.id] = (device, event.ts)
         old = self.track(device.id)
         result = step(old, device, event.ts, event.values)
         track = result.track
@@ -151,6 +159,21 @@ class ChargingService:
             self._queue_row(device, result.ended)
         if result.ended or result.started or track.last_fault != old.last_fault:
             self._hub.publish(ChargingChanged(device.id))
+
+    async def _close_gone(self) -> None:
+        """Close the open sessions of points that are no longer charging points."""
+        points = self._charging_points()
+        for device_id, track in list(self._tracks.items()):
+            session = track.session
+            if session is None or device_id in points:
+                continue
+            device, last = self._seen.get(device_id, (None, self._clock()))
+            ended = replace(session, end=max(last, session.start or last))
+            await self.repo.save(ended, None)
+            self._tracks[device_id] = replace(track, session=None)
+            if device is not None:
+                self._queue_row(device, ended)
+            self._hub.publish(ChargingChanged(device_id))
 
     # --- the CSV folder -----------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import pytest
 from ews_tui.config import Config, default_config
 from ews_tui.domain.catalog import builtin_catalog
 from ews_tui.domain.charging import ChargerState, ChargingSession
-from ews_tui.domain.events import Sample
+from ews_tui.domain.events import InstallationChanged, Sample
 from ews_tui.domain.installation import Device, Gateway, Installation
 from ews_tui.hub import Hub, Subscription
 from ews_tui.modbus.device_reader import device_target
@@ -190,3 +190,37 @@ async def test_day_files_older_than_keep_days_go_when_a_session_is_written(
     assert rows[1] == [
         "2026-03-02T12:10:00+01:00", "2026-03-02T13:00:00+01:00", "1", "Bay 1", "1", "1.250"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("change", ["deleted", "switched OFF"])
+async def test_a_point_that_goes_closes_its_session_at_its_last_sample(
+    db: Database, tmp_path: Path, change: str
+) -> None:
+    hub = Hub()
+    config = default_config(tmp_path / "data")
+    current = [INSTALLATION]
+    service = ChargingService(
+        db, hub, installation=lambda: current[0], catalog=lambda: CATALOG,
+        config=lambda: config, clock=lambda: 9_000.0,
+    )  # fmt: skip
+    await service.start()
+    hub.publish(Sample(1, 100.0, {"charger": "available"}))
+    hub.publish(Sample(1, 200.0, {"charger": "charging", "session_energy": 1.0}))
+    hub.publish(Sample(1, 300.0, {"charger": "charging", "session_energy": 2.0}))
+    hub.publish(Sample(2, 300.0, {"charger": "charging", "session_energy": 4.0}))
+    async with asyncio.timeout(5):  # the samples handled while both points are there
+        while service.track(2).session is None:
+            await asyncio.sleep(0)
+    bay_1 = SIDES[0] if change == "deleted" else replace(SIDES[0], enabled=False)
+    current[0] = replace(
+        INSTALLATION, devices=(SIDES[1],) if change == "deleted" else (bay_1, SIDES[1])
+    )
+    hub.publish(InstallationChanged(2))
+    await service.stop()
+    sessions = {s.device_id: s for s in await service.recent()}
+    assert sessions[1].end == 300.0 and sessions[1].energy_kwh == 2.0  # its last sample
+    assert service.track(1).session is None
+    assert sessions[2].end is None  # the other side goes on
+    (day_file,) = (tmp_path / "data" / "csv" / "charging").glob("*.csv")
+    rows = list(csv.reader(day_file.open(encoding="utf-8")))
+    assert [r[2:4] for r in rows[1:]] == [["1", "Bay 1"]]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from ews_tui.frontends.console import TtyFrontEnd, TtySetup
 from ews_tui.frontends.driver import TerminalSize
 from ews_tui.runtime import Runtime
 from tests.frontends.terminal_text import DEADLINE_S
+from tests.frontends.tmux_fixtures import Tmux
 from tests.ui.box_fixtures import box_runtime
 
 pytestmark = pytest.mark.skipif(
@@ -34,53 +35,6 @@ PIN, PUK, NEW_PIN = "88888", "00000 8888 00000", "24680"
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     async with box_runtime(tmp_path) as rt:
         yield rt
-
-
-class Pane:
-    """A tmux server of its own (socket in tmp_path) with one 80x24 window."""
-
-    def __init__(self, socket: Path) -> None:
-        self.socket = socket
-
-    async def run(self, *args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            "tmux",
-            "-f",
-            "/dev/null",
-            "-S",
-            str(self.socket),
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await process.communicate()
-        assert process.returncode == 0, err.decode()
-        return out.decode()
-
-    async def screen(self) -> str:
-        return await self.run("capture-pane", "-p", "-t", "ui")
-
-    async def keys(self, *keys: str) -> None:
-        await self.run("send-keys", "-t", "ui", *keys)
-
-    async def settled(
-        self, shows: Iterable[str], gone: Iterable[str], check: Callable[[], bool] = lambda: True
-    ) -> str:
-        """The capture once it shows every text of ``shows``, none of ``gone``, and
-        ``check()`` holds (the app's side). Fails at the deadline with the capture."""
-        shows, gone = tuple(shows), tuple(gone)
-        deadline = time.monotonic() + DEADLINE_S
-        while True:
-            shown = await self.screen()
-            missing = [text for text in shows if text not in shown]
-            left = [text for text in gone if text in shown]
-            if not missing and not left and check():
-                return shown
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"missing {missing}, left over from the previous screen {left}:\n{shown}"
-                )
-            await asyncio.sleep(0.05)
 
 
 async def exists(path: Path) -> None:
@@ -104,7 +58,7 @@ async def test_each_screen_change_repaints_the_whole_console(
     runtime: Runtime, tmp_path: Path
 ) -> None:
     tty = tmp_path / "ttyS0"
-    pane = Pane(tmp_path / "tmux.sock")
+    pane = Tmux(tmp_path / "tmux.sock")
     socat = f"exec socat STDIO,rawer PTY,link={tty},rawer"
     await pane.run(
         "new-session", "-d", "-s", "ui", "-x", "80", "-y", "24",
@@ -194,7 +148,7 @@ def _highlighted(front: TtyFrontEnd) -> str | None:
     return None if index is None else menu.get_option_at_index(index).id
 
 
-async def highlight(pane: Pane, front: TtyFrontEnd, entry: str) -> None:
+async def highlight(pane: Tmux, front: TtyFrontEnd, entry: str) -> None:
     """Move Home's highlight to ``entry`` with the arrow keys, as a technician does."""
     order = list(front.app.screen._entries)
     for _step in range(len(order)):

@@ -21,6 +21,7 @@ from ews_tui.runtime import Runtime
 from ews_tui.ui.session import Role
 from tests.frontends.ssh_fixtures import ClientKey, make_client_key, ssh_front_end
 from tests.frontends.terminal_text import DEADLINE_S
+from tests.frontends.tmux_fixtures import Tmux
 from tests.ui.auth_fixtures import set_failures
 from tests.ui.box_fixtures import box_runtime
 
@@ -34,41 +35,6 @@ PIN, PUK, NEW_PIN = "88888", "00000 8888 00000", "24680"
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     async with box_runtime(tmp_path) as rt:
         yield rt
-
-
-class Tmux:
-    """One tmux server of its own (socket in tmp_path) running one window."""
-
-    def __init__(self, socket: Path) -> None:
-        self.socket = socket
-
-    async def run(self, *args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            "tmux",
-            "-S",
-            str(self.socket),
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await process.communicate()
-        assert process.returncode == 0, err.decode()
-        return out.decode()
-
-    async def screen(self) -> str:
-        return await self.run("capture-pane", "-p", "-t", "ui")
-
-    async def wait_for(self, text: str) -> str:
-        deadline = time.monotonic() + DEADLINE_S
-        while True:
-            shown = await self.screen()
-            if text in shown:
-                return shown
-            assert time.monotonic() < deadline, f"{text!r} not on screen:\n{shown}"
-            await asyncio.sleep(0.05)
-
-    async def keys(self, *keys: str) -> None:
-        await self.run("send-keys", "-t", "ui", *keys)
 
 
 async def until(check: Callable[[], bool], what: str) -> None:

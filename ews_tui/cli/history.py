@@ -243,6 +243,8 @@ async def seed_history(
         def max_rate(device_id: int) -> float:
             return device_max_rate(inst, catalog, device_id)
 
+        points = {d.id for d in charging_points(inst, catalog)}
+        chargers = [s for s in srcs if s.device_id in points]
         if not backfill:
             recorder = Recorder(None, repo, max_rate=max_rate)
             await recorder.load()
@@ -250,8 +252,6 @@ async def seed_history(
             shown = None if line is None else (lambda ts: line.update(int(ts - start)))
             count = await _record(recorder, found, shown)
             # The chargers' sessions of those days, so the Green'Up page has a history.
-            points = {d.id for d in charging_points(inst, catalog)}
-            chargers = [s for s in srcs if s.device_id in points]
             await seed_sessions(
                 store.db,
                 inst,
@@ -275,6 +275,15 @@ async def seed_history(
                 chunk_end = chunk_start
                 if line is not None:
                     line.update(int(end - chunk_start))
+            # The chargers' sessions of the backfilled days (ended before the joined history).
+            await seed_sessions(
+                store.db,
+                inst,
+                catalog,
+                samples(chargers, start, end, poll, seed, _local_offset()),
+                config,
+                before=end,
+            )
         if line is not None:
             line.done()
     return count, len(srcs)

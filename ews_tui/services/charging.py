@@ -222,14 +222,24 @@ def session_row(
 
 
 async def seed_sessions(
-    db: Database, inst: Installation, catalog: Catalog, found: Iterable[Sample], config: Config
+    db: Database,
+    inst: Installation,
+    catalog: Catalog,
+    found: Iterable[Sample],
+    config: Config,
+    *,
+    before: float | None = None,
 ) -> int:
     """Sessions told from simulated samples in time order (``ews history seed``, so ``ews
     demo`` has a history): each one stored and written to the CSV folder, the one still
     going on left open for the live service to carry on. A store that has sessions already
-    is left alone. The count."""
+    is left alone. The count.
+
+    ``before`` (the backfill: older history joined to the stored one, which starts there):
+    only the sessions that ended before it are stored, whatever the store holds; one going
+    on at ``before`` belongs to the newer history, which saw it already."""
     repo = ChargingRepo(db)
-    if await repo.recent(1):
+    if before is None and await repo.recent(1):
         return 0
     points = {d.id: d for d in charging_points(inst, catalog)}
     tracks: dict[int, Track] = {}
@@ -248,7 +258,7 @@ async def seed_sessions(
             count += 1
     if rows:
         await asyncio.to_thread(_append_rows, rows)
-    for track in tracks.values():
+    for track in tracks.values() if before is None else ():
         if track.session is not None:
             await repo.save(None, track.session)
             count += 1

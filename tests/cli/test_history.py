@@ -44,10 +44,21 @@ def test_seed_without_devices_says_what_to_do(ews: Run, box_config: Path) -> Non
 def test_backfill_joins_the_stored_history_without_a_hole(ews: Run, box_config: Path) -> None:
     seed = ("history", "seed", "--config", str(box_config), "--poll", "600")
     assert ews(*seed, "--days", "1", "--site", "demo").returncode == 0
+    db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
+    joined = db.execute("SELECT MIN(slot) FROM measures").fetchone()[0] * 600
+    newer = db.execute("SELECT * FROM charging_sessions ORDER BY id").fetchall()
     # 9 days before it: nine day-chunks, newest first, each joining the next.
     done = ews(*seed, "--days", "9", "--backfill")
     assert done.returncode == 0, done.stderr
-    db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
+    # The chargers' sessions of those 9 days: closed ones, all ended before the joined
+    # history; the newer history's sessions (the one going on too) untouched.
+    sessions = db.execute("SELECT * FROM charging_sessions ORDER BY id").fetchall()
+    assert sessions[: len(newer)] == newer
+    older = sessions[len(newer) :]
+    assert len(older) >= 9  # a car or more a day
+    assert all(end is not None and end <= joined for *_, end, _energy in older)
+    days = {int(end // 86400) for *_, end, _energy in older}
+    assert len(days) >= 8
     first, last, slots = db.execute(
         "SELECT MIN(slot), MAX(slot), COUNT(DISTINCT slot) FROM measures"
     ).fetchone()

@@ -26,6 +26,8 @@ import serial
 import serial_asyncio
 
 from ews_tui.config import Config
+from ews_tui.domain.events import ServiceDegraded, ServiceRecovered
+from ews_tui.domain.messages import N_, Message
 from ews_tui.frontends.driver import Colors, StreamTerminal, TerminalSize
 from ews_tui.frontends.sessions import AppFactory, default_app, default_language
 from ews_tui.i18n import set_language
@@ -229,13 +231,24 @@ class TtyFrontEnd:
         log.info("%s: stopped", self.name)
 
     async def _serve(self) -> None:
+        missing = False  # the line could not be opened last time: shown as a system event
         while not self._stopping:
             try:
                 link = await TtyLink.open(self.setup.path, self.setup.baudrate)
             except TtyError as error:
                 log.warning("%s: %s; trying again", self.name, error)
+                if not missing:
+                    missing = True
+                    problem = Message(
+                        N_("the terminal line {tty} cannot be opened: {reason}; trying again"),
+                        {"tty": self.setup.path, "reason": str(error)},
+                    )
+                    self.runtime.hub.publish(ServiceDegraded(self.name, problem))
                 await asyncio.sleep(self.setup.reopen_delay_s)
                 continue
+            if missing:
+                missing = False
+                self.runtime.hub.publish(ServiceRecovered(self.name))
             try:
                 await self._sessions_on(link)
             finally:

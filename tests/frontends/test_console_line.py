@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ews_tui.domain.events import ServiceDegraded, ServiceRecovered
 from ews_tui.frontends.console import TtyFrontEnd, TtySetup
 from ews_tui.frontends.driver import TerminalSize
 from ews_tui.runtime import Runtime
@@ -97,6 +98,7 @@ async def test_the_console_comes_back_when_its_adapter_is_plugged_in_again(
     runtime: Runtime, adapter: SocatAdapter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="ews_tui.frontends.console")
+    news = runtime.hub.subscribe(ServiceDegraded, ServiceRecovered, lossless=True, name="test")
     term = await adapter.plug()
     setup = TtySetup(str(adapter.tty), 115200, TerminalSize(80, 24), 16, reopen_delay_s=0.05)
     front = TtyFrontEnd("console", runtime, setup)
@@ -114,10 +116,16 @@ async def test_the_console_comes_back_when_its_adapter_is_plugged_in_again(
             "two attempts at opening the missing tty",
         )
         assert front.sessions_started == 1
+        # Not only logged: the missing line is a system event, once (not at every attempt).
+        gone = await asyncio.wait_for(news.get(), DEADLINE_S)
+        assert isinstance(gone, ServiceDegraded) and gone.service == "console"
+        assert str(adapter.tty) in gone.problem.render()
 
         term = await adapter.plug()
         await term.screen.wait_for(LOGIN)
         assert front.sessions_started == 2
+        back = await asyncio.wait_for(news.get(), DEADLINE_S)
+        assert isinstance(back, ServiceRecovered) and back.service == "console"
         again = front.app
         assert again is not first and isinstance(again.screen, LoginScreen)
         pin = again.screen.query_one("#pin")

@@ -40,6 +40,7 @@ from textual.widget import AwaitMount
 
 from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _, change_language, set_language
+from ews_tui.ui import input_keys
 from ews_tui.ui.menu import MenuEntry, entry_for_screen, may_open
 from ews_tui.ui.palette import ScreensProvider
 from ews_tui.ui.screens.confirm import ConfirmScreen
@@ -48,6 +49,7 @@ from ews_tui.ui.textual_words import EwsCommandPalette, show_quit_hint
 from ews_tui.ui.widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 
 log = logging.getLogger(__name__)
+input_keys.install()  # keys into a field in the order typed (see the module)
 STYLES = Path(__file__).parent / "styles"
 SCREENS_PACKAGE = "ews_tui.ui.screens"
 ANSI_THEME = "ansi-dark"

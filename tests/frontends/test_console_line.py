@@ -230,6 +230,12 @@ async def test_garbage_on_the_line_leaves_the_session_running(
         app = front.app
         pin = app.screen.query_one("#pin")
         await until(lambda: app.focused is pin, "the PIN field")
+        # Keys that come in one burst are applied in order: Backspace on the empty field
+        # then digits (Textual applied the Backspace after the digits and lost them).
+        os.write(line.master, b"\x7f3\x7f\x7f4")
+        await until(lambda: pin.value == "4", "the digits after Backspace")
+        os.write(line.master, b"\x7f")
+        await until(lambda: pin.value == "", "the field emptied")
         for _ in range(3):
             os.write(line.master, GARBAGE)
         mark = term.screen.mark()

@@ -14,6 +14,7 @@ from ews_tui.cli.box import add_config_option, config_path, read_config
 from ews_tui.cli.errors import UserError
 from ews_tui.domain.auth import Role
 from ews_tui.hub import Hub
+from ews_tui.i18n import _
 from ews_tui.services.auth import AuthService
 from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
 from ews_tui.store.users_repo import PepperError, UsersRepo
@@ -22,14 +23,16 @@ ROLE_CHOICES = [role.value for role in Role]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("auth", help="login recovery on the box (root)")
+    parser = sub.add_parser("auth", help=_("login recovery on the box (root)"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     reset = inner.add_parser(
         "reset",
-        help="give a role a new random PIN and PUK and lift every lockout (root only)",
-        description="For when every PUK of a role is lost. Prints the new PIN and PUK once; "
-        "the role must replace both at its next login. Every source's failed logins are "
-        "forgotten. Needs root: it is the recovery of someone at the box, not of a UI user.",
+        help=_("give a role a new random PIN and PUK and lift every lockout (root only)"),
+        description=_(
+            "For when every PUK of a role is lost. Prints the new PIN and PUK once; "
+            "the role must replace both at its next login. Every source's failed logins are "
+            "forgotten. Needs root: it is the recovery of someone at the box, not of a UI user."
+        ),
     )
     reset.add_argument("--role", required=True, choices=ROLE_CHOICES)
     add_config_option(reset)

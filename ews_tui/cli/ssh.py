@@ -11,14 +11,15 @@ import sys
 
 from ews_tui.cli.errors import UserError
 from ews_tui.frontends.ssh import hash_password
+from ews_tui.i18n import _
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("ssh", help="SSH front end helpers")
+    parser = sub.add_parser("ssh", help=_("SSH front end helpers"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     hashing = inner.add_parser(
         "hash-password",
-        help="print the password_scrypt text of a password for [[ssh.users]]",
+        help=_("print the password_scrypt text of a password for [[ssh.users]]"),
     )
     hashing.set_defaults(run=run_hash_password)
 

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 async def run_reset(args: argparse.Namespace) -> int:
     if os.geteuid() != 0:
-        raise UserError("auth reset: must be run as root")
+        raise UserError(_("auth reset: must be run as root"))
     config = read_config(config_path(args))
     role = Role(args.role)
     try:
@@ -56,6 +56,6 @@ async def run_reset(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from None
     finally:
         await db.close()
-    print(f"{role.value}: new PIN {pin}, new PUK {puk}")
-    print("Both must be replaced at the next login of this role. Lockouts lifted.")
+    print(_("{role}: new PIN {pin}, new PUK {puk}").format(role=role.value, pin=pin, puk=puk))
+    print(_("Both must be replaced at the next login of this role. Lockouts lifted."))
     return 0

@@ -165,9 +165,9 @@ def check_data_dir(config: Config) -> None:
     except OSError as error:
         raise UserError(f"data_dir {data_dir}: {error.strerror}") from None
     if not data_dir.is_dir():
-        raise UserError(f"data_dir {data_dir}: not a folder")
+        raise UserError(_("data_dir {path}: not a folder").format(path=data_dir))
     if not os.access(data_dir, os.W_OK | os.X_OK):
-        raise UserError(f"data_dir {data_dir}: not writable by this user")
+        raise UserError(_("data_dir {path}: not writable by this user").format(path=data_dir))
 
 
 def box_files(config_path: Path, config: Config) -> list[Path]:

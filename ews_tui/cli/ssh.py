@@ -26,12 +26,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_hash_password(args: argparse.Namespace) -> int:
     if sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Password again: ") != password:
-            raise UserError("the two passwords differ")
+        password = getpass.getpass(_("Password: "))
+        if getpass.getpass(_("Password again: ")) != password:
+            raise UserError(_("the two passwords differ"))
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        raise UserError("an empty password is refused")
+        raise UserError(_("an empty password is refused"))
     print(hash_password(password))
     return 0

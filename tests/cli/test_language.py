@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import contextvars
+import io
+import sys
 from pathlib import Path
 
 import pytest
 
-from ews_tui.cli import build_parser
+from ews_tui.cli import build_parser, main
 from ews_tui.cli.language import ENVIRONMENT, environment_language, translate_argparse
 from ews_tui.i18n import current_language, translator, use_language
 from tests.cli.conftest import Run
@@ -152,3 +154,17 @@ async def test_a_ui_session_keeps_its_own_language_under_the_command_s(tmp_path:
                 await pilot.pause()
         assert current_language() == "de"
     assert seen == ["fr"]
+
+
+def test_the_command_s_own_messages_follow_the_language(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANGUAGE", "es")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n"))  # not a terminal: one line read
+    assert main(["ssh", "hash-password"]) == 1
+    refused = translator("es").gettext("an empty password is refused")
+    assert refused != "an empty password is refused"
+    assert capsys.readouterr().err == f"ews: {refused}\n"
+    assert current_language() == "en"  # the command's language ended with it

@@ -13,6 +13,8 @@ from importlib import metadata
 
 from ews_tui import logs
 from ews_tui.cli.errors import UserError
+from ews_tui.cli.language import environment_language, translate_argparse
+from ews_tui.i18n import _, use_language
 
 #: Each command's name and the module that registers its parser and runs it. A command line
 #: that names one imports only that module: `ews config check` does not load the UI, SSH and
@@ -44,17 +46,24 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     names none, or one that does not exist: the usage then lists them all)."""
     parser = argparse.ArgumentParser(
         prog="ews",
-        description="ews-tui: energy management server operated through a terminal UI.",
+        description=_("ews-tui: energy management server operated through a terminal UI."),
     )
     parser.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=0,
-        help="more log lines (-vv for debug); on stderr, or in DATA_DIR/logs/ews.log "
-        "while a UI is on this terminal",
+        help=_(
+            "more log lines (-vv for debug); on stderr, or in DATA_DIR/logs/ews.log "
+            "while a UI is on this terminal"
+        ),
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {package_version()}",
+        help=_("show program's version number and exit"),
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     named = _command_named(argv)
     for name, module in COMMANDS:
@@ -82,7 +91,14 @@ def _command_named(argv: Sequence[str] | None) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    words = sys.argv[1:] if argv is None else argv
+    """Run the command ``argv`` names, in the language of the user's locale variables (a UI
+    session it starts still picks its own)."""
+    translate_argparse()
+    with use_language(environment_language(os.environ)):
+        return _run(sys.argv[1:] if argv is None else argv)
+
+
+def _run(words: Sequence[str]) -> int:
     args = build_parser(words).parse_args(words)
     logs.configure(args.verbose)
     try:

@@ -25,59 +25,69 @@ from ews_tui.cli.errors import UserError
 from ews_tui.config import Config
 from ews_tui.domain.alarm_sources import TargetKind, Threshold
 from ews_tui.domain.alarms import Acknowledgement, Alarm, Severity, Transition, TransitionKind
-from ews_tui.i18n import _, ngettext
+from ews_tui.i18n import N_, _, ngettext
 from ews_tui.services.alarms import append_rows, csv_row
 from ews_tui.store.alarms_repo import AlarmFilter, AlarmsRepo
 from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
 from ews_tui.store.installation_repo import InstallationRepo
 
 CLI_ROLE = "cli"
+#: A threshold's target options besides --site, with their help.
+_TARGETS = (
+    ("device", N_("one device, by id")),
+    ("circuit", N_("one circuit, by id")),
+    ("zone", N_("one zone, by id")),
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("alarms", help="list and acknowledge alarms")
+    parser = sub.add_parser("alarms", help=_("list and acknowledge alarms"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = inner.add_parser(
         "list",
-        help="the alarms, active first, newest first",
-        description="Times in the "
-        "box's time zone. --json prints a list of objects (times in ISO 8601 with offset).",
+        help=_("the alarms, active first, newest first"),
+        description=_(
+            "Times in the "
+            "box's time zone. --json prints a list of objects (times in ISO 8601 with offset)."
+        ),
     )
     add_config_option(listing)
-    listing.add_argument("--active", action="store_true", help="only the active alarms")
-    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    listing.add_argument("--active", action="store_true", help=_("only the active alarms"))
+    listing.add_argument("--json", action="store_true", help=_("JSON instead of a table"))
     listing.set_defaults(run=run_list)
-    ack = inner.add_parser("ack", help="acknowledge alarms by id, or all of them")
+    ack = inner.add_parser("ack", help=_("acknowledge alarms by id, or all of them"))
     add_config_option(ack)
     which = ack.add_mutually_exclusive_group(required=True)
     which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID")
-    which.add_argument("--all", action="store_true", help="every alarm not acknowledged")
+    which.add_argument("--all", action="store_true", help=_("every alarm not acknowledged"))
     ack.set_defaults(run=run_ack)
     _register_thresholds(inner)
 
 
 def _register_thresholds(inner: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    listing = inner.add_parser("thresholds", help="the thresholds on live quantities")
+    listing = inner.add_parser("thresholds", help=_("the thresholds on live quantities"))
     add_config_option(listing)
-    listing.add_argument("--json", action="store_true", help="JSON instead of lines")
+    listing.add_argument("--json", action="store_true", help=_("JSON instead of lines"))
     listing.set_defaults(run=run_thresholds)
-    threshold = inner.add_parser("threshold", help="set or delete a threshold")
+    threshold = inner.add_parser("threshold", help=_("set or delete a threshold"))
     actions = threshold.add_subparsers(dest="threshold_action", metavar="ACTION", required=True)
     put = actions.add_parser(
         "set",
-        help="add a threshold, or change the one of that name",
-        description="Raised once the value stayed beyond the limit for --delay seconds; "
-        "cleared once it stayed back by --hysteresis (same unit) for --delay seconds. A "
-        "circuit, a zone or the site add up their devices' values (the site: each gateway's "
-        "main meter). Quantities are catalog ids: p (kW), v1 (V), i1 (A)... A running box "
-        "reads the change within 10 s.",
+        help=_("add a threshold, or change the one of that name"),
+        description=_(
+            "Raised once the value stayed beyond the limit for --delay seconds; "
+            "cleared once it stayed back by --hysteresis (same unit) for --delay seconds. A "
+            "circuit, a zone or the site add up their devices' values (the site: each gateway's "
+            "main meter). Quantities are catalog ids: p (kW), v1 (V), i1 (A)... A running box "
+            "reads the change within 10 s."
+        ),
     )
     add_config_option(put)
     put.add_argument("name")
     target = put.add_mutually_exclusive_group(required=True)
-    target.add_argument("--site", action="store_true", help="the whole site")
-    for kind in ("device", "circuit", "zone"):
-        target.add_argument(f"--{kind}", type=int, metavar="ID", help=f"one {kind}, by id")
+    target.add_argument("--site", action="store_true", help=_("the whole site"))
+    for kind, text in _TARGETS:
+        target.add_argument(f"--{kind}", type=int, metavar="ID", help=_(text))
     put.add_argument("--quantity", required=True, metavar="Q")
     limit = put.add_mutually_exclusive_group(required=True)
     limit.add_argument("--above", type=float, metavar="X")
@@ -85,9 +95,9 @@ def _register_thresholds(inner: argparse._SubParsersAction[argparse.ArgumentPars
     put.add_argument("--hysteresis", type=float, default=0.0, metavar="H")
     put.add_argument("--delay", type=float, default=0.0, metavar="S")
     put.add_argument("--severity", choices=[s.key for s in Severity], default=Severity.WARNING.key)
-    put.add_argument("--off", action="store_true", help="kept, but not watched")
+    put.add_argument("--off", action="store_true", help=_("kept, but not watched"))
     put.set_defaults(run=run_threshold_set)
-    delete = actions.add_parser("delete", help="delete the threshold of that name")
+    delete = actions.add_parser("delete", help=_("delete the threshold of that name"))
     add_config_option(delete)
     delete.add_argument("name")
     delete.set_defaults(run=run_threshold_delete)

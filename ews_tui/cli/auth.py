@@ -14,6 +14,7 @@ from ews_tui.cli.box import add_config_option, config_path, read_config
 from ews_tui.cli.errors import UserError
 from ews_tui.domain.auth import Role
 from ews_tui.hub import Hub
+from ews_tui.i18n import _
 from ews_tui.services.auth import AuthService
 from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
 from ews_tui.store.users_repo import PepperError, UsersRepo
@@ -22,14 +23,16 @@ ROLE_CHOICES = [role.value for role in Role]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("auth", help="login recovery on the box (root)")
+    parser = sub.add_parser("auth", help=_("login recovery on the box (root)"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     reset = inner.add_parser(
         "reset",
-        help="give a role a new random PIN and PUK and lift every lockout (root only)",
-        description="For when every PUK of a role is lost. Prints the new PIN and PUK once; "
-        "the role must replace both at its next login. Every source's failed logins are "
-        "forgotten. Needs root: it is the recovery of someone at the box, not of a UI user.",
+        help=_("give a role a new random PIN and PUK and lift every lockout (root only)"),
+        description=_(
+            "For when every PUK of a role is lost. Prints the new PIN and PUK once; "
+            "the role must replace both at its next login. Every source's failed logins are "
+            "forgotten. Needs root: it is the recovery of someone at the box, not of a UI user."
+        ),
     )
     reset.add_argument("--role", required=True, choices=ROLE_CHOICES)
     add_config_option(reset)
@@ -38,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 async def run_reset(args: argparse.Namespace) -> int:
     if os.geteuid() != 0:
-        raise UserError("auth reset: must be run as root")
+        raise UserError(_("auth reset: must be run as root"))
     config = read_config(config_path(args))
     role = Role(args.role)
     try:
@@ -53,6 +56,6 @@ async def run_reset(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from None
     finally:
         await db.close()
-    print(f"{role.value}: new PIN {pin}, new PUK {puk}")
-    print("Both must be replaced at the next login of this role. Lockouts lifted.")
+    print(_("{role}: new PIN {pin}, new PUK {puk}").format(role=role.value, pin=pin, puk=puk))
+    print(_("Both must be replaced at the next login of this role. Lockouts lifted."))
     return 0

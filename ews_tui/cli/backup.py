@@ -21,36 +21,40 @@ from ews_tui.store.backup_restore import restore_backup
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("backup", help="back up the whole box to one file, or restore it")
+    parser = sub.add_parser("backup", help=_("back up the whole box to one file, or restore it"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     create = inner.add_parser(
         "create",
-        help="write a backup file (works while the box runs)",
-        description="A consistent snapshot of every database of the data dir, the config "
-        "file, the user device models and the Connector's known hosts, in one file (mode "
-        "0600) with a manifest of SHA-256 sums.",
+        help=_("write a backup file (works while the box runs)"),
+        description=_(
+            "A consistent snapshot of every database of the data dir, the config "
+            "file, the user device models and the Connector's known hosts, in one file (mode "
+            "0600) with a manifest of SHA-256 sums."
+        ),
     )
     create.add_argument("file", type=Path, metavar="F")
     create.add_argument(
         "--with-host-key",
         action="store_true",
-        help="also keep the SSH host key and the Connector's key (the file then holds secrets)",
+        help=_("also keep the SSH host key and the Connector's key (the file then holds secrets)"),
     )
     add_config_option(create)
     create.set_defaults(run=run_create)
     restore = inner.add_parser(
         "restore",
-        help="restore a backup file: all of it or nothing (the box must be stopped)",
-        description="Check the whole file (manifest, SHA-256 sums, database integrity, schema "
-        "version), keep the current state aside in DATA_DIR/backups/before-restore-DATE, "
-        "then swap it in. --undo brings back the state the last restore kept aside.",
+        help=_("restore a backup file: all of it or nothing (the box must be stopped)"),
+        description=_(
+            "Check the whole file (manifest, SHA-256 sums, database integrity, schema "
+            "version), keep the current state aside in DATA_DIR/backups/before-restore-DATE, "
+            "then swap it in. --undo brings back the state the last restore kept aside."
+        ),
     )
     what = restore.add_mutually_exclusive_group(required=True)
-    what.add_argument("file", type=Path, metavar="F", nargs="?", help="backup file or folder")
-    what.add_argument("--undo", action="store_true", help="undo the last restore")
+    what.add_argument("file", type=Path, metavar="F", nargs="?", help=_("backup file or folder"))
+    what.add_argument("--undo", action="store_true", help=_("undo the last restore"))
     add_config_option(restore)
     restore.set_defaults(run=run_restore)
-    listing = inner.add_parser("list", help="the backups in DATA_DIR/backups, newest first")
+    listing = inner.add_parser("list", help=_("the backups in DATA_DIR/backups, newest first"))
     add_config_option(listing)
     listing.set_defaults(run=run_list)
 

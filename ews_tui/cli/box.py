@@ -12,6 +12,7 @@ from pathlib import Path
 from ews_tui.cli.errors import UserError
 from ews_tui.config import Config, ConfigError, load_config
 from ews_tui.hub import Hub
+from ews_tui.i18n import _
 from ews_tui.services.installation import InstallationService
 from ews_tui.store.datadir_lock import DataDirLock, hold_data_dir
 from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
@@ -27,7 +28,7 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="F",
-        help=f"box settings file (default: $EWS_CONFIG or {DEFAULT_CONFIG})",
+        help=_("box settings file (default: $EWS_CONFIG or {path})").format(path=DEFAULT_CONFIG),
     )
 
 
@@ -41,7 +42,7 @@ def read_config(path: Path) -> Config:
     try:
         return load_config(path)
     except ConfigError as error:
-        raise UserError(f"{path}: " + "; ".join(str(p) for p in error.problems)) from None
+        raise UserError(f"{path}: " + "; ".join(p.render(_) for p in error.problems)) from None
 
 
 @asynccontextmanager
@@ -49,7 +50,7 @@ async def open_installation(config: Config) -> AsyncIterator[InstallationService
     """The installation service over the box's database, closed on exit."""
     catalog, problems = catalog_and_problems(config.data_dir)
     for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
     try:
         db = await open_database(config.data_dir / DATABASE_FILE)
     except StoreError as error:

@@ -1,4 +1,5 @@
-"""``ews config check F``: validate a config file and the installation it carries."""
+"""``ews config check F``: validate a config file and the installation it carries; the
+problems in the command's language."""
 
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ from typing import Any
 from ews_tui.config import Config, ConfigError, find_problems, parse_config, read_document
 from ews_tui.domain.installation_doc import from_document
 from ews_tui.domain.rules import RuleContext
+from ews_tui.i18n import _, ngettext
 from ews_tui.store.user_models import catalog_and_problems
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("config", help="check a config file")
+    parser = sub.add_parser("config", help=_("check a config file"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = inner.add_parser(
         "check",
-        help="validate a config file and its [installation] table without starting",
-        description="Print every problem, one per line with its place; exit 1 if any.",
+        help=_("validate a config file and its [installation] table without starting"),
+        description=_("Print every problem, one per line with its place; exit 1 if any."),
     )
     check.add_argument("file", type=Path, metavar="F")
     check.set_defaults(run=run_check)
@@ -39,16 +41,16 @@ def problems_of(path: Path) -> list[str]:
     try:
         doc = read_document(path)
     except ConfigError as error:
-        return [str(p) for p in error.problems]
-    lines = [str(p) for p in find_problems(doc, path.parent)]
+        return [p.render(_) for p in error.problems]
+    lines = [p.render(_) for p in find_problems(doc, path.parent)]
     installation = doc.get("installation")
     if not isinstance(installation, Mapping):
         return lines  # absent, or "not a table" (already a line)
     config = _rule_settings(doc, path.parent)
     catalog, model_problems = catalog_and_problems(config.data_dir)
     context = RuleContext(catalog, config.licence, config.own_server)
-    _, violations = from_document(installation, context)
-    return lines + model_problems + [f"installation.{v}" for v in violations]
+    _installation, violations = from_document(installation, context)
+    return lines + model_problems + [f"installation.{v.render(_)}" for v in violations]
 
 
 def _rule_settings(doc: Mapping[str, Any], base_dir: Path) -> Config:
@@ -65,7 +67,8 @@ def run_check(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     if lines:
-        print(f"ews: {args.file}: {len(lines)} problem(s)", file=sys.stderr)
+        count = ngettext("{file}: {count} problem", "{file}: {count} problems", len(lines))
+        print("ews: " + count.format(file=args.file, count=len(lines)), file=sys.stderr)
         return 1
     print(f"{args.file}: OK")
     return 0

@@ -31,21 +31,21 @@ TIMEOUT_S = 30.0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("connector", help="push the CSV folders to a server (SFTP/SCP)")
+    parser = sub.add_parser("connector", help=_("push the CSV folders to a server (SFTP/SCP)"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    trust = inner.add_parser("trust", help="show the server's host key and accept it")
+    trust = inner.add_parser("trust", help=_("show the server's host key and accept it"))
     add_config_option(trust)
-    trust.add_argument("--yes", action="store_true", help="accept without asking")
+    trust.add_argument("--yes", action="store_true", help=_("accept without asking"))
     trust.set_defaults(run=run_trust)
-    send = inner.add_parser("send-now", aliases=["send"], help="send the CSV folders now")
+    send = inner.add_parser("send-now", aliases=["send"], help=_("send the CSV folders now"))
     add_config_option(send)
     send.set_defaults(run=run_send)
-    log = inner.add_parser("log", help="the transfer log, newest first")
+    log = inner.add_parser("log", help=_("the transfer log, newest first"))
     add_config_option(log)
-    log.add_argument("--json", action="store_true", help="one JSON document")
+    log.add_argument("--json", action="store_true", help=_("one JSON document"))
     log.add_argument("--limit", type=int, default=50, metavar="N")
     log.set_defaults(run=run_log)
-    key = inner.add_parser("key", help="the box's public key, for the server")
+    key = inner.add_parser("key", help=_("the box's public key, for the server"))
     add_config_option(key)
     key.set_defaults(run=run_key)
 

@@ -67,46 +67,52 @@ FLAKY_PERIOD_S = 120.0
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "demo",
-        help="simulated devices, the whole runtime and the UI in this terminal",
-        description="Start simulators for a demo site, the whole runtime on a temp data "
-        "dir and the UI here. Log in with PIN 88888 and PUK 00000 8888 00000.",
+        help=_("simulated devices, the whole runtime and the UI in this terminal"),
+        description=_(
+            "Start simulators for a demo site, the whole runtime on a temp data "
+            "dir and the UI here. Log in with PIN 88888 and PUK 00000 8888 00000."
+        ),
     )
     parser.add_argument(
         "--data-dir",
         type=Path,
         metavar="DIR",
-        help="keep the demo's data there (default: a new temp dir)",
+        help=_("keep the demo's data there (default: a new temp dir)"),
     )
     parser.add_argument(
         "--language",
         choices=sorted(LANGUAGES),
         default=None,
-        help="UI language of this session (default: the box's, en)",
+        help=_("UI language of this session (default: the box's, en)"),
     )
     parser.add_argument(
         "--no-wire-time",
         action="store_true",
-        help="answer at once instead of at RS485 speed (19200 bps)",
+        help=_("answer at once instead of at RS485 speed (19200 bps)"),
     )
     parser.add_argument(
         "--headless",
         type=float,
         metavar="S",
-        help="no UI: run S seconds, print the live values, exit",
+        help=_("no UI: run S seconds, print the live values, exit"),
     )
     parser.add_argument(
         "--history-days",
         type=int,
         default=365,
         metavar="N",
-        help="on a new data dir, N days of simulated history: the last two recorded "
-        "before the UI starts, the rest in the background (default 365; 0: none)",
+        help=_(
+            "on a new data dir, N days of simulated history: the last two recorded "
+            "before the UI starts, the rest in the background (default 365; 0: none)"
+        ),
     )
     parser.add_argument(
         "--ssh-port",
         type=int,
         metavar="N",
-        help=f"serve SSH on 127.0.0.1:N as well (user {DEMO_SSH_USER}, password {DEMO_SSH_USER})",
+        help=_("serve SSH on 127.0.0.1:N as well (user {user}, password {user})").format(
+            user=DEMO_SSH_USER
+        ),
     )
     parser.set_defaults(run=run)
 

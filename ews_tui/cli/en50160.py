@@ -38,16 +38,18 @@ NONE = "—"
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "en50160",
-        help="the weekly EN 50160 verdict of each gateway's EQ device",
-        description="The stored verdict of the week, or the check run now on the stored "
-        "10-minute values when that week was not checked yet.",
+        help=_("the weekly EN 50160 verdict of each gateway's EQ device"),
+        description=_(
+            "The stored verdict of the week, or the check run now on the stored "
+            "10-minute values when that week was not checked yet."
+        ),
     )
     add_config_option(parser)
-    parser.add_argument("--gateway", metavar="NAME", help="only this gateway (its name)")
+    parser.add_argument("--gateway", metavar="NAME", help=_("only this gateway (its name)"))
     parser.add_argument(
-        "--week", metavar="YYYY-Www", help="the ISO week, e.g. 2026-W48 (default: the last one)"
+        "--week", metavar="YYYY-Www", help=_("the ISO week, e.g. 2026-W48 (default: the last one)")
     )
-    parser.add_argument("--json", action="store_true", help="a JSON list on stdout")
+    parser.add_argument("--json", action="store_true", help=_("a JSON list on stdout"))
     parser.set_defaults(run=run)
 
 

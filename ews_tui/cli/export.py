@@ -49,13 +49,14 @@ class ProgressLine:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("export", help="write the CSV folders")
+    parser = sub.add_parser("export", help=_("write the CSV folders"))
     inner = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
     out = inner.add_parser(
         "csv",
-        help="energy, measures, events and eqcheck folders, one file per local day",
-        description="Dates are local dates of the box, --to included (default: yesterday "
-        "and today).",
+        help=_("energy, measures, events and eqcheck folders, one file per local day"),
+        description=_(
+            "Dates are local dates of the box, --to included (default: yesterday and today)."
+        ),
     )
     add_config_option(out)
     out.add_argument("--out", type=Path, required=True, metavar="DIR")

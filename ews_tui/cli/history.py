@@ -66,27 +66,33 @@ BACKFILL_CHUNK_S = 86400  # a day of backfill: one transaction, joined to the ne
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("history", help="simulated history for demos and benchmarks")
+    parser = sub.add_parser("history", help=_("simulated history for demos and benchmarks"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     seed = inner.add_parser(
         "seed",
-        help="fill the store with simulated history up to now",
-        description="Record simulated samples of the installation's devices for the last "
-        "N days, through the same code as live recording. With --site, a store without "
-        "devices first gets that site's installation.",
+        help=_("fill the store with simulated history up to now"),
+        description=_(
+            "Record simulated samples of the installation's devices for the last "
+            "N days, through the same code as live recording. With --site, a store without "
+            "devices first gets that site's installation."
+        ),
     )
     add_config_option(seed)
     seed.add_argument("--days", type=float, required=True, metavar="N")
-    seed.add_argument("--site", metavar="NAME|FILE", help="site to install when the store has none")
     seed.add_argument(
-        "--poll", type=float, default=300.0, metavar="S", help="seconds between polls"
+        "--site", metavar="NAME|FILE", help=_("site to install when the store has none")
     )
-    seed.add_argument("--seed", type=int, default=0, help="the simulator's seed")
+    seed.add_argument(
+        "--poll", type=float, default=300.0, metavar="S", help=_("seconds between polls")
+    )
+    seed.add_argument("--seed", type=int, default=0, help=_("the simulator's seed"))
     seed.add_argument(
         "--backfill",
         action="store_true",
-        help="the N days before the oldest stored index instead, joining it (ews demo "
-        "seeds a year this way in the background)",
+        help=_(
+            "the N days before the oldest stored index instead, joining it (ews demo "
+            "seeds a year this way in the background)"
+        ),
     )
     seed.set_defaults(run=run)
 

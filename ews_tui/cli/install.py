@@ -22,7 +22,7 @@ from ews_tui.domain.edits import InstallationError
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.text_rules import excerpt
-from ews_tui.i18n import ngettext
+from ews_tui.i18n import _, ngettext
 from ews_tui.services.installation import InstallationService
 from ews_tui.store.cost_rules_repo import CostRulesRepo
 from ews_tui.store.db import DATABASE_FILE, StoreError, open_database
@@ -30,25 +30,27 @@ from ews_tui.store.toml_files import ews_version, read_toml, write_text_atomical
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("install", help="export or import the installation as TOML")
+    parser = sub.add_parser("install", help=_("export or import the installation as TOML"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    export = inner.add_parser("export", help="write the stored installation to a TOML file")
+    export = inner.add_parser("export", help=_("write the stored installation to a TOML file"))
     export.add_argument("file", type=Path, metavar="F")
     add_config_option(export)
     export.set_defaults(run=run_export)
     imp = inner.add_parser(
         "import",
-        help="replace the installation with a TOML file: all of it, or nothing",
-        description="Validate the whole file against every rule; on any violation print "
-        "them all with their places, change nothing and exit 1. Devices keep their id (and "
-        "history) by name, else by gateway, address and model (a renamed device). An import "
-        "that would delete devices with history, or every device, needs --replace.",
+        help=_("replace the installation with a TOML file: all of it, or nothing"),
+        description=_(
+            "Validate the whole file against every rule; on any violation print "
+            "them all with their places, change nothing and exit 1. Devices keep their id (and "
+            "history) by name, else by gateway, address and model (a renamed device). An import "
+            "that would delete devices with history, or every device, needs --replace."
+        ),
     )
     imp.add_argument("file", type=Path, metavar="F")
     imp.add_argument(
         "--replace",
         action="store_true",
-        help="import even if it deletes devices with history or every device",
+        help=_("import even if it deletes devices with history or every device"),
     )
     add_config_option(imp)
     imp.set_defaults(run=run_import)

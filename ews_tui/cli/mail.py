@@ -20,15 +20,17 @@ from ews_tui.supervision import Supervisor
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("mail", help="e-mail notifications: a test mail")
+    parser = sub.add_parser("mail", help=_("e-mail notifications: a test mail"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     test = inner.add_parser(
         "test",
-        help="send a test mail now with the [smtp] settings and print the server's answer",
-        description="Sends one test mail to ADDR through the [smtp] server of the config and "
-        "prints what the server answered. Exit 0 if it accepted the mail, 1 if not.",
+        help=_("send a test mail now with the [smtp] settings and print the server's answer"),
+        description=_(
+            "Sends one test mail to ADDR through the [smtp] server of the config and "
+            "prints what the server answered. Exit 0 if it accepted the mail, 1 if not."
+        ),
     )
-    test.add_argument("--to", required=True, metavar="ADDR", help="the recipient's address")
+    test.add_argument("--to", required=True, metavar="ADDR", help=_("the recipient's address"))
     add_config_option(test)
     test.set_defaults(run=run_test)
 

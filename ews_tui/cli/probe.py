@@ -98,38 +98,44 @@ def _generic(text: str) -> RegisterMap:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "probe",
-        help="read one device once and print its values",
-        description="Read every quantity of one device once, over Modbus TCP or RTU, "
-        "and print them as a table (or one JSON object with --json).",
+        help=_("read one device once and print its values"),
+        description=_(
+            "Read every quantity of one device once, over Modbus TCP or RTU, "
+            "and print them as a table (or one JSON object with --json)."
+        ),
     )
     bus = parser.add_mutually_exclusive_group(required=True)
-    bus.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="a Modbus TCP gateway")
-    bus.add_argument("--rtu", metavar="DEVICE", help="a serial port (Modbus RTU)")
-    parser.add_argument("--baud", type=int, default=19200, help="RTU speed (default 19200)")
-    parser.add_argument("--parity", type=_parity, default="E", help="N, E or O (default E)")
+    bus.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help=_("a Modbus TCP gateway"))
+    bus.add_argument("--rtu", metavar="DEVICE", help=_("a serial port (Modbus RTU)"))
+    parser.add_argument("--baud", type=int, default=19200, help=_("RTU speed (default 19200)"))
+    parser.add_argument("--parity", type=_parity, default="E", help=_("N, E or O (default E)"))
     parser.add_argument("--stopbits", type=int, choices=(1, 2), default=1)
     parser.add_argument(
         "--address", type=_address, required=True, metavar="A",
-        help="12; 2-1 (EMS CX3 device-interface); 7-2 (pulse meter address-position); "
-        "5-2 (charging station address-side)",
+        help=_(
+            "12; 2-1 (EMS CX3 device-interface); 7-2 (pulse meter address-position); "
+            "5-2 (charging station address-side)"
+        ),
     )  # fmt: skip
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--model", metavar="REF", help="catalog reference or alias (SDM630)")
+    what.add_argument("--model", metavar="REF", help=_("catalog reference or alias (SDM630)"))
     parser.add_argument(
-        "--concentrator", metavar="REF", help="a pulse meter's concentrator model (0 046 87)"
+        "--concentrator", metavar="REF", help=_("a pulse meter's concentrator model (0 046 87)")
     )
     parser.add_argument(
         "--config", metavar="F", default=None,
-        help="the box's settings: its user model files join the catalog "
-        f"(default: $EWS_CONFIG, else {DEFAULT_CONFIG} when it exists)",
+        help=_(
+            "the box's settings: its user model files join the catalog "
+            "(default: $EWS_CONFIG, else {path} when it exists)"
+        ).format(path=DEFAULT_CONFIG),
     )  # fmt: skip
     what.add_argument(
         "--generic", type=_generic, metavar="FC:REGHEX:WORDS:MULT",
-        help="a generic meter's active energy register (e.g. 3:C65C:2:1)",
+        help=_("a generic meter's active energy register (e.g. 3:C65C:2:1)"),
     )  # fmt: skip
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--json", action="store_true", help=_("print one JSON object"))
     parser.add_argument(
-        "--timeout", type=int, default=1000, metavar="MS", help="answer timeout (default 1000)"
+        "--timeout", type=int, default=1000, metavar="MS", help=_("answer timeout (default 1000)")
     )
     parser.set_defaults(run=run_probe)
 

@@ -40,13 +40,15 @@ CSV_FIELDS = (
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("report", help="consumption and cost tables")
+    parser = sub.add_parser("report", help=_("consumption and cost tables"))
     inner = parser.add_subparsers(dest="report", metavar="REPORT", required=True)
     cons = inner.add_parser(
         "consumption",
-        help="consumption and cost by period and by device, circuit, zone or switchboard",
-        description="Dates are local dates of the box, --to included. A value marked * "
-        "lacks part of its period's data.",
+        help=_("consumption and cost by period and by device, circuit, zone or switchboard"),
+        description=_(
+            "Dates are local dates of the box, --to included. A value marked * "
+            "lacks part of its period's data."
+        ),
     )
     add_config_option(cons)
     cons.add_argument("--from", dest="first", type=parse_date, required=True, metavar="DATE")
@@ -55,8 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cons.add_argument("--by", choices=[b.value for b in By], default="total")
     cons.add_argument("--energy", choices=ENERGIES, default="electricity")
     form = cons.add_mutually_exclusive_group()
-    form.add_argument("--csv", action="store_true", help="CSV on stdout")
-    form.add_argument("--json", action="store_true", help="a JSON list on stdout")
+    form.add_argument("--csv", action="store_true", help=_("CSV on stdout"))
+    form.add_argument("--json", action="store_true", help=_("a JSON list on stdout"))
     cons.set_defaults(run=run)
 
 

@@ -46,6 +46,7 @@ from ews_tui.file_modes import make_private_dir, wider_than_private
 from ews_tui.frontends.console import TtyError, console_front_end, open_tty
 from ews_tui.frontends.kiosk import kiosk_front_end
 from ews_tui.frontends.ssh import SshFrontEnd, SshSetupError
+from ews_tui.i18n import _
 from ews_tui.logs import LOG_FILE, log_to_data_dir, stderr_is_on
 from ews_tui.runtime import Runtime
 from ews_tui.services.box import running_box
@@ -60,8 +61,8 @@ log = logging.getLogger("ews_tui.serve")
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "serve",
-        help="the box daemon: pollers, jobs, SSH, serial console, kiosk",
-        description="Run the whole box in this process until SIGTERM or SIGINT.",
+        help=_("the box daemon: pollers, jobs, SSH, serial console, kiosk"),
+        description=_("Run the whole box in this process until SIGTERM or SIGINT."),
     )
     add_config_option(parser)
     parser.set_defaults(run=run)
@@ -164,9 +165,9 @@ def check_data_dir(config: Config) -> None:
     except OSError as error:
         raise UserError(f"data_dir {data_dir}: {error.strerror}") from None
     if not data_dir.is_dir():
-        raise UserError(f"data_dir {data_dir}: not a folder")
+        raise UserError(_("data_dir {path}: not a folder").format(path=data_dir))
     if not os.access(data_dir, os.W_OK | os.X_OK):
-        raise UserError(f"data_dir {data_dir}: not writable by this user")
+        raise UserError(_("data_dir {path}: not writable by this user").format(path=data_dir))
 
 
 def box_files(config_path: Path, config: Config) -> list[Path]:

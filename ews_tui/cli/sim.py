@@ -49,59 +49,67 @@ class UsageError(Exception):
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "sim",
-        help="simulate devices over Modbus TCP and RTU",
-        description="Serve catalog devices with realistic values over Modbus TCP and RTU, "
-        "with optional wire-time emulation and fault injection. Stops on Ctrl-C or SIGTERM.",
+        help=_("simulate devices over Modbus TCP and RTU"),
+        description=_(
+            "Serve catalog devices with realistic values over Modbus TCP and RTU, "
+            "with optional wire-time emulation and fault injection. Stops on Ctrl-C or SIGTERM."
+        ),
     )
     parser.add_argument(
         "--tcp",
         action="append",
         default=[],
         metavar="HOST:PORT",
-        help="serve a Modbus TCP gateway there (repeatable; port 0: a free port)",
+        help=_("serve a Modbus TCP gateway there (repeatable; port 0: a free port)"),
     )
     parser.add_argument(
-        "--rtu", metavar="DEVICE", help="serve Modbus RTU on this serial port; 'pty': a new pty"
+        "--rtu", metavar="DEVICE", help=_("serve Modbus RTU on this serial port; 'pty': a new pty")
     )
-    parser.add_argument("--baud", type=int, default=19200, help="RTU baud rate (19200)")
-    parser.add_argument("--parity", default="E", help="RTU parity N, E or O (E)")
-    parser.add_argument("--stopbits", type=int, default=1, help="RTU stop bits 1 or 2 (1)")
+    parser.add_argument("--baud", type=int, default=19200, help=_("RTU baud rate (19200)"))
+    parser.add_argument("--parity", default="E", help=_("RTU parity N, E or O (E)"))
+    parser.add_argument("--stopbits", type=int, default=1, help=_("RTU stop bits 1 or 2 (1)"))
     parser.add_argument(
         "--device",
         action="append",
         default=[],
         metavar="ADDR=REF",
-        help="serve the catalog model REF at ADDR (repeatable): 12=REF; 2-1=REF (EMS CX3 "
-        "device-interface); 7-2=REF@CONCENTRATOR (pulse meter address-position); 5-2=REF "
-        "(charger side); 6=GENERIC:FC:REGHEX:WORDS:MULT (generic meter)",
+        help=_(
+            "serve the catalog model REF at ADDR (repeatable): 12=REF; 2-1=REF (EMS CX3 "
+            "device-interface); 7-2=REF@CONCENTRATOR (pulse meter address-position); 5-2=REF "
+            "(charger side); 6=GENERIC:FC:REGHEX:WORDS:MULT (generic meter)"
+        ),
     )
     parser.add_argument(
         "--config",
         metavar="F",
         default=None,
-        help="a box's settings: the model files of its data dir join the catalog",
+        help=_("a box's settings: the model files of its data dir join the catalog"),
     )
-    parser.add_argument("--site", metavar="NAME|FILE", help="serve a site: 'demo' or a TOML file")
+    parser.add_argument(
+        "--site", metavar="NAME|FILE", help=_("serve a site: 'demo' or a TOML file")
+    )
     parser.add_argument(
         "--wire-time",
         action="store_true",
-        help="delay each answer by its time on an RS485 wire at the baud rate, plus turnaround",
+        help=_("delay each answer by its time on an RS485 wire at the baud rate, plus turnaround"),
     )
     parser.add_argument(
         "--fault",
         action="append",
         default=[],
         metavar="ADDR=KIND",
-        help="inject a fault: silent, crc, exception or slow:MS (repeatable)",
+        help=_("inject a fault: silent, crc, exception or slow:MS (repeatable)"),
     )
     parser.add_argument(
         "--quality",
         action="append",
         default=[],
         metavar="ADDR=SCENARIO",
-        help="the supply's power quality at a device: " + ", ".join(QUALITIES) + " (repeatable)",
+        help=_("the supply's power quality at a device: {scenarios} (repeatable)").format(
+            scenarios=", ".join(QUALITIES)
+        ),
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated values (0)")
+    parser.add_argument("--seed", type=int, default=0, help=_("seed of the simulated values (0)"))
     parser.set_defaults(run=run)
 
 

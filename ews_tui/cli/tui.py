@@ -14,7 +14,7 @@ from ews_tui.cli.box import add_config_option, config_path, hold_box, read_confi
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.serve import check_data_dir
 from ews_tui.frontends.driver import colors_for_terminal
-from ews_tui.i18n import LANGUAGES
+from ews_tui.i18n import LANGUAGES, _
 from ews_tui.logs import log_to_data_dir
 from ews_tui.services.box import running_box
 from ews_tui.store.db import StoreError
@@ -23,18 +23,18 @@ from ews_tui.store.db import StoreError
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "tui",
-        help="the UI in this terminal, with the box running in this process",
-        description="Start the box of the config file and open its UI in this terminal.",
+        help=_("the UI in this terminal, with the box running in this process"),
+        description=_("Start the box of the config file and open its UI in this terminal."),
     )
     add_config_option(parser)
     parser.add_argument(
-        "--kiosk", action="store_true", help="the read-only dashboard; a key opens the login"
+        "--kiosk", action="store_true", help=_("the read-only dashboard; a key opens the login")
     )
     parser.add_argument(
         "--language",
         choices=sorted(LANGUAGES),
         default=None,
-        help="UI language of this session (default: the box's)",
+        help=_("UI language of this session (default: the box's)"),
     )
     parser.set_defaults(run=run)
 

@@ -41,43 +41,49 @@ from ews_tui.services.update_install import (
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("update", help="build, check and apply software update files")
+    parser = sub.add_parser("update", help=_("build, check and apply software update files"))
     inner = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     keygen = inner.add_parser(
         "keygen",
-        help="make an ed25519 key to sign update files",
-        description="Write KEYFILE (private, 0600) and KEYFILE.pub; copy the .pub line into "
-        "the box's update.trusted_keys file. ssh-keygen -t ed25519 -f KEYFILE does the same.",
+        help=_("make an ed25519 key to sign update files"),
+        description=_(
+            "Write KEYFILE (private, 0600) and KEYFILE.pub; copy the .pub line into "
+            "the box's update.trusted_keys file. ssh-keygen -t ed25519 -f KEYFILE does the same."
+        ),
     )
     keygen.add_argument("keyfile", type=Path, metavar="KEYFILE")
     keygen.set_defaults(run=run_keygen)
 
     build = inner.add_parser(
         "build",
-        help="write an update file: the project's wheel, its dependencies', a signed manifest",
-        description="Builds the wheel of the source tree and downloads the wheels of every "
-        "dependency, at the versions installed here (the box has no internet).",
+        help=_("write an update file: the project's wheel, its dependencies', a signed manifest"),
+        description=_(
+            "Builds the wheel of the source tree and downloads the wheels of every "
+            "dependency, at the versions installed here (the box has no internet)."
+        ),
     )
     build.add_argument("out", type=Path, metavar="OUT")
-    build.add_argument("--version", help="the version written in the bundle (default: the tree's)")
-    build.add_argument("--key", type=Path, metavar="KEYFILE", help="sign with this ed25519 key")
-    build.add_argument("--source", type=Path, help="the source tree (default: this one)")
+    build.add_argument(
+        "--version", help=_("the version written in the bundle (default: the tree's)")
+    )
+    build.add_argument("--key", type=Path, metavar="KEYFILE", help=_("sign with this ed25519 key"))
+    build.add_argument("--source", type=Path, help=_("the source tree (default: this one)"))
     build.add_argument(
         "--find-links",
         type=Path,
         action="append",
         default=[],
         metavar="DIR",
-        help="also look for wheels in DIR",
+        help=_("also look for wheels in DIR"),
     )
-    build.add_argument("--offline", action="store_true", help="do not use the package index")
+    build.add_argument("--offline", action="store_true", help=_("do not use the package index"))
     build.add_argument(
-        "--platform", help="wheels for another platform (e.g. manylinux2014_aarch64)"
+        "--platform", help=_("wheels for another platform (e.g. manylinux2014_aarch64)")
     )
     build.set_defaults(run=run_build)
 
-    check = inner.add_parser("check", help="check an update file's signature and version")
+    check = inner.add_parser("check", help=_("check an update file's signature and version"))
     check.add_argument("file", type=Path, metavar="FILE")
     check.add_argument("--allow-unsigned", action="store_true")
     add_config_option(check)
@@ -85,22 +91,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     apply = inner.add_parser(
         "apply",
-        help="install an update file, switch to it, roll back if it is not healthy",
-        description="Checks the signature, installs into PREFIX/versions/VERSION, backs the "
-        "database up, switches PREFIX/current, restarts the unit (systemctl) and waits for "
-        "the new version to report healthy within update.health_timeout_s; otherwise goes "
-        "back to the previous version (and its database). Run it as root.",
+        help=_("install an update file, switch to it, roll back if it is not healthy"),
+        description=_(
+            "Checks the signature, installs into PREFIX/versions/VERSION, backs the "
+            "database up, switches PREFIX/current, restarts the unit (systemctl) and waits for "
+            "the new version to report healthy within update.health_timeout_s; otherwise goes "
+            "back to the previous version (and its database). Run it as root."
+        ),
     )
     apply.add_argument("file", type=Path, metavar="FILE")
-    apply.add_argument("--prefix", type=Path, help="where the versions live (update.prefix)")
-    apply.add_argument("--allow-unsigned", action="store_true", help="install an unsigned file")
+    apply.add_argument("--prefix", type=Path, help=_("where the versions live (update.prefix)"))
+    apply.add_argument("--allow-unsigned", action="store_true", help=_("install an unsigned file"))
     apply.add_argument(
-        "--yes", action="store_true", help="do not ask (a downgrade is then allowed)"
+        "--yes", action="store_true", help=_("do not ask (a downgrade is then allowed)")
     )
     add_config_option(apply)
     apply.set_defaults(run=run_apply)
 
-    status = inner.add_parser("status", help="the running version and the last update")
+    status = inner.add_parser("status", help=_("the running version and the last update"))
     status.add_argument("--prefix", type=Path)
     add_config_option(status)
     status.set_defaults(run=run_status)

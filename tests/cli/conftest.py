@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from ews_tui.cli.language import ENVIRONMENT
+
 Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def english_environment() -> dict[str, str]:
+    """This process's environment without the locale variables: the command speaks English
+    (its msgids) whatever the machine running the tests is set to; a test's ``env`` adds one."""
+    return {name: value for name, value in os.environ.items() if name not in ENVIRONMENT}
 
 
 @pytest.fixture
@@ -24,7 +32,7 @@ def ews(tmp_path: Path) -> Run:
             text=True,
             timeout=timeout,
             cwd=tmp_path,
-            env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+            env={**english_environment(), "PYTHONWARNINGS": "ignore", **(env or {})},
         )
 
     return run

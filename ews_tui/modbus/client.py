@@ -137,7 +137,7 @@ class Tap:
 
     def begin(self, address: int, fc: int, count: int) -> _Pending:
         """A request begins, awaited by the current task (which :meth:`stop` may cancel)."""
-        task = asyncio.current_task()
+        task = asyncio.current_task(self._loop)  # the loop given: no lookup per request
         if task is None:
             raise RuntimeError(f"bus {self.name}: a read must run in a task")
         self.pending = pending = _Pending(address, fc, count, task, task.cancelling())

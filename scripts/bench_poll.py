@@ -23,11 +23,14 @@
               machine taken by other work apart from a saturated poller.
 (c) overhead: the cost per request of the poller against a plain pymodbus
               ``AsyncModbusTcpClient`` loop doing the same reads (the poller's own plan,
-              checked against what it sent; loopback, no wire time), 7 rounds alternated,
-              which side goes first alternating, the same 5 ms waker task beside each
-              (the poller's cycles are read by one); best of the rounds' medians each, each
-              round's pair, and this process's CPU per request on both sides (steadier than
-              wall time on a loaded machine: compare both with the load average).
+              checked against what it sent; loopback, no wire time) and the same decode of
+              the words into each device's values (the poller's BlockDecoder, built before
+              the loop); also against the same loop without the decode
+              (``*_vs_undecoded``), and the decode's own CPU per answer. 7 rounds, which
+              side goes first rotating, the same 5 ms waker task beside each (the poller's
+              cycles are read by one); best of the rounds' medians each, each round's pair,
+              and this process's CPU per request on every side (steadier than wall time on
+              a loaded machine: compare both with the load average).
 (d) dead_device: the longest gap between two samples of a live device while its neighbour on
               the same gateway is silent (the bound: fast interval + one request timeout).
 (e) accept_close: connects a minute to a gateway port that accepts, then closes at once,
@@ -59,6 +62,7 @@ from typing import Any
 
 from ews_tui.domain.catalog import Catalog, RegisterMap, builtin_catalog
 from ews_tui.hub import Hub
+from ews_tui.modbus.codec import BlockDecoder
 from ews_tui.modbus.device_reader import DeviceReader, DeviceTarget
 from ews_tui.modbus.planner import BusParams, naive_plan
 from ews_tui.modbus.poller import BusPoller, PollSettings
@@ -471,8 +475,9 @@ class Run:
 
 
 async def _beside(work: Awaitable[Run]) -> Run:
-    """``work`` with the same waker beside it on both sides: the poller's cycles are read by
-    a task that wakes every 5 ms, so the plain loop gets one too."""
+    """``work`` with a waker beside it: the poller's cycles are read by a task that wakes
+    every 5 ms (:func:`poller_run`'s own loop), so a plain loop gets one too (and only it:
+    the poller's side has its reader, not a second waker)."""
 
     async def waker() -> None:
         while True:
@@ -485,27 +490,46 @@ async def _beside(work: Awaitable[Run]) -> Run:
         task.cancel()
 
 
-async def plain_pymodbus(port: int, reads: list[ReadSpec], count: int) -> Run:
-    """A plain pymodbus loop doing ``reads`` ``count`` times after a warm-up cycle: the
-    client pymodbus documents, its retries off (the poller's too), nothing but the reads
-    and a check that each was answered."""
+# A plain loop's read: (pymodbus's read method, address, start, count, how its words
+# become values, whether it is a device's first read)
+PlainCall = tuple[Any, int, int, int, Callable[[dict[str, Any], Any], None] | None, bool]
+
+
+def _keep(values: dict[str, Any], words: Any) -> None:
+    """The undecoded loop's "decode": nothing."""
+
+
+async def plain_pymodbus(port: int, steps: list[Step], count: int, *, decode: bool) -> Run:
+    """A plain pymodbus loop doing ``steps`` ``count`` times after a warm-up cycle: the
+    client pymodbus documents, its retries off (the poller's too), the reads, a check that
+    each was answered and, with ``decode``, the same decode of the words into each device's
+    values as the poller's (its own :class:`BlockDecoder`, built once before the loop: the
+    fastest decode we have, so the baseline a sceptic would pick)."""
     from pymodbus.client import AsyncModbusTcpClient
 
     client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=1, retries=0)
     await client.connect()
     holding, inputs = client.read_holding_registers, client.read_input_registers
-    calls = [(holding if fc == 3 else inputs, address, start, n) for address, fc, start, n in reads]
+    calls: list[PlainCall] = [
+        (holding if s.fc == 3 else inputs, s.address, s.start, s.count,
+         s.decoder.decode_into if decode else _keep, s.first)
+        for s in steps
+    ]  # fmt: skip
     times: list[float] = []
+    values: dict[str, Any] = {}
     try:
-        for call, address, start, n in calls:  # warm-up
+        for call, address, start, n, _decode, _first in calls:  # warm-up
             await call(start, count=n, device_id=address)
         cpu = time.process_time()
         for _ in range(count):
             started = time.monotonic()
-            for call, address, start, n in calls:
+            for call, address, start, n, decode_into, first in calls:
                 result = await call(start, count=n, device_id=address)
                 if result.isError():
                     raise RuntimeError(f"plain read {address} {start}+{n}: {result}")
+                if first:
+                    values = {}  # a device's values, as the poller's Sample carries
+                decode_into(values, result.registers)
             times.append(time.monotonic() - started)
         cpu = time.process_time() - cpu
     finally:
@@ -544,41 +568,85 @@ async def poller_run(port: int, tlist: list[DeviceTarget], count: int) -> Run:
     return Run(times, sent, cpu)
 
 
-def overhead_reads(tlist: list[DeviceTarget]) -> list[ReadSpec]:
+@dataclass(frozen=True)
+class Step:
+    """One read of a cycle of the poller, with the decoder of its words."""
+
+    address: int
+    fc: int
+    start: int
+    count: int
+    decoder: BlockDecoder
+    first: bool  # the device's first read of the cycle
+
+
+def overhead_steps(tlist: list[DeviceTarget]) -> list[Step]:
     """The reads of a cycle of the poller (fast and slow due: one merged plan a device)."""
     bus = BusParams.rtu(BAUD, PARITY, STOPBITS)  # what tcp_pollers gives the pollers
-    return [
-        (t.address, r.fc, r.start, r.count)
-        for t in tlist
-        for r in DeviceReader(t, bus).plan(("fast", "slow")).reads
-    ]
+    steps = []
+    for t in tlist:
+        by_id = {q.id: q for q in t.reg_map.quantities}
+        for index, r in enumerate(DeviceReader(t, bus).plan(("fast", "slow")).reads):
+            quantities = [by_id[qid] for qid in r.quantities]
+            decoder = BlockDecoder(quantities, r.start, r.count, t.reg_map)
+            steps.append(Step(t.address, r.fc, r.start, r.count, decoder, index == 0))
+    return steps
+
+
+def overhead_reads(tlist: list[DeviceTarget]) -> list[ReadSpec]:
+    return [(s.address, s.fc, s.start, s.count) for s in overhead_steps(tlist)]
+
+
+def decode_cpu_per_request_s(steps: list[Step], repeat: int = 2000) -> float:
+    """CPU seconds the decode of one answer takes (the words of a meter's usual answer,
+    decoded ``repeat`` times per read): what decoding adds to the plain loop."""
+    answers = [(s.decoder.decode_into, [0x1234] * s.count) for s in steps]
+    values: dict[str, Any] = {}
+    cpu = time.process_time()
+    for _ in range(repeat):
+        for decode_into, words in answers:
+            decode_into(values, words)
+    return (time.process_time() - cpu) / (repeat * len(answers))
 
 
 async def bench_overhead(devices: int, cycles: int, rounds: int) -> dict[str, Any]:
     """The poller's cost per request over a plain pymodbus loop's, same reads against the
-    same simulator (loopback, no wire time). The two alternate ``rounds`` times, which one
-    goes first alternating too, so a load change on the machine hits both; each side's
-    figure is the best (lowest) of its rounds' medians, as a noisy machine only adds time.
-    ``overhead_cpu``: the same from the CPU time this process used (the simulator's is
-    apart), steadier on a loaded machine."""
+    same simulator (loopback, no wire time). ``overhead``: over a plain loop that decodes
+    the words into values as the poller does (like with like: both end with the values);
+    ``overhead_vs_undecoded``: over one that only checks each answer. The three alternate
+    ``rounds`` times, which one goes first rotating, so a load change on the machine hits
+    each; each side's figure is the best (lowest) of its rounds' medians, as a noisy machine
+    only adds time; ``*_median_round``: the median of the rounds' pairs (the poller's over
+    the decoding loop's of the same round), the other fair summary. ``overhead_cpu``: the
+    same from the CPU time this process used (the simulator's is apart), steadier on a
+    loaded machine."""
     tlist = targets(range(1, devices + 1))
-    reads = overhead_reads(tlist)
-    plain: list[Run] = []
-    ours: list[Run] = []
+    steps = overhead_steps(tlist)
+    runs: dict[str, list[Run]] = {"plain": [], "undecoded": [], "ours": []}
+
+    def side(name: str, port: int) -> Awaitable[Run]:
+        if name == "ours":  # its cycles' reader wakes every 5 ms: the plain loops' waker
+            return poller_run(port, tlist, cycles)
+        return _beside(plain_pymodbus(port, steps, cycles, decode=name == "plain"))
+
     with Simulator(gateways=1, per_gateway=devices, wire_time=False) as sim:
         port = sim.info["tcp"][0]
+        names = list(runs)
         for index in range(rounds):
-            if index % 2 == 0:
-                plain.append(await _beside(plain_pymodbus(port, reads, cycles)))
-                ours.append(await _beside(poller_run(port, tlist, cycles)))
-            else:
-                ours.append(await _beside(poller_run(port, tlist, cycles)))
-                plain.append(await _beside(plain_pymodbus(port, reads, cycles)))
-    requests = len(reads)
-    base, poller = min(r.cycle_s() for r in plain), min(r.cycle_s() for r in ours)
-    base_cpu = min(r.cpu_per_request_s() for r in plain)
-    poller_cpu = min(r.cpu_per_request_s() for r in ours)
-    paired = [o.cycle_s() / p.cycle_s() - 1 for p, o in zip(plain, ours, strict=True)]
+            for name in names[index % 3 :] + names[: index % 3]:
+                runs[name].append(await side(name, port))
+    requests = len(steps)
+
+    def best(name: str) -> tuple[float, float]:
+        return (min(r.cycle_s() for r in runs[name]),
+                min(r.cpu_per_request_s() for r in runs[name]))  # fmt: skip
+
+    (base, base_cpu), (bare, bare_cpu), (poller, poller_cpu) = map(best, names)
+    paired = [
+        o.cycle_s() / p.cycle_s() - 1 for p, o in zip(runs["plain"], runs["ours"], strict=True)
+    ]
+    paired_cpu = [o.cpu_per_request_s() / p.cpu_per_request_s() - 1
+                  for p, o in zip(runs["plain"], runs["ours"], strict=True)]  # fmt: skip
     return {
         "devices": devices,
         "requests_per_cycle": requests,
@@ -587,12 +655,20 @@ async def bench_overhead(devices: int, cycles: int, rounds: int) -> dict[str, An
         "plain_pymodbus_cycle_s": round(base, 5),
         "poller_cycle_s": round(poller, 5),
         "plain_pymodbus_us_per_request": round(base / requests * 1e6, 1),
+        "undecoded_pymodbus_us_per_request": round(bare / requests * 1e6, 1),
         "poller_us_per_request": round(poller / requests * 1e6, 1),
         "overhead": round(poller / base - 1, 3),
+        "overhead_median_round": round(statistics.median(paired), 3),
         "overhead_per_round": [round(x, 3) for x in paired],
+        "overhead_vs_undecoded": round(poller / bare - 1, 3),
         "plain_pymodbus_cpu_us_per_request": round(base_cpu * 1e6, 1),
+        "undecoded_pymodbus_cpu_us_per_request": round(bare_cpu * 1e6, 1),
         "poller_cpu_us_per_request": round(poller_cpu * 1e6, 1),
+        "decode_cpu_us_per_request": round(decode_cpu_per_request_s(steps) * 1e6, 2),
         "overhead_cpu": round(poller_cpu / base_cpu - 1, 3),
+        "overhead_cpu_median_round": round(statistics.median(paired_cpu), 3),
+        "overhead_cpu_per_round": [round(x, 3) for x in paired_cpu],
+        "overhead_cpu_vs_undecoded": round(poller_cpu / bare_cpu - 1, 3),
     }
 
 

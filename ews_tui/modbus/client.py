@@ -38,6 +38,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerRTU
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu.register_message import ReadHoldingRegistersResponse  # fc 4's: a subclass
 
 from ews_tui.modbus.failures import Disconnected, ExceptionCode, FrameError, NoAnswer, ReadResult
 from ews_tui.modbus.serial_line import LineSettings
@@ -136,7 +137,7 @@ class Tap:
 
     def begin(self, address: int, fc: int, count: int) -> _Pending:
         """A request begins, awaited by the current task (which :meth:`stop` may cancel)."""
-        task = asyncio.current_task()
+        task = asyncio.current_task(self._loop)  # the loop given: no lookup per request
         if task is None:
             raise RuntimeError(f"bus {self.name}: a read must run in a task")
         self.pending = pending = _Pending(address, fc, count, task, task.cancelling())
@@ -485,8 +486,12 @@ class BusClient:
                 answer = exc
             finally:  # answered, failed or cancelled: the tap's request is over
                 tap.end(pending)
+            if isinstance(answer, ReadHoldingRegistersResponse) and pending.verdict is None:
+                words = tuple(answer.registers)  # the usual case: what outcome() gives
+                if len(words) == count:
+                    return words
             result = outcome(pending, answer, tap.name)
-            if type(result) is not tuple and isinstance(result, NoAnswer | FrameError):
+            if isinstance(result, NoAnswer | FrameError):
                 tap.failed()
             return result
         finally:

@@ -30,6 +30,7 @@ PULSE_INDEX_ID = "index"  # a gas or water pulse meter's index, in m3
 
 Values = Mapping[str, float | str | None]
 ReadFn = Callable[[int, int, int, int], Awaitable[ReadResult]]  # (fc, address, start, count)
+DecodeInto = Callable[[dict[str, float | str | None], tuple[int, ...]], None]
 
 
 class DeviceMapError(DomainError):
@@ -138,6 +139,10 @@ class DeviceReader:
         # per plan (the planner caches them): its reads' decoders and its values before any
         # read (every wanted quantity missing), without hashing a Read
         self._prepared: dict[int, _Prepared] = {}
+        # per due classes as the poller passes them, while the plans stand (the planner's
+        # revision): what read() needs, without planning nor a set per poll
+        self._by_classes: dict[tuple[PollClass, ...], _Prepared] = {}
+        self._revision = self.state.revision
 
     @property
     def address(self) -> int:
@@ -153,27 +158,36 @@ class DeviceReader:
             return self.state.plan(poll=next(iter(wanted)))
         return self.state.plan()
 
+    def _prepared_for(self, classes: Collection[PollClass]) -> _Prepared:
+        key = classes if type(classes) is tuple else tuple(classes)
+        if self._revision != self.state.revision:  # the device taught us something
+            self._by_classes.clear()
+            self._revision = self.state.revision
+        prepared = self._by_classes.get(key)
+        if prepared is None:
+            prepared = self._by_classes[key] = self._prepare(self.plan(classes))
+        return prepared
+
     async def read(
         self, read_fn: ReadFn, classes: Collection[PollClass] = ("fast", "slow")
     ) -> Values | Failure:
         """Read the due classes; the decoded values (None when missing) or the failure."""
-        plan = self.plan(classes)
-        prepared = self._prepare(plan)
+        prepared = self._prepared_for(classes)
         values = prepared.missing.copy()
         address = self.target.address
-        for index, (read, decoder) in enumerate(prepared.steps):
-            result = await read_fn(read.fc, address, read.start, read.count)
+        for index, (fc, start, count, decode_into, read) in enumerate(prepared.steps):
+            result = await read_fn(fc, address, start, count)
             if isinstance(result, Failure):
                 self.requests += index + 1
                 if isinstance(result, ExceptionCode) and result.code == ILLEGAL_DATA_ADDRESS:
-                    return await self._replanned(read_fn, plan, index, values)
+                    return await self._replanned(read_fn, prepared.plan, index, values)
                 return result
             try:
-                decoder.decode_into(values, result)
+                decode_into(values, result)
             except CodecError:  # decode one by one, to log which quantity is wrong
                 values.update(self._decode_each(read, result))
         self.requests += len(prepared.steps)
-        if plan.unavailable and len(plan.unavailable) == len(plan.wanted):
+        if prepared.none_available:
             return ExceptionCode(address, ILLEGAL_DATA_ADDRESS)
         return values
 
@@ -190,7 +204,7 @@ class DeviceReader:
                 "device %d refused %s (exception 02): re-planning", self.target.device_id, read
             )
             plan = self.state.split_read(plan, read)
-            for read, decoder in self._prepare(plan).steps:
+            for _fc, _start, _count, decode_into, read in self._prepare(plan).steps:
                 if done.issuperset(read.quantities):
                     continue  # fetched before a re-plan
                 self.requests += 1
@@ -200,7 +214,7 @@ class DeviceReader:
                 if isinstance(result, Failure):
                     return result
                 try:
-                    decoder.decode_into(values, result)
+                    decode_into(values, result)
                 except CodecError:
                     values.update(self._decode_each(read, result))
                 done.update(read.quantities)
@@ -215,8 +229,12 @@ class DeviceReader:
         if prepared is None or prepared.plan is not plan:
             if len(self._prepared) > 8:  # re-plans after exception 02: start afresh
                 self._prepared.clear()
-            steps = [(read, self._decoder(read)) for read in plan.reads]
-            prepared = _Prepared(plan, steps, dict.fromkeys(plan.wanted))
+            steps = tuple(
+                (read.fc, read.start, read.count, self._decoder(read).decode_into, read)
+                for read in plan.reads
+            )
+            none = bool(plan.unavailable) and len(plan.unavailable) == len(plan.wanted)
+            prepared = _Prepared(plan, steps, dict.fromkeys(plan.wanted), none)
             self._prepared[id(plan)] = prepared
         return prepared
 
@@ -261,5 +279,7 @@ class _Prepared:
     """What a reader keeps per plan."""
 
     plan: ReadPlan
-    steps: list[tuple[Read, BlockDecoder | _OneByOne]]  # each read with its decoder
+    # each read: its fc, start and count, its decoder's decode_into, the read
+    steps: tuple[tuple[int, int, int, DecodeInto, Read], ...]
     missing: dict[str, float | str | None]  # every wanted quantity, None: copied per read
+    none_available: bool  # every wanted quantity is unavailable (the device refused each)

@@ -382,6 +382,8 @@ class PlanState:
         self._isolated: set[str] = set()
         self._unavailable: set[str] = set()
         self._cache: dict[tuple[tuple[str, ...] | None, str | None], ReadPlan] = {}
+        # how many times the device taught us something: a new revision, new plans
+        self.revision = 0
 
     @property
     def unavailable(self) -> frozenset[str]:
@@ -435,3 +437,4 @@ class PlanState:
             else:
                 self._isolated.update(q.id for q in own)
         self._cache.clear()
+        self.revision += 1

@@ -100,24 +100,23 @@ class _Slot:
         self.state: DeviceState | None = None
         self.retry_at = 0.0
         self.backoff_s = 0.0
+        self.has_fast = self.reader.has_class("fast")
+        self.has_slow = self.reader.has_class("slow")
 
     def due(self, now: float) -> tuple[PollClass, ...]:
         if self.state is DeviceState.COMM_ERROR:
             return _BOTH if now >= self.retry_at else ()
-        fast = now >= self.next_fast and self.reader.has_class("fast")
-        if now >= self.next_slow and self.reader.has_class("slow"):
+        fast = self.has_fast and now >= self.next_fast
+        if self.has_slow and now >= self.next_slow:
             return _BOTH if fast else _SLOW
         return _FAST if fast else ()
 
     def next_time(self) -> float:
         if self.state is DeviceState.COMM_ERROR:
             return self.retry_at
-        times = []
-        if self.reader.has_class("fast"):
-            times.append(self.next_fast)
-        if self.reader.has_class("slow"):
-            times.append(self.next_slow)
-        return min(times, default=float("inf"))
+        if self.has_fast:
+            return min(self.next_fast, self.next_slow) if self.has_slow else self.next_fast
+        return self.next_slow if self.has_slow else float("inf")
 
 
 class _JobPacer:

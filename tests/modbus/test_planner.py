@@ -317,6 +317,16 @@ def test_exception_02_marks_gaps_then_isolates_then_gives_up() -> None:
     assert state.split_read(both, alone) == both
 
 
+def test_each_lesson_gives_a_new_revision_of_the_plans() -> None:
+    # What a reader keeps per plan (its decoders, its steps) stands while the revision does.
+    state = PlanState(reg_map(q("a", 0), q("b", 3)))
+    assert state.revision == 0
+    plan = state.plan_all()
+    assert state.plan_all() is plan and state.revision == 0  # planning teaches nothing
+    state.split_read(plan, plan.reads[0])
+    assert state.revision == 1 and state.plan_all() is not plan
+
+
 @st.composite
 def faulty_devices(draw: st.DrawFn):
     n = draw(st.integers(1, 8))

@@ -36,7 +36,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
 from importlib import resources
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -123,10 +123,12 @@ class Limits:
     interruption_below: float = 0.05  # of the nominal voltage
     nominal: Nominal = field(default_factory=Nominal)
 
-    def needed(self) -> frozenset[str]:
-        """Every quantity id a check reads: the criteria's on either kind of supply, and the
-        voltages that flag interruptions and give the unbalance."""
-        ids = {q for c in self.criteria for wire in (False, True) for q in c.quantities(wire)}
+    def needed(self, three_wire: bool | None = None) -> frozenset[str]:
+        """Every quantity id a check reads: the criteria's on either kind of supply (on the
+        one ``three_wire`` says, when given), and the voltages that flag interruptions and
+        give the unbalance."""
+        wires = (False, True) if three_wire is None else (three_wire,)
+        ids = {q for c in self.criteria for wire in wires for q in c.quantities(wire)}
         return frozenset(ids | set(PHASE_VOLTAGES) | set(LINE_VOLTAGES))
 
     def criterion(self, cid: str) -> Criterion:
@@ -282,7 +284,8 @@ def voltage_unbalance(u12: float, u23: float, u31: float) -> float | None:
         return None
     beta = (u12**4 + u23**4 + u31**4) / (squares * squares)
     root = math.sqrt(max(0.0, 3.0 - 6.0 * beta))  # three lengths that make no triangle: 0
-    return 100.0 * math.sqrt((1.0 - root) / (1.0 + root))
+    # Three equal voltages give β = 1/3, root = 1, u2 = 0; rounded, root can pass 1 by an ulp.
+    return 100.0 * math.sqrt(max(0.0, (1.0 - root) / (1.0 + root)))
 
 
 def unbalance_of(mean: Mapping[str, float]) -> float | None:
@@ -471,7 +474,7 @@ def _same(col: Column) -> Column:
 def _unbalance_column(given: Column | None, u12: Column, u23: Column, u31: Column) -> Column:
     """Each interval's unbalance: the one given, else from its three line voltages."""
     if given is None and None not in u12 and None not in u23 and None not in u31:
-        return list(map(voltage_unbalance, u12, u23, u31))  # type: ignore[arg-type]
+        return _unbalances(u12, u23, u31)  # type: ignore[arg-type]
     out: list[float | None] = []
     for k, (a, b, c) in enumerate(zip(u12, u23, u31, strict=True)):
         known = given[k] if given is not None else None
@@ -479,6 +482,22 @@ def _unbalance_column(given: Column | None, u12: Column, u23: Column, u31: Colum
             known = voltage_unbalance(a, b, c)
         out.append(known)
     return out
+
+
+def _unbalances(u12: Sequence[float], u23: Sequence[float], u31: Sequence[float]) -> Column:
+    """:func:`voltage_unbalance` of each interval, the same operations in the same order,
+    one column at a time."""
+    mul, add = operator.mul, operator.add
+    squares = list(map(add, map(add, map(mul, u12, u12), map(mul, u23, u23)), map(mul, u31, u31)))
+    if not all(map((0.0).__lt__, squares)):  # an interval without voltage: each alone
+        return list(map(voltage_unbalance, u12, u23, u31))
+    four = repeat(4)
+    quartics = map(add, map(add, map(pow, u12, four), map(pow, u23, four)), map(pow, u31, four))
+    beta = map(operator.truediv, quartics, map(mul, squares, squares))
+    spread = map(operator.sub, repeat(3.0), map(mul, repeat(6.0), beta))
+    root = list(map(math.sqrt, map(max, repeat(0.0), spread)))
+    ratio = map(operator.truediv, map(operator.sub, repeat(1.0), root), map(add, repeat(1.0), root))
+    return list(map(mul, repeat(100.0), map(math.sqrt, map(max, repeat(0.0), ratio))))
 
 
 def _not_below(col: Column, floor: float) -> list[bool]:

@@ -203,7 +203,7 @@ class En50160Checker:
         # The week column-wise (decoded in a thread), judged in a thread: a thousand rows,
         # no object per row (judge_columns gives judge_week's result).
         columns = await self._measures.device_columns(
-            device.id, slots.start, slots.stop, limits.needed()
+            device.id, slots.start, slots.stop, limits.needed(limits.nominal.three_wire)
         )
         result = await asyncio.to_thread(judge_columns, limits, slots, columns, None, gives)
         report = WeekReport.of(result, gateway.id, device.id)

@@ -610,7 +610,14 @@ def _columns_of(
     # The rows by how they unpack: (format byte, layout, codes) for formats 3 and 4.
     groups: dict[tuple[int, int, bytes], list[int]] = {}
     others: list[int] = []  # formats 1 and 2: ids in each row
-    for k, (_s, blob) in enumerate(rows):
+    heads = {blob[:2] for _s, blob in rows}
+    if len(heads) == 1 and (head2 := next(iter(heads)))[0] == _SHARED | _SMALL:
+        # The usual week: format 3, one layout (its id in byte 1): no look at each row.
+        groups[(head2[0], head2[1], b"")] = list(range(len(rows)))
+        rows_to_sort: Sequence[tuple[int, bytes]] = ()
+    else:
+        rows_to_sort = rows
+    for k, (_s, blob) in enumerate(rows_to_sort):
         kind = blob[0]
         base = kind & ~_SMALL
         if base == _SHARED:

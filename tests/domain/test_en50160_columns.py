@@ -22,6 +22,7 @@ from ews_tui.domain.en50160 import (
     builtin_limits,
     judge_columns,
     judge_week,
+    voltage_unbalance,
     week_slots,
 )
 
@@ -117,3 +118,29 @@ def test_columns_round_trip_to_intervals() -> None:
     assert columns.slots == [3, 7]
     assert columns.mean == {"f": [50.0, None], "v1": [None, 230.0]}
     assert columns.intervals() == sorted(rows, key=lambda i: i.slot)
+
+
+def test_a_check_reads_only_the_quantities_of_its_supply() -> None:
+    """A four-wire check needs no line-voltage THD or harmonics (the line voltages, for the
+    unbalance, yes), and a week read without them is judged alike."""
+    four, three = LIMITS.needed(False), LIMITS.needed(True)
+    assert {"v1", "u12", "thd_v1", "h5_v1", "plt_v1", "f"} <= four
+    assert not {"thd_u12", "h5_u12", "plt_u12"} & four
+    assert {"thd_u12", "h5_u12", "v1", "u12"} <= three and "thd_v1" not in three
+    assert four | three == LIMITS.needed()
+    names = sorted(LIMITS.needed() - {UNBALANCE})
+    intervals = [
+        Interval(s, {q: NOMINAL.get(q[0], 1.0) * (1 + (s % 13) / 100) for q in names}) for s in WEEK
+    ]
+    full = Columns.of(intervals)
+    part = Columns(full.slots, {q: c for q, c in full.mean.items() if q in four})
+    assert judge_columns(LIMITS, WEEK, part, None, names) == judge_week(
+        LIMITS, WEEK, intervals, None, names
+    )
+
+
+def test_three_equal_line_voltages_are_balanced_whatever_the_rounding() -> None:
+    """β = 1/3 rounded a little low once made the root pass 1 and the check fail with a
+    math domain error (436 V on the three lines, for one)."""
+    for volts in (400.0, 436.00000000000006, 440.00000000000006, 448.00000000000006):
+        assert voltage_unbalance(volts, volts, volts) == 0.0

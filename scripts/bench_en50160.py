@@ -5,8 +5,9 @@ A store holds one week of 10-minute stats for 32 gateways, each with an EQ devic
 0 146 68: 30 quantities) and three other devices, as a real site's store does. Then, in the
 same run:
 
-- ``check_s``: the checker judges the week of all 32 EQ devices (read a day at a time, the
-  verdict in a thread), and stores and writes its reports (CSV off);
+- ``check_s``: the checker judges the week of all 32 EQ devices (each device's week read by
+  key in one snapshot, decoded column-wise and judged in threads), and stores and writes its
+  reports (CSV off);
 - ``raw_read_s``: the baseline, the same week's raw rows read and decoded by a plain scan of
   the measures table, each day in one query, nothing judged: what any check must at least do;
 - ``check_over_raw``: the ratio;
@@ -15,7 +16,9 @@ same run:
 - ``stall_ms`` / ``raw_stall_ms``: the loop's longest stall during each (a task that sleeps
   1 ms and records how late it wakes); ``idle_stall_ms``: the same probe over an idle loop
   for as long, the noise floor of a shared machine;
-- ``verdicts``: the 32 weeks' verdicts (all must be "ok" here).
+- ``verdicts``: the 32 weeks' verdicts (all must be "ok" here);
+- ``load_avg``: the machine's 1-minute load average at the end (figures on a loaded machine
+  are noisy: compare the ratios and CPU seconds).
 
     .venv/bin/python scripts/bench_en50160.py [--gateways 32] [--quick]
 """
@@ -26,6 +29,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -178,6 +182,7 @@ async def run(gateways: int) -> dict[str, Any]:
         "raw_stall_ms": round(raw_stall, 1),
         "idle_stall_ms": round(idle_stall, 1),
         "verdicts": sorted(set(verdicts)),
+        "load_avg": round(os.getloadavg()[0], 2),
     }
 
 

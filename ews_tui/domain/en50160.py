@@ -27,13 +27,16 @@ and rapid voltage changes need the waveform or half-cycle RMS values.
 from __future__ import annotations
 
 import math
+import operator
 import tomllib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
 from importlib import resources
+from itertools import compress, repeat
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -120,10 +123,12 @@ class Limits:
     interruption_below: float = 0.05  # of the nominal voltage
     nominal: Nominal = field(default_factory=Nominal)
 
-    def needed(self) -> frozenset[str]:
-        """Every quantity id a check reads: the criteria's on either kind of supply, and the
-        voltages that flag interruptions and give the unbalance."""
-        ids = {q for c in self.criteria for wire in (False, True) for q in c.quantities(wire)}
+    def needed(self, three_wire: bool | None = None) -> frozenset[str]:
+        """Every quantity id a check reads: the criteria's on either kind of supply (on the
+        one ``three_wire`` says, when given), and the voltages that flag interruptions and
+        give the unbalance."""
+        wires = (False, True) if three_wire is None else (three_wire,)
+        ids = {q for c in self.criteria for wire in wires for q in c.quantities(wire)}
         return frozenset(ids | set(PHASE_VOLTAGES) | set(LINE_VOLTAGES))
 
     def criterion(self, cid: str) -> Criterion:
@@ -279,7 +284,8 @@ def voltage_unbalance(u12: float, u23: float, u31: float) -> float | None:
         return None
     beta = (u12**4 + u23**4 + u31**4) / (squares * squares)
     root = math.sqrt(max(0.0, 3.0 - 6.0 * beta))  # three lengths that make no triangle: 0
-    return 100.0 * math.sqrt((1.0 - root) / (1.0 + root))
+    # Three equal voltages give β = 1/3, root = 1, u2 = 0; rounded, root can pass 1 by an ulp.
+    return 100.0 * math.sqrt(max(0.0, (1.0 - root) / (1.0 + root)))
 
 
 def unbalance_of(mean: Mapping[str, float]) -> float | None:
@@ -338,6 +344,263 @@ def judge_week(
     )
 
 
+#: One quantity's values over a device's slots, aligned with :attr:`Columns.slots`; None
+#: where the device did not give it in that slot.
+Column = Sequence[float | None]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A device's intervals column-wise, as the store reads a week without an object per
+    interval: ``slots`` ascending, and per quantity its means, lowest and highest readings
+    aligned with them (None where the slot lacked it). :func:`judge_columns` judges them as
+    :func:`judge_week` judges :meth:`intervals`."""
+
+    slots: Sequence[int]
+    mean: Mapping[str, Column]
+    low: Mapping[str, Column] = field(default_factory=dict)
+    high: Mapping[str, Column] = field(default_factory=dict)
+
+    def intervals(self) -> list[Interval]:
+        """The same values as one :class:`Interval` a slot (what :func:`judge_week` reads)."""
+        out: list[Interval] = []
+        for k, slot in enumerate(self.slots):
+            out.append(
+                Interval(
+                    slot,
+                    {q: v for q, col in self.mean.items() if (v := col[k]) is not None},
+                    {q: v for q, col in self.low.items() if (v := col[k]) is not None},
+                    {q: v for q, col in self.high.items() if (v := col[k]) is not None},
+                )
+            )
+        return out
+
+    @classmethod
+    def of(cls, intervals: Iterable[Interval]) -> Columns:
+        """Intervals column-wise (by slot; of two for one slot, the last, as judge_week)."""
+        by_slot = {i.slot: i for i in intervals}
+        slots = sorted(by_slot)
+        rows = [by_slot[s] for s in slots]
+
+        def columns(part: Callable[[Interval], Mapping[str, float]]) -> dict[str, Column]:
+            names = sorted({q for i in rows for q in part(i)})
+            return {q: [part(i).get(q) for i in rows] for q in names}
+
+        return cls(
+            slots,
+            columns(lambda i: i.mean),
+            columns(lambda i: i.low),
+            columns(lambda i: i.high),
+        )
+
+
+def judge_columns(
+    limits: Limits,
+    slots: range,
+    columns: Columns,
+    nominal: Nominal | None = None,
+    gives: Collection[str] | None = None,
+) -> WeekResult:
+    """:func:`judge_week` of ``columns``: the same result, with a pass over each column in C
+    (``map``, ``compress``, ``min``/``max``) instead of Python code per interval, for the
+    criteria whose values are all there and finite (the usual week); the others are judged
+    interval by interval, as :func:`judge_week` does."""
+    nominal = nominal or limits.nominal
+    have = columns.slots
+    if not all(map(operator.lt, have, have[1:])):  # not ascending: as rows
+        return judge_week(limits, slots, columns.intervals(), nominal, gives)
+    first, end = bisect_left(have, slots.start), bisect_left(have, slots.stop)
+    if (first, end) != (0, len(have)):
+        have = have[first:end]
+        columns = Columns(
+            have,
+            {q: col[first:end] for q, col in columns.mean.items()},
+            {q: col[first:end] for q, col in columns.low.items()},
+            {q: col[first:end] for q, col in columns.high.items()},
+        )
+    mean: dict[str, Column] = dict(columns.mean)
+    u12, u23, u31 = (mean.get(u) for u in LINE_VOLTAGES)
+    if u12 is not None and u23 is not None and u31 is not None:
+        mean[UNBALANCE] = _unbalance_column(mean.get(UNBALANCE), u12, u23, u31)
+    # The valid intervals: answered, the supply not interrupted (a voltage not given counts
+    # as not below the floor, as in judge_week).
+    supply = LINE_VOLTAGES if nominal.three_wire else PHASE_VOLTAGES
+    floor = limits.interruption_below * nominal.voltage
+    mask: list[bool] | None = None
+    for part in (mean, columns.low):
+        for v in supply:
+            col = part.get(v)
+            if col is None:
+                continue
+            ok = _not_below(col, floor)
+            mask = ok if mask is None else list(map(operator.and_, mask, ok))
+    picked: Callable[[Column], Column]
+    if mask is None or all(mask):
+        valid_slots: Sequence[int] = have
+        picked = _same
+    else:
+        valid_slots = list(compress(have, mask))
+        kept = mask
+        picked = lambda col: list(compress(col, kept))  # noqa: E731
+    valid = Columns(
+        valid_slots,
+        {q: picked(col) for q, col in mean.items()},
+        {q: picked(col) for q, col in columns.low.items()},
+        {q: picked(col) for q, col in columns.high.items()},
+    )
+    if gives is None:
+        given = {q for q, col in mean.items() if any(v is not None for v in col)}
+    else:
+        given = set(gives) | ({UNBALANCE} if set(LINE_VOLTAGES) <= set(gives) else set())
+    total = len(slots)
+    results = tuple(
+        _judge_columns(c, limits, nominal, valid, total, given) for c in limits.criteria
+    )
+    return WeekResult(
+        start=slots.start * SLOT_SECONDS,
+        end=slots.stop * SLOT_SECONDS,
+        intervals=total,
+        flagged=total - len(valid_slots),
+        criteria=results,
+        verdict=_week_verdict(results),
+        edition=limits.edition,
+    )
+
+
+def _same(col: Column) -> Column:
+    return col
+
+
+def _unbalance_column(given: Column | None, u12: Column, u23: Column, u31: Column) -> Column:
+    """Each interval's unbalance: the one given, else from its three line voltages."""
+    if given is None and None not in u12 and None not in u23 and None not in u31:
+        return _unbalances(u12, u23, u31)  # type: ignore[arg-type]
+    out: list[float | None] = []
+    for k, (a, b, c) in enumerate(zip(u12, u23, u31, strict=True)):
+        known = given[k] if given is not None else None
+        if known is None and a is not None and b is not None and c is not None:
+            known = voltage_unbalance(a, b, c)
+        out.append(known)
+    return out
+
+
+def _unbalances(u12: Sequence[float], u23: Sequence[float], u31: Sequence[float]) -> Column:
+    """:func:`voltage_unbalance` of each interval, the same operations in the same order,
+    one column at a time."""
+    mul, add = operator.mul, operator.add
+    squares = list(map(add, map(add, map(mul, u12, u12), map(mul, u23, u23)), map(mul, u31, u31)))
+    if not all(map((0.0).__lt__, squares)):  # an interval without voltage: each alone
+        return list(map(voltage_unbalance, u12, u23, u31))
+    four = repeat(4)
+    quartics = map(add, map(add, map(pow, u12, four), map(pow, u23, four)), map(pow, u31, four))
+    beta = map(operator.truediv, quartics, map(mul, squares, squares))
+    spread = map(operator.sub, repeat(3.0), map(mul, repeat(6.0), beta))
+    root = list(map(math.sqrt, map(max, repeat(0.0), spread)))
+    ratio = map(operator.truediv, map(operator.sub, repeat(1.0), root), map(add, repeat(1.0), root))
+    return list(map(mul, repeat(100.0), map(math.sqrt, map(max, repeat(0.0), ratio))))
+
+
+def _not_below(col: Column, floor: float) -> list[bool]:
+    if None not in col:
+        return list(map(floor.__le__, col))  # type: ignore[arg-type]
+    return [v is None or v >= floor for v in col]
+
+
+def _judge_columns(
+    c: Criterion,
+    limits: Limits,
+    nominal: Nominal,
+    valid: Columns,
+    total: int,
+    given: Collection[str],
+) -> CriterionResult:
+    ids = c.quantities(nominal.three_wire)
+    reference = _nominal_of(c, nominal)
+    if not any(q in given for q in ids):
+        return CriterionResult(c, Verdict.NOT_ASSESSED, reference=reference)
+    values = _value_columns(c, ids, valid)
+    if values is None:  # a value missing or not finite somewhere: interval by interval
+        return _tally(c, limits, reference, _rows(c, ids, valid), total)
+    if not values or not valid.slots:
+        return _result(c, limits, reference, total, 0, 0, 0, None, None)
+    if len(values) == 1:
+        least = most = values[0]
+    else:
+        least, most = list(map(min, *values)), list(map(max, *values))
+    low, high = _bounds(c, reference)
+    always_low, always_high = _always(c, reference)
+    n1 = _outside(least, most, low, high)
+    n2 = _outside(least, most, always_low, always_high)
+    if c.limit is None:
+        far = list(map(abs, map(reference.__rsub__, most)))
+        near = list(map(abs, map(reference.__rsub__, least)))
+        distance = list(map(max, far, near))
+        k = distance.index(max(distance))  # the first of the farthest
+        if far[k] == near[k]:
+            worst = next(v for col in values if (v := col[k]) in (least[k], most[k]))
+        else:
+            worst = most[k] if far[k] > near[k] else least[k]
+    else:
+        k = most.index(max(most))
+        worst = most[k]
+    return _result(c, limits, reference, total, len(least), n1, n2, worst, valid.slots[k])
+
+
+def _outside(
+    least: Sequence[float], most: Sequence[float], low: float | None, high: float | None
+) -> int:
+    """How many intervals have their least value below ``low`` or their most above ``high``."""
+    below = map(low.__gt__, least) if low is not None else None
+    above = map(high.__lt__, most) if high is not None else None
+    if below is not None and above is not None:
+        return sum(map(operator.or_, below, above))
+    if below is not None:
+        return sum(below)
+    return sum(above) if above is not None else 0
+
+
+def _value_columns(c: Criterion, ids: Sequence[str], valid: Columns) -> list[list[float]] | None:
+    """The criterion's value columns, in each interval's order of values, when every
+    interval has each of them, finite; None when it is not so."""
+    out: list[Column] = []
+    if c.statistic == "extremes":
+        for q in ids:
+            a, b = valid.low.get(q), valid.high.get(q)
+            if a is not None:
+                out.append(a)
+            if b is not None:
+                out.append(b)
+            if a is None and b is None and (m := valid.mean.get(q)) is not None:
+                out.append(m)
+    else:
+        out = [col for q in ids if (col := valid.mean.get(q)) is not None]
+    for col in out:
+        if None in col or not math.isfinite(sum(col)):  # type: ignore[arg-type]
+            return None
+    return out  # type: ignore[return-value]
+
+
+def _rows(c: Criterion, ids: Sequence[str], valid: Columns) -> Iterator[tuple[int, list[float]]]:
+    """Each valid interval's values as :func:`_judge` lists them."""
+    mean, low, high = valid.mean, valid.low, valid.high
+    none: Column = [None] * len(valid.slots)
+    for k, slot in enumerate(valid.slots):
+        values: list[float] = []
+        for q in ids:
+            m = mean.get(q, none)[k]
+            if c.statistic == "extremes":
+                a, b = low.get(q, none)[k], high.get(q, none)[k]
+                if a is not None:
+                    values.append(a)
+                if b is not None:
+                    values.append(b)
+                if a is None and b is None and m is not None:
+                    values.append(m)
+            elif m is not None:
+                values.append(m)
+        yield slot, values
+
+
 def _bounds(c: Criterion, nominal_value: float) -> tuple[float | None, float | None]:
     if c.limit is not None:
         return None, c.limit
@@ -371,16 +634,28 @@ def _judge(
     reference = _nominal_of(c, nominal)
     if not any(q in given for q in ids):
         return CriterionResult(c, Verdict.NOT_ASSESSED, reference=reference)
+    rows: Iterable[tuple[int, list[float]]]
+    if c.statistic == "extremes":
+        rows = [(i.slot, _extremes(ids, i)) for i in valid]
+    else:  # each phase's mean, inline: a week is a thousand intervals per criterion
+        rows = [(i.slot, [m[q] for q in ids if q in m]) for i in valid for m in (i.mean,)]
+    return _tally(c, limits, reference, rows, total)
+
+
+def _tally(
+    c: Criterion,
+    limits: Limits,
+    reference: float,
+    rows: Iterable[tuple[int, list[float]]],
+    total: int,
+) -> CriterionResult:
+    """The criterion's result from each valid interval's values (slot, values in order)."""
     low, high = _bounds(c, reference)
     always_low, always_high = _always(c, reference)
     n = n1 = n2 = 0
     worst: float | None = None
     worst_slot: int | None = None
     worst_distance = -math.inf
-    if c.statistic == "extremes":
-        rows = [(i.slot, _extremes(ids, i)) for i in valid]
-    else:  # each phase's mean, inline: a week is a thousand intervals per criterion
-        rows = [(i.slot, [m[q] for q in ids if q in m]) for i in valid for m in (i.mean,)]
     for slot, values in rows:
         if not math.isfinite(sum(values)):  # one NaN or infinity makes the sum so
             values = [v for v in values if math.isfinite(v)]
@@ -405,6 +680,20 @@ def _judge(
             candidate, distance = most, most
         if distance > worst_distance:
             worst, worst_slot, worst_distance = candidate, slot, distance
+    return _result(c, limits, reference, total, n, n1, n2, worst, worst_slot)
+
+
+def _result(
+    c: Criterion,
+    limits: Limits,
+    reference: float,
+    total: int,
+    n: int,
+    n1: int,
+    n2: int,
+    worst: float | None,
+    worst_slot: int | None,
+) -> CriterionResult:
     share = n / total if total else 0.0
     if n == 0 or share < limits.min_valid_share:
         verdict = Verdict.INSUFFICIENT

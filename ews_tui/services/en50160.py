@@ -8,8 +8,9 @@ En50160Repo`), written to the ``eqcheck`` CSV folder and published as
 (up to :data:`CATCH_UP_WEEKS` back, and not before the first stored measure) are checked, so
 a box that was off on Monday catches up.
 
-The loop never waits long on it: the week's rows are read a day at a time, and the verdict
-is computed in a thread.
+The loop never waits long on it: the week's rows are read by key in one snapshot, decoded
+column-wise in a thread (:meth:`~ews_tui.store.aggregates_repo.AggregatesRepo.device_columns`)
+and judged in a thread (:func:`~ews_tui.domain.en50160.judge_columns`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,18 +29,17 @@ from ews_tui.atomic_file import write_atomically
 from ews_tui.config import Config
 from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.en50160 import (
-    UNBALANCE,
+    Columns,
     Interval,
     Limits,
     WeekReport,
-    WeekResult,
     WeekVerdict,
     builtin_limits,
-    judge_week,
+    judge_columns,
     last_finished_monday,
-    unbalance_of,
     week_label,
     week_slots,
+    with_unbalance,
 )
 from ews_tui.domain.errors import DomainError
 from ews_tui.domain.events import En50160Checked
@@ -47,7 +48,7 @@ from ews_tui.domain.periods import SLOT_SECONDS
 from ews_tui.file_modes import make_private_dir
 from ews_tui.hub import Hub
 from ews_tui.modbus.device_reader import device_map
-from ews_tui.store.aggregates_repo import AggregatesRepo, Triple
+from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.csv_export import csv_number, csv_text
 from ews_tui.store.db import Database
 from ews_tui.store.en50160_repo import En50160Repo
@@ -86,7 +87,12 @@ VALUES_HEADER = ("timestamp", "quantity", "mean", "min", "max")
 @dataclass(frozen=True)
 class CheckedWeek:
     report: WeekReport
-    intervals: tuple[Interval, ...]  # the 10-minute values the verdict used
+    columns: Columns  # the 10-minute values the verdict used
+
+    @cached_property
+    def intervals(self) -> tuple[Interval, ...]:
+        """The values one interval a slot, each with its voltage unbalance (the CSV's)."""
+        return tuple(with_unbalance(i) for i in self.columns.intervals())
 
 
 class En50160Checker:
@@ -194,14 +200,15 @@ class En50160Checker:
             gives = None
         slots = week_slots(monday, tz)
         limits = self.limits
-        rows = await self._measures.device_series(
-            device.id, slots.start, slots.stop, limits.needed()
+        # The week column-wise (decoded in a thread), judged in a thread: a thousand rows,
+        # no object per row (judge_columns gives judge_week's result).
+        columns = await self._measures.device_columns(
+            device.id, slots.start, slots.stop, limits.needed(limits.nominal.three_wire)
         )
-        # The intervals and the verdict in one thread: the week is a thousand rows.
-        intervals, result = await asyncio.to_thread(_judged, limits, slots, rows, gives)
+        result = await asyncio.to_thread(judge_columns, limits, slots, columns, None, gives)
         report = WeekReport.of(result, gateway.id, device.id)
         await self.repo.save(report, self._clock())
-        week = CheckedWeek(report, tuple(intervals))
+        week = CheckedWeek(report, columns)
         try:
             await asyncio.to_thread(self._write_csv, week, gateway, tz)
         except OSError as exc:
@@ -254,24 +261,6 @@ class En50160Checker:
         write_atomically(paths[0], csv_text(CRITERIA_HEADER, rows).encode("utf-8"))
         write_atomically(paths[1], csv_text(VALUES_HEADER, values).encode("utf-8"))
         return paths
-
-
-def _judged(
-    limits: Limits,
-    slots: range,
-    rows: Sequence[tuple[int, Mapping[str, Triple]]],
-    gives: Sequence[str] | None,
-) -> tuple[list[Interval], WeekResult]:
-    intervals: list[Interval] = []
-    for slot, values in rows:
-        mean = {name: t[0] for name, t in values.items()}
-        u2 = unbalance_of(mean)
-        if u2 is not None:
-            mean[UNBALANCE] = u2  # as judge_week would add it, without a copy per interval
-        low = {name: t[1] for name, t in values.items()}
-        high = {name: t[2] for name, t in values.items()}
-        intervals.append(Interval(slot, mean, low, high))
-    return intervals, judge_week(limits, slots, intervals, None, gives)
 
 
 def _stamp(ts: int, tz: ZoneInfo) -> str:

@@ -23,6 +23,7 @@ Quantity names get small ids in ``quantities`` the first time they are written.
 from __future__ import annotations
 
 import asyncio
+import operator
 import sqlite3
 import struct
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ import aiosqlite
 
 from ews_tui.domain.aggregation import OpenSlot, QuantityStats, SlotRecord
 from ews_tui.domain.consumption import Reading, Rollup, Span
+from ews_tui.domain.en50160 import Columns
 from ews_tui.store.db import Database
 from ews_tui.store.open_slots import decode_partial, encode_partial
 
@@ -508,6 +510,40 @@ class AggregatesRepo:
 
         return await asyncio.to_thread(decoded)
 
+    async def device_columns(
+        self, device_id: int, first_slot: int, end_slot: int, wanted: frozenset[str]
+    ) -> Columns:
+        """:meth:`device_series` column-wise: the slots the device has a row in, and each
+        ``wanted`` quantity's means, lows and highs aligned with them (None where a slot's
+        row lacks it). The rows of one layout unpack with one struct that skips the
+        quantities not wanted and are transposed by ``zip``: no object per row."""
+        names, layouts, found = await self._device_rows(device_id, first_slot, end_slot)
+        return await asyncio.to_thread(_columns_of, found, names, layouts, wanted)
+
+    async def _device_rows(
+        self, device_id: int, first_slot: int, end_slot: int
+    ) -> tuple[dict[int, str], dict[int, tuple[int, ...]], list[tuple[int, bytes]]]:
+        keys = [(slot << DEVICE_BITS) | device_id for slot in range(first_slot, end_slot)]
+        async with self._db.snapshot() as conn:
+            names = {
+                int(i): str(n)
+                for i, n in await conn.execute_fetchall("SELECT id, name FROM quantities")
+            }
+            layouts = {
+                int(i): _unpack_ids(q)
+                for i, q in await conn.execute_fetchall("SELECT id, qids FROM measure_layouts")
+            }
+            found: list[tuple[int, bytes]] = []
+            for at in range(0, len(keys), 900):  # under SQLite's oldest bound on parameters
+                part = keys[at : at + 900]
+                marks = ",".join("?" * len(part))
+                found += await conn.execute_fetchall(  # type: ignore[arg-type]
+                    f"SELECT slot, data FROM measures WHERE slot_device IN ({marks})"
+                    " ORDER BY slot_device",
+                    part,
+                )
+        return names, layouts, found
+
     async def readings(
         self, first_slot: int, end_slot: int, device_ids: Sequence[int]
     ) -> list[tuple[int, Reading]]:
@@ -561,6 +597,119 @@ _ADD_DAY = (
     " missing = missing + excluded.missing, "
     + ", ".join(f"{h} = {h} + excluded.{h}" for h in HOUR_COLUMNS)
 )
+
+
+def _columns_of(
+    rows: Sequence[tuple[int, bytes]],
+    names: dict[int, str],
+    layouts: dict[int, tuple[int, ...]],
+    wanted: frozenset[str],
+) -> Columns:
+    """The ``wanted`` quantities of ``rows`` (slot, blob), by slot, column-wise."""
+    slots = [int(s) for s, _b in rows]
+    # The rows by how they unpack: (format byte, layout, codes) for formats 3 and 4.
+    groups: dict[tuple[int, int, bytes], list[int]] = {}
+    others: list[int] = []  # formats 1 and 2: ids in each row
+    heads = {blob[:2] for _s, blob in rows}
+    if len(heads) == 1 and (head2 := next(iter(heads)))[0] == _SHARED | _SMALL:
+        # The usual week: format 3, one layout (its id in byte 1): no look at each row.
+        groups[(head2[0], head2[1], b"")] = list(range(len(rows)))
+        rows_to_sort: Sequence[tuple[int, bytes]] = ()
+    else:
+        rows_to_sort = rows
+    for k, (_s, blob) in enumerate(rows_to_sort):
+        kind = blob[0]
+        base = kind & ~_SMALL
+        if base == _SHARED:
+            key = (kind, blob[1] if kind & _SMALL else blob[1] | blob[2] << 8, b"")
+        elif base == _CODED:
+            head = _HEAD[kind & _SMALL]
+            layout = head.unpack_from(blob)[1]
+            width = (len(layouts[layout]) + 3) // 4
+            key = (kind, layout, bytes(blob[head.size : head.size + width]))
+        else:
+            others.append(k)
+            continue
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [k]
+        else:
+            group.append(k)
+    mean: dict[str, list[float | None]] = {}
+    low: dict[str, list[float | None]] = {}
+    high: dict[str, list[float | None]] = {}
+    whole = len(groups) == 1 and not others  # the usual week: one layout, one format
+    for (kind, layout, codes_key), members in groups.items():
+        item, picks, at = _column_plan(kind, layout, codes_key, names, layouts, wanted)
+        if not picks:
+            continue
+        flat: list[tuple[float, ...]] = []
+        if item.size:  # every wanted value a row's, in one pass, then one column each
+            joined = b"".join([rows[k][1][at:] for k in members])
+            flat = list(zip(*item.iter_unpack(joined), strict=True))
+        for name, i, code in picks:
+            if code == 2:
+                m = flat[i]
+                lo: Sequence[float] = list(map(operator.sub, m, flat[i + 1]))
+                hi: Sequence[float] = list(map(operator.add, m, flat[i + 2]))
+            elif code == 3:
+                m, lo, hi = flat[i], flat[i + 1], flat[i + 2]
+            elif code == 1:
+                m = lo = hi = flat[i]
+            else:
+                m = lo = hi = (0.0,) * len(members)
+            if whole:
+                mean[name], low[name], high[name] = list(m), list(lo), list(hi)
+                continue
+            for part, values in ((mean, m), (low, lo), (high, hi)):
+                column = part.setdefault(name, [None] * len(rows))
+                for k, v in zip(members, values, strict=True):
+                    column[k] = v
+    if others:
+        select = Selector(names, layouts, wanted)
+        for k in others:
+            for name, (m1, lo1, hi1) in select(bytes(rows[k][1])).items():
+                for part, v in ((mean, m1), (low, lo1), (high, hi1)):
+                    part.setdefault(name, [None] * len(rows))[k] = v
+    return Columns(slots, mean, low, high)
+
+
+@lru_cache(maxsize=256)
+def _item_struct(codes: tuple[int, ...], keep: tuple[bool, ...]) -> struct.Struct:
+    """The items of one blob with these codes, the quantities not kept skipped as padding."""
+    parts = []
+    for code, kept in zip(codes, keep, strict=True):
+        item = _CODE_ITEMS[code]
+        parts.append(item if kept else f"{struct.calcsize('<' + item)}x" if item else "")
+    return struct.Struct("<" + "".join(parts))
+
+
+def _column_plan(
+    kind: int,
+    layout: int,
+    codes_key: bytes,
+    names: dict[int, str],
+    layouts: dict[int, tuple[int, ...]],
+    wanted: frozenset[str],
+) -> tuple[struct.Struct, list[tuple[str, int, int]], int]:
+    """How to read the wanted quantities of a run of blobs alike: the struct of one blob's
+    items, per quantity its name, index of its first value and code, and where the
+    items start in a blob."""
+    qids = layouts[layout]
+    at = _HEAD[kind & _SMALL].size
+    if codes_key:
+        codes = tuple((codes_key[i >> 2] >> (2 * (i & 3))) & 3 for i in range(len(qids)))
+        at += len(codes_key)
+    else:
+        codes = (2,) * len(qids)
+    keep = tuple(names.get(q, f"q{q}") in wanted for q in qids)
+    picks: list[tuple[str, int, int]] = []
+    index = 0
+    for q, code, kept in zip(qids, codes, keep, strict=True):
+        if kept:
+            picks.append((names.get(q, f"q{q}"), index, code))
+            index += len(_CODE_ITEMS[code])
+    return _item_struct(codes, keep), picks, at
 
 
 def _days(hourly: Sequence[tuple[int, int, float, int]]) -> list[tuple[float, ...]]:

@@ -26,3 +26,4 @@ def test_bench_en50160_quick_prints_its_figures() -> None:
     for key in (*figures, "raw_stall_ms"):
         assert isinstance(result[key], float) and result[key] > 0, key
     assert isinstance(result["idle_stall_ms"], float)
+    assert isinstance(result["load_avg"], float)

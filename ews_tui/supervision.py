@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from ews_tui.domain.events import ServiceDegraded, ServiceFailed, ServiceRecovered, TaskFailed
 from ews_tui.domain.messages import Message
-from ews_tui.hub import Hub
+from ews_tui.hub import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class Supervised:
 class Supervisor:
     """Owns the tasks it starts: all are cancelled and awaited by :meth:`cancel_all`."""
 
-    def __init__(self, hub: Hub, policy: RestartPolicy | None = None) -> None:
+    def __init__(self, hub: Publisher, policy: RestartPolicy | None = None) -> None:
         self.hub = hub
         self.policy = policy or RestartPolicy()
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -4,8 +4,11 @@ Why a thread: asyncio runs every ready callback of an iteration before it looks 
 again. With ten Textual sessions in the main loop an iteration's batch of renders takes tens
 of milliseconds, and a bus cycle is a chain of request/answer steps, each of which would wait
 one batch: the pollers' period slipped by 20 % under ten busy sessions. In the bus loop an
-RTU answer's arrival and the next request wait only for the other pollers; the GIL's switch
-interval (5 ms) bounds how long the bus thread waits for the main thread's Python code.
+RTU answer's arrival and the next request wait only for the other pollers, and for the GIL:
+the main thread's Python code keeps it at most the switch interval before the bus thread
+gets it. A bus cycle is many such wake-ups (each request, each answer, each timer), so
+:class:`BusLoop` lowers the interval from Python's 5 ms to :data:`SWITCH_INTERVAL_S` while it
+runs (process-wide; restored at stop).
 
 What lives where:
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
@@ -52,6 +56,9 @@ T = TypeVar("T")
 
 THREAD_NAME = "ews-bus"
 STOP_TIMEOUT_S = 10.0
+#: The GIL's switch interval while the bus loop runs: the longest the bus thread waits for
+#: the main thread at each of its wake-ups (Python's default: 5 ms).
+SWITCH_INTERVAL_S = 0.001
 
 
 class BusLoopStopped(Exception):
@@ -72,8 +79,11 @@ class BusLoop:
         *,
         name: str = THREAD_NAME,
         on_death: Callable[[BaseException], None] | None = None,
+        switch_interval_s: float | None = SWITCH_INTERVAL_S,
     ) -> None:
         self._hub = hub
+        self._switch_interval_s = switch_interval_s
+        self._saved_interval_s: float | None = None
         self._name = name
         self._on_death = on_death
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -114,6 +124,9 @@ class BusLoop:
         self._ready = main.create_future()
         self._ended = main.create_future()
         self._thread = threading.Thread(target=self._main_of_thread, name=self._name, daemon=True)
+        if self._switch_interval_s is not None:
+            self._saved_interval_s = sys.getswitchinterval()
+            sys.setswitchinterval(self._switch_interval_s)
         self._thread.start()
         await asyncio.shield(self._ready)
 
@@ -136,6 +149,9 @@ class BusLoop:
             log.error("%s: the bus thread did not end in %.0f s", self._name, STOP_TIMEOUT_S)
             return
         thread.join(timeout=STOP_TIMEOUT_S)  # it has left its loop: at once
+        saved, self._saved_interval_s = self._saved_interval_s, None
+        if saved is not None:
+            sys.setswitchinterval(saved)
 
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` in the bus loop and wait for its result in the calling loop.

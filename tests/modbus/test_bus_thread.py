@@ -6,6 +6,7 @@ and RTU on a pty."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -26,7 +27,7 @@ from ews_tui.domain.events import (
 )
 from ews_tui.domain.installation import Device, Gateway, Installation
 from ews_tui.hub import Hub, Subscription
-from ews_tui.modbus.bus_thread import THREAD_NAME
+from ews_tui.modbus.bus_thread import SWITCH_INTERVAL_S, THREAD_NAME
 from ews_tui.modbus.poller import PollSettings
 from ews_tui.modbus.serial_line import LineSettings
 from ews_tui.modbus.transport import BusTransport
@@ -200,12 +201,15 @@ async def test_reads_go_through_the_proxies(site: Site, service: PollingService)
 async def test_stop_closes_the_transports_and_ends_the_thread(
     site: Site, hub: Hub, events: Subscription
 ) -> None:
+    interval = sys.getswitchinterval()
     svc = polling(hub, site)
     await svc.start()
+    assert sys.getswitchinterval() == SWITCH_INTERVAL_S  # the bus thread waits less for the GIL
     await next_event(events, sample_of(2))
     transports = [p.transport for p in svc.pollers.values()]
     assert all(t.connected for t in transports) and len(bus_threads()) == 1
     await svc.stop()
+    assert sys.getswitchinterval() == interval
     assert not any(t.connected for t in transports)
     assert bus_threads() == [] and svc.bus_loop is None
     async with asyncio.timeout(WAIT_S):  # the simulator sees the TCP connection closed

@@ -194,7 +194,9 @@ async def test_reads_go_through_the_proxies(site: Site, service: PollingService)
     # The gateway server's reads: paced, through the proxy, on both buses.
     paced = await service.pollers[LOCAL].read(4, 7, 0x0000, 2, paced=True)
     assert isinstance(paced, tuple) and len(paced) == 2
-    gateway = await service.test_gateway(site.installation.gateway(GATEWAY))
+    saved = site.installation.gateway(GATEWAY)
+    assert saved is not None
+    gateway = await service.test_gateway(saved)
     assert gateway.error is None and gateway.devices[0][1].ok
 
 

@@ -168,6 +168,7 @@ class PollingService:
             for gateway_id in list(self._pollers):
                 await self._drop(gateway_id, publish=False)
             bus_loop, self._bus_loop = self._bus_loop, None
+            self._supervisor.detach(THREAD_NAME)
             if bus_loop is not None:
                 await bus_loop.stop()
 
@@ -180,6 +181,8 @@ class PollingService:
         bus_loop = BusLoop(self._hub, on_death=self._bus_died)
         self._bus_loop = bus_loop
         await bus_loop.start()
+        if bus_loop.supervisor is not None:  # its pollers' health, shown with the others
+            self._supervisor.attach(THREAD_NAME, bus_loop.supervisor.health)
 
     def _bus_died(self, error: BaseException) -> None:
         """In the main loop: the bus thread ended by itself. Say so, then start anew."""

@@ -33,6 +33,7 @@ from ews_tui.modbus.serial_line import LineSettings
 from ews_tui.modbus.transport import BusTransport
 from ews_tui.services.polling import PollingService
 from ews_tui.sim.server import DeviceSpec, Endpoint, SimulatedBus, open_pty_pair
+from ews_tui.supervision import Supervisor
 
 FAST = PollSettings(fast_s=0.05, slow_s=0.3, backoff_start_s=0.05, backoff_max_s=0.2,
                     reconnect_start_s=0.05, reconnect_max_s=0.2)  # fmt: skip
@@ -146,7 +147,7 @@ def events(hub: Hub) -> Subscription:
     return hub.subscribe(lossless=True)
 
 
-def polling(hub: Hub, site: Site) -> PollingService:
+def polling(hub: Hub, site: Site, supervisor: Supervisor | None = None) -> PollingService:
     catalog = builtin_catalog()
     return PollingService(
         hub,
@@ -154,12 +155,20 @@ def polling(hub: Hub, site: Site) -> PollingService:
         installation=lambda: site.installation,
         catalog=lambda: catalog,
         settings=FAST,
+        supervisor=supervisor,
     )
 
 
 @pytest.fixture
-async def service(site: Site, hub: Hub, events: Subscription) -> AsyncIterator[PollingService]:
-    svc = polling(hub, site)
+def supervisor(hub: Hub) -> Supervisor:
+    return Supervisor(hub)
+
+
+@pytest.fixture
+async def service(
+    site: Site, hub: Hub, events: Subscription, supervisor: Supervisor
+) -> AsyncIterator[PollingService]:
+    svc = polling(hub, site, supervisor)
     await svc.start()
     try:
         yield svc
@@ -168,7 +177,7 @@ async def service(site: Site, hub: Hub, events: Subscription) -> AsyncIterator[P
 
 
 async def test_samples_reach_the_main_loop_hub_from_the_bus_thread(
-    service: PollingService, events: Subscription
+    service: PollingService, events: Subscription, supervisor: Supervisor
 ) -> None:
     assert [t.daemon for t in bus_threads()] == [True]
     for device_id in (1, 2):  # RTU on the pty, TCP on loopback
@@ -184,6 +193,9 @@ async def test_samples_reach_the_main_loop_hub_from_the_bus_thread(
     assert await service.pollers[GATEWAY].submit(job) is True
     assert await service.pollers[LOCAL].submit(job) is True
     assert seen == [THREAD_NAME, THREAD_NAME]
+    # Their supervised tasks are shown with the main loop's (the home screen's status line).
+    names = {h.name for h in supervisor.health()}
+    assert {"poller-1", "poller-2"} <= names
 
 
 async def test_reads_go_through_the_proxies(site: Site, service: PollingService) -> None:

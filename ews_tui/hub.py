@@ -11,9 +11,11 @@ subscriber has its own queue and reads at its own pace:
   warning), and :class:`~ews_tui.domain.events.QueueCaughtUp` once back under half of it.
   :meth:`Hub.stats` shows every queue (the home screen and the ``ews serve`` log read it).
 
-Thread-safety: none. The Hub, its publishers and its subscribers live in the one asyncio
-loop of the Runtime. Code on another thread publishes with
-``loop.call_soon_threadsafe(hub.publish, event)``.
+Thread-safety: none. The Hub and its subscribers live in the main asyncio loop of the
+Runtime. Code on another thread (the bus pollers' thread, :mod:`ews_tui.modbus.bus_thread`)
+publishes through a :class:`ThreadSafePublisher`, which hands each event to the main loop
+with ``loop.call_soon_threadsafe(hub.publish, event)`` (in order). Producers that may run
+on either side take a :class:`Publisher` (anything with ``publish``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol
 
 from ews_tui.domain.events import Event, QueueBehind, QueueCaughtUp
 
@@ -31,6 +34,30 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAXSIZE = 256
 #: Events queued in a lossless subscription past which its reader is "falling behind".
 DEFAULT_HIGH_WATER = 10_000
+
+
+class Publisher(Protocol):
+    """Where a producer publishes: the :class:`Hub` itself, or a :class:`ThreadSafePublisher`."""
+
+    def publish(self, event: Event) -> None: ...
+
+
+class ThreadSafePublisher:
+    """Publishes into ``hub`` from any thread: each event is queued to ``loop`` (the hub's
+    loop) and published there, in the order published. Once that loop is closed (the box
+    is stopping) events are dropped and counted."""
+
+    def __init__(self, hub: Hub, loop: asyncio.AbstractEventLoop) -> None:
+        self.hub = hub
+        self.loop = loop
+        self.dropped = 0
+
+    def publish(self, event: Event) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.hub.publish, event)
+        except RuntimeError:  # the main loop is closed: nobody is left to read it
+            self.dropped += 1
+            logger.debug("hub: %r dropped, its loop is closed", event)
 
 
 class SubscriptionClosed(Exception):

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from ews_tui.domain.events import ServiceDegraded, ServiceFailed, ServiceRecovered, TaskFailed
 from ews_tui.domain.messages import Message
-from ews_tui.hub import Hub
+from ews_tui.hub import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +105,12 @@ class Supervised:
 class Supervisor:
     """Owns the tasks it starts: all are cancelled and awaited by :meth:`cancel_all`."""
 
-    def __init__(self, hub: Hub, policy: RestartPolicy | None = None) -> None:
+    def __init__(self, hub: Publisher, policy: RestartPolicy | None = None) -> None:
         self.hub = hub
         self.policy = policy or RestartPolicy()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._supervised: list[Supervised] = []
+        self._sources: dict[str, Callable[[], tuple[ServiceHealth, ...]]] = {}
         self.closed = False
 
     @property
@@ -117,8 +118,17 @@ class Supervisor:
         return frozenset(self._tasks)
 
     def health(self) -> tuple[ServiceHealth, ...]:
-        """Every supervised task now, in the order they were started."""
-        return tuple(handle.health for handle in self._supervised)
+        """Every supervised task now, in the order they were started, then those of the
+        attached supervisors (another thread's: see :meth:`attach`)."""
+        own = tuple(handle.health for handle in self._supervised)
+        return own + tuple(h for source in list(self._sources.values()) for h in source())
+
+    def attach(self, key: str, source: Callable[[], tuple[ServiceHealth, ...]]) -> None:
+        """Show the tasks of another supervisor (the bus loop's) in :meth:`health`."""
+        self._sources[key] = source
+
+    def detach(self, key: str) -> None:
+        self._sources.pop(key, None)
 
     def spawn(self, coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
         """Run ``coro`` once as an owned task; a crash is logged and published."""

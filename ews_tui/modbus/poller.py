@@ -41,7 +41,7 @@ from ews_tui.domain.events import (
     GatewayStateChanged,
     Sample,
 )
-from ews_tui.hub import Hub
+from ews_tui.hub import Publisher
 from ews_tui.modbus.device_reader import DeviceReader, DeviceTarget, Values
 from ews_tui.modbus.planner import BusParams, CostModel, PollClass
 from ews_tui.modbus.transport import (
@@ -173,7 +173,7 @@ class BusPoller:
         self,
         gateway_id: int,
         transport: BusTransport,
-        hub: Hub,
+        hub: Publisher,
         targets: Iterable[DeviceTarget] = (),
         *,
         bus: BusParams | None = None,

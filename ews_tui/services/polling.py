@@ -8,6 +8,12 @@ keeps its connection. Everything that reads a device goes through the owning pol
 :meth:`PollingService.test_device` (the devices screen's Test),
 :meth:`PollingService.test_gateway` (the gateways screen's Test: the bus, then every enabled
 device once) and :meth:`PollingService.read_for` (the Modbus TCP gateway server).
+
+The pollers run in the bus loop, a thread of their own (:mod:`ews_tui.modbus.bus_thread`):
+a busy UI never delays a request or an answer. The service holds a
+:class:`~ews_tui.modbus.bus_thread.ThreadedPoller` per bus; if the bus thread dies, the
+service publishes it (:class:`TaskFailed`, the gateways in Communication error), starts a new
+bus loop and rebuilds every poller.
 """
 
 from __future__ import annotations
@@ -26,14 +32,17 @@ from ews_tui.domain.events import (
     GatewayState,
     GatewayStateChanged,
     InstallationChanged,
+    ServiceRecovered,
     SettingsChanged,
+    TaskFailed,
 )
 from ews_tui.domain.installation import Device, Gateway, Installation
 from ews_tui.domain.messages import N_, Message
 from ews_tui.hub import Hub
+from ews_tui.modbus.bus_thread import THREAD_NAME, BusLoop, ThreadedPoller
 from ews_tui.modbus.device_reader import DeviceMapError, DeviceTarget, device_target
 from ews_tui.modbus.planner import BusParams
-from ews_tui.modbus.poller import BusPoller, PollSettings
+from ews_tui.modbus.poller import PollSettings
 from ews_tui.modbus.transport import (
     BusTransport,
     Disconnected,
@@ -44,7 +53,7 @@ from ews_tui.modbus.transport import (
     TcpEndpoint,
 )
 from ews_tui.services.follower import HubFollower
-from ews_tui.supervision import Supervisor
+from ews_tui.supervision import Supervisor, describe
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,9 @@ GATEWAY_PATH_UNAVAILABLE = 0x0A
 GATEWAY_TARGET_FAILED = 0x0B
 TCP_MARGIN_S = 0.1  # a gateway answers after its RS485 line, plus the network
 TEST_TIMEOUT_S = 60.0
+#: Restart delays of a bus thread that died again and again (doubling up to the last).
+BUS_RESTART_START_S = 0.5
+BUS_RESTART_MAX_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -121,7 +133,10 @@ class PollingService:
         self._installation = installation
         self._catalog = catalog
         self.settings = settings or PollSettings()
-        self._pollers: dict[int, BusPoller] = {}
+        self._pollers: dict[int, ThreadedPoller] = {}
+        self._bus_loop: BusLoop | None = None
+        self._bus_deaths = 0
+        self._stopped = False
         self._specs: dict[int, BusSpec] = {}
         self._quiet: dict[tuple[str, int], str] = {}  # OFF / CONFIG_ERROR already published
         self._listener = HubFollower(
@@ -136,8 +151,10 @@ class PollingService:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        self._stopped = False
         self._listener.subscribe()
         try:
+            await self._start_bus_loop()
             await self.reload()
         except BaseException:
             await self.stop()
@@ -147,8 +164,53 @@ class PollingService:
     async def stop(self) -> None:
         await self._listener.stop()
         async with self._lock:
+            self._stopped = True
             for gateway_id in list(self._pollers):
                 await self._drop(gateway_id, publish=False)
+            bus_loop, self._bus_loop = self._bus_loop, None
+            self._supervisor.detach(THREAD_NAME)
+            if bus_loop is not None:
+                await bus_loop.stop()
+
+    @property
+    def bus_loop(self) -> BusLoop | None:
+        """The bus pollers' loop and thread (None when stopped)."""
+        return self._bus_loop
+
+    async def _start_bus_loop(self) -> None:
+        bus_loop = BusLoop(self._hub, on_death=self._bus_died)
+        self._bus_loop = bus_loop
+        await bus_loop.start()
+        if bus_loop.supervisor is not None:  # its pollers' health, shown with the others
+            self._supervisor.attach(THREAD_NAME, bus_loop.supervisor.health)
+
+    def _bus_died(self, error: BaseException) -> None:
+        """In the main loop: the bus thread ended by itself. Say so, then start anew."""
+        if self._stopped:
+            return
+        self._bus_deaths += 1
+        log.error("the bus thread died (%d times): %s", self._bus_deaths, describe(error))
+        self._hub.publish(TaskFailed(THREAD_NAME, describe(error)))
+        dead = Disconnected(THREAD_NAME, "the bus thread died: restarting it")
+        for gateway_id in self._pollers:
+            self._hub.publish(GatewayStateChanged(gateway_id, GatewayState.COMM_ERROR, str(dead)))
+        delay = min(BUS_RESTART_START_S * 2 ** (self._bus_deaths - 1), BUS_RESTART_MAX_S)
+        self._supervisor.spawn(self._restart_bus_loop(delay), name=f"{THREAD_NAME}-restart")
+
+    async def _restart_bus_loop(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with self._lock:
+            if self._stopped:
+                return
+            old, self._bus_loop = self._bus_loop, None
+            if old is not None:
+                await old.stop()  # joins the dead thread
+            self._pollers.clear()  # stopped, their transports closed, by the dead thread
+            self._specs.clear()
+            await self._start_bus_loop()
+        await self.reload()
+        log.info("the bus thread runs again")
+        self._hub.publish(ServiceRecovered(THREAD_NAME))
 
     async def _on_change(self, event: Event) -> None:
         if isinstance(event, SettingsChanged) and event.section not in BUS_SECTIONS:
@@ -156,7 +218,7 @@ class PollingService:
         await self.reload()  # a failure crashes the follower: shown, retried once
 
     @property
-    def pollers(self) -> Mapping[int, BusPoller]:
+    def pollers(self) -> Mapping[int, ThreadedPoller]:
         return dict(self._pollers)
 
     # ------------------------------------------------------------------ rebuild
@@ -186,14 +248,10 @@ class PollingService:
                 if poller is not None:
                     await self._drop(gateway_id, publish=False)
                 self._quiet.pop(("gateway", gateway_id), None)
-                poller = BusPoller(
-                    gateway_id,
-                    BusTransport(spec.endpoint),
-                    self._hub,
-                    targets,
-                    bus=spec.bus,
-                    settings=self.settings,
-                    supervisor=self._supervisor,
+                if self._bus_loop is None:
+                    raise RuntimeError("polling: reload before start")
+                poller = await self._bus_loop.poller(
+                    gateway_id, spec.endpoint, targets, bus=spec.bus, settings=self.settings
                 )
                 self._pollers[gateway_id] = poller
                 self._specs[gateway_id] = spec

@@ -42,12 +42,13 @@ async def follow(
 ) -> None:
     """``handle`` each event while ``screen`` is on the stack. An event that finds a widget
     missing while the screen is not the one shown (it is being taken down, or covered while
-    the app switches screens) is skipped: it ended the whole session. The shown screen
-    missing a widget is a bug, and raises."""
+    the app switches screens) or while the app shuts down (its widgets go, the screen stays
+    on top) is skipped: it ended the whole session. The shown screen of a running app missing
+    a widget is a bug, and raises."""
     async for event in while_shown(screen, events):
         try:
             handle(event)
         except NoMatches:
-            if screen.is_attached and screen.app.screen is screen:
+            if screen.is_attached and screen.app.screen is screen and screen.app.is_running:
                 raise
             log.debug("%s: an event came as the screen's widgets went", type(screen).__name__)

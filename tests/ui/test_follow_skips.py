@@ -53,3 +53,23 @@ async def test_an_event_for_a_covered_screen_missing_a_widget_is_skipped() -> No
         screen.events.put_nowait(2)  # now the shown screen misses a widget: a bug
         with pytest.raises(NoMatches):
             await asyncio.wait_for(task, 5)
+
+
+async def test_an_event_while_the_app_shuts_down_is_skipped() -> None:
+    """The app's shutdown takes the widgets while the screen stays on top (bus11's flaky
+    states test): the event is skipped, not raised into the ending session."""
+    app: App[None] = App()
+    async with app.run_test() as pilot:
+        screen = Follower()
+        await app.push_screen(screen)
+        await pilot.pause()
+        task = asyncio.create_task(follow(screen, screen.stream(), screen.handle))
+        app._running = False  # what App._shutdown sets first, before it closes the widgets
+        screen.events.put_nowait(1)
+        for _ in range(50):
+            if screen.handled:
+                break
+            await pilot.pause(0.01)
+        assert screen.handled == [1] and not task.done()
+        task.cancel()
+        app._running = True  # let run_test close the app as usual

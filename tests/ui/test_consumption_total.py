@@ -149,8 +149,11 @@ async def test_key_repeats_read_the_store_once(box: Runtime) -> None:
         screen.load_interval_s = 3600.0  # the waiting read never starts by itself
         reads = screen.reads
         await pilot.press("left", "left", "left", "right")
-        await pilot.pause()
-        assert "Monday, January 13, 2025" in text(pilot, "#cons-view")  # the header follows
+        for _ in range(200):  # the header follows once the read is late (header_delay_s)
+            if "Monday, January 13, 2025" in text(pilot, "#cons-view"):
+                break
+            await pilot.pause(0.01)
+        assert "Monday, January 13, 2025" in text(pilot, "#cons-view")
         waiting = [w for w in pilot.app.workers if w.group == "consumption-load"]
         assert len([w for w in waiting if not w.is_finished]) == 1  # one read, waiting
         assert screen.reads == reads  # nothing read within the interval

@@ -253,6 +253,8 @@ def fit_colors(data: str, colors: Colors) -> str:
     """
     if colors == "truecolor" or "\x1b[" not in data:
         return data
+    if colors == 256 and "8;2;" not in data:
+        return data  # no 24-bit colour: every code is one a 256-colour terminal knows
     target = COLOR_SYSTEMS.get(colors, ColorSystem.STANDARD)
     return _SGR.sub(lambda m: _fit_sgr(m.group(1), target), data)
 
@@ -333,8 +335,33 @@ class StreamDriver(Driver):
         self._parser = SessionParser()
         self._tick: asyncio.TimerHandle | None = None
         self._input_on = False
+        self._out: list[str] = []
+        self._flush_soon: asyncio.Handle | None = None
+        self.sends = 0  # writes to the link (tests count them)
 
     def write(self, data: str) -> None:
+        """Keep ``data`` for the link: what one frame writes (synchronised-update marks,
+        the screen's changes, the cursor) goes out in one write at :meth:`flush`, which
+        Textual calls at the frame's end; a write without one (a bell) goes out in the
+        next loop pass. One SSH packet per frame, not three."""
+        self._out.append(data)
+        if self._flush_soon is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (an app's last words at its end): at once
+                self.flush()
+                return
+            self._flush_soon = loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        if self._flush_soon is not None:
+            self._flush_soon.cancel()
+            self._flush_soon = None
+        if not self._out:
+            return
+        data = "".join(self._out)
+        self._out.clear()
+        self.sends += 1
         self.terminal.link.write(fit_colors(data, self.terminal.colors))
 
     def send_message(self, message: Message) -> None:
@@ -368,6 +395,7 @@ class StreamDriver(Driver):
         if self._mouse:
             restore += MOUSE_OFF
         self.write(restore + ALT_SCREEN_OFF + CURSOR_SHOW)
+        self.flush()  # the app is ending: nothing waits for a later loop pass
 
     # -- input ------------------------------------------------------------------------------
 

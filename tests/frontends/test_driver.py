@@ -159,3 +159,34 @@ def test_colours_are_fitted_to_the_terminal_whatever_rendered_them() -> None:
     assert fit_colors(truecolor, 256) == "\x1b[1;38;5;196;48;5;235mX\x1b[0m\x1b[?1049h"
     assert fit_colors(truecolor, "truecolor") == truecolor
     assert fit_colors("\x1b[38;5mbroken", 16) == "\x1b[38;5mbroken"  # left as it was
+
+
+async def test_a_frame_reaches_the_link_in_one_write() -> None:
+    """Textual writes a frame in pieces (synchronised-update marks, the changes, the
+    cursor): each piece was a write on the SSH channel, a packet of its own. Now the pieces
+    of one frame go in one write; a write Textual makes without a flush (a bell) still goes
+    out, in the next loop pass."""
+    link = QueueLink()
+    terminal = StreamTerminal(link, TerminalSize(80, 24), colors=256)
+    app = Probe()
+    running = asyncio.create_task(terminal.run(app))
+    await next_seen(app, ("size", (80, 24)))
+    await asyncio.sleep(0)
+    driver = app._driver
+    assert driver is not None
+    app._sync_available = True  # as when the terminal answers the query
+    before = len(link.out)
+    app.query_one(Input).value = "frame"
+    async with asyncio.timeout(DEADLINE_S):
+        while not any("frame" in out for out in link.out[before:]):
+            await asyncio.sleep(0.01)
+    frame = link.out[-1]
+    assert frame.startswith("\x1b[?2026h") and frame.endswith("\x1b[?2026l")
+    assert "frame" in frame
+    app.bell()
+    assert link.out[-1] == frame  # kept for this loop pass
+    await asyncio.sleep(0)
+    assert link.out[-1] == "\x07"
+    link.incoming.put_nowait("")
+    await asyncio.wait_for(running, DEADLINE_S)
+    assert "".join(link.out).endswith("\x1b[?1049l\x1b[?25h")

@@ -219,3 +219,28 @@ async def test_a_gateway_alarm_says_it_groups_its_devices(box: Runtime) -> None:
         assert "communication errors are grouped under this alarm" in " ".join(
             text(app, "alarms-detail").split()
         )
+
+
+async def test_a_flapping_alarm_reloads_the_list_at_the_rate_cap(box: Runtime) -> None:
+    """Each burst of alarm events read the page and rebuilt the table: an alarm flapping many
+    times a second redrew the screen as often, in every session on it. Now the Hub's events
+    reload it at most every ``reload_interval_s``, and a page with the same rows keeps its
+    table."""
+    app = make_box_app(box, "alarms")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AlarmsScreen)
+        built = screen.tables_built
+        screen.reload()  # the same rows again
+        await settle(pilot)
+        assert screen.tables_built == built
+        screen.reload_interval_s = 3600.0  # the second reload would come in an hour
+        changes = box.hub.subscribe(AlarmChanged, lossless=True, name="test-flap")
+        with changes:
+            for state in (GatewayState.ON, GatewayState.COMM_ERROR) * 3:
+                box.hub.publish(GatewayStateChanged(ANNEX, state, "flap"))
+                await asyncio.wait_for(changes.get(), 10)
+            for _ in range(5):
+                await settle(pilot)
+        assert screen.follow_reloads == 1

@@ -147,3 +147,23 @@ async def test_the_last_weeks_en50160_verdict_of_the_gateways_eq_device(box: Run
                 break
             await pilot.pause(0.05)
         assert text(pilot, "#det-en50160") == "Last week EN 50160 check: ✓ OK (2025-W02)"
+
+
+async def test_another_period_keeps_the_device_list(box: Runtime) -> None:
+    """Each ←/→ built the device list anew (the list repainted whole and the screen laid
+    out again, in every session moving the period); the same devices keep their options."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, "consumption_details")
+        screen = app.screen
+        assert isinstance(screen, DetailsScreen)
+        built = screen.lists_built
+        await pilot.press("down", "left")
+        await loaded(pilot)
+        assert "Tuesday, January 14" in text(pilot, "#cons-view")
+        assert screen.lists_built == built
+        assert text(pilot, "#det-device").startswith("Heat pump")
+        await pilot.press("e")  # gas: other devices, the list is built
+        await loaded(pilot)
+        assert screen.lists_built == built + 1
+        assert devices(pilot) == ["Boiler gas"]

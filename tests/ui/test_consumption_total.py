@@ -149,8 +149,11 @@ async def test_key_repeats_read_the_store_once(box: Runtime) -> None:
         screen.load_interval_s = 3600.0  # the waiting read never starts by itself
         reads = screen.reads
         await pilot.press("left", "left", "left", "right")
-        await pilot.pause()
-        assert "Monday, January 13, 2025" in text(pilot, "#cons-view")  # the header follows
+        for _ in range(200):  # the header follows once the read is late (header_delay_s)
+            if "Monday, January 13, 2025" in text(pilot, "#cons-view"):
+                break
+            await pilot.pause(0.01)
+        assert "Monday, January 13, 2025" in text(pilot, "#cons-view")
         waiting = [w for w in pilot.app.workers if w.group == "consumption-load"]
         assert len([w for w in waiting if not w.is_finished]) == 1  # one read, waiting
         assert screen.reads == reads  # nothing read within the interval
@@ -329,3 +332,28 @@ async def test_a_read_ending_after_a_switch_does_not_end_the_session(box: Runtim
         assert pilot.app.screen is not total
         total.show_loaded(total.view, data)  # the read that ends now: nothing to show
         assert app.is_running and app.return_code is None
+
+
+async def test_a_quick_read_draws_its_header_with_its_result(box: Runtime) -> None:
+    """A key drew the new period's header at once, then its table a frame later: two frames
+    per key in every session. The header now waits for the read (one frame), unless the
+    read takes longer than ``header_delay_s``: then it shows first, as the key's answer."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsumptionScreen)
+        before = text(pilot, "#cons-view")
+        screen.load_interval_s = 3600.0  # the next read waits for the rate cap...
+        screen.header_delay_s = 3600.0  # ... and its header for the read
+        await pilot.press("left")
+        await pilot.pause()
+        assert text(pilot, "#cons-view") == before  # nothing drawn before the result
+        screen.header_delay_s = 0.01  # a read that takes long: its header comes first
+        await pilot.press("left")
+        for _ in range(200):
+            if text(pilot, "#cons-view") != before:
+                break
+            await pilot.pause(0.01)
+        assert "Monday, January 13" in text(pilot, "#cons-view")
+        assert screen.reads == 1  # still waiting for the rate cap

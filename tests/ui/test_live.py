@@ -25,6 +25,7 @@ from ews_tui.runtime import Runtime
 from ews_tui.services.installation import InstallationService
 from ews_tui.services.live import LiveValues
 from ews_tui.ui.screens.live import LiveScreen
+from ews_tui.ui.widgets.line_option_list import LineOptionList
 from ews_tui.ui.widgets.measure_table import MeasureTable
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
@@ -389,3 +390,52 @@ async def test_the_values_scroll_under_their_header_from_the_keyboard(box: Runti
         assert table.label_of(list(table.rows)[last]) in bottom
         await pilot.press("home")
         assert (table.cursor_row, table.scroll_y) == (0, 0)
+
+
+async def test_a_move_in_the_list_repaints_two_options_only(box: Runtime) -> None:
+    """Each ↓ in the device list repainted every line of the list (Textual's OptionList
+    repaints itself whole when its highlight moves), in every session typing. Now a move
+    draws the option left and the option reached."""
+    for address in range(10, 20):
+        await box.get(InstallationService).apply(
+            save_device, Device(0, 1, "0 146 68", address, name=f"Meter {address}")
+        )
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = _live_screen(pilot)
+        screen.select_delay_s = screen.select_max_delay_s = 3600.0  # no device shown
+        options = screen.query_one("#live-devices", LineOptionList)
+        await pilot.press("enter")
+        await pilot.pause()
+        drawn = options.lines_rendered
+        await pilot.press("down")
+        await pilot.pause()
+        assert options.highlighted == 1
+        assert options.lines_rendered - drawn == 2
+        drawn = options.lines_rendered
+        await pilot.press("down", "down", "up")
+        await pilot.pause()
+        assert options.highlighted == 2
+        assert options.lines_rendered - drawn <= 3 * 2
+        # The highlight is drawn where it is, and nowhere else.
+        styles = [next(iter(options.render_line(y))).style.bgcolor for y in range(4)]
+        assert styles[2] != styles[1] and styles[1] == styles[3]
+        assert str(options.get_option_at_index(2).prompt) in options.render_line(2).text
+
+
+async def test_a_state_change_rewrites_its_own_label_only(box: Runtime) -> None:
+    """One device changing state rewrote every label of the list (each write clears the
+    list's caches and repaints it whole)."""
+    await box.get(InstallationService).apply(save_device, GAS)
+    app = make_box_app(box, "live")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = _live_screen(pilot)
+        screen.refresh_s = 3600.0  # the test draws
+        box.hub.publish(DeviceStateChanged(2, DeviceState.COMM_ERROR, "no answer"))
+        await _until(pilot, lambda: screen.board.device(2).state is DeviceState.COMM_ERROR)
+        screen.draw_due()
+        assert screen.relabels == 1
+        assert _listed(pilot) == ["Main meter", "Feeder DPX3", "Boiler gas"]
+        options = screen.query_one("#live-devices", OptionList)
+        marks = [str(options.get_option_at_index(i).prompt)[0] for i in range(3)]
+        assert marks[1] != marks[0] == marks[2]

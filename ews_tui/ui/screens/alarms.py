@@ -14,7 +14,9 @@ but has no acknowledge keys. The list follows the engine's :class:`AlarmChanged`
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -57,6 +59,7 @@ from ews_tui.ui.widgets.footer import EwsFooter
 log = logging.getLogger(__name__)
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 PAGE_SIZE = 50
+RELOAD_INTERVAL_S = 0.5  # the Hub's alarm events reload the list at most twice a second
 SEVERITIES: tuple[Severity | None, ...] = (None, *Severity)
 KINDS: tuple[AlarmType | None, ...] = (None, *AlarmType)
 SEVERITY_CLASSES = {
@@ -94,6 +97,11 @@ class AlarmsScreen(EwsScreen[None]):
         self.first_row = 0
         self.page_shown = AlarmPage((), 0, 0)
         self._dirty = False
+        self.reload_interval_s = RELOAD_INTERVAL_S
+        self._last_follow: float | None = None
+        self.follow_reloads = 0  # reloads the Hub's events started (tests count them)
+        self.tables_built = 0  # times the table was filled (tests count them)
+        self._rows: tuple[tuple[Alarm, ...], ZoneInfo] | None = None  # what the table shows
 
     # -- access ---------------------------------------------------------------------------
 
@@ -167,19 +175,32 @@ class AlarmsScreen(EwsScreen[None]):
     async def _follow(self, subscription: Subscription) -> None:
         with subscription:
             async for _event in while_shown(self, subscription):
+                # At most one reload per RELOAD_INTERVAL_S: a flapping alarm (a threshold
+                # crossed and left many times a second) reads and redraws a few times a
+                # second, whatever the rate of its events.
+                if self._last_follow is not None:
+                    wait = self._last_follow + self.reload_interval_s - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                 while len(subscription):  # one reload for a burst
                     subscription.get_nowait()
+                self._last_follow = time.monotonic()
+                self.follow_reloads += 1
                 self.reload()
 
     def show(self, page: AlarmPage) -> None:
         self.page_shown = page
         table = self.query_one("#alarms-table", DataTable)
-        keep = table.cursor_row
-        table.clear()
-        for alarm in page.alarms:
-            table.add_row(*self._cells(alarm), key=str(alarm.id))
-        if page.alarms:
-            table.move_cursor(row=min(keep, len(page.alarms) - 1))
+        rows = (page.alarms, self.tz)
+        if rows != self._rows:  # the same rows again (an event that changed nothing shown)
+            self._rows = rows
+            self.tables_built += 1
+            keep = table.cursor_row
+            table.clear()
+            for alarm in page.alarms:
+                table.add_row(*self._cells(alarm), key=str(alarm.id))
+            if page.alarms:
+                table.move_cursor(row=min(keep, len(page.alarms) - 1))
         self._title()
         self._filters_line()
         self._detail()

@@ -32,6 +32,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.timer import Timer
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -69,6 +70,7 @@ VIEWS: tuple[tuple[str, str], ...] = (
 )
 RELOADING_SETTINGS = frozenset({"costs", "time"})
 LOAD_INTERVAL_S = 0.25  # a screen reads the store at most four times a second
+HEADER_DELAY_S = 0.1  # a read done sooner draws the header with its result, in one frame
 
 
 class ConsumptionScreen(EwsScreen[None]):
@@ -116,6 +118,8 @@ class ConsumptionScreen(EwsScreen[None]):
         # What each grid shows: its columns and rows count, for which view.
         self._grid_shapes: dict[str | None, tuple[tuple[object, ...], ConsumptionView]] = {}
         self._last_read: float | None = None
+        self._header_timer: Timer | None = None
+        self.header_delay_s = HEADER_DELAY_S
 
     # ------------------------------------------------------------------ services
 
@@ -199,8 +203,18 @@ class ConsumptionScreen(EwsScreen[None]):
     # ------------------------------------------------------------------ loading
 
     def reload(self) -> None:
-        self.show_header()
+        """Read the view again. Its header (the period's name) shows with what is read, in
+        one frame; when the read takes longer than ``HEADER_DELAY_S`` (a wait for the rate
+        cap, a long range), the header shows first, as a key's answer."""
+        if self._header_timer is not None:
+            self._header_timer.stop()
+        delay = max(0.01, self.header_delay_s)  # never a 0 s timer (Textual divides by it)
+        self._header_timer = self.set_timer(delay, self._header_due, name="consumption header")
         self._load(self.view)
+
+    def _header_due(self) -> None:
+        self._header_timer = None
+        self.show_header()
 
     @work(exclusive=True, group=LOAD_GROUP)
     async def _load(self, view: ConsumptionView) -> None:
@@ -227,6 +241,10 @@ class ConsumptionScreen(EwsScreen[None]):
         if view != self.view or not self.is_attached:
             return
         try:
+            if self._header_timer is not None:
+                self._header_timer.stop()
+                self._header_timer = None
+            self.show_header()
             self.show(data)
         except NoMatches:
             if self.app.screen is self:

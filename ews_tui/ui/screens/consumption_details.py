@@ -41,6 +41,7 @@ from ews_tui.ui.consumption_view import ConsumptionView
 from ews_tui.ui.en50160_text import verdict_text
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import Histogram, Series
+from ews_tui.ui.widgets.line_option_list import LineOptionList
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 # Reserved: the weekly EN 50160 check of the device (issue "EN 50160") fills this line.
@@ -69,10 +70,12 @@ class DetailsScreen(ConsumptionScreen):
         super().__init__(*args, **kwargs)
         self.data: tuple[ConsumptionTable, ...] | None = None
         self.keys: list[GroupKey] = []
+        self._listed: list[tuple[str, str]] | None = None  # the device list's options
+        self.lists_built = 0  # times the device list was built (tests count them)
 
     def compose_body(self) -> ComposeResult:
         with Horizontal():
-            yield OptionList(id="det-devices")
+            yield LineOptionList(id="det-devices")
             with Vertical(id="det-right"):
                 yield SteadyStatic("", id="det-device")
                 yield SteadyStatic("", id="det-compare")
@@ -114,9 +117,15 @@ class DetailsScreen(ConsumptionScreen):
         return key or (self.keys[0] if self.keys else None)
 
     def fill_devices(self) -> None:
+        """List the devices; the same devices as listed (another period: ←/→) keep their
+        options (rebuilt, the list repainted whole and laid the screen out at each key)."""
         options = self.query_one("#det-devices", OptionList)
-        options.clear_options()
-        options.add_options(Option(key.name, id=str(key.id)) for key in self.keys)
+        listed = [(key.name, str(key.id)) for key in self.keys]
+        if listed != self._listed:
+            self._listed = listed
+            self.lists_built += 1
+            options.clear_options()
+            options.add_options(Option(name, id=id_) for name, id_ in listed)
         key = self.selected_key()
         if key is not None:
             options.highlighted = self.keys.index(key)

@@ -45,6 +45,7 @@ from ews_tui.services.live import LIVE_EVENTS, LiveBoard, LiveValues
 from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
+from ews_tui.ui.widgets.line_option_list import LineOptionList
 from ews_tui.ui.widgets.measure_table import MeasureTable
 from ews_tui.ui.widgets.state_symbol import breaker_text, state_text
 from ews_tui.ui.widgets.steady_static import SteadyStatic
@@ -95,6 +96,7 @@ class LiveScreen(EwsScreen[None]):
         self._pending_since: float | None = None
         self._select_timer: Timer | None = None
         self.refresh_s = REFRESH_S
+        self.relabels = 0  # list labels written again (tests count them)
         self.select_delay_s = SELECT_DELAY_S
         self.select_max_delay_s = SELECT_MAX_DELAY_S
 
@@ -107,7 +109,7 @@ class LiveScreen(EwsScreen[None]):
         with Horizontal():
             with Vertical(id="live-left"):
                 yield Input(placeholder=_("Search…"), id="live-search", compact=True)
-                yield OptionList(id="live-devices")
+                yield LineOptionList(id="live-devices")
             with Vertical(id="live-right"):
                 yield SteadyStatic(id="live-device")
                 yield SteadyStatic(id="live-comm")
@@ -235,9 +237,14 @@ class LiveScreen(EwsScreen[None]):
             self.select(self._shown[index])
 
     def _relabel(self) -> None:
+        """Write the labels whose state mark changed (each one written clears the list's
+        caches and repaints it: one state changing must not rewrite every label)."""
         options = self.query_one("#live-devices", OptionList)
         for index, device in enumerate(self._shown):
-            options.replace_option_prompt_at_index(index, self._label(device))
+            label = self._label(device)
+            if options.get_option_at_index(index).prompt != label:
+                options.replace_option_prompt_at_index(index, label)
+                self.relabels += 1
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "live-search":

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -162,6 +163,8 @@ class MeasureTable(ScrollView, can_focus=True):
         self._widths: dict[str, int] = dict.fromkeys(COLUMNS, 0)
         self._strips: dict[int, Strip] = {}  # row index (-1: the header) -> its line
         self._strip_key: tuple[object, ...] = ()  # what the cached strips were drawn for
+        self._raw: dict[str, float | str | None] = {}  # the value each cell was written from
+        self._styles: dict[str, Style] = {}  # row kind -> its style (Textual's is computed)
         self.cursor_row = 0
         self.cells_written = 0
         self.rows_built = 0
@@ -199,6 +202,7 @@ class MeasureTable(ScrollView, can_focus=True):
         self._index = {qid: i for i, qid in enumerate(self._order)}
         self._shown = dict(self._labels)
         self._values = dict.fromkeys(self._units, MISSING)
+        self._raw = {}
         self._strips.clear()
         self.cursor_row = 0
         self.scroll_to(y=0, animate=False, immediate=True)
@@ -208,8 +212,13 @@ class MeasureTable(ScrollView, can_focus=True):
         """Show ``values`` (a row absent from them shows missing); only changed cells are
         written, and only their lines repainted."""
         changed: list[int] = []
+        raw = self._raw
         for qid, unit in self._units.items():
-            text = value_text(values.get(qid), unit)
+            value = values.get(qid)
+            if qid in raw and raw[qid] == value and type(raw[qid]) is type(value):
+                continue  # the same number: its text is the one shown (no formatting)
+            raw[qid] = value
+            text = value_text(value, unit)
             if self._values.get(qid) != text:
                 self._values[qid] = text
                 self.cells_written += 1
@@ -321,11 +330,13 @@ class MeasureTable(ScrollView, can_focus=True):
     def watch_has_focus(self, _focus: bool) -> None:
         super().watch_has_focus(_focus)
         self._strips.clear()  # the cursor's colours follow the focus
+        self._styles.clear()
         self.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._styles.clear()
 
     # ------------------------------------------------------------------ drawing
 
@@ -343,19 +354,34 @@ class MeasureTable(ScrollView, can_focus=True):
             self._strips[index] = strip
         return strip
 
+    def _style(self, kind: str) -> Style:
+        """The style of a kind of row ("base", "header", "even", "odd-cursor"...), computed
+        once per style change: Textual's ``rich_style`` walks every ancestor at each call."""
+        style = self._styles.get(kind)
+        if style is None:
+            base = self.rich_style
+            if kind == "base":
+                style = base
+            elif kind == "header":
+                style = base + self.get_component_rich_style("measure-table--header")
+            else:
+                parity, _sep, cursor = kind.partition("-")
+                style = base + self.get_component_rich_style(f"measure-table--{parity}-row")
+                if cursor:
+                    style += self.get_component_rich_style("measure-table--cursor")
+            self._styles[kind] = style
+        return style
+
     def _draw_row(self, index: int, width: int) -> Strip:
         self.lines_rendered += 1
-        base = self.rich_style
         if index >= len(self._order):
-            return Strip.blank(width, base)
+            return Strip.blank(width, self._style("base"))
         if index < 0:
-            style = base + self.get_component_rich_style("measure-table--header")
+            style = self._style("header")
             cells = (_("Quantity"), _("Value"), _("Unit"))
         else:
             parity = "odd" if index % 2 else "even"
-            style = base + self.get_component_rich_style(f"measure-table--{parity}-row")
-            if index == self.cursor_row:
-                style += self.get_component_rich_style("measure-table--cursor")
+            style = self._style(f"{parity}-cursor" if index == self.cursor_row else parity)
             qid = self._order[index]
             cells = (self._shown[qid], self._values[qid], self._units[qid])
         pad = " " * CELL_PADDING

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, SelectionList, Static
 
@@ -94,13 +94,14 @@ class DeviceForm(VerticalScroll):
         self.other_side = other_side
         self.problems: dict[str, str] = {}
         self._touched = False
-        self._shown: dict[str, str] = {}  # error label id -> the message it shows
+        self._shown: dict[str, str] = {}  # field key -> the message under it
         self._first: tuple[Device | None, dict[str, str]] | None = None
         self._values: dict[str, object] = {}  # field key -> its value while not shown
         self._inputs: dict[str, Widget] = {}  # field key -> its input, once composed
-        self._fields: dict[str, Vertical] = {}  # field key -> its field, once composed
-        self._errors: dict[str, Static] = {}  # field key -> its error line
+        self._fields: dict[str, Horizontal] = {}  # field key -> its row, once composed
+        self._errors: dict[str, Static] = {}  # field key -> its error line, once one showed
         self._general = Static("", id="err-general", classes="error")
+        self._general.display = False
         self._checked: tuple[object, ...] | None = None  # what the last check saw
         self._loaded: Device | None = None  # the fields as loaded (see unsaved)
 
@@ -124,21 +125,19 @@ class DeviceForm(VerticalScroll):
             id="legend",
         )
 
-    def _new_field(self, key: str) -> Vertical:
-        """Field ``key`` (label, input, error line) holding its value in :attr:`_values`."""
+    def _new_field(self, key: str) -> Horizontal:
+        """Field ``key``: its label and input, holding its value in :attr:`_values` (its
+        error line comes under it when it first has one to show)."""
         widget = self._make_input(key)
         if widget.id is None:
             widget.id = f"f-{key}"
         self._inputs[key] = widget
         label = _(LABELS[key]) + (" *" if key in MANDATORY else "")
-        error = self._errors[key] = Static("", id=f"err-{key}", classes="error")
-        error.display = False
-        self._shown[f"err-{key}"] = ""
-        field = self._fields[key] = Vertical(
-            Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
-            error,
+        field = self._fields[key] = Horizontal(
+            Label(label, classes="field-label"),
+            widget,
             id=f"field-{key}",
-            classes="field",
+            classes="field field-row",
         )
         return field
 
@@ -219,23 +218,36 @@ class DeviceForm(VerticalScroll):
     def load(self, inst: Installation, device: Device, *, other_side: bool = False) -> None:
         """Show ``device`` (id 0: a new one); ``other_side``: only its name and phase."""
         self._inst, self.subject, self.other_side = inst, device, other_side
+        self._fill(self._values_of(device))
+        self._loaded_now()
+
+    def _loaded_now(self) -> None:
+        """What follows filling the fields with :attr:`subject`: the fields its model shows,
+        the check, and what "nothing changed" reads as."""
+        device = self.subject
         self._checked = None
         # A blank new form shows no "required" messages until something is typed or saved.
-        self._touched = device.id != 0 or other_side
+        self._touched = device.id != 0 or self.other_side
         self._first = None
-        values = self._values_of(device)
-        self._set("family", values["family"])
-        self._set_options("model", self._model_options(_str(values["family"])))
-        self._set("model", values["model"])
         other = self.query_one("#other-side", Static)
         other.update(
             _("Side {side} of address {address}, model {model}").format(
                 side=device.side, address=device.address, model=device.model
             )
-            if other_side
+            if self.other_side
             else ""
         )
-        other.display = other_side
+        other.display = self.other_side
+        self.refresh_fields()
+        self.check()
+        self.scroll_home(animate=False)
+        self._loaded = self.read()[0]
+
+    def _fill(self, values: dict[str, object]) -> None:
+        """Set every field composed so far (and remember the others' values)."""
+        self._set("family", values["family"])
+        self._set_options("model", self._model_options(_str(values["family"])))
+        self._set("model", values["model"])
         for key in ("address", "position", "name", "register", "multiplier"):
             self._input(key, str(values[key]))
         for key in ("concentrator", "side", "phase", "supply", "fc", "words"):
@@ -245,12 +257,9 @@ class DeviceForm(VerticalScroll):
         self._values["zones"] = values["zones"]
         zones = self._inputs.get("zones")
         if isinstance(zones, SelectionList):
+            chosen = values["zones"] if isinstance(values["zones"], tuple) else ()
             zones.clear_options()
-            zones.add_options([(z.name, z.id, z.id in device.zone_ids) for z in self._zones()])
-        self.refresh_fields()
-        self.check()
-        self.scroll_home(animate=False)
-        self._loaded = self.read()[0]  # what "nothing changed" reads as
+            zones.add_options([(z.name, z.id, z.id in chosen) for z in self._zones()])
 
     def unsaved(self) -> bool:
         """The fields describe something else than the device loaded (a new device:
@@ -426,6 +435,8 @@ class DeviceForm(VerticalScroll):
                 self.mount(field, before=later)
             if field is not None:
                 field.display = visible[key]
+                if (error := self._errors.get(key)) is not None:
+                    error.display = visible[key] and bool(self._shown.get(key))
                 later = field
             if key == "address":
                 later = self.query_one("#other-side")
@@ -489,16 +500,25 @@ class DeviceForm(VerticalScroll):
 
     def show_problems(self, problems: dict[str, str]) -> None:
         self.problems = problems
-        for key, error in [*self._errors.items(), ("general", self._general)]:
-            message = problems.get(key, "")
-            if message != self._shown.get(error.id or ""):
-                self._shown[error.id or ""] = message
-                error.update(message)
-                error.display = bool(message)
+        placed: dict[str, str] = {}
+        for key, message in problems.items():  # a field not composed: under the form
+            placed.setdefault(key if key in self._fields else "general", message)
+        for key in (*self._fields, "general"):
+            message = placed.get(key, "")
+            if message == self._shown.get(key, ""):
+                continue
+            self._shown[key] = message
+            error = self._general if key == "general" else self._errors.get(key)
+            if error is None:
+                error = self._errors[key] = Static("", id=f"err-{key}", classes="error")
+                self.mount(error, after=self._fields[key])
+            error.update(message)
+            error.display = bool(message)
 
     # ------------------------------------------------------------------ events
     def on_mount(self) -> None:
-        self.load(self._inst, self.subject, other_side=self.other_side)
+        # The fields were composed holding the subject's values: no need to set them again.
+        self._loaded_now()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "f-family":

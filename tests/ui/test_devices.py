@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -451,3 +452,42 @@ async def test_esc_from_a_new_unsaved_device_asks_before_leaving(make_app, runti
         await pilot.press("escape", "y")
         await until(pilot, lambda: isinstance(app.screen, GatewaysScreen), "Gateways")
     assert service(runtime).current.devices == ()
+
+
+async def test_the_form_composes_only_the_fields_its_model_shows(make_app, runtime) -> None:
+    """Issue 16: a power meter's form holds no pulse, charger or generic fields; showing a
+    pulse meter composes its position and concentrator, with the saved values, and leaves
+    nothing unsaved; going back to the power meter hides them again."""
+    inst = service(runtime)
+    await inst.apply(save_device, Device(0, LOCAL_GATEWAY_ID, "0 146 68", 10, "Main"))
+    await inst.apply(save_device, Device(0, LOCAL_GATEWAY_ID, "4 120 65", 5, "Conc"))
+    pulse = Device(0, LOCAL_GATEWAY_ID, "0 046 70", 5, "Pulse", concentrator="4 120 65")
+    await inst.apply(save_device, replace(pulse, position=2))
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_devices(app, pilot)
+        form = screen.form
+        assert form.subject.name == "Main"
+        composed = {f.id for f in form.query(".field")}
+        assert {"field-family", "field-model", "field-address", "field-name"} <= composed
+        assert not composed & {"field-position", "field-concentrator", "field-phase"}
+        assert not composed & {"field-fc", "field-register", "field-words", "field-multiplier"}
+        assert len(list(screen.walk_children())) < 60  # every field composed: about 150
+
+        listing = screen.query_one("#device-list", OptionList)
+        listing.highlighted = 2  # the pulse meter
+        await until(pilot, lambda: form.subject.name == "Pulse", "the pulse meter")
+        await until(pilot, lambda: {"position", "concentrator"} <= shown(form), "its fields")
+        concentrator = form.query_one("#f-concentrator", Select)
+        await until(pilot, lambda: concentrator.value == "4 120 65", "its concentrator")
+        assert form.query_one("#f-position", Input).value == "2"
+        assert str(concentrator.query_one("SelectCurrent #label", Static).render()).startswith(
+            "4 120 65"
+        )
+        assert not form.unsaved() and not form.problems
+
+        listing.highlighted = 0
+        await until(pilot, lambda: form.subject.name == "Main", "the power meter")
+        await pilot.pause()
+        assert not {"position", "concentrator"} & shown(form)
+        assert not form.unsaved() and not form.problems

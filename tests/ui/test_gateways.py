@@ -311,3 +311,30 @@ def test_snapshot_gateways_en(snap_compare, tmp_path: Path) -> None:
 def test_snapshot_gateways_fr(snap_compare, tmp_path: Path) -> None:
     app = SnapshotApp(tmp_path, "gateways", language="fr", prepare=_site)
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+async def test_back_from_the_devices_the_form_is_not_filled_again(make_app, runtime) -> None:
+    """Issue 16: the form is composed holding Local and filled once; back from the devices
+    it is filled again only when the installation changed meanwhile (an edit not saved
+    yet stays as typed)."""
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GatewaysScreen)
+        description = screen.query_one("#f-description", Input)
+        assert screen.query_one("#f-ip", Input).disabled
+        description.value = "Basement"
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, DevicesScreen), "the devices")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "the gateways again")
+        await pilot.pause()
+        assert description.value == "Basement"
+
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, DevicesScreen), "the devices")
+        await add_device(runtime, screen.inst.local.id, "0 146 68", 7, "Boiler")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "the gateways again")
+        await until(pilot, lambda: "Devices: 1" in text_of(screen, "#gateway-state"), "count")
+        assert description.value == ""

@@ -235,3 +235,27 @@ async def test_esc_from_a_changed_zone_asks_a_saved_one_leaves(box: Runtime) -> 
         await pilot.press("escape")  # saved: nothing to lose
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_only_the_page_shown_is_composed_the_others_when_first_shown(box: Runtime) -> None:
+    """Issue 16: the screen opens with its first page only; a page is composed when first
+    shown (its key, or its tab chosen on the tab bar), with what was saved meanwhile."""
+    app = make_box_app(box, "groups")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, GroupsScreen)
+        assert [p.kind for p in screen.query(GroupPanel)] == ["switchboards"]
+        await box.get(InstallationService).apply(save_group, Zone(0, "Roof"))
+        await pilot.press("z")
+        assert _labels(_panel(pilot, "zones")) == ["Roof"]
+        assert screen.focused is _panel(pilot, "zones").option_list
+        await pilot.press("shift+tab")  # the tab bar
+        await pilot.press("left")  # Circuits, from the tab bar
+        for _ in range(5):
+            await pilot.pause()
+        assert "Lighting" in " ".join(_labels(_panel(pilot, "circuits")))
+        assert sorted(p.kind for p in screen.query(GroupPanel)) == [
+            "circuits",
+            "switchboards",
+            "zones",
+        ]

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch
 
 from ews_tui.config import load_config
 from ews_tui.domain.events import SettingsChanged
 from ews_tui.runtime import Runtime
+from ews_tui.ui.screens.settings_page import SettingsPage
 from ews_tui.ui.session import Role
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.settings_form import SettingsForm
@@ -305,3 +309,40 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(box: Runtime) -> 
         await pilot.resize_terminal(100, 24)  # more room: the keys are laid out again
         await _settled(pilot)
         assert [id(k) for k in footer.query("FooterKey")] != keys
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["settings_smtp", "settings_time", "settings_modbus", "settings_network", "settings_csv"],
+)
+async def test_a_page_opens_with_one_load_and_its_first_field_focused(
+    box: Runtime, page: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: a page reads its config once (Textual calls every class's on_mount: a
+    page calling ``super().on_mount()`` loaded twice) and focuses its first field from the
+    start (never the scrolling body first: that restyled the whole page twice)."""
+    loads: list[str] = []
+    focused: list[object] = []
+    original = SettingsPage.reload
+
+    def reload(self: SettingsPage) -> None:
+        loads.append(type(self).__name__)
+        original(self)
+
+    def set_focus(self: SettingsPage, widget: Widget | None, *args: Any, **kwargs: Any) -> None:
+        focused.append(widget)
+        set_focus_of_screen(self, widget, *args, **kwargs)
+
+    set_focus_of_screen = SettingsPage.set_focus
+    monkeypatch.setattr(SettingsPage, "reload", reload)
+    monkeypatch.setattr(SettingsPage, "set_focus", set_focus)
+    app = make_box_app(box, "home", role=Role.SERVER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_screen(page)
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SettingsPage)
+        first = screen.form.query("Input, Select, Switch").first()
+        assert len(loads) == 1, loads
+        assert screen.focused is first
+        assert not [w for w in focused if isinstance(w, VerticalScroll)], focused

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
+from textual.widgets.select import NoSelection
 
 from ews_tui.domain.edits import (
     InstallationError,
@@ -78,6 +79,7 @@ class GatewaysScreen(EwsScreen[None]):
         self.problems: dict[str, str] = {}
         self._subscription: Subscription | None = None
         self._loading = False
+        self._loaded: Installation | None = None  # the installation the form last showed
 
     # ------------------------------------------------------------------ access
     @property
@@ -94,20 +96,39 @@ class GatewaysScreen(EwsScreen[None]):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
+        # The form is composed holding the Local gateway (its choices with their options
+        # and values): filling it once mounted would style and lay it out twice.
+        local = self.subject = self.inst.local
         yield Static(_("Gateways and devices"), id="gateways-title")
         with Horizontal(id="gateways-body"):
-            yield OptionList(id="gateway-list")
+            yield OptionList(*self._options(), id="gateway-list")
             with Vertical(id="gateway-pane"):
                 yield Static("", id="gateway-state")
                 with VerticalScroll(id="gateway-form"):
-                    yield self._field("ip", Input(compact=True, placeholder="192.168.1.10"))
-                    yield self._field("port", Input(compact=True, restrict=r"\d*"))
+                    fixed = local.is_local
                     yield self._field(
-                        "name", Input(compact=True, placeholder=_("default: the IP address"))
+                        "ip",
+                        Input(local.ip, compact=True, placeholder="192.168.1.10", disabled=fixed),
                     )
-                    yield self._field("description", Input(compact=True))
-                    yield self._field("switchboard", Select([], prompt=_("(none)"), compact=True))
-                    yield self._field("eq_device", Select([], prompt=_("(none)"), compact=True))
+                    yield self._field(
+                        "port",
+                        Input(str(local.port), compact=True, restrict=r"\d*", disabled=fixed),
+                    )
+                    yield self._field(
+                        "name",
+                        Input(local.name, compact=True, placeholder=_("default: the IP address")),
+                    )
+                    yield self._field("description", Input(local.description, compact=True))
+                    boards, board = self._switchboards(local)
+                    yield self._field(
+                        "switchboard",
+                        Select(boards, prompt=_("(none)"), compact=True, value=board),
+                    )
+                    devices, device = self._eq_devices(local)
+                    yield self._field(
+                        "eq_device",
+                        Select(devices, prompt=_("(none)"), compact=True, value=device),
+                    )
                     yield Static("", id="err-general", classes="error")
                     yield Static(
                         _(
@@ -131,8 +152,6 @@ class GatewaysScreen(EwsScreen[None]):
         )
 
     def on_mount(self) -> None:
-        self.fill_list(select=self.inst.local.id)
-        self.load(self.inst.local)
         self._subscription = subscription = self.session.hub.subscribe(
             GatewayStateChanged, InstallationChanged, maxsize=64, name="ui-gateways"
         )
@@ -140,7 +159,10 @@ class GatewaysScreen(EwsScreen[None]):
         for gateway in self.inst.gateways:
             if (live := board.gateway(gateway.id)) is not None:
                 self.states[gateway.id] = live.state
-        self.fill_list()
+        self.fill_list(select=self.inst.local.id)
+        self._loaded = self.inst
+        self._show_state()
+        self.check()
         self.run_worker(self._follow(subscription), name="gateways-hub", group="hub")
         self.query_one("#gateway-list").focus()
 
@@ -149,7 +171,11 @@ class GatewaysScreen(EwsScreen[None]):
             self._subscription.close()
 
     def on_screen_resume(self) -> None:
-        """Back from the devices: their names and the EQ candidates may have changed."""
+        """Back from the devices: their names and the EQ candidates may have changed (not
+        on the first resume, or when nothing did)."""
+        if self.inst is self._loaded:
+            return
+        self._loaded = self.inst
         self.fill_list()
         if self.subject.id and (current := self.inst.gateway(self.subject.id)):
             self.load(current)
@@ -165,21 +191,22 @@ class GatewaysScreen(EwsScreen[None]):
         if select is None and listing.highlighted_option is not None:
             select = int(listing.highlighted_option.id or 0)
         listing.clear_options()
-        listing.add_options(
-            [
-                Option(
-                    Text.assemble(
-                        f"{g.ip:<15} {g.name[:13]:<13} ",
-                        state_glyph(self.state_of(g), plain=self.plain),
-                    ),
-                    id=str(g.id),
-                )
-                for g in self.inst.gateways
-            ]
-        )
+        listing.add_options(self._options())
         ids = [g.id for g in self.inst.gateways]
         if select in ids:
             listing.highlighted = ids.index(select)
+
+    def _options(self) -> list[Option]:
+        return [
+            Option(
+                Text.assemble(
+                    f"{g.ip:<15} {g.name[:13]:<13} ",
+                    state_glyph(self.state_of(g), plain=self.plain),
+                ),
+                id=str(g.id),
+            )
+            for g in self.inst.gateways
+        ]
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         gateway = self.inst.gateway(int(event.option.id or 0))
@@ -201,7 +228,7 @@ class GatewaysScreen(EwsScreen[None]):
     # ------------------------------------------------------------------ form
     def load(self, gateway: Gateway) -> None:
         """Show ``gateway`` (id 0: a new one) in the form."""
-        self.subject = gateway
+        self.subject, self._loaded = gateway, self.inst
         self._loading = True
         ip = self.query_one("#f-ip", Input)
         ip.value = gateway.ip
@@ -212,21 +239,32 @@ class GatewaysScreen(EwsScreen[None]):
         self.query_one("#f-name", Input).value = gateway.name
         self.query_one("#f-description", Input).value = gateway.description
         boards = self.query_one("#f-switchboard", Select)
-        boards.set_options(
-            [
-                (s.name, s.id)
-                for s in self.inst.switchboards
-                if s.active or s.id == gateway.switchboard_id
-            ]
-        )
-        boards.value = gateway.switchboard_id or Select.NULL
+        options, board = self._switchboards(gateway)
+        boards.set_options(options)
+        boards.value = board
         eq = self.query_one("#f-eq_device", Select)
-        eq.set_options(self.eq_candidates(gateway.id))
-        if any(value == gateway.eq_device_id for _label, value in self.eq_candidates(gateway.id)):
-            eq.value = gateway.eq_device_id
+        options, device = self._eq_devices(gateway)
+        eq.set_options(options)
+        eq.value = device
         self._loading = False
         self._show_state()
         self.check()
+
+    def _switchboards(self, gateway: Gateway) -> tuple[list[tuple[str, int]], int | NoSelection]:
+        """The switchboard choices for ``gateway`` and its own."""
+        options = [
+            (s.name, s.id)
+            for s in self.inst.switchboards
+            if s.active or s.id == gateway.switchboard_id
+        ]
+        return options, gateway.switchboard_id or Select.NULL
+
+    def _eq_devices(self, gateway: Gateway) -> tuple[list[tuple[str, int]], int | NoSelection]:
+        """The EQ device choices for ``gateway`` and its own (none if no longer one)."""
+        options = self.eq_candidates(gateway.id)
+        chosen = gateway.eq_device_id
+        found = any(value == chosen for _label, value in options)
+        return options, chosen if found and chosen is not None else Select.NULL
 
     def eq_candidates(self, gateway_id: int) -> list[tuple[str, int]]:
         """The gateway's devices able to be its EQ device (THD or harmonics)."""

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.widget import AwaitMount
 from textual.widgets import Static, TabbedContent, TabPane
 
 from ews_tui.domain.edits import (
@@ -58,6 +59,10 @@ class GroupsScreen(UnsavedInput, EwsScreen[None]):
     def __init__(self, page: str = "switchboards", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._first_page = page
+        # The pages composed so far (the first one; another when first shown) and their
+        # mounting, awaited by whoever needs the page next.
+        self._panels: dict[str, GroupPanel] = {}
+        self._mounting: dict[str, AwaitMount] = {}
 
     @property
     def service(self) -> InstallationService:
@@ -65,23 +70,50 @@ class GroupsScreen(UnsavedInput, EwsScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(_("Circuits, zones and switchboards"), classes="page-title")
+        # Only the page shown is composed: the other two when first shown (issue 16).
         with TabbedContent(initial=self._first_page, id="group-pages"):
             for kind, title in PAGES:
                 with TabPane(_(title), id=kind):
-                    yield GroupPanel(kind, id=f"panel-{kind}")
+                    if kind == self._first_page:
+                        yield self._new_panel(kind)
         yield EwsFooter()
 
+    def _new_panel(self, kind: str) -> GroupPanel:
+        panel = self._panels[kind] = GroupPanel(kind, id=f"panel-{kind}")
+        return panel
+
     def on_mount(self) -> None:
-        inst = self.service.current
-        for kind, _title in PAGES:
-            items = inst.groups(kind)
-            self.panel(kind).show(inst, items[0].id if items else None)
+        self._show_first(self.panel(self._first_page))
         self.panel().option_list.focus()
         self._follow()
 
+    def _show_first(self, panel: GroupPanel) -> None:
+        inst = self.service.current
+        items = inst.groups(panel.kind)
+        panel.show(inst, items[0].id if items else None)
+
+    async def page_panel(self, kind: str | None = None) -> GroupPanel:
+        """The panel of page ``kind`` (the page shown by default), composed if need be."""
+        kind = kind or self._active()
+        if kind not in self._panels:
+            panel = self._new_panel(kind)
+            self._mounting[kind] = self.query_one(f"#{kind}", TabPane).mount(panel)
+            await self._mounting[kind]
+            self._show_first(panel)
+        elif kind in self._mounting:
+            await self._mounting[kind]
+        return self._panels[kind]
+
+    def _active(self) -> str:
+        return self.query_one("#group-pages", TabbedContent).active or "switchboards"
+
     def panel(self, kind: str | None = None) -> GroupPanel:
-        kind = kind or self.query_one("#group-pages", TabbedContent).active or "switchboards"
-        return self.query_one(f"#panel-{kind}", GroupPanel)
+        """The panel of a page already composed (the one shown, by default)."""
+        return self._panels[kind or self._active()]
+
+    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id is not None:
+            await self.page_panel(event.pane.id)
 
     @work(exclusive=True, group="follow")
     async def _follow(self) -> None:
@@ -93,21 +125,23 @@ class GroupsScreen(UnsavedInput, EwsScreen[None]):
                 self._show_all(self.service.current)
 
     def _show_all(self, inst: Installation, kind: str = "", select_id: int | None = None) -> None:
-        for page, _title in PAGES:
-            self.panel(page).show(inst, select_id if page == kind else None)
+        for page, panel in self._panels.items():
+            if page not in self._mounting or panel.is_mounted:
+                panel.show(inst, select_id if page == kind else None)
 
     def unsaved_input(self) -> bool:
         """A new item being written, or a saved one changed, on any of the three pages."""
-        return any(self.panel(kind).unsaved() for kind, _title in PAGES)
+        return any(panel.is_mounted and panel.unsaved() for panel in self._panels.values())
 
     # ------------------------------------------------------------------ actions
 
-    def action_page(self, kind: str) -> None:
+    async def action_page(self, kind: str) -> None:
+        panel = await self.page_panel(kind)
         self.query_one("#group-pages", TabbedContent).active = kind
-        self.panel(kind).option_list.focus()
+        panel.option_list.focus()
 
-    def action_add(self) -> None:
-        panel = self.panel()
+    async def action_add(self) -> None:
+        panel = await self.page_panel()
         if panel.kind == "circuits":  # the domain says at once whether one more is allowed
             try:
                 save_group(self.service.current, Circuit(0, "\u2060"), self.service.context)
@@ -118,17 +152,17 @@ class GroupsScreen(UnsavedInput, EwsScreen[None]):
                     return
         panel.start_new()
 
-    def action_save(self) -> None:
-        self._apply(save_group, self.panel().item())
+    async def action_save(self) -> None:
+        self._apply(save_group, (await self.page_panel()).item())
 
-    def action_toggle_active(self) -> None:
-        panel = self.panel()
+    async def action_toggle_active(self) -> None:
+        panel = await self.page_panel()
         if panel.selected is not None:
             selected = panel.selected
             self._apply(set_group_active, panel.kind, selected.id, not selected.active)
 
-    def action_delete(self) -> None:
-        panel = self.panel()
+    async def action_delete(self) -> None:
+        panel = await self.page_panel()
         item = panel.selected
         if item is None:
             panel.start_new()  # Delete on a new, unsaved item: forget it

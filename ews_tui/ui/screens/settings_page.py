@@ -37,6 +37,10 @@ class SettingsPage(EwsScreen[None]):
     TITLE_MSGID: ClassVar[str] = ""
     SETTINGS: ClassVar[tuple[Setting, ...]] = ()
     CONFIRM: ClassVar[str | None] = None  # msgid of the question asked before saving
+    # on_mount focuses the first field once it holds its value (an Input selects its text
+    # as it gets the focus); Textual's default would focus the scrolling body first,
+    # restyling the whole page twice (issue 16).
+    AUTO_FOCUS = ""
 
     def compose(self) -> ComposeResult:
         yield Static(_(self.TITLE_MSGID), classes="page-title")

@@ -73,8 +73,7 @@ class SmtpSettingsScreen(SettingsPage):
     def mailer(self) -> Mailer:
         return self.session.service(Mailer)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # after SettingsPage.on_mount (Textual calls both)
         self.run_worker(self._show_outbox(), group="outbox")
 
     async def _show_outbox(self) -> None:

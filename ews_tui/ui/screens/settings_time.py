@@ -91,8 +91,7 @@ class TimeSettingsScreen(SettingsPage):
             yield Input(placeholder=_("YYYY-MM-DD HH:MM:SS"), id="time-manual", compact=True)
         yield Static("", id="time-manual-error", classes="setting-error -empty")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # after SettingsPage.on_mount (Textual calls both)
         self.set_interval(TICK_S, self.tick)
         self.action_measure()
 

@@ -11,9 +11,10 @@ right under its field. ``read()`` gives the device, or the problems that keep it
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, SelectionList, Static
 
@@ -54,6 +55,10 @@ MANDATORY = {"family", "model", "address", "position", "concentrator", "side", "
 MANDATORY |= {"supply", "fc", "register", "words", "multiplier"}
 SUPPLY_LABELS = {"upstream": N_("Upstream"), "downstream": N_("Downstream")}
 ASSUMED = N_("(unverified register map)")
+TEXTS = ("address", "position", "name", "register", "multiplier")
+PLACEHOLDERS = {"address": N_("e.g. 12 or 2-1"), "name": N_("default: the address")}
+RESTRICT = {"position": r"\d*", "register": r"(0x|0X)?[0-9a-fA-F]*"}
+NEVER_BLANK = ("supply", "fc", "words")
 # Domain violation field -> the form field that shows it.
 _FIELD_OF = {
     "generic": "register",
@@ -89,104 +94,172 @@ class DeviceForm(VerticalScroll):
         self.other_side = other_side
         self.problems: dict[str, str] = {}
         self._touched = False
-        self._shown: dict[str, str] = {}  # error label id -> the message it shows
+        self._shown: dict[str, str] = {}  # field key -> the message under it
         self._first: tuple[Device | None, dict[str, str]] | None = None
-        self._errors: list[Static] = []  # the error labels, found once
+        self._values: dict[str, object] = {}  # field key -> its value while not shown
+        self._inputs: dict[str, Widget] = {}  # field key -> its input, once composed
+        self._fields: dict[str, Horizontal] = {}  # field key -> its row, once composed
+        self._errors: dict[str, Static] = {}  # field key -> its error line, once one showed
+        self._general = Static("", id="err-general", classes="error")
+        self._general.display = False
         self._checked: tuple[object, ...] | None = None  # what the last check saw
         self._loaded: Device | None = None  # the fields as loaded (see unsaved)
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
-        """Every field once; :meth:`load` fills them and shows the model's own."""
-        families = sorted(self._ctx.catalog.families, key=lambda f: f.order)
-        yield self._field(
-            "family",
-            Select(
-                [(_(f.name), f.id) for f in families], prompt=_("Choose a family"), compact=True
-            ),
-        )
-        yield self._field("model", Select([], prompt=_("Choose a model"), compact=True))
-        yield Static("", id="other-side")
-        yield self._field("address", Input(compact=True, placeholder=_("e.g. 12 or 2-1")))
-        yield self._field("position", Input(compact=True, restrict=r"\d*"))
-        yield self._field(
-            "concentrator",
-            Select(
-                [(model_label(m), m.ref) for m in self._ctx.catalog.concentrators()],
-                compact=True,
-                prompt=_("Choose a concentrator"),
-            ),
-        )
-        yield self._field(
-            "side", Select([("1", 1), ("2", 2)], compact=True, prompt=_("Choose a side"))
-        )
-        yield self._field("name", Input(compact=True, placeholder=_("default: the address")))
-        yield self._field(
-            "phase", Select([(p, p) for p in PHASES], compact=True, prompt=_("Choose a phase"))
-        )
-        yield self._field(
-            "supply",
-            Select(
-                [(_(label), key) for key, label in SUPPLY_LABELS.items()],
-                compact=True,
-                allow_blank=False,
-            ),
-        )
-        yield self._field("circuit", Select([], compact=True, prompt=_("(none)")))
-        yield self._field("zones", TickList[int](compact=True, id="zones-list"))
-        yield self._field("fc", Select([("3", 3), ("4", 4)], compact=True, allow_blank=False))
-        yield self._field("register", Input(compact=True, restrict=r"(0x|0X)?[0-9a-fA-F]*"))
-        yield self._field(
-            "words", Select([("1", 1), ("2", 2), ("4", 4)], compact=True, allow_blank=False)
-        )
-        yield self._field("multiplier", Input(compact=True))
-        yield Static("", id="err-general", classes="error")
+        """The fields the device's model shows, in their order; the others are composed
+        when a model needing them is chosen (:meth:`refresh_fields`), then kept. Each field
+        is four widgets and a choice six more: composing all of them cost the Devices
+        screen most of its open time (issue 16)."""
+        self._values = self._values_of(self.subject)
+        model = self._ctx.catalog.find(self.subject.model)
+        visible = self._visible(model)
+        for key in LABELS:
+            if key == "address":
+                yield Static("", id="other-side")
+            if visible[key]:
+                yield self._new_field(key)
+        yield self._general
         yield Static(
             _("* mandatory. An empty name takes the address. Ctrl+S saves from any field."),
             id="legend",
         )
 
+    def _new_field(self, key: str) -> Horizontal:
+        """Field ``key``: its label and input, holding its value in :attr:`_values` (its
+        error line comes under it when it first has one to show)."""
+        widget = self._make_input(key)
+        if widget.id is None:
+            widget.id = f"f-{key}"
+        self._inputs[key] = widget
+        label = _(LABELS[key]) + (" *" if key in MANDATORY else "")
+        field = self._fields[key] = Horizontal(
+            Label(label, classes="field-label"),
+            widget,
+            id=f"field-{key}",
+            classes="field field-row",
+        )
+        return field
+
+    def _make_input(self, key: str) -> Widget:
+        """The input of field ``key``, made with its value (a Select's value set before
+        it is mounted would not show)."""
+        value = self._values.get(key)
+        if key in TEXTS:
+            return Input(
+                str(value or ""),
+                compact=True,
+                placeholder=_(PLACEHOLDERS[key]) if key in PLACEHOLDERS else "",
+                restrict=RESTRICT.get(key),
+            )
+        if key == "zones":
+            chosen = value if isinstance(value, tuple) else ()
+            zones = [(z.name, z.id, z.id in chosen) for z in self._zones()]
+            return TickList[int](*zones, compact=True, id="zones-list")
+        options, prompt = self._choices(key)
+        blank = key not in NEVER_BLANK
+        return Select(
+            options,
+            prompt=prompt,
+            compact=True,
+            allow_blank=blank,
+            value=Select.NULL if value is None else value,
+        )
+
+    def _choices(self, key: str) -> tuple[list[tuple[str, object]], str]:
+        """The options of choice ``key`` and its prompt."""
+        options: list[tuple[str, object]]
+        if key == "family":
+            families = sorted(self._ctx.catalog.families, key=lambda f: f.order)
+            return [(_(f.name), f.id) for f in families], _("Choose a family")
+        if key == "model":
+            family = self._values.get("family")
+            options = list(self._model_options(family if isinstance(family, str) else None))
+            return options, _("Choose a model")
+        if key == "concentrator":
+            options = [(model_label(m), m.ref) for m in self._ctx.catalog.concentrators()]
+            return options, _("Choose a concentrator")
+        if key == "side":
+            return [("1", 1), ("2", 2)], _("Choose a side")
+        if key == "phase":
+            return [(p, p) for p in PHASES], _("Choose a phase")
+        if key == "supply":
+            return [(_(label), k) for k, label in SUPPLY_LABELS.items()], ""
+        if key == "circuit":
+            return list(self._circuit_options()), _("(none)")
+        if key == "fc":
+            return [("3", 3), ("4", 4)], ""
+        if key == "words":
+            return [("1", 1), ("2", 2), ("4", 4)], ""
+        raise KeyError(key)
+
+    def _values_of(self, device: Device) -> dict[str, object]:
+        """What each field shows for ``device``."""
+        model = self._ctx.catalog.find(device.model)
+        generic = device.generic or GenericRegister()
+        return {
+            "family": model.family if model else None,
+            "model": model.ref if model else None,
+            "address": self._address_text(device),
+            "position": str(device.position or ""),
+            "concentrator": self._concentrator_value(device),
+            "side": device.side,
+            "name": device.name,
+            "phase": device.phase,
+            "supply": device.supply or "upstream",
+            "circuit": device.circuit_id,
+            "zones": tuple(device.zone_ids),
+            "fc": generic.fc,
+            "register": f"{generic.register:04X}",
+            "words": generic.words,
+            "multiplier": f"{generic.multiplier:g}",
+        }
+
     def load(self, inst: Installation, device: Device, *, other_side: bool = False) -> None:
         """Show ``device`` (id 0: a new one); ``other_side``: only its name and phase."""
         self._inst, self.subject, self.other_side = inst, device, other_side
+        self._fill(self._values_of(device))
+        self._loaded_now()
+
+    def _loaded_now(self) -> None:
+        """What follows filling the fields with :attr:`subject`: the fields its model shows,
+        the check, and what "nothing changed" reads as."""
+        device = self.subject
         self._checked = None
         # A blank new form shows no "required" messages until something is typed or saved.
-        self._touched = device.id != 0 or other_side
+        self._touched = device.id != 0 or self.other_side
         self._first = None
-        model = self._ctx.catalog.find(device.model)
-        family = model.family if model else None
-        self._set("family", family)
-        self.query_one("#f-model", Select).set_options(self._model_options(family))
-        self._set("model", model.ref if model else None)
-        self.query_one("#other-side", Static).update(
+        other = self.query_one("#other-side", Static)
+        other.update(
             _("Side {side} of address {address}, model {model}").format(
                 side=device.side, address=device.address, model=device.model
             )
-            if other_side
+            if self.other_side
             else ""
         )
-        self.query_one("#other-side").display = other_side
-        self._input("address", self._address_text(device))
-        self._input("position", str(device.position or ""))
-        self._set("concentrator", self._concentrator_value(device))
-        self._set("side", device.side)
-        self._input("name", device.name)
-        self._set("phase", device.phase)
-        self._set("supply", device.supply or "upstream")
-        self.query_one("#f-circuit", Select).set_options(self._circuit_options())
-        self._set("circuit", device.circuit_id)
-        zones = self.query_one("#zones-list", SelectionList)
-        zones.clear_options()
-        zones.add_options([(z.name, z.id, z.id in device.zone_ids) for z in self._zones()])
-        generic = device.generic or GenericRegister()
-        self._set("fc", generic.fc)
-        self._input("register", f"{generic.register:04X}")
-        self._set("words", generic.words)
-        self._input("multiplier", f"{generic.multiplier:g}")
+        other.display = self.other_side
         self.refresh_fields()
         self.check()
         self.scroll_home(animate=False)
-        self._loaded = self.read()[0]  # what "nothing changed" reads as
+        self._loaded = self.read()[0]
+
+    def _fill(self, values: dict[str, object]) -> None:
+        """Set every field composed so far (and remember the others' values)."""
+        self._set("family", values["family"])
+        self._set_options("model", self._model_options(_str(values["family"])))
+        self._set("model", values["model"])
+        for key in ("address", "position", "name", "register", "multiplier"):
+            self._input(key, str(values[key]))
+        for key in ("concentrator", "side", "phase", "supply", "fc", "words"):
+            self._set(key, values[key])
+        self._set_options("circuit", self._circuit_options())
+        self._set("circuit", values["circuit"])
+        self._values["zones"] = values["zones"]
+        zones = self._inputs.get("zones")
+        if isinstance(zones, SelectionList):
+            chosen = values["zones"] if isinstance(values["zones"], tuple) else ()
+            zones.clear_options()
+            zones.add_options([(z.name, z.id, z.id in chosen) for z in self._zones()])
 
     def unsaved(self) -> bool:
         """The fields describe something else than the device loaded (a new device:
@@ -194,21 +267,32 @@ class DeviceForm(VerticalScroll):
         return self.is_mounted and self.read()[0] != self._loaded
 
     def _set(self, key: str, value: object) -> None:
-        self.query_one(f"#f-{key}", Select).value = Select.NULL if value is None else value
+        """Choose ``value`` in choice ``key`` (remembered while the field is not composed
+        or not mounted yet; applied once it is)."""
+        self._values[key] = value
+        select = self._inputs.get(key)
+        if not isinstance(select, Select):
+            return
+        choice = Select.NULL if value is None else value
+        if select.is_mounted:
+            select.value = choice
+        else:
+            select.call_later(setattr, select, "value", choice)
+
+    def _set_options(self, key: str, options: list[tuple[str, Any]]) -> None:
+        select = self._inputs.get(key)
+        if not isinstance(select, Select):
+            return
+        if select.is_mounted:
+            select.set_options(options)
+        else:
+            select.call_later(select.set_options, options)
 
     def _input(self, key: str, value: str) -> None:
-        self.query_one(f"#f-{key}", Input).value = value
-
-    def _field(self, key: str, widget: Widget) -> Vertical:
-        if widget.id is None:
-            widget.id = f"f-{key}"
-        label = _(LABELS[key]) + (" *" if key in MANDATORY else "")
-        return Vertical(
-            Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
-            Static("", id=f"err-{key}", classes="error"),
-            id=f"field-{key}",
-            classes="field",
-        )
+        self._values[key] = value
+        widget = self._inputs.get(key)
+        if isinstance(widget, Input):
+            widget.value = value
 
     def _model_options(self, family: str | None) -> list[tuple[str, str]]:
         if family is None:
@@ -238,15 +322,29 @@ class DeviceForm(VerticalScroll):
     # ------------------------------------------------------------------ reading
     @property
     def model(self) -> Model | None:
-        value = self.query_one("#f-model", Select).value
+        value = self._choice("model")
         return self._ctx.catalog.find(value) if isinstance(value, str) else None
 
     def _text(self, key: str) -> str:
-        return self.query_one(f"#f-{key}", Input).value.strip()
+        widget = self._inputs.get(key)
+        if isinstance(widget, Input):
+            return widget.value.strip()
+        return str(self._values.get(key) or "").strip()
 
     def _choice(self, key: str) -> object | None:
-        value = self.query_one(f"#f-{key}", Select).value
+        """The value chosen in ``key``; what was set while it was not composed or mounted."""
+        widget = self._inputs.get(key)
+        if not isinstance(widget, Select) or not widget.is_mounted:
+            return self._values.get(key)
+        value = widget.value
         return None if value == Select.NULL else value
+
+    def _zone_ids(self) -> tuple[int, ...]:
+        widget = self._inputs.get("zones")
+        if isinstance(widget, SelectionList):
+            return tuple(widget.selected)
+        value = self._values.get("zones")
+        return value if isinstance(value, tuple) else ()
 
     def _text_choice(self, key: str) -> str | None:
         value = self._choice(key)
@@ -295,7 +393,7 @@ class DeviceForm(VerticalScroll):
             phase=self._text_choice("phase") if _has_one_phase(model) else None,
             supply=self._text_choice("supply") if model and model.supply_direction else None,
             circuit_id=self._int_choice("circuit") if _has_circuit(model) else None,
-            zone_ids=tuple(self.query_one("#zones-list", SelectionList).selected),
+            zone_ids=self._zone_ids(),
             generic=generic,
             advanced=_advanced_for(base.advanced, model),
         )
@@ -326,26 +424,43 @@ class DeviceForm(VerticalScroll):
 
     # ------------------------------------------------------------------ showing
     def refresh_fields(self) -> None:
-        """Show the fields of the chosen model only."""
-        model = self.model
+        """Show the fields of the chosen model only (composing the ones it is the first to
+        need)."""
+        visible = self._visible(self.model)
+        later: Widget = self._general
+        for key in reversed(LABELS):
+            field = self._fields.get(key)
+            if field is None and visible[key]:
+                field = self._new_field(key)
+                self.mount(field, before=later)
+            if field is not None:
+                field.display = visible[key]
+                if (error := self._errors.get(key)) is not None:
+                    error.display = visible[key] and bool(self._shown.get(key))
+                later = field
+            if key == "address":
+                later = self.query_one("#other-side")
+
+    def _visible(self, model: Model | None) -> dict[str, bool]:
+        """Which fields ``model`` shows."""
         pulse = _is_pulse(model)
+        own = not self.other_side
         shown = {
-            "family": not self.other_side,
-            "model": not self.other_side,
-            "address": not self.other_side,
-            "position": pulse and not self.other_side,
-            "concentrator": pulse and not self.other_side,
-            "side": bool(model and model.sides == 2) and not self.other_side,
+            "family": own,
+            "model": own,
+            "address": own,
+            "position": pulse and own,
+            "concentrator": pulse and own,
+            "side": bool(model and model.sides == 2) and own,
             "name": True,
             "phase": bool(model and model.charger and model.single_phase),
-            "supply": bool(model and model.supply_direction) and not self.other_side,
-            "circuit": _has_circuit(model) and not self.other_side,
-            "zones": bool(self._zones()) and not self.other_side,
+            "supply": bool(model and model.supply_direction) and own,
+            "circuit": _has_circuit(model) and own,
+            "zones": bool(self._zones()) and own,
         }
-        generic = bool(model and model.generic) and not self.other_side
+        generic = bool(model and model.generic) and own
         shown.update({key: generic for key in ("fc", "register", "words", "multiplier")})
-        for key, visible in shown.items():
-            self.query_one(f"#field-{key}").display = visible
+        return shown
 
     def check(self, *, force: bool = False) -> Device | None:
         """Check the form now; show each problem under its field. The device when all is well.
@@ -369,9 +484,10 @@ class DeviceForm(VerticalScroll):
         return device if not problems else None
 
     def field_of(self, violation: Violation) -> str:
-        field = violation.field or violation.place.rpartition(".")[2]
-        key = _FIELD_OF.get(field, field)
-        if key in LABELS and self.query_one(f"#field-{key}").display:
+        name = violation.field or violation.place.rpartition(".")[2]
+        key = _FIELD_OF.get(name, name)
+        field = self._fields.get(key)
+        if field is not None and field.display:
             return key
         return "general"
 
@@ -384,27 +500,34 @@ class DeviceForm(VerticalScroll):
 
     def show_problems(self, problems: dict[str, str]) -> None:
         self.problems = problems
-        if not self._errors:
-            self._errors = list(self.query(".error").results(Static))
-        for error in self._errors:
-            message = problems.get((error.id or "").removeprefix("err-"), "")
-            if message != self._shown.get(error.id or ""):
-                self._shown[error.id or ""] = message
-                error.update(message)
-                error.display = bool(message)
+        placed: dict[str, str] = {}
+        for key, message in problems.items():  # a field not composed: under the form
+            placed.setdefault(key if key in self._fields else "general", message)
+        for key in (*self._fields, "general"):
+            message = placed.get(key, "")
+            if message == self._shown.get(key, ""):
+                continue
+            self._shown[key] = message
+            error = self._general if key == "general" else self._errors.get(key)
+            if error is None:
+                error = self._errors[key] = Static("", id=f"err-{key}", classes="error")
+                self.mount(error, after=self._fields[key])
+            error.update(message)
+            error.display = bool(message)
 
     # ------------------------------------------------------------------ events
     def on_mount(self) -> None:
-        self.load(self._inst, self.subject, other_side=self.other_side)
+        # The fields were composed holding the subject's values: no need to set them again.
+        self._loaded_now()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "f-family":
-            value = self.query_one("#f-family", Select).value  # now, not when posted
-            family = value if isinstance(value, str) else None
-            model = self.query_one("#f-model", Select)
+            family = _str(self._choice("family"))  # now, not when posted
+            self._values["family"] = family
             current = self.model
             if current is None or current.family != family:
-                model.set_options(self._model_options(family))
+                self._set_options("model", self._model_options(family))
+                self._values["model"] = None
         self.refresh_fields()
         self.check()
 
@@ -418,6 +541,10 @@ class DeviceForm(VerticalScroll):
         """Enter moves to the next field."""
         event.stop()
         self.screen.focus_next()
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _is_pulse(model: Model | None) -> bool:

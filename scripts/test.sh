@@ -11,4 +11,4 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports
 .venv/bin/mypy
-.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist worksteal "$@"
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist worksteal --durations=30 "$@"

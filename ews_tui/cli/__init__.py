@@ -66,6 +66,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     named = _command_named(argv)
+    if named is None and "--version" in (argv or ()):
+        return parser  # `ews --version` prints and exits before any command is parsed
     for name, module in COMMANDS:
         if named is None or name == named:
             importlib.import_module(module).register(sub)

@@ -29,6 +29,9 @@ def loaded_by(*argv: str) -> set[str]:
 def test_a_light_command_does_not_load_the_ui_ssh_or_modbus() -> None:
     assert loaded_by("config", "check") == set()
     assert loaded_by("-vv", "install", "export", "x.toml") == set()
+    # `ews --version` prints and exits before any command: it loads none of them
+    assert loaded_by("--version") == set()
+    assert loaded_by("-v", "--version") == set()
 
 
 def choices_offered(parser_argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:

@@ -3,8 +3,11 @@ systemd for ``ews serve``.
 
 The wheels (the project's, at a bumped version, and every dependency's, at the versions
 installed here) are built on the first run and kept under the pytest cache, keyed by the
-source tree's content and the installed distributions: later runs reuse them. The first
-build needs the package index (``pip download``); later ones do not.
+source tree's content and the installed distributions: later runs reuse them. The
+dependencies' wheels are kept apart, keyed by the installed distributions and
+``pyproject.toml`` only: a change of the source rebuilds the two project wheels (seconds),
+not the download of every dependency. The first download needs the package index
+(``pip download``); later builds run with ``--no-index`` from that wheelhouse.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -31,6 +34,19 @@ GOOD_VERSION = "0.2.0"
 BROKEN_VERSION = "0.3.0"
 
 
+def _distributions_digest(digest: hashlib._Hash) -> None:
+    for dist in sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()):
+        digest.update(dist.encode())
+
+
+def deps_key() -> str:
+    """What the dependencies' wheels depend on: the installed distributions, the project's
+    declared dependencies."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    _distributions_digest(digest)
+    return digest.hexdigest()[:16]
+
+
 def tree_key() -> str:
     """What the wheels depend on: every source file and the installed distributions."""
     digest = hashlib.sha256()
@@ -40,8 +56,7 @@ def tree_key() -> str:
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".mo":
                 digest.update(str(path.relative_to(ROOT)).encode())
                 digest.update(path.read_bytes())
-    for dist in sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()):
-        digest.update(dist.encode())
+    _distributions_digest(digest)
     return digest.hexdigest()[:16]
 
 
@@ -75,32 +90,45 @@ class Wheels:
     broken: Path  # the sabotaged tree at BROKEN_VERSION, same dependencies
 
 
-def _build(into: Path) -> None:
+def _build_deps(into: Path) -> None:
+    """Every dependency's wheel (the project's built with them is left out)."""
+    build_wheels(ROOT, into, version=GOOD_VERSION)
+    for wheel in into.glob("ews_tui-*.whl"):
+        wheel.unlink()
+
+
+def _build(into: Path, deps: Path) -> None:
     good, broken = into / "good", into / "broken"
-    build_wheels(ROOT, good, version=GOOD_VERSION)
+    build_wheels(ROOT, good, version=GOOD_VERSION, find_links=[deps], offline=True)
     with tempfile.TemporaryDirectory() as work:
         staged = stage_source(ROOT, Path(work) / "src", None)
         source = sabotage(staged, Path(work) / "broken")
-        build_wheels(source, broken, version=BROKEN_VERSION, find_links=[good], offline=True)
+        build_wheels(source, broken, version=BROKEN_VERSION, find_links=[deps], offline=True)
+
+
+def _cached(cache: Path, key: str, prefix: str, build: Callable[[Path], None]) -> Path:
+    """``cache/<prefix><key>``, built by ``build`` when missing; older ones removed."""
+    ready = cache / f"{prefix}{key}"
+    if not ready.is_dir():
+        for old in cache.glob(f"{prefix}*"):
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(dir=cache, prefix=".build-"))
+        try:
+            build(work)
+            os.replace(work, ready)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return ready
 
 
 @pytest.fixture(scope="session")
 def update_wheels(request: pytest.FixtureRequest) -> Iterator[Wheels]:
     cache = Path(request.config.cache.mkdir("ews-update-wheels"))
-    key = tree_key()
     with (cache / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers build once between them
-        ready = cache / key
-        if not ready.is_dir():
-            for old in cache.iterdir():
-                if old.is_dir():
-                    shutil.rmtree(old, ignore_errors=True)
-            work = Path(tempfile.mkdtemp(dir=cache, prefix=".build-"))
-            try:
-                _build(work)
-                os.replace(work, ready)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+        deps = _cached(cache, deps_key(), "deps-", _build_deps)
+        ready = _cached(cache, tree_key(), "tree-", lambda into: _build(into, deps))
     yield Wheels(ready / "good", ready / "broken")
 
 

@@ -262,6 +262,9 @@ class Visit:
     params: Callable[[Runtime], dict[str, Any]] = lambda _rt: {}
     build: Callable[[EwsApp], Screen[Any]] | None = None
     keys: tuple[str, ...] = ()  # pressed once it is open (another page, another step)
+    # pressed after the screen was checked as opened, then checked again: another state of
+    # the same screen without opening it twice
+    then: tuple[str, ...] = ()
     rows: str = ""  # a list whose every entry is highlighted in turn (the device form)
     ready: str = ""  # a list that must have entries before the keys are pressed
 
@@ -315,10 +318,8 @@ CONSULTATION_VISITS = (
     Visit("home"),
     Visit("help", build=_help),
     Visit("live"),
-    Visit("consumption_total"),
-    Visit("consumption_total", keys=("y",)),
-    Visit("consumption_partial"),
-    Visit("consumption_partial", keys=("g", "g")),
+    Visit("consumption_total", then=("y",)),
+    Visit("consumption_partial", then=("g", "g")),
     Visit("consumption_details"),
     Visit("consumption_costs"),
     Visit("alarms"),
@@ -410,11 +411,20 @@ async def visit(pilot: Pilot[Any], item: Visit, where: str, seen: set[object]) -
                 break
             await pilot.pause(0.02)
     opened = app.screen
-    await pilot.press(*item.keys)
-    await settle(pilot)
+    if item.keys:
+        await pilot.press(*item.keys)
+        await settle(pilot)
     assert not item.ready or app.screen is not opened, f"{where}: the entry did not open"
     problems = fit_problems(app.screen, where)
     problems += await dropdown_problems(pilot, where, seen)
+    if item.then:
+        before = screen_lines(app.screen)
+        await pilot.press(*item.then)
+        await settle(pilot)
+        after = f"{where}{''.join(item.then)}"
+        assert screen_lines(app.screen) != before, f"{after}: the keys changed nothing"
+        problems += fit_problems(app.screen, after)
+        problems += await dropdown_problems(pilot, after, seen)
     if item.rows:
         problems += await every_row_problems(pilot, item.rows, where, seen)
     while app.screen is not below:
@@ -446,17 +456,21 @@ async def test_every_screen_fits_80x24(site: Runtime, language: str, part: str) 
         from tests.ui.test_en50160 import a_checked_ko_week
 
         await a_checked_ko_week(site)  # a week to open
+    seen: set[object] = set()  # the dropdowns opened: once per test, whichever app opened it
     with use_language(language):  # the forms built here, and the texts compared
         for role, visits in PARTS[part]:
-            problems += await plan_problems(site, language, role, visits)
+            problems += await plan_problems(site, language, role, visits, seen)
     assert not problems, "\n".join(problems)
 
 
 async def plan_problems(
-    site: Runtime, language: str, role: Role | None, visits: tuple[Visit, ...]
+    site: Runtime,
+    language: str,
+    role: Role | None,
+    visits: tuple[Visit, ...],
+    seen: set[object],
 ) -> list[str]:
     problems: list[str] = []
-    seen: set[object] = set()
     start = "login" if role is None else "home"
     app = EwsApp(Session(site, role=role, language=language), start_screen=start)
     async with app.run_test(size=SIZE) as pilot:

@@ -396,7 +396,7 @@ async def screens(quick: bool) -> dict[str, Any]:
     in is not measured here)."""
     data = Path(tempfile.mkdtemp(prefix="ews-bench-screens-"))
     async with demo_box(data, wire_time=True, scrypt=MEMORY.CHEAP) as rt:
-        await warm_up()
+        await warm_up(rt)
         return await screens_on(rt, data, quick)
 
 
@@ -447,7 +447,7 @@ async def bench(quick: bool) -> dict[str, Any]:
         await loop.run_in_executor(None, hash_password, "bench", DEFAULT_SCRYPT)
         scrypt_s.append(time.perf_counter() - started)
     async with demo_box(data, wire_time=False, scrypt=DEFAULT_SCRYPT) as rt:
-        await warm_up()  # as ews serve does before its front ends start
+        await warm_up(rt)  # as ews serve does before its front ends start
         user = SshUser("bench", hash_password("bench", DEFAULT_SCRYPT))
         settings = SshSettings(
             enabled=True, listen=HostPort("127.0.0.1", 0), users=(user,), max_sessions=64

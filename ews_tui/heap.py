@@ -96,6 +96,11 @@ class GcPolicy:
         the moment for a reclaim."""
         self._active_at = time.monotonic()
 
+    @property
+    def last_activity(self) -> float:
+        """``time.monotonic()`` of the last :meth:`activity` (0.0: none yet)."""
+        return self._active_at
+
     def settled(self, frozen: int) -> None:
         self._baseline = frozen
         self.freezes_since = 0

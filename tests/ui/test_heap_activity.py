@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from ews_tui import heap
+from ews_tui.domain.auth import Role
 from ews_tui.runtime import Runtime
 from ews_tui.ui.screens.help import HelpScreen
 from ews_tui.ui.screens.home import HomeScreen
-from ews_tui.ui.session import Role
 from tests.ui.shell_fixtures import make_shell_app, shell_runtime
 
 

@@ -21,7 +21,11 @@ waits for a core: little CPU, but late), and ``min_freezes``
 freezes wait (a reclaim walks the whole heap, start-up's included: 150 ms of CPU on the test
 machine, not worth it for the little one freeze of a quiet box keeps), or at once after
 ``max_freezes`` freezes since the last reclaim (memory stays bounded on a box that is never
-quiet). ``heap.reclaimed`` in the log says each one. (``gc.get_freeze_count()`` walks the
+quiet: five sessions opening screens non-stop kept about 4 MB of RSS a freeze on the test
+machine, 70 MB after 17, all of it back at the reclaim). Garbage also lives longer: a closed
+screen frozen while open still answers weak references (signals) until the reclaim, as it
+did before until the next full collection. ``heap.reclaimed`` in the log says each reclaim.
+(``gc.get_freeze_count()`` walks the
 whole permanent generation, 5 to 20 ms with 400 k objects: the policy counts freezes.)
 """
 

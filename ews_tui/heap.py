@@ -76,6 +76,7 @@ class GcPolicy:
     min_freezes: int = MIN_FREEZES
     max_freezes: int = MAX_FREEZES
     cpu_clock: Callable[[], float] = time.thread_time
+    enabled: bool = True  # False: install() does nothing (benchmarks compare without it)
     installed: bool = False
     freezes: int = 0  # full collections whose survivors this policy froze
     freezes_since: int = 0  # ... since the last settle or reclaim
@@ -86,7 +87,7 @@ class GcPolicy:
 
     def install(self) -> None:
         """Freeze the survivors of every full collection from now on (once per process)."""
-        if not self.installed:
+        if self.enabled and not self.installed:
             gc.callbacks.append(self._after_collection)
             self.installed = True
 
@@ -151,7 +152,24 @@ class GcPolicy:
         return freezes >= max(1, self.min_freezes) and quiet_s >= self.idle_s
 
     async def run(self) -> None:
-        """Check every ``check_s`` how busy the loop's thread was; reclaim when :meth:`due`."""
+        """Check every ``check_s`` how busy the loop's thread was; reclaim when :meth:`due`.
+
+        The policy is installed while this runs: when the task stops (its runtime stops), it
+        is uninstalled and what it froze is reclaimed, so a process that goes on (tests, a
+        second runtime) collects as CPython does."""
+        self.install()
+        try:
+            await self._check_forever()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Uninstall; reclaim what the policy froze, if anything (safe to call twice)."""
+        self.uninstall()
+        if self.freezes_since:
+            self.reclaim()
+
+    async def _check_forever(self) -> None:
         quiet_since = wall = time.monotonic()
         cpu = self.cpu_clock()
         while True:

@@ -406,10 +406,12 @@ async def screens(quick: bool, policy: bool = True) -> dict[str, Any]:
     in is not measured here)."""
     data = Path(tempfile.mkdtemp(prefix="ews-bench-screens-"))
     async with demo_box(data, wire_time=True, scrypt=MEMORY.CHEAP) as rt:
-        await warm_up(rt)
-        if not policy:
-            heap.POLICY.uninstall()
-        return await screens_on(rt, data, quick)
+        heap.POLICY.enabled = policy
+        try:
+            await warm_up(rt)
+            return await screens_on(rt, data, quick)
+        finally:
+            heap.POLICY.enabled = True
 
 
 async def screens_on(rt: Runtime, data: Path, quick: bool) -> dict[str, Any]:

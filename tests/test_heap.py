@@ -127,11 +127,11 @@ def test_the_task_waits_while_the_loop_is_busy(policy: heap.GcPolicy) -> None:
         task = asyncio.create_task(policy.run())
         for _ in range(40):  # 0.4 s of checks: well past idle_s
             await asyncio.sleep(0.01)
+        assert policy.reclaims == 0
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(busy_loop())
-    assert policy.reclaims == 0
 
 
 def test_the_task_waits_while_sessions_change_screens(policy: heap.GcPolicy) -> None:
@@ -144,8 +144,37 @@ def test_the_task_waits_while_sessions_change_screens(policy: heap.GcPolicy) -> 
         for _ in range(40):  # 0.4 s of checks, a screen opened at each: well past idle_s
             policy.activity()
             await asyncio.sleep(0.01)
+        assert policy.reclaims == 0
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(navigating())
-    assert policy.reclaims == 0
+
+
+def test_when_its_task_stops_the_policy_is_gone_and_its_garbage_back(unfrozen: None) -> None:
+    own = heap.GcPolicy(idle_s=3600.0)
+
+    async def a_runtime_that_stops() -> weakref.ref[Node]:
+        task = asyncio.create_task(own.run())
+        await asyncio.sleep(0)  # its first turn: installed
+        assert own.installed
+        screen = Node()
+        gone = weakref.ref(screen)
+        gc.collect()  # frozen alive
+        del screen
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return gone
+
+    gone = asyncio.run(a_runtime_that_stops())
+    assert not own.installed
+    assert gone() is None
+
+
+def test_a_disabled_policy_installs_nothing(unfrozen: None) -> None:
+    own = heap.GcPolicy(enabled=False)
+    own.install()
+    kept = [Node() for _ in range(10)]
+    gc.collect()
+    assert not own.installed and own.freezes == 0
+    assert any(obj is kept for obj in gc.get_objects())  # CPython's own collections

@@ -46,6 +46,8 @@ async def warm_up(runtime: Runtime) -> None:
     and start the heap policy (a task of ``runtime``, stopped with it)."""
     names = await asyncio.to_thread(import_screens)
     frozen = heap.settle()
-    heap.POLICY.install()
-    runtime.supervise("heap", heap.POLICY.run)
+    heap.POLICY.install()  # from now on, not only once its task has had its first turn
+    task = runtime.supervise("heap", heap.POLICY.run).task
+    if task is not None:  # stopped with the runtime, even before its first turn
+        task.add_done_callback(lambda _task: heap.POLICY.stop())
     log.info("UI warmed up: %d screen modules imported, %d objects frozen", len(names), frozen)

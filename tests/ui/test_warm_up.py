@@ -22,14 +22,14 @@ before = [n for n in names if f"ews_tui.ui.screens.{n}" in sys.modules]
 async def main():
     async with Runtime(default_config(Path(tempfile.mkdtemp()))) as rt:
         await warm_up(rt)
-        return sorted(task.get_name() for task in rt.tasks)
+        return sorted(task.get_name() for task in rt.tasks), POLICY.installed
 
-tasks = asyncio.run(main())
+tasks, installed = asyncio.run(main())
 after = [n for n in names if f"ews_tui.ui.screens.{n}" in sys.modules]
 frozen = gc.get_freeze_count()
 gc.collect()
 print(json.dumps({"names": names, "before": before, "after": after, "tasks": tasks,
-                  "policy": POLICY.installed, "frozen": frozen,
+                  "policy": installed, "after_stop": POLICY.installed, "frozen": frozen,
                   "tracked": len(gc.get_objects())}))
 """
 
@@ -45,6 +45,7 @@ def test_warm_up_imports_every_screen_and_freezes_the_start_heap() -> None:
     assert result["after"] == result["names"]
     # The modules, catalogs and classes: out of the walks of every later full collection.
     assert result["frozen"] > 10 * result["tracked"]
-    # The heap policy: installed, its task one of the runtime's (it stops with it).
+    # The heap policy: installed, its task one of the runtime's; gone when the runtime stops.
     assert result["policy"] is True
     assert "heap" in result["tasks"]
+    assert result["after_stop"] is False

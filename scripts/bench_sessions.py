@@ -31,7 +31,11 @@ in the same loop open PTY sessions at 80x24.
   sessions opened; ``gc_max_pause_ms`` the longest garbage collection meanwhile.
 Targets (issue 5): first frame < 500 ms, < 15 MB per extra session, key p95 < 50 ms,
 jitter p99 < 20 ms with 5 sessions; (issue 16) every screen opens in < 150 ms, (issue 11)
-loop stall < 50 ms while five sessions navigate. Usage: scripts/bench_sessions.py [--quick]
+loop stall < 50 ms while five sessions navigate. ``heap_freezes`` / ``heap_reclaims``: what
+the heap policy (:class:`ews_tui.heap.GcPolicy`) did in the navigating window.
+Usage: scripts/bench_sessions.py [--quick] [--navigating-only] [--no-heap-policy]
+(--navigating-only: the screen-open and navigating parts alone; --no-heap-policy: the same
+box without the heap policy, CPython's own collections: the comparison in one run)
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ import asyncssh
 from rich.console import RenderableType
 from textual.screen import Screen
 
+from ews_tui import heap
 from ews_tui.cli.demo import demo_box
 from ews_tui.config import HostPort, SshSettings, SshUser
 from ews_tui.domain.auth import DEFAULT_SCRYPT, Role
@@ -365,10 +370,12 @@ async def navigating(
     child = await MEMORY.spawn_clients(front.port, plan, rows=rows)
     before = len(apps.opens())
     started = time.monotonic()
+    freezes, reclaims = heap.POLICY.freezes, heap.POLICY.reclaims
     probe, pauses = MEMORY.StallProbe(), GcPauses()
     await MEMORY.go(child)
     loaded_s = time.monotonic() - started
     stall, gc_figures = await probe.stop(), pauses.stop()
+    freezes, reclaims = heap.POLICY.freezes - freezes, heap.POLICY.reclaims - reclaims
     opened = apps.opens()[before:]
     await MEMORY.sessions_ended(front)
     probe = MEMORY.StallProbe()
@@ -380,6 +387,9 @@ async def navigating(
         "languages": [lang.split(".")[0] for lang in langs],
         **stall,
         **gc_figures,
+        "heap_policy": heap.POLICY.installed,
+        "heap_freezes": freezes,
+        "heap_reclaims": reclaims,
         "baseline_max_stall_ms": baseline["max_stall_ms"],
         "screens_opened": len(opened),
         "slowest_open_ms": round(slowest[1], 1),
@@ -389,15 +399,19 @@ async def navigating(
     }
 
 
-async def screens(quick: bool) -> dict[str, Any]:
+async def screens(quick: bool, policy: bool = True) -> dict[str, Any]:
     """Screen open times, then the loop's stall while sessions navigate, on a box of its
     own that polls at the wire's pace (as a real RS485 bus does), warmed up as ``ews serve``
     does; its own front end (users named after their role, a cheap password hash: logging
     in is not measured here)."""
     data = Path(tempfile.mkdtemp(prefix="ews-bench-screens-"))
     async with demo_box(data, wire_time=True, scrypt=MEMORY.CHEAP) as rt:
-        await warm_up()
-        return await screens_on(rt, data, quick)
+        heap.POLICY.enabled = policy
+        try:
+            await warm_up(rt)
+            return await screens_on(rt, data, quick)
+        finally:
+            heap.POLICY.enabled = True
 
 
 async def screens_on(rt: Runtime, data: Path, quick: bool) -> dict[str, Any]:
@@ -437,7 +451,15 @@ async def screens_on(rt: Runtime, data: Path, quick: bool) -> dict[str, Any]:
     }
 
 
-async def bench(quick: bool) -> dict[str, Any]:
+async def navigating_only(quick: bool, policy: bool) -> dict[str, Any]:
+    return {
+        "bench": "sessions",
+        **await screens(quick, policy),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+async def bench(quick: bool, policy: bool = True) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="ews-bench-sessions-"))
     window = 4.0 if quick else 10.0
     loop = asyncio.get_running_loop()
@@ -447,7 +469,7 @@ async def bench(quick: bool) -> dict[str, Any]:
         await loop.run_in_executor(None, hash_password, "bench", DEFAULT_SCRYPT)
         scrypt_s.append(time.perf_counter() - started)
     async with demo_box(data, wire_time=False, scrypt=DEFAULT_SCRYPT) as rt:
-        await warm_up()  # as ews serve does before its front ends start
+        await warm_up(rt)  # as ews serve does before its front ends start
         user = SshUser("bench", hash_password("bench", DEFAULT_SCRYPT))
         settings = SshSettings(
             enabled=True, listen=HostPort("127.0.0.1", 0), users=(user,), max_sessions=64
@@ -485,7 +507,7 @@ async def bench(quick: bool) -> dict[str, Any]:
                 await client.close()
         finally:
             await front.stop()
-    screen_figures = await screens(quick)
+    screen_figures = await screens(quick, policy)
     return {
         "bench": "sessions",
         "first_frame_ms": round(statistics.median(firsts), 1),
@@ -506,10 +528,21 @@ async def bench(quick: bool) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows")
+    parser.add_argument(
+        "--navigating-only", action="store_true", help="screen opens and navigating only"
+    )
+    parser.add_argument(
+        "--no-heap-policy", action="store_true", help="without ews_tui.heap.GcPolicy"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     out = sys.stdout
-    figures = asyncio.run(asyncio.wait_for(bench(args.quick), 600))
+    if args.navigating_only:
+        figures = asyncio.run(
+            asyncio.wait_for(navigating_only(args.quick, not args.no_heap_policy), 600)
+        )
+    else:
+        figures = asyncio.run(asyncio.wait_for(bench(args.quick, not args.no_heap_policy), 600))
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     print(json.dumps(figures), file=out)
     return 0

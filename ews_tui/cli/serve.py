@@ -144,7 +144,7 @@ async def front_ends(rt: Runtime, config: Config) -> AsyncIterator[list[str]]:
     if config.kiosk.enabled:
         fronts.append(kiosk_front_end(rt, config))
     if fronts:
-        await warm_up()  # the first sessions would pay it in the loop the pollers share
+        await warm_up(rt)  # the first sessions would pay it in the loop the pollers share
     async with AsyncExitStack() as stack:
         for front in fronts:
             try:

@@ -38,6 +38,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.widget import AwaitMount
 
+from ews_tui import heap
 from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _, change_language, set_language
 from ews_tui.ui import input_keys
@@ -157,6 +158,7 @@ class EwsApp(App[None]):
 
     def on_mount(self) -> None:
         self.screen_change_signal.subscribe(self, _add_too_small)
+        self.screen_change_signal.subscribe(self, _screen_changed)
         _add_too_small(self.screen)
         start = self._start_screen
         if self.session.role is None or start in (None, "login"):
@@ -367,6 +369,11 @@ def _configured_theme(session: Session) -> str:
 
 def _theme_of(session: Session) -> str:
     return "textual-light" if _configured_theme(session) == "light" else "textual-dark"
+
+
+def _screen_changed(_screen: Screen[Any]) -> None:
+    """A screen opened or closed: garbage being made, no time for the heap's reclaim."""
+    heap.POLICY.activity()
 
 
 def _add_too_small(screen: Screen[Any]) -> None:

@@ -9,16 +9,28 @@ import subprocess
 import sys
 
 SCRIPT = """
-import asyncio, gc, json, pkgutil, sys
+import asyncio, gc, json, pkgutil, sys, tempfile
+from pathlib import Path
 import ews_tui.ui.screens as screens
+from ews_tui.config import default_config
+from ews_tui.heap import POLICY
+from ews_tui.runtime import Runtime
 from ews_tui.ui.warm_up import warm_up
 names = [i.name for i in pkgutil.iter_modules(screens.__path__)]
 before = [n for n in names if f"ews_tui.ui.screens.{n}" in sys.modules]
-asyncio.run(warm_up())
+
+async def main():
+    async with Runtime(default_config(Path(tempfile.mkdtemp()))) as rt:
+        await warm_up(rt)
+        return sorted(task.get_name() for task in rt.tasks), POLICY.installed
+
+tasks, installed = asyncio.run(main())
 after = [n for n in names if f"ews_tui.ui.screens.{n}" in sys.modules]
+frozen = gc.get_freeze_count()
 gc.collect()
-print(json.dumps({"names": names, "before": before, "after": after,
-                  "frozen": gc.get_freeze_count(), "tracked": len(gc.get_objects())}))
+print(json.dumps({"names": names, "before": before, "after": after, "tasks": tasks,
+                  "policy": installed, "after_stop": POLICY.installed, "frozen": frozen,
+                  "tracked": len(gc.get_objects())}))
 """
 
 
@@ -33,3 +45,7 @@ def test_warm_up_imports_every_screen_and_freezes_the_start_heap() -> None:
     assert result["after"] == result["names"]
     # The modules, catalogs and classes: out of the walks of every later full collection.
     assert result["frozen"] > 10 * result["tracked"]
+    # The heap policy: installed, its task one of the runtime's; gone when the runtime stops.
+    assert result["policy"] is True
+    assert "heap" in result["tasks"]
+    assert result["after_stop"] is False

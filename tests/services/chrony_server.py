@@ -31,7 +31,11 @@ def _chronyd() -> Path | None:
     return None
 
 
-READY_TRIES = 40  # SNTP queries of 0.25 s at most while chronyd starts
+# How long chronyd may take to answer its first SNTP query. A query to the port before chronyd
+# binds it fails at once (ICMP port unreachable), so the wait is a deadline, not a try count:
+# forty quick refusals once ended it before a loaded machine had started chronyd.
+READY_S = 20.0
+RETRY_S = 0.05
 
 CONFIG = """port {port}
 bindaddress 127.0.0.1
@@ -68,16 +72,20 @@ async def chrony_server(folder: Path) -> AsyncIterator[int]:
         stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
     )  # fmt: skip
     try:
-        for _ in range(READY_TRIES):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READY_S
+        while True:
             if process.returncode is not None:
                 pytest.skip(f"chronyd could not start: {(folder / 'chronyd.log').read_text()}")
             with contextlib.suppress(OSError, TimeoutError, ValueError):
                 await query_sntp("127.0.0.1", port, timeout=0.25)
                 break
-        else:
-            pytest.fail(
-                f"chronyd does not answer on port {port}: {(folder / 'chronyd.log').read_text()}"
-            )
+            if loop.time() > deadline:
+                pytest.fail(
+                    f"chronyd does not answer on port {port} after {READY_S:.0f} s: "
+                    f"{(folder / 'chronyd.log').read_text()}"
+                )
+            await asyncio.sleep(RETRY_S)
         yield port
     finally:
         if process.returncode is None:

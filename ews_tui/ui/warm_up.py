@@ -43,11 +43,12 @@ def import_screens() -> list[str]:
 async def warm_up(runtime: Runtime) -> None:
     """Import the screens (in a thread: the pollers run meanwhile), settle the heap
     (:func:`ews_tui.heap.settle`; ``ews serve`` settles it again once its front ends run)
-    and start the heap policy (a task of ``runtime``, stopped with it)."""
+    and start the heap policy if it is on (a task of ``runtime``, stopped with it)."""
     names = await asyncio.to_thread(import_screens)
     frozen = heap.settle()
-    heap.POLICY.install()  # from now on, not only once its task has had its first turn
-    task = runtime.supervise("heap", heap.POLICY.run).task
-    if task is not None:  # stopped with the runtime, even before its first turn
-        task.add_done_callback(lambda _task: heap.POLICY.stop())
+    if heap.POLICY.enabled:  # off by default: see ews_tui.heap.POLICY
+        heap.POLICY.install()  # from now on, not only once its task has had its first turn
+        task = runtime.supervise("heap", heap.POLICY.run).task
+        if task is not None:  # stopped with the runtime, even before its first turn
+            task.add_done_callback(lambda _task: heap.POLICY.stop())
     log.info("UI warmed up: %d screen modules imported, %d objects frozen", len(names), frozen)

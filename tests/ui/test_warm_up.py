@@ -20,15 +20,21 @@ names = [i.name for i in pkgutil.iter_modules(screens.__path__)]
 before = [n for n in names if f"ews_tui.ui.screens.{n}" in sys.modules]
 
 async def main():
+    off = POLICY.enabled  # ews serve's default
     async with Runtime(default_config(Path(tempfile.mkdtemp()))) as rt:
         await warm_up(rt)
-        return sorted(task.get_name() for task in rt.tasks), POLICY.installed
+        without = sorted(task.get_name() for task in rt.tasks), POLICY.installed
+    POLICY.enabled = True  # bench_sessions --heap-policy
+    async with Runtime(default_config(Path(tempfile.mkdtemp()))) as rt:
+        await warm_up(rt)
+        return off, without, sorted(task.get_name() for task in rt.tasks), POLICY.installed
 
-tasks, installed = asyncio.run(main())
+off, without, tasks, installed = asyncio.run(main())
 after = [n for n in names if f"ews_tui.ui.screens.{n}" in sys.modules]
 frozen = gc.get_freeze_count()
 gc.collect()
 print(json.dumps({"names": names, "before": before, "after": after, "tasks": tasks,
+                  "off": off, "without": without,
                   "policy": installed, "after_stop": POLICY.installed, "frozen": frozen,
                   "tracked": len(gc.get_objects())}))
 """
@@ -45,7 +51,10 @@ def test_warm_up_imports_every_screen_and_freezes_the_start_heap() -> None:
     assert result["after"] == result["names"]
     # The modules, catalogs and classes: out of the walks of every later full collection.
     assert result["frozen"] > 10 * result["tracked"]
-    # The heap policy: installed, its task one of the runtime's; gone when the runtime stops.
+    # The heap policy: off as ews serve runs (no task, nothing installed); switched on, it is
+    # installed, its task one of the runtime's, and gone when the runtime stops.
+    assert result["off"] is False
+    assert "heap" not in result["without"][0] and result["without"][1] is False
     assert result["policy"] is True
     assert "heap" in result["tasks"]
     assert result["after_stop"] is False

@@ -70,5 +70,5 @@ def run_check(args: argparse.Namespace) -> int:
         count = ngettext("{file}: {count} problem", "{file}: {count} problems", len(lines))
         print("ews: " + count.format(file=args.file, count=len(lines)), file=sys.stderr)
         return 1
-    print(f"{args.file}: OK")
+    print(_("{file}: OK").format(file=args.file))
     return 0

@@ -19,6 +19,12 @@ def test_example_config_is_valid(ews: Run) -> None:
     assert result.stdout.strip().endswith("config.example.toml: OK")
 
 
+def test_a_good_file_is_said_good_in_the_users_language(ews: Run) -> None:
+    result = ews("config", "check", str(REPO / "config.example.toml"), env={"LANGUAGE": "ru"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("config.example.toml: ошибок нет")
+
+
 def test_bad_keys_each_on_a_line(ews: Run, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("licence = 12\n[rs485]\nbaudrate = 19201\nspeed = 3\n", encoding="utf-8")

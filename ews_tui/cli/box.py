@@ -50,7 +50,7 @@ async def open_installation(config: Config) -> AsyncIterator[InstallationService
     """The installation service over the box's database, closed on exit."""
     catalog, problems = catalog_and_problems(config.data_dir)
     for problem in problems:
-        print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
+        print(_("warning: {problem}").format(problem=problem.render(_)), file=sys.stderr)
     try:
         db = await open_database(config.data_dir / DATABASE_FILE)
     except StoreError as error:

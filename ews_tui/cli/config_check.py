@@ -50,7 +50,11 @@ def problems_of(path: Path) -> list[str]:
     catalog, model_problems = catalog_and_problems(config.data_dir)
     context = RuleContext(catalog, config.licence, config.own_server)
     _installation, violations = from_document(installation, context)
-    return lines + model_problems + [f"installation.{v.render(_)}" for v in violations]
+    return (
+        lines
+        + [p.render(_) for p in model_problems]
+        + [f"installation.{v.render(_)}" for v in violations]
+    )
 
 
 def _rule_settings(doc: Mapping[str, Any], base_dir: Path) -> Config:

@@ -39,7 +39,7 @@ async def open_energy_store(config: Config) -> AsyncIterator[EnergyStore]:
     """The store of ``config``'s data dir with its installation, catalog and cost rules."""
     catalog, problems = catalog_and_problems(config.data_dir)
     for problem in problems:
-        print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
+        print(_("warning: {problem}").format(problem=problem.render(_)), file=sys.stderr)
     try:
         db = await open_database(config.data_dir / DATABASE_FILE)
     except StoreError as error:

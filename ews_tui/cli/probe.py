@@ -91,7 +91,9 @@ def _generic(text: str) -> RegisterMap:
         fc, register, words, mult = int(parts[0]), int(parts[1], 16), int(parts[2]), float(parts[3])
         return generic_map(fc, register, words, mult)
     except (ValueError, CatalogError) as exc:
-        detail = str(exc) if isinstance(exc, CatalogError) else _("expected FC:REGHEX:WORDS:MULT")
+        detail = (
+            exc.render(_) if isinstance(exc, CatalogError) else _("expected FC:REGHEX:WORDS:MULT")
+        )
         raise argparse.ArgumentTypeError(f"{text!r}: {detail}") from None
 
 
@@ -150,7 +152,7 @@ def probe_catalog(config: str | None) -> Catalog:
         path = str(DEFAULT_CONFIG)
     catalog, problems = catalog_and_problems(read_config(Path(path)).data_dir)
     for problem in problems:
-        print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
+        print(_("warning: {problem}").format(problem=problem.render(_)), file=sys.stderr)
     return catalog
 
 

@@ -180,7 +180,7 @@ def sim_catalog(config: str | None) -> Catalog:
         return builtin_catalog()
     catalog, problems = catalog_and_problems(read_config(Path(config)).data_dir)
     for problem in problems:
-        print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
+        print(_("warning: {problem}").format(problem=problem.render(_)), file=sys.stderr)
     return catalog
 
 

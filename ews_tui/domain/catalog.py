@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from ews_tui.domain.errors import CatalogError
+from ews_tui.domain.messages import N_, Message
 
 Addressing = Literal["modbus", "emscx3", "pulse"]
 Provenance = Literal["published", "assumed"]
@@ -221,16 +222,22 @@ def known_unit(qid: str) -> str | None:
 
 def generic_map(fc: int, register: int, words: int, multiplier: float) -> RegisterMap:
     """The map of a "Generic Modbus meter": one active energy register given by the user."""
-    where = "generic meter"
     if fc not in (3, 4):
-        raise CatalogError(f"{where}: function code {fc} is not 3 or 4")
+        raise CatalogError("", Message(N_("function code {fc} is not 3 or 4"), {"fc": fc}))
     types: dict[int, RegisterType] = {1: "u16", 2: "u32", 4: "u64"}
     if words not in types:
-        raise CatalogError(f"{where}: {words} words is not 1, 2 or 4")
+        raise CatalogError("", Message(N_("{words} words is not 1, 2 or 4"), {"words": words}))
     if not 0 <= register <= 0x10000 - words:
-        raise CatalogError(f"{where}: register {register:#x} is outside 0..0xFFFF")
+        message = Message(
+            N_("register {register} is outside 0..0xFFFF"), {"register": f"{register:#x}"}
+        )
+        raise CatalogError("", message)
     if isinstance(multiplier, bool) or not multiplier or not math.isfinite(multiplier):
-        raise CatalogError(f"{where}: multiplier {multiplier!r} must be a non-zero number")
+        message = Message(
+            N_("multiplier {multiplier} must be a non-zero number"),
+            {"multiplier": repr(multiplier)},
+        )
+        raise CatalogError("", message)
     energy = Quantity(
         id="ea_import",
         unit="kWh",

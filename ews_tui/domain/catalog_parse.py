@@ -28,6 +28,7 @@ from ews_tui.domain.catalog import (
     normalize_ref,
 )
 from ews_tui.domain.errors import CatalogError
+from ews_tui.domain.messages import N_, Message
 from ews_tui.domain.text_rules import MAX_DESCRIPTION, MAX_NAME, excerpt, text_problem
 
 
@@ -36,9 +37,14 @@ def _q(value: object) -> str:
     return repr(excerpt(value))
 
 
+def _fault(where: str, msgid: str, **params: object) -> CatalogError:
+    """The error at ``where``: ``msgid`` (marked with N_) filled with ``params``."""
+    return CatalogError(where, Message(msgid, params))
+
+
 def _int(value: Any, where: str) -> int:
     if isinstance(value, bool):
-        raise CatalogError(f"{where}: expected an integer, got {_q(value)}")
+        raise _fault(where, N_("expected an integer, got {value}"), value=_q(value))
     if isinstance(value, int):
         return value
     if isinstance(value, str):
@@ -46,36 +52,41 @@ def _int(value: Any, where: str) -> int:
             return int(value, 0)
         except ValueError:
             pass
-    raise CatalogError(f"{where}: expected an integer or a 0x... string, got {_q(value)}")
+    raise _fault(where, N_("expected an integer or a 0x... string, got {value}"), value=_q(value))
 
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise CatalogError(f"{where}: expected a number, got {_q(value)}")
+        raise _fault(where, N_("expected a number, got {value}"), value=_q(value))
     return float(value)
 
 
 def _text(value: Any, where: str, max_length: int = MAX_DESCRIPTION) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise CatalogError(f"{where}: expected a non-empty text, got {_q(value)}")
+        raise _fault(where, N_("expected a non-empty text, got {value}"), value=_q(value))
     if (problem := text_problem(value, max_length)) is not None:
-        raise CatalogError(f"{where}: {problem}")
+        raise CatalogError(where, problem)
     return value
 
 
 def _choice(value: Any, allowed: Iterable[str], where: str) -> Any:
     allowed = tuple(allowed)
     if value not in allowed:
-        raise CatalogError(f"{where}: {_q(value)} is not one of {', '.join(allowed)}")
+        raise _fault(
+            where,
+            N_("{value} is not one of {allowed}"),
+            value=_q(value),
+            allowed=", ".join(allowed),
+        )
     return value
 
 
 def _known_keys(table: Any, allowed: set[str], where: str) -> None:
     if not isinstance(table, Mapping):
-        raise CatalogError(f"{where}: expected a table, got {_q(table)}")
+        raise _fault(where, N_("expected a table, got {value}"), value=_q(table))
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise CatalogError(f"{where}: unknown key {_q(unknown[0])}")
+        raise _fault(where, N_("unknown key {key}"), key=_q(unknown[0]))
 
 
 _QUANTITY_KEYS = {"id", "unit", "register", "type", "scale", "fc", "poll", "missing", "states"}
@@ -99,29 +110,35 @@ def _parse_quantity(raw: Mapping[str, Any], where: str) -> Quantity:
     _known_keys(raw, _QUANTITY_KEYS, where)
     qid = raw.get("id")
     if not isinstance(qid, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", qid):
-        raise CatalogError(f"{where}.id: {_q(qid)} is not a snake_case quantity id")
+        raise _fault(f"{where}.id", N_("{value} is not a snake_case quantity id"), value=_q(qid))
     unit = raw.get("unit", "")
     expected = known_unit(qid)
     if expected is not None and unit != expected:
-        raise CatalogError(f"{where}.unit: {qid} is in {_q(expected or 'no unit')}, not {_q(unit)}")
+        if not expected:
+            msgid = N_("{quantity} has no unit, not {unit}")
+        else:
+            msgid = N_("{quantity} is in {expected}, not {unit}")
+        raise _fault(f"{where}.unit", msgid, quantity=qid, expected=_q(expected), unit=_q(unit))
     rtype = _choice(raw.get("type", "u16"), REGISTER_WORDS, f"{where}.type")
     register = _int(raw.get("register"), f"{where}.register")
     if not 0 <= register <= 0x10000 - REGISTER_WORDS[rtype]:
-        raise CatalogError(f"{where}.register: {register:#x} is outside 0..0xFFFF")
+        raise _fault(
+            f"{where}.register", N_("{register} is outside 0..0xFFFF"), register=f"{register:#x}"
+        )
     fc = _int(raw.get("fc", 3), f"{where}.fc")
     if fc not in (3, 4):
-        raise CatalogError(f"{where}.fc: function code {fc} is not 3 or 4")
+        raise _fault(f"{where}.fc", N_("function code {fc} is not 3 or 4"), fc=fc)
     scale = _number(raw.get("scale", 1.0), f"{where}.scale")
     if scale == 0:
-        raise CatalogError(f"{where}.scale: must not be 0")
+        raise _fault(f"{where}.scale", N_("must not be 0"))
     states = raw.get("states", {})
     if not isinstance(states, Mapping):
-        raise CatalogError(f"{where}.states: expected a table of raw value = state id")
+        raise _fault(f"{where}.states", N_("expected a table of raw value = state id"))
     if states and rtype.startswith("float"):
-        raise CatalogError(f"{where}.states: a state quantity needs an integer type")
+        raise _fault(f"{where}.states", N_("a state quantity needs an integer type"))
     missing = raw.get("missing", ())
     if not isinstance(missing, list | tuple):
-        raise CatalogError(f"{where}.missing: expected a list of raw values")
+        raise _fault(f"{where}.missing", N_("expected a list of raw values"))
     return Quantity(
         id=qid,
         unit=unit,
@@ -144,18 +161,27 @@ def _check_layout(
     owner: dict[tuple[int, int], str] = {}
     for i, q in enumerate(quantities):
         if q.id in {o for o in owner.values()}:
-            raise CatalogError(f"{where}.quantities[{i}].id: {_q(q.id)} appears twice")
+            raise _fault(
+                f"{where}.quantities[{i}].id", N_("{quantity} appears twice"), quantity=_q(q.id)
+            )
         for reg in range(q.register, q.register + q.words):
             other = owner.setdefault((q.fc, reg), q.id)
             if other != q.id:
-                raise CatalogError(
-                    f"{where}.quantities[{i}]: {_q(q.id)} overlaps {_q(other)} at register {reg:#x}"
+                raise _fault(
+                    f"{where}.quantities[{i}]",
+                    N_("{quantity} overlaps {other} at register {register}"),
+                    quantity=_q(q.id),
+                    other=_q(other),
+                    register=f"{reg:#x}",
                 )
             for fc, first, last in unreadable:
                 if fc == q.fc and first <= reg <= last:
-                    raise CatalogError(
-                        f"{where}.quantities[{i}]: {_q(q.id)} is in the "
-                        f"unreadable range {first:#x}..{last:#x}"
+                    raise _fault(
+                        f"{where}.quantities[{i}]",
+                        N_("{quantity} is in the unreadable range {first}..{last}"),
+                        quantity=_q(q.id),
+                        first=f"{first:#x}",
+                        last=f"{last:#x}",
                     )
 
 
@@ -163,7 +189,7 @@ def _parse_map(raw: Mapping[str, Any], where: str) -> RegisterMap:
     _known_keys(raw, _MAP_KEYS, where)
     map_id = raw.get("id")
     if not isinstance(map_id, str) or not map_id:
-        raise CatalogError(f"{where}.id: a register map needs an id")
+        raise _fault(f"{where}.id", N_("a register map needs an id"))
     _text(map_id, f"{where}.id", MAX_NAME)
     quantities = tuple(
         _parse_quantity(q, f"{where}.quantities[{i}]")
@@ -172,19 +198,21 @@ def _parse_map(raw: Mapping[str, Any], where: str) -> RegisterMap:
     unreadable = []
     for i, span in enumerate(raw.get("unreadable", ())):
         if not isinstance(span, list | tuple) or len(span) != 3:
-            raise CatalogError(f"{where}.unreadable[{i}]: expected [fc, first, last]")
+            raise _fault(f"{where}.unreadable[{i}]", N_("expected [fc, first, last]"))
         fc, first, last = (_int(v, f"{where}.unreadable[{i}]") for v in span)
         if fc not in (3, 4) or not 0 <= first <= last <= 0xFFFF:
-            raise CatalogError(f"{where}.unreadable[{i}]: {_q(span)} is not [3|4, first, last]")
+            raise _fault(
+                f"{where}.unreadable[{i}]", N_("{value} is not [3|4, first, last]"), value=_q(span)
+            )
         unreadable.append((fc, first, last))
     _check_layout(quantities, unreadable, where)
     max_registers = _int(raw.get("max_registers", 125), f"{where}.max_registers")
     if not 1 <= max_registers <= 125:
-        raise CatalogError(f"{where}.max_registers: {max_registers} is outside 1..125")
+        raise _fault(f"{where}.max_registers", N_("{value} is outside 1..125"), value=max_registers)
     side_offset = _int(raw.get("side_offset", 0), f"{where}.side_offset")
     turnaround = _number(raw.get("turnaround_ms", 5.0), f"{where}.turnaround_ms")
     if side_offset < 0 or turnaround < 0:
-        raise CatalogError(f"{where}: side_offset and turnaround_ms must not be negative")
+        raise _fault(where, N_("side_offset and turnaround_ms must not be negative"))
     return RegisterMap(
         id=map_id,
         provenance=_choice(raw.get("provenance"), _PROVENANCE, f"{where}.provenance"),
@@ -203,31 +231,31 @@ def _model_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     common = {k: v for k, v in raw.items() if k not in ("refs", "ref")}
     for key in ("name", "family", "provenance"):
         if not isinstance(common.get(key), str):
-            raise CatalogError(f"{where}.{key}: required")
+            raise _fault(f"{where}.{key}", N_("required"))
         _text(common[key], f"{where}.{key}")
     _choice(common["provenance"], _PROVENANCE, f"{where}.provenance")
     _choice(common.get("addressing", "modbus"), _ADDRESSING, f"{where}.addressing")
     _choice(common.get("energy", "electricity"), _ENERGY, f"{where}.energy")
     for key in _MODEL_BOOLS:
         if not isinstance(common.get(key, False), bool):
-            raise CatalogError(f"{where}.{key}: expected true or false")
+            raise _fault(f"{where}.{key}", N_("expected true or false"))
     for key in _MODEL_COUNTS:
         if _int(common.get(key, 0), f"{where}.{key}") < 0:
-            raise CatalogError(f"{where}.{key}: must not be negative")
+            raise _fault(f"{where}.{key}", N_("must not be negative"))
     if "phases" in common and common["phases"] not in (1, 3):
-        raise CatalogError(f"{where}.phases: {_q(common['phases'])} is not 1 or 3")
+        raise _fault(f"{where}.phases", N_("{value} is not 1 or 3"), value=_q(common["phases"]))
     if common.get("sides", 1) not in (1, 2):
-        raise CatalogError(f"{where}.sides: {_q(common['sides'])} is not 1 or 2")
+        raise _fault(f"{where}.sides", N_("{value} is not 1 or 2"), value=_q(common["sides"]))
     if "map" in common:
         _text(common["map"], f"{where}.map", MAX_NAME)
     maker = common.get("maker", "")
     if not isinstance(maker, str):
-        raise CatalogError(f"{where}.maker: expected a text, got {_q(maker)}")
+        raise _fault(f"{where}.maker", N_("expected a text, got {value}"), value=_q(maker))
     if (problem := text_problem(maker, MAX_NAME)) is not None:
-        raise CatalogError(f"{where}.maker: {problem}")
+        raise CatalogError(f"{where}.maker", problem)
     aliases = common.get("aliases", [])
     if not isinstance(aliases, list | tuple):
-        raise CatalogError(f"{where}.aliases: expected a list of texts")
+        raise _fault(f"{where}.aliases", N_("expected a list of texts"))
     common["aliases"] = tuple(
         _text(a, f"{where}.aliases[{i}]", MAX_NAME) for i, a in enumerate(aliases)
     )
@@ -239,12 +267,12 @@ def _parse_models(raw: Mapping[str, Any], where: str) -> list[Model]:
     _known_keys(raw, _MODEL_KEYS, where)
     refs = raw.get("refs") or [raw.get("ref")]
     if not isinstance(refs, list | tuple):
-        raise CatalogError(f"{where}.refs: expected a list of references")
+        raise _fault(f"{where}.refs", N_("expected a list of references"))
     common = _model_fields(raw, where)
     models = []
     for ref in refs:
         if not isinstance(ref, str) or not ref.strip():
-            raise CatalogError(f"{where}.ref: required")
+            raise _fault(f"{where}.ref", N_("required"))
         _text(ref, f"{where}.ref", MAX_NAME)
         models.append(Model(ref=ref.strip(), **common))
     return models
@@ -275,7 +303,9 @@ def parse_documents(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> Catal
         for i, raw in enumerate(doc.get("maps", ())):
             reg_map = _parse_map(raw, f"{name}: maps[{i}]")
             if reg_map.id in maps:
-                raise CatalogError(f"{name}: maps[{i}].id: {_q(reg_map.id)} is defined twice")
+                raise _fault(
+                    f"{name}: maps[{i}].id", N_("{map} is defined twice"), map=_q(reg_map.id)
+                )
             maps[reg_map.id] = reg_map
         for i, raw in enumerate(doc.get("models", ())):
             where = f"{name}: models[{i}]"
@@ -283,7 +313,9 @@ def parse_documents(documents: Iterable[tuple[str, Mapping[str, Any]]]) -> Catal
                 for key in (model.ref, *model.aliases):
                     seen = refs.get(normalize_ref(key))
                     if seen is not None:
-                        raise CatalogError(f"{where}: reference {_q(key)} already in {seen}")
+                        raise _fault(
+                            where, N_("reference {ref} already in {place}"), ref=_q(key), place=seen
+                        )
                     refs[normalize_ref(key)] = where
                 models.append(model)
     return Catalog(
@@ -296,11 +328,24 @@ def check_references(catalog: Catalog) -> None:
     family_ids = {f.id for f in catalog.families}
     for model in catalog.models:
         if model.family not in family_ids:
-            raise CatalogError(f"model {model.ref}: unknown family {_q(model.family)}")
+            raise _fault(
+                "",
+                N_("model {ref}: unknown family {family}"),
+                ref=model.ref,
+                family=_q(model.family),
+            )
         if model.map is not None and model.map not in catalog.maps:
-            raise CatalogError(f"model {model.ref}: unknown register map {_q(model.map)}")
+            raise _fault(
+                "",
+                N_("model {ref}: unknown register map {map}"),
+                ref=model.ref,
+                map=_q(model.map),
+            )
         reg_map = catalog.maps.get(model.map) if model.map else None
         if model.sides == 2 and reg_map is not None and not reg_map.side_offset:
-            raise CatalogError(
-                f"model {model.ref}: two sides but map {_q(model.map)} has no side_offset"
+            raise _fault(
+                "",
+                N_("model {ref}: two sides but map {map} has no side_offset"),
+                ref=model.ref,
+                map=_q(model.map),
             )

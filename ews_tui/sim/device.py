@@ -140,7 +140,7 @@ def resolve_map(spec: DeviceSpec, catalog: Catalog) -> tuple[Model, RegisterMap]
         try:
             return model, generic_map(g.fc, g.register, g.words, g.multiplier)
         except CatalogError as error:
-            raise SimError(f"address {spec.address}: {error}") from None
+            raise SimError(f"address {spec.address}: {error.render(_)}") from None
     reg_map = catalog.register_map(model)
     if reg_map is None:
         raise SimError(

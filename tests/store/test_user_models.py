@@ -57,7 +57,7 @@ def test_a_bad_file_is_skipped_with_one_line_naming_its_place(tmp_path: Path) ->
     write(folder, "notes.txt", "not a model file")
     catalog, problems = load_user_models(folder)
     assert [m.ref for m in catalog.models] == ["ACME-1"]
-    assert problems == [
+    assert [str(p) for p in problems] == [
         "models/family.toml: model ACME-3: unknown family 'no_such_family'",
         "models/foo.toml: maps[0].quantities[1].register: 0x10000 is outside 0..0xFFFF",
         "models/syntax.toml:1:9: not valid TOML: Expected ']]' at the end of an array declaration",
@@ -71,7 +71,7 @@ def test_a_file_redefining_another_user_files_model_or_map_is_refused(tmp_path: 
     write(folder, "c.toml", MAP)
     catalog, problems = load_user_models(folder)
     assert [m.ref for m in catalog.models] == ["ACME-1"]
-    assert problems == [
+    assert [str(p) for p in problems] == [
         "models/b.toml: model 'acme 1' is already defined in models/a.toml",
         "models/c.toml: map 'acme_map' is already defined in models/a.toml",
     ]

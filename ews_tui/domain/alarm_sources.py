@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from ews_tui.domain.alarm_detail import message_detail
 from ews_tui.domain.alarms import AlarmType, Change, Clear, Raise, Severity, Subject, SubjectKind
 from ews_tui.domain.catalog import Catalog
 from ews_tui.domain.connector import ConnectorFailed, ConnectorRecovered
@@ -50,6 +51,7 @@ from ews_tui.domain.events import (
     ServiceRecovered,
     SourceLocked,
     TaskFailed,
+    UserModelSkipped,
 )
 from ews_tui.domain.grouping import energy_of
 from ews_tui.domain.installation import Device, Installation
@@ -473,6 +475,9 @@ class AlarmSources:
         if isinstance(event, ServiceDegraded):
             detail = event.problem.render()
             return [Raise(AlarmType.SERVICE_DEGRADED, box(event.service), now, "", detail)]
+        if isinstance(event, UserModelSkipped):
+            detail = message_detail(event.problem, event.where)
+            return [Raise(AlarmType.USER_MODEL_SKIPPED, box(event.file), now, "", detail)]
         if isinstance(event, DiskLow | DiskRecovered | ClockJumped | BoxStarted | BoxStopping):
             return _the_box(event, now)
         if isinstance(event, TaskFailed):
@@ -609,6 +614,7 @@ SOURCE_EVENTS: tuple[type[Event], ...] = (
     EventDropped,
     LoginFailed,
     SourceLocked,
+    UserModelSkipped,
 )
 
 GoneCheck = Callable[[Subject], bool]

@@ -107,6 +107,7 @@ class AlarmType(StrEnum):
     BOX_STARTED = "system.started"
     BOX_STOPPED = "system.stopped"
     UNEXPECTED_STOP = "system.unexpected_stop"
+    USER_MODEL_SKIPPED = "system.user_model_skipped"
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,9 @@ TYPES: dict[AlarmType, TypeInfo] = {
     AlarmType.BOX_STOPPED: TypeInfo(N_("Box stopped"), Severity.INFO, momentary=True),
     AlarmType.UNEXPECTED_STOP: TypeInfo(
         N_("Box stopped unexpectedly"), Severity.MAJOR, momentary=True
+    ),
+    AlarmType.USER_MODEL_SKIPPED: TypeInfo(
+        N_("Device model file skipped"), Severity.WARNING, momentary=True
     ),
 }
 

@@ -179,6 +179,17 @@ class ServiceDegraded(SystemEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class UserModelSkipped(SystemEvent):
+    """A user device-model file (``models/foo.toml``) was not loaded at start: ``where`` is
+    the place of its fault in it (``maps[0].quantities[3].unit``, ``3:9``; empty: the whole
+    file), ``problem`` what is wrong, to translate. Published once per file per start."""
+
+    file: str
+    where: str
+    problem: Message
+
+
+@dataclass(frozen=True, slots=True)
 class QueueBehind(SystemEvent):
     """A lossless subscription passed its high-water mark: its reader is falling behind."""
 

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from ews_tui.config import Config
+from ews_tui.domain.alarm_detail import render_detail
 from ews_tui.domain.alarm_sources import SOURCE_EVENTS, AlarmSources, Threshold, subject_gone
 from ews_tui.domain.alarms import (
     FLAP_WINDOW_S,
@@ -356,7 +357,7 @@ def csv_row(transition: Transition, stamp: datetime) -> tuple[str, ...]:
     parts = [alarm.type.value, alarm.severity.key]
     if alarm.count > 1:
         parts.append(f"count={alarm.count}")
-    parts += [p for p in (alarm.value, alarm.detail) if p]
+    parts += [p for p in (alarm.value, render_detail(alarm.detail)) if p]
     if transition.kind is TransitionKind.ACKNOWLEDGED and alarm.ack is not None:
         parts.append(f"by {alarm.ack.role} {alarm.ack.session}".rstrip())
     return (

@@ -14,6 +14,7 @@ from pathlib import Path
 from ews_tui.config import Config, load_config
 from ews_tui.domain.auth import DEFAULT_SCRYPT, ScryptParams
 from ews_tui.domain.consumption import device_max_rate
+from ews_tui.domain.events import UserModelSkipped
 from ews_tui.runtime import Runtime
 from ews_tui.services.alarms import AlarmEngine
 from ews_tui.services.auth import AuthService
@@ -36,7 +37,7 @@ from ews_tui.services.update import UpdateService
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.db import DATABASE_FILE, open_database
 from ews_tui.store.installation_repo import InstallationRepo
-from ews_tui.store.user_models import catalog_for
+from ews_tui.store.user_models import ModelFileProblem, catalog_and_problems
 from ews_tui.store.users_repo import UsersRepo
 
 
@@ -64,11 +65,12 @@ async def running_box(
         db = await open_database(config.data_dir / DATABASE_FILE)
         stack.push_async_callback(db.close)
         rt = Runtime(config)
+        catalog, model_problems = catalog_and_problems(config.data_dir)
         installation = rt.add(
             InstallationService(
                 InstallationRepo(db),
                 rt.hub,
-                catalog_for(config.data_dir),
+                catalog,
                 config.licence,
                 own_server=lambda: settings.config.own_server,
             )
@@ -181,6 +183,7 @@ async def running_box(
         if not buses:
             await rt.start()
             stack.push_async_callback(rt.stop)
+            _tell_skipped(rt, model_problems)
             yield rt
             return
         polling = rt.add(
@@ -197,4 +200,12 @@ async def running_box(
         )
         await rt.start()
         stack.push_async_callback(rt.stop)
+        _tell_skipped(rt, model_problems)
         yield rt
+
+
+def _tell_skipped(rt: Runtime, problems: list[ModelFileProblem]) -> None:
+    """Each user model file skipped is a system event once per start (the alarm engine, started
+    by now, lists it), besides its log line."""
+    for problem in problems:
+        rt.hub.publish(UserModelSkipped(problem.file, problem.place, problem.message))

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_skeleton
 
+from ews_tui.domain.alarm_detail import render_detail
 from ews_tui.domain.alarms import TYPES, Alarm, AlarmType, Severity
 from ews_tui.i18n import N_, _, babel_locale
 
@@ -77,7 +78,7 @@ def detail_text(alarm: Alarm, tz: ZoneInfo) -> str:
     if alarm.value:
         parts.append(_("value {value}").format(value=alarm.value))
     if alarm.detail:
-        parts.append(_(alarm.detail))
+        parts.append(render_detail(alarm.detail, _))
     if alarm.type is AlarmType.GATEWAY_COMM_ERROR and alarm.active:
         parts.append(_("its devices' communication errors are grouped under this alarm"))
     return " · ".join(parts)

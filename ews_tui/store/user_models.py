@@ -92,8 +92,8 @@ def load_user_models(
         accepted = accepted.merged(catalog)
         owners |= {_map_key(m): name for m in catalog.maps}
         owners |= {normalize_ref(r): name for m in catalog.models for r in (m.ref, *m.aliases)}
-    for problem in problems:
-        log.warning("user model file skipped: %s", problem)
+    for skipped in problems:
+        log.warning("user model file skipped: %s", skipped)
     return accepted, problems
 
 

@@ -228,3 +228,54 @@ def test_a_user_model_with_a_hostile_name_is_refused(ews: Run, tmp_path: Path) -
     assert result.stdout.splitlines() == [
         "models/mine.toml: models[0].name: control characters (here \\x1b) are not allowed"
     ]
+
+
+BAD_MODELS = {
+    "bad.toml": """
+[[maps]]
+id = "acme_map"
+provenance = "assumed"
+quantities = [{ id = "ea_import", unit = "Wh", register = 0x20, type = "u32" }]
+""",
+    "family.toml": """
+[[models]]
+ref = "ACME-3"
+name = "ACME 3"
+family = "no_such_family"
+provenance = "assumed"
+""",
+}
+
+
+def site_with_bad_models(tmp_path: Path) -> Path:
+    """A config whose data dir has two bad user model files (checked with the installation)."""
+    models = tmp_path / "data" / "models"
+    models.mkdir(parents=True)
+    for name, text in BAD_MODELS.items():
+        (models / name).write_text(text, encoding="utf-8")
+    path = tmp_path / "site.toml"
+    path.write_text('data_dir = "data"\n[installation]\n', encoding="utf-8")
+    return path
+
+
+def test_a_bad_model_file_is_told_in_the_users_language_with_file_and_place(
+    ews: Run, tmp_path: Path
+) -> None:
+    path = site_with_bad_models(tmp_path)
+    english = ews("config", "check", str(path))
+    assert english.returncode == 1, english.stderr
+    assert english.stdout.splitlines()[:2] == [
+        "models/bad.toml: maps[0].quantities[0].unit: ea_import is in 'kWh', not 'Wh'",
+        "models/family.toml: model ACME-3: unknown family 'no_such_family'",
+    ]
+    russian = ews("config", "check", str(path), env={"LANGUAGE": "ru"})
+    assert russian.returncode == 1, russian.stderr
+    assert russian.stdout.splitlines()[:2] == [
+        "models/bad.toml: maps[0].quantities[0].unit: ea_import измеряется в 'kWh', а не 'Wh'",
+        "models/family.toml: модель ACME-3: неизвестное семейство 'no_such_family'",
+    ]
+    german = ews("config", "check", str(path), env={"LANGUAGE": "de"})
+    assert "models/bad.toml: maps[0].quantities[0].unit: ea_import ist in 'kWh', nicht 'Wh'" in (
+        german.stdout.splitlines()
+    )
+    assert "Traceback" not in english.stderr + russian.stderr + german.stderr

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from ews_tui.cli.box import add_config_option, config_path, read_config
 from ews_tui.cli.errors import UserError
 from ews_tui.config import Config
+from ews_tui.domain.alarm_detail import render_detail
 from ews_tui.domain.alarm_sources import TargetKind, Threshold
 from ews_tui.domain.alarms import Acknowledgement, Alarm, Severity, Transition, TransitionKind
 from ews_tui.i18n import N_, _, ngettext
@@ -206,7 +207,7 @@ def alarm_json(alarm: Alarm, tz: ZoneInfo) -> dict[str, Any]:
         else {"role": ack.role, "session": ack.session, "at": _iso(ack.at, tz)},
         "count": alarm.count,
         "value": alarm.value,
-        "detail": alarm.detail,
+        "detail": render_detail(alarm.detail),
     }
 
 
@@ -228,7 +229,7 @@ def alarm_line(alarm: Alarm, tz: ZoneInfo) -> str:
     if alarm.value:
         parts.append(alarm.value)
     if alarm.detail:
-        parts.append(f"({alarm.detail})")
+        parts.append(f"({render_detail(alarm.detail, _)})")
     return "  ".join(parts)
 
 

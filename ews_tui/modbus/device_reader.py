@@ -85,7 +85,7 @@ def device_map(device: Device, catalog: Catalog) -> tuple[Model | None, Register
         try:
             return model, generic_map(g.fc, g.register, g.words, g.multiplier)
         except CatalogError as exc:
-            raise _error(N_("device {device}: {error}"), device=device.id, error=str(exc)) from None
+            raise DeviceMapError(exc.message) from None  # translatable; the device is known
     if model is None:
         raise _error(N_('unknown model "{model}"'), model=device.model)
     if model.addressing == "pulse":

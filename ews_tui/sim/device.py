@@ -140,7 +140,9 @@ def resolve_map(spec: DeviceSpec, catalog: Catalog) -> tuple[Model, RegisterMap]
         try:
             return model, generic_map(g.fc, g.register, g.words, g.multiplier)
         except CatalogError as error:
-            raise SimError(f"address {spec.address}: {error.render(_)}") from None
+            raise SimError(
+                _("address {address}: {error}").format(address=spec.address, error=error.render(_))
+            ) from None
     reg_map = catalog.register_map(model)
     if reg_map is None:
         raise SimError(

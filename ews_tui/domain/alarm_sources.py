@@ -452,10 +452,10 @@ class AlarmSources:
                 return [Clear(AlarmType.EN50160_WEEK_KO, subject, now, label)]
             return []
         if isinstance(event, ConnectorFailed):
-            # The problem in English (the alarm's detail); the UI shows the type's words.
+            # The problem as a message: each reader sees it in its language.
             subject = box("connector")
             return [Raise(AlarmType.CONNECTOR_TRANSFER_FAILED, subject, now, "",
-                          event.problem.render())]  # fmt: skip
+                          message_detail(event.problem))]  # fmt: skip
         if isinstance(event, ConnectorRecovered):
             return [Clear(AlarmType.CONNECTOR_TRANSFER_FAILED, box("connector"), now)]
         if isinstance(event, MailFailing):
@@ -473,7 +473,7 @@ class AlarmSources:
                 Clear(AlarmType.SERVICE_DEGRADED, box(event.service), now),
             ]
         if isinstance(event, ServiceDegraded):
-            detail = event.problem.render()
+            detail = message_detail(event.problem)
             return [Raise(AlarmType.SERVICE_DEGRADED, box(event.service), now, "", detail)]
         if isinstance(event, UserModelSkipped):
             detail = message_detail(event.problem, event.where)

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from ews_tui.cli.sim import load_site
+from ews_tui.domain.alarm_detail import render_detail
 from ews_tui.domain.alarm_notices import notices_of
 from ews_tui.domain.alarm_sources import (
     GROUPED,
@@ -464,6 +465,9 @@ def test_a_failed_connector_transfer_is_an_alarm_until_one_goes_through() -> Non
     problem = Message("connection refused on port {port}", {"port": 22})
     (failed,) = src.on_event(ConnectorFailed(problem, 60.0), 10.0)
     assert isinstance(failed, Raise) and failed.type is AlarmType.CONNECTOR_TRANSFER_FAILED
-    assert failed.detail == "connection refused on port 22"
+    assert render_detail(failed.detail) == "connection refused on port 22"
+    french = {"connection refused on port {port}": "connexion refusée sur le port {port}"}
+    shown = render_detail(failed.detail, lambda msgid: french.get(msgid, msgid))
+    assert shown == "connexion refusée sur le port 22"  # each reader in its language
     (back,) = src.on_event(ConnectorRecovered(), 20.0)
     assert isinstance(back, Clear) and back.key == failed.key

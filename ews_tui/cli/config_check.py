@@ -35,26 +35,26 @@ _RULE_KEYS = ("data_dir", "licence", "modbus_tcp_server", "network")
 def problems_of(path: Path) -> list[str]:
     """Every problem of a config file and of the installation in it, one line each.
 
-    The ``[installation]`` table is checked even when other sections have problems: with
-    the settings it depends on that are good, and the defaults for the others.
+    The user device models of its data dir are checked, and the ``[installation]`` table even
+    when other sections have problems: with the settings it depends on that are good, and the
+    defaults for the others.
     """
     try:
         doc = read_document(path)
     except ConfigError as error:
         return [p.render(_) for p in error.problems]
     lines = [p.render(_) for p in find_problems(doc, path.parent)]
+    config = _rule_settings(doc, path.parent)
+    # The user device models of the data dir: a bad one is skipped by the box, so say it
+    # here whether or not the file carries an installation.
+    catalog, model_problems = catalog_and_problems(config.data_dir)
+    lines += [p.render(_) for p in model_problems]
     installation = doc.get("installation")
     if not isinstance(installation, Mapping):
         return lines  # absent, or "not a table" (already a line)
-    config = _rule_settings(doc, path.parent)
-    catalog, model_problems = catalog_and_problems(config.data_dir)
     context = RuleContext(catalog, config.licence, config.own_server)
     _installation, violations = from_document(installation, context)
-    return (
-        lines
-        + [p.render(_) for p in model_problems]
-        + [f"installation.{v.render(_)}" for v in violations]
-    )
+    return lines + [f"installation.{v.render(_)}" for v in violations]
 
 
 def _rule_settings(doc: Mapping[str, Any], base_dir: Path) -> Config:

@@ -279,3 +279,14 @@ def test_a_bad_model_file_is_told_in_the_users_language_with_file_and_place(
         german.stdout.splitlines()
     )
     assert "Traceback" not in english.stderr + russian.stderr + german.stderr
+
+
+def test_a_bad_model_file_is_told_without_an_installation_table(ews: Run, tmp_path: Path) -> None:
+    path = site_with_bad_models(tmp_path)
+    path.write_text('data_dir = "data"\n', encoding="utf-8")  # the box's usual config
+    result = ews("config", "check", str(path))
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == [
+        "models/bad.toml: maps[0].quantities[0].unit: ea_import is in 'kWh', not 'Wh'",
+        "models/family.toml: model ACME-3: unknown family 'no_such_family'",
+    ]

@@ -357,3 +357,29 @@ async def test_a_quick_read_draws_its_header_with_its_result(box: Runtime) -> No
             await pilot.pause(0.01)
         assert "Monday, January 13" in text(pilot, "#cons-view")
         assert screen.reads == 1  # still waiting for the rate cap
+
+
+@pytest.mark.parametrize(
+    "name", ["consumption_total", "consumption_partial", "consumption_details"]
+)
+async def test_opening_reads_the_store_once(
+    box: Runtime, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each screen's own ``on_mount`` called ``super().on_mount()``, and Textual calls the
+    base class's too: every opening started two reads (the second cancelling the first) and
+    two Hub subscriptions."""
+    reloads: list[ConsumptionScreen] = []
+    reload = ConsumptionScreen.reload
+
+    def counted(screen: ConsumptionScreen) -> None:
+        reloads.append(screen)
+        reload(screen)
+
+    monkeypatch.setattr(ConsumptionScreen, "reload", counted)
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, name)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsumptionScreen)
+        assert reloads == [screen]
+        assert screen.reads == 1

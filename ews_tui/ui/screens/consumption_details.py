@@ -83,10 +83,9 @@ class DetailsScreen(ConsumptionScreen):
                 yield Histogram(id="cons-chart")
                 yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
 
-    def on_mount(self) -> None:
+    def mounted(self) -> None:
         self.add_class("-details")
         self.query_one("#det-en50160", SteadyStatic).show(_(EN50160_PENDING))
-        super().on_mount()
         self.query_one("#det-devices", OptionList).focus()
 
     async def fetch(self, view: ConsumptionView) -> tuple[ConsumptionTable, ...]:

@@ -60,8 +60,7 @@ class PartialScreen(ConsumptionScreen):
         yield Histogram(id="cons-chart")
         yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def mounted(self) -> None:
         self.query_one("#cons-table", DataTable).focus()
 
     def header_extra(self) -> Sequence[str]:
@@ -131,11 +130,12 @@ class PartialScreen(ConsumptionScreen):
         grid.header_height = max(title.count("\n") + 1 for _key, title in columns)
         self.show_grid(columns, rows)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def cursor_moved(self, row: int) -> None:
+        """The Total row has no bar: the chart shows no cursor there."""
         chart = self.query_one("#cons-chart", Histogram)
-        if self.table is not None and event.cursor_row < len(self.table.periods):
-            self.cursor = event.cursor_row
-            chart.cursor = event.cursor_row
+        if self.table is not None and row < len(self.table.periods):
+            self.cursor = row
+            chart.cursor = row
         else:
             chart.cursor = None
 

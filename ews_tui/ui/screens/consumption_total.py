@@ -47,8 +47,7 @@ class TotalScreen(ConsumptionScreen):
         yield Histogram(id="cons-chart")
         yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def mounted(self) -> None:
         self.query_one("#cons-table", DataTable).focus()
 
     async def fetch(self, view: ConsumptionView) -> tuple[ConsumptionTable, ConsumptionTable]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from ews_tui.domain.costs import CostSettings
 from ews_tui.domain.edits import save_device
@@ -383,3 +384,50 @@ async def test_opening_reads_the_store_once(
         assert isinstance(screen, ConsumptionScreen)
         assert reloads == [screen]
         assert screen.reads == 1
+
+
+async def test_a_narrower_column_repaints_the_table_without_a_layout(box: Runtime) -> None:
+    """The day before the anchor has no "€0.67*": its cost column is a character narrower.
+    The DataTable's new content width laid the whole screen out again (and repainted every
+    widget of it) at nearly every ←/→, in every session."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        grid = screen.query_one("#cons-table", DataTable)
+        width = grid.columns[ColumnKey("cost")].get_render_width(grid)
+        layouts: list[object] = []
+        refresh_layout = screen._refresh_layout
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            layouts.append(args)
+            refresh_layout(*args, **kwargs)
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        await pilot.press("left")
+        await loaded(pilot)
+        await pilot.pause()
+        assert column(pilot, "cost")[5] == "€0.80"
+        assert grid.columns[ColumnKey("cost")].get_render_width(grid) == width - 1
+        assert layouts == []
+        await pilot.press("s")  # a week: another number of rows lays out, as it must
+        await loaded(pilot)
+        await pilot.pause()
+        assert layouts
+
+
+async def test_a_chart_is_drawn_once_per_change(box: Runtime) -> None:
+    """The chart was a Text turned into Textual's Content at every repaint of the widget;
+    its strips are now made once per chart, cursor and size."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        chart = pilot.app.screen.query_one(Histogram)
+        draws = chart.draws
+        chart.refresh()  # a repaint with nothing new
+        await pilot.pause()
+        assert chart.draws == draws
+        await pilot.press("down")
+        await pilot.pause()
+        assert chart.draws == draws + 1  # the cursor moved
+        assert chart_lines(pilot)[-1].startswith("00 01")

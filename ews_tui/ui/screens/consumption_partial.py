@@ -32,6 +32,7 @@ from ews_tui.ui.consumption_text import (
 from ews_tui.ui.consumption_view import ConsumptionView
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import MISSING, MISSING_STYLE, Histogram, Series, series_colour
+from ews_tui.ui.widgets.period_grid import PeriodGrid
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 NAME_WIDTH = 11  # a group's name in the table's header: at most two lines this wide
@@ -58,7 +59,7 @@ class PartialScreen(ConsumptionScreen):
     def compose_body(self) -> ComposeResult:
         yield SteadyStatic("", id="cons-legend")
         yield Histogram(id="cons-chart")
-        yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
+        yield PeriodGrid(id="cons-table", cursor_type="row", zebra_stripes=False)
 
     def mounted(self) -> None:
         self.query_one("#cons-table", DataTable).focus()

@@ -4,9 +4,10 @@ session's language."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -350,6 +351,9 @@ async def test_a_quick_read_draws_its_header_with_its_result(box: Runtime) -> No
         await pilot.press("left")
         await pilot.pause()
         assert text(pilot, "#cons-view") == before  # nothing drawn before the result
+        assert screen._header_timer is not None
+        screen._header_timer.stop()  # a later run of keys (this one's timer is not due)
+        screen._header_timer = None
         screen.header_delay_s = 0.01  # a read that takes long: its header comes first
         await pilot.press("left")
         for _ in range(200):
@@ -431,3 +435,61 @@ async def test_a_chart_is_drawn_once_per_change(box: Runtime) -> None:
         await pilot.pause()
         assert chart.draws == draws + 1  # the cursor moved
         assert chart_lines(pilot)[-1].startswith("00 01")
+
+
+async def test_a_key_repeat_moves_the_period_name_while_it_lasts(box: Runtime) -> None:
+    """Each key restarted the header's timer: in a key repeat faster than ``header_delay_s``
+    the period's name stayed still until the repeat ended. The timer started by the first
+    key of a run now runs out and draws the period of that moment."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsumptionScreen)
+        screen.load_interval_s = 3600.0  # no read ends: only the header's timer draws
+        screen.header_delay_s = 3600.0
+        await pilot.press("left")
+        timer = screen._header_timer
+        assert timer is not None
+        await pilot.press("left", "left")
+        assert screen._header_timer is timer  # the run's first timer, still due
+        screen._header_due()  # as the timer runs out
+        await pilot.pause()
+        assert "Sunday, January 12, 2025" in text(pilot, "#cons-view")
+
+
+async def test_a_read_of_a_period_left_is_dropped(
+    box: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key pressed while the store is read for the period before: that read is cancelled
+    and its tables never drawn; the period the user stopped on is read and shown."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, TotalScreen)
+        screen.load_interval_s = 0.0
+        service = box.get(ConsumptionService)
+        table = service.table
+        release = asyncio.Event()
+        started = asyncio.Event()
+
+        async def slow(first: date, *args: Any) -> Any:
+            if first == date(2025, 1, 14):  # the day left: its read hangs
+                started.set()
+                await release.wait()
+            return await table(first, *args)
+
+        monkeypatch.setattr(service, "table", slow)
+        shown: list[Any] = []
+        show = screen.show
+        monkeypatch.setattr(screen, "show", lambda data: (shown.append(data), show(data)))
+        await pilot.press("left")
+        await started.wait()
+        await pilot.press("left")
+        await loaded(pilot)
+        release.set()
+        await pilot.pause()
+        assert len(shown) == 1 and shown[0][0].periods[0].local_start.day == 13
+        assert "Monday, January 13, 2025" in text(pilot, "#cons-view")
+        assert text(pilot, "#cons-totals") == "Total: 96.0 kWh · Cost: €19.20"

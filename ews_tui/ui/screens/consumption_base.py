@@ -212,11 +212,14 @@ class ConsumptionScreen(EwsScreen[None]):
     def reload(self) -> None:
         """Read the view again. Its header (the period's name) shows with what is read, in
         one frame; when the read takes longer than ``HEADER_DELAY_S`` (a wait for the rate
-        cap, a long range), the header shows first, as a key's answer."""
-        if self._header_timer is not None:
-            self._header_timer.stop()
-        delay = max(0.01, self.header_delay_s)  # never a 0 s timer (Textual divides by it)
-        self._header_timer = self.set_timer(delay, self._header_due, name="consumption header")
+        cap, a long range), the header shows first, as a key's answer.
+
+        A key pressed while the header is due leaves its timer running (it draws the view of
+        that moment): restarted at each key, a key repeat faster than the delay kept the
+        period's name still until the repeat ended."""
+        if self._header_timer is None:
+            delay = max(0.01, self.header_delay_s)  # never a 0 s timer (Textual divides by it)
+            self._header_timer = self.set_timer(delay, self._header_due, name="consumption header")
         self._load(self.view)
 
     def _header_due(self) -> None:

@@ -23,6 +23,7 @@ from ews_tui.services.installation import InstallationService
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.screens.consumption_total import TotalScreen
 from ews_tui.ui.widgets.histogram import MISSING, Histogram
+from ews_tui.ui.widgets.period_grid import PeriodGrid
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 from tests.ui.consumption_fixtures import ANCHOR, LATER, PARIS, seed_site
@@ -483,7 +484,12 @@ async def test_a_read_of_a_period_left_is_dropped(
         monkeypatch.setattr(service, "table", slow)
         shown: list[Any] = []
         show = screen.show
-        monkeypatch.setattr(screen, "show", lambda data: (shown.append(data), show(data)))
+
+        def counted(data: Any) -> None:
+            shown.append(data)
+            show(data)
+
+        monkeypatch.setattr(screen, "show", counted)
         await pilot.press("left")
         await started.wait()
         await pilot.press("left")
@@ -493,3 +499,20 @@ async def test_a_read_of_a_period_left_is_dropped(
         assert len(shown) == 1 and shown[0][0].periods[0].local_start.day == 13
         assert "Monday, January 13, 2025" in text(pilot, "#cons-view")
         assert text(pilot, "#cons-totals") == "Total: 96.0 kWh · Cost: €19.20"
+
+
+async def test_body_cells_are_drawn_without_rich_s_console(box: Runtime) -> None:
+    """The DataTable rendered each cell through Rich's console, and every cell again at each
+    one written; the body's plain cells are made as one segment each (the snapshots say the
+    look is the same), the headers still by the DataTable."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        grid = pilot.app.screen.query_one("#cons-table", PeriodGrid)
+        drawn = grid.cells_drawn
+        await pilot.press("left")
+        await loaded(pilot)
+        await pilot.pause()
+        assert grid.cells_drawn > drawn
+        line = grid.render_line(1 + 5).text  # under the header: 05:00
+        assert line.startswith(" 05:00 ") and line.rstrip().endswith("€0.80")

@@ -2,19 +2,24 @@
 
 A value is ``None`` when nothing is known of its period: it reads "—", never "0". A value
 known for only part of its period ends with ``*`` (as in ``ews report consumption``).
+
+Numbers, sums of money and period labels are formatted once per language and value: babel
+parses its pattern and walks the locale's data at each call, and a consumption key formats
+a few hundred of them (the same hours, days and amounts come back as the period moves).
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_currency, format_percent
 
 from ews_tui.domain.grouping import Amount, By, GroupKey, known
 from ews_tui.domain.periods import Period, Step
-from ews_tui.i18n import N_, _, babel_locale
+from ews_tui.i18n import N_, _, babel_locale, current_language
 from ews_tui.ui.value_text import SCIENTIFIC_FROM, number_text
 
 NONE = "—"
@@ -42,8 +47,17 @@ def unit_text(unit: str) -> str:
     return UNIT_NAMES.get(unit, unit)
 
 
+FORMATS_CACHED = 4096  # texts kept per formatter, every language together
+
+
 def number(value: float, decimals: int = 1) -> str:
     """Never raises: NaN, inf and absurd sums render as marks (see ``value_text``)."""
+    return _number(current_language(), value, decimals)
+
+
+@functools.lru_cache(maxsize=FORMATS_CACHED)
+def _number(_language: str, value: float, decimals: int) -> str:
+    # The language is the key's: babel_locale() reads the same one (the caller's context).
     pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
     return number_text(value, pattern)
 
@@ -68,6 +82,11 @@ def money(value: float, currency: str) -> str:
     """``€1,234.50``; a value babel cannot quantize (NaN, inf, 1e32) as a plain mark."""
     if not math.isfinite(value) or abs(value) >= SCIENTIFIC_FROM:
         return f"{number_text(value)} {currency}"
+    return _money(current_language(), value, currency)
+
+
+@functools.lru_cache(maxsize=FORMATS_CACHED)
+def _money(_language: str, value: float, currency: str) -> str:
     return format_currency(value, currency, locale=babel_locale())
 
 
@@ -116,6 +135,11 @@ def bar_label(period: Period, bar_step: Step, view_step: Step) -> str:
     start = period.local_start
     if bar_step is Step.HOUR:
         return f"{start.hour:02d}"
+    return _bar_label(current_language(), start.replace(tzinfo=None), bar_step, view_step)
+
+
+@functools.lru_cache(maxsize=FORMATS_CACHED)
+def _bar_label(_language: str, start: datetime, bar_step: Step, view_step: Step) -> str:
     if bar_step is Step.DAY:
         if view_step is Step.WEEK:
             return format_skeleton("Ed", start.date(), locale=babel_locale())
@@ -126,9 +150,15 @@ def bar_label(period: Period, bar_step: Step, view_step: Step) -> str:
 def period_label(period: Period, bar_step: Step) -> str:
     """A period in a table row: ``08:00``, ``Wed, Jan 15``, ``January 2025``."""
     start = period.local_start
-    locale = babel_locale()
     if bar_step is Step.HOUR:
         return f"{start.hour:02d}:{start.minute:02d}"
+    # The local wall time (no zone): it and the step say the whole label.
+    return _period_label(current_language(), start.replace(tzinfo=None), bar_step)
+
+
+@functools.lru_cache(maxsize=FORMATS_CACHED)
+def _period_label(_language: str, start: datetime, bar_step: Step) -> str:
+    locale = babel_locale()
     if bar_step is Step.DAY:
         return format_skeleton("MMMEd", start.date(), locale=locale)
     return format_skeleton("yMMMM", start.date(), locale=locale)

@@ -148,3 +148,21 @@ async def test_help_lists_the_screens_own_keys_the_footer_has_no_room_for(box: R
         assert not any("Aide" in line for line in lines)  # the app's keys are listed apart
         await pilot.press("escape")
         assert isinstance(app.screen, PartialScreen)
+
+
+async def test_the_total_row_has_no_bar_under_the_cursor(box: Runtime) -> None:
+    """Partial's handler took the chart's cursor off on the Total row, then the base class's
+    (Textual calls both) put it back on a bar index the chart does not have."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, "consumption_partial")
+        await pilot.press("w")
+        await loaded(pilot)
+        chart = app.screen.query_one(Histogram)
+        await pilot.press(*["down"] * 7)
+        await pilot.pause()
+        assert app.screen.query_one("#cons-table", DataTable).cursor_row == 7  # Total
+        assert chart.cursor is None
+        await pilot.press("up")
+        await pilot.pause()
+        assert chart.cursor == 6

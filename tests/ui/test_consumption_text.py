@@ -49,3 +49,32 @@ def test_consumption_amounts_costs_and_changes_always_render(
             change_text(now, before),
         ):
             assert isinstance(text, str) and text
+
+
+def test_cached_formats_are_per_language() -> None:
+    """Numbers, sums and period labels are formatted once per language and value: the same
+    value in another session's language is formatted in that language."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from ews_tui.domain.periods import Period, Step
+    from ews_tui.ui.consumption_text import bar_label, money, number, period_label
+
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2025, 1, 15, tzinfo=paris)
+    end = datetime(2025, 1, 16, tzinfo=paris)
+    day = Period(int(start.timestamp()), int(end.timestamp()), start, end)
+    seen = []
+    for language in ("en", "fr", "en", "fr"):
+        with use_language(language):
+            seen.append(
+                (
+                    number(1234.5, 1),
+                    money(23.2, "EUR"),
+                    period_label(day, Step.DAY),
+                    bar_label(day, Step.DAY, Step.WEEK),
+                )
+            )
+    assert seen[0] == ("1,234.5", "€23.20", "Wed, Jan 15", "15 Wed")
+    assert seen[1] == ("1\u202f234,5", "23,20\xa0€", "mer. 15 janv.", "mer. 15")
+    assert seen[2:] == seen[:2]

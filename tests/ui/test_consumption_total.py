@@ -4,14 +4,16 @@ session's language."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from ews_tui.domain.costs import CostSettings
 from ews_tui.domain.edits import save_device
@@ -21,6 +23,7 @@ from ews_tui.services.installation import InstallationService
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.screens.consumption_total import TotalScreen
 from ews_tui.ui.widgets.histogram import MISSING, Histogram
+from ews_tui.ui.widgets.period_grid import PeriodGrid
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 from tests.ui.consumption_fixtures import ANCHOR, LATER, PARIS, seed_site
@@ -349,6 +352,9 @@ async def test_a_quick_read_draws_its_header_with_its_result(box: Runtime) -> No
         await pilot.press("left")
         await pilot.pause()
         assert text(pilot, "#cons-view") == before  # nothing drawn before the result
+        assert screen._header_timer is not None
+        screen._header_timer.stop()  # a later run of keys (this one's timer is not due)
+        screen._header_timer = None
         screen.header_delay_s = 0.01  # a read that takes long: its header comes first
         await pilot.press("left")
         for _ in range(200):
@@ -357,3 +363,156 @@ async def test_a_quick_read_draws_its_header_with_its_result(box: Runtime) -> No
             await pilot.pause(0.01)
         assert "Monday, January 13" in text(pilot, "#cons-view")
         assert screen.reads == 1  # still waiting for the rate cap
+
+
+@pytest.mark.parametrize(
+    "name", ["consumption_total", "consumption_partial", "consumption_details"]
+)
+async def test_opening_reads_the_store_once(
+    box: Runtime, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each screen's own ``on_mount`` called ``super().on_mount()``, and Textual calls the
+    base class's too: every opening started two reads (the second cancelling the first) and
+    two Hub subscriptions."""
+    reloads: list[ConsumptionScreen] = []
+    reload = ConsumptionScreen.reload
+
+    def counted(screen: ConsumptionScreen) -> None:
+        reloads.append(screen)
+        reload(screen)
+
+    monkeypatch.setattr(ConsumptionScreen, "reload", counted)
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, name)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsumptionScreen)
+        assert reloads == [screen]
+        assert screen.reads == 1
+
+
+async def test_a_narrower_column_repaints_the_table_without_a_layout(box: Runtime) -> None:
+    """The day before the anchor has no "€0.67*": its cost column is a character narrower.
+    The DataTable's new content width laid the whole screen out again (and repainted every
+    widget of it) at nearly every ←/→, in every session."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        grid = screen.query_one("#cons-table", DataTable)
+        width = grid.columns[ColumnKey("cost")].get_render_width(grid)
+        layouts: list[object] = []
+        refresh_layout = screen._refresh_layout
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            layouts.append(args)
+            refresh_layout(*args, **kwargs)
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        await pilot.press("left")
+        await loaded(pilot)
+        await pilot.pause()
+        assert column(pilot, "cost")[5] == "€0.80"
+        assert grid.columns[ColumnKey("cost")].get_render_width(grid) == width - 1
+        assert layouts == []
+        await pilot.press("s")  # a week: another number of rows lays out, as it must
+        await loaded(pilot)
+        await pilot.pause()
+        assert layouts
+
+
+async def test_a_chart_is_drawn_once_per_change(box: Runtime) -> None:
+    """The chart was a Text turned into Textual's Content at every repaint of the widget;
+    its strips are now made once per chart, cursor and size."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        chart = pilot.app.screen.query_one(Histogram)
+        draws = chart.draws
+        chart.refresh()  # a repaint with nothing new
+        await pilot.pause()
+        assert chart.draws == draws
+        await pilot.press("down")
+        await pilot.pause()
+        assert chart.draws == draws + 1  # the cursor moved
+        assert chart_lines(pilot)[-1].startswith("00 01")
+
+
+async def test_a_key_repeat_moves_the_period_name_while_it_lasts(box: Runtime) -> None:
+    """Each key restarted the header's timer: in a key repeat faster than ``header_delay_s``
+    the period's name stayed still until the repeat ended. The timer started by the first
+    key of a run now runs out and draws the period of that moment."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, ConsumptionScreen)
+        screen.load_interval_s = 3600.0  # no read ends: only the header's timer draws
+        screen.header_delay_s = 3600.0
+        await pilot.press("left")
+        timer = screen._header_timer
+        assert timer is not None
+        await pilot.press("left", "left")
+        assert screen._header_timer is timer  # the run's first timer, still due
+        screen._header_due()  # as the timer runs out
+        await pilot.pause()
+        assert "Sunday, January 12, 2025" in text(pilot, "#cons-view")
+
+
+async def test_a_read_of_a_period_left_is_dropped(
+    box: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key pressed while the store is read for the period before: that read is cancelled
+    and its tables never drawn; the period the user stopped on is read and shown."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, TotalScreen)
+        screen.load_interval_s = 0.0
+        service = box.get(ConsumptionService)
+        table = service.table
+        release = asyncio.Event()
+        started = asyncio.Event()
+
+        async def slow(first: date, *args: Any) -> Any:
+            if first == date(2025, 1, 14):  # the day left: its read hangs
+                started.set()
+                await release.wait()
+            return await table(first, *args)
+
+        monkeypatch.setattr(service, "table", slow)
+        shown: list[Any] = []
+        show = screen.show
+
+        def counted(data: Any) -> None:
+            shown.append(data)
+            show(data)
+
+        monkeypatch.setattr(screen, "show", counted)
+        await pilot.press("left")
+        await started.wait()
+        await pilot.press("left")
+        await loaded(pilot)
+        release.set()
+        await pilot.pause()
+        assert len(shown) == 1 and shown[0][0].periods[0].local_start.day == 13
+        assert "Monday, January 13, 2025" in text(pilot, "#cons-view")
+        assert text(pilot, "#cons-totals") == "Total: 96.0 kWh · Cost: €19.20"
+
+
+async def test_body_cells_are_drawn_without_rich_s_console(box: Runtime) -> None:
+    """The DataTable rendered each cell through Rich's console, and every cell again at each
+    one written; the body's plain cells are made as one segment each (the snapshots say the
+    look is the same), the headers still by the DataTable."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        grid = pilot.app.screen.query_one("#cons-table", PeriodGrid)
+        drawn = grid.cells_drawn
+        await pilot.press("left")
+        await loaded(pilot)
+        await pilot.pause()
+        assert grid.cells_drawn > drawn
+        line = grid.render_line(1 + 5).text  # under the header: 05:00
+        assert line.startswith(" 05:00 ") and line.rstrip().endswith("€0.80")

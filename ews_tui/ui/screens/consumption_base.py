@@ -160,9 +160,16 @@ class ConsumptionScreen(EwsScreen[None]):
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
 
+    def mounted(self) -> None:
+        """What a screen does once mounted, before the first read (the focus, a class)."""
+
     def on_mount(self) -> None:
+        """The one mount handler: Textual calls every class's ``on_mount`` of the MRO, so a
+        subclass's own ``on_mount`` calling ``super()`` read the store and subscribed twice
+        at each opening. Subclasses say what they add in :meth:`mounted`."""
         if self._initial is None and self._anchor is None:  # today in the box's zone
             self.view = replace(self.view, anchor=self.today())
+        self.mounted()
         self.show_header()
         self.reload()
         self._follow(
@@ -205,11 +212,14 @@ class ConsumptionScreen(EwsScreen[None]):
     def reload(self) -> None:
         """Read the view again. Its header (the period's name) shows with what is read, in
         one frame; when the read takes longer than ``HEADER_DELAY_S`` (a wait for the rate
-        cap, a long range), the header shows first, as a key's answer."""
-        if self._header_timer is not None:
-            self._header_timer.stop()
-        delay = max(0.01, self.header_delay_s)  # never a 0 s timer (Textual divides by it)
-        self._header_timer = self.set_timer(delay, self._header_due, name="consumption header")
+        cap, a long range), the header shows first, as a key's answer.
+
+        A key pressed while the header is due leaves its timer running (it draws the view of
+        that moment): restarted at each key, a key repeat faster than the delay kept the
+        period's name still until the repeat ended."""
+        if self._header_timer is None:
+            delay = max(0.01, self.header_delay_s)  # never a 0 s timer (Textual divides by it)
+            self._header_timer = self.set_timer(delay, self._header_due, name="consumption header")
         self._load(self.view)
 
     def _header_due(self) -> None:
@@ -321,8 +331,14 @@ class ConsumptionScreen(EwsScreen[None]):
         self.place_cursor(grid, self.cursor)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.cursor = event.cursor_row
-        self.query_one("#cons-chart", Histogram).cursor = event.cursor_row
+        # The one handler (Textual calls each class's of the MRO): subclasses override
+        # cursor_moved, not this.
+        self.cursor_moved(event.cursor_row)
+
+    def cursor_moved(self, row: int) -> None:
+        """The table's cursor is on ``row``: the chart's follows."""
+        self.cursor = row
+        self.query_one("#cons-chart", Histogram).cursor = row
 
     def fill_grid(
         self,

@@ -42,6 +42,7 @@ from ews_tui.ui.en50160_text import verdict_text
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import Histogram, Series
 from ews_tui.ui.widgets.line_option_list import LineOptionList
+from ews_tui.ui.widgets.period_grid import PeriodGrid
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 # Reserved: the weekly EN 50160 check of the device (issue "EN 50160") fills this line.
@@ -81,12 +82,11 @@ class DetailsScreen(ConsumptionScreen):
                 yield SteadyStatic("", id="det-compare")
                 yield SteadyStatic("", id="det-en50160")
                 yield Histogram(id="cons-chart")
-                yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
+                yield PeriodGrid(id="cons-table", cursor_type="row", zebra_stripes=False)
 
-    def on_mount(self) -> None:
+    def mounted(self) -> None:
         self.add_class("-details")
         self.query_one("#det-en50160", SteadyStatic).show(_(EN50160_PENDING))
-        super().on_mount()
         self.query_one("#det-devices", OptionList).focus()
 
     async def fetch(self, view: ConsumptionView) -> tuple[ConsumptionTable, ...]:

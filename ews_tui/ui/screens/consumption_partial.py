@@ -32,6 +32,7 @@ from ews_tui.ui.consumption_text import (
 from ews_tui.ui.consumption_view import ConsumptionView
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import MISSING, MISSING_STYLE, Histogram, Series, series_colour
+from ews_tui.ui.widgets.period_grid import PeriodGrid
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 NAME_WIDTH = 11  # a group's name in the table's header: at most two lines this wide
@@ -58,10 +59,9 @@ class PartialScreen(ConsumptionScreen):
     def compose_body(self) -> ComposeResult:
         yield SteadyStatic("", id="cons-legend")
         yield Histogram(id="cons-chart")
-        yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
+        yield PeriodGrid(id="cons-table", cursor_type="row", zebra_stripes=False)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def mounted(self) -> None:
         self.query_one("#cons-table", DataTable).focus()
 
     def header_extra(self) -> Sequence[str]:
@@ -131,11 +131,12 @@ class PartialScreen(ConsumptionScreen):
         grid.header_height = max(title.count("\n") + 1 for _key, title in columns)
         self.show_grid(columns, rows)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def cursor_moved(self, row: int) -> None:
+        """The Total row has no bar: the chart shows no cursor there."""
         chart = self.query_one("#cons-chart", Histogram)
-        if self.table is not None and event.cursor_row < len(self.table.periods):
-            self.cursor = event.cursor_row
-            chart.cursor = event.cursor_row
+        if self.table is not None and row < len(self.table.periods):
+            self.cursor = row
+            chart.cursor = row
         else:
             chart.cursor = None
 

@@ -28,6 +28,7 @@ from ews_tui.ui.consumption_text import (
 from ews_tui.ui.consumption_view import ConsumptionView
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.widgets.histogram import Histogram, Series
+from ews_tui.ui.widgets.period_grid import PeriodGrid
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 
@@ -45,10 +46,9 @@ class TotalScreen(ConsumptionScreen):
     def compose_body(self) -> ComposeResult:
         yield SteadyStatic("", id="cons-totals")
         yield Histogram(id="cons-chart")
-        yield DataTable(id="cons-table", cursor_type="row", zebra_stripes=False)
+        yield PeriodGrid(id="cons-table", cursor_type="row", zebra_stripes=False)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def mounted(self) -> None:
         self.query_one("#cons-table", DataTable).focus()
 
     async def fetch(self, view: ConsumptionView) -> tuple[ConsumptionTable, ConsumptionTable]:

@@ -18,13 +18,17 @@ out); :class:`Histogram` is the widget around it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -47,8 +51,17 @@ LABEL_STYLE = Style(dim=True)
 CURSOR_STYLE = Style(reverse=True, bold=True)
 
 
+PLAIN = Style()
+
+
 def series_colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
+
+
+@functools.cache
+def _bar_style(colour: str, upper: str | None = None) -> Style:
+    """One Style per colour pair: a chart has ~800 cells, Rich's Style() is slow to build."""
+    return Style(color=colour, bgcolor=upper)
 
 
 @dataclass(frozen=True)
@@ -116,7 +129,7 @@ def _column(
     chart: Chart, index: int, stack: Sequence[int], rows: int, top: float
 ) -> list[tuple[str, Style]]:
     """The cells of one column from the bottom: the series ``stack`` (indices) piled up."""
-    cells: list[tuple[str, Style]] = [(" ", Style())] * rows
+    cells: list[tuple[str, Style]] = [(" ", PLAIN)] * rows
     if not chart.shown(index):
         return cells
     values = [chart.series[s].values[index] for s in stack]
@@ -137,10 +150,10 @@ def _column(
             break
         height, colour = below[0]
         if height >= high:
-            cells[row] = (BLOCKS[8], Style(color=colour))
+            cells[row] = (BLOCKS[8], _bar_style(colour))
             continue
         upper = next((c for h, c in below[1:] if h - height >= 4 or h >= high), None)
-        cells[row] = (BLOCKS[height - low], Style(color=colour, bgcolor=upper))
+        cells[row] = (BLOCKS[height - low], _bar_style(colour, upper))
     if any(v is None for v in values):  # some series missing: a mark on top of the others
         filled = next((r for r in range(rows) if cells[r][0] == " "), None)
         if filled is not None:
@@ -177,7 +190,7 @@ def _labels(chart: Chart, layout: _Layout, width: int, cursor: int | None) -> Te
             line[width - 1] = "›"
     out = Text(end="")
     for style, run in itertools.groupby(zip(line, styles, strict=True), key=lambda c: c[1]):
-        out.append("".join(char for char, _style in run), style or Style())
+        out.append("".join(char for char, _style in run), style or PLAIN)
     return out
 
 
@@ -189,7 +202,7 @@ def draw(chart: Chart, width: int, height: int, cursor: int | None = None) -> li
     top = _top(chart, layout)
     rows = height - 2
     offset = 1 if layout.count < chart.bars else 0
-    grid: list[list[tuple[str, Style]]] = [[(" ", Style())] * width for _ in range(rows)]
+    grid: list[list[tuple[str, Style]]] = [[(" ", PLAIN)] * width for _ in range(rows)]
     lanes = (
         [[i] for i in range(len(chart.series))]
         if not chart.stacked and len(chart.series) > 1
@@ -218,7 +231,12 @@ def draw(chart: Chart, width: int, height: int, cursor: int | None = None) -> li
 
 
 class Histogram(Widget):
-    """``histogram.chart = Chart(...)``; ``histogram.cursor = i`` highlights bar ``i``."""
+    """``histogram.chart = Chart(...)``; ``histogram.cursor = i`` highlights bar ``i``.
+
+    Drawn line by line (Textual's Line API) from strips made once per chart, cursor and
+    size: through ``render()`` Textual turned the ~800 styled cells into its own Content at
+    every repaint, a third of a consumption key's frame.
+    """
 
     DEFAULT_CSS = """
     Histogram {
@@ -230,6 +248,39 @@ class Histogram(Widget):
     chart: reactive[Chart] = reactive(Chart, always_update=True)
     cursor: reactive[int | None] = reactive(None)
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._strips: list[Strip] = []
+        self._strips_key: tuple[object, ...] = ()
+        self.draws = 0  # charts drawn (tests count them)
+
     def render(self) -> Text:
+        """The chart as one Text (tests read it; the screen draws with ``render_line``)."""
         lines = draw(self.chart, self.size.width, self.size.height, self.cursor)
         return Text("\n", end="").join(lines)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips_key = ()
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        base = self.visual_style.rich_style
+        key = (self.chart, self.cursor, width, height, base)
+        if key != self._strips_key:
+            self._strips_key = key
+            self.draws += 1
+            console = self.app.console
+            self._strips = [
+                # A Text's own style (the scale line's) is the console's to apply, not render's.
+                Strip(
+                    Segment.apply_style(
+                        line.render(console, end=""), base + console.get_style(line.style)
+                    ),
+                    width,
+                )
+                for line in draw(self.chart, width, height, self.cursor)
+            ]
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, base)

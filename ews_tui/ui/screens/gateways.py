@@ -30,7 +30,7 @@ from ews_tui.domain.edits import (
 )
 from ews_tui.domain.events import Event, GatewayState, GatewayStateChanged, InstallationChanged
 from ews_tui.domain.installation import DEFAULT_TCP_PORT, Gateway, Installation
-from ews_tui.domain.rules import Violation
+from ews_tui.domain.rules import RuleContext, Violation
 from ews_tui.hub import Subscription
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
@@ -40,6 +40,7 @@ from ews_tui.ui.follow import follow
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.gateway_test import GatewayTestScreen
+from ews_tui.ui.widgets.choice import Choice
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.state_symbol import NOT_POLLED, STATE_NAMES, state_glyph
 
@@ -80,6 +81,10 @@ class GatewaysScreen(EwsScreen[None]):
         self._subscription: Subscription | None = None
         self._loading = False
         self._loaded: Installation | None = None  # the installation the form last showed
+        # check()'s last answer: installation, context, form, read problems, problems
+        self._checked: (
+            tuple[Installation, RuleContext, Gateway, dict[str, str], dict[str, str]] | None
+        ) = None
 
     # ------------------------------------------------------------------ access
     @property
@@ -106,28 +111,28 @@ class GatewaysScreen(EwsScreen[None]):
                 yield Static("", id="gateway-state")
                 with VerticalScroll(id="gateway-form"):
                     fixed = local.is_local
-                    yield self._field(
+                    yield from self._field(
                         "ip",
                         Input(local.ip, compact=True, placeholder="192.168.1.10", disabled=fixed),
                     )
-                    yield self._field(
+                    yield from self._field(
                         "port",
                         Input(str(local.port), compact=True, restrict=r"\d*", disabled=fixed),
                     )
-                    yield self._field(
+                    yield from self._field(
                         "name",
                         Input(local.name, compact=True, placeholder=_("default: the IP address")),
                     )
-                    yield self._field("description", Input(local.description, compact=True))
+                    yield from self._field("description", Input(local.description, compact=True))
                     boards, board = self._switchboards(local)
-                    yield self._field(
+                    yield from self._field(
                         "switchboard",
-                        Select(boards, prompt=_("(none)"), compact=True, value=board),
+                        Choice(boards, prompt=_("(none)"), value=board),
                     )
                     devices, device = self._eq_devices(local)
-                    yield self._field(
+                    yield from self._field(
                         "eq_device",
-                        Select(devices, prompt=_("(none)"), compact=True, value=device),
+                        Choice(devices, prompt=_("(none)"), value=device),
                     )
                     yield Static("", id="err-general", classes="error")
                     yield Static(
@@ -141,15 +146,13 @@ class GatewaysScreen(EwsScreen[None]):
                 yield Static("", id="gateway-status")
         yield EwsFooter(compact=True)
 
-    def _field(self, key: str, widget: Widget) -> Vertical:
+    def _field(self, key: str, widget: Widget) -> ComposeResult:
+        """A field's row (its label, its input) and its error line under it (no container
+        around the two: the form stacks them as well, and every widget costs the open)."""
         widget.id = f"f-{key}"
         label = _(LABELS[key]) + (" *" if key in MANDATORY else "")
-        return Vertical(
-            Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
-            Static("", id=f"err-{key}", classes="error"),
-            id=f"field-{key}",
-            classes="field",
-        )
+        yield Horizontal(Label(label, classes="field-label"), widget, classes="field-row")
+        yield Static("", id=f"err-{key}", classes="error")
 
     def on_mount(self) -> None:
         self._subscription = subscription = self.session.hub.subscribe(
@@ -313,13 +316,23 @@ class GatewaysScreen(EwsScreen[None]):
         return gateway, problems
 
     def check(self) -> Gateway | None:
-        """Check the form with the domain's rules; show each problem under its field."""
+        """Check the form with the domain's rules; show each problem under its field.
+
+        The form as last checked, in the same installation and context, is not checked
+        again: opening the screen asked seven times (the mount, then each field's first
+        Changed), each a whole installation's validation."""
         gateway, problems = self.read()
+        context = self.service.context
+        last = self._checked
+        if last is not None and last[0] is self.inst and last[1:4] == (context, gateway, problems):
+            return None if last[4] else gateway
+        read_problems = dict(problems)
         if not problems:
             try:
-                save_gateway(self.inst, gateway, self.service.context)
+                save_gateway(self.inst, gateway, context)
             except InstallationError as error:
                 problems = self._by_field(error.violations)
+        self._checked = (self.inst, context, gateway, read_problems, problems)
         self.show_problems(problems)
         return None if problems else gateway
 

@@ -81,6 +81,8 @@ class GatewaysScreen(EwsScreen[None]):
         self._subscription: Subscription | None = None
         self._loading = False
         self._loaded: Installation | None = None  # the installation the form last showed
+        self._rows: dict[str, Horizontal] = {}  # field key -> its row
+        self._errors: dict[str, Static] = {}  # field key -> its error line, once one showed
         # check()'s last answer: installation, context, form, read problems, problems
         self._checked: (
             tuple[Installation, RuleContext, Gateway, dict[str, str], dict[str, str]] | None
@@ -134,7 +136,6 @@ class GatewaysScreen(EwsScreen[None]):
                         "eq_device",
                         Choice(devices, prompt=_("(none)"), value=device),
                     )
-                    yield Static("", id="err-general", classes="error")
                     yield Static(
                         _(
                             "* mandatory. EQ device: a device giving THD or harmonics, "
@@ -147,12 +148,14 @@ class GatewaysScreen(EwsScreen[None]):
         yield EwsFooter(compact=True)
 
     def _field(self, key: str, widget: Widget) -> ComposeResult:
-        """A field's row (its label, its input) and its error line under it (no container
-        around the two: the form stacks them as well, and every widget costs the open)."""
+        """A field's row: its label and its input. Its error line is mounted under it when
+        it first has one to show (issue 16: every widget, even hidden, costs the open)."""
         widget.id = f"f-{key}"
         label = _(LABELS[key]) + (" *" if key in MANDATORY else "")
-        yield Horizontal(Label(label, classes="field-label"), widget, classes="field-row")
-        yield Static("", id=f"err-{key}", classes="error")
+        row = self._rows[key] = Horizontal(
+            Label(label, classes="field-label"), widget, classes="field-row"
+        )
+        yield row
 
     def on_mount(self) -> None:
         self._subscription = subscription = self.session.hub.subscribe(
@@ -345,9 +348,20 @@ class GatewaysScreen(EwsScreen[None]):
         return problems
 
     def show_problems(self, problems: dict[str, str]) -> None:
+        """Each problem under its field (``general``: under the last field)."""
         self.problems = problems
-        for line in self.query(".error").results(Static):
-            message = problems.get((line.id or "").removeprefix("err-"), "")
+        for key in (*LABELS, "general"):
+            message = problems.get(key, "")
+            line = self._errors.get(key)
+            if line is None:
+                if not message:
+                    continue
+                line = self._errors[key] = Static("", id=f"err-{key}", classes="error")
+                form = self.query_one("#gateway-form")
+                if key == "general":
+                    form.mount(line, before=self.query_one("#legend"))
+                else:
+                    form.mount(line, after=self._rows[key])
             line.update(message)
             line.display = bool(message)
 

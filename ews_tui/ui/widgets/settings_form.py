@@ -99,6 +99,9 @@ class SettingsForm(Vertical):
         super().__init__(**kwargs)
         self.settings = tuple(settings)
         self._doc = doc
+        self._rows: dict[str, Horizontal] = {}  # setting key -> its row
+        # setting key ("" for the form's own) -> its error line, once one had to show
+        self._errors: dict[str, Static] = {}
         self._loaded: dict[str, Any] = (
             {} if doc is None else {s.key: lookup(doc, s.key) for s in self.settings}
         )
@@ -111,7 +114,9 @@ class SettingsForm(Vertical):
     def compose(self) -> ComposeResult:
         for setting in self.settings:
             value = None if self._doc is None else lookup(self._doc, setting.key)
-            with Horizontal(classes="setting-row"):
+            # Each row's error line is mounted under it when it first has one to show
+            # (issue 16: hidden, they still cost the page's open).
+            with Horizontal(classes="setting-row") as row:
                 yield Label(_(setting.label), classes="setting-label")
                 yield self._control(setting, value)
                 if setting.suffix:
@@ -122,8 +127,7 @@ class SettingsForm(Vertical):
                         id=f"{setting.dom_id}-word",
                         classes="setting-suffix",
                     )
-            yield Static("", id=f"{setting.dom_id}-error", classes="setting-error -empty")
-        yield Static("", id="form-error", classes="-empty")
+            self._rows[setting.key] = row
 
     def _control(self, setting: Setting, value: Any) -> Input | Select[Any] | Switch:
         if setting.kind == "switch":
@@ -189,16 +193,27 @@ class SettingsForm(Vertical):
             else:
                 others.append(problem.render(_))
         for setting in self.settings:
-            self._set_error(f"#{setting.dom_id}-error", by_key.get(setting.key, []))
-        self._set_error("#form-error", others)
+            self._set_error(setting, by_key.get(setting.key, []))
+        self._set_error(None, others)
 
     def error_of(self, key: str) -> str:
         """The error shown under the row of ``key`` ("" when none)."""
-        setting = next(s for s in self.settings if s.key == key)
-        return str(self.query_one(f"#{setting.dom_id}-error", Static).content)
+        static = self._errors.get(key)
+        return "" if static is None or static.has_class("-empty") else str(static.content)
 
-    def _set_error(self, selector: str, lines: list[str]) -> None:
-        static = self.query_one(selector, Static)
+    def _set_error(self, setting: Setting | None, lines: list[str]) -> None:
+        """Show ``lines`` under the row of ``setting`` (None: at the bottom of the form)."""
+        static = self._errors.get("" if setting is None else setting.key)
+        if static is None:
+            if not lines:
+                return
+            if setting is None:
+                static = Static("", id="form-error", classes="-empty")
+                self.mount(static)
+            else:
+                static = Static("", id=f"{setting.dom_id}-error", classes="setting-error -empty")
+                self.mount(static, after=self._rows[setting.key])
+            self._errors["" if setting is None else setting.key] = static
         static.update("\n".join(lines))
         static.set_class(not lines, "-empty")
 

@@ -106,6 +106,7 @@ class GatewaysScreen(EwsScreen[None]):
         # The form is composed holding the Local gateway (its choices with their options
         # and values): filling it once mounted would style and lay it out twice.
         local = self.subject = self.inst.local
+        self.states = self._known_states()  # the list is composed showing them
         yield Static(_("Gateways and devices"), id="gateways-title")
         with Horizontal(id="gateways-body"):
             yield OptionList(*self._options(), id="gateway-list")
@@ -161,16 +162,26 @@ class GatewaysScreen(EwsScreen[None]):
         self._subscription = subscription = self.session.hub.subscribe(
             GatewayStateChanged, InstallationChanged, maxsize=64, name="ui-gateways"
         )
-        board = self.session.service(LiveValues).snapshot()
-        for gateway in self.inst.gateways:
-            if (live := board.gateway(gateway.id)) is not None:
-                self.states[gateway.id] = live.state
-        self.fill_list(select=self.inst.local.id)
+        # The list was composed with the states known then; the hub tells the later ones,
+        # and one changed in between is shown now (subscribed first).
+        if (known := self._known_states()) != self.states:
+            self.states = known
+            self.fill_list()
+        listing = self.query_one("#gateway-list", OptionList)
+        listing.highlighted = [g.id for g in self.inst.gateways].index(self.inst.local.id)
         self._loaded = self.inst
         self._show_state()
         self.check()
         self.run_worker(self._follow(subscription), name="gateways-hub", group="hub")
         self.query_one("#gateway-list").focus()
+
+    def _known_states(self) -> dict[int, GatewayState]:
+        board = self.session.service(LiveValues).snapshot()
+        return {
+            gateway.id: live.state
+            for gateway in self.inst.gateways
+            if (live := board.gateway(gateway.id)) is not None
+        }
 
     def on_unmount(self) -> None:
         if self._subscription is not None:

@@ -338,3 +338,31 @@ async def test_back_from_the_devices_the_form_is_not_filled_again(make_app, runt
         await until(pilot, lambda: app.screen is screen, "the gateways again")
         await until(pilot, lambda: "Devices: 1" in text_of(screen, "#gateway-state"), "count")
         assert description.value == ""
+
+
+async def test_opening_validates_the_form_once(make_app, runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 item 6: the open asked the rules seven times for the same form (the mount,
+    then the first Changed of each field), each a whole installation's validation."""
+    calls: list[Gateway] = []
+
+    def counted(inst, gateway, context):  # type: ignore[no-untyped-def]
+        calls.append(gateway)
+        return save_gateway(inst, gateway, context)
+
+    monkeypatch.setattr("ews_tui.ui.screens.gateways.save_gateway", counted)
+    app = make_app(start_screen="gateways")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert len(calls) == 1
+        screen = app.screen
+        await pilot.press("a", *"192.168.1.300")
+        await pilot.pause()
+        assert '"192.168.1.300" is not an IPv4 address' in text_of(screen, "#err-ip")
+        checked = len(calls)
+        screen.query_one("#f-ip", Input).value = "192.168.1.300"  # the same form again
+        await pilot.pause()
+        assert len(calls) == checked
+        await pilot.press("backspace")  # a change is checked, and its problem goes
+        await pilot.pause()
+        assert len(calls) == checked + 1
+        assert not screen.query_one("#err-ip").display

@@ -259,3 +259,36 @@ async def test_only_the_page_shown_is_composed_the_others_when_first_shown(box: 
             "switchboards",
             "zones",
         ]
+
+
+async def test_the_first_page_opens_composed_with_its_first_item(
+    box: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 item 6: the page shown first was composed empty, then filled on mount (its
+    list refilled, its fields set), styling and laying it out twice as the screen opened."""
+    await box.get(InstallationService).apply(save_group, Switchboard(0, "TGBT", "Basement"))
+    refills: list[str] = []
+    show = GroupPanel.show
+
+    def counted(panel: GroupPanel, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        refills.append(panel.kind)
+        show(panel, *args, **kwargs)
+
+    monkeypatch.setattr(GroupPanel, "show", counted)
+    app = make_box_app(box, "groups")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        panel = _panel(pilot, "switchboards")
+        assert refills == []
+        assert _labels(panel) == ["TGBT"] and panel.option_list.highlighted == 0
+        assert panel.selected is not None and panel.selected.name == "TGBT"
+        fields = [
+            app.screen.query_one(f"#switchboards-{f}", Input) for f in ("name", "description")
+        ]
+        assert [f.value for f in fields] == ["TGBT", "Basement"]
+        assert not panel.unsaved()
+        await pilot.press("c")  # another page is still filled when first shown
+        await _settled(pilot)
+        assert refills == ["circuits"]
+        circuits = _panel(pilot, "circuits")
+        assert circuits.selected is not None and circuits.option_list.highlighted == 0

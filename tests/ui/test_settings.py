@@ -346,3 +346,28 @@ async def test_a_page_opens_with_one_load_and_its_first_field_focused(
         assert len(loads) == 1, loads
         assert screen.focused is first
         assert not [w for w in focused if isinstance(w, VerticalScroll)], focused
+
+
+async def test_a_page_opens_without_hidden_widgets_and_shows_an_error_under_its_row(
+    box: Runtime,
+) -> None:
+    """Issue 16 item 6: each row's error line (hidden) and each choice's dropdown were
+    composed as the page opened; they are now composed when first needed, in their place."""
+    app = make_box_app(box, "settings_modbus", role=Role.SERVER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = _form(pilot)
+        assert not [w for w in form.walk_children() if not w.display]
+        assert form.error_of("rs485.timeout_ms") == ""
+        await _type(pilot, "#set-rs485-timeout-ms", "5")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        message = form.error_of("rs485.timeout_ms")
+        assert message
+        error = form.query_one("#set-rs485-timeout-ms-error", Static)
+        row = form.query_one("#set-rs485-timeout-ms").parent
+        assert row is not None and form.children.index(error) == form.children.index(row) + 1
+        assert error.display and message in str(error.render())
+        await _type(pilot, "#set-rs485-timeout-ms", "500")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert form.error_of("rs485.timeout_ms") == "" and not error.display

@@ -10,7 +10,8 @@ at once with the saved settings. F7 and F9 open the server settings and the log.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from textual.app import ComposeResult
@@ -73,15 +74,13 @@ class ConnectorUploadScreen(SettingsPage):
     def action_page(self, name: str) -> None:
         switch_page(self.app, self.PAGE, name)
 
-    def reload(self) -> None:
-        config = self.service.config
+    def document(self, config: Config) -> Mapping[str, Any]:
         doc = to_document(config, self.service.base_dir)
         connector = dict(doc["connector"])
         connector["sources"] = ", ".join(connector["sources"])
         # Text fields: compared as text with what is typed (an hour 0 is "0").
         connector["day"], connector["hour"] = str(connector["day"]), str(connector["hour"])
-        self.form.load({"connector": connector})
-        self.show_config(config)
+        return {"connector": connector}
 
     def show_config(self, config: Config) -> None:
         tz = ZoneInfo(config.time.timezone)

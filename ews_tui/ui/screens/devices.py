@@ -135,7 +135,6 @@ class DevicesScreen(UnsavedInput, EwsScreen[None]):
         self._show_state(device)
 
     def on_mount(self) -> None:
-        self.fill_list(select=self._first_device().id)
         self._subscription = subscription = self.session.hub.subscribe(
             DeviceStateChanged,
             GatewayStateChanged,
@@ -145,6 +144,8 @@ class DevicesScreen(UnsavedInput, EwsScreen[None]):
             name=f"ui-devices-{self.gateway_id}",
         )
         self._seed_states()
+        # the list filled once, with the states seeded (it was filled before them too)
+        self.fill_list(select=self._first_device().id)
         self._show_state(self._first_device())  # as the list shows it: states seeded first
         self.run_worker(self._follow(subscription), name="devices-hub", group="hub")
         self.query_one("#device-list").focus()
@@ -158,7 +159,6 @@ class DevicesScreen(UnsavedInput, EwsScreen[None]):
                 self.states[device.id] = live.state
             if isinstance(breaker := live.value("breaker"), str):
                 self.breakers[device.id] = breaker
-        self.fill_list()
 
     def on_unmount(self) -> None:
         if self._subscription is not None:

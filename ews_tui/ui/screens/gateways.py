@@ -30,7 +30,7 @@ from ews_tui.domain.edits import (
 )
 from ews_tui.domain.events import Event, GatewayState, GatewayStateChanged, InstallationChanged
 from ews_tui.domain.installation import DEFAULT_TCP_PORT, Gateway, Installation
-from ews_tui.domain.rules import Violation
+from ews_tui.domain.rules import RuleContext, Violation
 from ews_tui.hub import Subscription
 from ews_tui.i18n import N_, _
 from ews_tui.services.installation import InstallationService
@@ -40,6 +40,7 @@ from ews_tui.ui.follow import follow
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.screens.confirm import ConfirmScreen
 from ews_tui.ui.screens.gateway_test import GatewayTestScreen
+from ews_tui.ui.widgets.choice import Choice
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.state_symbol import NOT_POLLED, STATE_NAMES, state_glyph
 
@@ -80,6 +81,12 @@ class GatewaysScreen(EwsScreen[None]):
         self._subscription: Subscription | None = None
         self._loading = False
         self._loaded: Installation | None = None  # the installation the form last showed
+        self._rows: dict[str, Horizontal] = {}  # field key -> its row
+        self._errors: dict[str, Static] = {}  # field key -> its error line, once one showed
+        # check()'s last answer: installation, context, form, read problems, problems
+        self._checked: (
+            tuple[Installation, RuleContext, Gateway, dict[str, str], dict[str, str]] | None
+        ) = None
 
     # ------------------------------------------------------------------ access
     @property
@@ -99,6 +106,7 @@ class GatewaysScreen(EwsScreen[None]):
         # The form is composed holding the Local gateway (its choices with their options
         # and values): filling it once mounted would style and lay it out twice.
         local = self.subject = self.inst.local
+        self.states = self._known_states()  # the list is composed showing them
         yield Static(_("Gateways and devices"), id="gateways-title")
         with Horizontal(id="gateways-body"):
             yield OptionList(*self._options(), id="gateway-list")
@@ -106,30 +114,29 @@ class GatewaysScreen(EwsScreen[None]):
                 yield Static("", id="gateway-state")
                 with VerticalScroll(id="gateway-form"):
                     fixed = local.is_local
-                    yield self._field(
+                    yield from self._field(
                         "ip",
                         Input(local.ip, compact=True, placeholder="192.168.1.10", disabled=fixed),
                     )
-                    yield self._field(
+                    yield from self._field(
                         "port",
                         Input(str(local.port), compact=True, restrict=r"\d*", disabled=fixed),
                     )
-                    yield self._field(
+                    yield from self._field(
                         "name",
                         Input(local.name, compact=True, placeholder=_("default: the IP address")),
                     )
-                    yield self._field("description", Input(local.description, compact=True))
+                    yield from self._field("description", Input(local.description, compact=True))
                     boards, board = self._switchboards(local)
-                    yield self._field(
+                    yield from self._field(
                         "switchboard",
-                        Select(boards, prompt=_("(none)"), compact=True, value=board),
+                        Choice(boards, prompt=_("(none)"), value=board),
                     )
                     devices, device = self._eq_devices(local)
-                    yield self._field(
+                    yield from self._field(
                         "eq_device",
-                        Select(devices, prompt=_("(none)"), compact=True, value=device),
+                        Choice(devices, prompt=_("(none)"), value=device),
                     )
-                    yield Static("", id="err-general", classes="error")
                     yield Static(
                         _(
                             "* mandatory. EQ device: a device giving THD or harmonics, "
@@ -141,30 +148,40 @@ class GatewaysScreen(EwsScreen[None]):
                 yield Static("", id="gateway-status")
         yield EwsFooter(compact=True)
 
-    def _field(self, key: str, widget: Widget) -> Vertical:
+    def _field(self, key: str, widget: Widget) -> ComposeResult:
+        """A field's row: its label and its input. Its error line is mounted under it when
+        it first has one to show (issue 16: every widget, even hidden, costs the open)."""
         widget.id = f"f-{key}"
         label = _(LABELS[key]) + (" *" if key in MANDATORY else "")
-        return Vertical(
-            Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
-            Static("", id=f"err-{key}", classes="error"),
-            id=f"field-{key}",
-            classes="field",
+        row = self._rows[key] = Horizontal(
+            Label(label, classes="field-label"), widget, classes="field-row"
         )
+        yield row
 
     def on_mount(self) -> None:
         self._subscription = subscription = self.session.hub.subscribe(
             GatewayStateChanged, InstallationChanged, maxsize=64, name="ui-gateways"
         )
-        board = self.session.service(LiveValues).snapshot()
-        for gateway in self.inst.gateways:
-            if (live := board.gateway(gateway.id)) is not None:
-                self.states[gateway.id] = live.state
-        self.fill_list(select=self.inst.local.id)
+        # The list was composed with the states known then; the hub tells the later ones,
+        # and one changed in between is shown now (subscribed first).
+        if (known := self._known_states()) != self.states:
+            self.states = known
+            self.fill_list()
+        listing = self.query_one("#gateway-list", OptionList)
+        listing.highlighted = [g.id for g in self.inst.gateways].index(self.inst.local.id)
         self._loaded = self.inst
         self._show_state()
         self.check()
         self.run_worker(self._follow(subscription), name="gateways-hub", group="hub")
         self.query_one("#gateway-list").focus()
+
+    def _known_states(self) -> dict[int, GatewayState]:
+        board = self.session.service(LiveValues).snapshot()
+        return {
+            gateway.id: live.state
+            for gateway in self.inst.gateways
+            if (live := board.gateway(gateway.id)) is not None
+        }
 
     def on_unmount(self) -> None:
         if self._subscription is not None:
@@ -313,13 +330,23 @@ class GatewaysScreen(EwsScreen[None]):
         return gateway, problems
 
     def check(self) -> Gateway | None:
-        """Check the form with the domain's rules; show each problem under its field."""
+        """Check the form with the domain's rules; show each problem under its field.
+
+        The form as last checked, in the same installation and context, is not checked
+        again: opening the screen asked seven times (the mount, then each field's first
+        Changed), each a whole installation's validation."""
         gateway, problems = self.read()
+        context = self.service.context
+        last = self._checked
+        if last is not None and last[0] is self.inst and last[1:4] == (context, gateway, problems):
+            return None if last[4] else gateway
+        read_problems = dict(problems)
         if not problems:
             try:
-                save_gateway(self.inst, gateway, self.service.context)
+                save_gateway(self.inst, gateway, context)
             except InstallationError as error:
                 problems = self._by_field(error.violations)
+        self._checked = (self.inst, context, gateway, read_problems, problems)
         self.show_problems(problems)
         return None if problems else gateway
 
@@ -332,9 +359,20 @@ class GatewaysScreen(EwsScreen[None]):
         return problems
 
     def show_problems(self, problems: dict[str, str]) -> None:
+        """Each problem under its field (``general``: under the last field)."""
         self.problems = problems
-        for line in self.query(".error").results(Static):
-            message = problems.get((line.id or "").removeprefix("err-"), "")
+        for key in (*LABELS, "general"):
+            message = problems.get(key, "")
+            line = self._errors.get(key)
+            if line is None:
+                if not message:
+                    continue
+                line = self._errors[key] = Static("", id=f"err-{key}", classes="error")
+                form = self.query_one("#gateway-form")
+                if key == "general":
+                    form.mount(line, before=self.query_one("#legend"))
+                else:
+                    form.mount(line, after=self._rows[key])
             line.update(message)
             line.display = bool(message)
 

@@ -74,16 +74,15 @@ class GroupsScreen(UnsavedInput, EwsScreen[None]):
         with TabbedContent(initial=self._first_page, id="group-pages"):
             for kind, title in PAGES:
                 with TabPane(_(title), id=kind):
-                    if kind == self._first_page:
-                        yield self._new_panel(kind)
+                    if kind == self._first_page:  # composed showing its first item
+                        yield self._new_panel(kind, self.service.current)
         yield EwsFooter()
 
-    def _new_panel(self, kind: str) -> GroupPanel:
-        panel = self._panels[kind] = GroupPanel(kind, id=f"panel-{kind}")
+    def _new_panel(self, kind: str, inst: Installation | None = None) -> GroupPanel:
+        panel = self._panels[kind] = GroupPanel(kind, inst, id=f"panel-{kind}")
         return panel
 
     def on_mount(self) -> None:
-        self._show_first(self.panel(self._first_page))
         self.panel().option_list.focus()
         self._follow()
 

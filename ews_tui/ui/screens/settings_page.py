@@ -8,6 +8,7 @@ box off the line (network, RS485) ask for confirmation first, as the manual's "S
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -46,7 +47,9 @@ class SettingsPage(EwsScreen[None]):
         yield Static(_(self.TITLE_MSGID), classes="page-title")
         with VerticalScroll(classes="page-body"):
             yield from self.compose_before()
-            yield SettingsForm(self.SETTINGS, id="form")
+            # composed holding the config's values: filling it once mounted would style
+            # and lay the page out again
+            yield SettingsForm(self.SETTINGS, self.document(self.service.config), id="form")
             yield from self.compose_after()
             yield Static("", id="status")
         yield EwsFooter()
@@ -68,12 +71,16 @@ class SettingsPage(EwsScreen[None]):
         return self.query_one("#form", SettingsForm)
 
     def on_mount(self) -> None:
-        self.reload()
+        self.reload()  # the form already holds these values: loading them again is cheap
         self.form.query("Input, Select, Switch").first().focus()
+
+    def document(self, config: Config) -> Mapping[str, Any]:
+        """The config document the form shows (as ``config.toml`` spells it)."""
+        return to_document(config, self.service.base_dir)
 
     def reload(self) -> None:
         config = self.service.config
-        self.form.load(to_document(config, self.service.base_dir))
+        self.form.load(self.document(config))
         self.show_config(config)
 
     def show_config(self, config: Config) -> None:

@@ -19,6 +19,7 @@ from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _
 from ews_tui.services.auth import AuthService, PinChangeRefused
 from ews_tui.ui.screen import EwsScreen
+from ews_tui.ui.widgets.choice import Choice
 from ews_tui.ui.widgets.footer import EwsFooter
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
@@ -47,7 +48,7 @@ class UsersSettingsScreen(EwsScreen[None]):
             with Horizontal(classes="setting-row"):
                 yield Label(_("Role"), classes="setting-label")
                 roles = [(_(label), role) for label, role in ROLES]
-                yield Select(roles, allow_blank=False, id="pin-role", compact=True)
+                yield Choice(roles, allow_blank=False, id="pin-role")
             for key, label in FIELDS:
                 with Horizontal(classes="setting-row"):
                     yield Label(_(label), classes="setting-label")

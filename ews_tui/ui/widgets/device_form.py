@@ -31,6 +31,7 @@ from ews_tui.domain.installation import (
 from ews_tui.domain.installation_doc import parse_address
 from ews_tui.domain.rules import RuleContext, Violation
 from ews_tui.i18n import N_, _
+from ews_tui.ui.widgets.choice import Choice
 from ews_tui.ui.widgets.ticks import TickList
 
 # Field key -> label msgid (a "*" is added to mandatory ones).
@@ -109,8 +110,9 @@ class DeviceForm(VerticalScroll):
     def compose(self) -> ComposeResult:
         """The fields the device's model shows, in their order; the others are composed
         when a model needing them is chosen (:meth:`refresh_fields`), then kept. Each field
-        is four widgets and a choice six more: composing all of them cost the Devices
-        screen most of its open time (issue 16)."""
+        is three widgets and a choice three more (a :class:`Choice`: Textual's Select was
+        five more): composing all of them cost the Devices screen most of its open time
+        (issue 16)."""
         self._values = self._values_of(self.subject)
         model = self._ctx.catalog.find(self.subject.model)
         visible = self._visible(model)
@@ -158,10 +160,9 @@ class DeviceForm(VerticalScroll):
             return TickList[int](*zones, compact=True, id="zones-list")
         options, prompt = self._choices(key)
         blank = key not in NEVER_BLANK
-        return Select(
+        return Choice(
             options,
             prompt=prompt,
-            compact=True,
             allow_blank=blank,
             value=Select.NULL if value is None else value,
         )

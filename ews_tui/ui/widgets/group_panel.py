@@ -10,7 +10,7 @@ in the gateway and device forms.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from textual.app import ComposeResult
@@ -61,36 +61,73 @@ def members(inst: Installation, kind: str, item: Group) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class Shown:
+    """The texts of the form for one item."""
+
+    title: str
+    name: str
+    preset: bool
+    description: str
+    state: str
+    members: str
+
+
 class GroupPanel(Horizontal):
     """The list and the form of one kind: ``switchboards``, ``circuits`` or ``zones``."""
 
-    def __init__(self, kind: str, **kwargs: Any) -> None:
+    def __init__(self, kind: str, inst: Installation | None = None, **kwargs: Any) -> None:
+        """``inst``: the installation the panel is composed showing (its first item), as
+        :meth:`show` would show it once mounted (composing it filled costs the open once,
+        not twice: issue 16)."""
         super().__init__(**kwargs)
         self.kind = kind
         self.selected: Group | None = None  # None: a new item is being written
         self._items: tuple[Group, ...] = ()
         self._inst = Installation(gateways=())
+        self._composed_with = inst
+        if inst is not None:
+            self._inst, self._items = inst, inst.groups(kind)
+            self.selected = self._items[0] if self._items else None
 
     @property
     def has_description(self) -> bool:
         return self.kind != "circuits"
 
     def compose(self) -> ComposeResult:
-        yield OptionList(id=f"{self.kind}-list", classes="group-list")
+        empty = Shown("", "", False, "", "", "")
+        shown = self._shown(self.selected) if self._composed_with is not None else empty
+        options = [Option(group_label(item), id=str(item.id)) for item in self._items]
+        yield OptionList(*options, id=f"{self.kind}-list", classes="group-list")
         with VerticalScroll(classes="group-form"):
-            yield Static("", id=f"{self.kind}-title", classes="group-title")
+            yield Static(shown.title, id=f"{self.kind}-title", classes="group-title")
             with Vertical(classes="group-field"):
                 yield Label(_("Name (required)"))
-                yield Input(id=f"{self.kind}-name", max_length=64, compact=True)
+                name = Input(shown.name, id=f"{self.kind}-name", max_length=64, compact=True)
+                name.disabled = shown.preset
+                yield name
                 yield Static("", id=f"{self.kind}-name-error", classes="group-error -empty")
             if self.has_description:
                 with Vertical(classes="group-field"):
                     yield Label(_("Description/Place"))
-                    yield Input(id=f"{self.kind}-description", max_length=120, compact=True)
-            yield Static("", id=f"{self.kind}-state", classes="group-state")
+                    yield Input(
+                        shown.description,
+                        id=f"{self.kind}-description",
+                        max_length=120,
+                        compact=True,
+                    )
+            yield Static(shown.state, id=f"{self.kind}-state", classes="group-state")
             yield Static("", id=f"{self.kind}-error", classes="group-error -empty")
             yield Static(_(MEMBER_TITLES[self.kind]), classes="group-members-title")
-            yield Static("", id=f"{self.kind}-members", classes="group-members")
+            yield Static(shown.members, id=f"{self.kind}-members", classes="group-members")
+
+    def on_mount(self) -> None:
+        if self._composed_with is None:
+            return
+        if self.selected is not None:
+            self.option_list.highlighted = 0  # the item the form was composed showing
+        else:
+            self.start_new(focus=False)
 
     # ------------------------------------------------------------------ showing
 
@@ -123,23 +160,35 @@ class GroupPanel(Horizontal):
         if item is not None and item is not self.selected:
             self.load(item)
 
-    def load(self, item: Group) -> None:
-        self.selected = item
-        self.query_one(f"#{self.kind}-title", Static).update(group_name(item))
-        name = self.query_one(f"#{self.kind}-name", Input)
-        name.value = group_name(item)
+    def _shown(self, item: Group | None) -> Shown:
+        """What the form shows for ``item`` (None: a new one)."""
+        if item is None:
+            return Shown(_(NEW_TITLES[self.kind]), "", False, "", "", _("none"))
         preset = isinstance(item, Circuit) and item.is_preset
-        name.disabled = preset
-        if self.has_description and not isinstance(item, Circuit):
-            self.query_one(f"#{self.kind}-description", Input).value = item.description
         state = _("Active") if item.active else f"{DEACTIVATED} " + _("Deactivated")
         if preset:
             state += "  " + _("(preset circuit: it can only be deactivated)")
-        self.query_one(f"#{self.kind}-state", Static).update(state)
         found = members(self._inst, self.kind, item)
-        self.query_one(f"#{self.kind}-members", Static).update(
-            "\n".join(found) if found else _("none")
+        return Shown(
+            title=group_name(item),
+            name=group_name(item),
+            preset=preset,
+            description="" if isinstance(item, Circuit) else item.description,
+            state=state,
+            members="\n".join(found) if found else _("none"),
         )
+
+    def load(self, item: Group) -> None:
+        self.selected = item
+        shown = self._shown(item)
+        self.query_one(f"#{self.kind}-title", Static).update(shown.title)
+        name = self.query_one(f"#{self.kind}-name", Input)
+        name.value = shown.name
+        name.disabled = shown.preset
+        if self.has_description and not isinstance(item, Circuit):
+            self.query_one(f"#{self.kind}-description", Input).value = shown.description
+        self.query_one(f"#{self.kind}-state", Static).update(shown.state)
+        self.query_one(f"#{self.kind}-members", Static).update(shown.members)
         self.show_violations(())
 
     def start_new(self, *, focus: bool = True) -> None:

@@ -19,6 +19,7 @@ from textual.widgets import Input, Label, Select, Static, Switch
 
 from ews_tui.config import Problem
 from ews_tui.i18n import _
+from ews_tui.ui.widgets.choice import Choice
 from ews_tui.ui.widgets.ticks import TickSwitch
 
 Kind = Literal["text", "number", "select", "switch", "list"]
@@ -61,6 +62,18 @@ def _as_number(text: str) -> int | str:
     return int(stripped) if stripped.isascii() and stripped.isdigit() else stripped
 
 
+def as_text(value: Any) -> str:
+    """A value as its text field shows it (a list: its words separated by commas)."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+def on_off(value: Any) -> str:
+    """The word beside a switch: it must read without colours."""
+    return _("ON") if value else _("OFF")
+
+
 class SettingsForm(Vertical):
     """The rows of some settings, loaded from and compared with a config document."""
 
@@ -78,32 +91,60 @@ class SettingsForm(Vertical):
     SettingsForm #form-error.-empty { display: none; }
     """
 
-    def __init__(self, settings: Iterable[Setting], **kwargs: Any) -> None:
+    def __init__(
+        self, settings: Iterable[Setting], doc: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """``doc``: the config document whose values the controls are composed with (then
+        :meth:`load` need not run: setting them once mounted styles and lays out again)."""
         super().__init__(**kwargs)
         self.settings = tuple(settings)
-        self._loaded: dict[str, Any] = {}
+        self._doc = doc
+        self._rows: dict[str, Horizontal] = {}  # setting key -> its row
+        # setting key ("" for the form's own) -> its error line, once one had to show
+        self._errors: dict[str, Static] = {}
+        self._loaded: dict[str, Any] = (
+            {} if doc is None else {s.key: lookup(doc, s.key) for s in self.settings}
+        )
+
+    @property
+    def loaded(self) -> bool:
+        """True once the controls hold a config document's values."""
+        return bool(self._loaded) or not self.settings
 
     def compose(self) -> ComposeResult:
         for setting in self.settings:
-            with Horizontal(classes="setting-row"):
+            value = None if self._doc is None else lookup(self._doc, setting.key)
+            # Each row's error line is mounted under it when it first has one to show
+            # (issue 16: hidden, they still cost the page's open).
+            with Horizontal(classes="setting-row") as row:
                 yield Label(_(setting.label), classes="setting-label")
-                yield self._control(setting)
+                yield self._control(setting, value)
                 if setting.suffix:
                     yield Label(_(setting.suffix), classes="setting-suffix")
                 if setting.kind == "switch":
-                    yield Label("", id=f"{setting.dom_id}-word", classes="setting-suffix")
-            yield Static("", id=f"{setting.dom_id}-error", classes="setting-error -empty")
-        yield Static("", id="form-error", classes="-empty")
+                    yield Label(
+                        "" if self._doc is None else on_off(value),
+                        id=f"{setting.dom_id}-word",
+                        classes="setting-suffix",
+                    )
+            self._rows[setting.key] = row
 
-    def _control(self, setting: Setting) -> Input | Select[Any] | Switch:
+    def _control(self, setting: Setting, value: Any) -> Input | Select[Any] | Switch:
         if setting.kind == "switch":
-            return TickSwitch(id=setting.dom_id)
+            return TickSwitch(value=bool(value), id=setting.dom_id)
         if setting.kind == "select":
             options = [
-                (label if setting.native else _(label), value) for label, value in setting.choices
+                (label if setting.native else _(label), choice) for label, choice in setting.choices
             ]
-            return Select(options, allow_blank=False, id=setting.dom_id, compact=True)
-        return Input(id=setting.dom_id, compact=True)
+            # A value the choices lack is refused as load() refuses it (an error, not the
+            # first choice in its place).
+            return Choice(
+                options,
+                allow_blank=False,
+                value=Select.NULL if value is None else value,
+                id=setting.dom_id,
+            )
+        return Input(as_text(value), id=setting.dom_id, compact=True)
 
     # ---------------------------------------------------------------- values
 
@@ -116,13 +157,12 @@ class SettingsForm(Vertical):
             if isinstance(widget, Switch):
                 widget.value = bool(value)
                 word = self.query_one(f"#{setting.dom_id}-word", Label)
-                word.update(_("ON") if value else _("OFF"))
+                if str(word.content) != on_off(value):
+                    word.update(on_off(value))
             elif isinstance(widget, Select):
                 widget.value = value
-            elif isinstance(widget, Input) and isinstance(value, list):
-                widget.value = ", ".join(map(str, value))
             elif isinstance(widget, Input):
-                widget.value = "" if value is None else str(value)
+                widget.value = as_text(value)
 
     def value(self, setting: Setting) -> Any:
         widget = self.query_one(f"#{setting.dom_id}")
@@ -153,23 +193,34 @@ class SettingsForm(Vertical):
             else:
                 others.append(problem.render(_))
         for setting in self.settings:
-            self._set_error(f"#{setting.dom_id}-error", by_key.get(setting.key, []))
-        self._set_error("#form-error", others)
+            self._set_error(setting, by_key.get(setting.key, []))
+        self._set_error(None, others)
 
     def error_of(self, key: str) -> str:
         """The error shown under the row of ``key`` ("" when none)."""
-        setting = next(s for s in self.settings if s.key == key)
-        return str(self.query_one(f"#{setting.dom_id}-error", Static).content)
+        static = self._errors.get(key)
+        return "" if static is None or static.has_class("-empty") else str(static.content)
 
-    def _set_error(self, selector: str, lines: list[str]) -> None:
-        static = self.query_one(selector, Static)
+    def _set_error(self, setting: Setting | None, lines: list[str]) -> None:
+        """Show ``lines`` under the row of ``setting`` (None: at the bottom of the form)."""
+        static = self._errors.get("" if setting is None else setting.key)
+        if static is None:
+            if not lines:
+                return
+            if setting is None:
+                static = Static("", id="form-error", classes="-empty")
+                self.mount(static)
+            else:
+                static = Static("", id=f"{setting.dom_id}-error", classes="setting-error -empty")
+                self.mount(static, after=self._rows[setting.key])
+            self._errors["" if setting is None else setting.key] = static
         static.update("\n".join(lines))
         static.set_class(not lines, "-empty")
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         """Say ON or OFF beside a switch: it must read without colours."""
         word = self.query_one(f"#{event.switch.id}-word", Label)
-        word.update(_("ON") if event.value else _("OFF"))
+        word.update(on_off(event.value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.kills = args.kills or (3 if args.quick else 10)
     args.slot_seconds = args.slot_seconds or (10 if args.quick else 600)
-    args.run_min, args.run_max = (2.0, 5.0) if args.quick else (5.0, 40.0)
+    args.run_min, args.run_max = (1.5, 3.0) if args.quick else (5.0, 40.0)
     logging.disable(logging.CRITICAL)
     result = asyncio.run(bench(args))
     print(json.dumps(result))

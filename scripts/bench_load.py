@@ -482,7 +482,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 sessions, 8-second windows")
+    parser.add_argument("--quick", action="store_true", help="3 sessions, 4-second windows")
     parser.add_argument("--sessions", type=int, default=None, help="SSH sessions (10)")
     parser.add_argument("--window", type=float, default=None, help="seconds per phase (60)")
     parser.add_argument("--keys-per-s", type=float, default=5.0, help="per session (5)")
@@ -499,7 +499,7 @@ def main() -> int:
     if args.sessions is None:
         args.sessions = 3 if args.quick else 10
     if args.window is None:
-        args.window = 8.0 if args.quick else 60.0
+        args.window = 4.0 if args.quick else 60.0
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     if args.clients is not None:
         return asyncio.run(clients(args.clients, args.sessions, args.screen, args.keys_per_s))

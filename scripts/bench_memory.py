@@ -19,7 +19,7 @@ menu (Enter, wait for the screen, Esc, ↓).
   with no session (the pollers and simulators alone). Target: < 50 ms.
 
 Usage: scripts/bench_memory.py [--quick]
-(--quick: 10 sessions, two stall sessions through the first four menu entries: for the test)
+(--quick: 10 sessions, two stall sessions through the first two menu entries: for the test)
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ async def bench(quick: bool) -> dict[str, Any]:
     sessions = 10 if quick else 40
     rounds = 10 if not quick else 5
     stall_langs = NEW_LANGUAGES[: 2 if quick else 5]
-    tour = 4 if quick else MENU_ROWS
+    tour = 2 if quick else MENU_ROWS
     async with demo_box(data, wire_time=True, scrypt=CHEAP) as rt:
         await warm_up(rt)  # as ews serve does before its front ends start
         users = tuple(SshUser(name, hash_password(PASSWORD, CHEAP)) for name in ROLES)

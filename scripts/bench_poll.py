@@ -35,7 +35,7 @@
               the same gateway is silent (the bound: fast interval + one request timeout).
 (e) accept_close: connects a minute to a gateway port that accepts, then closes at once,
               with the default reconnect settings, in the first and in the second minute
-              (--quick: settings and windows scaled down tenfold, figures scaled back).
+              (--quick: settings and windows scaled down twentyfold, figures scaled back).
 
 ``load_1min_start_end``: the machine's load average, for context (a shared machine slows the
 100-gateway run first). The bench reads through the ``BusTransport`` seam only (any Modbus
@@ -744,8 +744,8 @@ PARTS: dict[str, Callable[[bool], Awaitable[dict[str, Any]]]] = {
     "rtu_no_turnaround": lambda q: bench_rtu(4 if q else 32, 3, baselines=False, turnaround_ms=0.0),
     "tcp": lambda q: bench_tcp(20 if q else 100, 3 if q else 10, 2 if q else 4),
     "overhead": lambda q: bench_overhead(10, 10 if q else 50, 3 if q else 7),
-    "dead_device": lambda q: bench_dead_device(20 if q else 50),
-    "accept_close": lambda q: bench_accept_close(0.1 if q else 1.0),
+    "dead_device": lambda q: bench_dead_device(10 if q else 50),
+    "accept_close": lambda q: bench_accept_close(0.05 if q else 1.0),
 }
 
 

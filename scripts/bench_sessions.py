@@ -462,7 +462,7 @@ async def navigating_only(quick: bool, policy: bool) -> dict[str, Any]:
 
 async def bench(quick: bool, policy: bool = False) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="ews-bench-sessions-"))
-    window = 4.0 if quick else 10.0
+    window = 3.0 if quick else 10.0
     loop = asyncio.get_running_loop()
     scrypt_s = []
     for _ in range(3):

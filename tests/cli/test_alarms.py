@@ -49,16 +49,16 @@ def store_alarms(data_dir: Path) -> None:
     asyncio.run(write())
 
 
-def test_list_human_and_json(ews: Run, box_config: Path, tmp_path: Path) -> None:
+def test_list_human_and_json(ews_here: Run, box_config: Path, tmp_path: Path) -> None:
     store_alarms(tmp_path / "data")
-    done = ews("alarms", "list", "--config", str(box_config))
+    done = ews_here("alarms", "list", "--config", str(box_config))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("#2") and "gateway.comm_error" in lines[0] and "Parking" in lines[0]
     assert lines[1].startswith("#1") and "cleared" in lines[1] and "x3" in lines[1]
     assert "2 alarms" in done.stderr
 
-    done = ews("alarms", "list", "--active", "--json", "--config", str(box_config))
+    done = ews_here("alarms", "list", "--active", "--json", "--config", str(box_config))
     assert done.returncode == 0, done.stderr
     listed = json.loads(done.stdout)
     assert [a["id"] for a in listed] == [2]
@@ -73,19 +73,19 @@ def test_list_human_and_json(ews: Run, box_config: Path, tmp_path: Path) -> None
     assert listed[0]["active"] and not listed[0]["acknowledged"] and listed[0]["ack"] is None
 
 
-def test_ack_by_id_then_all(ews: Run, box_config: Path, tmp_path: Path) -> None:
+def test_ack_by_id_then_all(ews_here: Run, box_config: Path, tmp_path: Path) -> None:
     store_alarms(tmp_path / "data")
-    done = ews("alarms", "ack", "2", "--config", str(box_config))
+    done = ews_here("alarms", "ack", "2", "--config", str(box_config))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1 alarm acknowledged"
-    listed = json.loads(ews("alarms", "list", "--json", "--config", str(box_config)).stdout)
+    listed = json.loads(ews_here("alarms", "list", "--json", "--config", str(box_config)).stdout)
     ack = next(a for a in listed if a["id"] == 2)["ack"]
     assert ack["role"] == "cli" and ack["session"].startswith("cli:")
 
-    assert ews("alarms", "ack", "2", "--config", str(box_config)).stdout.strip() == (
+    assert ews_here("alarms", "ack", "2", "--config", str(box_config)).stdout.strip() == (
         "0 alarms acknowledged"
     )
-    assert ews("alarms", "ack", "--all", "--config", str(box_config)).stdout.strip() == (
+    assert ews_here("alarms", "ack", "--all", "--config", str(box_config)).stdout.strip() == (
         "1 alarm acknowledged"
     )
     events = sorted((tmp_path / "data" / "csv" / "events").glob("*.csv"))
@@ -96,35 +96,35 @@ def test_ack_by_id_then_all(ews: Run, box_config: Path, tmp_path: Path) -> None:
     ]
 
 
-def test_ack_unknown_id_and_usage(ews: Run, box_config: Path) -> None:
-    done = ews("alarms", "ack", "42", "--config", str(box_config))
+def test_ack_unknown_id_and_usage(ews_here: Run, box_config: Path) -> None:
+    done = ews_here("alarms", "ack", "42", "--config", str(box_config))
     assert done.returncode == 1 and done.stderr.strip() == "ews: no alarm with id 42"
-    assert ews("alarms", "ack", "--config", str(box_config)).returncode == 2
-    assert ews("alarms", "ack", "1", "--all", "--config", str(box_config)).returncode == 2
+    assert ews_here("alarms", "ack", "--config", str(box_config)).returncode == 2
+    assert ews_here("alarms", "ack", "1", "--all", "--config", str(box_config)).returncode == 2
 
 
-def test_thresholds_set_list_delete(ews: Run, box_config: Path) -> None:
+def test_thresholds_set_list_delete(ews_here: Run, box_config: Path) -> None:
     config = ("--config", str(box_config))
-    done = ews("alarms", "threshold", "set", "Site power", "--site", "--quantity", "p",
+    done = ews_here("alarms", "threshold", "set", "Site power", "--site", "--quantity", "p",
                "--above", "80", "--hysteresis", "2", "--delay", "30", "--severity", "major",
                *config)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "threshold Site power saved (id 1)"
-    ews("alarms", "threshold", "set", "Site power", "--site", "--quantity", "p", "--above",
+    ews_here("alarms", "threshold", "set", "Site power", "--site", "--quantity", "p", "--above",
         "90", *config)  # fmt: skip
-    listed = ews("alarms", "thresholds", *config).stdout.strip()
+    listed = ews_here("alarms", "thresholds", *config).stdout.strip()
     assert listed == "Site power: site p > 90, hysteresis 0, delay 0 s, warning"
-    as_json = json.loads(ews("alarms", "thresholds", "--json", *config).stdout)
+    as_json = json.loads(ews_here("alarms", "thresholds", "--json", *config).stdout)
     assert as_json[0]["target"] == {"kind": "site", "id": None} and as_json[0]["limit"] == 90
 
-    missing = ews("alarms", "threshold", "set", "V1", "--device", "7", "--quantity", "v1",
+    missing = ews_here("alarms", "threshold", "set", "V1", "--device", "7", "--quantity", "v1",
                   "--below", "207", *config)  # fmt: skip
     assert missing.returncode == 1 and missing.stderr.strip() == "ews: no device with id 7"
-    bad = ews("alarms", "threshold", "set", "X", "--site", "--quantity", "p", "--above", "1",
+    bad = ews_here("alarms", "threshold", "set", "X", "--site", "--quantity", "p", "--above", "1",
               "--delay", "-1", *config)  # fmt: skip
     assert bad.returncode == 1
 
-    assert ews("alarms", "threshold", "delete", "Site power", *config).returncode == 0
-    assert ews("alarms", "thresholds", *config).stdout == ""
-    gone = ews("alarms", "threshold", "delete", "Site power", *config)
+    assert ews_here("alarms", "threshold", "delete", "Site power", *config).returncode == 0
+    assert ews_here("alarms", "thresholds", *config).stdout == ""
+    gone = ews_here("alarms", "threshold", "delete", "Site power", *config)
     assert gone.returncode == 1 and "no threshold named Site power" in gone.stderr

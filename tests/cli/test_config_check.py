@@ -13,22 +13,22 @@ Run = Callable[..., CompletedProcess[str]]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_example_config_is_valid(ews: Run) -> None:
-    result = ews("config", "check", str(REPO / "config.example.toml"))
+def test_example_config_is_valid(ews_here: Run) -> None:
+    result = ews_here("config", "check", str(REPO / "config.example.toml"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("config.example.toml: OK")
 
 
-def test_a_good_file_is_said_good_in_the_users_language(ews: Run) -> None:
-    result = ews("config", "check", str(REPO / "config.example.toml"), env={"LANGUAGE": "ru"})
+def test_a_good_file_is_said_good_in_the_users_language(ews_here: Run) -> None:
+    result = ews_here("config", "check", str(REPO / "config.example.toml"), env={"LANGUAGE": "ru"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("config.example.toml: ошибок нет")
 
 
-def test_bad_keys_each_on_a_line(ews: Run, tmp_path: Path) -> None:
+def test_bad_keys_each_on_a_line(ews_here: Run, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("licence = 12\n[rs485]\nbaudrate = 19201\nspeed = 3\n", encoding="utf-8")
-    result = ews("config", "check", str(bad))
+    result = ews_here("config", "check", str(bad))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert any(line.startswith("licence: ") for line in lines)
@@ -37,18 +37,18 @@ def test_bad_keys_each_on_a_line(ews: Run, tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_toml_syntax_error_and_missing_file(ews: Run, tmp_path: Path) -> None:
+def test_toml_syntax_error_and_missing_file(ews_here: Run, tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("licence = \n", encoding="utf-8")
-    result = ews("config", "check", str(broken))
+    result = ews_here("config", "check", str(broken))
     assert result.returncode == 1
     assert "not valid TOML" in result.stdout and "line 1" in result.stdout
-    missing = ews("config", "check", str(tmp_path / "nope.toml"))
+    missing = ews_here("config", "check", str(tmp_path / "nope.toml"))
     assert missing.returncode == 1 and "cannot read the file" in missing.stdout
     assert "Traceback" not in result.stderr + missing.stderr
 
 
-def test_installation_violations_have_their_place(ews: Run, tmp_path: Path) -> None:
+def test_installation_violations_have_their_place(ews_here: Run, tmp_path: Path) -> None:
     path = tmp_path / "site.toml"
     path.write_text(
         """
@@ -72,7 +72,7 @@ name = "other"
 """,
         encoding="utf-8",
     )
-    result = ews("config", "check", str(path))
+    result = ews_here("config", "check", str(path))
     assert result.returncode == 1
     # The file's own indexes: "GW" is the file's gateways[0] (the box adds Local first).
     assert result.stdout.splitlines() == [
@@ -83,7 +83,7 @@ name = "other"
 
 
 def test_installation_problems_show_beside_other_sections_problems(
-    ews: Run, tmp_path: Path
+    ews_here: Run, tmp_path: Path
 ) -> None:
     path = tmp_path / "site.toml"
     path.write_text(
@@ -105,7 +105,7 @@ generic = { fc = 3, register = 70000, words = 2, multiplier = 1 }
 """,
         encoding="utf-8",
     )
-    result = ews("config", "check", str(path))
+    result = ews_here("config", "check", str(path))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("rs485.baudrate: 19201")
@@ -116,7 +116,7 @@ generic = { fc = 3, register = 70000, words = 2, multiplier = 1 }
     ]
 
 
-def test_a_gateway_on_the_boxs_own_modbus_server_is_refused(ews: Run, tmp_path: Path) -> None:
+def test_a_gateway_on_the_boxs_own_modbus_server_is_refused(ews_here: Run, tmp_path: Path) -> None:
     path = tmp_path / "site.toml"
     site = """
 data_dir = "data"
@@ -139,7 +139,7 @@ ip = "127.0.0.1"
 port = 5020
 """
     path.write_text(site.format(enabled="true"), encoding="utf-8")
-    result = ews("config", "check", str(path))
+    result = ews_here("config", "check", str(path))
     assert result.returncode == 1
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
         "installation.gateways[0].ip",
@@ -148,18 +148,18 @@ port = 5020
     assert "own Modbus TCP server (0.0.0.0:502)" in result.stdout
     # The server off: the same gateways are other servers (a local bridge on 502, say).
     path.write_text(site.format(enabled="false"), encoding="utf-8")
-    assert ews("config", "check", str(path)).returncode == 0
+    assert ews_here("config", "check", str(path)).returncode == 0
 
 
-def test_usage_error_exits_2(ews: Run) -> None:
-    result = ews("config", "frobnicate")
+def test_usage_error_exits_2(ews_here: Run) -> None:
+    result = ews_here("config", "frobnicate")
     assert result.returncode == 2
-    help_result = ews("--help")
+    help_result = ews_here("--help")
     assert help_result.returncode == 0 and "config" in help_result.stdout
 
 
 def test_a_plain_password_and_an_unbounded_scrypt_cost_are_refused(
-    ews: Run, tmp_path: Path
+    ews_here: Run, tmp_path: Path
 ) -> None:
     """Issue 12, item 3: both used to pass ``config check``; ``serve`` then refused the
     first and dropped every login on the second without a log line."""
@@ -170,7 +170,7 @@ def test_a_plain_password_and_an_unbounded_scrypt_cost_are_refused(
         f'[[ssh.users]]\nname = "b"\npassword_scrypt = "{huge}"\n',
         encoding="utf-8",
     )
-    result = ews("config", "check", str(bad))
+    result = ews_here("config", "check", str(bad))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         'ssh.users[0].password_scrypt: "hunter2" is not a scrypt$N$r$p$SALT$HASH text '
@@ -182,10 +182,10 @@ def test_a_plain_password_and_an_unbounded_scrypt_cost_are_refused(
     good = tmp_path / "good.toml"
     hashed = hash_password("s3cret")
     good.write_text(f'[[ssh.users]]\nname = "a"\npassword_scrypt = "{hashed}"\n', "utf-8")
-    assert ews("config", "check", str(good)).returncode == 0
+    assert ews_here("config", "check", str(good)).returncode == 0
 
 
-def test_deep_nesting_anywhere_is_one_line_each(ews: Run, tmp_path: Path) -> None:
+def test_deep_nesting_anywhere_is_one_line_each(ews_here: Run, tmp_path: Path) -> None:
     """The config, its [installation] table and a user model file, each nested 100,000
     deep: no RecursionError traceback, one line naming each file."""
     deep = "[" * 100_000 + "]" * 100_000
@@ -200,12 +200,12 @@ def test_deep_nesting_anywhere_is_one_line_each(ews: Run, tmp_path: Path) -> Non
     models_only = tmp_path / "models.toml"
     models_only.write_text('data_dir = "data"\n[installation]\n', encoding="utf-8")
     for path in (inline, installation):
-        result = ews("config", "check", str(path))
+        result = ews_here("config", "check", str(path))
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stdout.splitlines() == [
             f"{path}: tables and arrays nest deeper than 32 levels: not read"
         ]
-    result = ews("config", "check", str(models_only))
+    result = ews_here("config", "check", str(models_only))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = result.stdout.splitlines()
     assert "models/deep.toml: tables and arrays nest deeper than 32 levels: not read" in lines
@@ -213,7 +213,7 @@ def test_deep_nesting_anywhere_is_one_line_each(ews: Run, tmp_path: Path) -> Non
     assert "\x1b" not in result.stdout + result.stderr
 
 
-def test_a_user_model_with_a_hostile_name_is_refused(ews: Run, tmp_path: Path) -> None:
+def test_a_user_model_with_a_hostile_name_is_refused(ews_here: Run, tmp_path: Path) -> None:
     models = tmp_path / "data" / "models"
     models.mkdir(parents=True)
     (models / "mine.toml").write_text(
@@ -223,7 +223,7 @@ def test_a_user_model_with_a_hostile_name_is_refused(ews: Run, tmp_path: Path) -
     )
     config = tmp_path / "c.toml"
     config.write_text('data_dir = "data"\n[installation]\n', encoding="utf-8")
-    result = ews("config", "check", str(config))
+    result = ews_here("config", "check", str(config))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "models/mine.toml: models[0].name: control characters (here \\x1b) are not allowed"
@@ -259,32 +259,34 @@ def site_with_bad_models(tmp_path: Path) -> Path:
 
 
 def test_a_bad_model_file_is_told_in_the_users_language_with_file_and_place(
-    ews: Run, tmp_path: Path
+    ews_here: Run, tmp_path: Path
 ) -> None:
     path = site_with_bad_models(tmp_path)
-    english = ews("config", "check", str(path))
+    english = ews_here("config", "check", str(path))
     assert english.returncode == 1, english.stderr
     assert english.stdout.splitlines()[:2] == [
         "models/bad.toml: maps[0].quantities[0].unit: ea_import is in 'kWh', not 'Wh'",
         "models/family.toml: model ACME-3: unknown family 'no_such_family'",
     ]
-    russian = ews("config", "check", str(path), env={"LANGUAGE": "ru"})
+    russian = ews_here("config", "check", str(path), env={"LANGUAGE": "ru"})
     assert russian.returncode == 1, russian.stderr
     assert russian.stdout.splitlines()[:2] == [
         "models/bad.toml: maps[0].quantities[0].unit: ea_import измеряется в 'kWh', а не 'Wh'",
         "models/family.toml: модель ACME-3: неизвестное семейство 'no_such_family'",
     ]
-    german = ews("config", "check", str(path), env={"LANGUAGE": "de"})
+    german = ews_here("config", "check", str(path), env={"LANGUAGE": "de"})
     assert "models/bad.toml: maps[0].quantities[0].unit: ea_import ist in 'kWh', nicht 'Wh'" in (
         german.stdout.splitlines()
     )
     assert "Traceback" not in english.stderr + russian.stderr + german.stderr
 
 
-def test_a_bad_model_file_is_told_without_an_installation_table(ews: Run, tmp_path: Path) -> None:
+def test_a_bad_model_file_is_told_without_an_installation_table(
+    ews_here: Run, tmp_path: Path
+) -> None:
     path = site_with_bad_models(tmp_path)
     path.write_text('data_dir = "data"\n', encoding="utf-8")  # the box's usual config
-    result = ews("config", "check", str(path))
+    result = ews_here("config", "check", str(path))
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == [
         "models/bad.toml: maps[0].quantities[0].unit: ea_import is in 'kWh', not 'Wh'",

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 from tests.cli.conftest import Run
 
 
-def test_export_writes_daily_files_per_folder(ews: Run, box_config: Path, tmp_path: Path) -> None:
-    seed = ews(
+def test_export_writes_daily_files_per_folder(
+    ews_here: Run, box_config: Path, tmp_path: Path
+) -> None:
+    seed = ews_here(
         "history",
         "seed",
         "--config",
@@ -27,7 +29,7 @@ def test_export_writes_daily_files_per_folder(ews: Run, box_config: Path, tmp_pa
     out = tmp_path / "csv"
     today = datetime.now(ZoneInfo("Europe/Paris")).date()  # the box's zone (the default)
     first = (today - timedelta(days=1)).isoformat()
-    done = ews(
+    done = ews_here(
         "export",
         "csv",
         "--config",
@@ -64,7 +66,7 @@ def test_export_writes_daily_files_per_folder(ews: Run, box_config: Path, tmp_pa
     assert done.stderr == ""
 
 
-def test_export_copies_the_boxs_events(ews: Run, box_config: Path, tmp_path: Path) -> None:
+def test_export_copies_the_boxs_events(ews_here: Run, box_config: Path, tmp_path: Path) -> None:
     """The store keeps no state changes: the box's own events files are copied."""
     events = tmp_path / "data" / "csv" / "events"
     events.mkdir(parents=True)
@@ -74,7 +76,7 @@ def test_export_copies_the_boxs_events(ews: Run, box_config: Path, tmp_path: Pat
     )
     out = tmp_path / "out"
     args = ("export", "csv", "--config", str(box_config), "--out", str(out))
-    done = ews(*args, "--from", "2024-05-01", "--to", "2024-05-02")
+    done = ews_here(*args, "--from", "2024-05-01", "--to", "2024-05-02")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (out / "events").iterdir()) == ["2024-05-01.csv"]
     assert (out / "events" / "2024-05-01.csv").read_text("utf-8").endswith(line)

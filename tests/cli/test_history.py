@@ -10,8 +10,10 @@ import pytest
 from tests.cli.conftest import Run
 
 
-def test_seed_installs_the_demo_site_and_records_its_devices(ews: Run, box_config: Path) -> None:
-    done = ews(
+def test_seed_installs_the_demo_site_and_records_its_devices(
+    ews_here: Run, box_config: Path
+) -> None:
+    done = ews_here(
         "history",
         "seed",
         "--config",
@@ -35,20 +37,20 @@ def test_seed_installs_the_demo_site_and_records_its_devices(ews: Run, box_confi
     assert {"v1", "p", "f"} <= names
 
 
-def test_seed_without_devices_says_what_to_do(ews: Run, box_config: Path) -> None:
-    done = ews("history", "seed", "--config", str(box_config), "--days", "1")
+def test_seed_without_devices_says_what_to_do(ews_here: Run, box_config: Path) -> None:
+    done = ews_here("history", "seed", "--config", str(box_config), "--days", "1")
     assert done.returncode == 1
     assert "--site demo" in done.stderr
 
 
-def test_backfill_joins_the_stored_history_without_a_hole(ews: Run, box_config: Path) -> None:
+def test_backfill_joins_the_stored_history_without_a_hole(ews_here: Run, box_config: Path) -> None:
     seed = ("history", "seed", "--config", str(box_config), "--poll", "600")
-    assert ews(*seed, "--days", "1", "--site", "demo").returncode == 0
+    assert ews_here(*seed, "--days", "1", "--site", "demo").returncode == 0
     db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
     joined = db.execute("SELECT MIN(slot) FROM measures").fetchone()[0] * 600
     newer = db.execute("SELECT * FROM charging_sessions ORDER BY id").fetchall()
     # 9 days before it: nine day-chunks, newest first, each joining the next.
-    done = ews(*seed, "--days", "9", "--backfill")
+    done = ews_here(*seed, "--days", "9", "--backfill")
     assert done.returncode == 0, done.stderr
     # The chargers' sessions of those 9 days: closed ones, all ended before the joined
     # history; the newer history's sessions (the one going on too) untouched.
@@ -74,13 +76,15 @@ def test_backfill_joins_the_stored_history_without_a_hole(ews: Run, box_config: 
         assert counted == pytest.approx(grown, rel=1e-9, abs=1e-6), device
 
 
-def test_backfill_keeps_the_later_reading_of_the_joined_slot(ews: Run, box_config: Path) -> None:
+def test_backfill_keeps_the_later_reading_of_the_joined_slot(
+    ews_here: Run, box_config: Path
+) -> None:
     """The stored history's first slot holds readings at +0 s and +300 s (its reading is
     the later one); the backfill polls every 600 s, so its own last reading of that slot
     would be 300 s older. The stored reading stays, and the energy between the two sides is
     counted once (2026-12-01 on a demo box was short by 5 minutes of the site)."""
     seed = ("history", "seed", "--config", str(box_config))
-    assert ews(*seed, "--days", "1", "--site", "demo", "--poll", "300").returncode == 0
+    assert ews_here(*seed, "--days", "1", "--site", "demo", "--poll", "300").returncode == 0
     db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
     (oldest,) = db.execute("SELECT MIN(slot) FROM measures").fetchone()
     stored = dict(
@@ -90,7 +94,7 @@ def test_backfill_keeps_the_later_reading_of_the_joined_slot(ews: Run, box_confi
     db.close()
     assert len(stored) > 5
 
-    done = ews(*seed, "--days", "2", "--backfill", "--poll", "600")
+    done = ews_here(*seed, "--days", "2", "--backfill", "--poll", "600")
     assert done.returncode == 0, done.stderr
     db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
     # The joined slot is as the newer side stored it: its reading and its measures.
@@ -117,7 +121,7 @@ def test_backfill_keeps_the_later_reading_of_the_joined_slot(ews: Run, box_confi
     assert_all_counted(db)
     db.close()
     # A later run goes on from the oldest slot the first one reached, as whole.
-    assert ews(*seed, "--days", "1", "--backfill", "--poll", "600").returncode == 0
+    assert ews_here(*seed, "--days", "1", "--backfill", "--poll", "600").returncode == 0
     db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
     first, last, slots = db.execute(
         "SELECT MIN(slot), MAX(slot), COUNT(DISTINCT slot) FROM measures"
@@ -140,7 +144,7 @@ def assert_all_counted(db: sqlite3.Connection) -> None:
     assert db.execute("SELECT COUNT(*) FROM energy_gaps").fetchone()[0] == 0
 
 
-def test_backfill_needs_a_history_to_join(ews: Run, box_config: Path) -> None:
+def test_backfill_needs_a_history_to_join(ews_here: Run, box_config: Path) -> None:
     seed = ("history", "seed", "--config", str(box_config), "--site", "demo")
-    done = ews(*seed, "--days", "1", "--backfill")
+    done = ews_here(*seed, "--days", "1", "--backfill")
     assert done.returncode == 1 and "no history to join" in done.stderr

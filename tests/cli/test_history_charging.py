@@ -9,9 +9,9 @@ from pathlib import Path
 from tests.cli.conftest import Run
 
 
-def test_seed_records_the_chargers_sessions_once(ews: Run, box_config: Path) -> None:
+def test_seed_records_the_chargers_sessions_once(ews_here: Run, box_config: Path) -> None:
     args = ("history", "seed", "--config", str(box_config), "--days", "2", "--site", "demo")
-    done = ews(*args, "--poll", "300")
+    done = ews_here(*args, "--poll", "300")
     assert done.returncode == 0, done.stderr
     db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
     chargers = {
@@ -32,6 +32,6 @@ def test_seed_records_the_chargers_sessions_once(ews: Run, box_config: Path) -> 
     lines = [line for f in files for line in f.read_text("utf-8").splitlines()[1:]]
     assert len(lines) == len(closed)
     # Seeding again leaves the recorded sessions alone.
-    done = ews(*args, "--poll", "300")
+    done = ews_here(*args, "--poll", "300")
     assert done.returncode == 0, done.stderr
     assert db.execute("SELECT COUNT(*) FROM charging_sessions").fetchone()[0] == len(rows)

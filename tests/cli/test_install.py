@@ -49,15 +49,15 @@ name = "TGBT"
 
 
 def test_import_then_export_gives_the_same_installation(
-    ews: Run, box_config: Path, tmp_path: Path
+    ews_here: Run, box_config: Path, tmp_path: Path
 ) -> None:
     site = tmp_path / "site.toml"
     site.write_text(SITE, encoding="utf-8")
-    result = ews("install", "import", str(site), "--config", str(box_config))
+    result = ews_here("install", "import", str(site), "--config", str(box_config))
     assert result.returncode == 0, result.stderr
     assert "3 devices imported" in result.stdout
     first = tmp_path / "first.toml"
-    assert ews("install", "export", str(first), "--config", str(box_config)).returncode == 0
+    assert ews_here("install", "export", str(first), "--config", str(box_config)).returncode == 0
     exported = tomllib.loads(first.read_text(encoding="utf-8"))
     assert [g["name"] for g in exported["gateways"]] == ["Box", "Roof"]
     box = exported["gateways"][0]
@@ -65,25 +65,25 @@ def test_import_then_export_gives_the_same_installation(
     assert box["devices"][1]["address"] == "2-1"
     assert box["devices"][1]["name"] == "2-1"  # the manual's default name
     # Export -> import -> export is a fixed point.
-    assert ews("install", "import", str(first), "--config", str(box_config)).returncode == 0
+    assert ews_here("install", "import", str(first), "--config", str(box_config)).returncode == 0
     second = tmp_path / "second.toml"
-    assert ews("install", "export", str(second), "--config", str(box_config)).returncode == 0
+    assert ews_here("install", "export", str(second), "--config", str(box_config)).returncode == 0
     assert tomllib.loads(second.read_text(encoding="utf-8")) == exported
 
 
-def test_bad_import_changes_nothing(ews: Run, box_config: Path, tmp_path: Path) -> None:
+def test_bad_import_changes_nothing(ews_here: Run, box_config: Path, tmp_path: Path) -> None:
     site = tmp_path / "site.toml"
     site.write_text(SITE, encoding="utf-8")
-    assert ews("install", "import", str(site), "--config", str(box_config)).returncode == 0
+    assert ews_here("install", "import", str(site), "--config", str(box_config)).returncode == 0
     before = tmp_path / "before.toml"
-    assert ews("install", "export", str(before), "--config", str(box_config)).returncode == 0
+    assert ews_here("install", "export", str(before), "--config", str(box_config)).returncode == 0
 
     bad = tmp_path / "bad.toml"
     bad.write_text(
         SITE.replace("address = 3", "address = 0").replace('model = "4 149 20"', 'model = ""'),
         encoding="utf-8",
     )
-    result = ews("install", "import", str(bad), "--config", str(box_config))
+    result = ews_here("install", "import", str(bad), "--config", str(box_config))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "gateways[0].devices[1].model: the model is missing (Configuration error)",
@@ -92,22 +92,22 @@ def test_bad_import_changes_nothing(ews: Run, box_config: Path, tmp_path: Path) 
     assert "nothing imported" in result.stderr and "Traceback" not in result.stderr
 
     after = tmp_path / "after.toml"
-    assert ews("install", "export", str(after), "--config", str(box_config)).returncode == 0
+    assert ews_here("install", "export", str(after), "--config", str(box_config)).returncode == 0
     assert tomllib.loads(after.read_text()) == tomllib.loads(before.read_text())
 
 
-def test_import_syntax_error_is_one_line(ews: Run, box_config: Path, tmp_path: Path) -> None:
+def test_import_syntax_error_is_one_line(ews_here: Run, box_config: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[[gateways]\n", encoding="utf-8")
-    result = ews("install", "import", str(bad), "--config", str(box_config))
+    result = ews_here("install", "import", str(bad), "--config", str(box_config))
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "bad.toml" in result.stderr
 
 
-def test_bad_config_is_one_line(ews: Run, tmp_path: Path) -> None:
+def test_bad_config_is_one_line(ews_here: Run, tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text("licence = 11\n", encoding="utf-8")
-    result = ews("install", "export", str(tmp_path / "x.toml"), "--config", str(config))
+    result = ews_here("install", "export", str(tmp_path / "x.toml"), "--config", str(config))
     assert result.returncode == 1
     assert result.stderr.startswith("ews: ") and "licence" in result.stderr
 
@@ -132,30 +132,33 @@ def device_ids(box_config: Path) -> dict[str, int]:
         db.close()
 
 
-def record(ews: Run, box_config: Path) -> None:
+def record(ews_here: Run, box_config: Path) -> None:
     seed = ("history", "seed", "--config", str(box_config), "--days", "0.1", "--poll", "600")
-    done = ews(*seed)
+    done = ews_here(*seed)
     assert done.returncode == 0, done.stderr
 
 
 def test_ids_are_never_reused_after_an_emptying_import(
-    ews: Run, box_config: Path, tmp_path: Path
+    ews_here: Run, box_config: Path, tmp_path: Path
 ) -> None:
     config = ("--config", str(box_config))
-    assert ews("install", "import", str(demo_site(tmp_path / "demo.toml")), *config).returncode == 0
-    record(ews, box_config)
+    assert (
+        ews_here("install", "import", str(demo_site(tmp_path / "demo.toml")), *config).returncode
+        == 0
+    )
+    record(ews_here, box_config)
     before = device_ids(box_config)
     assert len(before) == 15 and max(before.values()) == 15
 
     empty = tmp_path / "empty.toml"
     empty.write_text("", encoding="utf-8")
-    refused = ews("install", "import", str(empty), *config)
+    refused = ews_here("install", "import", str(empty), *config)
     assert refused.returncode == 1
     assert refused.stderr == (
         f"ews: {empty}: the import would delete all 15 devices; give --replace to import it\n"
     )
     assert device_ids(box_config) == before  # nothing changed
-    emptied = ews("install", "import", str(empty), "--replace", *config)
+    emptied = ews_here("install", "import", str(empty), "--replace", *config)
     assert emptied.returncode == 0, emptied.stderr
     assert device_ids(box_config) == {}
 
@@ -165,11 +168,11 @@ def test_ids_are_never_reused_after_an_emptying_import(
         '[[gateways.devices]]\nname = "Newcomer"\nmodel = "0 146 68"\naddress = 9\n',
         encoding="utf-8",
     )
-    assert ews("install", "import", str(one), *config).returncode == 0
+    assert ews_here("install", "import", str(one), *config).returncode == 0
     assert device_ids(box_config) == {"Newcomer": 16}  # not 1: that history is another's
     db = sqlite3.connect(box_config.parent / "data" / "ews.sqlite")
     assert db.execute("SELECT COUNT(*) FROM measures WHERE device_id = 16").fetchone() == (0,)
-    report = ews(
+    report = ews_here(
         "report", "consumption", *config, "--from", "2000-01-01", "--to", "2100-01-01",
         "--step", "year", "--by", "device", "--json",
     )  # fmt: skip
@@ -179,16 +182,16 @@ def test_ids_are_never_reused_after_an_emptying_import(
 
 
 def test_a_renamed_device_keeps_its_id_and_history(
-    ews: Run, box_config: Path, tmp_path: Path
+    ews_here: Run, box_config: Path, tmp_path: Path
 ) -> None:
     config = ("--config", str(box_config))
     site = tmp_path / "site.toml"
     site.write_text(SITE, encoding="utf-8")
-    assert ews("install", "import", str(site), *config).returncode == 0
+    assert ews_here("install", "import", str(site), *config).returncode == 0
     before = device_ids(box_config)
     renamed = tmp_path / "renamed.toml"
     renamed.write_text(SITE.replace('name = "EV"', 'name = "Charger"'), encoding="utf-8")
-    done = ews("install", "import", str(renamed), *config)
+    done = ews_here("install", "import", str(renamed), *config)
     assert done.returncode == 0, done.stderr
     after = device_ids(box_config)
     assert after["Charger"] == before["EV"] and "EV" not in after
@@ -198,17 +201,17 @@ def test_a_renamed_device_keeps_its_id_and_history(
         SITE.replace('name = "EV"\nmodel = "0 590 14"', 'name = "Meter"\nmodel = "0 146 68"'),
         encoding="utf-8",
     )
-    assert ews("install", "import", str(replaced), *config).returncode == 0
+    assert ews_here("install", "import", str(replaced), *config).returncode == 0
     assert device_ids(box_config)["Meter"] == max(before.values()) + 1
 
 
 def test_an_import_deleting_devices_with_history_needs_replace(
-    ews: Run, box_config: Path, tmp_path: Path
+    ews_here: Run, box_config: Path, tmp_path: Path
 ) -> None:
     config = ("--config", str(box_config))
     demo = demo_site(tmp_path / "demo.toml")
-    assert ews("install", "import", str(demo), *config).returncode == 0
-    record(ews, box_config)
+    assert ews_here("install", "import", str(demo), *config).returncode == 0
+    record(ews_here, box_config)
     before = device_ids(box_config)
     text = demo.read_text(encoding="utf-8")
     local = text.index('[[gateways]]\nname = "Local"')
@@ -217,24 +220,24 @@ def test_an_import_deleting_devices_with_history_needs_replace(
     # A missing Local gateway: its devices would go (the box's RS485 bus stays, empty).
     no_local = tmp_path / "no_local.toml"
     no_local.write_text(text[:local] + text[parking:], encoding="utf-8")
-    refused = ews("install", "import", str(no_local), *config)
+    refused = ews_here("install", "import", str(no_local), *config)
     assert refused.returncode == 1 and refused.stdout == ""
     assert refused.stderr.startswith(f"ews: {no_local}: the import would delete ")
     assert "devices with history (" in refused.stderr and refused.stderr.count("\n") == 1
     assert refused.stderr.endswith("; give --replace to import it\n")
     assert device_ids(box_config) == before
-    done = ews("install", "import", str(no_local), "--replace", *config)
+    done = ews_here("install", "import", str(no_local), "--replace", *config)
     assert done.returncode == 0, done.stderr
     kept = device_ids(box_config)
     assert kept and all(before[name] == i for name, i in kept.items())
 
 
 def test_a_moved_local_gateway_is_refused_with_its_reason(
-    ews: Run, box_config: Path, tmp_path: Path
+    ews_here: Run, box_config: Path, tmp_path: Path
 ) -> None:
     config = ("--config", str(box_config))
     demo = demo_site(tmp_path / "demo.toml")
-    assert ews("install", "import", str(demo), *config).returncode == 0
+    assert ews_here("install", "import", str(demo), *config).returncode == 0
     before = device_ids(box_config)
     text = demo.read_text(encoding="utf-8")
     moved = tmp_path / "moved.toml"
@@ -242,7 +245,7 @@ def test_a_moved_local_gateway_is_refused_with_its_reason(
         text.replace('name = "Local"\nip = "127.0.0.1"', 'name = "Local"\nip = "192.168.1.9"'),
         encoding="utf-8",
     )
-    refused = ews("install", "import", str(moved), *config)
+    refused = ews_here("install", "import", str(moved), *config)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert (
         "gateways[0].ip: the Local gateway is the box's own RS485 bus: "
@@ -254,6 +257,6 @@ def test_a_moved_local_gateway_is_refused_with_its_reason(
     renamed.write_text(
         text.replace('name = "Parking"\nip', 'name = "Car park"\nip'), encoding="utf-8"
     )
-    done = ews("install", "import", str(renamed), *config)
+    done = ews_here("install", "import", str(renamed), *config)
     assert done.returncode == 0, done.stderr
     assert device_ids(box_config) == before

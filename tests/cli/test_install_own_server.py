@@ -25,7 +25,7 @@ port = {port}
 """
 
 
-def test_import_refuses_a_gateway_on_the_boxs_own_server(ews: Run, tmp_path: Path) -> None:
+def test_import_refuses_a_gateway_on_the_boxs_own_server(ews_here: Run, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
         'data_dir = "data"\n[modbus_tcp_server]\nenabled = true\nlisten = "0.0.0.0:1502"\n',
@@ -33,7 +33,7 @@ def test_import_refuses_a_gateway_on_the_boxs_own_server(ews: Run, tmp_path: Pat
     )
     site = tmp_path / "site.toml"
     site.write_text(SITE.format(port=1502), encoding="utf-8")
-    result = ews("install", "import", str(site), "--config", str(config))
+    result = ews_here("install", "import", str(site), "--config", str(config))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "gateways[2].ip: 127.0.0.1:1502 is this box's own Modbus TCP server (0.0.0.0:1502): "
@@ -41,4 +41,4 @@ def test_import_refuses_a_gateway_on_the_boxs_own_server(ews: Run, tmp_path: Pat
     ]
     # Another loopback port is a real gateway (a local bridge): imported.
     site.write_text(SITE.format(port=1503), encoding="utf-8")
-    assert ews("install", "import", str(site), "--config", str(config)).returncode == 0
+    assert ews_here("install", "import", str(site), "--config", str(config)).returncode == 0

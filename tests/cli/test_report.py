@@ -16,8 +16,8 @@ from tests.cli.conftest import Run
 
 
 @pytest.fixture
-def seeded(ews: Run, box_config: Path) -> Path:
-    done = ews(
+def seeded(ews_here: Run, box_config: Path) -> Path:
+    done = ews_here(
         "history",
         "seed",
         "--config",
@@ -43,9 +43,9 @@ def span() -> tuple[str, str]:
     return (today - timedelta(days=2)).isoformat(), today.isoformat()
 
 
-def test_json_lists_start_end_key_kwh_cost_currency(ews: Run, seeded: Path) -> None:
+def test_json_lists_start_end_key_kwh_cost_currency(ews_here: Run, seeded: Path) -> None:
     first, last = span()
-    done = ews(
+    done = ews_here(
         "report",
         "consumption",
         "--config",
@@ -71,7 +71,7 @@ def test_json_lists_start_end_key_kwh_cost_currency(ews: Run, seeded: Path) -> N
     assert rows[0]["start"][-6:] in ("+01:00", "+02:00", "+00:00") or "+" in rows[0]["start"]
 
 
-def test_csv_and_total_agree_with_the_sum_of_partials(ews: Run, seeded: Path) -> None:
+def test_csv_and_total_agree_with_the_sum_of_partials(ews_here: Run, seeded: Path) -> None:
     first, last = span()
     args = (
         "report",
@@ -85,17 +85,19 @@ def test_csv_and_total_agree_with_the_sum_of_partials(ews: Run, seeded: Path) ->
         "--step",
         "week",
     )
-    by_circuit = list(csv.DictReader(io.StringIO(ews(*args, "--by", "circuit", "--csv").stdout)))
-    total = list(csv.DictReader(io.StringIO(ews(*args, "--by", "total", "--csv").stdout)))
+    by_circuit = list(
+        csv.DictReader(io.StringIO(ews_here(*args, "--by", "circuit", "--csv").stdout))
+    )
+    total = list(csv.DictReader(io.StringIO(ews_here(*args, "--by", "total", "--csv").stdout)))
     assert sum(float(r["kwh"]) for r in by_circuit) == pytest.approx(
         sum(float(r["kwh"]) for r in total)
     )
     assert by_circuit[0].keys() >= {"start", "end", "key", "kwh", "cost", "currency", "missing"}
 
 
-def test_text_table_and_gas_in_m3(ews: Run, seeded: Path) -> None:
+def test_text_table_and_gas_in_m3(ews_here: Run, seeded: Path) -> None:
     first, last = span()
-    done = ews(
+    done = ews_here(
         "report",
         "consumption",
         "--config",
@@ -114,8 +116,8 @@ def test_text_table_and_gas_in_m3(ews: Run, seeded: Path) -> None:
     assert "Main meter" not in done.stdout
 
 
-def test_a_reversed_range_is_a_user_error(ews: Run, box_config: Path) -> None:
-    done = ews(
+def test_a_reversed_range_is_a_user_error(ews_here: Run, box_config: Path) -> None:
+    done = ews_here(
         "report",
         "consumption",
         "--config",
@@ -126,7 +128,7 @@ def test_a_reversed_range_is_a_user_error(ews: Run, box_config: Path) -> None:
         "2024-01-01",
     )
     assert done.returncode == 1 and "before" in done.stderr
-    bad = ews(
+    bad = ews_here(
         "report",
         "consumption",
         "--config",
@@ -139,12 +141,12 @@ def test_a_reversed_range_is_a_user_error(ews: Run, box_config: Path) -> None:
     assert bad.returncode == 2 and "not a date" in bad.stderr
 
 
-def test_a_period_without_data_is_null_and_a_dash_never_zero(ews: Run, seeded: Path) -> None:
+def test_a_period_without_data_is_null_and_a_dash_never_zero(ews_here: Run, seeded: Path) -> None:
     """Before the history and in the future: nothing known, so nothing invented."""
     tomorrow = box_today() + timedelta(days=1)
     for first, last in (("2020-01-01", "2020-01-02"), (tomorrow.isoformat(),) * 2):
         args = ("report", "consumption", "--config", str(seeded), "--from", first, "--to", last)
-        rows = json.loads(ews(*args, "--step", "hour", "--by", "device", "--json").stdout)
+        rows = json.loads(ews_here(*args, "--step", "hour", "--by", "device", "--json").stdout)
         assert rows
         for row in rows:
             assert (row["amount"], row["kwh"], row["cost"], row["missing"]) == (
@@ -153,9 +155,9 @@ def test_a_period_without_data_is_null_and_a_dash_never_zero(ews: Run, seeded: P
                 None,
                 True,
             ), row
-        text = ews(*args, "--by", "device").stdout
+        text = ews_here(*args, "--by", "device").stdout
         assert "0.000" not in text and "—" in text
-        table = list(csv.DictReader(io.StringIO(ews(*args, "--csv").stdout)))
+        table = list(csv.DictReader(io.StringIO(ews_here(*args, "--csv").stdout)))
         assert {(r["amount"], r["kwh"]) for r in table} == {("", "")}
 
 
@@ -178,7 +180,7 @@ def test_a_closed_pipe_ends_the_report_quietly(seeded: Path, tmp_path: Path) -> 
     assert process.returncode in (0, 141)
 
 
-def test_a_name_stored_with_escapes_cannot_drive_the_terminal(ews: Run, seeded: Path) -> None:
+def test_a_name_stored_with_escapes_cannot_drive_the_terminal(ews_here: Run, seeded: Path) -> None:
     """A device named before control characters were refused: every output escapes them."""
     hostile = "\x1b]0;PWNED-TITLE\x07\x1b[2J\x9b"
     db = sqlite3.connect(seeded.parent / "data" / "ews.sqlite")
@@ -191,7 +193,7 @@ def test_a_name_stored_with_escapes_cannot_drive_the_terminal(ews: Run, seeded: 
     args = ("report", "consumption", "--config", str(seeded), "--from", first, "--to", last)
     shown = "\\x1b]0;PWNED-TITLE\\x07\\x1b[2J\\x9b"
     for form in ((), ("--csv",), ("--json",)):
-        done = ews(*args, "--by", "device", "--energy", "gas", *form)
+        done = ews_here(*args, "--by", "device", "--energy", "gas", *form)
         assert done.returncode == 0, done.stderr
         assert not any(c in done.stdout for c in "\x1b\x07\x9b"), form
         keys = {

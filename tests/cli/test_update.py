@@ -38,46 +38,46 @@ def bundle(tmp_path: Path, version: str, key: asyncssh.SSHKey | None) -> Path:
     return out
 
 
-def test_version_prints_the_package_version(ews: Run) -> None:
-    done = ews("--version")
+def test_version_prints_the_package_version(ews_here: Run) -> None:
+    done = ews_here("--version")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"ews {installed_version()}"
 
 
-def test_keygen_then_check_a_signed_file(ews: Run, tmp_path: Path) -> None:
-    done = ews("update", "keygen", str(tmp_path / "key"))
+def test_keygen_then_check_a_signed_file(ews_here: Run, tmp_path: Path) -> None:
+    done = ews_here("update", "keygen", str(tmp_path / "key"))
     assert done.returncode == 0, done.stderr
     assert os.stat(tmp_path / "key").st_mode & 0o777 == 0o600
     key = asyncssh.read_private_key(tmp_path / "key")
     signed = bundle(tmp_path, "9.0.0", key)
-    done = ews("update", "check", str(signed), "--config", str(config(tmp_path)))
+    done = ews_here("update", "check", str(signed), "--config", str(config(tmp_path)))
     assert done.returncode == 0, done.stderr
     assert "version 9.0.0, signed by SHA256:" in done.stdout
-    again = ews("update", "keygen", str(tmp_path / "key"))
+    again = ews_here("update", "keygen", str(tmp_path / "key"))
     assert again.returncode == 1 and "exists already" in again.stderr
 
 
-def test_apply_refuses_before_changing_anything(ews: Run, tmp_path: Path) -> None:
-    ews("update", "keygen", str(tmp_path / "key"))
+def test_apply_refuses_before_changing_anything(ews_here: Run, tmp_path: Path) -> None:
+    ews_here("update", "keygen", str(tmp_path / "key"))
     key = asyncssh.read_private_key(tmp_path / "key")
     path = str(config(tmp_path))
 
     unsigned = bundle(tmp_path, "9.0.0", None)
-    done = ews("update", "apply", str(unsigned), "--config", path)
+    done = ews_here("update", "apply", str(unsigned), "--config", path)
     assert done.returncode == 1
     assert "is not signed (update.allow_unsigned is off)" in done.stderr
 
     stranger = asyncssh.generate_private_key("ssh-ed25519")
     other = bundle(tmp_path, "9.0.1", stranger)
-    done = ews("update", "apply", str(other), "--config", path, "--allow-unsigned")
+    done = ews_here("update", "apply", str(other), "--config", path, "--allow-unsigned")
     assert done.returncode == 1 and "not from a trusted key" in done.stderr
 
     same = bundle(tmp_path, installed_version(), key)
-    done = ews("update", "apply", str(same), "--config", path)
+    done = ews_here("update", "apply", str(same), "--config", path)
     assert done.returncode == 1 and "is already installed" in done.stderr
 
     older = bundle(tmp_path, "0.0.1", key)
-    done = ews("update", "apply", str(older), "--config", path)
+    done = ews_here("update", "apply", str(older), "--config", path)
     assert done.returncode == 1
     assert "downgrade to 0.0.1 refused (--yes to allow it)" in done.stderr
 
@@ -85,7 +85,7 @@ def test_apply_refuses_before_changing_anything(ews: Run, tmp_path: Path) -> Non
     assert not (tmp_path / "data" / "backups").exists()
 
 
-def test_status_says_the_running_version(ews: Run, tmp_path: Path) -> None:
-    done = ews("update", "status", "--config", str(config(tmp_path)))
+def test_status_says_the_running_version(ews_here: Run, tmp_path: Path) -> None:
+    done = ews_here("update", "status", "--config", str(config(tmp_path)))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"Running version: {installed_version()}"

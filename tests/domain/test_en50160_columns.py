@@ -33,16 +33,26 @@ QUANTITIES = ("v1", "v2", "v3", "u12", "u23", "u31", "f", "thd_v1", "thd_v2", "p
 NOMINAL = {"v": 230.0, "u": 400.0, "f": 50.0, "t": 4.0, "p": 0.8, "h": 3.0}
 
 # Values near the limits (so that both verdicts happen), repeated ones (ties), and the odd
-# NaN, infinity and supply interruption.
+# NaN, infinity and supply interruption. The strategies are built once, here: a strategy
+# built inside a draw is validated again at each draw, which took most of the test's time
+# (the values drawn are the same either way).
 SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf, 0.0, 1.0])
+ONE_IN_16 = st.integers(0, 15)
+ONE_IN_10 = st.integers(0, 9)
+FACTORS = st.sampled_from([0.8, 0.88, 0.9, 0.95, 1.0, 1.0, 1.05, 1.1, 1.2, 2.0])
+GIVEN_UNBALANCE = st.sampled_from([0.5, 2.0, 3.0])
+BOOLEANS = st.booleans()
+SLOT_LISTS = st.lists(st.integers(995, 1035), max_size=40)  # some outside the week
 
 
 @st.composite
 def value(draw: st.DrawFn, q: str) -> float:
-    if draw(st.integers(0, 15)) == 0:
+    if draw(ONE_IN_16) == 0:
         return draw(SPECIAL)
-    base = NOMINAL[q[0]]
-    return base * draw(st.sampled_from([0.8, 0.88, 0.9, 0.95, 1.0, 1.0, 1.05, 1.1, 1.2, 2.0]))
+    return NOMINAL[q[0]] * draw(FACTORS)
+
+
+VALUES = {q: value(q) for q in QUANTITIES}
 
 
 @st.composite
@@ -51,22 +61,23 @@ def interval(draw: st.DrawFn, slot: int, sparse: bool) -> Interval:
     low: dict[str, float] = {}
     high: dict[str, float] = {}
     for q in QUANTITIES:
-        if sparse and draw(st.integers(0, 9)) == 0:
+        if sparse and draw(ONE_IN_10) == 0:
             continue  # not given in this interval
-        mean[q] = draw(value(q))
-        if not sparse or draw(st.booleans()):
-            low[q] = draw(value(q))
-        if not sparse or draw(st.booleans()):
-            high[q] = draw(value(q))
-    if sparse and draw(st.integers(0, 9)) == 0:
-        mean[UNBALANCE] = draw(st.sampled_from([0.5, 2.0, 3.0]))  # given by the device
+        values = VALUES[q]
+        mean[q] = draw(values)
+        if not sparse or draw(BOOLEANS):
+            low[q] = draw(values)
+        if not sparse or draw(BOOLEANS):
+            high[q] = draw(values)
+    if sparse and draw(ONE_IN_10) == 0:
+        mean[UNBALANCE] = draw(GIVEN_UNBALANCE)  # given by the device
     return Interval(slot, mean, low, high)
 
 
 @st.composite
 def weeks(draw: st.DrawFn) -> list[Interval]:
-    sparse = draw(st.booleans())
-    slots = draw(st.lists(st.integers(995, 1035), max_size=40))  # some outside the week
+    sparse = draw(BOOLEANS)
+    slots = draw(SLOT_LISTS)
     return [draw(interval(s, sparse)) for s in slots]
 
 

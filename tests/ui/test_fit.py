@@ -247,7 +247,8 @@ async def dropdown_problems(pilot: Pilot[Any], where: str, seen: set[object]) ->
         shown = Shown(screen, screen_lines(screen))
         problems += check_options(shown, f"{where} dropdown #{select.id}")
         select.expanded = False
-        await pilot.pause()
+        await pilot.pause(0)  # drawn closed; no wait for idle: nothing is checked before the
+        # next dropdown opens or the next visit settles
     return problems
 
 
@@ -429,7 +430,7 @@ async def visit(pilot: Pilot[Any], item: Visit, where: str, seen: set[object]) -
         problems += await every_row_problems(pilot, item.rows, where, seen)
     while app.screen is not below:
         app.call_later(app.pop_screen)
-        await pilot.pause()
+        await pilot.pause(0)  # as above: the next visit settles before its checks
     return problems
 
 

@@ -45,6 +45,7 @@ from typing import TypeVar
 
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.screen import UPDATE_PERIOD, Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -109,7 +110,30 @@ def frame_gate() -> FrameGate:
     return gate
 
 
-class PacedFrames(Screen[ResultT]):
+class ShortSteps(MessagePump):
+    """A message loop (an App's, a screen's) that gives the event loop a turn once it has
+    run for :data:`STEP_BUDGET_S` in one step: Textual handles every message already queued
+    in one step (a screen opening: its resume, its Resize, the widgets' Layout and Update
+    messages, a form's checks), and nothing else of the loop runs meanwhile."""
+
+    _step_started = 0.0  # when this message loop last resumed (perf_counter)
+
+    async def _get_message(self) -> Message:
+        """Textual's, giving the loop a turn once this loop has run for
+        :data:`STEP_BUDGET_S` in one step (a message already queued comes back at once)."""
+        pending: Message | None = self._pending_message
+        queued = self.message_queue_size
+        if pending is None and not queued:
+            message = await super()._get_message()  # waits: the next step starts here
+            self._step_started = perf_counter()
+            return message
+        if perf_counter() - self._step_started > STEP_BUDGET_S:
+            await asyncio.sleep(0)
+            self._step_started = perf_counter()
+        return await super()._get_message()
+
+
+class PacedFrames(ShortSteps, Screen[ResultT]):
     """A screen whose frames take turns with every other session's (see the module).
 
     Textual's frame timer calls this screen's ``_on_timer_update`` once the gate gives a
@@ -117,7 +141,6 @@ class PacedFrames(Screen[ResultT]):
 
     _paced_timer: Timer | None = None
     _drawing = False  # in Textual's frame update: a layout is drawn in the same turn
-    _step_started = 0.0  # when this screen's message loop last resumed (perf_counter)
     layouts_drawn_later = 0  # layouts whose drawing waited for the next turn (tests read it)
     layouts_skipped = 0  # second layouts at an unchanged size not done (tests read it)
     render_turns = 0  # frame turns spent rendering widgets ahead of a frame (tests read it)
@@ -202,20 +225,6 @@ class PacedFrames(Screen[ResultT]):
                 self.check_idle()
             return
         super()._screen_resized(size)
-
-    async def _get_message(self) -> Message:
-        """Textual's, giving the loop a turn once this screen has run for
-        :data:`STEP_BUDGET_S` in one step (a message already queued comes back at once)."""
-        pending: Message | None = self._pending_message
-        queued = self.message_queue_size
-        if pending is None and not queued:
-            message = await super()._get_message()  # waits: the next step starts here
-            self._step_started = perf_counter()
-            return message
-        if perf_counter() - self._step_started > STEP_BUDGET_S:
-            await asyncio.sleep(0)
-            self._step_started = perf_counter()
-        return await super()._get_message()
 
 
 def _crops(visible: dict[Widget, tuple[Region, Region]]) -> list[tuple[Widget, Region]]:

@@ -163,11 +163,12 @@ async def test_the_screens_own_resize_at_its_size_lays_nothing_out_again(
             assert screen in layouts[before:]
 
 
-async def test_a_screens_messages_give_the_loop_turns(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("pump", ["screen", "app"])
+async def test_queued_messages_give_the_loop_turns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pump: str
 ) -> None:
-    """Textual handles every message a screen has queued in one step of the loop; the
-    screen gives way once it has run for STEP_BUDGET_S (here: at once)."""
+    """Textual handles every message a screen (or the app) has queued in one step of the
+    loop; it gives way once it has run for STEP_BUDGET_S (here: at once)."""
     monkeypatch.setattr(frames, "STEP_BUDGET_S", -1.0, raising=False)
     async with box_runtime(tmp_path) as rt:
         app = make_box_app(rt, "home")
@@ -175,8 +176,9 @@ async def test_a_screens_messages_give_the_loop_turns(
             await pilot.pause()
             seen: list[int] = []
             passes = LoopPasses()
+            target = app.screen if pump == "screen" else app
             for _ in range(3):
-                app.screen.call_later(lambda: seen.append(passes.count))
+                target.call_later(lambda: seen.append(passes.count))
             async with asyncio.timeout(10):
                 while len(seen) < 3:
                     await asyncio.sleep(0)

@@ -25,8 +25,9 @@ steps short (issue 11: five sessions opening screens stalled the loop 220 ms in 
   their lines (kept in each widget's line cache), a few widgets a turn, within
   :data:`STEP_BUDGET_S`; then the frame is made from those lines and sent. The terminal
   shows the previous frame until the new one is whole: nothing half drawn;
-- **no second layout at the same size**: the first layout sends the screen itself a Resize,
-  and Textual laid out the whole screen again for it, at the size it had just used;
+- **the first layouts in steps of their own**: the first layout sends the screen itself a
+  Resize, and Textual laid out the whole screen again for it in the same step (it is kept:
+  widgets changed meanwhile; the message loop below gives way between the two);
 - **a few messages per step**: Textual's message loop handles every message already queued
   without letting the loop run anything else (a screen opening: its resume, the Resize, the
   widgets' Layout and Update messages, the form's checks); the screen's loop gives way once
@@ -43,7 +44,7 @@ from collections.abc import AsyncIterator
 from time import perf_counter
 from typing import TypeVar
 
-from textual.geometry import Region, Size
+from textual.geometry import Region
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import UPDATE_PERIOD, Screen
@@ -142,7 +143,6 @@ class PacedFrames(ShortSteps, Screen[ResultT]):
     _paced_timer: Timer | None = None
     _drawing = False  # in Textual's frame update: a layout is drawn in the same turn
     layouts_drawn_later = 0  # layouts whose drawing waited for the next turn (tests read it)
-    layouts_skipped = 0  # second layouts at an unchanged size not done (tests read it)
     render_turns = 0  # frame turns spent rendering widgets ahead of a frame (tests read it)
     _to_render: list[tuple[Widget, Region]] | None = None  # widgets yet to render, and crop
 
@@ -212,19 +212,6 @@ class PacedFrames(ShortSteps, Screen[ResultT]):
             self._update_timer.resume()  # a layout outside a frame: its frame is due
             return
         super()._compositor_refresh()
-
-    def _screen_resized(self, size: Size) -> None:
-        """Textual's, without a layout at the size of the one just done (the first
-        layout's Resize of the screen itself): a layout a widget asked for meanwhile is
-        left to the next frame, as Textual does for any other."""
-        compositor = self._compositor
-        if size == compositor.size and compositor.root is self and self.is_current:
-            self.layouts_skipped += 1
-            if self._layout_widgets:  # a widget asked for a layout: the next frame does it
-                self._layout_required = True
-                self.check_idle()
-            return
-        super()._screen_resized(size)
 
 
 def _crops(visible: dict[Widget, tuple[Region, Region]]) -> list[tuple[Widget, Region]]:

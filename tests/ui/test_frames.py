@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from textual._compositor import Compositor
-from textual.events import Resize
 from textual.geometry import Size
 from textual.widget import Widget
 
@@ -134,33 +133,6 @@ async def test_a_screen_lays_out_and_draws_in_different_loop_passes(
             assert screen.render_turns >= 1  # its widgets rendered in a turn of their own
             await pilot.pause()
             assert "Live" in "".join(str(s.text) for s in app.screen._compositor.render_strips())
-
-
-async def test_the_screens_own_resize_at_its_size_lays_nothing_out_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The first layout of a screen sends the screen a Resize, and Textual laid the whole
-    screen out again for it, at the size it had just used, in the same step."""
-    layouts: list[Widget] = []
-    reflow = Compositor.reflow
-
-    def counted_reflow(self: Compositor, parent: Widget, size: Size) -> Any:
-        layouts.append(parent)
-        return reflow(self, parent, size)
-
-    monkeypatch.setattr(Compositor, "reflow", counted_reflow)
-    async with box_runtime(tmp_path) as rt:
-        app = make_box_app(rt, "home")
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause()
-            screen = app.screen
-            before = len(layouts)
-            screen.post_message(Resize(Size(80, 24), Size(80, 24)))
-            await pilot.pause()
-            assert screen not in layouts[before:]
-            await pilot.resize_terminal(100, 30)  # a new size is laid out
-            await pilot.pause()
-            assert screen in layouts[before:]
 
 
 @pytest.mark.parametrize("pump", ["screen", "app"])

@@ -202,6 +202,7 @@ def bench_memory() -> ModuleType:
 
 
 MEMORY = bench_memory()
+TRACE_PATH: Path | None = None  # --stall-trace: where StallTrace writes the long steps
 SYSTEM, SERVER = Role.SYSTEM, Role.SERVER
 # Every screen a menu opens, the ones Gateways and Devices open, Help and "coming".
 SCREENS: tuple[tuple[str, Role], ...] = (
@@ -308,6 +309,83 @@ class GcPauses:
         }
 
 
+class StallTrace:
+    """Which loop steps run long, and where (issue 11's probe; ``--stall-trace FILE``).
+
+    Every step of the loop (``asyncio.Handle._run``: a callback, or one step of a task) is
+    timed; one longer than ``LONG_STEP_S`` is kept with its handle and the main thread's
+    stacks that a sampling thread took meanwhile (every ``SAMPLE_S``). The report names each
+    long step and its heaviest functions (how many samples had them on the stack).
+    """
+
+    LONG_STEP_S = 0.030
+    SAMPLE_S = 0.002
+
+    def __init__(self) -> None:
+        import threading
+
+        self.steps: list[tuple[float, float, float, str]] = []  # start, end, cpu, handle
+        self.samples: list[tuple[float, list[str]]] = []
+        self._main = threading.get_ident()
+        self._loop = asyncio.get_running_loop()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="stall-trace", daemon=True)
+        self._original = asyncio.events.Handle._run
+        trace = self
+
+        def timed_run(handle: asyncio.events.Handle) -> None:
+            started, cpu = time.perf_counter(), time.thread_time()
+            try:
+                trace._original(handle)
+            finally:
+                took = time.perf_counter() - started
+                if took > trace.LONG_STEP_S:
+                    trace.steps.append(
+                        (started, started + took, time.thread_time() - cpu, repr(handle)[:300])
+                    )
+
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.SAMPLE_S):
+            frame = sys._current_frames().get(self._main)
+            task = asyncio.current_task(self._loop)
+            coro = task.get_coro() if task is not None else None
+            stack: list[str] = [f"task {getattr(coro, '__qualname__', None)}"]
+            while frame is not None:
+                code = frame.f_code
+                stack.append(f"{code.co_filename.split('site-packages/')[-1]}:{code.co_name}")
+                frame = frame.f_back
+            self.samples.append((time.perf_counter(), stack))
+
+    def stop(self, path: Path) -> None:
+        asyncio.events.Handle._run = self._original  # type: ignore[method-assign]
+        self._stop.set()
+        self._thread.join()
+        lines = []
+        for started, ended, cpu, handle in sorted(self.steps, key=lambda s: -s[2]):
+            stacks = [s for t, s in self.samples if started <= t <= ended]
+            counts: dict[str, int] = {}
+            leaves: dict[str, int] = {}
+            for stack in stacks:
+                for name in set(stack):
+                    counts[name] = counts.get(name, 0) + 1
+                if len(stack) > 1:
+                    leaves[stack[1]] = leaves.get(stack[1], 0) + 1
+            heavy = sorted(counts.items(), key=lambda c: -c[1])[:60]
+            lines.append(
+                f"== step {(ended - started) * 1000:.1f} ms, cpu {cpu * 1000:.1f} ms, "
+                f"{len(stacks)} samples: {handle}"
+            )
+            lines += [f"   {n:4d} {name}" for name, n in heavy]
+            lines.append("   leaves:")
+            lines += [
+                f"   {n:4d} {name}" for name, n in sorted(leaves.items(), key=lambda c: -c[1])[:15]
+            ]
+        path.write_text("\n".join(lines) + "\n")
+
+
 def screen_params(rt: Runtime, name: str) -> dict[str, Any]:
     inst = rt.get(InstallationService).current
     local = next(g for g in inst.gateways if g.is_local)
@@ -373,8 +451,11 @@ async def navigating(
     started = time.monotonic()
     freezes, reclaims = heap.POLICY.freezes, heap.POLICY.reclaims
     probe, pauses = MEMORY.StallProbe(), GcPauses()
+    trace = StallTrace() if TRACE_PATH else None
     await MEMORY.go(child)
     loaded_s = time.monotonic() - started
+    if trace is not None and TRACE_PATH is not None:
+        trace.stop(TRACE_PATH)
     stall, gc_figures = await probe.stop(), pauses.stop()
     freezes, reclaims = heap.POLICY.freezes - freezes, heap.POLICY.reclaims - reclaims
     opened = apps.opens()[before:]
@@ -535,7 +616,12 @@ def main() -> int:
     parser.add_argument(
         "--heap-policy", action="store_true", help="with ews_tui.heap.GcPolicy (off in ews serve)"
     )
+    parser.add_argument(
+        "--stall-trace", type=Path, help="write the navigating part's long loop steps here"
+    )
     args = parser.parse_args()
+    global TRACE_PATH
+    TRACE_PATH = args.stall_trace
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     out = sys.stdout
     if args.navigating_only:

@@ -42,6 +42,7 @@ from ews_tui import heap
 from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _, change_language, set_language
 from ews_tui.ui import input_keys
+from ews_tui.ui.frames import ShortSteps
 from ews_tui.ui.menu import MenuEntry, entry_for_screen, may_open
 from ews_tui.ui.palette import ScreensProvider
 from ews_tui.ui.screens.confirm import ConfirmScreen
@@ -119,8 +120,9 @@ class UnsavedInput:
         raise NotImplementedError
 
 
-class EwsApp(App[None]):
-    """One session's UI: given the runtime (through the session) and the session's facts."""
+class EwsApp(ShortSteps, App[None]):
+    """One session's UI: given the runtime (through the session) and the session's facts.
+    Its message loop keeps its steps short (:class:`~ews_tui.ui.frames.ShortSteps`)."""
 
     TITLE = "ews-tui"
     CSS_PATH = STYLES / "app.tcss"

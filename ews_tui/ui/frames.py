@@ -16,7 +16,22 @@ changed until then.
         ...  # draw one screen
 
 :class:`PacedFrames` is the screen side (the base of the product's screens): Textual's frame
-timer waits for a turn, then draws as Textual does.
+timer waits for a turn, then draws as Textual does. It also keeps each of the screen's own
+steps short (issue 11: five sessions opening screens stalled the loop 220 ms in one step):
+
+- **a layout and its drawing in turns of their own**: Textual lays out a screen (the
+  compositor's reflow) and draws all of it in the same step, when it first shows and
+  whenever a widget changes size. Here the layout is one turn; then the widgets render
+  their lines (kept in each widget's line cache), a few widgets a turn, within
+  :data:`STEP_BUDGET_S`; then the frame is made from those lines and sent. The terminal
+  shows the previous frame until the new one is whole: nothing half drawn;
+- **the first layouts in steps of their own**: the first layout sends the screen itself a
+  Resize, and Textual laid out the whole screen again for it in the same step (it is kept:
+  widgets changed meanwhile; the message loop below gives way between the two);
+- **a few messages per step**: Textual's message loop handles every message already queued
+  without letting the loop run anything else (a screen opening: its resume, the Resize, the
+  widgets' Layout and Update messages, the form's checks); the screen's loop gives way once
+  it has run for :data:`STEP_BUDGET_S` in one step.
 """
 
 from __future__ import annotations
@@ -26,12 +41,18 @@ import contextlib
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator
+from time import perf_counter
 from typing import TypeVar
 
+from textual.geometry import Region
+from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.screen import UPDATE_PERIOD, Screen
 from textual.timer import Timer
+from textual.widget import Widget
 
 ResultT = TypeVar("ResultT")
+STEP_BUDGET_S = 0.008  # a screen's message loop gives way after this long in one loop step
 
 
 class FrameGate:
@@ -90,13 +111,40 @@ def frame_gate() -> FrameGate:
     return gate
 
 
-class PacedFrames(Screen[ResultT]):
+class ShortSteps(MessagePump):
+    """A message loop (an App's, a screen's) that gives the event loop a turn once it has
+    run for :data:`STEP_BUDGET_S` in one step: Textual handles every message already queued
+    in one step (a screen opening: its resume, its Resize, the widgets' Layout and Update
+    messages, a form's checks), and nothing else of the loop runs meanwhile."""
+
+    _step_started = 0.0  # when this message loop last resumed (perf_counter)
+
+    async def _get_message(self) -> Message:
+        """Textual's, giving the loop a turn once this loop has run for
+        :data:`STEP_BUDGET_S` in one step (a message already queued comes back at once)."""
+        pending: Message | None = self._pending_message
+        queued = self.message_queue_size
+        if pending is None and not queued:
+            message = await super()._get_message()  # waits: the next step starts here
+            self._step_started = perf_counter()
+            return message
+        if perf_counter() - self._step_started > STEP_BUDGET_S:
+            await asyncio.sleep(0)
+            self._step_started = perf_counter()
+        return await super()._get_message()
+
+
+class PacedFrames(ShortSteps, Screen[ResultT]):
     """A screen whose frames take turns with every other session's (see the module).
 
     Textual's frame timer calls this screen's ``_on_timer_update`` once the gate gives a
     turn (a direct call, as Textual's Pilot makes in tests, draws at once)."""
 
     _paced_timer: Timer | None = None
+    _drawing = False  # in Textual's frame update: a layout is drawn in the same turn
+    layouts_drawn_later = 0  # layouts whose drawing waited for the next turn (tests read it)
+    render_turns = 0  # frame turns spent rendering widgets ahead of a frame (tests read it)
+    _to_render: list[tuple[Widget, Region]] | None = None  # widgets yet to render, and crop
 
     @property
     def _update_timer(self) -> Timer:
@@ -107,5 +155,76 @@ class PacedFrames(Screen[ResultT]):
         return self._paced_timer
 
     async def _paced_update(self) -> None:
-        async with frame_gate().turn():
+        gate = frame_gate()
+        more = True
+        while more:  # a frame in several turns: the next one starts in a later loop pass
+            async with gate.turn():
+                more = self._frame_step()
+
+    def _frame_step(self) -> bool:
+        """One turn of this screen's frame; True while the frame needs another turn."""
+        if not self.is_current or self.app._batch_count:
             self._on_timer_update()
+            return False
+        if self._layout_required:
+            self._layout_now_draw_next_turn()
+            return bool(self._to_render) or self._repaint_required
+        if self._to_render:
+            self._render_some()
+            return True
+        self._to_render = None
+        self._on_timer_update()
+        return False
+
+    def _render_some(self) -> None:
+        """Render widgets' lines ahead of the frame for :data:`STEP_BUDGET_S` (the rest
+        in the next turn; the frame is made from them once every widget has rendered)."""
+        self.render_turns += 1
+        started = perf_counter()
+        widgets = self._to_render or []
+        while widgets and perf_counter() - started < STEP_BUDGET_S:
+            widget, crop = widgets.pop()
+            if widget is not self and widget.is_attached and not widget._pruning:
+                widget.render_lines(crop)  # the screen's own (a background) renders with it
+
+    def _layout_now_draw_next_turn(self) -> None:
+        """Textual's frame update when a layout is due, drawing left to the next turn."""
+        self._update_timer.pause()
+        self._refresh_layout(scroll=self._scroll_required)  # draws later: _compositor_refresh
+        self._layout_required = self._scroll_required = False
+
+    def _on_timer_update(self) -> None:
+        # Textual draws what it lays out here (and Pilot calls this to draw at once).
+        self._drawing = True
+        try:
+            super()._on_timer_update()
+        finally:
+            self._drawing = False
+
+    def _compositor_refresh(self) -> None:
+        """Textual's, except after a layout outside a frame update: drawn next turn."""
+        app = self.app
+        if not self._drawing and self is app.screen and not app.is_inline:
+            self.layouts_drawn_later += 1
+            self._dirty_widgets.clear()
+            self._repaint_required = True  # the whole screen, once its widgets have rendered
+            self._to_render = _crops(self._compositor.visible_widgets)
+            self._update_timer.resume()  # a layout outside a frame: its frame is due
+            return
+        super()._compositor_refresh()
+
+
+def _crops(visible: dict[Widget, tuple[Region, Region]]) -> list[tuple[Widget, Region]]:
+    """Each visible widget with the part of it the compositor renders (as its
+    ``_get_renders`` crops it: the widget's region within its clip), the first to render
+    last (the list is popped)."""
+    crops = []
+    for widget, (region, clip) in visible.items():
+        if clip.contains_region(region):
+            crops.append((widget, Region(0, 0, region.width, region.height)))
+        else:
+            x, y, width, height = region.intersection(clip)
+            if width and height:
+                crops.append((widget, Region(x - region.x, y - region.y, width, height)))
+    crops.reverse()  # popped from the end: rendered in the compositor's order
+    return crops

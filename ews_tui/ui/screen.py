@@ -21,7 +21,7 @@ from textual import events, getters
 from textual.screen import ModalScreen, Screen
 
 from ews_tui.ui.app import EwsApp
-from ews_tui.ui.frames import PacedFrames
+from ews_tui.ui.frames import PacedFrames, ShortSteps
 from ews_tui.ui.session import Session
 
 ResultT = TypeVar("ResultT")
@@ -62,8 +62,9 @@ class EwsScreen(PacedFrames[ResultT], StyledOnce[ResultT]):
         return self.app.session
 
 
-class EwsModalScreen(StyledOnce[ResultT], ModalScreen[ResultT]):
-    """A modal screen (form, question) of one UI session: typed ``app`` and ``session``."""
+class EwsModalScreen(ShortSteps, StyledOnce[ResultT], ModalScreen[ResultT]):
+    """A modal screen (form, question) of one UI session: typed ``app`` and ``session``;
+    its message loop keeps its steps short (:class:`~ews_tui.ui.frames.ShortSteps`)."""
 
     app = getters.app(EwsApp)
 

@@ -244,3 +244,37 @@ async def test_a_flapping_alarm_reloads_the_list_at_the_rate_cap(box: Runtime) -
             for _ in range(5):
                 await settle(pilot)
         assert screen.follow_reloads == 1
+
+
+async def test_esc_while_the_list_is_read_ends_nothing(
+    box: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Esc as the page comes back: Textual removes a closing screen's widgets before it stops
+    its workers, and the reading worker that woke up in between found no table: the
+    NoMatches ended the session (seen with five sessions going through their menus)."""
+    engine = box.get(AlarmEngine)
+    real_page, release = engine.page, asyncio.Event()
+
+    async def held_page(*args: object, **kwargs: object) -> object:
+        await release.wait()
+        return await real_page(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "page", held_page)
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.open_screen("alarms")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AlarmsScreen)
+        app.pop_screen()
+        for _ in range(100):  # loop passes, until its widgets are being removed
+            if screen._pruning:
+                break
+            await asyncio.sleep(0)
+        assert screen._pruning and screen.query("#alarms-table")
+        release.set()  # the page comes back now: the worker wakes before it is cancelled
+        for _ in range(5):
+            await pilot.pause()
+        assert app.crash is None and app.is_running
+        assert screen not in app.screen_stack

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.command import CommandList, CommandPalette
@@ -116,6 +117,33 @@ async def test_the_footer_translates_the_keys(rt: Runtime) -> None:
         footer = app.screen.query_one(EwsFooter)
         descriptions = {key.description for key in footer.query("FooterKey")}
         assert {"Aide", "Se déconnecter", "Commandes"} <= descriptions
+
+
+async def test_the_footer_mounts_its_keys_a_few_per_loop_step(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual mounted (and styled) the whole bar of keys in one step of the loop each
+    time a screen opened; the footer mounts KEYS_PER_STEP at a time, and the bar it ends
+    with is the same."""
+    mounts: list[int] = []
+    mount_all = EwsFooter.mount_all
+
+    def counted(self: EwsFooter, widgets: Any, **kwargs: Any) -> Any:
+        widgets = list(widgets)
+        mounts.append(len(widgets))
+        return mount_all(self, widgets, **kwargs)
+
+    monkeypatch.setattr(EwsFooter, "mount_all", counted)
+    monkeypatch.setattr(EwsFooter, "KEYS_PER_STEP", 2, raising=False)  # Home shows 4 keys
+    app = make_shell_app(rt, "home", role=Role.SYSTEM)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        footer = app.screen.query_one(EwsFooter)
+        keys = [key.key for key in footer.query("FooterKey")]
+        assert len(keys) > EwsFooter.KEYS_PER_STEP
+        assert max(mounts) <= EwsFooter.KEYS_PER_STEP and sum(mounts) >= len(keys)
+        assert keys == ["o", "ctrl+d", "f1", "ctrl+p"]  # in Textual's order
 
 
 async def test_logout_from_a_deeper_screen_returns_to_login(rt: Runtime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import OptionList, Select
@@ -134,6 +135,7 @@ async def test_the_language_chosen_on_home_changes_this_session_only(
     before = config_file.read_text()
     app = make_shell_app(rt, "home", role=Role.SYSTEM)
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # the frame: Home's layout with its menu and footer
         shown = screen_text(app)
         assert "Live measures" in shown and "Log out" in shown and "Language" in shown
         await pilot.press("tab")  # from the menu to the language list
@@ -150,7 +152,8 @@ async def test_the_language_chosen_on_home_changes_this_session_only(
     assert rt.config.language == "en"  # the box's default is unchanged ...
     assert config_file.read_text() == before  # ... in memory and on disk
     again = make_shell_app(rt, "home", role=Role.SYSTEM, language=default_language(rt))
-    async with again.run_test(size=SIZE):
+    async with again.run_test(size=SIZE) as again_pilot:
+        await again_pilot.pause()
         assert "Live measures" in screen_text(again)  # a new session opens in the default
 
 
@@ -165,3 +168,26 @@ async def test_typing_a_word_on_home_does_not_log_out_ctrl_d_does(rt: Runtime) -
         await pilot.press("ctrl+d")
         await pilot.pause()
         assert isinstance(app.screen, LoginScreen) and app.session.role is None
+
+
+async def test_the_menu_is_measured_once_when_home_opens(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each option added to a shown list made the list measure its lines again (and a
+    divider cleared every cached line): the menu is added in one go."""
+    adds: list[int] = []
+    add_options = OptionList.add_options
+
+    def counted(self: OptionList, options: Any) -> OptionList:
+        options = list(options)
+        if self.id == "menu" and options:
+            adds.append(len(options))
+        return add_options(self, options)
+
+    monkeypatch.setattr(OptionList, "add_options", counted)
+    app = make_shell_app(rt, "home", role=Role.SYSTEM)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        menu = app.screen.query_one("#menu", OptionList)
+        assert len(adds) == 1 and adds[0] >= menu.option_count > 10  # one add, all of it
+        assert menu.highlighted == 1

@@ -117,6 +117,11 @@ class AlarmsScreen(EwsScreen[None]):
             return ZoneInfo(self.session.runtime.config.time.timezone)
 
     @property
+    def closing(self) -> bool:
+        """Being closed: Textual removes a popped screen's widgets before its workers stop."""
+        return self._pruning or self._closing or self._closed
+
+    @property
     def may_acknowledge(self) -> bool:
         return may_acknowledge(self.session.role)
 
@@ -164,12 +169,15 @@ class AlarmsScreen(EwsScreen[None]):
             page = await self.engine.page(self.filter, self.first_row, PAGE_SIZE)
         except Exception:
             log.exception("alarms: the list could not be read")
+            if self.closing:
+                return
             self._status(_("The alarms could not be read: see the log."), problem=True)
             return
         if not page.alarms and self.first_row and page.total:
             self.first_row = max(0, (page.total - 1) // PAGE_SIZE * PAGE_SIZE)
             page = await self.engine.page(self.filter, self.first_row, PAGE_SIZE)
-        self.show(page)
+        if not self.closing:  # closed while reading (Esc at once): its widgets are gone
+            self.show(page)
 
     @work(exclusive=True, group="alarms-follow")
     async def _follow(self, subscription: Subscription) -> None:

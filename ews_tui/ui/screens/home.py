@@ -104,17 +104,19 @@ class HomeScreen(EwsScreen[None]):
         highlighted = menu.highlighted
         menu.clear_options()
         self._entries.clear()
+        options: list[Option | None] = []  # added at once: each add measures the list again
         for index, section in enumerate(sections_for(role)):
             if index:
-                menu.add_option(None)
+                options.append(None)
             heading = Text(_(section.label).upper(), style="bold")
-            menu.add_option(Option(heading, id=f"section:{section.key}", disabled=True))
+            options.append(Option(heading, id=f"section:{section.key}", disabled=True))
             for entry in section.entries:
                 label = _(entry.label)
                 if entry.screen is None:
                     label = _("{label} (coming)").format(label=label)
-                menu.add_option(Option(Text(f"  {label}"), id=entry.key))
+                options.append(Option(Text(f"  {label}"), id=entry.key))
                 self._entries[entry.key] = entry
+        menu.add_options(options)
         menu.highlighted = highlighted if highlighted is not None else 1
         menu.focus()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ews_tui.domain.messages import Message
+from ews_tui.domain.messages import Message, placed
 
 
 @dataclass(frozen=True)
@@ -17,8 +17,7 @@ class Problem:
 
     def render(self, gettext: Callable[[str], str] | None = None) -> str:
         """``where: reason`` with the reason in the language of ``gettext`` (English without)."""
-        reason = self.message.render(gettext)
-        return f"{self.where}: {reason}" if self.where else reason
+        return placed(self.where, self.message, gettext)
 
     def __str__(self) -> str:
         return self.render()

@@ -30,3 +30,23 @@ class Message:
 
     def __str__(self) -> str:
         return self.render()
+
+
+def placed(where: str, message: Message, gettext: Callable[[str], str] | None = None) -> str:
+    """``where: reason`` (the reason alone when there is no place), the reason in the language
+    of ``gettext`` (English without)."""
+    reason = message.render(gettext)
+    return f"{where}: {reason}" if where else reason
+
+
+class PlacedError(Exception):
+    """An error a user can act on: ``where`` names the place, ``message`` what is wrong, to
+    translate at the edge with :meth:`render`; ``str()`` is the English line."""
+
+    def __init__(self, where: str, message: Message) -> None:
+        self.where = where
+        self.message = message
+        super().__init__(self.render())
+
+    def render(self, gettext: Callable[[str], str] | None = None) -> str:
+        return placed(self.where, self.message, gettext)

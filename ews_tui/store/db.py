@@ -17,14 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from ews_tui.domain.messages import N_, Message
+from ews_tui.domain.messages import N_, Message, PlacedError
 from ews_tui.file_modes import create_private_file, make_private_dir
 
 #: The box's database, in its data dir.
@@ -41,20 +41,11 @@ PRAGMAS: tuple[tuple[str, str], ...] = (
 )
 
 
-class StoreError(Exception):
+class StoreError(PlacedError):
     """A problem of the store a user can act on; ``where`` names the file (and the place).
 
     ``str()`` is the one line the CLI prints: ``/var/lib/ews/ews.sqlite: not a SQLite database``.
     """
-
-    def __init__(self, where: str, message: Message) -> None:
-        self.where = where
-        self.message = message
-        super().__init__(self.render())
-
-    def render(self, gettext: Callable[[str], str] | None = None) -> str:
-        reason = self.message.render(gettext)
-        return f"{self.where}: {reason}" if self.where else reason
 
 
 class Database:

@@ -22,7 +22,7 @@ from ews_tui.domain.catalog import (
     parse_catalog,
 )
 from ews_tui.domain.errors import CatalogError
-from ews_tui.domain.messages import N_, Message
+from ews_tui.domain.messages import N_, Message, placed
 from ews_tui.domain.text_rules import printable
 from ews_tui.store.toml_files import FileProblem, read_toml
 
@@ -54,7 +54,7 @@ class ModelFileProblem:
         return self.where[len(self.file) :].lstrip(":").strip()
 
     def render(self, gettext: Callable[[str], str] | None = None) -> str:
-        return f"{self.where}: {self.message.render(gettext)}"
+        return placed(self.where, self.message, gettext)
 
     def __str__(self) -> str:
         return self.render()

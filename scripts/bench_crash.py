@@ -3,8 +3,9 @@
 
 Simulated meters are served over Modbus TCP by this process (one IP gateway on loopback);
 ``ews serve`` runs as a child on a temp data dir and polls them every second. The bench
-kills it at random moments (``--kills`` times, at least one within 15 s after a slot end,
-where the slot just closed is still waiting for its grace), restarts it at once, and at the
+kills it at random moments (``--kills`` times, at least one within the recorder's grace
+after a slot end, 15 s or a quarter of a shortened slot, where the slot just closed is still
+waiting for late polls), restarts it at once, and at the
 end stops it cleanly (SIGTERM). It prints ONE JSON line:
 
 - ``polls_seen``: the fast polls the simulator answered (requests covering each meter's V1);
@@ -43,14 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from ews_tui.config import apply_changes, default_config, save_config
-from ews_tui.services.recorder import SLOT_SECONDS_ENV
+from ews_tui.services.recorder import SLOT_SECONDS_ENV, grace_seconds
 from ews_tui.sim.device import DeviceSpec, ServedDevice
 from ews_tui.sim.server import SimulatedBus
 from ews_tui.store.open_slots import decode_partial
 
 MODEL = "0 146 68"
 QUANTITY = "v1"  # a fast quantity: one read of it is one poll
-GRACE_S = 15.0  # the recorder's grace after a slot end
 READY_S = 60.0  # a restart that polls nothing within this is a failure
 
 
@@ -159,6 +159,7 @@ def next_boundary(slot_s: int) -> float:
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     slot_s = args.slot_seconds
+    grace = grace_seconds(slot_s)  # the recorder's wait for late polls after a slot end
     work = Path(tempfile.mkdtemp(prefix="ews-bench-crash-"))
     data = work / "data"
     data.mkdir()
@@ -195,11 +196,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 restart_failures += 1
             if kill in boundary_at:
                 # Kill within the grace after a slot end: that slot is closed, not written.
-                target = next_boundary(slot_s) + rng.uniform(1.0, GRACE_S - 2.0)
+                target = next_boundary(slot_s) + rng.uniform(0.1, 0.8) * grace
             else:
                 target = time.time() + rng.uniform(args.run_min, args.run_max)
             await asyncio.sleep(max(0.0, target - time.time()))
-            if (time.time() % slot_s) < GRACE_S:
+            if (time.time() % slot_s) < grace:
                 after_boundary += 1
             if process.returncode is None:
                 process.send_signal(signal.SIGKILL)

@@ -34,6 +34,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Final
 
 from ews_tui.domain.aggregation import Aggregator, OpenSlot
 from ews_tui.domain.consumption import Output, Reading, Tracker, max_rate_of, rollup, track
@@ -52,12 +53,20 @@ DAY_SLOTS = 86400 // SLOT_SECONDS
 MAX_UNWRITTEN = 5000  # slots kept for a retry (32 devices: a day and more)
 MAX_RETRY_S = 30.0  # the longest wait between two tries of a failing store
 SLOT_SECONDS_ENV = "EWS_RECORDER_SLOT_SECONDS"
+GRACE_S: Final = 15.0  # seconds after a slot's end for late polls, before it is written
 
 
 def slot_seconds_from_env() -> int:
     """The slot length: 600 s, or ``EWS_RECORDER_SLOT_SECONDS`` (tests and benches)."""
     text = os.environ.get(SLOT_SECONDS_ENV, "")
     return int(text) if text.isdigit() and int(text) > 0 else SLOT_SECONDS
+
+
+def grace_seconds(slot_seconds: int, grace: float = GRACE_S) -> float:
+    """How long after a slot's end the recorder waits for late polls before it writes the
+    slot: ``grace``, at most a quarter of the slot (a shortened test slot keeps a grace
+    shorter than itself, so a slot is written before the next one ends)."""
+    return min(grace, slot_seconds / 4)
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ class Recorder:
         repo: AggregatesRepo,
         *,
         clock: Callable[[], float] = time.time,
-        grace: float = 15.0,
+        grace: float = GRACE_S,
         retention: Callable[[], Retention] = Retention,
         max_rate: Callable[[int], float] | None = None,
         supervisor: Supervisor | None = None,
@@ -91,7 +100,6 @@ class Recorder:
         self._supervisor = supervisor
         self._repo = repo
         self._clock = clock
-        self._grace = grace
         self._retention = retention
         self._max_rate = max_rate or (lambda _device: max_rate_of(None))
         self._save_every = save_every
@@ -99,6 +107,7 @@ class Recorder:
         # Only the live recorder saves open slots (a seed or backfill closes all it opens).
         self._keeps_open = hub is not None
         self.slot_seconds = slot_seconds or slot_seconds_from_env()
+        self._grace = grace_seconds(self.slot_seconds, grace)
         self._aggregator = Aggregator(self.slot_seconds)
         self._trackers: dict[int, Tracker] = {}  # as committed
         self._unwritten: list[OpenSlot] = []  # closed slots of failed batches

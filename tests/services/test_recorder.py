@@ -103,3 +103,21 @@ async def test_the_box_recorder_applies_each_energy_its_limit(tmp_path: Path) ->
     finally:
         await db.close()
     assert float(rows[0][0]) + sum(g.amount for _d, g in gaps) == pytest.approx(3.0)
+
+
+async def test_a_shortened_slot_keeps_a_grace_shorter_than_itself(db: Database) -> None:
+    """With test slots of 20 s (``EWS_RECORDER_SLOT_SECONDS``), a slot is written 5 s after
+    its end by the clock alone, not 15 s: the grace is at most a quarter of the slot."""
+    hub, clock = Hub(), Clock(T0)
+    recorder = Recorder(hub, AggregatesRepo(db), clock=clock, slot_seconds=20, save_every=0.05)
+    await recorder.start()
+    try:
+        waiting = asyncio.ensure_future(recorder.flushed.wait())
+        for second in range(0, 20, 2):
+            hub.publish(Sample(3, T0 + second, {"ea_import": 100 + second}))
+        clock.now = T0 + 20 + 6  # past the 5 s grace, within the 15 s of a 10-minute slot
+        await asyncio.wait_for(waiting, 5)
+        rows = await db.fetchall("SELECT slot, value FROM energy_readings ORDER BY slot")
+        assert [tuple(r) for r in rows] == [(T0 // 20, 118.0)]
+    finally:
+        await recorder.stop()

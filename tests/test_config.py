@@ -33,6 +33,7 @@ from ews_tui.config import (
     save_config,
     to_document,
 )
+from ews_tui.i18n import translator
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 BASE = Path("/etc/ews")
@@ -356,7 +357,10 @@ def test_a_toml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> N
     path.write_text('language = "fr"\n[rs485]\nbaudrate = = 9600\n')
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    assert str(caught.value) == f"{path}: not valid TOML: Invalid value (at line 3, column 12)"
+    assert str(caught.value) == f"{path}:3:12: not valid TOML: Invalid value"
+    assert caught.value.render(translator("de").gettext) == (
+        f"{path}:3:12: kein gültiges TOML: Ungültiger Wert"
+    )
 
 
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:

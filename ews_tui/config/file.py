@@ -14,7 +14,7 @@ from ews_tui.atomic_file import write_atomically
 from ews_tui.config.errors import ConfigError, Problem
 from ews_tui.config.model import Config
 from ews_tui.config.reader import parse_config, to_document
-from ews_tui.config.toml_input import TooHostile, loads_bounded, read_bounded
+from ews_tui.config.toml_input import TooHostile, loads_bounded, read_bounded, syntax_problem
 from ews_tui.domain.messages import N_, Message
 
 log = logging.getLogger(__name__)
@@ -41,15 +41,18 @@ def read_document(path: Path) -> dict[str, Any]:
         msg = Message(N_("cannot read the file: {reason}"), {"reason": reason})
         raise ConfigError([Problem(str(path), msg)]) from None
     try:
-        return loads_bounded(raw.decode("utf-8"))
-    except TooHostile as error:
-        raise ConfigError([Problem(str(path), error.message)]) from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         msg = Message(N_("not UTF-8 text (byte {offset})"), {"offset": error.start})
         raise ConfigError([Problem(str(path), msg)]) from None
+    try:
+        return loads_bounded(text)
+    except TooHostile as error:
+        raise ConfigError([Problem(str(path), error.message)]) from None
     except tomllib.TOMLDecodeError as error:
-        msg = Message(N_("not valid TOML: {reason}"), {"reason": str(error)})
-        raise ConfigError([Problem(str(path), msg)]) from None
+        syntax = syntax_problem(error, text)
+        where = f"{path}:{syntax.line}:{syntax.col}" if syntax.line is not None else str(path)
+        raise ConfigError([Problem(where, syntax.message)]) from None
 
 
 def load_config(path: Path) -> Config:

@@ -19,8 +19,28 @@ PREFIX = "msg:"
 
 def message_detail(message: Message, where: str = "") -> str:
     """``message`` (at ``where``, a place shown as it is) as an alarm's detail."""
-    document = {"where": where, "msgid": message.msgid, "params": dict(message.params)}
+    document = {"where": where, **_encoded(message)}
     return PREFIX + json.dumps(document, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _encoded(message: Message) -> dict[str, object]:
+    """A message as JSON-ready data; a parameter that is a message is nested the same way."""
+    params = {
+        name: _encoded(value) if isinstance(value, Message) else value
+        for name, value in message.params.items()
+    }
+    return {"msgid": message.msgid, "params": params}
+
+
+def _decoded(msgid: str, params: Mapping[str, object]) -> Message:
+    values: dict[str, object] = {}
+    for name, value in params.items():
+        if isinstance(value, Mapping) and set(value) == {"msgid", "params"}:
+            inner_id, inner = value["msgid"], value["params"]
+            if isinstance(inner_id, str) and isinstance(inner, Mapping):
+                value = _decoded(inner_id, inner)
+        values[name] = value
+    return Message(msgid, values)
 
 
 def detail_message(detail: str) -> tuple[str, Message] | None:
@@ -37,7 +57,7 @@ def detail_message(detail: str) -> tuple[str, Message] | None:
     where, msgid, params = document.get("where"), document.get("msgid"), document.get("params")
     if not isinstance(where, str) or not isinstance(msgid, str) or not isinstance(params, Mapping):
         return None
-    return where, Message(msgid, dict(params))
+    return where, _decoded(msgid, params)
 
 
 def render_detail(detail: str, gettext: Callable[[str], str] | None = None) -> str:

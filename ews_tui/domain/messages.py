@@ -19,14 +19,19 @@ def N_(msgid: str) -> str:
 
 @dataclass(frozen=True)
 class Message:
-    """A msgid with ``{name}`` placeholders and the values that fill them."""
+    """A msgid with ``{name}`` placeholders and the values that fill them. A value that is
+    itself a Message (a reason inside a sentence) is rendered in the same language."""
 
     msgid: str
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def render(self, gettext: Callable[[str], str] | None = None) -> str:
         template = gettext(self.msgid) if gettext else self.msgid
-        return template.format(**self.params)
+        values = {
+            name: value.render(gettext) if isinstance(value, Message) else value
+            for name, value in self.params.items()
+        }
+        return template.format(**values)
 
     def __str__(self) -> str:
         return self.render()

@@ -8,7 +8,6 @@ These are blocking calls on small files; from the event loop, run them with
 from __future__ import annotations
 
 import logging
-import re
 import tomllib
 from datetime import datetime
 from importlib import metadata
@@ -18,7 +17,7 @@ from typing import Any
 import tomli_w
 
 from ews_tui.atomic_file import write_atomically
-from ews_tui.config.toml_input import TooHostile, loads_bounded, read_bounded
+from ews_tui.config.toml_input import TooHostile, loads_bounded, read_bounded, syntax_problem
 from ews_tui.domain.installation import Installation
 from ews_tui.domain.installation_doc import to_document
 from ews_tui.domain.messages import N_, Message
@@ -26,9 +25,6 @@ from ews_tui.store.db import StoreError
 
 log = logging.getLogger(__name__)
 
-_AT = re.compile(
-    r"^(?P<reason>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$"
-)
 NEW_FILE_MODE = 0o644
 
 
@@ -85,16 +81,8 @@ def read_toml(path: Path, name: str | None = None) -> dict[str, Any]:
 
 
 def _syntax_problem(shown: str, text: str, error: tomllib.TOMLDecodeError) -> FileProblem:
-    match = _AT.match(str(error))
-    if match is None:
-        return FileProblem(shown, Message(N_("not valid TOML: {reason}"), {"reason": str(error)}))
-    if match["line"] is not None:
-        line, col = int(match["line"]), int(match["col"])
-    else:  # at the end of the document
-        lines = text.split("\n")
-        line, col = len(lines), len(lines[-1]) + 1
-    message = Message(N_("not valid TOML: {reason}"), {"reason": match["reason"]})
-    return FileProblem(shown, message, line, col)
+    problem = syntax_problem(error, text)
+    return FileProblem(shown, problem.message, problem.line, problem.col)
 
 
 def installation_toml(inst: Installation, now: datetime | None = None) -> str:

@@ -42,7 +42,9 @@ def test_toml_syntax_error_and_missing_file(ews_here: Run, tmp_path: Path) -> No
     broken.write_text("licence = \n", encoding="utf-8")
     result = ews_here("config", "check", str(broken))
     assert result.returncode == 1
-    assert "not valid TOML" in result.stdout and "line 1" in result.stdout
+    assert result.stdout == f"{broken}:1:11: not valid TOML: Invalid value\n"
+    french = ews_here("config", "check", str(broken), env={"LANGUAGE": "fr"})
+    assert french.stdout == f"{broken}:1:11: TOML non valide\u00a0: Valeur non valide\n"
     missing = ews_here("config", "check", str(tmp_path / "nope.toml"))
     assert missing.returncode == 1 and "cannot read the file" in missing.stdout
     assert "Traceback" not in result.stderr + missing.stderr

@@ -45,6 +45,9 @@ IDLE_CPU_SHARE: Final = 0.25  # the loop's thread below this share of a core: qu
 IDLE_S: Final = 2.0  # quiet for this long: time to reclaim what freezing kept
 LATE_S: Final = 0.02  # a check that wakes later than this: the loop is busy
 CHECK_S: Final = 0.5
+GENERATIONS: Final = 3
+SUMMARY_S: Final = 60.0  # the watch's summary line: once a minute
+FLUSH_S: Final = 1.0  # full collections: one line a second at most, when there were some
 MIN_FREEZES: Final = 3  # freezes since the last reclaim before a quiet loop reclaims
 MAX_FREEZES: Final = 24  # full collections frozen since the last reclaim: reclaim even if busy
 
@@ -186,6 +189,128 @@ class GcPolicy:
                 self.reclaim()
                 quiet_since = wall = time.monotonic()
                 cpu = self.cpu_clock()
+
+
+# -- the watch: what the collector does, in the box's log -------------------------------------
+
+
+@dataclass
+class Pauses:
+    """Collections of one generation: how many, their longest and total pause, what they
+    freed."""
+
+    count: int = 0
+    max_s: float = 0.0
+    total_s: float = 0.0
+    collected: int = 0
+
+    def add(self, pause_s: float, collected: int) -> None:
+        self.count += 1
+        self.max_s = max(self.max_s, pause_s)
+        self.total_s += pause_s
+        self.collected += collected
+
+    def text(self) -> str:
+        return (
+            f"{self.count} max {self.max_s * 1000:.1f} ms total {self.total_s * 1000:.1f} ms "
+            f"freed {self.collected}"
+        )
+
+
+def _three() -> list[Pauses]:
+    return [Pauses() for _ in range(GENERATIONS)]
+
+
+@dataclass
+class GcWatch:
+    """Counts CPython's collections and their pauses per generation (a ``gc.callbacks``
+    hook: every thread's collections, the bus thread's included; a pause holds the GIL, so
+    it stops both loops). :meth:`run` writes them to the box's log:
+
+    - ``heap.gc full: N collections, max X ms, total Y ms, freed Z (why)``: within a second of
+      any full (generation 2) collection, one line a second at most;
+    - ``heap.gc: 60 s: gen0 N max X ms total Y ms freed Z; gen1 ...; gen2 ...``: once a minute.
+
+    ``scripts/bench_load.py`` reads the first kind per phase.
+    """
+
+    clock: Callable[[], float] = time.perf_counter
+    totals: list[Pauses] = field(default_factory=_three)  # since installed
+    minute: list[Pauses] = field(default_factory=_three)  # since the last summary line
+    full: Pauses = field(default_factory=Pauses)  # full collections not yet in a line
+    reason: str = ""  # why the full collection under way runs (the policy says it)
+    _reasons: list[str] = field(default_factory=list)
+    _started: float | None = None
+    installed: bool = False
+
+    def install(self) -> None:
+        if not self.installed:
+            gc.callbacks.append(self._note)
+            self.installed = True
+
+    def uninstall(self) -> None:
+        if self.installed:
+            gc.callbacks.remove(self._note)
+            self.installed = False
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        # Inside the collection: counters only (no logging: its locks, its handlers' I/O).
+        if phase == "start":
+            self._started = self.clock()
+            return
+        if self._started is None:
+            return
+        pause = self.clock() - self._started
+        self._started = None
+        generation, collected = info["generation"], info["collected"]
+        self.totals[generation].add(pause, collected)
+        self.minute[generation].add(pause, collected)
+        if generation == GENERATIONS - 1:
+            self.full.add(pause, collected)
+            why = self.reason or "explicit or automatic"
+            if why not in self._reasons:
+                self._reasons.append(why)
+
+    def flush_full(self) -> None:
+        """Log the full collections since the last time, if any."""
+        if not self.full.count:
+            return
+        full, self.full = self.full, Pauses()
+        reasons, self._reasons = self._reasons, []
+        log.info(
+            "heap.gc full: %d collections, max %.1f ms, total %.1f ms, freed %d (%s)",
+            full.count,
+            full.max_s * 1000,
+            full.total_s * 1000,
+            full.collected,
+            ", ".join(reasons),
+        )
+
+    def summary(self, seconds: float) -> None:
+        """Log the collections since the last summary (and start anew)."""
+        minute, self.minute = self.minute, _three()
+        parts = "; ".join(f"gen{g} {p.text()}" for g, p in enumerate(minute))
+        log.info("heap.gc: %.0f s: %s", seconds, parts)
+
+    async def run(self, flush_s: float = FLUSH_S, summary_s: float = SUMMARY_S) -> None:
+        """Write the lines (see the class) until cancelled; installed meanwhile."""
+        self.install()
+        loop = asyncio.get_running_loop()
+        last_summary = loop.time()
+        try:
+            while True:
+                await asyncio.sleep(flush_s)
+                self.flush_full()
+                now = loop.time()
+                if now - last_summary >= summary_s:
+                    self.summary(now - last_summary)
+                    last_summary = now
+        finally:
+            self.uninstall()
+
+
+#: The box's watch (installed by :func:`ews_tui.ui.warm_up.warm_up`).
+WATCH: Final = GcWatch()
 
 
 #: Off in ``ews serve`` (measured on a quiet machine, ten sessions on the consumption screens:

@@ -178,3 +178,31 @@ def test_a_disabled_policy_installs_nothing(unfrozen: None) -> None:
     gc.collect()
     assert not own.installed and own.freezes == 0
     assert any(obj is kept for obj in gc.get_objects())  # CPython's own collections
+
+
+# -- the watch: the collector's work in the box's log ------------------------------------------
+
+
+def test_the_watch_counts_a_real_collection_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
+    watch = heap.GcWatch()
+    watch.install()
+    try:
+        garbage = weakref.ref(Node())
+        gc.collect()
+        gc.collect(0)
+    finally:
+        watch.uninstall()
+    assert garbage() is None
+    assert watch.totals[2].count == 1 and watch.totals[2].collected >= 1
+    assert watch.totals[0].count >= 1
+    assert watch.totals[2].max_s > 0.0 and watch.totals[2].total_s >= watch.totals[2].max_s
+    caplog.set_level("INFO", logger="ews_tui.heap")
+    watch.flush_full()
+    watch.flush_full()  # nothing new: no second line
+    watch.summary(60.0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert lines[0].startswith("heap.gc full: 1 collections, max ")
+    assert lines[1].startswith("heap.gc: 60 s: gen0 ")
+    assert "gen2 1 max " in lines[1]
+    assert watch.minute[2].count == 0  # the next summary starts anew

@@ -15,6 +15,9 @@
   and what that keeps is reclaimed when the loop is quiet (issue 11: five sessions opening
   every screen stalled the loop 250 to 380 ms at each full collection).
 
+- **The collector watched** (:class:`ews_tui.heap.GcWatch`): its collections and pauses
+  per generation in the box's log.
+
 ``ews serve`` calls :func:`warm_up` once the runtime has started, before the front ends.
 """
 
@@ -46,6 +49,8 @@ async def warm_up(runtime: Runtime) -> None:
     and start the heap policy if it is on (a task of ``runtime``, stopped with it)."""
     names = await asyncio.to_thread(import_screens)
     frozen = heap.settle()
+    heap.WATCH.install()  # the collections from now on, in the box's log once a minute
+    runtime.supervise("heap-watch", heap.WATCH.run)
     if heap.POLICY.enabled:  # off by default: see ews_tui.heap.POLICY
         heap.POLICY.install()  # from now on, not only once its task has had its first turn
         task = runtime.supervise("heap", heap.POLICY.run).task

@@ -34,6 +34,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,153 +44,35 @@ from typing import Final
 log = logging.getLogger(__name__)
 
 IDLE_CPU_SHARE: Final = 0.25  # the loop's thread below this share of a core: quiet
-IDLE_S: Final = 2.0  # quiet for this long: time to reclaim what freezing kept
+IDLE_S: Final = 2.0  # quiet for this long: time for a full collection
 LATE_S: Final = 0.02  # a check that wakes later than this: the loop is busy
 CHECK_S: Final = 0.5
+YOUNG: Final = (700, 10)  # generation 0 and 1 thresholds (CPython's: see the docstring)
+MIN_YOUNG: Final = 10  # generation-1 collections since the last full one: worth a quiet one
+CAP_MB: Final = 48  # RSS grown this much since the last full collection: one even if busy
+AUTOMATIC_FULL_OFF: Final = 1 << 30  # generation 2's threshold: CPython never reaches it
 GENERATIONS: Final = 3
 SUMMARY_S: Final = 60.0  # the watch's summary line: once a minute
 FLUSH_S: Final = 1.0  # full collections: one line a second at most, when there were some
-MIN_FREEZES: Final = 3  # freezes since the last reclaim before a quiet loop reclaims
-MAX_FREEZES: Final = 24  # full collections frozen since the last reclaim: reclaim even if busy
+PAGE_BYTES: Final = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    """This process's resident memory (``/proc/self/statm``: a read of a few microseconds)."""
+    with open("/proc/self/statm", "rb") as stream:
+        return int(stream.read().split()[1]) * PAGE_BYTES
 
 
 def settle() -> int:
     """Collect everything (frozen objects too), then freeze what is alive; the number of
-    objects frozen. What :class:`GcPolicy` counts as pending starts again from here."""
+    objects frozen (out of every later collection's walk)."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()
     frozen = gc.get_freeze_count()
-    POLICY.settled(frozen)
+    POLICY.collected()
     log.info("heap settled: %d objects frozen out of the collector's scans", frozen)
     return frozen
-
-
-@dataclass
-class GcPolicy:
-    """Full collections walk only what is new; what freezing kept is reclaimed when quiet.
-
-    ``cpu_clock`` is the CPU clock of the loop's thread (``time.thread_time``): how busy the
-    loop was between two checks.
-    """
-
-    idle_cpu_share: float = IDLE_CPU_SHARE
-    idle_s: float = IDLE_S
-    check_s: float = CHECK_S
-    late_s: float = LATE_S
-    min_freezes: int = MIN_FREEZES
-    max_freezes: int = MAX_FREEZES
-    cpu_clock: Callable[[], float] = time.thread_time
-    enabled: bool = True  # False: install() does nothing (benchmarks compare without it)
-    installed: bool = False
-    freezes: int = 0  # full collections whose survivors this policy froze
-    freezes_since: int = 0  # ... since the last settle or reclaim
-    reclaims: int = 0
-    _baseline: int = 0  # frozen by the last settle or reclaim: the start's heap
-    _reclaiming: bool = field(default=False, repr=False)
-    _active_at: float = field(default=0.0, repr=False)  # time.monotonic() of the last activity
-
-    def install(self) -> None:
-        """Freeze the survivors of every full collection from now on (once per process)."""
-        if self.enabled and not self.installed:
-            gc.callbacks.append(self._after_collection)
-            self.installed = True
-
-    def uninstall(self) -> None:
-        if self.installed:
-            gc.callbacks.remove(self._after_collection)
-            self.installed = False
-
-    def activity(self) -> None:
-        """A UI session did something that makes garbage (a screen opened or closed): not
-        the moment for a reclaim."""
-        self._active_at = time.monotonic()
-
-    @property
-    def last_activity(self) -> float:
-        """``time.monotonic()`` of the last :meth:`activity` (0.0: none yet)."""
-        return self._active_at
-
-    def settled(self, frozen: int) -> None:
-        self._baseline = frozen
-        self.freezes_since = 0
-
-    @property
-    def pending(self) -> int:
-        """Objects frozen since the last settle or reclaim: some may be garbage by now
-        (walks the permanent generation: for tests and logs, not for every check)."""
-        return max(0, gc.get_freeze_count() - self._baseline)
-
-    def _after_collection(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "stop" and info["generation"] == 2 and not self._reclaiming:
-            gc.freeze()  # the next full collection walks only the objects born after this
-            self.freezes += 1
-            self.freezes_since += 1
-
-    def reclaim(self) -> int:
-        """Unfreeze, collect everything, freeze the survivors again; objects collected."""
-        freezes = self.freezes_since
-        self._reclaiming = True
-        try:
-            started = time.perf_counter()
-            gc.unfreeze()
-            collected = gc.collect()
-            gc.freeze()
-        finally:
-            self._reclaiming = False
-        took = time.perf_counter() - started
-        self.settled(gc.get_freeze_count())
-        self.reclaims += 1
-        log.info(
-            "heap.reclaimed: %d objects collected (%d freezes since the last time) in %.0f ms",
-            collected,
-            freezes,
-            took * 1000,
-        )
-        return collected
-
-    def due(self, freezes: int, quiet_s: float) -> bool:
-        """Whether to reclaim now: enough frozen since the last time and the loop quiet
-        long enough, or too many freezes to wait."""
-        if freezes >= self.max_freezes:
-            return True
-        return freezes >= max(1, self.min_freezes) and quiet_s >= self.idle_s
-
-    async def run(self) -> None:
-        """Check every ``check_s`` how busy the loop's thread was; reclaim when :meth:`due`.
-
-        The policy is installed while this runs: when the task stops (its runtime stops), it
-        is uninstalled and what it froze is reclaimed, so a process that goes on (tests, a
-        second runtime) collects as CPython does."""
-        self.install()
-        try:
-            await self._check_forever()
-        finally:
-            self.stop()
-
-    def stop(self) -> None:
-        """Uninstall; reclaim what the policy froze, if anything (safe to call twice)."""
-        self.uninstall()
-        if self.freezes_since:
-            self.reclaim()
-
-    async def _check_forever(self) -> None:
-        quiet_since = wall = time.monotonic()
-        cpu = self.cpu_clock()
-        while True:
-            await asyncio.sleep(self.check_s)
-            now, used = time.monotonic(), self.cpu_clock()
-            busy = (used - cpu) > self.idle_cpu_share * max(now - wall, 1e-9) or (
-                now - wall > self.check_s + self.late_s
-            )
-            wall, cpu = now, used
-            if busy:
-                quiet_since = now
-            quiet_s = now - max(quiet_since, self._active_at)
-            if self.due(self.freezes_since, quiet_s):
-                self.reclaim()
-                quiet_since = wall = time.monotonic()
-                cpu = self.cpu_clock()
 
 
 # -- the watch: what the collector does, in the box's log -------------------------------------
@@ -313,9 +197,128 @@ class GcWatch:
 WATCH: Final = GcWatch()
 
 
-#: Off in ``ews serve`` (measured on a quiet machine, ten sessions on the consumption screens:
-#: RTU poll period p99 1.76× unloaded with the policy, 1.21× without). A reclaim walks the whole
-#: heap, 0.5–1 s holding the GIL, and the bus thread cannot poll meanwhile; under sustained
-#: load the 24-freeze cap forces one every ~45 s. It halves the longest stall while sessions
-#: navigate (221 against 382 ms): ``scripts/bench_sessions.py --heap-policy`` compares.
-POLICY: Final = GcPolicy(enabled=False)
+@dataclass
+class GcPolicy:
+    """Full collections only when the loop is quiet, or past a memory cap; young ones tuned.
+
+    ``clock`` (``time.monotonic``), ``cpu_clock`` (the loop thread's CPU time,
+    ``time.thread_time``) and ``rss`` (:func:`rss_bytes`) are what :meth:`check` reads: tests
+    give their own.
+    """
+
+    enabled: bool = True  # False: install() does nothing (CPython's own collections)
+    young: tuple[int, int] = YOUNG
+    min_young: int = MIN_YOUNG
+    cap_bytes: int = CAP_MB << 20
+    idle_s: float = IDLE_S
+    check_s: float = CHECK_S
+    late_s: float = LATE_S
+    idle_cpu_share: float = IDLE_CPU_SHARE
+    clock: Callable[[], float] = time.monotonic
+    cpu_clock: Callable[[], float] = time.thread_time
+    rss: Callable[[], int] = rss_bytes
+    installed: bool = False
+    quiet: int = 0  # full collections run because the loop was quiet
+    forced: int = 0  # ... because the memory grew past the cap
+    _saved: tuple[int, int, int] = field(default=(700, 10, 10), repr=False)
+    _rss_after: int = field(default=0, repr=False)  # RSS after the last full collection
+    _active_at: float = field(default=-math.inf, repr=False)  # the last activity()
+    _quiet_since: float = field(default=0.0, repr=False)
+    _collected_at: float = field(default=0.0, repr=False)
+    _checked_at: float = field(default=0.0, repr=False)
+    _cpu_at: float = field(default=0.0, repr=False)
+
+    def install(self) -> None:
+        """CPython's automatic full collections off, the young thresholds set (once)."""
+        if self.enabled and not self.installed:
+            self._saved = gc.get_threshold()
+            gc.set_threshold(*self.young, AUTOMATIC_FULL_OFF)
+            self.installed = True
+            self.collected()
+
+    def uninstall(self) -> None:
+        """CPython's thresholds as they were (a process that goes on collects as before)."""
+        if self.installed:
+            gc.set_threshold(*self._saved)
+            self.installed = False
+
+    def activity(self) -> None:
+        """A UI session did something that makes garbage (a screen opened or closed, the
+        session ended): not the moment for a full collection, but one is due once quiet."""
+        self._active_at = self.clock()
+
+    @property
+    def last_activity(self) -> float:
+        """The ``clock`` time of the last :meth:`activity` (-inf: none yet)."""
+        return self._active_at
+
+    def collected(self) -> None:
+        """A full collection just ran: memory and quiet are measured from now."""
+        self._rss_after = self.rss()
+        self._checked_at = self._quiet_since = self._collected_at = self.clock()
+        self._cpu_at = self.cpu_clock()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether a session did something (:meth:`activity`) since the last full collection:
+        a closed screen or session is garbage waiting for one."""
+        return self._active_at > self._collected_at
+
+    def due(self, *, quiet_s: float, young_since: int, growth: int) -> str | None:
+        """Why a full collection is due now (None: it is not): ``growth`` bytes of RSS since
+        the last one past the cap ("forced"), or the loop quiet for ``idle_s`` with
+        ``young_since`` generation-1 collections since the last one, or a session's activity
+        ("quiet")."""
+        if growth >= self.cap_bytes:
+            return "forced"
+        if quiet_s >= self.idle_s and (young_since >= self.min_young or self.dirty):
+            return "quiet"
+        return None
+
+    def check(self) -> str | None:
+        """How busy the loop was since the last check; a full collection if :meth:`due`
+        (its reason, else None). Busy: its thread used more than ``idle_cpu_share`` of a core,
+        or this check came late (on a loaded machine a busy loop waits for a core: little
+        CPU, but late)."""
+        now, cpu = self.clock(), self.cpu_clock()
+        elapsed = now - self._checked_at
+        if (cpu - self._cpu_at) > self.idle_cpu_share * max(elapsed, 1e-9) or (
+            elapsed > self.check_s + self.late_s
+        ):
+            self._quiet_since = now
+        self._checked_at, self._cpu_at = now, cpu
+        growth = self.rss() - self._rss_after
+        quiet_s = now - max(self._quiet_since, self._active_at)
+        why = self.due(quiet_s=quiet_s, young_since=gc.get_count()[2], growth=growth)
+        if why is not None:
+            self.collect(why, growth)
+        return why
+
+    def collect(self, why: str, growth: int = 0) -> int:
+        """A full collection now, for ``why`` (the watch's line says it); objects freed."""
+        WATCH.reason = f"{why}, RSS +{growth / 2**20:.0f} MB"
+        try:
+            freed = gc.collect(2)
+        finally:
+            WATCH.reason = ""
+        if why == "forced":
+            self.forced += 1
+        else:
+            self.quiet += 1
+        self.collected()
+        return freed
+
+    async def run(self) -> None:
+        """:meth:`check` every ``check_s``; installed while this runs: when the task stops
+        (its runtime stops) CPython's thresholds are back."""
+        self.install()
+        try:
+            while True:
+                await asyncio.sleep(self.check_s)
+                self.check()
+        finally:
+            self.uninstall()
+
+
+#: The box's policy (:func:`ews_tui.ui.warm_up.warm_up` installs it and runs its task).
+POLICY: Final = GcPolicy()

@@ -80,23 +80,29 @@ def settle() -> int:
 
 @dataclass
 class Pauses:
-    """Collections of one generation: how many, their longest and total pause, what they
-    freed."""
+    """Collections of one generation: how many, their longest and total pause (wall time,
+    and the collecting thread's CPU time: on a loaded machine the wall time is partly the
+    process waiting for a core), what they freed."""
 
     count: int = 0
     max_s: float = 0.0
     total_s: float = 0.0
+    max_cpu_s: float = 0.0
+    total_cpu_s: float = 0.0
     collected: int = 0
 
-    def add(self, pause_s: float, collected: int) -> None:
+    def add(self, pause_s: float, cpu_s: float, collected: int) -> None:
         self.count += 1
         self.max_s = max(self.max_s, pause_s)
         self.total_s += pause_s
+        self.max_cpu_s = max(self.max_cpu_s, cpu_s)
+        self.total_cpu_s += cpu_s
         self.collected += collected
 
     def text(self) -> str:
         return (
             f"{self.count} max {self.max_s * 1000:.1f} ms total {self.total_s * 1000:.1f} ms "
+            f"cpu max {self.max_cpu_s * 1000:.1f} ms total {self.total_cpu_s * 1000:.1f} ms "
             f"freed {self.collected}"
         )
 
@@ -111,20 +117,24 @@ class GcWatch:
     hook: every thread's collections, the bus thread's included; a pause holds the GIL, so
     it stops both loops). :meth:`run` writes them to the box's log:
 
-    - ``heap.gc full: N collections, max X ms, total Y ms, freed Z (why)``: within a second of
-      any full (generation 2) collection, one line a second at most;
-    - ``heap.gc: 60 s: gen0 N max X ms total Y ms freed Z; gen1 ...; gen2 ...``: once a minute.
+    - ``heap.gc full: N collections, max X ms, total Y ms, cpu max X ms, total Y ms, freed Z
+      (why)``: within a second of any full (generation 2) collection, one line a second at
+      most;
+    - ``heap.gc: 60 s: gen0 N max X ms total Y ms cpu max X ms total Y ms freed Z; gen1 ...;
+      gen2 ...``: once a minute.
 
     ``scripts/bench_load.py`` reads the first kind per phase.
     """
 
     clock: Callable[[], float] = time.perf_counter
+    cpu_clock: Callable[[], float] = time.thread_time  # the collecting thread's
     totals: list[Pauses] = field(default_factory=_three)  # since installed
     minute: list[Pauses] = field(default_factory=_three)  # since the last summary line
     full: Pauses = field(default_factory=Pauses)  # full collections not yet in a line
     reason: str = ""  # why the full collection under way runs (the policy says it)
     _reasons: list[str] = field(default_factory=list)
     _started: float | None = None
+    _cpu: float = 0.0
     installed: bool = False
 
     def install(self) -> None:
@@ -140,17 +150,17 @@ class GcWatch:
     def _note(self, phase: str, info: dict[str, int]) -> None:
         # Inside the collection: counters only (no logging: its locks, its handlers' I/O).
         if phase == "start":
-            self._started = self.clock()
+            self._started, self._cpu = self.clock(), self.cpu_clock()
             return
         if self._started is None:
             return
-        pause = self.clock() - self._started
+        pause, cpu = self.clock() - self._started, self.cpu_clock() - self._cpu
         self._started = None
         generation, collected = info["generation"], info["collected"]
-        self.totals[generation].add(pause, collected)
-        self.minute[generation].add(pause, collected)
+        self.totals[generation].add(pause, cpu, collected)
+        self.minute[generation].add(pause, cpu, collected)
         if generation == GENERATIONS - 1:
-            self.full.add(pause, collected)
+            self.full.add(pause, cpu, collected)
             why = self.reason or "explicit or automatic"
             if why not in self._reasons:
                 self._reasons.append(why)
@@ -162,10 +172,13 @@ class GcWatch:
         full, self.full = self.full, Pauses()
         reasons, self._reasons = self._reasons, []
         log.info(
-            "heap.gc full: %d collections, max %.1f ms, total %.1f ms, freed %d (%s)",
+            "heap.gc full: %d collections, max %.1f ms, total %.1f ms, "
+            "cpu max %.1f ms, total %.1f ms, freed %d (%s)",
             full.count,
             full.max_s * 1000,
             full.total_s * 1000,
+            full.max_cpu_s * 1000,
+            full.total_cpu_s * 1000,
             full.collected,
             ", ".join(reasons),
         )

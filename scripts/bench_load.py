@@ -346,15 +346,15 @@ async def phase(
 
 GC_FULL_LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) .*heap\.gc full: (\d+) collections, "
-    r"max ([\d.]+) ms, total ([\d.]+) ms"
+    r"max ([\d.]+) ms, total ([\d.]+) ms, cpu max ([\d.]+) ms, total ([\d.]+) ms"
 )
 
 
 def serve_gc(data: Path, since: float, until: float) -> dict[str, Any]:
     """The full collections of ``ews serve`` between two wall-clock times, from the lines of
     its GC watch in its log (``ews_tui.heap.GcWatch``: one line within a second of them):
-    how many, the longest and the total pause."""
-    count, worst, total = 0, 0.0, 0.0
+    how many, the longest and the total pause (wall, and the collecting thread's CPU)."""
+    count, worst, total, worst_cpu, total_cpu = 0, 0.0, 0.0, 0.0, 0.0
     logs = data / "logs"
     for path in sorted(logs.glob("ews.log*")):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -367,10 +367,14 @@ def serve_gc(data: Path, since: float, until: float) -> dict[str, Any]:
                 count += int(found[3])
                 worst = max(worst, float(found[4]))
                 total += float(found[5])
+                worst_cpu = max(worst_cpu, float(found[6]))
+                total_cpu += float(found[7])
     return {
         "serve_gc_full": count,
         "serve_gc_max_ms": round(worst, 1),
         "serve_gc_total_ms": round(total, 1),
+        "serve_gc_cpu_max_ms": round(worst_cpu, 1),
+        "serve_gc_cpu_total_ms": round(total_cpu, 1),
     }
 
 

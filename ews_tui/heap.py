@@ -47,7 +47,7 @@ IDLE_CPU_SHARE: Final = 0.25  # the loop's thread below this share of a core: qu
 IDLE_S: Final = 2.0  # quiet for this long: time for a full collection
 LATE_S: Final = 0.02  # a check that wakes later than this: the loop is busy
 CHECK_S: Final = 0.5
-YOUNG: Final = (700, 10)  # generation 0 and 1 thresholds (CPython's: see the docstring)
+YOUNG: Final = (1000, 30)  # generation 0 and 1 thresholds (CPython: 700, 10; see above)
 MIN_YOUNG: Final = 10  # generation-1 collections since the last full one: worth a quiet one
 CAP_MB: Final = 48  # RSS grown this much since the last full collection: one even if busy
 AUTOMATIC_FULL_OFF: Final = 1 << 30  # generation 2's threshold: CPython never reaches it
@@ -300,7 +300,9 @@ class GcPolicy:
         ):
             self._quiet_since = now
         self._checked_at, self._cpu_at = now, cpu
-        growth = self.rss() - self._rss_after
+        rss = self.rss()
+        self._rss_after = min(self._rss_after, rss)  # growth from the lowest point since
+        growth = rss - self._rss_after
         quiet_s = now - max(self._quiet_since, self._active_at)
         why = self.due(quiet_s=quiet_s, young_since=gc.get_count()[2], growth=growth)
         if why is not None:

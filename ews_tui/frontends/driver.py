@@ -169,7 +169,10 @@ class StreamTerminal:
                 await asyncio.gather(reader, return_exceptions=True)
 
     def touched(self) -> None:
+        """Something was typed: the idle timer starts again, and the heap policy holds its
+        full collection until the sessions are quiet."""
         self.last_input = asyncio.get_running_loop().time()
+        heap.POLICY.activity()
 
     def _check_idle(self) -> None:
         assert self.idle_timeout

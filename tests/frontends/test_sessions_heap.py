@@ -68,6 +68,24 @@ async def test_the_app_runs_in_a_context_of_its_own() -> None:
     assert seen is None
 
 
+async def test_a_key_typed_tells_the_heap_policy() -> None:
+    # Sessions at work (typing, not only changing screens) hold the full collection back.
+    link = QueueLink()
+    terminal = StreamTerminal(link, TerminalSize(80, 24))
+    app = TableProbe()
+    running = asyncio.create_task(terminal.run(app))
+    await drawn(link)
+    before = heap.POLICY.last_activity
+    link.incoming.put_nowait("x")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DEADLINE_S
+    while heap.POLICY.last_activity == before:
+        assert loop.time() < deadline, "the key never reached the policy"
+        await asyncio.sleep(0.01)
+    link.incoming.put_nowait("")
+    await asyncio.wait_for(running, DEADLINE_S)
+
+
 async def test_a_closed_session_tells_the_heap_policy() -> None:
     before = heap.POLICY.last_activity
     await one_session()

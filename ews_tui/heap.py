@@ -1,32 +1,57 @@
-"""The heap of a long-lived server: full collections that do not stop the loop for long.
+"""The heap of a long-lived server: full collections when nobody waits for them.
 
-CPython's full (generation 2) collection walks every container object alive: the catalog,
-the translations, Textual's classes and stylesheets, every imported module, and every widget
-of every open UI session. :func:`settle`, called once everything is loaded, collects what
-start-up left, then moves the survivors to the permanent generation (``gc.freeze``) so later
-collections skip them.
+CPython's full (generation 2) collection walks every tracked object outside the permanent
+generation and holds the GIL meanwhile: the UI sessions' loop and the pollers' thread
+(``ews_tui.modbus.bus_thread``) both stop. :func:`settle`, called once everything is loaded,
+collects what start-up left and freezes the survivors (``gc.freeze``): later collections
+never walk the modules, catalogs, translations and stylesheets again.
 
-That is not enough while sessions navigate: five sessions hold about 230 k objects, a screen
-lives long enough to reach generation 2, and CPython then runs a full collection every two
-seconds or so, each walking all of them (250 ms of the loop on the test machine, 19 in 30 s).
-:class:`GcPolicy` makes each full collection walk only what is new since the last one: after
-every full collection it freezes the survivors (``gc.freeze``), so the next one walks the
-objects born since (20 to 60 ms instead of 250 ms). The price: a cycle that became garbage
-after it was frozen is not freed by those collections. :meth:`GcPolicy.reclaim` frees it
-(unfreeze, full collection, freeze again), and :meth:`GcPolicy.run` (a supervised task of the
-runtime, started by :func:`ews_tui.ui.warm_up.warm_up`) calls it when the loop has been quiet
-for ``idle_s``: no UI session changed screen (:meth:`GcPolicy.activity`, called by the app),
-its thread used under a quarter of a core and woke on time (on a loaded machine a busy loop
-waits for a core: little CPU, but late), and ``min_freezes``
-freezes wait (a reclaim walks the whole heap, start-up's included: 150 ms of CPU on the test
-machine, not worth it for the little one freeze of a quiet box keeps), or at once after
-``max_freezes`` freezes since the last reclaim (memory stays bounded on a box that is never
-quiet: five sessions opening screens non-stop kept about 4 MB of RSS a freeze on the test
-machine, 70 MB after 17, all of it back at the reclaim). Garbage also lives longer: a closed
-screen frozen while open still answers weak references (signals) until the reclaim, as it
-did before until the next full collection. ``heap.reclaimed`` in the log says each reclaim.
-(``gc.get_freeze_count()`` walks the
-whole permanent generation, 5 to 20 ms with 400 k objects: the policy counts freezes.)
+What they walk is the sessions' objects and their garbage (measured on the loaded 2-core
+test machine, load average 4 to 7; CPU times of the collecting thread):
+
+- an open session holds about 11 k tracked objects (lists, sets, tuples, dicts, weak
+  references, Textual's ``FIFOCache``/``LRUCache``, ``Styles``, ``Fraction``...); a closed
+  screen leaves its widgets in cycles Textual makes (widget and styles, screen and
+  compositor, signals, caches: about 70 tracked objects a widget). Ten seconds into five
+  sessions navigating, generation 2 held 58 k garbage objects: nine closed screens, 844
+  widgets, and 170 tracebacks with their frames;
+- that garbage lives for seconds (a screen's visit, a consumption table replaced at each
+  key), longer than the young generations: 4 to 12 k objects a second reached generation 2
+  while sessions worked. CPython's own rule (a full collection once generation 1 was
+  collected 10 times and the long-lived objects grew by a quarter) then ran one every 4 to
+  5 s: 7 in 30 s with ten sessions pressing consumption keys (pauses up to 640 ms wall,
+  35-45 k objects freed each), the navigating bench's longest loop stall (190-210 ms of GC
+  on a quiet machine, 643 ms wall / 187 ms CPU here).
+
+:class:`GcPolicy` (on in ``ews serve``, installed by :func:`ews_tui.ui.warm_up.warm_up`):
+
+- **No automatic full collection**: generation 2's threshold out of reach
+  (:data:`AUTOMATIC_FULL_OFF`; CPython 3.11 starts one only when ``generations[2].count``
+  passes it).
+- **Young thresholds 1000/30** (CPython's: 700/10): generation 1 is collected every 30 k net
+  allocations instead of 7 k, so more of a key's or a screen's cycles die there. Under the
+  consumption load, garbage reaching generation 2 fell from about 10 k objects a second
+  (700/10) to 8 k (1000/30) and 2 k (3000/20), but 3000/20's generation-1 pauses reached
+  22 ms of CPU, 1000/30's 12 to 20 ms (34 at worst), generation 0 under 3 ms.
+- **A full collection when the loop is quiet**: its task checks every 0.5 s and runs
+  ``gc.collect(2)`` once, for ``idle_s`` (2 s), no session typed, changed screen or ended
+  (:meth:`GcPolicy.activity`, from the app and the terminal driver), the loop's thread used
+  under a quarter of a core and its checks came on time (a loaded machine's busy loop waits
+  for a core: little CPU, but late), and there is something to collect (a session's
+  activity, or 10 generation-1 collections, since the last one). Nobody waits for it; the
+  pollers lose one GIL pause.
+- **A forced one past a memory cap**: RSS 48 MB above its lowest point since the last full
+  collection. Sessions that never stop (benchmarks) get one every 30 to 60 s instead of CPython's
+  every 4 to 5 s; it walks what accumulated: 120-310 k objects freed, 260-600 ms of CPU on
+  the test machine. Fewer collections and less GC CPU in all, but this one pause is longer
+  than CPython's: the cap trades memory for it (halve the cap, roughly halve the pause,
+  twice as often). What would shorten it is less garbage reaching generation 2 (the
+  closed screens' widgets above).
+
+Measured back to back (``scripts/bench_sessions.py --navigating-only``, ``bench_load.py
+--window 30``, ``bench_memory.py``): see the figures in the commit that chose these settings.
+:class:`GcWatch` writes every full collection and a per-generation summary a minute to the
+box's log (``heap.gc``); ``bench_load.py`` reads them per phase.
 """
 
 from __future__ import annotations

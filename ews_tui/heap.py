@@ -16,12 +16,12 @@ test machine, load average 4 to 7; CPU times of the collecting thread):
   sessions navigating, generation 2 held 58 k garbage objects: nine closed screens, 844
   widgets, and 170 tracebacks with their frames;
 - that garbage lives for seconds (a screen's visit, a consumption table replaced at each
-  key), longer than the young generations: 4 to 12 k objects a second reached generation 2
+  key), longer than the young generations: 4 to 15 k objects a second reached generation 2
   while sessions worked. CPython's own rule (a full collection once generation 1 was
-  collected 10 times and the long-lived objects grew by a quarter) then ran one every 4 to
-  5 s: 7 in 30 s with ten sessions pressing consumption keys (pauses up to 640 ms wall,
-  35-45 k objects freed each), the navigating bench's longest loop stall (190-210 ms of GC
-  on a quiet machine, 643 ms wall / 187 ms CPU here).
+  collected 10 times and the long-lived objects grew by a quarter) then ran one every 2 to
+  5 s: 7 and 13 in 30 s with ten sessions pressing consumption keys (pauses up to 700 ms
+  wall, 35-45 k objects freed each), and the navigating bench's longest loop stall was one
+  (190-210 ms on a quiet machine, 643 ms wall / 187 ms CPU here).
 
 :class:`GcPolicy` (on in ``ews serve``, installed by :func:`ews_tui.ui.warm_up.warm_up`):
 
@@ -30,9 +30,10 @@ test machine, load average 4 to 7; CPU times of the collecting thread):
   passes it).
 - **Young thresholds 1000/30** (CPython's: 700/10): generation 1 is collected every 30 k net
   allocations instead of 7 k, so more of a key's or a screen's cycles die there. Under the
-  consumption load, garbage reaching generation 2 fell from about 10 k objects a second
-  (700/10) to 8 k (1000/30) and 2 k (3000/20), but 3000/20's generation-1 pauses reached
-  22 ms of CPU, 1000/30's 12 to 20 ms (34 at worst), generation 0 under 3 ms.
+  consumption load (one run each, noisy), garbage reaching generation 2 was about 10 k
+  objects a second with 700/10, 8 k with 1000/30, 2 k with 3000/20, but 3000/20's
+  generation-1 pauses reached 22 ms of CPU; 1000/30's 12 to 20 ms (34 at worst),
+  generation 0's under 3 ms.
 - **A full collection when the loop is quiet**: its task checks every 0.5 s and runs
   ``gc.collect(2)`` once, for ``idle_s`` (2 s), no session typed, changed screen or ended
   (:meth:`GcPolicy.activity`, from the app and the terminal driver), the loop's thread used
@@ -41,15 +42,30 @@ test machine, load average 4 to 7; CPU times of the collecting thread):
   activity, or 10 generation-1 collections, since the last one). Nobody waits for it; the
   pollers lose one GIL pause.
 - **A forced one past a memory cap**: RSS 48 MB above its lowest point since the last full
-  collection. Sessions that never stop (benchmarks) get one every 30 to 60 s instead of CPython's
-  every 4 to 5 s; it walks what accumulated: 120-310 k objects freed, 260-600 ms of CPU on
-  the test machine. Fewer collections and less GC CPU in all, but this one pause is longer
-  than CPython's: the cap trades memory for it (halve the cap, roughly halve the pause,
-  twice as often). What would shorten it is less garbage reaching generation 2 (the
-  closed screens' widgets above).
+  collection. Sessions that never pause (the benchmarks) get one every 30 to 60 s instead of
+  CPython's every 2 to 5 s; it walks what accumulated: 120-310 k objects freed, 260-600 ms
+  of CPU on the test machine. Less time in full collections (ten sessions on consumption
+  keys: 2.4 s of pauses a minute against 4.5 s, wall), but this one pause is longer than
+  CPython's: the cap trades memory for it (half the cap, about half the pause, twice as
+  often). What would shorten it is less garbage reaching generation 2 (the closed screens'
+  widgets above).
 
-Measured back to back (``scripts/bench_sessions.py --navigating-only``, ``bench_load.py
---window 30``, ``bench_memory.py``): see the figures in the commit that chose these settings.
+Measured back to back, CPython's own collections then this policy, two runs each (loaded
+test machine, load average 4.4 to 7.5; the lead re-measures on a quiet one):
+
+- ``bench_sessions.py --navigating-only`` (five sessions opening every screen): longest loop
+  stall 756 and 438 ms wall (271 and 145 ms of the loop's CPU) before, 311 and 341 ms wall
+  (79 and 50 ms CPU: the rest is the machine's load) after; longest collection 187 and
+  122 ms CPU (full) before, 2 and 15 ms (young) after: no full collection in the window.
+- ``bench_load.py --window 30``, ten sessions: consumption keys, 7 and 13 full collections
+  (up to 642 and 701 ms wall) before, one forced (371 and 390 ms CPU) after, RTU period p99
+  1.34 and 1.40 × unloaded before, 1.61 and 1.23 after; Live keys, 3 and 5 before, none
+  after (keys count as activity), RTU p99 1.47 and 1.82 before, 1.02 and 1.10 after. Over 60 s
+  of consumption keys: one forced collection (584 ms CPU), RTU p99 1.78.
+- ``bench_memory.py``: RSS growth after 40 sessions 3.5 MB before, 9.8 MB after (target
+  10): the garbage left for later raises the allocator's high-water mark in the first
+  measured round (136.1, 144.8, 144.8, 143.9 MB), flat after that.
+
 :class:`GcWatch` writes every full collection and a per-generation summary a minute to the
 box's log (``heap.gc``); ``bench_load.py`` reads them per phase.
 """
@@ -259,7 +275,7 @@ class GcPolicy:
     quiet: int = 0  # full collections run because the loop was quiet
     forced: int = 0  # ... because the memory grew past the cap
     _saved: tuple[int, int, int] = field(default=(700, 10, 10), repr=False)
-    _rss_after: int = field(default=0, repr=False)  # RSS after the last full collection
+    _rss_low: int = field(default=0, repr=False)  # the lowest RSS since the last full collection
     _active_at: float = field(default=-math.inf, repr=False)  # the last activity()
     _quiet_since: float = field(default=0.0, repr=False)
     _collected_at: float = field(default=0.0, repr=False)
@@ -281,8 +297,8 @@ class GcPolicy:
             self.installed = False
 
     def activity(self) -> None:
-        """A UI session did something that makes garbage (a screen opened or closed, the
-        session ended): not the moment for a full collection, but one is due once quiet."""
+        """A UI session did something (a key typed, a screen opened or closed, the session
+        ended): not the moment for a full collection, but one is due once quiet."""
         self._active_at = self.clock()
 
     @property
@@ -292,7 +308,7 @@ class GcPolicy:
 
     def collected(self) -> None:
         """A full collection just ran: memory and quiet are measured from now."""
-        self._rss_after = self.rss()
+        self._rss_low = self.rss()
         self._checked_at = self._quiet_since = self._collected_at = self.clock()
         self._cpu_at = self.cpu_clock()
 
@@ -326,8 +342,8 @@ class GcPolicy:
             self._quiet_since = now
         self._checked_at, self._cpu_at = now, cpu
         rss = self.rss()
-        self._rss_after = min(self._rss_after, rss)  # growth from the lowest point since
-        growth = rss - self._rss_after
+        self._rss_low = min(self._rss_low, rss)
+        growth = rss - self._rss_low
         quiet_s = now - max(self._quiet_since, self._active_at)
         why = self.due(quiet_s=quiet_s, young_since=gc.get_count()[2], growth=growth)
         if why is not None:

@@ -49,12 +49,22 @@ class Clocks:
         self.cpu = 0.0
         self.rss = 100 << 20
 
-    def policy(self, **settings: float) -> heap.GcPolicy:
+    def policy(
+        self,
+        *,
+        idle_s: float = heap.IDLE_S,
+        check_s: float = heap.CHECK_S,
+        min_young: int = heap.MIN_YOUNG,
+        cap_bytes: int = heap.CAP_MB << 20,
+    ) -> heap.GcPolicy:
         return heap.GcPolicy(
+            idle_s=idle_s,
+            check_s=check_s,
+            min_young=min_young,
+            cap_bytes=cap_bytes,
             clock=lambda: self.now,
             cpu_clock=lambda: self.cpu,
             rss=lambda: self.rss,
-            **settings,  # type: ignore[arg-type]
         )
 
     def later(self, seconds: float, busy: float = 0.0) -> None:

@@ -145,9 +145,9 @@ class StreamTerminal:
             self._idle_handle = loop.call_later(self.idle_timeout, self._check_idle)
         _PRINTS.entered()
         try:
-            # In a context of its own: what Textual puts in its context variables (its
-            # stack of prevented messages, a list shared with whatever runs in the same
-            # context) goes with the app, not with the caller's task.
+            # In a context of its own: Textual sets the running app in its context
+            # variables; in the caller's context, every callback or task scheduled from it
+            # meanwhile (the SSH channel's) would take a copy holding the app.
             run = app.run_async(size=(self.size.columns, self.size.rows), mouse=self.mouse)
             await loop.create_task(run, name="ui-session", context=contextvars.copy_context())
             # Textual ends an app with return code 1 after an exception nothing caught.

@@ -46,9 +46,11 @@ test machine, load average 4 to 7; CPU times of the collecting thread):
   CPython's every 2 to 5 s; it walks what accumulated: 120-310 k objects freed, 260-600 ms
   of CPU on the test machine. Less time in full collections (ten sessions on consumption
   keys: 2.4 s of pauses a minute against 4.5 s, wall), but this one pause is longer than
-  CPython's: the cap trades memory for it (half the cap, about half the pause, twice as
-  often). What would shorten it is less garbage reaching generation 2 (the closed screens'
-  widgets above).
+  CPython's. A smaller cap does not make it proportionally shorter: after a collection the
+  freed memory is used again before RSS grows, so garbage piles up past the cap (24 MB: two
+  forced collections in 60 s of consumption keys, 112 k and 288 k objects, 276 and 495 ms
+  CPU; 48 MB: one, 182 k objects, 425 ms). What would shorten it is less garbage reaching
+  generation 2 (the closed screens' widgets above).
 
 Measured back to back, CPython's own collections then this policy, two runs each (loaded
 test machine, load average 4.4 to 7.5; the lead re-measures on a quiet one):

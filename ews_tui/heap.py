@@ -61,9 +61,11 @@ test machine, load average 4.4 to 7.5; the lead re-measures on a quiet one):
   122 ms CPU (full) before, 2 and 15 ms (young) after: no full collection in the window.
 - ``bench_load.py --window 30``, ten sessions: consumption keys, 7 and 13 full collections
   (up to 642 and 701 ms wall) before, one forced (371 and 390 ms CPU) after, RTU period p99
-  1.34 and 1.40 × unloaded before, 1.61 and 1.23 after; Live keys, 3 and 5 before, none
-  after (keys count as activity), RTU p99 1.47 and 1.82 before, 1.02 and 1.10 after. Over 60 s
-  of consumption keys: one forced collection (584 ms CPU), RTU p99 1.78.
+  1.34 and 1.40 × unloaded before, 1.61 and 1.23 after; Live keys, 3 and 5 before, one
+  and none after (a quiet one at 31 % CPU, then none once keys counted as activity), RTU
+  p99 1.47 and 1.82 before, 1.02 and 1.10 after. Over 60 s
+  of consumption keys (two runs): one forced collection each (584 and 425 ms CPU), RTU
+  p99 1.78 and 1.13.
 - ``bench_memory.py``: RSS growth after 40 sessions 3.5 MB before, 9.8 MB after (target
   10): the garbage left for later raises the allocator's high-water mark in the first
   measured round (136.1, 144.8, 144.8, 143.9 MB), flat after that.

@@ -1,32 +1,77 @@
-"""The heap of a long-lived server: full collections that do not stop the loop for long.
+"""The heap of a long-lived server: full collections when nobody waits for them.
 
-CPython's full (generation 2) collection walks every container object alive: the catalog,
-the translations, Textual's classes and stylesheets, every imported module, and every widget
-of every open UI session. :func:`settle`, called once everything is loaded, collects what
-start-up left, then moves the survivors to the permanent generation (``gc.freeze``) so later
-collections skip them.
+CPython's full (generation 2) collection walks every tracked object outside the permanent
+generation and holds the GIL meanwhile: the UI sessions' loop and the pollers' thread
+(``ews_tui.modbus.bus_thread``) both stop. :func:`settle`, called once everything is loaded,
+collects what start-up left and freezes the survivors (``gc.freeze``): later collections
+never walk the modules, catalogs, translations and stylesheets again.
 
-That is not enough while sessions navigate: five sessions hold about 230 k objects, a screen
-lives long enough to reach generation 2, and CPython then runs a full collection every two
-seconds or so, each walking all of them (250 ms of the loop on the test machine, 19 in 30 s).
-:class:`GcPolicy` makes each full collection walk only what is new since the last one: after
-every full collection it freezes the survivors (``gc.freeze``), so the next one walks the
-objects born since (20 to 60 ms instead of 250 ms). The price: a cycle that became garbage
-after it was frozen is not freed by those collections. :meth:`GcPolicy.reclaim` frees it
-(unfreeze, full collection, freeze again), and :meth:`GcPolicy.run` (a supervised task of the
-runtime, started by :func:`ews_tui.ui.warm_up.warm_up`) calls it when the loop has been quiet
-for ``idle_s``: no UI session changed screen (:meth:`GcPolicy.activity`, called by the app),
-its thread used under a quarter of a core and woke on time (on a loaded machine a busy loop
-waits for a core: little CPU, but late), and ``min_freezes``
-freezes wait (a reclaim walks the whole heap, start-up's included: 150 ms of CPU on the test
-machine, not worth it for the little one freeze of a quiet box keeps), or at once after
-``max_freezes`` freezes since the last reclaim (memory stays bounded on a box that is never
-quiet: five sessions opening screens non-stop kept about 4 MB of RSS a freeze on the test
-machine, 70 MB after 17, all of it back at the reclaim). Garbage also lives longer: a closed
-screen frozen while open still answers weak references (signals) until the reclaim, as it
-did before until the next full collection. ``heap.reclaimed`` in the log says each reclaim.
-(``gc.get_freeze_count()`` walks the
-whole permanent generation, 5 to 20 ms with 400 k objects: the policy counts freezes.)
+What they walk is the sessions' objects and their garbage (measured on the loaded 2-core
+test machine, load average 4 to 7; CPU times of the collecting thread):
+
+- an open session holds about 11 k tracked objects (lists, sets, tuples, dicts, weak
+  references, Textual's ``FIFOCache``/``LRUCache``, ``Styles``, ``Fraction``...); a closed
+  screen leaves its widgets in cycles Textual makes (widget and styles, screen and
+  compositor, signals, caches: about 70 tracked objects a widget). Ten seconds into five
+  sessions navigating, generation 2 held 58 k garbage objects: nine closed screens, 844
+  widgets, and 170 tracebacks with their frames;
+- that garbage lives for seconds (a screen's visit, a consumption table replaced at each
+  key), longer than the young generations: 4 to 15 k objects a second reached generation 2
+  while sessions worked. CPython's own rule (a full collection once generation 1 was
+  collected 10 times and the long-lived objects grew by a quarter) then ran one every 2 to
+  5 s: 7 and 13 in 30 s with ten sessions pressing consumption keys (pauses up to 700 ms
+  wall, 35-45 k objects freed each), and the navigating bench's longest loop stall was one
+  (190-210 ms on a quiet machine, 643 ms wall / 187 ms CPU here).
+
+:class:`GcPolicy` (on in ``ews serve``, installed by :func:`ews_tui.ui.warm_up.warm_up`):
+
+- **No automatic full collection**: generation 2's threshold out of reach
+  (:data:`AUTOMATIC_FULL_OFF`; CPython 3.11 starts one only when ``generations[2].count``
+  passes it).
+- **Young thresholds 1000/30** (CPython's: 700/10): generation 1 is collected every 30 k net
+  allocations instead of 7 k, so more of a key's or a screen's cycles die there. Under the
+  consumption load (one run each, noisy), garbage reaching generation 2 was about 10 k
+  objects a second with 700/10, 8 k with 1000/30, 2 k with 3000/20, but 3000/20's
+  generation-1 pauses reached 22 ms of CPU; 1000/30's 12 to 20 ms (34 at worst),
+  generation 0's under 3 ms.
+- **A full collection when the loop is quiet**: its task checks every 0.5 s and runs
+  ``gc.collect(2)`` once, for ``idle_s`` (2 s), no session typed, changed screen or ended
+  (:meth:`GcPolicy.activity`, from the app and the terminal driver), the loop's thread used
+  under a quarter of a core and its checks came on time (a loaded machine's busy loop waits
+  for a core: little CPU, but late), and there is something to collect (a session's
+  activity, or 10 generation-1 collections, since the last one). Nobody waits for it; the
+  pollers lose one GIL pause.
+- **A forced one past a memory cap**: RSS 48 MB above its lowest point since the last full
+  collection. Sessions that never pause (the benchmarks) get one every 30 to 60 s instead of
+  CPython's every 2 to 5 s; it walks what accumulated: 120-310 k objects freed, 260-600 ms
+  of CPU on the test machine. Less time in full collections (ten sessions on consumption
+  keys: 2.4 s of pauses a minute against 4.5 s, wall), but this one pause is longer than
+  CPython's. A smaller cap does not make it proportionally shorter: after a collection the
+  freed memory is used again before RSS grows, so garbage piles up past the cap (24 MB: two
+  forced collections in 60 s of consumption keys, 112 k and 288 k objects, 276 and 495 ms
+  CPU; 48 MB: one, 182 k objects, 425 ms). What would shorten it is less garbage reaching
+  generation 2 (the closed screens' widgets above).
+
+Measured back to back, CPython's own collections then this policy, two runs each (loaded
+test machine, load average 4.4 to 7.5; the lead re-measures on a quiet one):
+
+- ``bench_sessions.py --navigating-only`` (five sessions opening every screen): longest loop
+  stall 756 and 438 ms wall (271 and 145 ms of the loop's CPU) before, 311 and 341 ms wall
+  (79 and 50 ms CPU: the rest is the machine's load) after; longest collection 187 and
+  122 ms CPU (full) before, 2 and 15 ms (young) after: no full collection in the window.
+- ``bench_load.py --window 30``, ten sessions: consumption keys, 7 and 13 full collections
+  (up to 642 and 701 ms wall) before, one forced (371 and 390 ms CPU) after, RTU period p99
+  1.34 and 1.40 × unloaded before, 1.61 and 1.23 after; Live keys, 3 and 5 before, one
+  and none after (a quiet one at 31 % CPU, then none once keys counted as activity), RTU
+  p99 1.47 and 1.82 before, 1.02 and 1.10 after. Over 60 s
+  of consumption keys (two runs): one forced collection each (584 and 425 ms CPU), RTU
+  p99 1.78 and 1.13.
+- ``bench_memory.py``: RSS growth after 40 sessions 3.5 MB before, 9.8 MB after (target
+  10): the garbage left for later raises the allocator's high-water mark in the first
+  measured round (136.1, 144.8, 144.8, 143.9 MB), flat after that.
+
+:class:`GcWatch` writes every full collection and a per-generation summary a minute to the
+box's log (``heap.gc``); ``bench_load.py`` reads them per phase.
 """
 
 from __future__ import annotations
@@ -34,6 +79,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,155 +89,296 @@ from typing import Final
 log = logging.getLogger(__name__)
 
 IDLE_CPU_SHARE: Final = 0.25  # the loop's thread below this share of a core: quiet
-IDLE_S: Final = 2.0  # quiet for this long: time to reclaim what freezing kept
+IDLE_S: Final = 2.0  # quiet for this long: time for a full collection
 LATE_S: Final = 0.02  # a check that wakes later than this: the loop is busy
 CHECK_S: Final = 0.5
-MIN_FREEZES: Final = 3  # freezes since the last reclaim before a quiet loop reclaims
-MAX_FREEZES: Final = 24  # full collections frozen since the last reclaim: reclaim even if busy
+YOUNG: Final = (1000, 30)  # generation 0 and 1 thresholds (CPython: 700, 10; see above)
+MIN_YOUNG: Final = 10  # generation-1 collections since the last full one: worth a quiet one
+CAP_MB: Final = 48  # RSS grown this much since the last full collection: one even if busy
+AUTOMATIC_FULL_OFF: Final = 1 << 30  # generation 2's threshold: CPython never reaches it
+GENERATIONS: Final = 3
+SUMMARY_S: Final = 60.0  # the watch's summary line: once a minute
+FLUSH_S: Final = 1.0  # full collections: one line a second at most, when there were some
+PAGE_BYTES: Final = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    """This process's resident memory (``/proc/self/statm``: a read of a few microseconds)."""
+    with open("/proc/self/statm", "rb") as stream:
+        return int(stream.read().split()[1]) * PAGE_BYTES
 
 
 def settle() -> int:
     """Collect everything (frozen objects too), then freeze what is alive; the number of
-    objects frozen. What :class:`GcPolicy` counts as pending starts again from here."""
+    objects frozen (out of every later collection's walk)."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()
     frozen = gc.get_freeze_count()
-    POLICY.settled(frozen)
+    POLICY.collected()
     log.info("heap settled: %d objects frozen out of the collector's scans", frozen)
     return frozen
 
 
-@dataclass
-class GcPolicy:
-    """Full collections walk only what is new; what freezing kept is reclaimed when quiet.
+# -- the watch: what the collector does, in the box's log -------------------------------------
 
-    ``cpu_clock`` is the CPU clock of the loop's thread (``time.thread_time``): how busy the
-    loop was between two checks.
+
+@dataclass
+class Pauses:
+    """Collections of one generation: how many, their longest and total pause (wall time,
+    and the collecting thread's CPU time: on a loaded machine the wall time is partly the
+    process waiting for a core), what they freed."""
+
+    count: int = 0
+    max_s: float = 0.0
+    total_s: float = 0.0
+    max_cpu_s: float = 0.0
+    total_cpu_s: float = 0.0
+    collected: int = 0
+
+    def add(self, pause_s: float, cpu_s: float, collected: int) -> None:
+        self.count += 1
+        self.max_s = max(self.max_s, pause_s)
+        self.total_s += pause_s
+        self.max_cpu_s = max(self.max_cpu_s, cpu_s)
+        self.total_cpu_s += cpu_s
+        self.collected += collected
+
+    def text(self) -> str:
+        return (
+            f"{self.count} max {self.max_s * 1000:.1f} ms total {self.total_s * 1000:.1f} ms "
+            f"cpu max {self.max_cpu_s * 1000:.1f} ms total {self.total_cpu_s * 1000:.1f} ms "
+            f"freed {self.collected}"
+        )
+
+
+def _three() -> list[Pauses]:
+    return [Pauses() for _ in range(GENERATIONS)]
+
+
+@dataclass
+class GcWatch:
+    """Counts CPython's collections and their pauses per generation (a ``gc.callbacks``
+    hook: every thread's collections, the bus thread's included; a pause holds the GIL, so
+    it stops both loops). :meth:`run` writes them to the box's log:
+
+    - ``heap.gc full: N collections, max X ms, total Y ms, cpu max X ms, total Y ms, freed Z
+      (why)``: within a second of any full (generation 2) collection, one line a second at
+      most;
+    - ``heap.gc: 60 s: gen0 N max X ms total Y ms cpu max X ms total Y ms freed Z; gen1 ...;
+      gen2 ...``: once a minute.
+
+    ``scripts/bench_load.py`` reads the first kind per phase.
     """
 
-    idle_cpu_share: float = IDLE_CPU_SHARE
-    idle_s: float = IDLE_S
-    check_s: float = CHECK_S
-    late_s: float = LATE_S
-    min_freezes: int = MIN_FREEZES
-    max_freezes: int = MAX_FREEZES
-    cpu_clock: Callable[[], float] = time.thread_time
-    enabled: bool = True  # False: install() does nothing (benchmarks compare without it)
+    clock: Callable[[], float] = time.perf_counter
+    cpu_clock: Callable[[], float] = time.thread_time  # the collecting thread's
+    totals: list[Pauses] = field(default_factory=_three)  # since installed
+    minute: list[Pauses] = field(default_factory=_three)  # since the last summary line
+    full: Pauses = field(default_factory=Pauses)  # full collections not yet in a line
+    reason: str = ""  # why the full collection under way runs (the policy says it)
+    _reasons: list[str] = field(default_factory=list)
+    _started: float | None = None
+    _cpu: float = 0.0
     installed: bool = False
-    freezes: int = 0  # full collections whose survivors this policy froze
-    freezes_since: int = 0  # ... since the last settle or reclaim
-    reclaims: int = 0
-    _baseline: int = 0  # frozen by the last settle or reclaim: the start's heap
-    _reclaiming: bool = field(default=False, repr=False)
-    _active_at: float = field(default=0.0, repr=False)  # time.monotonic() of the last activity
 
     def install(self) -> None:
-        """Freeze the survivors of every full collection from now on (once per process)."""
-        if self.enabled and not self.installed:
-            gc.callbacks.append(self._after_collection)
+        if not self.installed:
+            gc.callbacks.append(self._note)
             self.installed = True
 
     def uninstall(self) -> None:
         if self.installed:
-            gc.callbacks.remove(self._after_collection)
+            gc.callbacks.remove(self._note)
+            self.installed = False
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        # Inside the collection: counters only (no logging: its locks, its handlers' I/O).
+        if phase == "start":
+            self._started, self._cpu = self.clock(), self.cpu_clock()
+            return
+        if self._started is None:
+            return
+        pause, cpu = self.clock() - self._started, self.cpu_clock() - self._cpu
+        self._started = None
+        generation, collected = info["generation"], info["collected"]
+        self.totals[generation].add(pause, cpu, collected)
+        self.minute[generation].add(pause, cpu, collected)
+        if generation == GENERATIONS - 1:
+            self.full.add(pause, cpu, collected)
+            why = self.reason or "explicit or automatic"
+            if why not in self._reasons:
+                self._reasons.append(why)
+
+    def flush_full(self) -> None:
+        """Log the full collections since the last time, if any."""
+        if not self.full.count:
+            return
+        full, self.full = self.full, Pauses()
+        reasons, self._reasons = self._reasons, []
+        log.info(
+            "heap.gc full: %d collections, max %.1f ms, total %.1f ms, "
+            "cpu max %.1f ms, total %.1f ms, freed %d (%s)",
+            full.count,
+            full.max_s * 1000,
+            full.total_s * 1000,
+            full.max_cpu_s * 1000,
+            full.total_cpu_s * 1000,
+            full.collected,
+            ", ".join(reasons),
+        )
+
+    def summary(self, seconds: float) -> None:
+        """Log the collections since the last summary (and start anew)."""
+        minute, self.minute = self.minute, _three()
+        parts = "; ".join(f"gen{g} {p.text()}" for g, p in enumerate(minute))
+        log.info("heap.gc: %.0f s: %s", seconds, parts)
+
+    async def run(self, flush_s: float = FLUSH_S, summary_s: float = SUMMARY_S) -> None:
+        """Write the lines (see the class) until cancelled; installed meanwhile."""
+        self.install()
+        loop = asyncio.get_running_loop()
+        last_summary = loop.time()
+        try:
+            while True:
+                await asyncio.sleep(flush_s)
+                self.flush_full()
+                now = loop.time()
+                if now - last_summary >= summary_s:
+                    self.summary(now - last_summary)
+                    last_summary = now
+        finally:
+            self.uninstall()
+
+
+#: The box's watch (installed by :func:`ews_tui.ui.warm_up.warm_up`).
+WATCH: Final = GcWatch()
+
+
+@dataclass
+class GcPolicy:
+    """Full collections only when the loop is quiet, or past a memory cap; young ones tuned.
+
+    ``clock`` (``time.monotonic``), ``cpu_clock`` (the loop thread's CPU time,
+    ``time.thread_time``) and ``rss`` (:func:`rss_bytes`) are what :meth:`check` reads: tests
+    give their own.
+    """
+
+    enabled: bool = True  # False: install() does nothing (CPython's own collections)
+    young: tuple[int, int] = YOUNG
+    min_young: int = MIN_YOUNG
+    cap_bytes: int = CAP_MB << 20
+    idle_s: float = IDLE_S
+    check_s: float = CHECK_S
+    late_s: float = LATE_S
+    idle_cpu_share: float = IDLE_CPU_SHARE
+    clock: Callable[[], float] = time.monotonic
+    cpu_clock: Callable[[], float] = time.thread_time
+    rss: Callable[[], int] = rss_bytes
+    installed: bool = False
+    quiet: int = 0  # full collections run because the loop was quiet
+    forced: int = 0  # ... because the memory grew past the cap
+    _saved: tuple[int, int, int] = field(default=(700, 10, 10), repr=False)
+    _rss_low: int = field(default=0, repr=False)  # the lowest RSS since the last full collection
+    _active_at: float = field(default=-math.inf, repr=False)  # the last activity()
+    _quiet_since: float = field(default=0.0, repr=False)
+    _collected_at: float = field(default=0.0, repr=False)
+    _checked_at: float = field(default=0.0, repr=False)
+    _cpu_at: float = field(default=0.0, repr=False)
+
+    def install(self) -> None:
+        """CPython's automatic full collections off, the young thresholds set (once)."""
+        if self.enabled and not self.installed:
+            self._saved = gc.get_threshold()
+            gc.set_threshold(*self.young, AUTOMATIC_FULL_OFF)
+            self.installed = True
+            self.collected()
+
+    def uninstall(self) -> None:
+        """CPython's thresholds as they were (a process that goes on collects as before)."""
+        if self.installed:
+            gc.set_threshold(*self._saved)
             self.installed = False
 
     def activity(self) -> None:
-        """A UI session did something that makes garbage (a screen opened or closed): not
-        the moment for a reclaim."""
-        self._active_at = time.monotonic()
+        """A UI session did something (a key typed, a screen opened or closed, the session
+        ended): not the moment for a full collection, but one is due once quiet."""
+        self._active_at = self.clock()
 
     @property
     def last_activity(self) -> float:
-        """``time.monotonic()`` of the last :meth:`activity` (0.0: none yet)."""
+        """The ``clock`` time of the last :meth:`activity` (-inf: none yet)."""
         return self._active_at
 
-    def settled(self, frozen: int) -> None:
-        self._baseline = frozen
-        self.freezes_since = 0
+    def collected(self) -> None:
+        """A full collection just ran: memory and quiet are measured from now."""
+        self._rss_low = self.rss()
+        self._checked_at = self._quiet_since = self._collected_at = self.clock()
+        self._cpu_at = self.cpu_clock()
 
     @property
-    def pending(self) -> int:
-        """Objects frozen since the last settle or reclaim: some may be garbage by now
-        (walks the permanent generation: for tests and logs, not for every check)."""
-        return max(0, gc.get_freeze_count() - self._baseline)
+    def dirty(self) -> bool:
+        """Whether a session did something (:meth:`activity`) since the last full collection:
+        a closed screen or session is garbage waiting for one."""
+        return self._active_at > self._collected_at
 
-    def _after_collection(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "stop" and info["generation"] == 2 and not self._reclaiming:
-            gc.freeze()  # the next full collection walks only the objects born after this
-            self.freezes += 1
-            self.freezes_since += 1
+    def due(self, *, quiet_s: float, young_since: int, growth: int) -> str | None:
+        """Why a full collection is due now (None: it is not): ``growth`` bytes of RSS since
+        the last one past the cap ("forced"), or the loop quiet for ``idle_s`` with
+        ``young_since`` generation-1 collections since the last one, or a session's activity
+        ("quiet")."""
+        if growth >= self.cap_bytes:
+            return "forced"
+        if quiet_s >= self.idle_s and (young_since >= self.min_young or self.dirty):
+            return "quiet"
+        return None
 
-    def reclaim(self) -> int:
-        """Unfreeze, collect everything, freeze the survivors again; objects collected."""
-        freezes = self.freezes_since
-        self._reclaiming = True
+    def check(self) -> str | None:
+        """How busy the loop was since the last check; a full collection if :meth:`due`
+        (its reason, else None). Busy: its thread used more than ``idle_cpu_share`` of a core,
+        or this check came late (on a loaded machine a busy loop waits for a core: little
+        CPU, but late)."""
+        now, cpu = self.clock(), self.cpu_clock()
+        elapsed = now - self._checked_at
+        if (cpu - self._cpu_at) > self.idle_cpu_share * max(elapsed, 1e-9) or (
+            elapsed > self.check_s + self.late_s
+        ):
+            self._quiet_since = now
+        self._checked_at, self._cpu_at = now, cpu
+        rss = self.rss()
+        self._rss_low = min(self._rss_low, rss)
+        growth = rss - self._rss_low
+        quiet_s = now - max(self._quiet_since, self._active_at)
+        why = self.due(quiet_s=quiet_s, young_since=gc.get_count()[2], growth=growth)
+        if why is not None:
+            self.collect(why, growth)
+        return why
+
+    def collect(self, why: str, growth: int = 0) -> int:
+        """A full collection now, for ``why`` (the watch's line says it); objects freed."""
+        WATCH.reason = f"{why}, RSS +{growth / 2**20:.0f} MB"
         try:
-            started = time.perf_counter()
-            gc.unfreeze()
-            collected = gc.collect()
-            gc.freeze()
+            freed = gc.collect(2)
         finally:
-            self._reclaiming = False
-        took = time.perf_counter() - started
-        self.settled(gc.get_freeze_count())
-        self.reclaims += 1
-        log.info(
-            "heap.reclaimed: %d objects collected (%d freezes since the last time) in %.0f ms",
-            collected,
-            freezes,
-            took * 1000,
-        )
-        return collected
-
-    def due(self, freezes: int, quiet_s: float) -> bool:
-        """Whether to reclaim now: enough frozen since the last time and the loop quiet
-        long enough, or too many freezes to wait."""
-        if freezes >= self.max_freezes:
-            return True
-        return freezes >= max(1, self.min_freezes) and quiet_s >= self.idle_s
+            WATCH.reason = ""
+        if why == "forced":
+            self.forced += 1
+        else:
+            self.quiet += 1
+        self.collected()
+        return freed
 
     async def run(self) -> None:
-        """Check every ``check_s`` how busy the loop's thread was; reclaim when :meth:`due`.
-
-        The policy is installed while this runs: when the task stops (its runtime stops), it
-        is uninstalled and what it froze is reclaimed, so a process that goes on (tests, a
-        second runtime) collects as CPython does."""
+        """:meth:`check` every ``check_s``; installed while this runs: when the task stops
+        (its runtime stops) CPython's thresholds are back."""
         self.install()
         try:
-            await self._check_forever()
+            while True:
+                await asyncio.sleep(self.check_s)
+                self.check()
         finally:
-            self.stop()
-
-    def stop(self) -> None:
-        """Uninstall; reclaim what the policy froze, if anything (safe to call twice)."""
-        self.uninstall()
-        if self.freezes_since:
-            self.reclaim()
-
-    async def _check_forever(self) -> None:
-        quiet_since = wall = time.monotonic()
-        cpu = self.cpu_clock()
-        while True:
-            await asyncio.sleep(self.check_s)
-            now, used = time.monotonic(), self.cpu_clock()
-            busy = (used - cpu) > self.idle_cpu_share * max(now - wall, 1e-9) or (
-                now - wall > self.check_s + self.late_s
-            )
-            wall, cpu = now, used
-            if busy:
-                quiet_since = now
-            quiet_s = now - max(quiet_since, self._active_at)
-            if self.due(self.freezes_since, quiet_s):
-                self.reclaim()
-                quiet_since = wall = time.monotonic()
-                cpu = self.cpu_clock()
+            self.uninstall()
 
 
-#: Off in ``ews serve`` (measured on a quiet machine, ten sessions on the consumption screens:
-#: RTU poll period p99 1.76× unloaded with the policy, 1.21× without). A reclaim walks the whole
-#: heap, 0.5–1 s holding the GIL, and the bus thread cannot poll meanwhile; under sustained
-#: load the 24-freeze cap forces one every ~45 s. It halves the longest stall while sessions
-#: navigate (221 against 382 ms): ``scripts/bench_sessions.py --heap-policy`` compares.
-POLICY: Final = GcPolicy(enabled=False)
+#: The box's policy (:func:`ews_tui.ui.warm_up.warm_up` installs it and runs its task).
+POLICY: Final = GcPolicy()

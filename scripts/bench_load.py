@@ -37,6 +37,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -314,6 +315,7 @@ async def phase(
     ended, cpu_after = time.monotonic(), cpu_seconds(serve_pid)
     drained, cpu_drained = await drain(serve_pid, ended, cpu_after)
     await asyncio.sleep(1.0)  # the events log is written in a thread
+    wall_offset = time.time() - time.monotonic()
     rtu = polls.periods(True, started, ended)
     tcp = polls.periods(False, started, ended)
     return {
@@ -336,8 +338,43 @@ async def phase(
         if keys > 0
         else None,
         "drain_s": round(drained - ended, 1),
+        **serve_gc(data, started + wall_offset, ended + wall_offset),
         "keys": keys,
         "window_s": round(ended - started, 1),
+    }
+
+
+GC_FULL_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) .*heap\.gc full: (\d+) collections, "
+    r"max ([\d.]+) ms, total ([\d.]+) ms, cpu max ([\d.]+) ms, total ([\d.]+) ms"
+)
+
+
+def serve_gc(data: Path, since: float, until: float) -> dict[str, Any]:
+    """The full collections of ``ews serve`` between two wall-clock times, from the lines of
+    its GC watch in its log (``ews_tui.heap.GcWatch``: one line within a second of them):
+    how many, the longest and the total pause (wall, and the collecting thread's CPU)."""
+    count, worst, total, worst_cpu, total_cpu = 0, 0.0, 0.0, 0.0, 0.0
+    logs = data / "logs"
+    for path in sorted(logs.glob("ews.log*")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            found = GC_FULL_LINE.match(line)
+            if found is None:
+                continue
+            stamp = time.mktime(time.strptime(found[1], "%Y-%m-%d %H:%M:%S"))
+            at = stamp + int(found[2]) / 1000
+            if since <= at <= until + 1.5:  # written within a second of the collections
+                count += int(found[3])
+                worst = max(worst, float(found[4]))
+                total += float(found[5])
+                worst_cpu = max(worst_cpu, float(found[6]))
+                total_cpu += float(found[7])
+    return {
+        "serve_gc_full": count,
+        "serve_gc_max_ms": round(worst, 1),
+        "serve_gc_total_ms": round(total, 1),
+        "serve_gc_cpu_max_ms": round(worst_cpu, 1),
+        "serve_gc_cpu_total_ms": round(total_cpu, 1),
     }
 
 

@@ -9,7 +9,8 @@ menu (Enter, wait for the screen, Esc, ↓).
 
 - ``rss_growth_mb``: this process's RSS after ``sessions`` sessions opened and closed (in
   rounds of ten at once) minus the RSS after a warm-up (two sessions through the menus, then
-  one round of ten); sampled after the sessions ended and the heap policy's reclaim. Target
+  one round of ten); sampled after the sessions ended and the heap policy's next full
+  collection (:class:`ews_tui.heap.GcPolicy`: once the loop is quiet). Target
   (issue 11): ≤ 10 MB for 40 sessions. ``rss_after_single_warmup_mb`` and
   ``rss_by_round_mb`` show the rest: the first round of ten at once raises the allocator's
   high-water mark, the later ones do not.
@@ -52,6 +53,7 @@ PASSWORD = "bench"
 PROBE_S = 0.005
 MENU_ROWS = 14  # Enter/Esc/↓ this many times: every entry of the longest menu (14)
 NEW_LANGUAGES = ("de_DE.UTF-8", "es_ES.UTF-8", "it_IT.UTF-8", "pl_PL.UTF-8", "ru_RU.UTF-8")
+QUIET_WAIT_S = 30.0  # a quiet loop gets its full collection within seconds
 ROLES = {"server": Role.SERVER, "system": Role.SYSTEM}
 
 
@@ -184,9 +186,15 @@ async def sessions_ended(front: SshFrontEnd) -> None:
     while front.sessions:
         await asyncio.sleep(0.1)
     await asyncio.sleep(1.0)  # the connections' last callbacks
-    # What the heap policy froze while the sessions were open is freed by its reclaim (its
-    # task runs it once the loop is quiet, ews_tui.heap.GcPolicy.run): run it now.
-    heap.POLICY.reclaim()
+    # What the sessions left in cycles is freed by the heap policy's next full collection,
+    # which its task runs once the loop is quiet (ews_tui.heap.GcPolicy.check): wait for it,
+    # as a box would.
+    done = heap.POLICY.quiet + heap.POLICY.forced
+    deadline = time.monotonic() + QUIET_WAIT_S
+    while heap.POLICY.installed and heap.POLICY.quiet + heap.POLICY.forced == done:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the heap policy ran no full collection once the sessions ended")
+        await asyncio.sleep(0.1)
 
 
 async def bench(quick: bool) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""ews_tui.heap: start-up's objects leave the collector's scans; its garbage is freed first."""
+"""ews_tui.heap: start-up's objects leave the collector's scans; full collections only when
+the loop is quiet or past a memory cap; the collector's work in the log."""
 
 from __future__ import annotations
 
@@ -37,144 +38,239 @@ def test_settle_collects_then_freezes_what_is_alive(unfrozen: None) -> None:
     assert any(obj is kept for obj in gc.get_objects())
 
 
-# -- the policy: full collections walk what is new; what freezing kept comes back when quiet --
+# -- the policy: no automatic full collection; one when quiet, or past the memory cap ---------
+
+
+class Clocks:
+    """The policy's clock, its loop thread's CPU clock and its RSS, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.cpu = 0.0
+        self.rss = 100 << 20
+
+    def policy(
+        self,
+        *,
+        idle_s: float = heap.IDLE_S,
+        check_s: float = heap.CHECK_S,
+        min_young: int = heap.MIN_YOUNG,
+        cap_bytes: int = heap.CAP_MB << 20,
+    ) -> heap.GcPolicy:
+        return heap.GcPolicy(
+            idle_s=idle_s,
+            check_s=check_s,
+            min_young=min_young,
+            cap_bytes=cap_bytes,
+            clock=lambda: self.now,
+            cpu_clock=lambda: self.cpu,
+            rss=lambda: self.rss,
+        )
+
+    def later(self, seconds: float, busy: float = 0.0) -> None:
+        """``seconds`` pass; the loop's thread uses ``busy`` of a core meanwhile."""
+        self.now += seconds
+        self.cpu += busy * seconds
 
 
 @pytest.fixture
-def policy(unfrozen: None) -> Iterator[heap.GcPolicy]:
-    own = heap.GcPolicy(idle_s=0.05, check_s=0.01, min_freezes=1)
-    heap.settle()
-    own.settled(gc.get_freeze_count())
-    own.install()
-    yield own
-    own.uninstall()
+def clocks(unfrozen: None) -> Iterator[Clocks]:
+    yield Clocks()
+    heap.WATCH.reason = ""
 
 
-def test_a_full_collection_freezes_its_survivors(policy: heap.GcPolicy) -> None:
-    kept = [Node() for _ in range(100)]
-    assert any(obj is kept for obj in gc.get_objects())
-    gc.collect()
-    # The survivors left the generations: the next full collection does not walk them.
-    assert not any(obj is kept for obj in gc.get_objects())
-    assert policy.freezes >= 1
-    assert policy.pending >= len(kept)
+def promoted_garbage() -> weakref.ref[Node]:
+    """A cycle that lived through young collections (in generation 2 now), then dropped:
+    only a full collection frees it."""
+    node = Node()
+    for _ in range(3):
+        gc.collect(1)
+    gone = weakref.ref(node)
+    del node
+    gc.collect(1)
+    assert gone() is not None
+    return gone
 
 
-def test_garbage_frozen_while_alive_comes_back_at_reclaim(policy: heap.GcPolicy) -> None:
-    screen = Node()  # a screen alive during a full collection, closed afterwards
-    gone = weakref.ref(screen)
-    gc.collect()
-    del screen
-    gc.collect()
-    assert gone() is not None  # frozen: the usual collections keep it
-    assert policy.reclaim() >= 1
+def test_installed_cpython_starts_no_full_collection(unfrozen: None) -> None:
+    policy = heap.GcPolicy(young=(700, 10))  # CPython's young thresholds: its rule applies
+    watch = heap.GcWatch()
+    was = gc.get_threshold()
+    policy.install()
+    watch.install()
+    try:
+        assert gc.get_threshold() == (700, 10, heap.AUTOMATIC_FULL_OFF)
+        # Enough long-lived objects for CPython's own rule (generation 1 collected more than
+        # 10 times, a quarter more long-lived objects than the last full one left).
+        kept = [Node() for _ in range(300_000)]
+        assert gc.get_count()[2] > 10
+    finally:
+        watch.uninstall()
+        policy.uninstall()
+    assert watch.totals[1].count > 10
+    assert watch.totals[2].count == 0
+    assert gc.get_threshold() == was  # uninstalled: CPython's own thresholds again
+    del kept
+
+
+def test_a_quiet_loop_gets_a_full_collection(clocks: Clocks) -> None:
+    policy = clocks.policy(idle_s=2.0, check_s=0.5, min_young=3)
+    policy.install()
+    try:
+        gone = promoted_garbage()
+        clocks.later(0.5)
+        assert policy.check() is None  # quiet for half a second only
+        clocks.later(0.5, busy=0.6)
+        assert policy.check() is None  # busy: quiet again from here
+        for _ in range(3):
+            clocks.later(0.5, busy=0.1)
+            assert policy.check() is None
+        assert gone() is not None
+        clocks.later(0.5, busy=0.1)
+        assert policy.check() == "quiet"  # two seconds under a quarter of a core
+    finally:
+        policy.uninstall()
     assert gone() is None
-    assert policy.pending == 0  # the survivors are the new baseline
-    assert policy.freezes_since == 0
+    assert (policy.quiet, policy.forced) == (1, 0)
 
 
-def test_settle_frees_what_the_policy_froze(policy: heap.GcPolicy) -> None:
-    screen = Node()
-    gone = weakref.ref(screen)
-    gc.collect()
-    del screen
-    heap.settle()
-    assert gone() is None
+def test_nothing_to_collect_no_collection(clocks: Clocks) -> None:
+    policy = clocks.policy(idle_s=2.0, min_young=10_000)
+    policy.install()
+    try:
+        for _ in range(20):
+            clocks.later(0.5)
+            assert policy.check() is None  # quiet, but nothing promoted, no session activity
+    finally:
+        policy.uninstall()
 
 
-def test_reclaim_is_due_when_quiet_or_when_too_much_waits() -> None:
-    policy = heap.GcPolicy(idle_s=2.0, min_freezes=3, max_freezes=40)
-    assert not policy.due(0, quiet_s=60.0)  # nothing frozen since the last time
-    assert not policy.due(2, quiet_s=60.0)  # too little to be worth walking the whole heap
-    assert not policy.due(10, quiet_s=1.0)  # busy a second ago: later
-    assert policy.due(3, quiet_s=2.0)
-    assert policy.due(40, quiet_s=0.0)  # memory stays bounded on a box never quiet
+def test_a_busy_loop_waits_until_memory_passes_the_cap(clocks: Clocks) -> None:
+    policy = clocks.policy(idle_s=2.0, min_young=1, cap_bytes=48 << 20)
+    policy.install()
+    try:
+        gone = promoted_garbage()
+        for _ in range(60):  # 30 s of a whole core: never quiet
+            clocks.later(0.5, busy=1.0)
+            clocks.rss += 512 << 10
+            assert policy.check() is None
+        assert gone() is not None
+        clocks.later(0.5, busy=1.0)
+        clocks.rss += 20 << 20  # 50 MB since the last full collection
+        assert policy.check() == "forced"
+        assert gone() is None
+        clocks.later(0.5, busy=1.0)
+        clocks.rss += 1 << 20
+        assert policy.check() is None  # the cap counts from the last full collection
+    finally:
+        policy.uninstall()
+    assert (policy.quiet, policy.forced) == (0, 1)
 
 
-def test_the_task_reclaims_once_the_loop_is_quiet(policy: heap.GcPolicy) -> None:
-    screen = Node()
-    gone = weakref.ref(screen)
-    gc.collect()
-    del screen
-
-    async def quiet_loop() -> None:
-        task = asyncio.create_task(policy.run())
-        try:
-            async with asyncio.timeout(30):
-                while gone() is not None:
-                    await asyncio.sleep(0.01)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    asyncio.run(quiet_loop())
-    assert policy.reclaims == 1
+def test_a_late_check_is_a_busy_loop(clocks: Clocks) -> None:
+    # On a loaded machine a busy loop waits for a core: little CPU, but its checks come late.
+    policy = clocks.policy(idle_s=2.0, check_s=0.5, min_young=1)
+    policy.install()
+    try:
+        promoted_garbage()
+        for _ in range(20):
+            clocks.later(1.5)
+            assert policy.check() is None
+    finally:
+        policy.uninstall()
 
 
-def test_the_task_waits_while_the_loop_is_busy(policy: heap.GcPolicy) -> None:
-    clock = [0.0]
-
-    def busy_cpu() -> float:
-        clock[0] += 1.0  # a whole core between two checks
-        return clock[0]
-
-    policy.cpu_clock = busy_cpu
-    screen = Node()
-    gc.collect()
-    del screen
-
-    async def busy_loop() -> None:
-        task = asyncio.create_task(policy.run())
-        for _ in range(40):  # 0.4 s of checks: well past idle_s
-            await asyncio.sleep(0.01)
-        assert policy.reclaims == 0
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-    asyncio.run(busy_loop())
-
-
-def test_the_task_waits_while_sessions_change_screens(policy: heap.GcPolicy) -> None:
-    screen = Node()
-    gc.collect()
-    del screen
-
-    async def navigating() -> None:
-        task = asyncio.create_task(policy.run())
-        for _ in range(40):  # 0.4 s of checks, a screen opened at each: well past idle_s
+def test_sessions_at_work_defer_it_and_a_session_ended_makes_it_due(clocks: Clocks) -> None:
+    policy = clocks.policy(idle_s=2.0, min_young=10_000)  # only the activity makes it due
+    policy.install()
+    try:
+        gone = promoted_garbage()
+        for _ in range(20):  # a screen opened at every check: 10 s, no collection
+            clocks.later(0.5)
             policy.activity()
-            await asyncio.sleep(0.01)
-        assert policy.reclaims == 0
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-    asyncio.run(navigating())
-
-
-def test_when_its_task_stops_the_policy_is_gone_and_its_garbage_back(unfrozen: None) -> None:
-    own = heap.GcPolicy(idle_s=3600.0)
-
-    async def a_runtime_that_stops() -> weakref.ref[Node]:
-        task = asyncio.create_task(own.run())
-        await asyncio.sleep(0)  # its first turn: installed
-        assert own.installed
-        screen = Node()
-        gone = weakref.ref(screen)
-        gc.collect()  # frozen alive
-        del screen
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        return gone
-
-    gone = asyncio.run(a_runtime_that_stops())
-    assert not own.installed
+            assert policy.check() is None
+        assert policy.dirty
+        for _ in range(3):
+            clocks.later(0.5)
+            assert policy.check() is None
+        clocks.later(0.5)
+        assert policy.check() == "quiet"  # two seconds after the last activity
+        assert not policy.dirty
+    finally:
+        policy.uninstall()
     assert gone() is None
+
+
+def test_the_watch_line_says_why_the_policy_collected(
+    clocks: Clocks, caplog: pytest.LogCaptureFixture
+) -> None:
+    policy = clocks.policy(cap_bytes=1 << 20)
+    watch = heap.WATCH
+    was = watch.installed
+    watch.install()
+    policy.install()
+    try:
+        promoted_garbage()
+        watch.flush_full()  # what came before
+        clocks.rss += 2 << 20
+        caplog.set_level("INFO", logger="ews_tui.heap")
+        assert policy.check() == "forced"
+        watch.flush_full()
+    finally:
+        policy.uninstall()
+        if not was:
+            watch.uninstall()
+    assert caplog.records[-1].getMessage().endswith("(forced, RSS +2 MB)")
+
+
+def test_its_task_installs_it_and_puts_cpython_back_when_it_stops(unfrozen: None) -> None:
+    policy = heap.GcPolicy(check_s=0.01)
+    was = gc.get_threshold()
+
+    async def a_runtime_that_stops() -> None:
+        task = asyncio.create_task(policy.run())
+        await asyncio.sleep(0.05)
+        assert policy.installed
+        assert gc.get_threshold()[2] == heap.AUTOMATIC_FULL_OFF
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(a_runtime_that_stops())
+    assert not policy.installed
+    assert gc.get_threshold() == was
 
 
 def test_a_disabled_policy_installs_nothing(unfrozen: None) -> None:
-    own = heap.GcPolicy(enabled=False)
-    own.install()
-    kept = [Node() for _ in range(10)]
-    gc.collect()
-    assert not own.installed and own.freezes == 0
-    assert any(obj is kept for obj in gc.get_objects())  # CPython's own collections
+    policy = heap.GcPolicy(enabled=False)
+    was = gc.get_threshold()
+    policy.install()
+    assert not policy.installed
+    assert gc.get_threshold() == was
+
+
+# -- the watch: the collector's work in the box's log ------------------------------------------
+
+
+def test_the_watch_counts_a_real_collection_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
+    watch = heap.GcWatch()
+    watch.install()
+    try:
+        garbage = weakref.ref(Node())
+        gc.collect()
+        gc.collect(0)
+    finally:
+        watch.uninstall()
+    assert garbage() is None
+    assert watch.totals[2].count == 1 and watch.totals[2].collected >= 1
+    assert watch.totals[0].count >= 1
+    assert watch.totals[2].max_s > 0.0 and watch.totals[2].total_s >= watch.totals[2].max_s
+    caplog.set_level("INFO", logger="ews_tui.heap")
+    watch.flush_full()
+    watch.flush_full()  # nothing new: no second line
+    watch.summary(60.0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert lines[0].startswith("heap.gc full: 1 collections, max ")
+    assert lines[1].startswith("heap.gc: 60 s: gen0 ")
+    assert "gen2 1 max " in lines[1]
+    assert watch.minute[2].count == 0  # the next summary starts anew

@@ -19,13 +19,15 @@ stream exits the app. Nothing here touches the process's stdin, stdout or signal
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import sys
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar, Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from rich.color import Color as RichColor
 from rich.color import ColorSystem
@@ -37,6 +39,8 @@ from textual.driver import Driver
 from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
+
+from ews_tui import heap
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +125,17 @@ class StreamTerminal:
         self._reader: asyncio.Task[None] | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
 
-    def driver_class(self) -> type[StreamDriver]:
-        """A driver class bound to this terminal (Textual makes the driver itself)."""
-        return type("SessionDriver", (StreamDriver,), {"terminal": self})
-
     async def run(self, app: App[Any]) -> None:
         """Run ``app`` here until it exits or the link goes; the link is left open.
 
         An exception of the app never leaves here: the app ends, :attr:`crashed` says so,
         and the front end tells its user; the loop, the box and other sessions go on.
         """
-        app.driver_class = self.driver_class()
+        # One driver class for every session: Textual makes the driver, which finds this
+        # terminal through the app (a class made per session is a cycle, its ``__mro__``,
+        # that held the terminal, its link and its app until a full collection).
+        app.driver_class = StreamDriver
+        _TERMINALS[app] = self
         set_color_depth(app, self.colors)
         _share_print_capture(app)
         loop = asyncio.get_running_loop()
@@ -141,7 +145,11 @@ class StreamTerminal:
             self._idle_handle = loop.call_later(self.idle_timeout, self._check_idle)
         _PRINTS.entered()
         try:
-            await app.run_async(size=(self.size.columns, self.size.rows), mouse=self.mouse)
+            # In a context of its own: Textual sets the running app in its context
+            # variables; in the caller's context, every callback or task scheduled from it
+            # meanwhile (the SSH channel's) would take a copy holding the app.
+            run = app.run_async(size=(self.size.columns, self.size.rows), mouse=self.mouse)
+            await loop.create_task(run, name="ui-session", context=contextvars.copy_context())
             # Textual ends an app with return code 1 after an exception nothing caught.
             self.crashed = app.return_code not in (None, 0)
         except Exception:  # escaped Textual's own handling (its driver, its shutdown)
@@ -149,6 +157,8 @@ class StreamTerminal:
             self.crashed = True
         finally:
             _PRINTS.left()
+            _TERMINALS.pop(app, None)
+            heap.POLICY.activity()  # the session's objects are garbage: a full collection due
             release_textual_caches()
             if self._idle_handle is not None:
                 self._idle_handle.cancel()
@@ -159,7 +169,10 @@ class StreamTerminal:
                 await asyncio.gather(reader, return_exceptions=True)
 
     def touched(self) -> None:
+        """Something was typed: the idle timer starts again, and the heap policy holds its
+        full collection until the sessions are quiet."""
         self.last_input = asyncio.get_running_loop().time()
+        heap.POLICY.activity()
 
     def _check_idle(self) -> None:
         assert self.idle_timeout
@@ -233,6 +246,9 @@ class _SessionPrints:
 
 
 _PRINTS = _SessionPrints()
+
+#: The terminal each running session app runs on (its driver finds it here).
+_TERMINALS: weakref.WeakKeyDictionary[App[Any], StreamTerminal] = weakref.WeakKeyDictionary()
 
 
 def _share_print_capture(app: App[Any]) -> None:
@@ -320,8 +336,6 @@ class SessionParser(XTermParser):
 class StreamDriver(Driver):
     """Textual's side of a :class:`StreamTerminal` (made by Textual, one per app run)."""
 
-    terminal: ClassVar[StreamTerminal]
-
     def __init__(
         self,
         app: App[Any],
@@ -330,6 +344,7 @@ class StreamDriver(Driver):
         mouse: bool = True,
         size: tuple[int, int] | None = None,
     ) -> None:
+        self.terminal = _TERMINALS[app]
         size = size or (self.terminal.size.columns, self.terminal.size.rows)
         super().__init__(app, debug=debug, mouse=mouse, size=size)
         self._parser = SessionParser()

@@ -374,7 +374,7 @@ def _theme_of(session: Session) -> str:
 
 
 def _screen_changed(_screen: Screen[Any]) -> None:
-    """A screen opened or closed: garbage being made, no time for the heap's reclaim."""
+    """A screen opened or closed: garbage being made, no time for a full collection."""
     heap.POLICY.activity()
 
 

@@ -11,9 +11,11 @@
   objects, 60 ms of the loop on the test machine), at the moments sessions create widgets
   fastest: while they open screens.
 - **The heap policy** (:class:`ews_tui.heap.GcPolicy`) installed and its task supervised by
-  the runtime: each later full collection walks only the objects born since the last one,
-  and what that keeps is reclaimed when the loop is quiet (issue 11: five sessions opening
-  every screen stalled the loop 250 to 380 ms at each full collection).
+  the runtime: no automatic full collection; one when the loop is quiet, or past a memory
+  cap (issues 11 and 16: five sessions opening every screen stalled the loop 190 to 380 ms
+  at each full collection CPython ran itself).
+- **The collector watched** (:class:`ews_tui.heap.GcWatch`): its collections and pauses
+  per generation in the box's log.
 
 ``ews serve`` calls :func:`warm_up` once the runtime has started, before the front ends.
 """
@@ -46,9 +48,13 @@ async def warm_up(runtime: Runtime) -> None:
     and start the heap policy if it is on (a task of ``runtime``, stopped with it)."""
     names = await asyncio.to_thread(import_screens)
     frozen = heap.settle()
-    if heap.POLICY.enabled:  # off by default: see ews_tui.heap.POLICY
+    heap.WATCH.install()  # the collections from now on, in the box's log
+    watch = runtime.supervise("heap-watch", heap.WATCH.run).task
+    if watch is not None:  # stopped with the runtime, even before its first turn
+        watch.add_done_callback(lambda _task: heap.WATCH.uninstall())
+    if heap.POLICY.enabled:  # benchmarks switch it off to compare
         heap.POLICY.install()  # from now on, not only once its task has had its first turn
         task = runtime.supervise("heap", heap.POLICY.run).task
         if task is not None:  # stopped with the runtime, even before its first turn
-            task.add_done_callback(lambda _task: heap.POLICY.stop())
+            task.add_done_callback(lambda _task: heap.POLICY.uninstall())
     log.info("UI warmed up: %d screen modules imported, %d objects frozen", len(names), frozen)

@@ -1,5 +1,5 @@
-"""The app tells the heap policy when a screen opens or closes: no reclaim (a walk of the
-whole heap) while a session navigates (issue 11)."""
+"""The app tells the heap policy when a screen opens or closes: no full collection while a
+session navigates, one once it is quiet (issues 11 and 16)."""
 
 from __future__ import annotations
 

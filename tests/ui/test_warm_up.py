@@ -20,21 +20,24 @@ names = [i.name for i in pkgutil.iter_modules(screens.__path__)]
 before = [n for n in names if f"ews_tui.ui.screens.{n}" in sys.modules]
 
 async def main():
-    off = POLICY.enabled  # ews serve's default
+    on = POLICY.enabled  # ews serve's default
+    async with Runtime(default_config(Path(tempfile.mkdtemp()))) as rt:
+        await warm_up(rt)
+        tasks, installed = sorted(task.get_name() for task in rt.tasks), POLICY.installed
+        threshold = gc.get_threshold()[2]
+    POLICY.enabled = False  # bench_sessions --heap-policy off
     async with Runtime(default_config(Path(tempfile.mkdtemp()))) as rt:
         await warm_up(rt)
         without = sorted(task.get_name() for task in rt.tasks), POLICY.installed
-    POLICY.enabled = True  # bench_sessions --heap-policy
-    async with Runtime(default_config(Path(tempfile.mkdtemp()))) as rt:
-        await warm_up(rt)
-        return off, without, sorted(task.get_name() for task in rt.tasks), POLICY.installed
+    return on, without, tasks, installed, threshold
 
-off, without, tasks, installed = asyncio.run(main())
+on, without, tasks, installed, threshold = asyncio.run(main())
 after = [n for n in names if f"ews_tui.ui.screens.{n}" in sys.modules]
 frozen = gc.get_freeze_count()
 gc.collect()
 print(json.dumps({"names": names, "before": before, "after": after, "tasks": tasks,
-                  "off": off, "without": without,
+                  "on": on, "without": without, "threshold": threshold,
+                  "cpython": gc.get_threshold(),
                   "policy": installed, "after_stop": POLICY.installed, "frozen": frozen,
                   "tracked": len(gc.get_objects())}))
 """
@@ -51,10 +54,14 @@ def test_warm_up_imports_every_screen_and_freezes_the_start_heap() -> None:
     assert result["after"] == result["names"]
     # The modules, catalogs and classes: out of the walks of every later full collection.
     assert result["frozen"] > 10 * result["tracked"]
-    # The heap policy: off as ews serve runs (no task, nothing installed); switched on, it is
-    # installed, its task one of the runtime's, and gone when the runtime stops.
-    assert result["off"] is False
-    assert "heap" not in result["without"][0] and result["without"][1] is False
+    # The heap policy: on as ews serve runs (installed, its task one of the runtime's,
+    # CPython's automatic full collections off, back when the runtime stops); switched off,
+    # no task, nothing installed. The collector's watch runs either way.
+    assert result["on"] is True
     assert result["policy"] is True
-    assert "heap" in result["tasks"]
+    assert {"heap", "heap-watch"} <= set(result["tasks"])
+    assert result["threshold"] > 10**6
     assert result["after_stop"] is False
+    assert result["cpython"][2] == 10
+    assert "heap" not in result["without"][0] and result["without"][1] is False
+    assert "heap-watch" in result["without"][0]

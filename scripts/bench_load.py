@@ -252,6 +252,7 @@ class Probe:
         from ews_tui.store.db import Database
         from ews_tui.store.en50160_repo import En50160Repo
         from ews_tui.ui.frames import PacedFrames
+        from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 
         probe = self
         gc.callbacks.append(self.on_gc)
@@ -355,6 +356,22 @@ class Probe:
             await tick(self, **kwargs)
 
         Timer._tick = counted_tick  # type: ignore[method-assign]
+        render_lines = Widget.render_lines
+
+        def counted_render_lines(self: Widget, crop: Any) -> Any:
+            probe.count(f"render_lines.{type(self).__name__}")
+            return render_lines(self, crop)
+
+        Widget.render_lines = counted_render_lines  # type: ignore[method-assign]
+        show_loaded = ConsumptionScreen.show_loaded
+
+        def counted_show_loaded(self: ConsumptionScreen, view: Any, data: Any) -> None:
+            probe.count("consumption.reads_done")
+            if view == self.view:
+                probe.count("consumption.shown")
+            show_loaded(self, view, data)
+
+        ConsumptionScreen.show_loaded = counted_show_loaded  # type: ignore[method-assign]
 
 
 def run_probed(out: Path, profile: bool, argv: list[str]) -> int:

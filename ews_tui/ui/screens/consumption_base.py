@@ -36,10 +36,10 @@ from textual.timer import Timer
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from ews_tui.domain.events import InstallationChanged, SettingsChanged
+from ews_tui.domain.events import Event, InstallationChanged, SettingsChanged
 from ews_tui.domain.grouping import Amount, By, GroupKey, known, metered_devices
 from ews_tui.domain.periods import Step
-from ews_tui.i18n import N_, _
+from ews_tui.i18n import N_, _, current_language
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
 from ews_tui.store.consumption_repo import ConsumptionTable
@@ -120,6 +120,7 @@ class ConsumptionScreen(EwsScreen[None]):
         self._last_read: float | None = None
         self._header_timer: Timer | None = None
         self.header_delay_s = HEADER_DELAY_S
+        self._tabs_language: str | None = None  # the tabs' language, once shown
 
     # ------------------------------------------------------------------ services
 
@@ -174,24 +175,40 @@ class ConsumptionScreen(EwsScreen[None]):
         self.reload()
         self._follow(
             self.session.hub.subscribe(
-                SettingsChanged, InstallationChanged, maxsize=16, name=f"{self.NAME}-screen"
+                SettingsChanged,
+                InstallationChanged,
+                *self.FOLLOWS,
+                maxsize=16,
+                name=f"{self.NAME}-screen",
             )
         )
+
+    # Events of the Hub the screen follows besides the settings and the installation.
+    FOLLOWS: ClassVar[tuple[type[Event], ...]] = ()
 
     @work(exclusive=True, group="consumption-follow")
     async def _follow(self, subscription: Any) -> None:
         with subscription:
             async for event in while_shown(self, subscription):
-                if isinstance(event, SettingsChanged) and event.section not in RELOADING_SETTINGS:
-                    continue
-                self.reload()
+                self.followed(event)
+
+    def followed(self, event: Event) -> None:
+        """An event of the Hub: a change of the cost pages, the time zone or the
+        installation reads the view again."""
+        if isinstance(event, SettingsChanged) and event.section not in RELOADING_SETTINGS:
+            return
+        if isinstance(event, SettingsChanged | InstallationChanged):
+            self.reload()
 
     def show_header(self) -> None:
-        tabs = Text(_("Consumption"), style="bold", end="")
-        for number_, (name, title) in enumerate(VIEWS, start=1):
-            tabs.append("  ")
-            tabs.append(f" {number_} {_(title)} ", style="reverse" if name == self.NAME else "")
-        self._update("cons-tabs", tabs)
+        language = current_language()
+        if language != self._tabs_language:  # the tabs: once (and again in another language)
+            self._tabs_language = language
+            tabs = Text(_("Consumption"), style="bold", end="")
+            for number_, (name, title) in enumerate(VIEWS, start=1):
+                tabs.append("  ")
+                tabs.append(f" {number_} {_(title)} ", style="reverse" if name == self.NAME else "")
+            self._update("cons-tabs", tabs)
         view = self.view
         parts = [
             _(ENERGY_NAMES[view.energy]),

@@ -20,9 +20,10 @@ from ews_tui.domain.edits import save_device
 from ews_tui.runtime import Runtime
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.frames import LineCompositor
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.screens.consumption_total import TotalScreen
-from ews_tui.ui.widgets.histogram import MISSING, Histogram
+from ews_tui.ui.widgets.histogram import MISSING, Histogram, forget_shared
 from ews_tui.ui.widgets.period_grid import PeriodGrid
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
@@ -424,6 +425,7 @@ async def test_a_narrower_column_repaints_the_table_without_a_layout(box: Runtim
 async def test_a_chart_is_drawn_once_per_change(box: Runtime) -> None:
     """The chart was a Text turned into Textual's Content at every repaint of the widget;
     its strips are now made once per chart, cursor and size."""
+    forget_shared()  # no drawing of another test's chart
     app = make_box_app(box, "home")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_total(pilot)
@@ -436,6 +438,59 @@ async def test_a_chart_is_drawn_once_per_change(box: Runtime) -> None:
         await pilot.pause()
         assert chart.draws == draws + 1  # the cursor moved
         assert chart_lines(pilot)[-1].startswith("00 01")
+
+
+async def test_sessions_on_the_same_period_share_its_read_and_its_chart(box: Runtime) -> None:
+    """Ten sessions moving to the same day read the store and drew the chart ten times;
+    the table is read once for all, and the chart drawn once, until the data change."""
+    forget_shared()
+    service = box.get(ConsumptionService)
+    first, second = make_box_app(box, "home"), make_box_app(box, "home")
+    async with first.run_test(size=(80, 24)) as one, second.run_test(size=(80, 24)) as two:
+        await open_total(one)
+        reads = service.reads
+        await open_total(two)
+        assert service.reads == reads  # the day's tables, kept
+        assert column(two, "amount")[3] == "—"  # the gap of the 15th: missing, kept so
+        await one.press("left")
+        await loaded(one)
+        await one.pause()
+        assert service.reads == reads + 2  # the day before: its hours and its total
+        await two.press("left")
+        await loaded(two)
+        await two.pause()
+        assert service.reads == reads + 2
+        assert "Tuesday, January 14" in text(two, "#cons-view")
+        assert text(two, "#cons-totals") == text(one, "#cons-totals")
+        assert text(two, "#cons-totals") == "Total: 96.0 kWh · Cost: €19.20"
+        assert column(two, "amount") == column(one, "amount")
+        assert chart_lines(two) == chart_lines(one)
+        assert two.app.screen.query_one(Histogram).draws == 0  # the first session's drawing
+
+
+async def test_a_new_period_name_alone_renders_its_line_alone(box: Runtime) -> None:
+    """A frame with only the period's name changed rendered every widget of the screen
+    whole (Textual takes every widget whose clip touches the box around the changes): the
+    name's line is rendered, by the widgets on it."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, TotalScreen) and isinstance(screen._compositor, LineCompositor)
+        await pilot.pause()
+        screen.load_interval_s = 3600.0  # no read ends: only the header's timer draws
+        screen.header_delay_s = 0.01
+        rendered = screen._compositor.lines_rendered
+        await pilot.press("left")
+        for _ in range(100):
+            if "Tuesday, January 14" in text(pilot, "#cons-view"):
+                break
+            await pilot.pause(0.01)
+        await pilot.pause()
+        screen._on_timer_update()  # the frame, drawn now
+        assert "Tuesday, January 14" in text(pilot, "#cons-view")
+        # The name's line: the Static and the screen's background under it.
+        assert 0 < screen._compositor.lines_rendered - rendered <= 2
 
 
 async def test_a_key_repeat_moves_the_period_name_while_it_lasts(box: Runtime) -> None:

@@ -323,12 +323,15 @@ class ConsumptionScreen(EwsScreen[None]):
         return lambda top: f"▲ {number(top, 1)} {unit}"
 
     def chart(self, table: ConsumptionTable, series: Sequence[Any], stacked: bool = True) -> Chart:
+        cost = self.view.chart_cost
         return Chart(
             labels=self.bar_labels(table),
             series=series,
             stacked=stacked,
             future_from=self.future_from(table),
             scale=self.scale(table),
+            # What self.scale's text depends on: the sessions share the drawing.
+            scale_key=(cost, table.currency if cost else table.unit, current_language()),
         )
 
     def start_cursor(self, table: ConsumptionTable, rows: int) -> int:

@@ -25,6 +25,7 @@ from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.screens.consumption_total import TotalScreen
 from ews_tui.ui.widgets.histogram import MISSING, Histogram, forget_shared
 from ews_tui.ui.widgets.period_grid import PeriodGrid
+from ews_tui.ui.widgets.period_grid import forget_shared as forget_shared_lines
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 from tests.ui.consumption_fixtures import ANCHOR, LATER, PARIS, seed_site
@@ -444,6 +445,7 @@ async def test_sessions_on_the_same_period_share_its_read_and_its_chart(box: Run
     """Ten sessions moving to the same day read the store and drew the chart ten times;
     the table is read once for all, and the chart drawn once, until the data change."""
     forget_shared()
+    forget_shared_lines()
     service = box.get(ConsumptionService)
     first, second = make_box_app(box, "home"), make_box_app(box, "home")
     async with first.run_test(size=(80, 24)) as one, second.run_test(size=(80, 24)) as two:
@@ -466,6 +468,13 @@ async def test_sessions_on_the_same_period_share_its_read_and_its_chart(box: Run
         assert column(two, "amount") == column(one, "amount")
         assert chart_lines(two) == chart_lines(one)
         assert two.app.screen.query_one(Histogram).draws == 0  # the first session's drawing
+        grid_one = one.app.screen.query_one(PeriodGrid)
+        grid_two = two.app.screen.query_one(PeriodGrid)
+        assert grid_one.lines_drawn > 0
+        assert grid_two.lines_drawn == 0  # ... and the first session's table lines
+        assert [grid_two.render_line(y).text for y in range(1, 10)] == [
+            grid_one.render_line(y).text for y in range(1, 10)
+        ]
 
 
 async def test_a_new_period_name_alone_renders_its_line_alone(box: Runtime) -> None:
@@ -560,6 +569,7 @@ async def test_body_cells_are_drawn_without_rich_s_console(box: Runtime) -> None
     """The DataTable rendered each cell through Rich's console, and every cell again at each
     one written; the body's plain cells are made as one segment each (the snapshots say the
     look is the same), the headers still by the DataTable."""
+    forget_shared_lines()  # no line of another test's table
     app = make_box_app(box, "home")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_total(pilot)

@@ -8,9 +8,11 @@ its place) and publishes ``SettingsChanged("costs")``.
 Tables are shared by every session: the last ``TABLES_KEPT`` read are kept until the data
 they come from changes (the recorder writes new energy rows, another process commits to the
 store, the 10-minute slot turns: the slot under way is not counted yet) or what prices and
-groups them does (another installation, catalog, cost pages or time zone). A table asked
-for while it is being read waits for that read: ten sessions moving to the same day read it
-once. A read that fails is forgotten (the next asks again) and raised to each asker.
+groups them does (another installation, catalog, cost pages or time zone). Another process's
+commits (a history backfill) are looked for at most every ``OTHERS_CHECK_S``: they show
+within that time. A table asked for while it is being read waits for that read: ten sessions
+moving to the same day read it once. A read that fails is forgotten (the next asks again)
+and raised to each asker.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ews_tui.store.consumption_repo import ConsumptionRepo, ConsumptionTable
 from ews_tui.store.cost_rules_repo import CostRulesRepo
 from ews_tui.store.db import Database
 
+OTHERS_CHECK_S = 1.0  # another process's commits are looked for at most this often
 TABLES_KEPT = 64  # tables kept for the sessions (a day is ~3 kB, a year of days ~100 kB)
 _Key = tuple[date, date, Step, By, str, str]
 
@@ -71,6 +74,8 @@ class ConsumptionService:
         self._kept: OrderedDict[_Key, _Kept] = OrderedDict()
         self._reading: set[asyncio.Task[ConsumptionTable]] = set()  # owned: stop() ends them
         self.reads = 0  # tables read from the store (tests count them)
+        self.others_check_s = OTHERS_CHECK_S
+        self._others: tuple[float, int] | None = None  # (when, data_version) last looked at
         self._tables = ConsumptionRepo(db, clock=clock)
         self._costs_repo = CostRulesRepo(db)
         self._hub = hub
@@ -115,7 +120,7 @@ class ConsumptionService:
         key: _Key = (first, end, Step(step), By(by), energy, tz.key)
         version = (
             self._db.changes[ENERGY_CHANGES],
-            await self._db.data_version(),
+            await self._data_version(),
             int(self._clock() // SLOT_SECONDS),
         )
         kept = self._kept.get(key)
@@ -134,6 +139,14 @@ class ConsumptionService:
             self._kept.move_to_end(key)
         # Shielded: a session leaving (its worker cancelled) leaves the read to the others.
         return await asyncio.shield(kept.read)
+
+    async def _data_version(self) -> int:
+        """The store's data_version (another process's commits), looked at again once it
+        is ``others_check_s`` old: a look is a hop to the database's thread."""
+        now = time.monotonic()
+        if self._others is None or now - self._others[0] >= self.others_check_s:
+            self._others = (now, await self._db.data_version())
+        return self._others[1]
 
     def _read_done(self, key: _Key, read: asyncio.Task[ConsumptionTable]) -> None:
         """A read that failed or was cancelled is not kept (its askers got the error)."""

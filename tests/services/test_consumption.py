@@ -141,6 +141,9 @@ async def test_a_kept_table_is_read_again_after_another_process_writes(tmp_path:
         assert _day_value(await service.table(*day)) is None
         await _recorded_day(Recorder(None, AggregatesRepo(other)), JAN1)
         assert db.changes["energy"] == 0  # not seen by this connection's counter
+        service.others_check_s = 3600.0  # not looked for yet: the table kept
+        assert _day_value(await service.table(*day)) is None
+        service.others_check_s = 0.0  # looked for: seen
         assert _day_value(await service.table(*day)) == pytest.approx(24.0 - 1 / 6)
         assert service.reads == 2
         await service.stop()

@@ -57,6 +57,7 @@ from ews_tui.ui.follow import while_shown
 from ews_tui.ui.screen import EwsScreen
 from ews_tui.ui.widgets.footer import EwsFooter
 from ews_tui.ui.widgets.histogram import Chart, Histogram
+from ews_tui.ui.widgets.period_grid import PeriodGrid
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 
 log = logging.getLogger(__name__)
@@ -381,10 +382,17 @@ class ConsumptionScreen(EwsScreen[None]):
         shown = self._grid_shapes.get(grid.id)
         self._grid_shapes[grid.id] = (shape, period)
         if shown is not None and shown[0] == shape and shown[1] != period:
-            for index, row in enumerate(rows):
-                for n, ((key, _title), cell) in enumerate(zip(columns, row, strict=True)):
-                    if str(grid.get_cell(str(index), key)) != cell:
-                        grid.update_cell(str(index), key, self._cell(cell, n))
+            changed = [
+                (str(index), key, self._cell(cell, n))
+                for index, row in enumerate(rows)
+                for n, ((key, _title), cell) in enumerate(zip(columns, row, strict=True))
+                if str(grid.get_cell(str(index), key)) != cell
+            ]
+            if isinstance(grid, PeriodGrid):
+                grid.write_cells(changed)
+            else:
+                for row_key, column_key, value in changed:
+                    grid.update_cell(row_key, column_key, value)
             for n, ((key, _title), width) in enumerate(zip(columns, widths, strict=True)):
                 column = grid.columns[ColumnKey(key)]
                 if column.width != width and rows:

@@ -72,6 +72,16 @@ class PeriodGrid(DataTable[Text]):
         else:
             self.refresh()
 
+    def write_cells(self, cells: list[tuple[str, str, Text]]) -> None:
+        """Write ``(row key, column key, value)`` cells of rows and columns that exist, with
+        one refresh: ``update_cell`` refreshed the table at each cell (72 for a day)."""
+        if not cells:
+            return
+        for row_key, column_key, value in cells:
+            self._data[RowKey(row_key)][ColumnKey(column_key)] = value
+        self._update_count += 1
+        self.refresh()
+
     def render_lines(self, crop: Region) -> list[Strip]:
         self._look = (
             tuple(self.get_component_styles(name).rich_style for name in _STYLED),

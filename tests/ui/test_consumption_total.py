@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual._compositor import ChopsUpdate
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
@@ -500,6 +501,39 @@ async def test_a_new_period_name_alone_renders_its_line_alone(box: Runtime) -> N
         assert "Tuesday, January 14" in text(pilot, "#cons-view")
         # The name's line: the Static and the screen's background under it.
         assert 0 < screen._compositor.lines_rendered - rendered <= 2
+
+
+@pytest.mark.parametrize("name", ["consumption_total", "consumption_details"])
+async def test_frames_send_what_the_whole_screen_shows(
+    box: Runtime, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """The lines a frame sends (rendered by the widgets on them alone) are those of the
+    whole screen rendered at that moment, text and styles, at every frame of a few keys."""
+    checked: list[int] = []
+    partial = LineCompositor.render_partial_update
+
+    def compared(self: LineCompositor) -> ChopsUpdate | None:
+        update = partial(self)
+        if update is None:
+            return None
+        whole = self.render_strips()
+        for y, x1, x2 in update.spans:
+            sent = [(x, strip) for x, strip in update.chops[y].items() if strip is not None]
+            for x, strip in sent:
+                expected = whole[y].crop(x, x + strip.cell_length)
+                assert list(strip) == list(expected), (y, x, x1, x2)
+            checked.append(y)
+        return update
+
+    monkeypatch.setattr(LineCompositor, "render_partial_update", compared)
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, name)
+        for key in ("left", "down", "right", "s", "c", "left"):
+            await pilot.press(key)
+            await loaded(pilot)
+            await pilot.pause()
+    assert len(set(checked)) > 5  # frames were sent and compared
 
 
 async def test_a_key_repeat_moves_the_period_name_while_it_lasts(box: Runtime) -> None:

@@ -203,13 +203,28 @@ class Probe:
         self.with_profile = profile
         self.cpu = self.main_cpu = self.gc_s = 0.0
         self._gc_start = 0.0
+        self._lagging = False
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
 
+    def _lag(self, due: float) -> None:
+        """The loop's lateness, sampled every 10 ms: the longest in the window."""
+        loop = asyncio.get_running_loop()
+        late = round(1000 * (loop.time() - due))
+        self.counts["loop.longest_late_ms"] = max(self.counts["loop.longest_late_ms"], late)
+        if late >= 100:
+            self.count("loop.late_100ms")
+        loop.call_at(loop.time() + 0.01, self._lag, loop.time() + 0.01)
+
     def start(self, *_args: object) -> None:
         import cProfile
 
+        if not self._lagging:
+            self._lagging = True
+            with contextlib.suppress(RuntimeError):  # no loop running yet: no samples
+                loop = asyncio.get_running_loop()
+                loop.call_soon(self._lag, loop.time())
         self.counts.clear()
         self.gc_s = 0.0
         self.cpu, self.main_cpu = time.process_time(), time.thread_time()
@@ -234,8 +249,11 @@ class Probe:
         if phase == "start":
             self._gc_start = time.perf_counter()
         else:
-            self.gc_s += time.perf_counter() - self._gc_start
+            pause = time.perf_counter() - self._gc_start
+            self.gc_s += pause
             self.count(f"gc.gen{info['generation']}")
+            key = f"gc.gen{info['generation']}_longest_ms"
+            self.counts[key] = max(self.counts[key], round(1000 * pause))
 
     def install(self) -> None:
         import gc
@@ -724,7 +742,10 @@ def per_key(figures: dict[str, Any], keys: int) -> dict[str, Any]:
     """The probe's counts, each also per key typed."""
     counts: dict[str, int] = figures.pop("counts")
     figures["keys"] = keys
-    figures["per_key"] = {name: round(n / max(1, keys), 3) for name, n in counts.items()}
+    figures["longest_ms"] = {name: n for name, n in counts.items() if "longest" in name}
+    figures["per_key"] = {
+        name: round(n / max(1, keys), 3) for name, n in counts.items() if "longest" not in name
+    }
     return figures
 
 

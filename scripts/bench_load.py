@@ -38,11 +38,12 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,222 @@ async def clients(port: int, count: int, screen: str, keys_per_s: float) -> int:
     for session in sessions:
         await session.close()
     return 0
+
+
+# ---------------------------------------------------------------------- the serve probe
+
+
+class Probe:
+    """Counts inside ``ews serve`` (``--counts``): what a phase's keys make the box do.
+
+    Installed before ``ews serve`` runs (this script runs it: ``--probe OUT serve ...``);
+    SIGUSR1 starts a window (counters to zero, cProfile on with ``--profile``), SIGUSR2 ends
+    it and writes the counts (JSON) to OUT, and the profile to OUT's ``.prof`` sibling."""
+
+    def __init__(self, out: Path, profile: bool) -> None:
+        import collections
+
+        self.out = out
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.profile: Any = None
+        self.with_profile = profile
+        self.cpu = self.main_cpu = self.gc_s = 0.0
+        self._gc_start = 0.0
+        self._lagging = False
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] += n
+
+    def _lag(self, due: float) -> None:
+        """The loop's lateness, sampled every 10 ms: the longest in the window."""
+        loop = asyncio.get_running_loop()
+        late = round(1000 * (loop.time() - due))
+        self.counts["loop.longest_late_ms"] = max(self.counts["loop.longest_late_ms"], late)
+        if late >= 100:
+            self.count("loop.late_100ms")
+        loop.call_at(loop.time() + 0.01, self._lag, loop.time() + 0.01)
+
+    def start(self, *_args: object) -> None:
+        import cProfile
+
+        if not self._lagging:
+            self._lagging = True
+            with contextlib.suppress(RuntimeError):  # no loop running yet: no samples
+                loop = asyncio.get_running_loop()
+                loop.call_soon(self._lag, loop.time())
+        self.counts.clear()
+        self.gc_s = 0.0
+        self.cpu, self.main_cpu = time.process_time(), time.thread_time()
+        if self.with_profile:
+            self.profile = cProfile.Profile()
+            self.profile.enable()
+
+    def stop(self, *_args: object) -> None:
+        if self.profile is not None:
+            self.profile.disable()
+            self.profile.dump_stats(str(self.out.with_suffix(".prof")))
+            self.profile = None
+        figures = {
+            "cpu_s": round(time.process_time() - self.cpu, 3),
+            "main_thread_cpu_s": round(time.thread_time() - self.main_cpu, 3),
+            "gc_s": round(self.gc_s, 3),
+            "counts": dict(self.counts.most_common()),
+        }
+        self.out.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+
+    def on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            pause = time.perf_counter() - self._gc_start
+            self.gc_s += pause
+            self.count(f"gc.gen{info['generation']}")
+            key = f"gc.gen{info['generation']}_longest_ms"
+            self.counts[key] = max(self.counts[key], round(1000 * pause))
+
+    def install(self) -> None:
+        import gc
+        import signal
+
+        import asyncssh
+        from textual.screen import Screen
+        from textual.timer import Timer
+        from textual.widget import Widget
+
+        from ews_tui.frontends.driver import StreamDriver
+        from ews_tui.frontends.ssh import SshLink
+        from ews_tui.store.consumption_repo import ConsumptionRepo
+        from ews_tui.store.db import Database
+        from ews_tui.store.en50160_repo import En50160Repo
+        from ews_tui.ui.frames import PacedFrames
+        from ews_tui.ui.screens.consumption_base import ConsumptionScreen
+
+        probe = self
+        gc.callbacks.append(self.on_gc)
+        signal.signal(signal.SIGUSR1, self.start)
+        signal.signal(signal.SIGUSR2, self.stop)
+
+        def caller(depth: int = 2) -> str:
+            frame = sys._getframe(depth)
+            return f"{frame.f_code.co_qualname}:{frame.f_lineno}"
+
+        fetchall = Database.fetchall
+
+        async def counted_fetchall(self: Database, sql: str, params: Any = ()) -> Any:
+            rows = await fetchall(self, sql, params)
+            probe.count("sql.fetchall")
+            probe.count("sql.rows", len(rows))
+            probe.count(f"sql.by.{caller()}")
+            return rows
+
+        Database.fetchall = counted_fetchall  # type: ignore[method-assign]
+        transaction = Database.transaction
+
+        def counted_transaction(self: Database) -> Any:
+            probe.count("sql.transactions")
+            return transaction(self)
+
+        Database.transaction = counted_transaction  # type: ignore[method-assign]
+        table = ConsumptionRepo.table
+
+        async def counted_table(self: ConsumptionRepo, *args: Any, **kwargs: Any) -> Any:
+            probe.count("consumption.tables")
+            started = time.thread_time()
+            result = await table(self, *args, **kwargs)
+            probe.count("consumption.tables_cpu_us", int(1e6 * (time.thread_time() - started)))
+            return result
+
+        ConsumptionRepo.table = counted_table  # type: ignore[method-assign]
+        weeks = En50160Repo.weeks
+
+        async def counted_weeks(self: En50160Repo, *args: Any, **kwargs: Any) -> Any:
+            probe.count("en50160.weeks")
+            return await weeks(self, *args, **kwargs)
+
+        En50160Repo.weeks = counted_weeks  # type: ignore[method-assign]
+        refresh_layout = Screen._refresh_layout
+
+        def counted_refresh_layout(self: Screen[Any], *args: Any, **kwargs: Any) -> None:
+            probe.count("screen.layouts")
+            probe.count(f"screen.layouts.{type(self).__name__}")
+            started = time.thread_time()
+            refresh_layout(self, *args, **kwargs)
+            probe.count("screen.layouts_cpu_us", int(1e6 * (time.thread_time() - started)))
+
+        Screen._refresh_layout = counted_refresh_layout  # type: ignore[method-assign]
+        refresh = Widget.refresh
+
+        def counted_refresh(self: Widget, *regions: Any, **kwargs: Any) -> Any:
+            probe.count("widget.refresh")
+            if kwargs.get("layout"):
+                probe.count(f"widget.refresh_layout.{type(self).__name__}<-{caller()}")
+            return refresh(self, *regions, **kwargs)
+
+        Widget.refresh = counted_refresh  # type: ignore[method-assign]
+        timer_update = PacedFrames._on_timer_update
+
+        def counted_timer_update(self: PacedFrames[Any]) -> None:
+            probe.count("frames.updates")
+            started = time.thread_time()
+            timer_update(self)
+            probe.count("frames.updates_cpu_us", int(1e6 * (time.thread_time() - started)))
+
+        PacedFrames._on_timer_update = counted_timer_update  # type: ignore[method-assign]
+        flush = StreamDriver.flush
+
+        def counted_flush(self: StreamDriver) -> None:
+            if self._out:
+                probe.count("driver.flushes")
+            flush(self)
+
+        StreamDriver.flush = counted_flush  # type: ignore[method-assign]
+        link_write = SshLink.write
+
+        def counted_link_write(self: SshLink, data: str) -> None:
+            probe.count("ssh.writes")
+            probe.count("ssh.chars", len(data))
+            link_write(self, data)
+
+        SshLink.write = counted_link_write  # type: ignore[method-assign]
+        send = asyncssh.connection.SSHConnection._send
+
+        def counted_send(self: Any, data: bytes) -> None:
+            probe.count("ssh.packets")
+            probe.count("ssh.bytes", len(data))
+            send(self, data)
+
+        asyncssh.connection.SSHConnection._send = counted_send  # type: ignore[method-assign]
+        tick = Timer._tick
+
+        async def counted_tick(self: Timer, **kwargs: Any) -> None:
+            probe.count(f"timer.{self.name}")
+            await tick(self, **kwargs)
+
+        Timer._tick = counted_tick  # type: ignore[method-assign]
+        render_lines = Widget.render_lines
+
+        def counted_render_lines(self: Widget, crop: Any) -> Any:
+            probe.count(f"render_lines.{type(self).__name__}")
+            return render_lines(self, crop)
+
+        Widget.render_lines = counted_render_lines  # type: ignore[method-assign]
+        show_loaded = ConsumptionScreen.show_loaded
+
+        def counted_show_loaded(self: ConsumptionScreen, view: Any, data: Any) -> None:
+            probe.count("consumption.reads_done")
+            if view == self.view:
+                probe.count("consumption.shown")
+            show_loaded(self, view, data)
+
+        ConsumptionScreen.show_loaded = counted_show_loaded  # type: ignore[method-assign]
+
+
+def run_probed(out: Path, profile: bool, argv: list[str]) -> int:
+    """``ews`` with ``argv`` under a :class:`Probe` writing to ``out``."""
+    from ews_tui.cli import main as ews_main
+
+    Probe(out, profile).install()
+    return int(ews_main(argv) or 0)
 
 
 # ---------------------------------------------------------------------- the box side
@@ -451,11 +668,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             ssh_port = free_port()
             config = await prepare(data, pair.path, served, ssh_port)
             command = [sys.executable]
-            if args.profile and args.profiler == "pyinstrument":
+            if args.counts:  # the probe, and the windows' profile with --profile
+                command += [__file__, PROBE_FLAG, str(args.counts), "1" if args.profile else "0"]
+            elif args.profile and args.profiler == "pyinstrument":
                 command += ["-m", "pyinstrument", "-o", str(args.profile)]
             elif args.profile:
                 command += ["-m", "cProfile", "-o", str(args.profile)]
-            command += ["-m", "ews_tui.cli", "serve", "--config", str(config)]
+            if not args.counts:
+                command += ["-m", "ews_tui.cli"]
+            command += ["serve", "--config", str(config)]
             log = (work / "serve.log").open("ab")
             serve = await asyncio.create_subprocess_exec(
                 *command, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log
@@ -467,9 +688,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 for screen in args.only or LOADED_PHASES:
                     client = await start_clients(ssh_port, args.sessions, screen, args.keys_per_s)
                     try:
-                        results.append(
-                            await phase(screen, serve.pid, polls, data, args.window, client)
-                        )
+                        with probed(serve.pid, args.counts, screen) as counted:
+                            result = await phase(
+                                screen, serve.pid, polls, data, args.window, client
+                            )
+                        results.append(result)
+                        if counted:
+                            result["counts"] = per_key(await counted(), result["keys"])
                         await asyncio.wait_for(client.wait(), 30)
                     finally:
                         if client.returncode is None:
@@ -517,7 +742,53 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+PROBE_FLAG = "--probe"  # this script as ews serve's wrapper: --probe OUT 0|1 serve ...
+
+
+@contextlib.contextmanager
+def probed(
+    pid: int, out: Path | None, name: str
+) -> Iterator[Callable[[], Awaitable[dict[str, Any]]] | None]:
+    """The probe's window around a phase (``--counts``): yields what reads its counts."""
+    if out is None:
+        yield None
+        return
+    out.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+
+    async def read() -> dict[str, Any]:
+        for _ in range(100):
+            if out.exists():
+                await asyncio.sleep(0.2)  # written at once, whole
+                figures: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+                named = out.with_name(f"{out.stem}-{name}{out.suffix}")
+                out.replace(named)
+                if out.with_suffix(".prof").exists():
+                    out.with_suffix(".prof").replace(named.with_suffix(".prof"))
+                return figures
+            await asyncio.sleep(0.1)
+        raise SystemExit(f"bench_load: no counts in {out}")
+
+    try:
+        yield read
+    finally:
+        os.kill(pid, signal.SIGUSR2)
+
+
+def per_key(figures: dict[str, Any], keys: int) -> dict[str, Any]:
+    """The probe's counts, each also per key typed."""
+    counts: dict[str, int] = figures.pop("counts")
+    figures["keys"] = keys
+    figures["longest_ms"] = {name: n for name, n in counts.items() if "longest" in name}
+    figures["per_key"] = {
+        name: round(n / max(1, keys), 3) for name, n in counts.items() if "longest" not in name
+    }
+    return figures
+
+
 def main() -> int:
+    if sys.argv[1:2] == [PROBE_FLAG]:
+        return run_probed(Path(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:])
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 sessions, 4-second windows")
     parser.add_argument("--sessions", type=int, default=None, help="SSH sessions (10)")
@@ -529,6 +800,13 @@ def main() -> int:
     )
     parser.add_argument(
         "--only", action="append", choices=LOADED_PHASES, help="this loaded phase (repeatable)"
+    )
+    parser.add_argument(
+        "--counts",
+        type=Path,
+        metavar="FILE",
+        help="count what ews serve does in each loaded phase (per key, in the JSON; the"
+        " counts also in FILE-PHASE; with --profile, the window's cProfile in FILE-PHASE.prof)",
     )
     parser.add_argument("--clients", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--screen", default="live", help=argparse.SUPPRESS)

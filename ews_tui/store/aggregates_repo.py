@@ -271,6 +271,9 @@ class Batch:
         return len(self.records) + len(self.readings) + len(self.partials)
 
 
+ENERGY_CHANGES = "energy"  # Database.changes: readings, hourly, daily rollups and gaps
+
+
 class AggregatesRepo:
     """The recorder's side of the store (it owns no connection: the Database does).
 
@@ -385,6 +388,8 @@ class AggregatesRepo:
         # Committed: now the ids exist for good.
         self._ids.update(ids)
         self._layouts.update(layouts)
+        if batch.readings or batch.rollups:
+            self._db.changes[ENERGY_CHANGES] += 1
 
     async def open_slots(self) -> list[OpenSlot]:
         """The slots saved open (by a recorder that crashed or stopped), by slot."""
@@ -582,6 +587,8 @@ class AggregatesRepo:
                     "DELETE FROM energy_daily WHERE day < ?", (energy_slot // 6 // 24,)
                 )
                 await conn.execute("DELETE FROM energy_gaps WHERE last_slot < ?", (energy_slot,))
+        if energy_slot is not None:
+            self._db.changes[ENERGY_CHANGES] += 1
 
 
 _ADD_HOUR = (

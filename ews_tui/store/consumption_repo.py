@@ -22,6 +22,7 @@ readings with the pure tracker, without rollups: the reference for tests and the
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -159,8 +160,13 @@ class ConsumptionRepo:
         by: By | str,
         energy: str = "electricity",
     ) -> ConsumptionTable:
-        """Consumption and cost of ``energy`` per period of ``[first, end)``, grouped ``by``."""
-        plan = self._plan(inst, catalog, costs, tz, first, end, step, energy)
+        """Consumption and cost of ``energy`` per period of ``[first, end)``, grouped ``by``.
+
+        The plan (periods, segments, price classes: ~60 ms for a year of hours) and the
+        grouping are pure and run in a thread, not in a step of the loop."""
+        plan = await asyncio.to_thread(
+            self._plan, inst, catalog, costs, tz, first, end, step, energy
+        )
         if not all(seg.hour_aligned for seg in plan.segments):
             return await self._from_readings(plan, inst, by)
         amounts = _Amounts(plan)
@@ -181,7 +187,7 @@ class ConsumptionRepo:
             for device_id, gap in gaps:
                 amounts.add_gap(device_id, gap, counted_missing=True)
             await self._mark_uncovered(plan, amounts)
-        return _table(plan, inst, by, amounts.result(), energy)
+        return await asyncio.to_thread(_result_table, plan, inst, by, amounts, energy)
 
     async def _sum_hours(
         self, plan: _Plan, part: Sequence[_Range], amounts: _Amounts, banded: bool
@@ -451,6 +457,12 @@ def _class_sums(week: str, offset_hours: int) -> dict[str, str]:
 def _chunks(items: Sequence[_Range], size: int) -> list[Sequence[_Range]]:
     size = max(1, size)
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _result_table(
+    plan: _Plan, inst: Installation, by: By | str, amounts: _Amounts, energy: str
+) -> ConsumptionTable:
+    return _table(plan, inst, by, amounts.result(), energy)
 
 
 def _table(

@@ -15,6 +15,7 @@ Transactions are serialised by a lock, so two tasks never interleave statements.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -56,6 +57,10 @@ class Database:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
         self.path = path
+        # Committed writes by what they changed ("energy": what consumption tables read),
+        # counted by their writers after COMMIT: readers' caches key on them. Another
+        # process's writes show in data_version() instead.
+        self.changes: collections.Counter[str] = collections.Counter()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -104,6 +109,13 @@ class Database:
                 yield
             finally:
                 self._owner = None
+
+    async def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: it moves when another connection (another
+        process: a history backfill) commits, not for this connection's own commits."""
+        async with self._serialised():
+            rows = list(await self._conn.execute_fetchall("PRAGMA data_version"))
+        return int(rows[0][0])
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """One query outside any transaction (its own implicit read transaction)."""

@@ -40,14 +40,16 @@ import asyncio
 import contextlib
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from time import perf_counter
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import UPDATE_PERIOD, Screen
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
@@ -134,11 +136,62 @@ class ShortSteps(MessagePump):
         return await super()._get_message()
 
 
+class LineCompositor(Compositor):
+    """Textual's compositor, rendering for a partial update only the lines it sends.
+
+    Textual renders a partial update (a few widgets changed) inside the box around every
+    changed region, and there it takes the whole of every widget whose clip touches the box:
+    a widget's clip is its container's region, so every widget of the screen, each in full
+    (its cached lines, each through the app's line filters), was rendered for a new period
+    name on line 2. Here a widget renders only its rows that the update sends (from the
+    first to the last of them), and none when it has none there."""
+
+    _sent_line: Callable[[int], bool] | None = None  # the lines of the update in progress
+
+    def _render_chops(
+        self, crop: Region, is_rendered_line: Callable[[int], bool]
+    ) -> Sequence[Mapping[int, Strip]]:
+        self._sent_line = is_rendered_line
+        try:
+            return super()._render_chops(crop, is_rendered_line)
+        finally:
+            self._sent_line = None
+
+    def _get_renders(
+        self, crop: Region | None = None
+    ) -> Iterable[tuple[Region, Region, list[Strip]]]:
+        sent = self._sent_line
+        if crop is None or sent is None or crop == self.size.region:
+            yield from super()._get_renders(crop)
+            return
+        top, bottom = crop.y, crop.bottom
+        for widget, (region, clip) in self.visible_widgets.items():
+            x, y, width, height = region.intersection(clip)
+            if not width or not height:
+                continue
+            rows = [row for row in range(max(y, top), min(y + height, bottom)) if sent(row)]
+            if not rows:
+                continue
+            first, last = rows[0], rows[-1] + 1
+            shown = Region(x, first, width, last - first)  # within the widget's visible part
+            lines = widget.render_lines(shown.translate(-region.offset))
+            yield shown, clip, lines
+            self.lines_rendered += len(lines)
+
+    lines_rendered = 0  # widget lines rendered for partial updates (tests read it)
+
+
 class PacedFrames(ShortSteps, Screen[ResultT]):
     """A screen whose frames take turns with every other session's (see the module).
 
     Textual's frame timer calls this screen's ``_on_timer_update`` once the gate gives a
-    turn (a direct call, as Textual's Pilot makes in tests, draws at once)."""
+    turn (a direct call, as Textual's Pilot makes in tests, draws at once).
+
+    Its compositor is a :class:`LineCompositor`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._compositor = LineCompositor()
 
     _paced_timer: Timer | None = None
     _drawing = False  # in Textual's frame update: a layout is drawn in the same turn

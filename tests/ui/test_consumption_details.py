@@ -13,6 +13,7 @@ from textual.widgets import OptionList
 
 from ews_tui.domain.edits import set_eq_device
 from ews_tui.domain.en50160 import Interval, WeekReport, builtin_limits, judge_week, week_slots
+from ews_tui.domain.events import En50160Checked
 from ews_tui.runtime import Runtime
 from ews_tui.services.en50160 import En50160Checker
 from ews_tui.services.installation import InstallationService
@@ -141,7 +142,7 @@ async def test_the_last_weeks_en50160_verdict_of_the_gateways_eq_device(box: Run
         healthy = [Interval(s, {"v1": 230.0, "f": 50.0}) for s in slots]
         week = WeekReport.of(judge_week(builtin_limits(), slots, healthy), local.id, meter.id)
         await box.get(En50160Checker).repo.save(week, 0.0)
-        await pilot.press("down", "up")  # another device, then back: the line is read again
+        box.hub.publish(En50160Checked(local.id, week.start, week.verdict.value))  # as check()
         for _ in range(50):
             if text(pilot, "#det-en50160").startswith("Last week"):
                 break
@@ -167,3 +168,27 @@ async def test_another_period_keeps_the_device_list(box: Runtime) -> None:
         await loaded(pilot)
         assert screen.lists_built == built + 1
         assert devices(pilot) == ["Boiler gas"]
+
+
+async def test_a_period_move_does_not_read_the_en50160_verdict_again(box: Runtime) -> None:
+    """The verdict is the last week's, whatever the period shown: each ←/→ read it again
+    from the store, in every session on Details."""
+    service = box.get(InstallationService)
+    local = service.current.local
+    meter = next(d for d in service.current.devices if d.name == "Lighting meter")
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await service.apply(set_eq_device, local.id, meter.id)
+        await open_total(pilot, "consumption_details")
+        screen = app.screen
+        assert isinstance(screen, DetailsScreen)
+        await pilot.pause()
+        assert text(pilot, "#det-en50160") == "EN 50160: no verdict yet"
+        reads = screen.verdict_reads
+        assert reads >= 1
+        for key in ("left", "left", "right"):
+            await pilot.press(key)
+            await loaded(pilot)
+        assert "Tuesday, January 14" in text(pilot, "#cons-view")
+        assert text(pilot, "#det-en50160") == "EN 50160: no verdict yet"
+        assert screen.verdict_reads == reads

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual._compositor import ChopsUpdate
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
@@ -20,10 +21,12 @@ from ews_tui.domain.edits import save_device
 from ews_tui.runtime import Runtime
 from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.installation import InstallationService
+from ews_tui.ui.frames import LineCompositor
 from ews_tui.ui.screens.consumption_base import ConsumptionScreen
 from ews_tui.ui.screens.consumption_total import TotalScreen
-from ews_tui.ui.widgets.histogram import MISSING, Histogram
+from ews_tui.ui.widgets.histogram import MISSING, Histogram, forget_shared
 from ews_tui.ui.widgets.period_grid import PeriodGrid
+from ews_tui.ui.widgets.period_grid import forget_shared as forget_shared_lines
 from ews_tui.ui.widgets.steady_static import SteadyStatic
 from tests.ui.box_fixtures import SnapshotApp, box_runtime, make_box_app
 from tests.ui.consumption_fixtures import ANCHOR, LATER, PARIS, seed_site
@@ -424,6 +427,7 @@ async def test_a_narrower_column_repaints_the_table_without_a_layout(box: Runtim
 async def test_a_chart_is_drawn_once_per_change(box: Runtime) -> None:
     """The chart was a Text turned into Textual's Content at every repaint of the widget;
     its strips are now made once per chart, cursor and size."""
+    forget_shared()  # no drawing of another test's chart
     app = make_box_app(box, "home")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_total(pilot)
@@ -436,6 +440,100 @@ async def test_a_chart_is_drawn_once_per_change(box: Runtime) -> None:
         await pilot.pause()
         assert chart.draws == draws + 1  # the cursor moved
         assert chart_lines(pilot)[-1].startswith("00 01")
+
+
+async def test_sessions_on_the_same_period_share_its_read_and_its_chart(box: Runtime) -> None:
+    """Ten sessions moving to the same day read the store and drew the chart ten times;
+    the table is read once for all, and the chart drawn once, until the data change."""
+    forget_shared()
+    forget_shared_lines()
+    service = box.get(ConsumptionService)
+    first, second = make_box_app(box, "home"), make_box_app(box, "home")
+    async with first.run_test(size=(80, 24)) as one, second.run_test(size=(80, 24)) as two:
+        await open_total(one)
+        reads = service.reads
+        await open_total(two)
+        assert service.reads == reads  # the day's tables, kept
+        assert column(two, "amount")[3] == "—"  # the gap of the 15th: missing, kept so
+        await one.press("left")
+        await loaded(one)
+        await one.pause()
+        assert service.reads == reads + 2  # the day before: its hours and its total
+        await two.press("left")
+        await loaded(two)
+        await two.pause()
+        assert service.reads == reads + 2
+        assert "Tuesday, January 14" in text(two, "#cons-view")
+        assert text(two, "#cons-totals") == text(one, "#cons-totals")
+        assert text(two, "#cons-totals") == "Total: 96.0 kWh · Cost: €19.20"
+        assert column(two, "amount") == column(one, "amount")
+        assert chart_lines(two) == chart_lines(one)
+        assert two.app.screen.query_one(Histogram).draws == 0  # the first session's drawing
+        grid_one = one.app.screen.query_one(PeriodGrid)
+        grid_two = two.app.screen.query_one(PeriodGrid)
+        assert grid_one.lines_drawn > 0
+        assert grid_two.lines_drawn == 0  # ... and the first session's table lines
+        assert [grid_two.render_line(y).text for y in range(1, 10)] == [
+            grid_one.render_line(y).text for y in range(1, 10)
+        ]
+
+
+async def test_a_new_period_name_alone_renders_its_line_alone(box: Runtime) -> None:
+    """A frame with only the period's name changed rendered every widget of the screen
+    whole (Textual takes every widget whose clip touches the box around the changes): the
+    name's line is rendered, by the widgets on it."""
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, TotalScreen) and isinstance(screen._compositor, LineCompositor)
+        await pilot.pause()
+        screen.load_interval_s = 3600.0  # no read ends: only the header's timer draws
+        screen.header_delay_s = 0.01
+        rendered = screen._compositor.lines_rendered
+        await pilot.press("left")
+        for _ in range(100):
+            if "Tuesday, January 14" in text(pilot, "#cons-view"):
+                break
+            await pilot.pause(0.01)
+        await pilot.pause()
+        screen._on_timer_update()  # the frame, drawn now
+        assert "Tuesday, January 14" in text(pilot, "#cons-view")
+        # The name's line: the Static and the screen's background under it.
+        assert 0 < screen._compositor.lines_rendered - rendered <= 2
+
+
+@pytest.mark.parametrize("name", ["consumption_total", "consumption_details"])
+async def test_frames_send_what_the_whole_screen_shows(
+    box: Runtime, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """The lines a frame sends (rendered by the widgets on them alone) are those of the
+    whole screen rendered at that moment, text and styles, at every frame of a few keys."""
+    checked: list[int] = []
+    partial = LineCompositor.render_partial_update
+
+    def compared(self: LineCompositor) -> ChopsUpdate | None:
+        update = partial(self)
+        if update is None:
+            return None
+        whole = self.render_strips()
+        for y, x1, x2 in update.spans:
+            sent = [(x, strip) for x, strip in update.chops[y].items() if strip is not None]
+            for x, strip in sent:
+                expected = whole[y].crop(x, x + strip.cell_length)
+                assert list(strip) == list(expected), (y, x, x1, x2)
+            checked.append(y)
+        return update
+
+    monkeypatch.setattr(LineCompositor, "render_partial_update", compared)
+    app = make_box_app(box, "home")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_total(pilot, name)
+        for key in ("left", "down", "right", "s", "c", "left"):
+            await pilot.press(key)
+            await loaded(pilot)
+            await pilot.pause()
+    assert len(set(checked)) > 5  # frames were sent and compared
 
 
 async def test_a_key_repeat_moves_the_period_name_while_it_lasts(box: Runtime) -> None:
@@ -505,6 +603,7 @@ async def test_body_cells_are_drawn_without_rich_s_console(box: Runtime) -> None
     """The DataTable rendered each cell through Rich's console, and every cell again at each
     one written; the body's plain cells are made as one segment each (the snapshots say the
     look is the same), the headers still by the DataTable."""
+    forget_shared_lines()  # no line of another test's table
     app = make_box_app(box, "home")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_total(pilot)

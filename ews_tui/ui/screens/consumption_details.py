@@ -22,6 +22,7 @@ from textual.widgets import DataTable, OptionList
 from textual.widgets.option_list import Option
 
 from ews_tui.domain.en50160 import week_label
+from ews_tui.domain.events import En50160Checked, Event, InstallationChanged, SettingsChanged
 from ews_tui.domain.grouping import Amount, By, GroupKey, known
 from ews_tui.i18n import N_, _
 from ews_tui.services.en50160 import En50160Checker
@@ -73,6 +74,9 @@ class DetailsScreen(ConsumptionScreen):
         self.keys: list[GroupKey] = []
         self._listed: list[tuple[str, str]] | None = None  # the device list's options
         self.lists_built = 0  # times the device list was built (tests count them)
+        # The EN 50160 line of each device, as read (a period move reads it no more).
+        self._verdicts: dict[int | None, Text | str] = {}
+        self.verdict_reads = 0  # EN 50160 verdicts read from the store (tests count them)
 
     def compose_body(self) -> ComposeResult:
         with Horizontal():
@@ -138,28 +142,50 @@ class DetailsScreen(ConsumptionScreen):
 
     # ------------------------------------------------------------------ the chosen device
 
+    FOLLOWS = (En50160Checked,)
+
+    def followed(self, event: Event) -> None:
+        """A new verdict, another installation or time zone: the EN 50160 line is read
+        again (a period move does not read it: it is the last week's, whatever the view)."""
+        if isinstance(event, En50160Checked | InstallationChanged | SettingsChanged):
+            self._verdicts.clear()
+            if isinstance(event, En50160Checked) and self.data is not None:
+                self.show_en50160()
+        super().followed(event)
+
+    def show_en50160(self) -> None:
+        """The EN 50160 line of the device shown: as read before, else read now."""
+        key = self.selected_key()
+        device_id = key.id if key is not None else None
+        known_line = self._verdicts.get(device_id)
+        if known_line is not None:
+            self.query_one("#det-en50160", SteadyStatic).show(known_line)
+        else:
+            self.run_worker(self._show_en50160(device_id), group="en50160", exclusive=True)
+
     async def _show_en50160(self, device_id: int | None) -> None:
         """Manual §7.16.1.4: the last week's EN 50160 verdict of the EQ device of the
         device's gateway ("Last week EN50160 CHECK: OK or KO")."""
-        line = self.query_one("#det-en50160", SteadyStatic)
+        shown = await self._en50160_line(device_id)
+        self._verdicts[device_id] = shown
+        self.query_one("#det-en50160", SteadyStatic).show(shown)
+
+    async def _en50160_line(self, device_id: int | None) -> Text | str:
         inst = self.session.service(InstallationService).current
         device = inst.device(device_id) if device_id is not None else None
         gateway = inst.gateway(device.gateway_id) if device is not None else None
         if gateway is None or gateway.eq_device_id is None:
-            line.show(_(EN50160_NO_EQ))
-            return
+            return _(EN50160_NO_EQ)
+        self.verdict_reads += 1
         weeks = await self.session.service(En50160Checker).repo.weeks(gateway.id, 1)
         if not weeks:
-            line.show(_(EN50160_PENDING))
-            return
+            return _(EN50160_PENDING)
         week = weeks[0]
         tz = ZoneInfo(self.session.service(SettingsService).config.time.timezone)
-        line.show(
-            Text.assemble(
-                _("Last week EN 50160 check: "),
-                verdict_text(week.verdict.value, week=True),
-                f" ({week_label(week.start, tz)})",
-            )
+        return Text.assemble(
+            _("Last week EN 50160 check: "),
+            verdict_text(week.verdict.value, week=True),
+            f" ({week_label(week.start, tz)})",
         )
 
     def show_device(self) -> None:
@@ -177,7 +203,7 @@ class DetailsScreen(ConsumptionScreen):
             chart.chart = self.chart(table, [])
             self.fill_grid(self.query_one("#cons-table", DataTable), [("period", "")], [])
             return
-        self.run_worker(self._show_en50160(key.id), group="en50160", exclusive=True)
+        self.show_en50160()
         values = table.rows[key]
         previous = before.rows.get(key, [None] * len(before.periods))
         finished, under_way = self.progress(table)

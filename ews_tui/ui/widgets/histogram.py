@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,18 @@ class Chart:
     stacked: bool = True
     future_from: int | None = None  # bars from this index on are not drawn (not yet)
     scale: Callable[[float], str] = field(default=lambda top: f"{top:g}")
+    # What ``scale``'s text depends on besides the top (its unit, currency, language): two
+    # charts alike but for their ``scale`` functions with the same key are drawn alike, and
+    # share their drawing across the sessions. None: never shared.
+    scale_key: Hashable | None = None
+
+    @functools.cached_property
+    def content(self) -> Hashable | None:
+        """Everything the drawing depends on, as one hashable value (None: not shared)."""
+        if self.scale_key is None:
+            return None
+        series = tuple((s.name, tuple(s.values), s.colour) for s in self.series)
+        return (tuple(self.labels), series, self.stacked, self.future_from, self.scale_key)
 
     @property
     def bars(self) -> int:
@@ -230,12 +243,23 @@ def draw(chart: Chart, width: int, height: int, cursor: int | None = None) -> li
     return lines
 
 
+SHARED_KEPT = 64  # drawings kept for every session (a 80x10 chart's strips: ~10 kB)
+_shared: OrderedDict[Hashable, list[Strip]] = OrderedDict()
+
+
+def forget_shared() -> None:
+    """Drop the drawings kept for the sessions (tests start from none)."""
+    _shared.clear()
+
+
 class Histogram(Widget):
     """``histogram.chart = Chart(...)``; ``histogram.cursor = i`` highlights bar ``i``.
 
     Drawn line by line (Textual's Line API) from strips made once per chart, cursor and
     size: through ``render()`` Textual turned the ~800 styled cells into its own Content at
-    every repaint, a third of a consumption key's frame.
+    every repaint, a third of a consumption key's frame. A chart with a ``scale_key`` is
+    drawn once for every session showing it (the last :data:`SHARED_KEPT` drawings are
+    kept): ten sessions on the same day drew it ten times.
     """
 
     DEFAULT_CSS = """
@@ -263,24 +287,37 @@ class Histogram(Widget):
         super().notify_style_update()
         self._strips_key = ()
 
+    def _shared_strips(self, width: int, height: int, base: Style) -> list[Strip]:
+        content = self.chart.content
+        shared = None if content is None else (content, self.cursor, width, height, base)
+        if shared is not None and (strips := _shared.get(shared)) is not None:
+            _shared.move_to_end(shared)
+            return strips
+        self.draws += 1
+        console = self.app.console
+        strips = [
+            # A Text's own style (the scale line's) is the console's to apply, not render's.
+            Strip(
+                Segment.apply_style(
+                    line.render(console, end=""), base + console.get_style(line.style)
+                ),
+                width,
+            )
+            for line in draw(self.chart, width, height, self.cursor)
+        ]
+        if shared is not None:
+            _shared[shared] = strips
+            while len(_shared) > SHARED_KEPT:
+                _shared.popitem(last=False)
+        return strips
+
     def render_line(self, y: int) -> Strip:
         width, height = self.size
         base = self.visual_style.rich_style
         key = (self.chart, self.cursor, width, height, base)
         if key != self._strips_key:
             self._strips_key = key
-            self.draws += 1
-            console = self.app.console
-            self._strips = [
-                # A Text's own style (the scale line's) is the console's to apply, not render's.
-                Strip(
-                    Segment.apply_style(
-                        line.render(console, end=""), base + console.get_style(line.style)
-                    ),
-                    width,
-                )
-                for line in draw(self.chart, width, height, self.cursor)
-            ]
+            self._strips = self._shared_strips(width, height, base)
         if 0 <= y < len(self._strips):
             return self._strips[y]
         return Strip.blank(width, base)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -33,6 +34,15 @@ class SteadyStatic(Static):
             self.layouts += 1
             self.refresh(layout=True)
 
+    def _one_line(self, width: int) -> bool:
+        """Whether what is shown fits one line of ``width``: plain text (a ``Text``, or a
+        ``str`` without markup) without a line break, no wider than that."""
+        shown = self._shown
+        if isinstance(shown, str) and self._render_markup and "[" in shown:
+            return False
+        plain = shown.plain if isinstance(shown, Text) else shown
+        return "\n" not in plain and "\t" not in plain and cell_len(plain) <= width
+
     def _resized(self) -> bool:
         """Whether the content shown now needs another size than the widget has."""
         width = self.content_size.width
@@ -41,6 +51,8 @@ class SteadyStatic(Static):
         height = self.styles.height
         if height is not None and not height.is_auto:
             return False  # a fixed height
+        if self.content_size.height == 1 and self._one_line(width):
+            return False  # one line still (measuring renders the whole content)
         return self.get_content_height(self.content_size, self.content_size, width) != (
             self.content_size.height
         )

@@ -95,10 +95,6 @@ CHECK_S: Final = 0.5
 YOUNG: Final = (1000, 30)  # generation 0 and 1 thresholds (CPython: 700, 10; see above)
 MIN_YOUNG: Final = 10  # generation-1 collections since the last full one: worth a quiet one
 CAP_MB: Final = 48  # RSS grown this much since the last full collection: one even if busy
-WINDOW_CHECK_S: Final = 0.02  # while a due collection waits for the buses' idle time
-MAX_WAIT_S: Final = 5.0  # ... at most this long, then it runs anyway
-FIRST_PAUSE_S: Final = 0.3  # a full collection's expected pause before one was measured
-PAUSE_MARGIN: Final = 1.25  # the buses' idle time must hold the last pause times this
 AUTOMATIC_FULL_OFF: Final = 1 << 30  # generation 2's threshold: CPython never reaches it
 GENERATIONS: Final = 3
 SUMMARY_S: Final = 60.0  # the watch's summary line: once a minute
@@ -279,17 +275,9 @@ class GcPolicy:
     clock: Callable[[], float] = time.monotonic
     cpu_clock: Callable[[], float] = time.thread_time
     rss: Callable[[], int] = rss_bytes
-    #: Until when (``clock`` time) no bus poller needs the GIL (-inf: one is at work; see
-    #: :meth:`ews_tui.services.polling.PollingService.idle_until`); None: no buses to wait for.
-    bus_idle_until: Callable[[], float] | None = None
-    window_check_s: float = WINDOW_CHECK_S
-    max_wait_s: float = MAX_WAIT_S
     installed: bool = False
     quiet: int = 0  # full collections run because the loop was quiet
     forced: int = 0  # ... because the memory grew past the cap
-    in_window: int = 0  # ... of them, run inside the buses' idle time
-    waiting_since: float | None = None  # a due collection waits for the buses' idle time
-    _pauses: dict[str, float] = field(default_factory=dict, repr=False)  # the last, per why
     _saved: tuple[int, int, int] = field(default=(700, 10, 10), repr=False)
     _rss_low: int = field(default=0, repr=False)  # the lowest RSS since the last full collection
     _active_at: float = field(default=-math.inf, repr=False)  # the last activity()
@@ -311,7 +299,6 @@ class GcPolicy:
         if self.installed:
             gc.set_threshold(*self._saved)
             self.installed = False
-            self.bus_idle_until = None  # the buses of the runtime that installed it
 
     def activity(self) -> None:
         """A UI session did something (a key typed, a screen opened or closed, the session
@@ -346,7 +333,7 @@ class GcPolicy:
             return "quiet"
         return None
 
-    def check(self, slept_s: float | None = None) -> str | None:
+    def check(self) -> str | None:
         """How busy the loop was since the last check; a full collection if :meth:`due`
         (its reason, else None). Busy: its thread used more than ``idle_cpu_share`` of a core,
         or this check came late (on a loaded machine a busy loop waits for a core: little
@@ -354,7 +341,7 @@ class GcPolicy:
         now, cpu = self.clock(), self.cpu_clock()
         elapsed = now - self._checked_at
         if (cpu - self._cpu_at) > self.idle_cpu_share * max(elapsed, 1e-9) or (
-            elapsed > (self.check_s if slept_s is None else slept_s) + self.late_s
+            elapsed > self.check_s + self.late_s
         ):
             self._quiet_since = now
         self._checked_at, self._cpu_at = now, cpu
@@ -363,58 +350,21 @@ class GcPolicy:
         growth = rss - self._rss_low
         quiet_s = now - max(self._quiet_since, self._active_at)
         why = self.due(quiet_s=quiet_s, young_since=gc.get_count()[2], growth=growth)
-        if why is None:
-            self.waiting_since = None
-            return None
-        window = self._bus_window(now, why)
-        if window is None:
-            return None  # the buses are at work: checked again in window_check_s
-        self.collect(why, growth, window)
+        if why is not None:
+            self.collect(why, growth)
         return why
 
-    def expected_pause(self, why: str) -> float:
-        """How long a full collection for ``why`` should take: the last one's pause."""
-        return self._pauses.get(why, FIRST_PAUSE_S)
-
-    def _bus_window(self, now: float, why: str) -> float | None:
-        """The buses' idle time ahead (s; inf without buses) if a collection for ``why``
-        fits in it, or if it waited ``max_wait_s`` for one already; None: wait.
-
-        A full collection holds the GIL: in the middle of a bus cycle it delays the next
-        request or the reading of an answer, and the poll period slips by its length. Run
-        right after the pollers' cycles, it fits in the idle time before the next ones."""
-        if self.bus_idle_until is None:
-            return math.inf
-        window = self.bus_idle_until() - now
-        if window >= self.expected_pause(why) * PAUSE_MARGIN:
-            return window
-        if self.waiting_since is None:
-            self.waiting_since = now
-        if now - self.waiting_since >= self.max_wait_s:
-            return max(window, 0.0)  # waited enough: memory first
-        return None
-
-    def collect(self, why: str, growth: int = 0, window: float = math.inf) -> int:
-        """A full collection now, for ``why`` (the watch's line says it, with the buses' idle
-        time ahead when there are buses); objects freed."""
-        fits = window >= self.expected_pause(why) * PAUSE_MARGIN
-        reason = f"{why}, RSS +{growth / 2**20:.0f} MB"
-        if window != math.inf:
-            reason += f", bus idle {window * 1000:.0f} ms ahead"
-        WATCH.reason = reason
-        started = time.perf_counter()
+    def collect(self, why: str, growth: int = 0) -> int:
+        """A full collection now, for ``why`` (the watch's line says it); objects freed."""
+        WATCH.reason = f"{why}, RSS +{growth / 2**20:.0f} MB"
         try:
             freed = gc.collect(2)
         finally:
             WATCH.reason = ""
-        self._pauses[why] = time.perf_counter() - started
         if why == "forced":
             self.forced += 1
         else:
             self.quiet += 1
-        if fits and window != math.inf:
-            self.in_window += 1
-        self.waiting_since = None
         self.collected()
         return freed
 
@@ -424,10 +374,8 @@ class GcPolicy:
         self.install()
         try:
             while True:
-                waiting = self.waiting_since is not None
-                slept = self.window_check_s if waiting else self.check_s
-                await asyncio.sleep(slept)
-                self.check(slept)
+                await asyncio.sleep(self.check_s)
+                self.check()
         finally:
             self.uninstall()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import math
 import weakref
 from collections.abc import Iterator
 
@@ -275,85 +274,3 @@ def test_the_watch_counts_a_real_collection_and_logs_it(caplog: pytest.LogCaptur
     assert lines[1].startswith("heap.gc: 60 s: gen0 ")
     assert "gen2 1 max " in lines[1]
     assert watch.minute[2].count == 0  # the next summary starts anew
-
-
-# -- a due collection waits for the buses' idle time ------------------------------------------
-
-
-class Buses:
-    """What PollingService.idle_until says: until when no poller needs the GIL."""
-
-    def __init__(self, clocks: Clocks) -> None:
-        self.clocks = clocks
-        self.idle_until = -math.inf  # a poller at work
-
-    def idle_for(self, seconds: float) -> None:
-        self.idle_until = self.clocks.now + seconds
-
-    def __call__(self) -> float:
-        return self.idle_until
-
-
-def test_a_forced_collection_waits_for_the_buses_idle_time(clocks: Clocks) -> None:
-    buses = Buses(clocks)
-    policy = clocks.policy(min_young=1, cap_bytes=48 << 20)
-    policy.bus_idle_until = buses
-    policy.install()
-    try:
-        gone = promoted_garbage()
-        clocks.rss += 50 << 20
-        clocks.later(0.5, busy=1.0)
-        assert policy.check() is None  # due, but a poller is at work
-        assert policy.waiting_since == clocks.now
-        clocks.later(0.02, busy=1.0)
-        buses.idle_for(0.1)  # idle, but shorter than a collection takes (0.3 s first)
-        assert policy.check(0.02) is None and gone() is not None
-        clocks.later(0.02, busy=1.0)
-        buses.idle_for(0.6)  # a poller finished its cycle: the next is 0.6 s away
-        assert policy.check(0.02) == "forced"
-        assert gone() is None
-        assert (policy.forced, policy.in_window, policy.waiting_since) == (1, 1, None)
-        assert 0 < policy.expected_pause("forced") < 0.3  # measured: this one was small
-    finally:
-        policy.uninstall()
-    assert policy.bus_idle_until is None  # the runtime that set it is gone
-
-
-def test_a_due_collection_runs_anyway_after_waiting_max_wait(clocks: Clocks) -> None:
-    buses = Buses(clocks)
-    policy = clocks.policy(min_young=1, cap_bytes=48 << 20)
-    policy.bus_idle_until = buses
-    policy.max_wait_s = 5.0
-    policy.install()
-    try:
-        gone = promoted_garbage()
-        clocks.rss += 50 << 20
-        clocks.later(0.02, busy=1.0)
-        assert policy.check(0.02) is None  # due from now, a bus that never rests
-        for _ in range(245):  # 4.9 s of checks every 20 ms
-            clocks.later(0.02, busy=1.0)
-            assert policy.check(0.02) is None
-        clocks.later(0.2, busy=1.0)
-        assert policy.check(0.02) == "forced"  # memory first
-        assert gone() is None
-        assert (policy.forced, policy.in_window) == (1, 0)
-    finally:
-        policy.uninstall()
-
-
-def test_a_quiet_collection_waits_for_the_buses_too(clocks: Clocks) -> None:
-    buses = Buses(clocks)
-    policy = clocks.policy(idle_s=2.0, min_young=1)
-    policy.bus_idle_until = buses
-    policy.install()
-    try:
-        promoted_garbage()
-        for _ in range(4):
-            clocks.later(0.5)
-            assert policy.check() is None
-        assert policy.waiting_since is not None  # quiet, due, the buses at work
-        clocks.later(0.02)
-        buses.idle_for(0.9)
-        assert policy.check(0.02) == "quiet"
-    finally:
-        policy.uninstall()

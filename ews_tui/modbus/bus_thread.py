@@ -322,12 +322,6 @@ class ThreadedPoller:
     def stats(self) -> PollerStats:
         return self._inner.stats
 
-    @property
-    def idle_until(self) -> float | None:
-        """Until when (``time.monotonic()``) the poller waits with nothing to send or read;
-        None while it is at work."""
-        return self._inner.idle_until
-
     def device_state(self, device_id: int) -> DeviceState | None:
         return self._inner.device_state(device_id)
 

@@ -202,10 +202,6 @@ class BusPoller:
         self._cycles = 0
         self._transactions = 0
         self._last_cycle_s = 0.0
-        # While the task waits for its next due poll (or a reconnect): until when, in
-        # time.monotonic() (None: it is at work). Read from the main thread by the heap
-        # policy, which runs a long full collection where no bus needs the GIL.
-        self.idle_until: float | None = None
         self._silent_polls = 0  # device polls in a row that got no valid answer
         self._stopping = False
         self.set_targets(targets)
@@ -413,17 +409,7 @@ class BusPoller:
     async def _idle(
         self, until: float, answer_jobs_with: Failure | None = None, *, wake_on_queued: bool = True
     ) -> None:
-        """Wait until ``until`` or a job; answer jobs meanwhile when the bus is down.
-        :attr:`idle_until` says ``until`` meanwhile."""
-        self.idle_until = until
-        try:
-            await self._idle_until(until, answer_jobs_with, wake_on_queued=wake_on_queued)
-        finally:
-            self.idle_until = None
-
-    async def _idle_until(
-        self, until: float, answer_jobs_with: Failure | None, *, wake_on_queued: bool
-    ) -> None:
+        """Wait until ``until`` or a job; answer jobs meanwhile when the bus is down."""
         while not self._stopping:
             if answer_jobs_with is not None:
                 self._fail_jobs(answer_jobs_with)

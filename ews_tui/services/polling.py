@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,18 +176,6 @@ class PollingService:
     def bus_loop(self) -> BusLoop | None:
         """The bus pollers' loop and thread (None when stopped)."""
         return self._bus_loop
-
-    def idle_until(self) -> float:
-        """Until when (``time.monotonic()``) no bus poller needs to run: the earliest of their
-        idle times; -inf while one is at work, inf without pollers. The heap policy places
-        its long collections there (a pause holds the GIL: the bus thread stops too)."""
-        until = math.inf
-        for poller in tuple(self._pollers.values()):
-            idle = poller.idle_until
-            if idle is None:
-                return -math.inf
-            until = min(until, idle)
-        return until
 
     async def _start_bus_loop(self) -> None:
         bus_loop = BusLoop(self._hub, on_death=self._bus_died)

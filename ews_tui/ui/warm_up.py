@@ -23,14 +23,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 import pkgutil
 
 from ews_tui import heap
 from ews_tui.runtime import Runtime
-from ews_tui.services.polling import PollingService
 from ews_tui.ui import screens
 
 log = logging.getLogger(__name__)
@@ -55,8 +53,6 @@ async def warm_up(runtime: Runtime) -> None:
     if watch is not None:  # stopped with the runtime, even before its first turn
         watch.add_done_callback(lambda _task: heap.WATCH.uninstall())
     if heap.POLICY.enabled:  # benchmarks switch it off to compare
-        with contextlib.suppress(LookupError):  # a box without buses (tests): none to wait for
-            heap.POLICY.bus_idle_until = runtime.get(PollingService).idle_until
         heap.POLICY.install()  # from now on, not only once its task has had its first turn
         task = runtime.supervise("heap", heap.POLICY.run).task
         if task is not None:  # stopped with the runtime, even before its first turn

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -395,22 +394,3 @@ async def test_a_gateway_that_accepts_then_closes_is_reconnected_with_backoff(hu
     assert 2 <= connects <= 11, connects
     assert accepted >= connects - 1
     assert poller.device_state(1) is DeviceState.COMM_ERROR
-
-
-async def test_an_idle_poller_says_until_when(sim, hub, events) -> None:
-    """Between its cycles a poller says until when it waits (the heap policy runs a long
-    collection there); at work, None."""
-    endpoint = await sim.serve_tcp("127.0.0.1", 0, [DeviceSpec(5, "0 146 68")])
-    poller = tcp_poller(hub, endpoint.port, [target(1, 5)])
-    assert poller.idle_until is None
-    await poller.start()
-    try:
-        await next_event(events, sample_of(1))
-        async with asyncio.timeout(WAIT_S):
-            while poller.idle_until is None:
-                await asyncio.sleep(0)
-        until, now = poller.idle_until, time.monotonic()
-        assert until is not None and now < until <= now + FAST.fast_s
-    finally:
-        await poller.stop()
-    assert poller.idle_until is None

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
@@ -228,23 +226,3 @@ async def test_test_gateway_says_why_the_gateway_cannot_be_reached(site, service
     assert result.error is not None and not result.devices
     assert f"127.0.0.1:{closed_port}: not connected" in str(result.error)
     assert 4 in service.pollers
-
-
-async def test_idle_until_is_the_earliest_of_the_pollers_idle_times(service, events) -> None:
-    """What the heap policy reads: -inf while a bus poller is at work, else the earliest time
-    one of them wakes (both buses of the site, each in its own cycle)."""
-    await next_event(events, sample_of(1))
-    await next_event(events, sample_of(2))
-    seen_idle = seen_busy = False
-    async with asyncio.timeout(5):
-        while not (seen_idle and seen_busy):
-            await asyncio.sleep(0.001)
-            idles = [p.idle_until for p in service.pollers.values()]
-            until = service.idle_until()
-            if idles != [p.idle_until for p in service.pollers.values()]:
-                continue  # the bus thread moved meanwhile: read again
-            if None in idles:
-                seen_busy = seen_busy or until == -math.inf
-            else:
-                assert until == min(i for i in idles if i is not None)
-                seen_idle = seen_idle or until > time.monotonic() - 0.1

@@ -321,7 +321,9 @@ class TimedApp(EwsApp):
         return super()._get_screen(found)
 
     def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
-        if renderable is not None and screen in self.pushed:
+        # A frame asked for in a batch update is not sent (Textual's _display drops it):
+        # the screen is not whole yet (its footer's keys still mounting, say).
+        if renderable is not None and not self._batch_count and screen in self.pushed:
             if self._profile is not None and self.profile_dir is not None:
                 self._profile.disable()
                 self._profile.dump_stats(self.profile_dir / f"{screen_name(screen)}.pstats")

@@ -202,3 +202,81 @@ async def test_esc_before_a_screen_has_mounted_goes_back_once_it_has(
             await pilot.pause()
         assert app.crash is None and app.is_running
         assert app.screen is home and opened not in app.screen_stack
+
+
+class LayoutCountingApp(EwsApp):
+    """Counts the whole layouts (compositor reflows) of each screen until its first frame
+    sent (not one asked for in a batch update: Textual drops it)."""
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self.reflows: dict[Screen[Any], int] = {}
+        self.first_frame: dict[Screen[Any], int] = {}
+
+    def _get_screen(self, screen: Screen[Any] | str) -> Any:
+        found, awaited = super()._get_screen(screen)
+        if found not in self.reflows:
+            self.reflows[found] = 0
+            reflow = found._compositor.reflow
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.reflows[found] += 1
+                return reflow(*args, **kwargs)
+
+            found._compositor.reflow = counted  # type: ignore[method-assign]
+        return found, awaited
+
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        if renderable is not None and not self._batch_count and screen in self.reflows:
+            self.first_frame.setdefault(screen, self.reflows[screen])
+        super()._display(screen, renderable)
+
+
+@pytest.mark.parametrize(
+    ("role", "name"),
+    [(Role.SERVER, "settings_smtp"), (Role.SYSTEM, "devices"), (Role.SYSTEM, "gateways")],
+)
+async def test_a_whole_layout_answers_the_layout_asked_before_it(
+    site: Runtime, role: Role, name: str
+) -> None:
+    """Textual laid a screen out as it first showed, yet the request its widgets' mounting
+    had made stayed pending: the next frame laid the whole screen out again with nothing
+    changed (Settings SMTP: 4 to 7 whole layouts before its first frame, seen with
+    bench_sessions --profile-opens)."""
+    app = LayoutCountingApp(Session(site, role=role), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_screen(name, **params_for(site, name))
+        for _ in range(10):
+            await pilot.pause()
+        screen = app.screen
+        assert app.first_frame.get(screen, 0) >= 1
+        screen.refresh(layout=True)  # as mounting its widgets asks
+        assert screen._layout_required
+        screen._refresh_layout()  # as its first ScreenResume lays it out
+        assert not screen._layout_required  # the next frame has no layout to do again
+        before = app.reflows[screen]
+        screen._on_timer_update()  # that frame
+        assert app.reflows[screen] == before
+
+
+async def test_a_resize_to_the_size_laid_out_lays_out_nothing_a_new_size_does(
+    site: Runtime,
+) -> None:
+    app = LayoutCountingApp(Session(site, role=Role.SYSTEM), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_screen("gateways")
+        for _ in range(10):
+            await pilot.pause()
+        screen = app.screen
+        before = app.reflows[screen]
+        screen._screen_resized(screen.size)  # the Resize its own first layout sends it
+        assert app.reflows[screen] == before
+        assert not screen._layout_required  # and no layout is left pending for nothing
+        await pilot.resize_terminal(100, 30)
+        for _ in range(5):
+            await pilot.pause()
+        assert app.reflows[screen] > before
+        assert screen.size == (100, 30)
+        assert screen.query_one("#gateways-body").region.width == 100

@@ -16,7 +16,7 @@ import pytest
 from textual.app import App
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
 from ews_tui.cli.sim import load_site
 from ews_tui.domain.auth import Role
@@ -280,3 +280,33 @@ async def test_a_resize_to_the_size_laid_out_lays_out_nothing_a_new_size_does(
         assert app.reflows[screen] > before
         assert screen.size == (100, 30)
         assert screen.query_one("#gateways-body").region.width == 100
+
+
+class AttachedCountingApp(CountingApp):
+    """Counts the restyles of widgets in the DOM (one of a widget being built is skipped)."""
+
+    def update_styles(self, node: DOMNode, animate: bool = True) -> None:
+        if node.is_attached:
+            self.restyled.append(node)
+        EwsApp.update_styles(self, node, animate=animate)
+
+
+@pytest.mark.parametrize(
+    ("name", "first_focus"), [("devices", "#device-search"), ("groups", "ContentTabs")]
+)
+async def test_a_list_screen_opens_with_its_list_focused_and_nothing_else_first(
+    site: Runtime, name: str, first_focus: str
+) -> None:
+    """Textual's default focus went to the first focusable widget (Devices' search field,
+    Groups' tabs), then on_mount moved it to the list: both widgets restyled twice."""
+    app = AttachedCountingApp(Session(site, role=Role.SYSTEM), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.restyled.clear()
+        app.open_screen(name, **params_for(site, name))
+        for _ in range(5):
+            await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen.focused, OptionList)
+        skipped = screen.query_one(first_focus)
+        assert skipped not in app.restyled

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from textual import events, getters
+from textual import events, getters, messages
+from textual._time import get_time
 from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
 
@@ -65,11 +66,23 @@ class LaidOutOnce(Screen[ResultT]):
     changed size is laid out at once, as Textual does.
     """
 
+    _laid_out_at = float("-inf")  # when the last whole layout began (Textual's clock)
+
     def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
         whole = (not scroll or bool(self._layout_widgets)) and bool(self.outer_size or size)
+        started = get_time()
         super()._refresh_layout(size, scroll)
         if whole:
             self._layout_required = False
+            self._laid_out_at = started
+
+    def _on_layout(self, message: messages.Layout) -> None:
+        """A widget's request made before the last whole layout began was answered by it
+        (the widget cleared its parents' arrangements as it asked): Textual's handler is
+        left out, and no layout is asked again for it."""
+        if message.time < self._laid_out_at:
+            message.stop()
+            message.prevent_default()
 
     def _screen_resized(self, size: Size) -> None:
         if size and self._compositor.size == size:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import messages
 from textual.app import App
 from textual.dom import DOMNode
 from textual.screen import Screen
@@ -310,3 +311,28 @@ async def test_a_list_screen_opens_with_its_list_focused_and_nothing_else_first(
         assert isinstance(screen.focused, OptionList)
         skipped = screen.query_one(first_focus)
         assert skipped not in app.restyled
+
+
+async def test_a_layout_asked_before_a_whole_layout_is_answered_by_it(site: Runtime) -> None:
+    """The widgets of a screen that opens ask for a layout as their children mount, and
+    their requests reach the screen after it was laid out as it first showed: Textual laid
+    the whole screen out again for them (Settings SMTP, Devices: 8 to 16 ms each time)."""
+    app = LayoutCountingApp(Session(site, role=Role.SYSTEM), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_screen("gateways")
+        for _ in range(10):
+            await pilot.pause()
+        screen = app.screen
+        row = screen.query_one("#gateway-form")
+        asked_before = messages.Layout(row)
+        screen._refresh_layout()  # a whole layout, after the request was made
+        before = app.reflows[screen]
+        screen.post_message(asked_before)
+        for _ in range(3):
+            await pilot.pause()
+        assert not screen._layout_required and app.reflows[screen] == before
+        screen.post_message(messages.Layout(row))  # a request made since: laid out
+        for _ in range(3):
+            await pilot.pause()
+        assert app.reflows[screen] == before + 1

@@ -76,7 +76,7 @@ class LaidOutOnce(Screen[ResultT]):
             self._layout_required = False
             self._laid_out_at = started
 
-    def _on_layout(self, message: messages.Layout) -> None:
+    async def _on_layout(self, message: messages.Layout) -> None:
         """A widget's request made before the last whole layout began was answered by it
         (the widget cleared its parents' arrangements as it asked): Textual's handler is
         left out, and no layout is asked again for it."""

@@ -91,8 +91,9 @@ class LaidOutOnce(Screen[ResultT]):
 
 
 class EwsScreen(PacedFrames[ResultT], LaidOutOnce[ResultT], StyledOnce[ResultT]):
-    """A screen of one UI session: typed ``app`` and ``session``; styled once when it opens,
-    and its frames take turns with the other sessions' (:mod:`~ews_tui.ui.frames`)."""
+    """A screen of one UI session: typed ``app`` and ``session``; styled once and laid out
+    once when it opens, and its frames take turns with the other sessions'
+    (:mod:`~ews_tui.ui.frames`)."""
 
     app = getters.app(EwsApp)
 
@@ -104,7 +105,8 @@ class EwsScreen(PacedFrames[ResultT], LaidOutOnce[ResultT], StyledOnce[ResultT])
 
 class EwsModalScreen(ShortSteps, LaidOutOnce[ResultT], StyledOnce[ResultT], ModalScreen[ResultT]):
     """A modal screen (form, question) of one UI session: typed ``app`` and ``session``;
-    its message loop keeps its steps short (:class:`~ews_tui.ui.frames.ShortSteps`)."""
+    styled once and laid out once when it opens; its message loop keeps its steps short
+    (:class:`~ews_tui.ui.frames.ShortSteps`)."""
 
     app = getters.app(EwsApp)
 

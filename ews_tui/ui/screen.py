@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from textual import events, getters
+from textual import events, getters, messages
+from textual._time import get_time
+from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
 
 from ews_tui.ui.app import EwsApp
@@ -50,9 +52,48 @@ class StyledOnce(Screen[ResultT]):
                 self.app.stylesheet.apply(self, animate=False)
 
 
-class EwsScreen(PacedFrames[ResultT], StyledOnce[ResultT]):
-    """A screen of one UI session: typed ``app`` and ``session``; styled once when it opens,
-    and its frames take turns with the other sessions' (:mod:`~ews_tui.ui.frames`)."""
+class LaidOutOnce(Screen[ResultT]):
+    """A screen laid out once when it opens, not three times before its first frame.
+
+    Textual lays a screen out as it first shows (``ScreenResume``), yet the request for a
+    layout its widgets' mounting made stays pending, and the frame after lays the whole
+    screen out again with nothing changed; that first layout also sends the screen itself
+    a Resize, for which Textual lays it out a third time at the same size (Settings SMTP:
+    16, 12 and 4 ms of the loop every session shares, before the frame). Here a whole
+    layout answers every request made before it; a widget that changes afterwards asks
+    again (its Layout message), and the next frame lays the screen out then; a Resize of
+    the size the screen was just laid out at lays out nothing. A terminal that really
+    changed size is laid out at once, as Textual does.
+    """
+
+    _laid_out_at = float("-inf")  # when the last whole layout began (Textual's clock)
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        whole = (not scroll or bool(self._layout_widgets)) and bool(self.outer_size or size)
+        started = get_time()
+        super()._refresh_layout(size, scroll)
+        if whole:
+            self._layout_required = False
+            self._laid_out_at = started
+
+    async def _on_layout(self, message: messages.Layout) -> None:
+        """A widget's request made before the last whole layout began was answered by it
+        (the widget cleared its parents' arrangements as it asked): Textual's handler is
+        left out, and no layout is asked again for it."""
+        if message.time < self._laid_out_at:
+            message.stop()
+            message.prevent_default()
+
+    def _screen_resized(self, size: Size) -> None:
+        if size and self._compositor.size == size:
+            return  # laid out at this size, and what changed since asked for a layout
+        super()._screen_resized(size)
+
+
+class EwsScreen(PacedFrames[ResultT], LaidOutOnce[ResultT], StyledOnce[ResultT]):
+    """A screen of one UI session: typed ``app`` and ``session``; styled once and laid out
+    once when it opens, and its frames take turns with the other sessions'
+    (:mod:`~ews_tui.ui.frames`)."""
 
     app = getters.app(EwsApp)
 
@@ -62,9 +103,10 @@ class EwsScreen(PacedFrames[ResultT], StyledOnce[ResultT]):
         return self.app.session
 
 
-class EwsModalScreen(ShortSteps, StyledOnce[ResultT], ModalScreen[ResultT]):
+class EwsModalScreen(ShortSteps, LaidOutOnce[ResultT], StyledOnce[ResultT], ModalScreen[ResultT]):
     """A modal screen (form, question) of one UI session: typed ``app`` and ``session``;
-    its message loop keeps its steps short (:class:`~ews_tui.ui.frames.ShortSteps`)."""
+    styled once and laid out once when it opens; its message loop keeps its steps short
+    (:class:`~ews_tui.ui.frames.ShortSteps`)."""
 
     app = getters.app(EwsApp)
 

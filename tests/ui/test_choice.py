@@ -90,3 +90,37 @@ async def test_keys_open_move_and_close_it_as_select_does() -> None:
         await pilot.press("enter")
         assert [str(o.prompt) for o in overlay.options] == ["(none)", "A", "B"]
         assert overlay.highlighted == 2
+
+
+class RestyleCountingApp(ChoiceApp):
+    def __init__(self, **choice: Any) -> None:
+        super().__init__(**choice)
+        self.restyled: list[Any] = []
+
+    def update_styles(self, node: Any, animate: bool = True) -> None:
+        self.restyled.append(node)
+        super().update_styles(node, animate=animate)
+
+
+async def test_the_field_is_composed_showing_the_value_not_restyled_once_mounted() -> None:
+    """Select's field was composed empty, then mounting the Select set its text and its
+    ``-has-value`` class, which restyled it and its children (1 to 3 ms a Choice, three
+    on the device form, in the step that opens the screen)."""
+    for args, text in (
+        ({"allow_blank": False, "value": "odd"}, "Odd"),
+        ({"allow_blank": False}, "Even"),  # no blank entry: the first one, as Select
+        ({"prompt": "(none)"}, "(none)"),
+    ):
+        app = RestyleCountingApp(**args)
+        async with app.run_test(size=(40, 10)) as pilot:
+            await pilot.pause()
+            field = app.query_one(ChoiceField)
+            assert shown(app) == f"{text}\u25bc"
+            assert field.has_value == (text != "(none)")
+            assert field.has_class("-has-value") == field.has_value
+            assert not [n for n in app.restyled if n is field or field in n.ancestors], args
+            assert app.changes == ([] if text == "(none)" else [text.lower()])
+            # A value set later shows, and restyles the field as Select does.
+            app.query_one(Choice).value = "none"
+            await pilot.pause()
+            assert shown(app) == "None\u25bc" and field.has_class("-has-value")

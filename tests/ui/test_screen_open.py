@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import messages
 from textual.app import App
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
 from ews_tui.cli.sim import load_site
 from ews_tui.domain.auth import Role
@@ -202,3 +203,136 @@ async def test_esc_before_a_screen_has_mounted_goes_back_once_it_has(
             await pilot.pause()
         assert app.crash is None and app.is_running
         assert app.screen is home and opened not in app.screen_stack
+
+
+class LayoutCountingApp(EwsApp):
+    """Counts the whole layouts (compositor reflows) of each screen until its first frame
+    sent (not one asked for in a batch update: Textual drops it)."""
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self.reflows: dict[Screen[Any], int] = {}
+        self.first_frame: dict[Screen[Any], int] = {}
+
+    def _get_screen(self, screen: Screen[Any] | str) -> Any:
+        found, awaited = super()._get_screen(screen)
+        if found not in self.reflows:
+            self.reflows[found] = 0
+            reflow = found._compositor.reflow
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.reflows[found] += 1
+                return reflow(*args, **kwargs)
+
+            found._compositor.reflow = counted  # type: ignore[method-assign]
+        return found, awaited
+
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        if renderable is not None and not self._batch_count and screen in self.reflows:
+            self.first_frame.setdefault(screen, self.reflows[screen])
+        super()._display(screen, renderable)
+
+
+@pytest.mark.parametrize(
+    ("role", "name"),
+    [(Role.SERVER, "settings_smtp"), (Role.SYSTEM, "devices"), (Role.SYSTEM, "gateways")],
+)
+async def test_a_whole_layout_answers_the_layout_asked_before_it(
+    site: Runtime, role: Role, name: str
+) -> None:
+    """Textual laid a screen out as it first showed, yet the request its widgets' mounting
+    had made stayed pending: the next frame laid the whole screen out again with nothing
+    changed (Settings SMTP: 4 to 7 whole layouts before its first frame, seen with
+    bench_sessions --profile-opens)."""
+    app = LayoutCountingApp(Session(site, role=role), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_screen(name, **params_for(site, name))
+        for _ in range(10):
+            await pilot.pause()
+        screen = app.screen
+        assert app.first_frame.get(screen, 0) >= 1
+        screen.refresh(layout=True)  # as mounting its widgets asks
+        assert screen._layout_required
+        screen._refresh_layout()  # as its first ScreenResume lays it out
+        assert not screen._layout_required  # the next frame has no layout to do again
+        before = app.reflows[screen]
+        screen._on_timer_update()  # that frame
+        assert app.reflows[screen] == before
+
+
+async def test_a_resize_to_the_size_laid_out_lays_out_nothing_a_new_size_does(
+    site: Runtime,
+) -> None:
+    app = LayoutCountingApp(Session(site, role=Role.SYSTEM), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_screen("gateways")
+        for _ in range(10):
+            await pilot.pause()
+        screen = app.screen
+        before = app.reflows[screen]
+        screen._screen_resized(screen.size)  # the Resize its own first layout sends it
+        assert app.reflows[screen] == before
+        assert not screen._layout_required  # and no layout is left pending for nothing
+        await pilot.resize_terminal(100, 30)
+        for _ in range(5):
+            await pilot.pause()
+        assert app.reflows[screen] > before
+        assert screen.size == (100, 30)
+        assert screen.query_one("#gateways-body").region.width == 100
+
+
+class AttachedCountingApp(CountingApp):
+    """Counts the restyles of widgets in the DOM (one of a widget being built is skipped)."""
+
+    def update_styles(self, node: DOMNode, animate: bool = True) -> None:
+        if node.is_attached:
+            self.restyled.append(node)
+        EwsApp.update_styles(self, node, animate=animate)
+
+
+@pytest.mark.parametrize(
+    ("name", "first_focus"), [("devices", "#device-search"), ("groups", "ContentTabs")]
+)
+async def test_a_list_screen_opens_with_its_list_focused_and_nothing_else_first(
+    site: Runtime, name: str, first_focus: str
+) -> None:
+    """Textual's default focus went to the first focusable widget (Devices' search field,
+    Groups' tabs), then on_mount moved it to the list: both widgets restyled twice."""
+    app = AttachedCountingApp(Session(site, role=Role.SYSTEM), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.restyled.clear()
+        app.open_screen(name, **params_for(site, name))
+        for _ in range(5):
+            await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen.focused, OptionList)
+        skipped = screen.query_one(first_focus)
+        assert skipped not in app.restyled
+
+
+async def test_a_layout_asked_before_a_whole_layout_is_answered_by_it(site: Runtime) -> None:
+    """The widgets of a screen that opens ask for a layout as their children mount, and
+    their requests reach the screen after it was laid out as it first showed: Textual laid
+    the whole screen out again for them (Settings SMTP, Devices: 8 to 16 ms each time)."""
+    app = LayoutCountingApp(Session(site, role=Role.SYSTEM), start_screen="home")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_screen("gateways")
+        for _ in range(10):
+            await pilot.pause()
+        screen = app.screen
+        row = screen.query_one("#gateway-form")
+        asked_before = messages.Layout(row)
+        screen._refresh_layout()  # a whole layout, after the request was made
+        before = app.reflows[screen]
+        screen.post_message(asked_before)
+        for _ in range(3):
+            await pilot.pause()
+        assert not screen._layout_required and app.reflows[screen] == before
+        screen.post_message(messages.Layout(row))  # a request made since: laid out
+        for _ in range(3):
+            await pilot.pause()
+        assert app.reflows[screen] == before + 1

@@ -65,6 +65,9 @@ class DevicesScreen(UnsavedInput, EwsScreen[None]):
     """The devices of gateway ``gateway_id``."""
 
     CSS_PATH = STYLES / "devices.tcss"
+    # The list has the focus from the start (Textual's default gave it to the search field
+    # first, then on_mount moved it: both restyled twice as the screen opened).
+    AUTO_FOCUS = "#device-list"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", N_("Add")),
         Binding("s", "save", N_("Save")),

@@ -45,6 +45,9 @@ PAGES = (
 
 class GroupsScreen(UnsavedInput, EwsScreen[None]):
     CSS_PATH = STYLES / "groups.tcss"
+    # The page's list has the focus from the start (Textual's default gave it to the tabs
+    # first, then on_mount moved it: both restyled twice as the screen opened).
+    AUTO_FOCUS = "GroupPanel OptionList"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", N_("Add")),
         Binding("s", "save", N_("Save")),

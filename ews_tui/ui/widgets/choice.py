@@ -34,10 +34,21 @@ DOWN, UP = "\u25bc", "\u25b2"
 
 class ChoiceField(SelectCurrent):
     """``SelectCurrent`` with one arrow whose glyph follows the dropdown, not two of which
-    the style shows one."""
+    the style shows one; composed showing ``label`` (the choice's current entry), so that
+    mounting it neither restyles it (``-has-value``) nor changes its text."""
+
+    def __init__(self, placeholder: str, label: RenderableType | NoSelection = Select.NULL) -> None:
+        super().__init__(placeholder)
+        self.label = label
+        if not isinstance(label, NoSelection):
+            self.set_reactive(SelectCurrent.has_value, True)
+            self.set_class(True, "-has-value", update=False)
 
     def compose(self) -> ComposeResult:
-        yield NonSelectableStatic(self.placeholder, id="label")
+        label = self.label
+        yield NonSelectableStatic(
+            self.placeholder if isinstance(label, NoSelection) else label, id="label"
+        )
         yield NonSelectableStatic(DOWN, classes="arrow")
 
     def point(self, up: bool) -> None:
@@ -78,7 +89,15 @@ class Choice(Select[ChoiceType]):
         return self._overlay is not None
 
     def compose(self) -> ComposeResult:
-        yield ChoiceField(self.prompt)
+        value = self._initial_value()
+        index = None if value == self.NULL else self._index_of(value)
+        yield ChoiceField(self.prompt, Select.NULL if index is None else self._options[index][0])
+
+    def _initial_value(self) -> ChoiceType | NoSelection:
+        """The value mounting gives it (Select's: with no blank entry, the first one)."""
+        if self._value == self.NULL and not self._allow_blank:
+            return self._options[0][1]
+        return self._value
 
     def _prompts(self) -> list[Option]:
         return [
@@ -101,12 +120,11 @@ class Choice(Select[ChoiceType]):
         except NoMatches:
             return
         index = None if value == self.NULL else self._index_of(value)
-        if index is None:
-            field.update(self.NULL)
-        else:
-            field.update(self._options[index][0])
-            if self._overlay is not None:
-                self._overlay.highlighted = index
+        label = Select.NULL if index is None else self._options[index][0]
+        if label is not field.label:  # not what it was composed showing (mounting sets it)
+            field.update(label)
+        if index is not None and self._overlay is not None:
+            self._overlay.highlighted = index
         self.post_message(self.Changed(self, value))
 
     def _watch_expanded(self, expanded: bool) -> None:

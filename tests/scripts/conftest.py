@@ -2,11 +2,11 @@
 
 A quick bench mostly waits (its windows, the processes it starts, the sockets it reads):
 about a sixth of its wall time is CPU. Run one after the other, each held a test worker for
-its whole length (eight of them, 470 s of worker time on the 2-core test machine) while the
-cores idled. So the first bench test of a session (on whichever xdist worker) starts the
-quick run of every bench test the session selected, each in a process of its own, and each
-test then reads its own bench's result: the benches' waits overlap, and their CPU goes to
-the cores' idle time.
+its whole length (eight of them, 376 s of worker time on the loaded 2-core test machine)
+while the cores idled. So the session starts the quick run of every bench test it selected
+as soon as it has collected them (once, on whichever xdist worker gets there first), each
+in a process of its own, and each test then reads its own bench's result: the benches'
+waits overlap each other and the tests before them, and their CPU goes to idle time.
 
 Each run writes its stdout, its stderr and then its exit status into a folder every worker
 of the session shares (pytest's base temp folder's parent under xdist); a test waits for
@@ -52,11 +52,16 @@ RUN = (
 )
 
 
+@pytest.hookimpl(trylast=True)  # after -k / -m / --deselect took their items out
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The benches this session runs (each xdist worker collects the same selection)."""
-    config.stash[SELECTED] = frozenset(
-        SHARED[item.path.name] for item in items if item.path.name in SHARED
-    )
+    """The benches this session runs (each xdist worker collects the same selection), started
+    now: by the time their tests come up (tests/scripts is midway through the suite) their
+    runs are over, and their waits overlapped the tests before them."""
+    selected = frozenset(SHARED[item.path.name] for item in items if item.path.name in SHARED)
+    config.stash[SELECTED] = selected
+    if selected and not config.option.collectonly:
+        factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
+        _start_all(_shared_folder(factory, os.environ.get("PYTEST_XDIST_WORKER")), selected)
 
 
 def _shared_folder(factory: pytest.TempPathFactory, worker: str | None) -> Path:

@@ -11,4 +11,11 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports
 .venv/bin/mypy
+# Compiled modules are kept (in .venv/pycache, outside the source tree) even where the
+# environment says not to write them (PYTHONDONTWRITEBYTECODE, as some CI images set): the
+# tests start a Python process a couple of hundred times (the `ews` command, `ews serve`, the
+# benches, the simulators), and each one compiled the package again (0.3 s of CPU a process);
+# pytest keeps its rewritten test modules there too, for each worker.
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX="$PWD/.venv/pycache"
 .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist worksteal --durations=30 "$@"

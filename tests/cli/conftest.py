@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from ews_tui.cli.language import ENVIRONMENT
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
+RunAsync = Callable[..., Awaitable[subprocess.CompletedProcess[str]]]
 
 
 def english_environment() -> dict[str, str]:
@@ -81,6 +83,20 @@ def ews_here(
             sys.stderr.flush()
         out, err = capfd.readouterr()
         return subprocess.CompletedProcess(["ews", *args], status, out, err)
+
+    return run
+
+
+@pytest.fixture
+def ews_here_async(ews_here: Run) -> RunAsync:
+    """``await ews_here_async(...)``: ``ews_here`` for an async test. The command runs a loop
+    of its own (``asyncio.run``), so it runs in a thread; the test's loop goes on meanwhile
+    (a simulator it serves answers)."""
+
+    async def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(ews_here, *args, env=env, timeout=timeout)
 
     return run
 

@@ -20,7 +20,7 @@ from ews_tui.services.box import running_box
 from ews_tui.store.db import DATABASE_FILE, open_database
 from ews_tui.ui.screens.consumption_details import DetailsScreen
 from ews_tui.ui.session import Role
-from tests.cli.conftest import Run
+from tests.cli.conftest import Run, RunAsync
 from tests.services.test_en50160 import MONDAY, record_week
 from tests.ui.box_fixtures import CHEAP_SCRYPT, CLOSED_NTP, CLOSED_NTP_PORT, make_box_app
 
@@ -36,35 +36,37 @@ async def a_box_with_a_ko_week(box_config: Path) -> None:
         await db.close()
 
 
-async def test_the_week_is_checked_on_demand_then_read_back(ews: Run, box_config: Path) -> None:
+async def test_the_week_is_checked_on_demand_then_read_back(
+    ews_here_async: RunAsync, box_config: Path
+) -> None:
     await a_box_with_a_ko_week(box_config)
     args = ("en50160", "--config", str(box_config), "--week", "2026-W48", "--gateway", "Local")
-    first = ews(*args, "--json")
+    first = await ews_here_async(*args, "--json")
     assert first.returncode == 0, first.stderr
     (week,) = json.loads(first.stdout)
     assert (week["week"], week["gateway"], week["verdict"]) == ("2026-W48", "Local", "ko")
     thd = next(c for c in week["criteria"] if c["id"] == "thd")
     assert (thd["n"], thd["n1"], thd["verdict"]) == (1008, 100, "failed")
-    again = ews(*args, "--json")  # stored now: the same answer
+    again = await ews_here_async(*args, "--json")  # stored now: the same answer
     assert json.loads(again.stdout) == [week]
-    text = ews(*args)
+    text = await ews_here_async(*args)
     assert "EN 50160 2026-W48, gateway Local: KO" in text.stdout
     assert "THD          1008  100" in text.stdout
     assert "Not seen by a polling box: Mains signalling voltages" in text.stdout
 
 
-def test_bad_weeks_and_gateways_are_named(ews: Run, box_config: Path) -> None:
-    bad = ews("en50160", "--config", str(box_config), "--week", "2026-48")
+def test_bad_weeks_and_gateways_are_named(ews_here: Run, box_config: Path) -> None:
+    bad = ews_here("en50160", "--config", str(box_config), "--week", "2026-48")
     assert bad.returncode != 0 and "'2026-48' is not a week such as 2026-W48" in bad.stderr
-    future = ews("en50160", "--config", str(box_config), "--week", "2099-W01")
+    future = ews_here("en50160", "--config", str(box_config), "--week", "2099-W01")
     assert future.returncode != 0 and "2099-W01 is not over yet" in future.stderr
-    none = ews("en50160", "--config", str(box_config), "--week", "2026-W48")
+    none = ews_here("en50160", "--config", str(box_config), "--week", "2026-W48")
     assert none.returncode != 0 and "no gateway has an EQ device" in none.stderr
 
 
 @pytest.mark.timeout(240)
 async def test_the_demo_history_has_an_ok_and_a_ko_gateway_and_every_view_agrees(
-    ews: Run, box_config: Path
+    ews_here_async: RunAsync, box_config: Path
 ) -> None:
     """Simulated history of the demo site (its Workshop's machine tools pollute the supply
     with harmonics every evening): the last finished week is OK on the Local bus and KO in the
@@ -72,17 +74,19 @@ async def test_the_demo_history_has_an_ok_and_a_ko_gateway_and_every_view_agrees
     a Workshop device say the same."""
     now = datetime.now(ZoneInfo("Europe/Paris"))
     days = now.weekday() + 7 + 1  # back past the Monday that starts the last finished week
-    seeded = ews("history", "seed", "--config", str(box_config), "--days", str(days),
-                 "--site", "demo", "--poll", "600", timeout=200)  # fmt: skip
+    seed = ("history", "seed", "--config", str(box_config), "--days", str(days))
+    seeded = await ews_here_async(*seed, "--site", "demo", "--poll", "600")
     assert seeded.returncode == 0, seeded.stderr
-    done = ews("en50160", "--config", str(box_config), "--json")
+    done = await ews_here_async("en50160", "--config", str(box_config), "--json")
     assert done.returncode == 0, done.stderr
     weeks = {w["gateway"]: w for w in json.loads(done.stdout)}
     assert {g: w["verdict"] for g, w in weeks.items()} == {"Local": "ok", "Workshop": "ko"}
     failed = [c["id"] for c in weeks["Workshop"]["criteria"] if c["verdict"] == "failed"]
     assert failed == ["thd"]
     label = weeks["Workshop"]["week"]
-    text = ews("en50160", "--config", str(box_config), "--gateway", "Workshop").stdout
+    text = (
+        await ews_here_async("en50160", "--config", str(box_config), "--gateway", "Workshop")
+    ).stdout
     assert f"EN 50160 {label}, gateway Workshop: KO" in text
     folder = box_config.parent / "data" / "csv" / "eqcheck"
     for name, week in weeks.items():

@@ -12,7 +12,7 @@ from ews_tui.domain.costs import CostRule, CostSettings, EnergyCosts, Tariff, Ti
 from ews_tui.store.cost_rules_repo import CostRulesRepo
 from ews_tui.store.db import open_database
 from ews_tui.store.installation_repo import InstallationRepo
-from tests.cli.conftest import Run
+from tests.cli.conftest import RunAsync
 from tests.cli.test_install import SITE
 
 
@@ -79,37 +79,47 @@ def _box(tmp_path: Path, name: str) -> Path:
     return config
 
 
-async def test_cost_pages_go_through_export_and_import(ews: Run, tmp_path: Path) -> None:
+async def test_cost_pages_go_through_export_and_import(
+    ews_here_async: RunAsync, tmp_path: Path
+) -> None:
     old, new = _box(tmp_path, "old"), _box(tmp_path, "new")
     site = tmp_path / "site.toml"
     site.write_text(SITE, encoding="utf-8")
-    assert ews("install", "import", str(site), "--config", str(old)).returncode == 0
+    assert (
+        await ews_here_async("install", "import", str(site), "--config", str(old))
+    ).returncode == 0
     saved = await save_costs(old)
 
     exported = tmp_path / "export.toml"
-    done = ews("install", "export", str(exported), "--config", str(old))
+    done = await ews_here_async("install", "export", str(exported), "--config", str(old))
     assert done.returncode == 0, done.stderr
     assert "3 cost rules written" in done.stdout
     text = exported.read_text()
     assert '[[costs.rules]]\nname = "Lighting"\ncircuits = [\n    "Lighting",\n]' in text
     assert 'base = "0.20160"' in text
 
-    done = ews("install", "import", str(exported), "--config", str(new))
+    done = await ews_here_async("install", "import", str(exported), "--config", str(new))
     assert done.returncode == 0, done.stderr
     assert "3 cost rules imported" in done.stdout
     restored = await stored_costs(new)
     assert _without_ids(restored) == _without_ids(saved)
     # Exported again from the new box: the same file but for its header.
     again = tmp_path / "again.toml"
-    assert ews("install", "export", str(again), "--config", str(new)).returncode == 0
+    assert (
+        await ews_here_async("install", "export", str(again), "--config", str(new))
+    ).returncode == 0
     assert again.read_text().split("\n", 2)[2] == text.split("\n", 2)[2]
 
 
-async def test_a_bad_cost_rule_refuses_the_whole_file(ews: Run, tmp_path: Path) -> None:
+async def test_a_bad_cost_rule_refuses_the_whole_file(
+    ews_here_async: RunAsync, tmp_path: Path
+) -> None:
     box = _box(tmp_path, "box")
     site = tmp_path / "site.toml"
     site.write_text(SITE, encoding="utf-8")
-    assert ews("install", "import", str(site), "--config", str(box)).returncode == 0
+    assert (
+        await ews_here_async("install", "import", str(site), "--config", str(box))
+    ).returncode == 0
     saved = await save_costs(box)
     bad = tmp_path / "bad.toml"
     bad.write_text(
@@ -119,22 +129,28 @@ async def test_a_bad_cost_rule_refuses_the_whole_file(ews: Run, tmp_path: Path) 
         'base = "-1"\n',
         encoding="utf-8",
     )
-    done = ews("install", "import", str(bad), "--config", str(box))
+    done = await ews_here_async("install", "import", str(bad), "--config", str(box))
     assert done.returncode == 1
     assert 'costs[0].rules[0].circuits[0]: no circuit is named "Nowhere"' in done.stdout
     assert "nothing imported" in done.stderr
     assert _without_ids(await stored_costs(box)) == _without_ids(saved)
     exported = tmp_path / "e.toml"
-    assert ews("install", "export", str(exported), "--config", str(box)).returncode == 0
+    assert (
+        await ews_here_async("install", "export", str(exported), "--config", str(box))
+    ).returncode == 0
     assert 'name = "Roof"' in exported.read_text()  # the installation did not change either
 
 
-async def test_a_file_without_costs_keeps_the_stored_ones(ews: Run, tmp_path: Path) -> None:
+async def test_a_file_without_costs_keeps_the_stored_ones(
+    ews_here_async: RunAsync, tmp_path: Path
+) -> None:
     box = _box(tmp_path, "box")
     site = tmp_path / "site.toml"
     site.write_text(SITE, encoding="utf-8")
-    assert ews("install", "import", str(site), "--config", str(box)).returncode == 0
+    assert (
+        await ews_here_async("install", "import", str(site), "--config", str(box))
+    ).returncode == 0
     saved = await save_costs(box)
-    done = ews("install", "import", str(site), "--config", str(box))
+    done = await ews_here_async("install", "import", str(site), "--config", str(box))
     assert done.returncode == 0 and "cost rules" not in done.stdout
     assert await stored_costs(box) == saved

@@ -1,12 +1,12 @@
-"""``ews probe`` in a subprocess, against the device simulator served by the test's loop."""
+"""``ews probe`` against the device simulator served by the test's loop: the command runs in
+this process (``ews_here``, in a thread: it runs a loop of its own), for what it says and the
+status it ends with; no new Python process to start for each probe."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,8 @@ import pytest
 from ews_tui.domain.installation import GenericRegister
 from ews_tui.modbus.serial_line import LineSettings
 from ews_tui.sim.server import DeviceSpec, Endpoint, Fault, SimulatedBus, open_pty_pair
+from tests.cli.conftest import Run as RunHere
 from tests.cli.test_sim import ews_sim, tcp_port
-
-# ``ews``, as its console script runs it.
-EWS = "import sys; from ews_tui import cli; sys.exit(cli.main())"
 
 
 @dataclass
@@ -29,15 +27,19 @@ class Run:
     err: str
 
 
-async def ews(*args: str) -> Run:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", EWS, *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return Run(proc.returncode, out.decode(), err.decode())
+Probe = Callable[..., Awaitable[Run]]
+
+
+@pytest.fixture
+def ews(ews_here: RunHere) -> Probe:
+    """``await ews("probe", ...)``: the command run in this process, in a thread of its own
+    (its loop beside the test's, where the simulator answers)."""
+
+    async def run(*args: str) -> Run:
+        done = await asyncio.to_thread(ews_here, *args)
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    return run
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ def tcp(endpoint: Endpoint) -> list[str]:
     return ["probe", "--tcp", f"127.0.0.1:{endpoint.port}", "--timeout", "300"]
 
 
-async def test_human_table(gateway: Endpoint) -> None:
+async def test_human_table(ews: Probe, gateway: Endpoint) -> None:
     run = await ews(*tcp(gateway), "--address", "5", "--model", "0 146 68")
     assert run.code == 0, run.err
     lines = run.out.splitlines()
@@ -65,7 +67,7 @@ async def test_human_table(gateway: Endpoint) -> None:
     assert rows["ea_import"][1] == "kWh"
 
 
-async def test_json_with_a_reference_without_spaces(gateway: Endpoint) -> None:
+async def test_json_with_a_reference_without_spaces(ews: Probe, gateway: Endpoint) -> None:
     run = await ews(*tcp(gateway), "--address", "5", "--model", "014668", "--json")
     assert run.code == 0, run.err
     doc = json.loads(run.out)  # one object, nothing else on stdout
@@ -76,13 +78,13 @@ async def test_json_with_a_reference_without_spaces(gateway: Endpoint) -> None:
     assert abs(q["v1"] - gateway.values(5)["v1"]) < 5
 
 
-async def test_assumed_map_is_said(gateway: Endpoint) -> None:
+async def test_assumed_map_is_said(ews: Probe, gateway: Endpoint) -> None:
     run = await ews(*tcp(gateway), "--address", "9", "--model", "0 590 61")
     assert run.code == 0, run.err
     assert "(unverified register map)" in run.out.splitlines()[0]
 
 
-async def test_generic_meter_reports_ea_import(gateway: Endpoint) -> None:
+async def test_generic_meter_reports_ea_import(ews: Probe, gateway: Endpoint) -> None:
     run = await ews(*tcp(gateway), "--address", "6", "--generic", "3:C65C:2:1", "--json")
     assert run.code == 0, run.err
     doc = json.loads(run.out)
@@ -90,14 +92,14 @@ async def test_generic_meter_reports_ea_import(gateway: Endpoint) -> None:
     assert isinstance(doc["quantities"]["ea_import"], float)
 
 
-async def test_silent_device(gateway: Endpoint) -> None:
+async def test_silent_device(ews: Probe, gateway: Endpoint) -> None:
     gateway.set_fault(5, Fault("silent"))
     run = await ews(*tcp(gateway), "--address", "5", "--model", "0 146 68", "--json")
     assert run.code == 1 and run.out == ""
     assert "no answer from address 5" in run.err
 
 
-async def test_unknown_model_and_usage_errors(gateway: Endpoint) -> None:
+async def test_unknown_model_and_usage_errors(ews: Probe, gateway: Endpoint) -> None:
     run = await ews(*tcp(gateway), "--address", "5", "--model", "X 99")
     assert run.code == 1 and 'unknown model "X 99"' in run.err
     assert (await ews(*tcp(gateway), "--model", "SDM630")).code == 2  # no --address
@@ -107,7 +109,7 @@ async def test_unknown_model_and_usage_errors(gateway: Endpoint) -> None:
     assert both.code == 2
 
 
-async def test_rtu_on_a_pty_with_an_alias() -> None:
+async def test_rtu_on_a_pty_with_an_alias(ews: Probe) -> None:
     pair = open_pty_pair()
     try:
         async with SimulatedBus() as sim:
@@ -163,7 +165,7 @@ SITE = (
 )  # fmt: skip
 
 
-async def test_probe_reaches_every_device_the_ui_configures(box_config: Path) -> None:
+async def test_probe_reaches_every_device_the_ui_configures(ews: Probe, box_config: Path) -> None:
     args = ("--tcp", "127.0.0.1:0", *SITE, "--config", str(box_config))
     async with ews_sim(*args, lines=1) as out:
         bus = ["probe", "--tcp", f"127.0.0.1:{tcp_port(out[0])}", "--timeout", "500", "--json"]

@@ -1,4 +1,5 @@
-"""``ews sim`` run the way a user runs it: a subprocess that serves until SIGTERM."""
+"""``ews sim`` run the way a user runs it: a subprocess that serves until SIGTERM. What it
+refuses, and the status it ends with then, is checked in this process (``ews_here``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
 import sys
 import tomllib
 from collections.abc import AsyncIterator
@@ -22,21 +22,12 @@ from ews_tui.domain.catalog import builtin_catalog
 from ews_tui.domain.installation_doc import from_document
 from ews_tui.domain.rules import RuleContext
 from ews_tui.modbus.codec import decode
+from tests.cli.conftest import Run
 
 # `ews`, as its console script runs it.
 RUNNER = "import sys, ews_tui.cli as cli; sys.exit(cli.main(sys.argv[1:]))"
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 CATALOG = builtin_catalog()
-
-
-def ews(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", RUNNER, *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=ENV,
-    )
 
 
 @asynccontextmanager
@@ -117,14 +108,16 @@ async def test_serves_the_demo_site_on_a_pty_and_two_gateways() -> None:
         (["--rtu", "pty", "--parity", "X", "--device", "1=SDM630"], '--parity "X"'),
     ],
 )
-def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) -> None:
-    result = ews("sim", *args)
+def test_bad_arguments_are_one_line_and_exit_2(
+    ews_here: Run, args: list[str], message: str
+) -> None:
+    result = ews_here("sim", *args)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_an_unknown_model_is_a_user_error() -> None:
-    result = ews("sim", "--tcp", "127.0.0.1:0", "--device", "3=X")
+def test_an_unknown_model_is_a_user_error(ews_here: Run) -> None:
+    result = ews_here("sim", "--tcp", "127.0.0.1:0", "--device", "3=X")
     assert result.returncode == 1
     assert result.stderr.strip() == 'ews: unknown model "X"'
 
@@ -191,14 +184,16 @@ async def test_devices_at_the_addresses_of_the_device_form() -> None:
         ("7-12=0 046 73@0 046 87", "position 12 is not between 1 and 10"),
     ],
 )
-def test_a_device_the_form_would_refuse_is_a_user_error(device: str, message: str) -> None:
-    result = ews("sim", "--tcp", "127.0.0.1:0", "--device", device)
+def test_a_device_the_form_would_refuse_is_a_user_error(
+    ews_here: Run, device: str, message: str
+) -> None:
+    result = ews_here("sim", "--tcp", "127.0.0.1:0", "--device", device)
     assert result.returncode == 1, result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_quality_scenarios_are_checked() -> None:
-    bad = ews("sim", "--tcp", "127.0.0.1:0", "--device", "1=0 146 68", "--quality", "1=noisy")
+def test_quality_scenarios_are_checked(ews_here: Run) -> None:
+    bad = ews_here("sim", "--tcp", "127.0.0.1:0", "--device", "1=0 146 68", "--quality", "1=noisy")
     assert bad.returncode == 2
     assert '--quality "1=noisy": the scenario is one of normal, sag, harmonics' in bad.stderr
     assert site_quality("demo") == {"Machine tools": "harmonics"}

@@ -5,20 +5,18 @@ what the digest rule allows, and one JSON line comes out."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts.conftest import RunQuick
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_alarms.py"
 
 
 @pytest.mark.timeout(240)
-def test_bench_alarms_quick() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=200
-    )
+def test_bench_alarms_quick(quick_run: RunQuick) -> None:
+    done = quick_run(BENCH.name, 200)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 1

@@ -5,20 +5,18 @@ before each kill is lost, and the database stays whole."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts.conftest import RunQuick
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_crash.py"
 
 
 @pytest.mark.timeout(240)
-def test_bench_crash_quick_loses_little_and_keeps_the_store_whole() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=200
-    )
+def test_bench_crash_quick_loses_little_and_keeps_the_store_whole(quick_run: RunQuick) -> None:
+    done = quick_run(BENCH.name, 200)
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["kills"] == 3 and result["kills_within_grace_after_slot_end"] >= 1
     assert result["integrity_failures"] == 0 and result["restart_failures"] == 0

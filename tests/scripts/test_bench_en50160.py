@@ -4,20 +4,18 @@ the same week's raw rows read; the figures are there and every week of the healt
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts.conftest import RunQuick
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_en50160.py"
 
 
 @pytest.mark.timeout(240)
-def test_bench_en50160_quick_prints_its_figures() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=200
-    )
+def test_bench_en50160_quick_prints_its_figures(quick_run: RunQuick) -> None:
+    done = quick_run(BENCH.name, 200)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["gateways"] == 4 and result["rows"] == 4 * 4 * 1008

@@ -4,20 +4,18 @@ its figures (the figures themselves are the bench's business, not a unit test's)
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts.conftest import RunQuick
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_gateway_abuse.py"
 
 
 @pytest.mark.timeout(240)
-def test_bench_gateway_abuse_quick_prints_its_figures() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=200
-    )
+def test_bench_gateway_abuse_quick_prints_its_figures(quick_run: RunQuick) -> None:
+    done = quick_run(BENCH.name, 200)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 1

@@ -5,21 +5,19 @@ screens typing against ``ews serve``; the JSON line carries every figure the iss
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts.conftest import RunQuick
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_load.py"
 PHASES = ("unloaded", "live", "consumption")
 
 
 @pytest.mark.timeout(360)
-def test_bench_load_quick_prints_every_figure() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=330
-    )
+def test_bench_load_quick_prints_every_figure(quick_run: RunQuick) -> None:
+    done = quick_run(BENCH.name, 330)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert len(lines) == 1, lines

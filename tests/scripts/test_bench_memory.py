@@ -4,20 +4,18 @@ back, and the loop-stall figures are there (their target is the bench's, not thi
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts.conftest import RunQuick
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_memory.py"
 
 
 @pytest.mark.timeout(420)
-def test_bench_memory_quick_reports_its_figures_and_memory_comes_back() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=400
-    )
+def test_bench_memory_quick_reports_its_figures_and_memory_comes_back(quick_run: RunQuick) -> None:
+    done = quick_run(BENCH.name, 400)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["bench"] == "memory" and result["sessions"] == 10

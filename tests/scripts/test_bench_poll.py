@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.scripts.conftest import RunQuick
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_poll.py"
 
@@ -35,10 +35,8 @@ def numbers(figures: dict[str, Any], keys: set[str]) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_bench_poll_quick_prints_one_json_line_of_figures() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=280
-    )
+def test_bench_poll_quick_prints_one_json_line_of_figures(quick_run: RunQuick) -> None:
+    done = quick_run(BENCH.name, 280)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert len(lines) == 1, done.stdout

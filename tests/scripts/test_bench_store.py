@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts.conftest import RunQuick
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_store.py"
 
@@ -28,10 +28,8 @@ FIGURES = (
 
 
 @pytest.mark.timeout(300)
-def test_bench_store_quick_prints_one_json_line_of_figures() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=280
-    )
+def test_bench_store_quick_prints_one_json_line_of_figures(quick_run: RunQuick) -> None:
+    done = quick_run(BENCH.name, 280)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert len(lines) == 1, done.stdout

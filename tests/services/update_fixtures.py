@@ -12,6 +12,7 @@ not the download of every dependency. The first download needs the package index
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import os
@@ -28,8 +29,10 @@ import pytest
 
 from ews_tui.services.system_commands import CommandResult
 from ews_tui.services.update_bundle import build_wheels, stage_source
+from ews_tui.services.update_health import read_health
 
 ROOT = Path(__file__).resolve().parents[2]
+START_POLL_S = 0.05
 GOOD_VERSION = "0.2.0"
 BROKEN_VERSION = "0.3.0"
 
@@ -134,12 +137,20 @@ def update_wheels(request: pytest.FixtureRequest) -> Iterator[Wheels]:
 
 class ServeRunner:
     """Plays ``systemctl restart/stop/start UNIT`` for a box under ``prefix``: runs
-    ``<prefix>/current/bin/ews serve --config F`` as a child process. Records every call."""
+    ``<prefix>/current/bin/ews serve --config F`` as a child process. Records every call.
 
-    def __init__(self, prefix: Path, config: Path, logs: Path) -> None:
+    Given ``data_dir``, a start returns once the started ``ews serve`` said it is up (its
+    health file names its pid) or has ended, as ``systemctl start`` of a unit that notifies
+    its start-up does: the update's own wait then judges a box that is up or gone, and a
+    short health timeout is a verdict on a broken version, not a race with a slow start."""
+
+    def __init__(
+        self, prefix: Path, config: Path, logs: Path, data_dir: Path | None = None
+    ) -> None:
         self.prefix = prefix
         self.config = config
         self.logs = logs
+        self.data_dir = data_dir
         self.calls: list[tuple[str, ...]] = []
         self.process: subprocess.Popen[bytes] | None = None
         self.started: list[str] = []  # the `current` target each start ran
@@ -151,6 +162,7 @@ class ServeRunner:
             self.stop()
         if action in ("restart", "start"):
             self.start()
+            await self.started_or_ended()
         if not action:
             return CommandResult(argv, 127)
         return CommandResult(argv, 0)
@@ -169,6 +181,18 @@ class ServeRunner:
             cwd=self.logs,
         )
         log.close()
+
+    async def started_or_ended(self) -> None:
+        """Until the process started last wrote its health file or ended (no event tells
+        when another process writes a file: looked at every :data:`START_POLL_S`)."""
+        process = self.process
+        if self.data_dir is None or process is None:
+            return
+        while process.poll() is None:
+            health = read_health(self.data_dir)
+            if health is not None and health.pid == process.pid:
+                return
+            await asyncio.sleep(START_POLL_S)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -8,11 +8,18 @@ on the box's main way in for maintenance.
 Each test opens every screen of the menus, and the forms and dialogs they open, in one
 language at 80x24 with Textual's Pilot, renders the screen to text (the compositor's own
 strips, what the terminal receives) and compares it with the strings the screen's widgets
-show. One test per language (xdist spreads them); each screen opens once per language.
+show. One test per language (xdist spreads them), one app per test: it logs in as each role
+in turn (login, consultation, system, server); each screen opens once per language.
+
+No wall-clock waits: after each step the test waits until the app is :func:`ready` (every
+message handled, every worker done or waiting for a Hub event, the screen laid out), not for
+the process to look idle (Pilot's ``pause``: 20 ms at least a call, up to a second on a busy
+machine).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +28,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual import events
 from textual.content import Content
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -30,11 +38,13 @@ from textual.widgets import Button, DataTable, Input, OptionList, Select, Static
 from textual.widgets._footer import FooterKey
 from textual.widgets._select import SelectCurrent
 from textual.widgets._toggle_button import ToggleButton
+from textual.worker import Worker, WorkerState
 
 from ews_tui.cli.sim import load_site
 from ews_tui.domain.auth import Role
 from ews_tui.domain.events import Sample
 from ews_tui.domain.installation_doc import to_document
+from ews_tui.hub import Hub
 from ews_tui.i18n import LANGUAGES, N_, _, use_language
 from ews_tui.runtime import Runtime
 from ews_tui.services.consumption import ConsumptionService
@@ -243,12 +253,11 @@ async def dropdown_problems(pilot: Pilot[Any], where: str, seen: set[object]) ->
             continue
         seen.add((select.size.width, prompts))
         select.expanded = True
-        await pilot.pause()
+        await ready(pilot)
         shown = Shown(screen, screen_lines(screen))
         problems += check_options(shown, f"{where} dropdown #{select.id}")
         select.expanded = False
-        await pilot.pause(0)  # drawn closed; no wait for idle: nothing is checked before the
-        # next dropdown opens or the next visit settles
+        await ready(pilot)
     return problems
 
 
@@ -367,16 +376,13 @@ SERVER_VISITS = (
     Visit("backup"),
     Visit("confirm", build=_confirm),
 )
-# Each part is one test per language (so that xdist spreads them): (role, visits) in order.
-PARTS: dict[str, tuple[tuple[Role | None, tuple[Visit, ...]], ...]] = {
-    "consultation": ((Role.SYSTEM, CONSULTATION_VISITS),),
-    "configuration": ((Role.SYSTEM, CONFIGURATION_VISITS),),
-    "server": (
-        (None, (Visit("login"),)),
-        (Role.CONSULTATION, (Visit("home"),)),
-        (Role.SERVER, SERVER_VISITS),
-    ),
-}
+# The roles an app of each language logs in as, in turn, and the screens each one opens.
+PLAN: tuple[tuple[Role | None, tuple[Visit, ...]], ...] = (
+    (None, (Visit("login"),)),
+    (Role.CONSULTATION, (Visit("home"),)),
+    (Role.SYSTEM, CONSULTATION_VISITS + CONFIGURATION_VISITS),
+    (Role.SERVER, SERVER_VISITS),
+)
 
 
 @pytest.fixture
@@ -388,9 +394,89 @@ async def site(tmp_path: Path) -> AsyncIterator[Runtime]:
         yield rt
 
 
-async def settle(pilot: Pilot[Any]) -> None:
-    for _turn in range(3):
-        await pilot.pause()
+# -- readiness ----------------------------------------------------------------------------
+
+READY_LIMIT_S = 60.0  # a step the app has not done by then fails the test (a hang, not a wait)
+
+
+def _parked(worker: Worker[Any], hub: Hub) -> bool:
+    """A worker waiting for the next Hub event (a screen following its news): done with what
+    it was asked, as far as the screen shown now goes."""
+    task = worker._task
+    waiting = task._fut_waiter if task is not None else None  # type: ignore[attr-defined]
+    return waiting is not None and any(s._waiter is waiting for s in hub._subscriptions)
+
+
+def _busy_workers(app: EwsApp) -> list[Worker[Any]]:
+    hub = app.session.hub
+    return [
+        worker
+        for worker in app.workers
+        if worker.state in (WorkerState.PENDING, WorkerState.RUNNING) and not _parked(worker, hub)
+    ]
+
+
+def _frame_due(screen: Screen[Any]) -> bool:
+    return bool(
+        screen._layout_required
+        or screen._scroll_required
+        or screen._repaint_required
+        or screen._recompose_required
+        or screen._dirty_widgets
+    )
+
+
+def _queued(app: EwsApp, screen: Screen[Any]) -> bool:
+    return any(
+        node.message_queue_size or node._pending_message is not None
+        for node in (app, *screen.walk_children(with_self=True))
+    )
+
+
+async def ready(pilot: Pilot[Any]) -> None:
+    """Until the app has done what it was asked: every message of the app, its screen and
+    the screen's widgets handled, every worker done or waiting for a Hub event (a worker
+    reading the store or waiting out a rate cap is waited for: its data is on screen after),
+    the screen laid out and drawn. Waits on what the app waits on (messages, the futures
+    its workers await), never on the clock; the limit only turns a hang into a failure."""
+    app = pilot.app
+    assert isinstance(app, EwsApp)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_LIMIT_S
+    while loop.time() < deadline:
+        screen = app.screen
+        await pilot._wait_for_screen()
+        busy = _busy_workers(app)
+        if busy:
+            waits = {
+                waiting
+                for worker in busy
+                if worker._task is not None and (waiting := worker._task._fut_waiter) is not None  # type: ignore[attr-defined]
+            }
+            if len(waits) < len(busy):
+                await asyncio.sleep(0)  # a worker about to start or to take its next step
+            else:
+                await asyncio.wait(waits, timeout=deadline - loop.time())
+            continue
+        if app.screen is not screen or _queued(app, screen):
+            continue
+        if _frame_due(screen) or screen._callbacks or app._batch_count:
+            screen._on_timer_update()  # laid out and drawn now, as Pilot does; then the
+            # callbacks that wait for a frame (the footer's rebuild) run
+            continue
+        return
+    raise AssertionError(f"the app is still busy after {READY_LIMIT_S} s: {_busy_workers(app)}")
+
+
+async def press(pilot: Pilot[Any], *keys: str) -> None:
+    """Each key as the terminal sends it, the app ready after each."""
+    driver = pilot.app._driver
+    assert driver is not None
+    for key in keys:
+        event = events.Key(key, key if len(key) == 1 else "\r" if key == "enter" else None)
+        event.set_sender(pilot.app)
+        driver.send_message(event)
+        await ready(pilot)
 
 
 async def visit(pilot: Pilot[Any], item: Visit, where: str, seen: set[object]) -> list[str]:
@@ -403,25 +489,20 @@ async def visit(pilot: Pilot[Any], item: Visit, where: str, seen: set[object]) -
             app.call_later(app.push_screen, screen)
         else:
             app.call_later(app.open_screen, item.name, **item.params(app.session.runtime))
-        await settle(pilot)
+        await ready(pilot)
         assert app.screen is not below, f"{where}: did not open"
     if item.ready:
         entries = app.screen.query_one(item.ready, OptionList)
-        for _turn in range(100):
-            if entries.option_count:
-                break
-            await pilot.pause(0.02)
+        assert entries.option_count, f"{where}: {item.ready} is empty once the screen is ready"
     opened = app.screen
     if item.keys:
-        await pilot.press(*item.keys)
-        await settle(pilot)
+        await press(pilot, *item.keys)
     assert not item.ready or app.screen is not opened, f"{where}: the entry did not open"
     problems = fit_problems(app.screen, where)
     problems += await dropdown_problems(pilot, where, seen)
     if item.then:
         before = screen_lines(app.screen)
-        await pilot.press(*item.then)
-        await settle(pilot)
+        await press(pilot, *item.then)
         after = f"{where}{''.join(item.then)}"
         assert screen_lines(app.screen) != before, f"{after}: the keys changed nothing"
         problems += fit_problems(app.screen, after)
@@ -430,7 +511,7 @@ async def visit(pilot: Pilot[Any], item: Visit, where: str, seen: set[object]) -
         problems += await every_row_problems(pilot, item.rows, where, seen)
     while app.screen is not below:
         app.call_later(app.pop_screen)
-        await pilot.pause(0)  # as above: the next visit settles before its checks
+        await ready(pilot)
     return problems
 
 
@@ -443,44 +524,32 @@ async def every_row_problems(
     entries = pilot.app.screen.query_one(selector, OptionList)
     for row in range(1, entries.option_count):
         entries.highlighted = row
-        await settle(pilot)
+        await ready(pilot)
         problems += fit_problems(pilot.app.screen, f"{where} row {row}")
         problems += await dropdown_problems(pilot, f"{where} row {row}", seen)
     return problems
 
 
-@pytest.mark.parametrize("part", list(PARTS))
 @pytest.mark.parametrize("language", list(LANGUAGES))
-async def test_every_screen_fits_80x24(site: Runtime, language: str, part: str) -> None:
-    problems: list[str] = []
-    if part == "consultation":
-        from tests.ui.test_en50160 import a_checked_ko_week
+async def test_every_screen_fits_80x24(site: Runtime, language: str) -> None:
+    from tests.ui.test_en50160 import a_checked_ko_week
 
-        await a_checked_ko_week(site)  # a week to open
-    seen: set[object] = set()  # the dropdowns opened: once per test, whichever app opened it
+    await a_checked_ko_week(site)  # a week to open
+    problems: list[str] = []
+    seen: set[object] = set()  # the dropdowns opened: once per language, whichever role
     with use_language(language):  # the forms built here, and the texts compared
-        for role, visits in PARTS[part]:
-            problems += await plan_problems(site, language, role, visits, seen)
+        app = EwsApp(Session(site, role=None, language=language), start_screen="login")
+        async with app.run_test(size=SIZE) as pilot:
+            for role, visits in PLAN:
+                if role is not None:
+                    app.call_later(app.login_as, role)
+                await ready(pilot)
+                assert app.session.role is role
+                for item in visits:
+                    where = f"[{language}] {item.name}{''.join(item.keys)}"
+                    problems += await visit(pilot, item, where, seen)
+            assert app.crash is None
     assert not problems, "\n".join(problems)
-
-
-async def plan_problems(
-    site: Runtime,
-    language: str,
-    role: Role | None,
-    visits: tuple[Visit, ...],
-    seen: set[object],
-) -> list[str]:
-    problems: list[str] = []
-    start = "login" if role is None else "home"
-    app = EwsApp(Session(site, role=role, language=language), start_screen=start)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        for item in visits:
-            where = f"[{language}] {item.name}{''.join(item.keys)}"
-            problems += await visit(pilot, item, where, seen)
-        assert app.crash is None
-    return problems
 
 
 # -- snapshots of the longest screens in the longest languages ----------------------------

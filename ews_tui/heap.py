@@ -23,7 +23,8 @@ test machine, load average 4 to 7; CPU times of the collecting thread):
   wall, 35-45 k objects freed each), and the navigating bench's longest loop stall was one
   (190-210 ms on a quiet machine, 643 ms wall / 187 ms CPU here).
 
-:class:`GcPolicy` (on in ``ews serve``, installed by :func:`ews_tui.ui.warm_up.warm_up`):
+:class:`GcPolicy` (off in ``ews serve``: see :data:`POLICY`; when on, installed by
+:func:`ews_tui.ui.warm_up.warm_up`):
 
 - **No automatic full collection**: generation 2's threshold out of reach
   (:data:`AUTOMATIC_FULL_OFF`; CPython 3.11 starts one only when ``generations[2].count``
@@ -380,5 +381,13 @@ class GcPolicy:
             self.uninstall()
 
 
-#: The box's policy (:func:`ews_tui.ui.warm_up.warm_up` installs it and runs its task).
-POLICY: Final = GcPolicy()
+#: The box's policy (:func:`ews_tui.ui.warm_up.warm_up` installs it and runs its task when
+#: it is enabled). **Off in ews serve**, measured on a quiet machine once the consumption
+#: screens shared their reads (load 0.3-1.1, ``bench_load.py --only consumption``, 60 s):
+#: with it, one forced full collection freed 478 k objects in 734 ms of CPU, holding the GIL,
+#: and the RTU poll period p99 was 1.41x unloaded; with CPython's own collections, 19 full
+#: ones of at most 226 ms, p99 1.12x. The poll period comes first. The policy does make
+#: navigating smoother (five sessions opening every screen: longest stall 82 ms against
+#: 398 ms, no full collection in the window), so ``bench_sessions.py --heap-policy on``
+#: keeps the comparison; what would make it win both is less garbage reaching generation 2.
+POLICY: Final = GcPolicy(enabled=False)

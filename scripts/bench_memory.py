@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -186,9 +187,12 @@ async def sessions_ended(front: SshFrontEnd) -> None:
     while front.sessions:
         await asyncio.sleep(0.1)
     await asyncio.sleep(1.0)  # the connections' last callbacks
-    # What the sessions left in cycles is freed by the heap policy's next full collection,
-    # which its task runs once the loop is quiet (ews_tui.heap.GcPolicy.check): wait for it,
-    # as a box would.
+    # What the sessions left in cycles is freed by the next full collection: CPython's own
+    # (ews serve leaves the heap policy off), run here as its thresholds would soon; with the
+    # policy on, the one its task runs once the loop is quiet (GcPolicy.check): wait for it.
+    if not heap.POLICY.installed:
+        gc.collect()
+        return
     done = heap.POLICY.quiet + heap.POLICY.forced
     deadline = time.monotonic() + QUIET_WAIT_S
     while heap.POLICY.installed and heap.POLICY.quiet + heap.POLICY.forced == done:

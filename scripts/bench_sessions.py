@@ -42,8 +42,8 @@ loop stall < 50 ms while five sessions navigate. ``heap_quiet`` / ``heap_forced`
 collections the heap policy (:class:`ews_tui.heap.GcPolicy`) ran in the navigating window.
 Usage: scripts/bench_sessions.py [--quick] [--navigating-only] [--heap-policy on|off]
 [--stall-trace FILE] [--profile-opens DIR]
-(--navigating-only: the screen-open and navigating parts alone; --heap-policy off: the same
-box without the heap policy that ews serve runs: the comparison with CPython's own
+(--navigating-only: the screen-open and navigating parts alone; --heap-policy on: the same
+box with the heap policy, which ews serve leaves off: the comparison with CPython's own
 collections; --profile-opens: a cProfile file per screen, ``DIR/<screen>.pstats``, of the
 first session's opens, push to first frame)
 """
@@ -708,8 +708,8 @@ def main() -> int:
     parser.add_argument(
         "--heap-policy",
         choices=("on", "off"),
-        default="on",
-        help="ews_tui.heap.GcPolicy, as ews serve runs it (on)",
+        default="off",
+        help="ews_tui.heap.GcPolicy (off in ews serve: CPython's own collections)",
     )
     parser.add_argument(
         "--stall-trace", type=Path, help="write the navigating part's long loop steps here"

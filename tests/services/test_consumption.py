@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +23,7 @@ from ews_tui.services.consumption import ConsumptionService
 from ews_tui.services.recorder import Recorder
 from ews_tui.store.aggregates_repo import AggregatesRepo
 from ews_tui.store.consumption_repo import ConsumptionTable
-from ews_tui.store.db import open_database
+from ews_tui.store.db import Database, open_database
 
 SITE = load_site("demo")
 
@@ -35,11 +37,7 @@ async def test_tables_are_priced_with_the_saved_cost_pages(tmp_path: Path) -> No
             db, hub, installation=lambda: SITE, catalog=builtin_catalog, timezone=lambda: "UTC"
         )
         await service.start()
-        recorder = Recorder(None, AggregatesRepo(db))
-        start = 1_735_689_600.0  # 2025-01-01T00:00Z
-        for minute in range(0, 24 * 60 + 10, 10):
-            recorder.ingest(Sample(1, start + minute * 60, {"ea_import": 100 + minute / 60}))
-        await recorder.flush()
+        await _recorded_day(Recorder(None, AggregatesRepo(db)), JAN1)
         rule = CostRule("flat", (Tariff(date(2024, 1, 1), Decimal("0.2")),))
         await service.save_costs(CostSettings((EnergyCosts("electricity", "EUR", (rule,)),)))
         assert changes.get_nowait() == SettingsChanged("costs")
@@ -69,31 +67,40 @@ def _day_value(table: ConsumptionTable, device_id: int = 1) -> float | None:
 
 JAN1 = 1_735_689_600.0  # 2025-01-01T00:00Z
 LATER = JAN1 + 200 * 86400  # "now" for the service: long after the recorded days
+DAY = (date(2025, 1, 1), date(2025, 1, 2), "day", "device")  # JAN1's table
+
+
+@contextlib.asynccontextmanager
+async def _service(db: Database) -> AsyncIterator[ConsumptionService]:
+    """The service on ``db`` at LATER, started, stopped at the end."""
+    service = ConsumptionService(
+        db,
+        Hub(),
+        installation=lambda: SITE,
+        catalog=builtin_catalog,
+        timezone=lambda: "UTC",
+        clock=lambda: LATER,
+    )
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
 
 
 async def test_sessions_asking_the_same_table_share_one_read(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "ews.sqlite")
     try:
-        service = ConsumptionService(
-            db,
-            Hub(),
-            installation=lambda: SITE,
-            catalog=builtin_catalog,
-            timezone=lambda: "UTC",
-            clock=lambda: LATER,
-        )
-        await service.start()
-        await _recorded_day(Recorder(None, AggregatesRepo(db)), JAN1)
-        day = (date(2025, 1, 1), date(2025, 1, 2), "day", "device")
-        tables = await asyncio.gather(*(service.table(*day) for _ in range(10)))
-        assert service.reads == 1
-        assert all(table is tables[0] for table in tables)
-        assert _day_value(tables[0]) == pytest.approx(24.0 - 1 / 6)
-        again = await service.table(*day)
-        assert again is tables[0] and service.reads == 1  # nothing changed: kept
-        await service.table(date(2025, 1, 2), date(2025, 1, 3), "day", "device")
-        assert service.reads == 2  # another day is another read
-        await service.stop()
+        async with _service(db) as service:
+            await _recorded_day(Recorder(None, AggregatesRepo(db)), JAN1)
+            tables = await asyncio.gather(*(service.table(*DAY) for _ in range(10)))
+            assert service.reads == 1
+            assert all(table is tables[0] for table in tables)
+            assert _day_value(tables[0]) == pytest.approx(24.0 - 1 / 6)
+            again = await service.table(*DAY)
+            assert again is tables[0] and service.reads == 1  # nothing changed: kept
+            await service.table(date(2025, 1, 2), date(2025, 1, 3), "day", "device")
+            assert service.reads == 2  # another day is another read
     finally:
         await db.close()
 
@@ -101,24 +108,14 @@ async def test_sessions_asking_the_same_table_share_one_read(tmp_path: Path) -> 
 async def test_a_kept_table_is_read_again_once_the_recorder_writes(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "ews.sqlite")
     try:
-        service = ConsumptionService(
-            db,
-            Hub(),
-            installation=lambda: SITE,
-            catalog=builtin_catalog,
-            timezone=lambda: "UTC",
-            clock=lambda: LATER,
-        )
-        await service.start()
-        recorder = Recorder(None, AggregatesRepo(db))
-        day = (date(2025, 1, 1), date(2025, 1, 2), "day", "device")
-        before = await service.table(*day)
-        assert _day_value(before) is None  # nothing recorded yet
-        await _recorded_day(recorder, JAN1)
-        after = await service.table(*day)
-        assert service.reads == 2
-        assert _day_value(after) == pytest.approx(24.0 - 1 / 6)
-        await service.stop()
+        async with _service(db) as service:
+            recorder = Recorder(None, AggregatesRepo(db))
+            before = await service.table(*DAY)
+            assert _day_value(before) is None  # nothing recorded yet
+            await _recorded_day(recorder, JAN1)
+            after = await service.table(*DAY)
+            assert service.reads == 2
+            assert _day_value(after) == pytest.approx(24.0 - 1 / 6)
     finally:
         await db.close()
 
@@ -128,25 +125,15 @@ async def test_a_kept_table_is_read_again_after_another_process_writes(tmp_path:
     db = await open_database(tmp_path / "ews.sqlite")
     other = await open_database(tmp_path / "ews.sqlite")
     try:
-        service = ConsumptionService(
-            db,
-            Hub(),
-            installation=lambda: SITE,
-            catalog=builtin_catalog,
-            timezone=lambda: "UTC",
-            clock=lambda: LATER,
-        )
-        await service.start()
-        day = (date(2025, 1, 1), date(2025, 1, 2), "day", "device")
-        assert _day_value(await service.table(*day)) is None
-        await _recorded_day(Recorder(None, AggregatesRepo(other)), JAN1)
-        assert db.changes["energy"] == 0  # not seen by this connection's counter
-        service.others_check_s = 3600.0  # not looked for yet: the table kept
-        assert _day_value(await service.table(*day)) is None
-        service.others_check_s = 0.0  # looked for: seen
-        assert _day_value(await service.table(*day)) == pytest.approx(24.0 - 1 / 6)
-        assert service.reads == 2
-        await service.stop()
+        async with _service(db) as service:
+            assert _day_value(await service.table(*DAY)) is None
+            await _recorded_day(Recorder(None, AggregatesRepo(other)), JAN1)
+            assert db.changes["energy"] == 0  # not seen by this connection's counter
+            service.others_check_s = 3600.0  # not looked for yet: the table kept
+            assert _day_value(await service.table(*DAY)) is None
+            service.others_check_s = 0.0  # looked for: seen
+            assert _day_value(await service.table(*DAY)) == pytest.approx(24.0 - 1 / 6)
+            assert service.reads == 2
     finally:
         await other.close()
         await db.close()
@@ -155,25 +142,15 @@ async def test_a_kept_table_is_read_again_after_another_process_writes(tmp_path:
 async def test_a_failed_read_is_not_kept(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "ews.sqlite")
     try:
-        service = ConsumptionService(
-            db,
-            Hub(),
-            installation=lambda: SITE,
-            catalog=builtin_catalog,
-            timezone=lambda: "UTC",
-            clock=lambda: LATER,
-        )
-        await service.start()
-        day = (date(2025, 1, 1), date(2025, 1, 2), "day", "device")
-        async with db.transaction() as conn:  # the same connection: no data_version change
-            await conn.execute("ALTER TABLE energy_gaps RENAME TO gaps_away")
-        with pytest.raises(sqlite3.OperationalError):
-            await service.table(*day)
-        async with db.transaction() as conn:
-            await conn.execute("ALTER TABLE gaps_away RENAME TO energy_gaps")
-        assert _day_value(await service.table(*day)) is None
-        assert service.reads == 2
-        await service.stop()
+        async with _service(db) as service:
+            async with db.transaction() as conn:  # the same connection: no data_version change
+                await conn.execute("ALTER TABLE energy_gaps RENAME TO gaps_away")
+            with pytest.raises(sqlite3.OperationalError):
+                await service.table(*DAY)
+            async with db.transaction() as conn:
+                await conn.execute("ALTER TABLE gaps_away RENAME TO energy_gaps")
+            assert _day_value(await service.table(*DAY)) is None
+            assert service.reads == 2
     finally:
         await db.close()
 
@@ -201,19 +178,10 @@ async def test_a_table_s_plan_and_grouping_run_off_the_loop(
     monkeypatch.setattr(consumption_repo, "_result_table", spied_table)
     db = await open_database(tmp_path / "ews.sqlite")
     try:
-        service = ConsumptionService(
-            db,
-            Hub(),
-            installation=lambda: SITE,
-            catalog=builtin_catalog,
-            timezone=lambda: "UTC",
-            clock=lambda: LATER,
-        )
-        await service.start()
-        await _recorded_day(Recorder(None, AggregatesRepo(db)), JAN1)
-        year = await service.table(date(2025, 1, 1), date(2026, 1, 1), "hour", "device")
-        assert len(year.periods) == 365 * 24
-        assert threads and threading.main_thread().name not in threads
-        await service.stop()
+        async with _service(db) as service:
+            await _recorded_day(Recorder(None, AggregatesRepo(db)), JAN1)
+            year = await service.table(date(2025, 1, 1), date(2026, 1, 1), "hour", "device")
+            assert len(year.periods) == 365 * 24
+            assert threads and threading.main_thread().name not in threads
     finally:
         await db.close()

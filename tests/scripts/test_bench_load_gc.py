@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import gc
-import importlib.util
 import logging
 import time
 from pathlib import Path
@@ -12,16 +11,11 @@ from types import ModuleType
 
 from ews_tui import heap
 from ews_tui.logs import FORMAT
-
-BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_load.py"
+from tests.scripts.bench_scripts import bench_script
 
 
 def bench_load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_load", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("bench_load")
 
 
 def test_the_full_collections_of_a_phase_come_from_the_watch_lines(tmp_path: Path) -> None:

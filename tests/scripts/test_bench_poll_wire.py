@@ -4,11 +4,8 @@ configured settings; and the per-device block baseline's reads."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -16,20 +13,15 @@ from pymodbus.exceptions import ModbusIOException
 
 from ews_tui.domain.catalog import builtin_catalog
 from ews_tui.sim.server import DeviceSpec, Endpoint
+from tests.scripts.bench_scripts import bench_script
 from tests.sim.fixtures import rtu_client, tcp_client
 
-BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_poll.py"
 EMDX3 = "0 146 68"
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_poll", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_poll"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("bench_poll")
 
 
 async def test_rtu_port_counts_every_byte_and_frame_each_way(

@@ -5,29 +5,24 @@ key's effect, not for any output."""
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import math
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from ews_tui.domain.auth import DEFAULT_SCRYPT
+from tests.scripts.bench_scripts import SCRIPTS, bench_script
 
-BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench_sessions.py"
+BENCH = SCRIPTS / "bench_sessions.py"
 
 
 def bench_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_sessions", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("bench_sessions")
 
 
 def is_number(value: Any) -> bool:

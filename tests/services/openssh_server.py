@@ -147,11 +147,13 @@ class OpenSshServer:
         process = self.process
         if process is None or process.returncode is not None:
             return
-        os.kill(process.pid, signal.SIGSTOP)  # no new session while the tree is read
-        for pid in _descendants(process.pid):
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        os.kill(process.pid, signal.SIGKILL)
+        # Already killed and reaped, its return code not yet seen by the loop: nothing to do.
+        with suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGSTOP)  # no new session while the tree is read
+            for pid in _descendants(process.pid):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            os.kill(process.pid, signal.SIGKILL)
 
     async def stop(self) -> None:
         self.cut()

@@ -53,6 +53,10 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from ews_tui.ui import strips
+
+strips.install()  # lines without their own caches (fewer objects for full collections)
+
 ResultT = TypeVar("ResultT")
 STEP_BUDGET_S = 0.008  # a screen's message loop gives way after this long in one loop step
 

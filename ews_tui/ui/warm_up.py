@@ -47,6 +47,7 @@ async def warm_up(runtime: Runtime) -> None:
     (:func:`ews_tui.heap.settle`; ``ews serve`` settles it again once its front ends run)
     and start the heap policy if it is on (a task of ``runtime``, stopped with it)."""
     names = await asyncio.to_thread(import_screens)
+    heap.tune()
     frozen = heap.settle()
     heap.WATCH.install()  # the collections from now on, in the box's log
     watch = runtime.supervise("heap-watch", heap.WATCH.run).task

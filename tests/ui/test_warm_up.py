@@ -1,6 +1,7 @@
 """``warm_up`` (called by ``ews serve`` before its front ends start): every screen module is
 imported before the first session opens it, and the start's objects are out of the garbage
-collector's walks. In a child process: freezing is process-wide."""
+collector's walks, with the box's collection thresholds. In a child process: freezing is
+process-wide."""
 
 from __future__ import annotations
 
@@ -30,14 +31,15 @@ async def main():
     async with Runtime(default_config(Path(tempfile.mkdtemp()))) as rt:
         await warm_up(rt)
         without = sorted(task.get_name() for task in rt.tasks), POLICY.installed
-    return on, without, tasks, installed, threshold
+        tuned = gc.get_threshold()
+    return on, without, tasks, installed, threshold, tuned
 
-on, without, tasks, installed, threshold = asyncio.run(main())
+on, without, tasks, installed, threshold, tuned = asyncio.run(main())
 after = [n for n in names if f"ews_tui.ui.screens.{n}" in sys.modules]
 frozen = gc.get_freeze_count()
 gc.collect()
 print(json.dumps({"names": names, "before": before, "after": after, "tasks": tasks,
-                  "on": on, "without": without, "threshold": threshold,
+                  "on": on, "without": without, "threshold": threshold, "tuned": tuned,
                   "cpython": gc.get_threshold(),
                   "policy": installed, "after_stop": POLICY.installed, "frozen": frozen,
                   "tracked": len(gc.get_objects())}))
@@ -64,5 +66,7 @@ def test_warm_up_imports_every_screen_and_freezes_the_start_heap() -> None:
     assert result["threshold"] > 10**6
     assert result["after_stop"] is False
     assert result["cpython"][2] == 10
+    # Off, CPython's own collections with the box's wider young generations.
+    assert result["tuned"] == [2000, 25, 10]
     assert "heap" not in result["without"][0] and result["without"][1] is False
     assert "heap-watch" in result["without"][0]

@@ -41,7 +41,7 @@ from textual.widget import AwaitMount
 from ews_tui import heap
 from ews_tui.domain.auth import Role
 from ews_tui.i18n import N_, _, change_language, set_language
-from ews_tui.ui import input_keys
+from ews_tui.ui import cycles, input_keys
 from ews_tui.ui.frames import ShortSteps
 from ews_tui.ui.menu import MenuEntry, entry_for_screen, may_open
 from ews_tui.ui.palette import ScreensProvider
@@ -85,6 +85,14 @@ class SharedStylesheet(Stylesheet):
             SharedStylesheet.parses += 1
             self._parsed[key] = rules
         return rules
+
+    def _process_component_classes(self, node: DOMNode) -> None:
+        """Textual's, then the virtual nodes of the component styles it replaced retired
+        (their cycles broken: :mod:`ews_tui.ui.cycles`)."""
+        before = cycles.held_styles(node)
+        super()._process_component_classes(node)
+        if before:
+            cycles.retire(cycles.replaced(before, node))
 
     def reparse(self) -> None:
         """Textual's ``reparse`` (a fresh stylesheet, so an error leaves this one as it

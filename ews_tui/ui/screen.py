@@ -23,6 +23,7 @@ from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
 
 from ews_tui.ui.app import EwsApp
+from ews_tui.ui.cycles import RetiresStyles
 from ews_tui.ui.frames import PacedFrames, ShortSteps
 from ews_tui.ui.session import Session
 
@@ -90,10 +91,12 @@ class LaidOutOnce(Screen[ResultT]):
         super()._screen_resized(size)
 
 
-class EwsScreen(PacedFrames[ResultT], LaidOutOnce[ResultT], StyledOnce[ResultT]):
+class EwsScreen(
+    PacedFrames[ResultT], LaidOutOnce[ResultT], StyledOnce[ResultT], RetiresStyles[ResultT]
+):
     """A screen of one UI session: typed ``app`` and ``session``; styled once and laid out
-    once when it opens, and its frames take turns with the other sessions'
-    (:mod:`~ews_tui.ui.frames`)."""
+    once when it opens, its frames take turns with the other sessions'
+    (:mod:`~ews_tui.ui.frames`), and it leaves no style cycles (:mod:`~ews_tui.ui.cycles`)."""
 
     app = getters.app(EwsApp)
 
@@ -103,10 +106,16 @@ class EwsScreen(PacedFrames[ResultT], LaidOutOnce[ResultT], StyledOnce[ResultT])
         return self.app.session
 
 
-class EwsModalScreen(ShortSteps, LaidOutOnce[ResultT], StyledOnce[ResultT], ModalScreen[ResultT]):
+class EwsModalScreen(
+    ShortSteps,
+    LaidOutOnce[ResultT],
+    StyledOnce[ResultT],
+    RetiresStyles[ResultT],
+    ModalScreen[ResultT],
+):
     """A modal screen (form, question) of one UI session: typed ``app`` and ``session``;
     styled once and laid out once when it opens; its message loop keeps its steps short
-    (:class:`~ews_tui.ui.frames.ShortSteps`)."""
+    (:class:`~ews_tui.ui.frames.ShortSteps`); it leaves no style cycles."""
 
     app = getters.app(EwsApp)
 

@@ -3,6 +3,7 @@ change, the reserved EN 50160 line."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
@@ -128,8 +129,10 @@ def test_snapshot_details(snap_compare: Any, tmp_path: Path, language: str) -> N
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
-async def test_the_last_weeks_en50160_verdict_of_the_gateways_eq_device(box: Runtime) -> None:
-    """Manual §7.16.1.4: "Last week EN50160 CHECK: OK or KO" on the Details page."""
+@contextlib.asynccontextmanager
+async def details_with_eq_device(box: Runtime) -> AsyncIterator[tuple[Any, int, int]]:
+    """Details open, with the Lighting meter as the local gateway's EQ device: the pilot,
+    the gateway's and the meter's ids."""
     service = box.get(InstallationService)
     local = service.current.local
     meter = next(d for d in service.current.devices if d.name == "Lighting meter")
@@ -137,12 +140,18 @@ async def test_the_last_weeks_en50160_verdict_of_the_gateways_eq_device(box: Run
     async with app.run_test(size=(80, 24)) as pilot:
         await service.apply(set_eq_device, local.id, meter.id)
         await open_total(pilot, "consumption_details")
+        yield pilot, local.id, meter.id
+
+
+async def test_the_last_weeks_en50160_verdict_of_the_gateways_eq_device(box: Runtime) -> None:
+    """Manual §7.16.1.4: "Last week EN50160 CHECK: OK or KO" on the Details page."""
+    async with details_with_eq_device(box) as (pilot, local_id, meter_id):
         assert text(pilot, "#det-en50160") == "EN 50160: no verdict yet"
         slots = week_slots(date(2025, 1, 6), PARIS)
         healthy = [Interval(s, {"v1": 230.0, "f": 50.0}) for s in slots]
-        week = WeekReport.of(judge_week(builtin_limits(), slots, healthy), local.id, meter.id)
+        week = WeekReport.of(judge_week(builtin_limits(), slots, healthy), local_id, meter_id)
         await box.get(En50160Checker).repo.save(week, 0.0)
-        box.hub.publish(En50160Checked(local.id, week.start, week.verdict.value))  # as check()
+        box.hub.publish(En50160Checked(local_id, week.start, week.verdict.value))  # as check()
         for _ in range(50):
             if text(pilot, "#det-en50160").startswith("Last week"):
                 break
@@ -173,14 +182,8 @@ async def test_another_period_keeps_the_device_list(box: Runtime) -> None:
 async def test_a_period_move_does_not_read_the_en50160_verdict_again(box: Runtime) -> None:
     """The verdict is the last week's, whatever the period shown: each ←/→ read it again
     from the store, in every session on Details."""
-    service = box.get(InstallationService)
-    local = service.current.local
-    meter = next(d for d in service.current.devices if d.name == "Lighting meter")
-    app = make_box_app(box, "home")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await service.apply(set_eq_device, local.id, meter.id)
-        await open_total(pilot, "consumption_details")
-        screen = app.screen
+    async with details_with_eq_device(box) as (pilot, _local_id, _meter_id):
+        screen = pilot.app.screen
         assert isinstance(screen, DetailsScreen)
         await pilot.pause()
         assert text(pilot, "#det-en50160") == "EN 50160: no verdict yet"

@@ -8,6 +8,7 @@ of the menus (and the ones they open), so the saving changes nothing on screen.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -261,15 +262,22 @@ async def test_a_whole_layout_answers_the_layout_asked_before_it(
         assert app.reflows[screen] == before
 
 
-async def test_a_resize_to_the_size_laid_out_lays_out_nothing_a_new_size_does(
-    site: Runtime,
-) -> None:
+@contextlib.asynccontextmanager
+async def gateways_open(site: Runtime) -> AsyncIterator[tuple[Any, LayoutCountingApp]]:
+    """Gateways opened from Home in an app that counts its layouts: the pilot and the app."""
     app = LayoutCountingApp(Session(site, role=Role.SYSTEM), start_screen="home")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         app.open_screen("gateways")
         for _ in range(10):
             await pilot.pause()
+        yield pilot, app
+
+
+async def test_a_resize_to_the_size_laid_out_lays_out_nothing_a_new_size_does(
+    site: Runtime,
+) -> None:
+    async with gateways_open(site) as (pilot, app):
         screen = app.screen
         before = app.reflows[screen]
         screen._screen_resized(screen.size)  # the Resize its own first layout sends it
@@ -317,12 +325,7 @@ async def test_a_layout_asked_before_a_whole_layout_is_answered_by_it(site: Runt
     """The widgets of a screen that opens ask for a layout as their children mount, and
     their requests reach the screen after it was laid out as it first showed: Textual laid
     the whole screen out again for them (Settings SMTP, Devices: 8 to 16 ms each time)."""
-    app = LayoutCountingApp(Session(site, role=Role.SYSTEM), start_screen="home")
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        app.open_screen("gateways")
-        for _ in range(10):
-            await pilot.pause()
+    async with gateways_open(site) as (pilot, app):
         screen = app.screen
         row = screen.query_one("#gateway-form")
         asked_before = messages.Layout(row)

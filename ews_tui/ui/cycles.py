@@ -40,15 +40,12 @@ def held_styles(node: DOMNode) -> list[RenderStyles]:
     return list(node._component_styles.values())
 
 
-def retire(styles: Iterable[RenderStyles]) -> int:
-    """Break the cycle of each style's virtual node (none used any more); how many."""
-    retired = 0
+def retire(styles: Iterable[RenderStyles]) -> None:
+    """Break the cycle of each style's virtual node (none used any more)."""
     for render_styles in styles:
         node = render_styles.base.node
-        if node is not None and node.__dict__:
+        if node is not None:
             node.__dict__.clear()
-            retired += 1
-    return retired
 
 
 def replaced(before: Iterable[RenderStyles], node: DOMNode) -> list[RenderStyles]:

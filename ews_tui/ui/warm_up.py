@@ -10,10 +10,12 @@
   live as long as the process, yet every full collection walked them all again (about 90 k
   objects, 60 ms of the loop on the test machine), at the moments sessions create widgets
   fastest: while they open screens.
-- **The heap policy** (:class:`ews_tui.heap.GcPolicy`) installed and its task supervised by
-  the runtime: no automatic full collection; one when the loop is quiet, or past a memory
-  cap (issues 11 and 16: five sessions opening every screen stalled the loop 190 to 380 ms
-  at each full collection CPython ran itself).
+- **The box's collection thresholds** (:func:`ews_tui.heap.tune`): wider young generations,
+  so what a key or a screen drops within a second or two never reaches the old one.
+- **The heap policy** (:class:`ews_tui.heap.GcPolicy`, off in ``ews serve``) installed and
+  its task supervised by the runtime: no automatic full collection; one when the loop is
+  quiet, or past a memory cap (issues 11 and 16: five sessions opening every screen stalled
+  the loop 190 to 380 ms at each full collection CPython ran itself).
 - **The collector watched** (:class:`ews_tui.heap.GcWatch`): its collections and pauses
   per generation in the box's log.
 

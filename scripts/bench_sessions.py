@@ -74,7 +74,7 @@ import asyncssh
 from rich.console import RenderableType
 from textual.screen import Screen
 
-from ews_tui import heap
+from ews_tui import heap, passes
 from ews_tui.cli.demo import demo_box
 from ews_tui.config import HostPort, SshSettings, SshUser
 from ews_tui.domain.auth import DEFAULT_SCRYPT, Role
@@ -214,7 +214,7 @@ def bench_memory() -> ModuleType:
 
 
 MEMORY = bench_memory()
-TRACE_PATH: Path | None = None  # --stall-trace: where StallTrace writes the long steps
+TRACE_PATH: Path | None = None  # --stall-trace: where StallTrace writes the long turns
 PROFILE_DIR: Path | None = None  # --profile-opens: a cProfile file per screen opened
 SYSTEM, SERVER = Role.SYSTEM, Role.SERVER
 # Every screen a menu opens, the ones Gateways and Devices open, Help and "coming".
@@ -384,80 +384,111 @@ class GcPauses:
 
 
 class StallTrace:
-    """Which loop steps run long, and where (issue 11's probe; ``--stall-trace FILE``).
+    """What the loop's longest stretches ran (issue 11's probe; ``--stall-trace FILE``).
 
-    Every step of the loop (``asyncio.Handle._run``: a callback, or one step of a task) is
-    timed; one longer than ``LONG_STEP_S`` is kept with its handle and the main thread's
-    stacks that a sampling thread took meanwhile (every ``SAMPLE_S``). The report names each
-    long step and its heaviest functions (how many samples had them on the stack).
+    A timer that falls due (the stall probe's, a poller's) waits for the rest of the loop's
+    turn under way (``BaseEventLoop._run_once``: every callback and task step that was ready
+    when it began); its task then resumes in the next turn, behind everything made ready
+    meanwhile. So the probe's lateness is two turns, not one step. Every turn is timed; the
+    report lists the longest pairs of consecutive turns, and in them each step over
+    ``STEP_S``: its CPU time, the collector's time inside it (``gc.callbacks``), its task's
+    coroutine and object (a Textual message pump's class) and the message that took longest
+    in it (``MessagePump._dispatch_message``).
     """
 
-    LONG_STEP_S = 0.030
-    SAMPLE_S = 0.002
+    PAIRS = 30  # how many of the longest pairs the report lists
+    STEP_S = 0.001
 
     def __init__(self) -> None:
-        import threading
+        from textual.message_pump import MessagePump
 
-        self.steps: list[tuple[float, float, float, str]] = []  # start, end, cpu, handle
-        self.samples: list[tuple[float, list[str]]] = []
-        self._main = threading.get_ident()
+        self.turns: list[tuple[float, float, list[tuple[float, float, str]]]] = []
+        self._steps: list[tuple[float, float, str]] = []
+        self._message: tuple[float, str] | None = None
+        self._gc = [0.0, 0.0]  # CPU in collections this step, the current one's start
         self._loop = asyncio.get_running_loop()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="stall-trace", daemon=True)
-        self._original = asyncio.events.Handle._run
+        self._original_run = asyncio.events.Handle._run
+        self._original_dispatch = MessagePump._dispatch_message
+        self._pump = MessagePump
         trace = self
 
         def timed_run(handle: asyncio.events.Handle) -> None:
-            started, cpu = time.perf_counter(), time.thread_time()
+            cpu = time.thread_time()
+            trace._message, trace._gc[0] = None, 0.0
             try:
-                trace._original(handle)
+                trace._original_run(handle)
             finally:
-                took = time.perf_counter() - started
-                if took > trace.LONG_STEP_S:
-                    trace.steps.append(
-                        (started, started + took, time.thread_time() - cpu, repr(handle)[:300])
-                    )
+                took = time.thread_time() - cpu
+                if took > trace.STEP_S:
+                    seen = trace._message
+                    what = f"{task_of(handle)} {seen[1] if seen is not None else ''}"
+                    trace._steps.append((took, trace._gc[0], what))
 
+        async def timed_dispatch(pump: Any, message: Any) -> Any:
+            cpu = time.thread_time()
+            try:
+                return await trace._original_dispatch(pump, message)
+            finally:
+                took = time.thread_time() - cpu
+                if trace._message is None or took > trace._message[0]:
+                    trace._message = (took, f"{type(pump).__name__} {type(message).__name__}")
+
+        def timed_turn() -> None:
+            trace._steps = []
+            started = time.perf_counter()
+            trace._original_turn()
+            took = time.perf_counter() - started
+            trace.turns.append((took, sum(s[0] for s in trace._steps), trace._steps))
+
+        self._original_turn = self._loop._run_once  # type: ignore[attr-defined]
         asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
-        self._thread.start()
+        MessagePump._dispatch_message = timed_dispatch  # type: ignore[method-assign,assignment]
+        self._loop._run_once = timed_turn  # type: ignore[attr-defined]
+        gc.callbacks.append(self._collected)
 
-    def _sample(self) -> None:
-        while not self._stop.wait(self.SAMPLE_S):
-            frame = sys._current_frames().get(self._main)
-            task = asyncio.current_task(self._loop)
-            coro = task.get_coro() if task is not None else None
-            stack: list[str] = [f"task {getattr(coro, '__qualname__', None)}"]
-            while frame is not None:
-                code = frame.f_code
-                stack.append(f"{code.co_filename.split('site-packages/')[-1]}:{code.co_name}")
-                frame = frame.f_back
-            self.samples.append((time.perf_counter(), stack))
+    def _collected(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc[1] = time.thread_time()
+        else:
+            self._gc[0] += time.thread_time() - self._gc[1]
 
     def stop(self, path: Path) -> None:
-        asyncio.events.Handle._run = self._original  # type: ignore[method-assign]
-        self._stop.set()
-        self._thread.join()
+        asyncio.events.Handle._run = self._original_run  # type: ignore[method-assign]
+        self._pump._dispatch_message = self._original_dispatch  # type: ignore[method-assign]
+        del self._loop._run_once  # type: ignore[attr-defined]
+        gc.callbacks.remove(self._collected)
         lines = []
-        for started, ended, cpu, handle in sorted(self.steps, key=lambda s: -s[2]):
-            stacks = [s for t, s in self.samples if started <= t <= ended]
-            counts: dict[str, int] = {}
-            leaves: dict[str, int] = {}
-            for stack in stacks:
-                for name in set(stack):
-                    counts[name] = counts.get(name, 0) + 1
-                if len(stack) > 1:
-                    leaves[stack[1]] = leaves.get(stack[1], 0) + 1
-            heavy = sorted(counts.items(), key=lambda c: -c[1])[:60]
-            lines.append(
-                f"== step {(ended - started) * 1000:.1f} ms, cpu {cpu * 1000:.1f} ms, "
-                f"{len(stacks)} samples: {handle}"
-            )
-            lines += [f"   {n:4d} {name}" for name, n in heavy]
-            lines.append("   leaves:")
-            lines += [
-                f"   {n:4d} {name}" for name, n in sorted(leaves.items(), key=lambda c: -c[1])[:15]
-            ]
+        pairs = sorted(
+            range(len(self.turns) - 1), key=lambda i: -self.turns[i][0] - self.turns[i + 1][0]
+        )
+        for i in pairs[: self.PAIRS]:
+            first, second = self.turns[i], self.turns[i + 1]
+            lines.append(f"#### turns {first[0] * 1000:.1f} + {second[0] * 1000:.1f} ms")
+            lines += self._turn(*first) + self._turn(*second)
         path.write_text("\n".join(lines) + "\n")
+
+    def _turn(self, took: float, cpu: float, steps: list[tuple[float, float, str]]) -> list[str]:
+        collected = sum(s[1] for s in steps)
+        lines = [
+            f"== turn {took * 1000:.1f} ms: steps over {self.STEP_S * 1000:.0f} ms "
+            f"{cpu * 1000:.1f} ms of CPU ({collected * 1000:.1f} ms collecting), "
+            f"{len(steps)} steps"
+        ]
+        for step_cpu, step_gc, what in sorted(steps, key=lambda s: -s[0]):
+            note = f" (gc {step_gc * 1000:.1f})" if step_gc > 0.0005 else ""
+            lines.append(f"   {step_cpu * 1000:6.1f}{note} {what}")
+        return lines
+
+
+def task_of(handle: asyncio.events.Handle) -> str:
+    """A step's task: its coroutine, and the object it runs for (a message pump's class)."""
+    task = getattr(getattr(handle, "_callback", None), "__self__", None)
+    if not isinstance(task, asyncio.Task):
+        return repr(handle)[:120]
+    coro = task.get_coro()
+    owner = getattr(coro, "cr_frame", None)
+    who = owner.f_locals.get("self") if owner is not None else None
+    return f"{getattr(coro, '__qualname__', coro)}" + (f" [{type(who).__name__}]" if who else "")
 
 
 def screen_params(rt: Runtime, name: str) -> dict[str, Any]:
@@ -712,7 +743,7 @@ def main() -> int:
         help="ews_tui.heap.GcPolicy (off in ews serve: CPython's own collections)",
     )
     parser.add_argument(
-        "--stall-trace", type=Path, help="write the navigating part's long loop steps here"
+        "--stall-trace", type=Path, help="write the navigating part's longest loop turns here"
     )
     parser.add_argument(
         "--profile-opens",
@@ -730,9 +761,9 @@ def main() -> int:
     out = sys.stdout
     policy = args.heap_policy == "on"
     if args.navigating_only:
-        figures = asyncio.run(asyncio.wait_for(navigating_only(args.quick, policy), 600))
+        figures = passes.run(asyncio.wait_for(navigating_only(args.quick, policy), 600))
     else:
-        figures = asyncio.run(asyncio.wait_for(bench(args.quick, policy), 600))
+        figures = passes.run(asyncio.wait_for(bench(args.quick, policy), 600))
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     print(json.dumps(figures), file=out)
     return 0

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from ews_tui import logs
+from ews_tui import logs, passes
 from ews_tui.cli.errors import UserError
 from ews_tui.cli.language import environment_language, translate_argparse
 from ews_tui.i18n import _, use_language
@@ -106,7 +106,7 @@ def _run(words: Sequence[str]) -> int:
     try:
         result = args.run(args)
         if asyncio.iscoroutine(result):
-            result = asyncio.run(result)
+            result = passes.run(result)  # the box's loop (see ews_tui.passes)
         return int(result or 0)
     except UserError as error:
         print(f"ews: {error}", file=sys.stderr)

@@ -53,6 +53,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from ews_tui import passes
 from ews_tui.ui import strips
 
 strips.install()  # lines without their own caches (fewer objects for full collections)
@@ -119,22 +120,31 @@ def frame_gate() -> FrameGate:
 
 class ShortSteps(MessagePump):
     """A message loop (an App's, a screen's) that gives the event loop a turn once it has
-    run for :data:`STEP_BUDGET_S` in one step: Textual handles every message already queued
-    in one step (a screen opening: its resume, its Resize, the widgets' Layout and Update
-    messages, a form's checks), and nothing else of the loop runs meanwhile."""
+    run for :data:`STEP_BUDGET_S` in one step, or once the loop's pass has run for
+    :data:`ews_tui.passes.PASS_BUDGET_S` (on the box's loop): Textual handles every message
+    already queued in one step (a screen opening: its resume, its Resize, the widgets'
+    Layout and Update messages, a form's checks), and nothing else of the loop runs
+    meanwhile; and five sessions' steps in one pass added up."""
 
     _step_started = 0.0  # when this message loop last resumed (perf_counter)
 
     async def _get_message(self) -> Message:
         """Textual's, giving the loop a turn once this loop has run for
-        :data:`STEP_BUDGET_S` in one step (a message already queued comes back at once)."""
+        :data:`STEP_BUDGET_S` in one step, or the pass for its budget (a message already
+        queued comes back at once otherwise); a message it waited for is handled in the next
+        pass if the one it came in has run long."""
         pending: Message | None = self._pending_message
         queued = self.message_queue_size
         if pending is None and not queued:
             message = await super()._get_message()  # waits: the next step starts here
+            if passes.past_budget():  # resumed in a pass that has run long: a later one
+                await passes.give_way()
             self._step_started = perf_counter()
             return message
-        if perf_counter() - self._step_started > STEP_BUDGET_S:
+        if passes.past_budget():
+            await passes.give_way()
+            self._step_started = perf_counter()
+        elif perf_counter() - self._step_started > STEP_BUDGET_S:
             await asyncio.sleep(0)
             self._step_started = perf_counter()
         return await super()._get_message()
@@ -216,6 +226,8 @@ class PacedFrames(ShortSteps, Screen[ResultT]):
         more = True
         while more:  # a frame in several turns: the next one starts in a later loop pass
             async with gate.turn():
+                if passes.past_budget():  # the pass the turn came in has run long
+                    await passes.give_way()
                 more = self._frame_step()
 
     def _frame_step(self) -> bool:

@@ -24,15 +24,19 @@ test machine, load average 4 to 7; CPU times of the collecting thread):
   (190-210 ms on a quiet machine, 643 ms wall / 187 ms CPU here).
 
 :func:`tune` (on in ``ews serve``, from :func:`ews_tui.ui.warm_up.warm_up`) keeps CPython's own
-collections and only widens the young generations (:data:`BOX_THRESHOLDS`: generation 1 is
-collected every 50 k net allocations instead of 7 k), so that what a key or a screen makes
-and drops within a second or two dies young instead of reaching generation 2, whose growth
-is what starts a full collection. With Textual's lines made without their per-line caches
-(:mod:`ews_tui.ui.strips`, which took a quarter of the tracked objects), the full
-``bench_load.py`` on a quiet machine (ten sessions, 60 s a phase) ran no full collection
-under Live keys and one (287 ms of CPU) under consumption keys, against 7 and 19 before;
-RTU poll period p99 1.00x unloaded in both, the serve's CPU 21.7 % and 31.5 % of a core
-(it was 42.8 % and 55.4 %).
+collections and only widens the young generations (:data:`BOX_THRESHOLDS`: generation 0 is
+collected every 2,000 net allocations instead of 700, generation 1 every 20 k instead of 7 k,
+and a full collection is considered after 25 of those instead of 10, every 500 k instead of
+70 k), so that what a key or a screen makes and drops within a second or two dies young
+instead of reaching generation 2, whose growth is what starts a full collection. Generation 1
+is kept at 10 of generation 0's collections: at 25 (2000/25/10, the previous setting) its
+collections walked up to 50 k objects, 17 to 27 ms each with five sessions opening screens,
+the largest part of the loop's longest stall; at 10 they take 8 to 12 ms. With Textual's
+lines made without their per-line caches (:mod:`ews_tui.ui.strips`, which took a quarter of
+the tracked objects), the full ``bench_load.py`` on a quiet machine (ten sessions, 60 s a
+phase) ran no full collection under Live keys and one (219 ms of CPU) under consumption keys,
+against 7 and 19 before; RTU poll period p99 1.00x and 1.01x unloaded, the serve's CPU
+20.4 % and 23.6 % of a core (it was 42.8 % and 55.4 %).
 
 :class:`GcPolicy` (off in ``ews serve``: see :data:`POLICY`; when on, installed by
 :func:`ews_tui.ui.warm_up.warm_up`):
@@ -106,7 +110,7 @@ LATE_S: Final = 0.02  # a check that wakes later than this: the loop is busy
 CHECK_S: Final = 0.5
 YOUNG: Final = (1000, 30)  # generation 0 and 1 thresholds (CPython: 700, 10; see above)
 #: The box's thresholds (:func:`tune`): CPython's are 700, 10, 10.
-BOX_THRESHOLDS: Final = (2000, 25, 10)
+BOX_THRESHOLDS: Final = (2000, 10, 25)
 MIN_YOUNG: Final = 10  # generation-1 collections since the last full one: worth a quiet one
 CAP_MB: Final = 48  # RSS grown this much since the last full collection: one even if busy
 AUTOMATIC_FULL_OFF: Final = 1 << 30  # generation 2's threshold: CPython never reaches it

@@ -65,8 +65,8 @@ def test_warm_up_imports_every_screen_and_freezes_the_start_heap() -> None:
     assert {"heap", "heap-watch"} <= set(result["tasks"])
     assert result["threshold"] > 10**6
     assert result["after_stop"] is False
-    assert result["cpython"][2] == 10
+    assert result["cpython"][2] == 25  # the box's own (CPython's is 10), not out of reach
     # Off, CPython's own collections with the box's wider young generations.
-    assert result["tuned"] == [2000, 25, 10]
+    assert result["tuned"] == [2000, 10, 25]
     assert "heap" not in result["without"][0] and result["without"][1] is False
     assert "heap-watch" in result["without"][0]

@@ -433,11 +433,13 @@ class StallTrace:
                 if trace._message is None or took > trace._message[0]:
                     trace._message = (took, f"{type(pump).__name__} {type(message).__name__}")
 
+        box_loop = passes.passes()  # the box's loop: the pass without its wait in select
+
         def timed_turn() -> None:
             trace._steps = []
             started = time.perf_counter()
             trace._original_turn()
-            took = time.perf_counter() - started
+            took = time.perf_counter() - started if box_loop is None else box_loop.age()
             trace.turns.append((took, sum(s[0] for s in trace._steps), trace._steps))
 
         self._original_turn = self._loop._run_once  # type: ignore[attr-defined]

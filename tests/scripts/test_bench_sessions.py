@@ -4,17 +4,22 @@ key's effect, not for any output."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import math
+import re
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from ews_tui import passes
 from ews_tui.domain.auth import DEFAULT_SCRYPT
 from tests.scripts.bench_scripts import SCRIPTS, bench_script
 
@@ -87,6 +92,30 @@ def test_an_open_s_own_cost_leaves_the_collections_out() -> None:
 
 
 @pytest.mark.timeout(540)
+def test_the_stall_trace_lists_the_longest_passes_and_their_steps(tmp_path: Path) -> None:
+    bench = bench_module()
+
+    async def slow_step() -> None:
+        await asyncio.sleep(0)
+        until = time.thread_time() + 0.03
+        while time.thread_time() < until:  # one step of 30 ms of CPU
+            pass
+
+    async def main() -> None:
+        trace = bench.StallTrace()
+        await asyncio.sleep(0.01)
+        await asyncio.create_task(slow_step())
+        await asyncio.sleep(0.01)
+        trace.stop(tmp_path / "trace.txt")
+
+    passes.run(main())
+    lines = (tmp_path / "trace.txt").read_text().splitlines()
+    pair = re.fullmatch(r"#### turns ([\d.]+) \+ ([\d.]+) ms", lines[0])
+    assert pair is not None and float(pair[1]) + float(pair[2]) >= 30
+    steps = [line for line in lines if "slow_step" in line]
+    assert steps and float(steps[0].split()[0]) >= 29  # its CPU time, its coroutine named
+
+
 def test_bench_sessions_quick_prints_one_json_line_of_figures() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=520

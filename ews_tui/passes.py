@@ -57,6 +57,11 @@ class Passes:
         self._releasing = False
         self.gave_way = 0  # how many times a message loop gave way (tests read it)
 
+    @property
+    def began(self) -> float:
+        """When the current pass began (``perf_counter()``)."""
+        return self._selector.began
+
     def age(self) -> float:
         """How long the current pass has run (s)."""
         return perf_counter() - self._selector.began
@@ -95,7 +100,7 @@ def new_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def passes() -> Passes | None:
+def current() -> Passes | None:
     """The running loop's passes; None outside a loop of :func:`new_loop`."""
     try:
         return _PASSES.get(asyncio.get_running_loop())
@@ -105,14 +110,14 @@ def passes() -> Passes | None:
 
 def past_budget() -> bool:
     """True once the running loop's current pass has run for :data:`PASS_BUDGET_S`."""
-    mine = passes()
+    mine = current()
     return mine is not None and mine.age() > PASS_BUDGET_S
 
 
 async def give_way() -> None:
     """Wait for a later pass of one's own (:meth:`Passes.give_way`); a bare turn of the loop
     (``asyncio.sleep(0)``) outside a loop of :func:`new_loop`."""
-    mine = passes()
+    mine = current()
     if mine is None:
         await asyncio.sleep(0)
     else:

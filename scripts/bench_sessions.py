@@ -433,7 +433,7 @@ class StallTrace:
                 if trace._message is None or took > trace._message[0]:
                     trace._message = (took, f"{type(pump).__name__} {type(message).__name__}")
 
-        box_loop = passes.passes()  # the box's loop: the pass without its wait in select
+        box_loop = passes.current()  # the box's loop: the pass without its wait in select
 
         def timed_turn() -> None:
             trace._steps = []

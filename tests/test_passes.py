@@ -24,7 +24,7 @@ def spin(seconds: float) -> None:
 
 def test_a_pass_begins_when_select_returns() -> None:
     async def main() -> tuple[bool, bool, float, float]:
-        mine = passes.passes()
+        mine = passes.current()
         assert mine is not None
         await asyncio.sleep(0)  # a fresh pass
         fresh = passes.past_budget()
@@ -40,7 +40,7 @@ def test_a_pass_begins_when_select_returns() -> None:
 
 
 async def test_outside_the_box_loop_there_are_no_passes() -> None:
-    assert passes.passes() is None  # pytest's loop
+    assert passes.current() is None  # pytest's loop
     spin(passes.PASS_BUDGET_S * 1.5)
     assert not passes.past_budget()
     await passes.give_way()  # a bare turn of the loop: it returns
@@ -48,13 +48,13 @@ async def test_outside_the_box_loop_there_are_no_passes() -> None:
 
 def test_those_giving_way_go_one_pass_each_in_the_order_they_came() -> None:
     async def main() -> list[tuple[str, float]]:
-        mine = passes.passes()
+        mine = passes.current()
         assert mine is not None
         resumed: list[tuple[str, float]] = []
 
         async def waiter(name: str) -> None:
             await mine.give_way()
-            resumed.append((name, mine._selector.began))
+            resumed.append((name, mine.began))
 
         await asyncio.gather(*(waiter(n) for n in "abcd"))
         return resumed
@@ -78,8 +78,8 @@ class BusyApp(ShortSteps, App[None]):
 
     def on_work(self, _message: Work) -> None:
         spin(SPIN_S)
-        mine = passes.passes()
-        self.handled.append(mine._selector.began if mine is not None else 0.0)
+        mine = passes.current()
+        self.handled.append(mine.began if mine is not None else 0.0)
 
 
 async def handled_per_pass(count: int) -> tuple[Counter[float], int]:
@@ -90,7 +90,7 @@ async def handled_per_pass(count: int) -> tuple[Counter[float], int]:
             app.post_message(Work())
         while len(app.handled) < count:
             await pilot.pause()
-    mine = passes.passes()
+    mine = passes.current()
     return Counter(app.handled), mine.gave_way if mine is not None else 0
 
 

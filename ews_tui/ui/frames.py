@@ -31,7 +31,11 @@ steps short (issue 11: five sessions opening screens stalled the loop 220 ms in 
 - **a few messages per step**: Textual's message loop handles every message already queued
   without letting the loop run anything else (a screen opening: its resume, the Resize, the
   widgets' Layout and Update messages, the form's checks); the screen's loop gives way once
-  it has run for :data:`STEP_BUDGET_S` in one step.
+  it has run for :data:`STEP_BUDGET_S` in one step;
+- **a little UI work per loop pass**: on the box's loop (:mod:`ews_tui.passes`) a screen's,
+  a modal's or the app's message loop, and a frame, give way once the loop's pass has run
+  for :data:`ews_tui.passes.PASS_BUDGET_S`, and queue for later passes: five sessions' steps
+  no longer add up in one pass.
 """
 
 from __future__ import annotations

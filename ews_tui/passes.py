@@ -9,13 +9,13 @@ together each ran a step of 5 to 10 ms in the same passes, and a task sleeping 5
 
 The box's loop (:func:`new_loop`; :func:`run` runs a coroutine on one) is asyncio's
 selector loop whose selector notes when each ``select`` returns: the start of a pass. The
-UI's message loops ask :func:`past_budget` before each message; once the current pass has
-run for :data:`PASS_BUDGET_S` they :func:`give_way`: they queue, and each later pass lets
+UI's message loops ask :func:`over_budget` before each message; once the current pass has
+run for :data:`PASS_BUDGET_S` they :meth:`~Passes.give_way`: they queue, and each later pass lets
 the first in the queue handle one message (first come, first served: none is starved, and
 five sessions' messages are no longer all handled in the same pass). A pass then holds
 about one budget of UI work and one message that waited for it.
 
-On any other loop (pytest's, Textual's Pilot) :func:`past_budget` is always False: the
+On any other loop (pytest's, Textual's Pilot) :func:`over_budget` is always None: the
 message loops keep their own step budget alone.
 
     passes.run(main())  # ews serve, ews demo, the benchmarks
@@ -108,20 +108,12 @@ def current() -> Passes | None:
         return None
 
 
-def past_budget() -> bool:
-    """True once the running loop's current pass has run for :data:`PASS_BUDGET_S`."""
+def over_budget() -> Passes | None:
+    """The running loop's passes once its current pass has run for :data:`PASS_BUDGET_S`
+    (the caller then :meth:`~Passes.give_way`); None before, and outside a loop of
+    :func:`new_loop`."""
     mine = current()
-    return mine is not None and mine.age() > PASS_BUDGET_S
-
-
-async def give_way() -> None:
-    """Wait for a later pass of one's own (:meth:`Passes.give_way`); a bare turn of the loop
-    (``asyncio.sleep(0)``) outside a loop of :func:`new_loop`."""
-    mine = current()
-    if mine is None:
-        await asyncio.sleep(0)
-    else:
-        await mine.give_way()
+    return mine if mine is not None and mine.age() > PASS_BUDGET_S else None
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

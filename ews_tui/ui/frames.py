@@ -141,12 +141,12 @@ class ShortSteps(MessagePump):
         queued = self.message_queue_size
         if pending is None and not queued:
             message = await super()._get_message()  # waits: the next step starts here
-            if passes.past_budget():  # resumed in a pass that has run long: a later one
-                await passes.give_way()
+            if (late := passes.over_budget()) is not None:  # resumed in a long pass
+                await late.give_way()
             self._step_started = perf_counter()
             return message
-        if passes.past_budget():
-            await passes.give_way()
+        if (late := passes.over_budget()) is not None:
+            await late.give_way()
             self._step_started = perf_counter()
         elif perf_counter() - self._step_started > STEP_BUDGET_S:
             await asyncio.sleep(0)
@@ -230,8 +230,8 @@ class PacedFrames(ShortSteps, Screen[ResultT]):
         more = True
         while more:  # a frame in several turns: the next one starts in a later loop pass
             async with gate.turn():
-                if passes.past_budget():  # the pass the turn came in has run long
-                    await passes.give_way()
+                if (late := passes.over_budget()) is not None:  # the turn came in a long pass
+                    await late.give_way()
                 more = self._frame_step()
 
     def _frame_step(self) -> bool:

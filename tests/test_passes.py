@@ -64,6 +64,32 @@ def test_those_giving_way_go_one_pass_each_in_the_order_they_came() -> None:
     assert began == sorted(began) and len(set(began)) == 4  # each in a pass of its own
 
 
+def test_a_waiter_cancelled_in_the_queue_holds_no_one_up() -> None:
+    """A session that ends while its message loop waits for a pass (its task cancelled):
+    the next in the queue is let go in its place, and the queue empties."""
+
+    async def main() -> tuple[list[str], bool, int]:
+        mine = passes.current()
+        assert mine is not None
+        resumed: list[str] = []
+
+        async def waiter(name: str) -> None:
+            await mine.give_way()
+            resumed.append(name)
+
+        first = asyncio.create_task(waiter("ended"))
+        second = asyncio.create_task(waiter("next"))
+        await asyncio.sleep(0)  # both queued
+        first.cancel()
+        await asyncio.wait_for(second, 1.0)
+        cancelled = first.cancelled()
+        return resumed, cancelled, len(mine._waiting)
+
+    resumed, cancelled, left = passes.run(main())
+    assert resumed == ["next"] and cancelled
+    assert left == 0
+
+
 class Work(Message):
     """A message whose handling costs ``SPIN_S`` of CPU."""
 
